@@ -1,1 +1,8 @@
+//! booth: union membership registration at worker communication meeting booths.
+//!
+//! Modules by domain; each says what it may touch:
+//! - [`member`]: the record and its validation (pure; no I/O).
+//! - [`i18n`]: every user-visible string in zh-CN and en.
 
+pub mod i18n;
+pub mod member;
