@@ -4,5 +4,6 @@
 //! - [`member`]: the record and its validation (pure; no I/O).
 //! - [`i18n`]: every user-visible string in zh-CN and en.
 
+pub mod card;
 pub mod i18n;
 pub mod member;
