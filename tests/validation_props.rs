@@ -1,0 +1,889 @@
+//! Property tests for the validation rules in `booth::member`, through the public API only.
+//!
+//! Each property states a rule of GB 11643 (resident IDs, ISO 7064 MOD 11-2), the residence
+//! permits and foreign PR IDs sharing its layout, mainland mobile numbers, names, GB 32100
+//! (USCC) and the character hygiene rules, and lets proptest look for a counterexample.
+
+use booth::i18n::Lang;
+use booth::member::document::{DocKind, Gender, check_char, normalize_number, parse_document};
+use booth::member::name::{normalize_name, parse_name};
+use booth::member::phone::{normalize_phone, parse_phone};
+use booth::member::record::{MemberInput, validate};
+use booth::member::text::{display_safe, is_hazardous, tidy};
+use booth::member::uscc::{normalize_uscc, parse_uscc, uscc_check_char};
+use booth::member::{FieldError, Reason};
+use chrono::{Datelike, Days, NaiveDate};
+use proptest::prelude::*;
+use proptest::sample::select;
+
+// ------------------------------------------------------------------------------------ helpers
+
+/// Default case count (256, or `PROPTEST_CASES`), without writing regression files into the
+/// source tree: a failure prints its minimal input, which is what a bug report needs.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// The registration date every fixed-date property uses.
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+}
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Sixteen years before `today()`: the latest birth date that may join.
+fn latest_allowed_birth() -> NaiveDate {
+    ymd(2010, 11, 24)
+}
+
+/// Real county codes (GB/T 2260), current and abolished (110103 崇文区, 440106 芳村区 naming).
+const COUNTIES: &[&str] = &[
+    "110101", "110103", "110105", "130102", "210102", "230103", "310115", "320102", "330106",
+    "350203", "370102", "420102", "440106", "440305", "500103", "510104", "530102", "610113",
+    "650102", "110102",
+];
+
+/// Mainland provinces (first two digits) that exist.
+const PROVINCES: &[u32] = &[
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+    53, 54, 61, 62, 63, 64, 65,
+];
+
+/// A 17-digit body with its MOD 11-2 check character.
+fn with_check(body: &str) -> String {
+    assert_eq!(body.len(), 17, "body {body:?}");
+    format!("{body}{}", check_char(body.as_bytes()))
+}
+
+/// The 18-character number for a six-character prefix, a birth date and a sequence.
+fn id_for(prefix: &str, birth: NaiveDate, seq: u16) -> String {
+    with_check(&format!("{prefix}{}{seq:03}", birth.format("%Y%m%d")))
+}
+
+/// The gender the 17th digit (last of the sequence) encodes: odd for men.
+fn gender_of(seq: u16) -> Gender {
+    if seq % 2 == 1 {
+        Gender::Male
+    } else {
+        Gender::Female
+    }
+}
+
+/// Dates from `from` to `to` inclusive.
+fn date_between(from: NaiveDate, to: NaiveDate) -> impl Strategy<Value = NaiveDate> {
+    let span = (to - from).num_days() as u64;
+    (0..=span).prop_map(move |d| from.checked_add_days(Days::new(d)).unwrap())
+}
+
+/// A valid resident ID (county, adult birth date, sequence) and its parts.
+fn valid_resident_id() -> impl Strategy<Value = (String, NaiveDate, u16)> {
+    (
+        select(COUNTIES),
+        date_between(ymd(1930, 1, 1), latest_allowed_birth()),
+        0u16..1000,
+    )
+        .prop_map(|(county, birth, seq)| (id_for(county, birth, seq), birth, seq))
+}
+
+/// Any valid number of the 18-character family: resident ID, HMT permit or foreign PR ID.
+fn valid_id_family() -> impl Strategy<Value = String> {
+    let birth = || date_between(ymd(1930, 1, 1), latest_allowed_birth());
+    prop_oneof![
+        valid_resident_id().prop_map(|(id, _, _)| id),
+        (
+            select(&["810000", "820000", "830000"][..]),
+            birth(),
+            0u16..1000
+        )
+            .prop_map(|(p, b, s)| id_for(p, b, s)),
+        (select(PROVINCES), 0u16..1000, birth(), 0u16..1000).prop_map(|(p, nat, b, s)| id_for(
+            &format!("9{p}{nat:03}"),
+            b,
+            s
+        )),
+    ]
+}
+
+fn chars_from(alphabet: &'static [char], len: std::ops::Range<usize>) -> BoxedStrategy<String> {
+    prop::collection::vec(select(alphabet), len)
+        .prop_map(|v| v.into_iter().collect())
+        .boxed()
+}
+
+fn concat_of(
+    fragments: &'static [&'static str],
+    len: std::ops::Range<usize>,
+) -> BoxedStrategy<String> {
+    prop::collection::vec(select(fragments), len)
+        .prop_map(|v| v.concat())
+        .boxed()
+}
+
+/// Full-width form of a printable ASCII character (U+FF01..U+FF5E), U+3000 for a space.
+fn full_width(c: char) -> char {
+    match c {
+        ' ' => '\u{3000}',
+        '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap(),
+        _ => c,
+    }
+}
+
+const SEPARATORS: &[&str] = &[
+    " ", "-", "\u{3000}", "\u{FF0D}", "\u{2014}", "\u{2010}", "\t", "  ",
+];
+
+/// `s` with each character possibly full-width (and `X` possibly lower-case), and separators
+/// possibly inserted before each character and at the end.
+fn decorate(s: &str) -> impl Strategy<Value = String> + use<> {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    (
+        prop::collection::vec((0u8..4, prop::option::of(select(SEPARATORS))), n),
+        prop::option::of(select(SEPARATORS)),
+    )
+        .prop_map(move |(choices, tail)| {
+            let mut out = String::new();
+            for (&c, (style, sep)) in chars.iter().zip(choices) {
+                if let Some(sep) = sep {
+                    out.push_str(sep);
+                }
+                let c = match style {
+                    0 => c,
+                    1 => full_width(c),
+                    2 => c.to_ascii_lowercase(),
+                    _ => full_width(c.to_ascii_lowercase()),
+                };
+                out.push(c);
+            }
+            if let Some(tail) = tail {
+                out.push_str(tail);
+            }
+            out
+        })
+}
+
+fn han_string(len: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = String> {
+    prop::collection::vec(0x4E00u32..=0x9FA5, len)
+        .prop_map(|v| v.into_iter().map(|u| char::from_u32(u).unwrap()).collect())
+}
+
+/// The hazard set of the brief: C0 and C1 controls that are not whitespace, zero-width
+/// characters and directional marks, bidi embeddings/overrides and isolates, the BOM.
+fn hazard_char() -> impl Strategy<Value = char> {
+    let not_ws = |c: &char| !c.is_whitespace();
+    prop_oneof![
+        (0u32..=0x1F)
+            .prop_map(|u| char::from_u32(u).unwrap())
+            .prop_filter("whitespace", not_ws),
+        (0x7Fu32..=0x9F)
+            .prop_map(|u| char::from_u32(u).unwrap())
+            .prop_filter("whitespace", not_ws),
+        (0x200Bu32..=0x200F).prop_map(|u| char::from_u32(u).unwrap()),
+        (0x202Au32..=0x202E).prop_map(|u| char::from_u32(u).unwrap()),
+        (0x2066u32..=0x2069).prop_map(|u| char::from_u32(u).unwrap()),
+        Just('\u{FEFF}'),
+    ]
+}
+
+/// Arbitrary strings, and strings built from the pieces the normalisers treat specially (so
+/// the interesting cases come up in a few hundred runs).
+fn tricky_string() -> BoxedStrategy<String> {
+    const PIECES: &[&str] = &[
+        "+86",
+        "0086",
+        "86",
+        "＋８６",
+        "1",
+        "3",
+        "8",
+        "0",
+        "x",
+        "X",
+        "ｘ",
+        "１",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\u{3000}",
+        "-",
+        "－",
+        "—",
+        "(",
+        ")",
+        ".",
+        "．",
+        "·",
+        "•",
+        "・",
+        "张",
+        "三",
+        "𠮷",
+        "a",
+        "'",
+        "\u{1b}",
+        "\u{202e}",
+        "\u{200b}",
+        "\u{85}",
+        "\u{a0}",
+        "13800138000",
+    ];
+    prop_oneof![any::<String>(), concat_of(PIECES, 0..12)].boxed()
+}
+
+// --------------------------------------------------------------------------- 1. resident IDs
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 1. A real county, an adult birth date and any sequence, with the computed check
+    /// character, is a valid resident ID whose facts are the ones put in.
+    #[test]
+    fn valid_resident_ids_are_accepted((id, birth, seq) in valid_resident_id()) {
+        let parsed = parse_document(DocKind::ResidentId, &id, today());
+        prop_assert!(parsed.is_ok(), "{id} refused: {parsed:?}");
+        let parsed = parsed.unwrap();
+        prop_assert_eq!(parsed.document.kind, DocKind::ResidentId, "kind of {}", id);
+        prop_assert_eq!(&parsed.document.number, &id, "number of {} changed", id);
+        let facts = parsed.facts.expect("an ID carries facts");
+        prop_assert_eq!(facts.birth_date, birth, "birth date of {}", id);
+        prop_assert_eq!(facts.gender, gender_of(seq), "gender of {} (17th digit)", id);
+        let region = facts.region;
+        prop_assert!(region.is_some(), "{id}: region of a real county not found");
+        prop_assert!(parsed.warnings.is_empty(), "{id}: a real county warned: {:?}", parsed.warnings);
+    }
+
+    /// 2. MOD 11-2 catches every single-character substitution.
+    #[test]
+    fn single_substitutions_are_rejected(
+        (id, _, _) in valid_resident_id(),
+        pos in 0usize..18,
+        pick in 0usize..10,
+    ) {
+        let mut chars: Vec<char> = id.chars().collect();
+        // One of the ten characters of [0-9X] that differ from the one there.
+        let others: Vec<char> = "0123456789X".chars().filter(|&c| c != chars[pos]).collect();
+        let replacement = others[pick];
+        chars[pos] = replacement;
+        let changed: String = chars.into_iter().collect();
+        let parsed = parse_document(DocKind::ResidentId, &changed, today());
+        prop_assert!(parsed.is_err(), "{id} with position {pos} changed to {replacement} accepted: {changed}");
+    }
+
+    /// 3. MOD 11-2 catches every transposition of two adjacent different characters.
+    #[test]
+    fn adjacent_transpositions_are_rejected((id, _, _) in valid_resident_id(), pick in any::<prop::sample::Index>()) {
+        let mut chars: Vec<char> = id.chars().collect();
+        // One of the adjacent pairs whose characters differ (the county codes used here
+        // guarantee there is one).
+        let pairs: Vec<usize> = (0..17).filter(|&i| chars[i] != chars[i + 1]).collect();
+        prop_assume!(!pairs.is_empty());
+        let pos = *pick.get(&pairs);
+        chars.swap(pos, pos + 1);
+        let swapped: String = chars.into_iter().collect();
+        let parsed = parse_document(DocKind::ResidentId, &swapped, today());
+        prop_assert!(parsed.is_err(), "{id} with positions {pos} and {} swapped accepted: {swapped}", pos + 1);
+    }
+}
+
+// ----------------------------------------------------------------------- 4. idempotent forms
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 4. Normalising twice is normalising once: the ID/passport number normaliser.
+    #[test]
+    fn normalize_number_is_idempotent(s in tricky_string()) {
+        let once = normalize_number(&s);
+        let twice = normalize_number(&once);
+        prop_assert_eq!(&twice, &once, "normalize_number({:?})", s);
+    }
+
+    /// 4. The phone normaliser.
+    ///
+    /// BUG (src/member/phone.rs, `normalize_phone`): it strips one country code, so a second one
+    /// (or "0086" behind "+86") survives the first pass and is stripped by the second:
+    /// "+86+86" → "+86" → "", "+86008613800138000" → "008613800138000" → "13800138000".
+    #[test]
+    #[ignore = "BUG: normalize_phone is not idempotent (\"+86+86\" -> \"+86\" -> \"\"); run with --ignored"]
+    fn normalize_phone_is_idempotent(s in tricky_string()) {
+        let once = normalize_phone(&s);
+        let twice = normalize_phone(&once);
+        prop_assert_eq!(&twice, &once, "normalize_phone({:?})", s);
+    }
+
+    /// 4. The name normaliser.
+    #[test]
+    fn normalize_name_is_idempotent(s in tricky_string()) {
+        let once = normalize_name(&s);
+        let twice = normalize_name(&once);
+        prop_assert_eq!(&twice, &once, "normalize_name({:?})", s);
+    }
+
+    /// 4. The USCC normaliser.
+    #[test]
+    fn normalize_uscc_is_idempotent(s in tricky_string()) {
+        let once = normalize_uscc(&s);
+        let twice = normalize_uscc(&once);
+        prop_assert_eq!(&twice, &once, "normalize_uscc({:?})", s);
+    }
+
+    /// 4. The free-text tidier.
+    #[test]
+    fn tidy_is_idempotent(s in tricky_string()) {
+        let once = tidy(&s);
+        let twice = tidy(&once);
+        prop_assert_eq!(&twice, &once, "tidy({:?})", s);
+    }
+}
+
+// ----------------------------------------------------------------- 5. decoration is harmless
+
+fn decorated_id() -> impl Strategy<Value = (String, String)> {
+    valid_id_family().prop_flat_map(|id| (Just(id.clone()), decorate(&id)))
+}
+
+fn valid_phone() -> impl Strategy<Value = String> {
+    "1[3-9][0-9]{9}"
+}
+
+fn decorated_phone() -> impl Strategy<Value = (String, String)> {
+    const PREFIXES: &[&str] = &[
+        "",
+        "+86",
+        "0086",
+        "86",
+        "+86 ",
+        "0086 ",
+        "86 ",
+        "(+86) ",
+        "+86-",
+        "＋８６",
+        "０086",
+        "(0086)",
+    ];
+    (valid_phone(), select(PREFIXES)).prop_flat_map(|(phone, prefix)| {
+        let whole = format!("{prefix}{phone}");
+        (Just(phone), decorate(&whole))
+    })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 5. Spaces, dashes, full-width digits and a lower-case x do not change an ID.
+    #[test]
+    fn decorated_ids_are_accepted_unchanged((id, raw) in decorated_id()) {
+        prop_assert_eq!(normalize_number(&raw), id.clone(), "normalize_number({:?})", raw);
+        let parsed = parse_document(DocKind::ResidentId, &raw, today());
+        prop_assert!(parsed.is_ok(), "{raw:?} (for {id}) refused: {parsed:?}");
+        prop_assert_eq!(parsed.unwrap().document.number, id, "number parsed from {:?}", raw);
+    }
+
+    /// 5. Country code prefixes, spaces, dashes and full-width digits do not change a phone.
+    #[test]
+    fn decorated_phones_are_accepted_unchanged((phone, raw) in decorated_phone()) {
+        prop_assert_eq!(normalize_phone(&raw), phone.clone(), "normalize_phone({:?})", raw);
+        prop_assert_eq!(parse_phone(&raw), Ok(phone), "parse_phone({:?})", raw);
+    }
+}
+
+// ------------------------------------------------------------------------------- 6. phones
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 6. Every 1[3-9] + 9 digits number is a mainland mobile number.
+    #[test]
+    fn mobile_numbers_are_accepted(phone in valid_phone()) {
+        prop_assert_eq!(parse_phone(&phone), Ok(phone.clone()), "parse_phone({})", phone);
+    }
+
+    /// 6. Eleven digits not starting 13–19 are refused: for the prefix, or, when they start
+    /// with the country code 0086, for the length of what follows it.
+    #[test]
+    fn wrong_prefixes_are_rejected(phone in prop_oneof!["1[0-2][0-9]{9}", "[02-9][0-9]{10}", "0086[0-9]{7}"]) {
+        let parsed = parse_phone(&phone);
+        let expected = if phone.starts_with("0086") {
+            Reason::Length { expected: 11, actual: 7 }
+        } else {
+            Reason::PhonePrefix
+        };
+        prop_assert_eq!(parsed.clone(), Err(expected), "parse_phone({}) = {:?}", phone, parsed);
+    }
+
+    /// 6. Digit strings of any other length are refused (unless they are 11 digits behind a
+    /// country code, which is not this property).
+    #[test]
+    fn wrong_lengths_are_rejected(phone in "[0-9]{1,30}") {
+        prop_assume!(phone.len() != 11);
+        let country_code = (phone.len() == 13 && phone.starts_with("86"))
+            || (phone.len() == 15 && phone.starts_with("0086"));
+        prop_assume!(!country_code);
+        let parsed = parse_phone(&phone);
+        prop_assert!(parsed.is_err(), "{phone} ({} digits) accepted: {parsed:?}", phone.len());
+    }
+}
+
+// ------------------------------------------------------------------------------ 7. age rule
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 7. Born less than 16 years before the registration date: too young.
+    #[test]
+    fn under_sixteen_is_too_young(
+        county in select(COUNTIES),
+        birth in date_between(latest_allowed_birth().succ_opt().unwrap(), today()),
+        seq in 0u16..1000,
+    ) {
+        let id = id_for(county, birth, seq);
+        let parsed = parse_document(DocKind::ResidentId, &id, today());
+        prop_assert_eq!(parsed.clone(), Err(Reason::TooYoung { min_age: 16 }), "{} born {} = {:?}", id, birth, parsed);
+    }
+
+    /// 7. Born after the registration date: a future birth.
+    #[test]
+    fn future_birth_is_rejected(
+        county in select(COUNTIES),
+        birth in date_between(today().succ_opt().unwrap(), ymd(2299, 12, 31)),
+        seq in 0u16..1000,
+    ) {
+        let id = id_for(county, birth, seq);
+        let parsed = parse_document(DocKind::ResidentId, &id, today());
+        prop_assert_eq!(parsed.clone(), Err(Reason::FutureBirth), "{} born {} = {:?}", id, birth, parsed);
+    }
+
+    /// 7. The sixteenth birthday is the first day one may join, and the day before it is not,
+    /// whatever the registration date (29 February included).
+    #[test]
+    fn sixteenth_birthday_is_the_boundary(
+        today in date_between(ymd(1950, 1, 1), ymd(2099, 12, 31)),
+        county in select(COUNTIES),
+        seq in 0u16..1000,
+    ) {
+        let Some(sixteen) = today.with_year(today.year() - 16) else {
+            // 29 February sixteen years before a 29 February that does not exist (2100 − 16
+            // is not reached in this range, but keep the property total).
+            return Ok(());
+        };
+        let id = id_for(county, sixteen, seq);
+        let parsed = parse_document(DocKind::ResidentId, &id, today);
+        prop_assert!(parsed.is_ok(), "{id}, born {sixteen}, refused on {today}: {parsed:?}");
+        let day_later = sixteen.succ_opt().unwrap();
+        let id = id_for(county, day_later, seq);
+        let parsed = parse_document(DocKind::ResidentId, &id, today);
+        prop_assert_eq!(parsed.clone(), Err(Reason::TooYoung { min_age: 16 }), "{} born {} on {}: {:?}", id, day_later, today, parsed);
+    }
+
+    /// 7. Exactly 16 today (the fixed date).
+    #[test]
+    fn exactly_sixteen_today_is_accepted(county in select(COUNTIES), seq in 0u16..1000) {
+        let id = id_for(county, latest_allowed_birth(), seq);
+        let parsed = parse_document(DocKind::ResidentId, &id, today());
+        prop_assert!(parsed.is_ok(), "{id} refused: {parsed:?}");
+    }
+}
+
+// --------------------------------------------------------------------- 8. impossible dates
+
+/// Eight digits that are not a calendar date: month 00 or 13–99, day 00 or 32–99, a day past
+/// the end of a 30-day month, 30/31 February, 29 February of a common year.
+fn impossible_date() -> impl Strategy<Value = String> {
+    let year = 1930u32..=2009;
+    prop_oneof![
+        (year.clone(), prop_oneof![Just(0u32), 13u32..=99], 1u32..=28)
+            .prop_map(|(y, m, d)| format!("{y:04}{m:02}{d:02}")),
+        (year.clone(), 1u32..=12, prop_oneof![Just(0u32), 32u32..=99])
+            .prop_map(|(y, m, d)| format!("{y:04}{m:02}{d:02}")),
+        (year.clone(), select(&[4u32, 6, 9, 11][..])).prop_map(|(y, m)| format!("{y:04}{m:02}31")),
+        (year.clone(), 30u32..=31).prop_map(|(y, d)| format!("{y:04}02{d:02}")),
+        year.prop_filter("common years", |y| NaiveDate::from_ymd_opt(
+            *y as i32, 2, 29
+        )
+        .is_none())
+            .prop_map(|y| format!("{y:04}0229")),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 8. An impossible birth date with a correct check character is a bad date.
+    #[test]
+    fn impossible_dates_are_bad_dates(
+        county in select(COUNTIES),
+        date in impossible_date(),
+        seq in 0u16..1000,
+    ) {
+        let id = with_check(&format!("{county}{date}{seq:03}"));
+        let parsed = parse_document(DocKind::ResidentId, &id, today());
+        prop_assert_eq!(parsed.clone(), Err(Reason::BadDate), "{} = {:?}", id, parsed);
+    }
+}
+
+// ------------------------------------------------------------ 9. permits and foreign PR IDs
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 9. A residence permit is recognised by its prefix whatever type was chosen.
+    #[test]
+    fn hmt_permits_are_classified(
+        prefix in select(&["810000", "820000", "830000"][..]),
+        birth in date_between(ymd(1930, 1, 1), latest_allowed_birth()),
+        seq in 0u16..1000,
+        chosen in select(&[DocKind::ResidentId, DocKind::HmtPermit, DocKind::ForeignPermanent][..]),
+    ) {
+        let id = id_for(prefix, birth, seq);
+        let parsed = parse_document(chosen, &id, today());
+        prop_assert!(parsed.is_ok(), "{id} as {chosen:?} refused: {parsed:?}");
+        let parsed = parsed.unwrap();
+        prop_assert_eq!(parsed.document.kind, DocKind::HmtPermit, "{} as {:?}", id, chosen);
+        let facts = parsed.facts.expect("a permit carries facts");
+        prop_assert_eq!(facts.birth_date, birth, "birth date of {}", id);
+        prop_assert_eq!(facts.gender, gender_of(seq), "gender of {}", id);
+    }
+
+    /// 9. A 2023 foreign PR ID (9, issuing province, nationality) likewise.
+    #[test]
+    fn foreign_permanent_ids_are_classified(
+        province in select(PROVINCES),
+        nationality in 0u16..1000,
+        birth in date_between(ymd(1930, 1, 1), latest_allowed_birth()),
+        seq in 0u16..1000,
+        chosen in select(&[DocKind::ResidentId, DocKind::HmtPermit, DocKind::ForeignPermanent][..]),
+    ) {
+        let id = id_for(&format!("9{province}{nationality:03}"), birth, seq);
+        let parsed = parse_document(chosen, &id, today());
+        prop_assert!(parsed.is_ok(), "{id} as {chosen:?} refused: {parsed:?}");
+        let parsed = parsed.unwrap();
+        prop_assert_eq!(parsed.document.kind, DocKind::ForeignPermanent, "{} as {:?}", id, chosen);
+        let facts = parsed.facts.expect("a foreign PR ID carries facts");
+        prop_assert_eq!(facts.birth_date, birth, "birth date of {}", id);
+        prop_assert_eq!(facts.gender, gender_of(seq), "gender of {}", id);
+        prop_assert!(facts.region.is_none(), "{id}: a foreign PR ID has no native region");
+    }
+
+    /// 9. (Corollary) A valid number of the ID family typed as a passport is refused as the
+    /// wrong type, so it cannot bypass the person check.
+    #[test]
+    fn id_numbers_are_not_passports(id in valid_id_family()) {
+        let parsed = parse_document(DocKind::Passport, &id, today());
+        prop_assert_eq!(parsed.clone(), Err(Reason::WrongDocType), "{} as passport: {:?}", id, parsed);
+    }
+}
+
+// ------------------------------------------------------------------------------ 10. names
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 10. Up to 40 Han characters are a name, unchanged.
+    #[test]
+    fn han_names_are_accepted_unchanged(name in han_string(1..=40)) {
+        prop_assert_eq!(parse_name(&name), Ok(name.clone()), "parse_name({})", name);
+    }
+
+    /// 10. 41 or more are too long.
+    #[test]
+    fn long_han_names_are_too_long(name in han_string(41..=120)) {
+        let parsed = parse_name(&name);
+        prop_assert_eq!(parsed.clone(), Err(Reason::TooLong { max: 40 }), "{} chars: {:?}", name.chars().count(), parsed);
+    }
+
+    /// 10. A control, invisible or bidi character anywhere (even after ordinary whitespace) is
+    /// a bad character.
+    #[test]
+    fn names_with_hazards_are_rejected(
+        before in han_string(0..=19),
+        ws_before in select(&["", " ", "\t", "\n", "\r\n", "\u{3000}"][..]),
+        hazard in hazard_char(),
+        after in han_string(0..=19),
+    ) {
+        let name = format!("{before}{ws_before}{hazard}{after}");
+        let parsed = parse_name(&name);
+        prop_assert!(
+            matches!(parsed, Err(Reason::BadChar { .. })),
+            "{name:?} (hazard U+{:04X}) = {parsed:?}", hazard as u32
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------- 11. USCC
+
+const USCC_ALPHABET: &[char] = &[
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J',
+    'K', 'L', 'M', 'N', 'P', 'Q', 'R', 'T', 'U', 'W', 'X', 'Y',
+];
+
+fn valid_uscc() -> impl Strategy<Value = String> {
+    chars_from(USCC_ALPHABET, 17..18).prop_map(|body| {
+        let check = uscc_check_char(body.as_bytes()).expect("body from the alphabet");
+        format!("{body}{check}")
+    })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 11. Any body from the alphabet with its check character is a USCC.
+    #[test]
+    fn valid_usccs_are_accepted(code in valid_uscc()) {
+        prop_assert_eq!(parse_uscc(&code), Ok(code.clone()), "parse_uscc({})", code);
+        let lower = code.to_ascii_lowercase();
+        prop_assert_eq!(parse_uscc(&lower), Ok(code.clone()), "parse_uscc({})", lower);
+    }
+
+    /// 11. The mod-31 check catches every substitution within the alphabet.
+    #[test]
+    fn uscc_substitutions_are_rejected(
+        code in valid_uscc(),
+        pos in 0usize..18,
+        pick in 0usize..30,
+    ) {
+        let mut chars: Vec<char> = code.chars().collect();
+        // One of the thirty characters of the alphabet that differ from the one there.
+        let others: Vec<char> = USCC_ALPHABET.iter().copied().filter(|&c| c != chars[pos]).collect();
+        let replacement = others[pick];
+        chars[pos] = replacement;
+        let changed: String = chars.into_iter().collect();
+        let parsed = parse_uscc(&changed);
+        prop_assert_eq!(parsed.clone(), Err(Reason::CheckChar), "{} changed at {} to {}: {:?}", code, pos, changed, parsed);
+    }
+}
+
+// ----------------------------------------------------------------- 12. validate never leaks
+
+fn arbitrary_input() -> impl Strategy<Value = MemberInput> {
+    let s = any::<String>;
+    (
+        (
+            s(),
+            select(&DocKind::ALL[..]),
+            s(),
+            s(),
+            s(),
+            any::<bool>(),
+            s(),
+            s(),
+        ),
+        (s(), s(), s(), s(), s(), s(), s()),
+    )
+        .prop_map(
+            |(
+                (name, doc_type, id_number, phone, employer, consent, ethnicity, political_status),
+                (
+                    education,
+                    occupation,
+                    employment_form,
+                    migrant_worker,
+                    employer_uscc,
+                    needs,
+                    remarks,
+                ),
+            )| MemberInput {
+                name,
+                doc_type,
+                id_number,
+                phone,
+                employer,
+                consent,
+                ethnicity,
+                political_status,
+                education,
+                occupation,
+                employment_form,
+                migrant_worker,
+                employer_uscc,
+                needs,
+                remarks,
+            },
+        )
+}
+
+/// Number-like text of at least four consecutive alphanumerics (so that any message containing
+/// it really echoes it), with spaces and dashes around: reaches the ID and phone checks.
+fn number_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9Xx -]{0,3}[0-9Xx]{4,22}[0-9Xx -]{0,3}",
+        valid_id_family().prop_map(|id| id[..17].to_string()),
+        valid_id_family().prop_map(|id| format!("{}0", &id[..17])),
+        valid_id_family().prop_map(|id| id[..15].to_string()),
+        "1[0-9]{10,12}",
+        "(\\+86|0086)?1[3-9][0-9]{9}[0-9]?",
+    ]
+}
+
+fn assert_messages_do_not_leak(
+    input: &MemberInput,
+    errors: &[FieldError],
+) -> Result<(), TestCaseError> {
+    prop_assert!(!errors.is_empty(), "Err(empty list) for {input:?}");
+    for e in errors {
+        for lang in Lang::ALL {
+            let msg = e.message(lang);
+            prop_assert!(!msg.trim().is_empty(), "empty {lang:?} message for {e:?}");
+            for (what, raw) in [("id_number", &input.id_number), ("phone", &input.phone)] {
+                if raw.chars().count() > 3 {
+                    prop_assert!(
+                        !msg.contains(raw.as_str()),
+                        "{lang:?} message {msg:?} ({:?}) echoes the {what} {raw:?}",
+                        e.field
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 12. `validate` never panics, and its messages are never empty and never echo the ID
+    /// number or the phone number.
+    #[test]
+    fn validate_never_panics_nor_leaks(input in arbitrary_input()) {
+        if let Err(errors) = validate(&input, today()) {
+            assert_messages_do_not_leak(&input, &errors)?;
+        }
+    }
+
+    /// 12. The same with number-like ID and phone values, which reach the deeper checks.
+    #[test]
+    fn validate_never_leaks_number_like_values(
+        input in arbitrary_input(),
+        id_number in number_like(),
+        phone in number_like(),
+        doc_type in select(&DocKind::ALL[..]),
+    ) {
+        let input = MemberInput { id_number, phone, doc_type, ..input };
+        if let Err(errors) = validate(&input, today()) {
+            assert_messages_do_not_leak(&input, &errors)?;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------- 13. display safety
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 13. Nothing hazardous survives `display_safe`.
+    #[test]
+    fn display_safe_removes_every_hazard(s in prop_oneof![any::<String>(), tricky_string(), ".*[\u{0}-\u{9f}\u{2000}-\u{206f}\u{feff}].*"]) {
+        let safe = display_safe(&s);
+        let bad = safe.chars().find(|&c| is_hazardous(c));
+        prop_assert!(bad.is_none(), "display_safe({s:?}) = {safe:?} keeps U+{:04X}", bad.map_or(0, |c| c as u32));
+        prop_assert_eq!(safe.chars().count(), s.chars().count(), "display_safe changes the length of {:?}", s);
+    }
+}
+
+// --------------------------------------------------- beyond the brief: hygiene end to end
+
+/// Text fields built from Han characters, letters, whitespace (including tabs and line breaks
+/// from spreadsheet cells) and hazardous characters.
+fn hazard_rich_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        3 => han_string(1..=3),
+        1 => "[a-zA-Z]{1,3}",
+        2 => select(&[" ", "\t", "\n", "\r\n", "\u{3000}", "\u{a0}"][..]).prop_map(str::to_string),
+        2 => hazard_char().prop_map(|c| c.to_string()),
+        1 => select(&["\u{3164}", "\u{115f}", "\u{ffa0}", "\u{ad}", "\u{2028}", "\u{e0041}"][..]).prop_map(str::to_string),
+    ];
+    prop::collection::vec(piece, 1..8).prop_map(|v| v.concat())
+}
+
+fn good_input() -> MemberInput {
+    MemberInput {
+        name: "葛婷婷".into(),
+        id_number: "11010519491231002X".into(),
+        phone: "13800138000".into(),
+        employer: "某某快递有限公司".into(),
+        consent: true,
+        ..Default::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Whatever `validate` accepts holds no hazardous character (display_safe is only the
+    /// second line of defence).
+    ///
+    /// BUG (src/member/record.rs `free_text`, src/member/name.rs `parse_name`): the hazard check
+    /// is `first_hazard(raw).filter(|c| !c.is_whitespace())`, which looks only at the first
+    /// hazardous character and drops the check when that one is whitespace (tab, LF, CR, VT,
+    /// FF, U+0085, U+2028/9). Employer "某公司\n\u{1b}]0;pwned\u{7}" is accepted and stored as
+    /// "某公司 \u{1b}]0;pwned\u{7}"; name "张\t\u{3164}" (Hangul filler) is accepted.
+    #[test]
+    #[ignore = "BUG: a tab/line break before an ESC or other hazard skips the hazard check; run with --ignored"]
+    fn accepted_records_hold_no_hazards(
+        name in prop_oneof![Just("葛婷婷".to_string()), hazard_rich_text()],
+        employer in prop_oneof![Just("某某快递有限公司".to_string()), hazard_rich_text()],
+        occupation in prop_oneof![Just(String::new()), hazard_rich_text()],
+        remarks in prop_oneof![Just(String::new()), hazard_rich_text()],
+        needs in prop_oneof![Just(String::new()), hazard_rich_text()],
+    ) {
+        let input = MemberInput { name, employer, occupation, remarks, needs, ..good_input() };
+        if let Ok(v) = validate(&input, today()) {
+            let m = &v.member;
+            let d = &m.details;
+            let stored = [
+                ("name", Some(&m.name)),
+                ("employer", Some(&m.employer)),
+                ("occupation", d.occupation.as_ref()),
+                ("remarks", d.remarks.as_ref()),
+                ("needs_other", d.needs_other.as_ref()),
+            ];
+            for (field, value) in stored {
+                if let Some(value) = value {
+                    let bad = value.chars().find(|&c| is_hazardous(c));
+                    prop_assert!(
+                        bad.is_none(),
+                        "{field} accepted with U+{:04X}: {value:?} (from {input:?})",
+                        bad.map_or(0, |c| c as u32)
+                    );
+                }
+            }
+        }
+    }
+
+    /// Error messages are printed to terminals and logs: they never carry a hazardous
+    /// character (the Reason docs: "controls are named by code point, never echoed").
+    ///
+    /// BUG (src/member/name.rs `parse_name`): after the skipped hazard check above, the
+    /// "allowed characters" check names a non-control character by echoing it, so name
+    /// "\t\u{200b}" gives `BadChar { what: "“\u{200b}”" }` and "张\t三\u{202e}" puts a raw
+    /// RIGHT-TO-LEFT OVERRIDE into the message.
+    #[test]
+    #[ignore = "BUG: name BadChar echoes zero-width/bidi characters raw; run with --ignored"]
+    fn error_messages_hold_no_hazards(
+        name in hazard_rich_text(),
+        employer in hazard_rich_text(),
+        employer_uscc in hazard_rich_text(),
+        remarks in hazard_rich_text(),
+    ) {
+        let input = MemberInput { name, employer, employer_uscc, remarks, ..good_input() };
+        if let Err(errors) = validate(&input, today()) {
+            for e in &errors {
+                for lang in Lang::ALL {
+                    let msg = e.message(lang);
+                    let bad = msg.chars().find(|&c| is_hazardous(c));
+                    prop_assert!(
+                        bad.is_none(),
+                        "{lang:?} message for {:?} carries U+{:04X}: {msg:?} (from {input:?})",
+                        e.field,
+                        bad.map_or(0, |c| c as u32)
+                    );
+                }
+            }
+        }
+    }
+}
