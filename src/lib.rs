@@ -5,5 +5,8 @@
 //! - [`i18n`]: every user-visible string in zh-CN and en.
 
 pub mod card;
+pub mod config;
 pub mod i18n;
 pub mod member;
+pub mod printer;
+pub mod store;

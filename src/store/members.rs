@@ -1,0 +1,741 @@
+//! Member records in the store: registration (one transaction each, or batched for import),
+//! lookup, search, edit, void, and the queue states.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::{parse_timestamp, timestamp, Device, Store, StoreError};
+use crate::card::number::MAX_SEQ;
+use crate::card::{DeviceKey, MemberNo};
+use crate::i18n::{self, Lang};
+use crate::member::{Document, Gender, Member, Validated};
+
+/// Where a record is in its life (SPEC §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Queued,
+    Uploaded,
+    Voided,
+    Rejected,
+}
+
+impl State {
+    pub const ALL: [State; 4] = [State::Queued, State::Uploaded, State::Voided, State::Rejected];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Uploaded => "uploaded",
+            State::Voided => "voided",
+            State::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|st| st.code() == s)
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        i18n::text(lang, &format!("state.{}", self.code()))
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The booth a record was taken at, and by whom.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoothEvent {
+    pub union: String,
+    pub place: String,
+    pub operator: String,
+}
+
+/// What a record's ID number said (kept apart from the JSON so lists need not parse it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredFacts {
+    pub gender: Option<Gender>,
+    pub birth_date: Option<NaiveDate>,
+    pub region: Option<String>,
+}
+
+/// A record as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMember {
+    pub id: i64,
+    pub uuid: Uuid,
+    pub member_no: MemberNo,
+    /// `None` once purged after upload and the retention period.
+    pub member: Option<Member>,
+    pub facts: StoredFacts,
+    pub employment_form: Option<String>,
+    pub needs: Vec<String>,
+    pub event: BoothEvent,
+    pub event_date: NaiveDate,
+    pub consent_at: DateTime<FixedOffset>,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+    pub state: State,
+    /// Why voided, or the server's rejection.
+    pub state_reason: Option<String>,
+    /// For `duplicate_person` answers: the member number the office already has.
+    pub server_member_no: Option<String>,
+    pub purged_at: Option<DateTime<FixedOffset>>,
+}
+
+/// The person already registered here, for the "already a member" message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Existing {
+    pub member_no: MemberNo,
+    pub name: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+    pub state: State,
+}
+
+impl Existing {
+    pub fn message(&self, lang: Lang) -> String {
+        let name = self
+            .name
+            .as_deref()
+            .map(crate::member::text::display_safe)
+            .unwrap_or_default();
+        crate::t!(
+            lang,
+            "register.duplicate",
+            name = name,
+            when = self.created_at.format("%Y-%m-%d %H:%M"),
+            member_no = self.member_no
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("this person is already registered ({})", .0.member_no)]
+    Duplicate(Box<Existing>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for RegisterError {
+    fn from(e: rusqlite::Error) -> Self {
+        RegisterError::Store(e.into())
+    }
+}
+
+/// Loads the device row, making the key pair and pepper on first use.
+pub(crate) fn ensure_device(conn: &mut Connection) -> Result<Device, StoreError> {
+    let row: Option<(Vec<u8>, Vec<u8>)> = conn
+        .query_row("SELECT secret_key, pepper FROM device WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    if let Some((secret, pepper)) = row {
+        let secret: Zeroizing<[u8; 32]> = Zeroizing::new(
+            secret
+                .try_into()
+                .map_err(|_| StoreError::Damaged("device key".into()))?,
+        );
+        let pepper: [u8; 32] = pepper
+            .try_into()
+            .map_err(|_| StoreError::Damaged("device pepper".into()))?;
+        return Ok(Device {
+            key: DeviceKey::from_secret(&secret),
+            pepper: Zeroizing::new(pepper),
+        });
+    }
+    let key = DeviceKey::generate().map_err(|e| StoreError::Damaged(e.to_string()))?;
+    let mut pepper = Zeroizing::new([0u8; 32]);
+    getrandom::fill(pepper.as_mut()).map_err(|e| StoreError::Damaged(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO device (id, secret_key, key_id, pepper, next_seq, created_at)
+         VALUES (1, ?1, ?2, ?3, 1, ?4)",
+        params![
+            key.secret().as_slice(),
+            key.key_id(),
+            pepper.as_slice(),
+            timestamp(&super::now())
+        ],
+    )?;
+    tracing::info!(key_id = key.key_id(), "device key created");
+    Ok(Device { key, pepper })
+}
+
+fn person_hash(pepper: &[u8; 32], doc: &Document) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(pepper);
+    h.update(doc.person_key().as_bytes());
+    h.finalize().into()
+}
+
+const COLUMNS: &str = "id, uuid, member_no, record, gender, birth_date, region, employment_form,
+    needs, union_name, place, operator, event_date, consent_at, created_at, updated_at, state,
+    state_reason, server_member_no, purged_at";
+
+fn bad(what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("bad {what}").into(),
+    )
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<StoredMember> {
+    let ts = |i: usize| -> rusqlite::Result<DateTime<FixedOffset>> {
+        parse_timestamp(&r.get::<_, String>(i)?).ok_or_else(|| bad("timestamp"))
+    };
+    let record: Option<String> = r.get(3)?;
+    let member = match record {
+        Some(json) => Some(serde_json::from_str(&json).map_err(|_| bad("record"))?),
+        None => None,
+    };
+    let needs: String = r.get(8)?;
+    Ok(StoredMember {
+        id: r.get(0)?,
+        uuid: r
+            .get::<_, String>(1)?
+            .parse()
+            .map_err(|_| bad("uuid"))?,
+        member_no: r
+            .get::<_, String>(2)?
+            .parse()
+            .map_err(|_| bad("member number"))?,
+        member,
+        facts: StoredFacts {
+            gender: r.get::<_, Option<String>>(4)?.and_then(|g| Gender::parse(&g)),
+            birth_date: r
+                .get::<_, Option<String>>(5)?
+                .and_then(|d| d.parse().ok()),
+            region: r.get(6)?,
+        },
+        employment_form: r.get(7)?,
+        needs: needs
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        event: BoothEvent {
+            union: r.get(9)?,
+            place: r.get(10)?,
+            operator: r.get(11)?,
+        },
+        event_date: r
+            .get::<_, String>(12)?
+            .parse()
+            .map_err(|_| bad("event date"))?,
+        consent_at: ts(13)?,
+        created_at: ts(14)?,
+        updated_at: ts(15)?,
+        state: State::parse(&r.get::<_, String>(16)?).ok_or_else(|| bad("state"))?,
+        state_reason: r.get(17)?,
+        server_member_no: r.get(18)?,
+        purged_at: r
+            .get::<_, Option<String>>(19)?
+            .and_then(|s| parse_timestamp(&s)),
+    })
+}
+
+fn find_by_hash(conn: &Connection, hash: &[u8; 32]) -> rusqlite::Result<Option<Existing>> {
+    conn.prepare_cached(
+        "SELECT member_no, name, created_at, state FROM members WHERE person_hash = ?1",
+    )?
+    .query_row([hash.as_slice()], |r| {
+        Ok(Existing {
+            member_no: r
+                .get::<_, String>(0)?
+                .parse()
+                .map_err(|_| bad("member number"))?,
+            name: r.get(1)?,
+            created_at: parse_timestamp(&r.get::<_, String>(2)?)
+                .ok_or_else(|| bad("timestamp"))?,
+            state: State::parse(&r.get::<_, String>(3)?).ok_or_else(|| bad("state"))?,
+        })
+    })
+    .optional()
+}
+
+/// Inserts one validated record inside an open transaction. Shared by [`Store::register`]
+/// (a transaction of one) and import (batches).
+fn insert(
+    tx: &Connection,
+    device: &Device,
+    v: &Validated,
+    event: &BoothEvent,
+    now: &DateTime<FixedOffset>,
+) -> Result<StoredMember, RegisterError> {
+    let hash = person_hash(&device.pepper, &v.member.document);
+    if let Some(existing) = find_by_hash(tx, &hash)? {
+        return Err(RegisterError::Duplicate(Box::new(existing)));
+    }
+    let seq: i64 = tx
+        .prepare_cached("UPDATE device SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1")?
+        .query_row([], |r| r.get(0))?;
+    let seq = u32::try_from(seq)
+        .ok()
+        .filter(|&s| s <= MAX_SEQ)
+        .ok_or(StoreError::SequenceExhausted(MAX_SEQ))?;
+    let member_no = MemberNo::new(device.key.key_id(), seq).ok_or(StoreError::SequenceExhausted(MAX_SEQ))?;
+    let uuid = Uuid::new_v4();
+    let m = &v.member;
+    let facts = v.facts.as_ref();
+    let ts = timestamp(now);
+    let now = &parse_timestamp(&ts).unwrap_or(*now); // what a re-read returns: whole seconds
+    let event_date = now.date_naive();
+    let id = tx
+        .prepare_cached(
+            "INSERT INTO members (uuid, member_no, person_hash, doc_kind, record, name, phone_tail,
+                gender, birth_date, region, employment_form, needs, consent_at, union_name, place,
+                event_date, operator, created_at, updated_at, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                ?13, ?13, 'queued')
+             RETURNING id",
+        )?
+        .query_row(
+            params![
+                uuid.to_string(),
+                member_no.as_str(),
+                hash.as_slice(),
+                m.document.kind.code(),
+                serde_json::to_string(m).map_err(|e| StoreError::Damaged(e.to_string()))?,
+                m.name,
+                &m.phone[m.phone.len().saturating_sub(4)..],
+                facts.map(|f| f.gender.code()),
+                facts.map(|f| f.birth_date.to_string()),
+                facts.and_then(|f| f.region.as_ref().map(|r| r.name.clone())),
+                m.details.employment_form,
+                m.details.needs.join(","),
+                ts,
+                event.union,
+                event.place,
+                event_date.to_string(),
+                event.operator,
+            ],
+            |r| r.get(0),
+        )?;
+    Ok(StoredMember {
+        id,
+        uuid,
+        member_no,
+        member: Some(m.clone()),
+        facts: StoredFacts {
+            gender: facts.map(|f| f.gender),
+            birth_date: facts.map(|f| f.birth_date),
+            region: facts.and_then(|f| f.region.as_ref().map(|r| r.name.clone())),
+        },
+        employment_form: m.details.employment_form.clone(),
+        needs: m.details.needs.clone(),
+        event: event.clone(),
+        event_date,
+        consent_at: *now,
+        created_at: *now,
+        updated_at: *now,
+        state: State::Queued,
+        state_reason: None,
+        server_member_no: None,
+        purged_at: None,
+    })
+}
+
+/// Registrations made in one transaction (import). Dropped without [`Batch::commit`], it
+/// rolls back: a killed import leaves whole batches or nothing.
+pub struct Batch<'a> {
+    tx: Transaction<'a>,
+    device: &'a Device,
+}
+
+impl Batch<'_> {
+    pub fn register(
+        &mut self,
+        v: &Validated,
+        event: &BoothEvent,
+        now: &DateTime<FixedOffset>,
+    ) -> Result<StoredMember, RegisterError> {
+        // A savepoint per row: a failure mid-row (disk full) cannot leave half a row behind
+        // in an otherwise good batch.
+        let sp = self.tx.savepoint()?;
+        let m = insert(&sp, self.device, v, event, now)?;
+        sp.commit()?;
+        Ok(m)
+    }
+
+    /// Whether this person is already in the store (including rows of this batch).
+    pub fn find_person(&self, doc: &Document) -> Result<Option<Existing>, StoreError> {
+        Ok(find_by_hash(&self.tx, &person_hash(&self.device.pepper, doc))?)
+    }
+
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+/// A line of the records list: enough to find someone, no ID number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub id: i64,
+    pub member_no: MemberNo,
+    pub name: Option<String>,
+    pub phone_tail: Option<String>,
+    pub employer: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+    pub state: State,
+}
+
+/// Which records an export or list covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateFilter {
+    All,
+    Only(State),
+}
+
+impl StateFilter {
+    pub fn parse(s: &str) -> Option<StateFilter> {
+        if s == "all" {
+            Some(StateFilter::All)
+        } else {
+            State::parse(s).map(StateFilter::Only)
+        }
+    }
+}
+
+impl Store {
+    /// Registers one validated record in its own transaction.
+    pub fn register(
+        &mut self,
+        v: &Validated,
+        event: &BoothEvent,
+        now: &DateTime<FixedOffset>,
+    ) -> Result<StoredMember, RegisterError> {
+        let tx = self.conn.transaction()?;
+        let m = insert(&tx, &self.device, v, event, now)?;
+        tx.commit()?;
+        tracing::info!(member_no = %m.member_no, "registered");
+        Ok(m)
+    }
+
+    /// Opens a batch of registrations in one transaction (import).
+    pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        Ok(Batch {
+            tx: self.conn.transaction()?,
+            device: &self.device,
+        })
+    }
+
+    /// The record of a person with this document, if registered here (voided ones aside).
+    pub fn find_person(&self, doc: &Document) -> Result<Option<Existing>, StoreError> {
+        Ok(find_by_hash(&self.conn, &person_hash(&self.device.pepper, doc))?)
+    }
+
+    pub fn get(&self, member_no: &MemberNo) -> Result<Option<StoredMember>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM members WHERE member_no = ?1"))?
+            .query_row([member_no.as_str()], from_row)
+            .optional()?)
+    }
+
+    pub fn get_by_uuid(&self, uuid: &Uuid) -> Result<Option<StoredMember>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM members WHERE uuid = ?1"))?
+            .query_row([uuid.to_string()], from_row)
+            .optional()?)
+    }
+
+    /// Calls `f` for every record matching `filter`, in registration order, without loading
+    /// them all at once.
+    pub fn for_each(
+        &self,
+        filter: StateFilter,
+        mut f: impl FnMut(StoredMember) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let (sql, state) = match filter {
+            StateFilter::All => (format!("SELECT {COLUMNS} FROM members ORDER BY id"), None),
+            StateFilter::Only(s) => (
+                format!("SELECT {COLUMNS} FROM members WHERE state = ?1 ORDER BY id"),
+                Some(s.code()),
+            ),
+        };
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = match state {
+            Some(s) => stmt.query([s])?,
+            None => stmt.query([])?,
+        };
+        while let Some(row) = rows.next()? {
+            f(from_row(row)?)?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` queued records after `after_id` (the upload's batches).
+    pub fn queued_after(&self, after_id: i64, limit: usize) -> Result<Vec<StoredMember>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM members WHERE state = 'queued' AND id > ?1 ORDER BY id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![after_id, limit as i64], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Search for the records screen: a member-number prefix, the last four digits of a phone,
+    /// or the start of a name; newest first, `limit` rows before `before_id` (keyset paging:
+    /// as fast on page 1,000 as on page 1).
+    pub fn search(&self, query: &str, before_id: Option<i64>, limit: usize) -> Result<Vec<Summary>, StoreError> {
+        let q = crate::member::text::tidy(query);
+        let before = before_id.unwrap_or(i64::MAX);
+        let map = |r: &Row<'_>| -> rusqlite::Result<Summary> {
+            let record: Option<String> = r.get(3)?;
+            let employer = record
+                .and_then(|j| serde_json::from_str::<Member>(&j).ok())
+                .map(|m| m.employer);
+            Ok(Summary {
+                id: r.get(0)?,
+                member_no: r.get::<_, String>(1)?.parse().map_err(|_| bad("member number"))?,
+                name: r.get(2)?,
+                phone_tail: r.get(4)?,
+                employer,
+                created_at: parse_timestamp(&r.get::<_, String>(5)?).ok_or_else(|| bad("timestamp"))?,
+                state: State::parse(&r.get::<_, String>(6)?).ok_or_else(|| bad("state"))?,
+            })
+        };
+        let select = "SELECT id, member_no, name, record, phone_tail, created_at, state FROM members";
+        let limit = limit as i64;
+        let rows: Vec<Summary> = if q.is_empty() {
+            self.conn
+                .prepare_cached(&format!("{select} WHERE id < ?1 ORDER BY id DESC LIMIT ?2"))?
+                .query_map(params![before, limit], map)?
+                .collect::<Result<_, _>>()?
+        } else if q.len() == 4 && q.bytes().all(|b| b.is_ascii_digit()) {
+            self.conn
+                .prepare_cached(&format!(
+                    "{select} WHERE phone_tail = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+                ))?
+                .query_map(params![q, before, limit], map)?
+                .collect::<Result<_, _>>()?
+        } else {
+            // Member numbers are typed with dashes and look-alikes; names are matched by prefix
+            // through the index (GLOB with a literal prefix), never by a full scan.
+            let no_prefix: String = q
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .filter_map(crate::card::number::symbol_value)
+                .map(|v| crate::card::number::ALPHABET[v as usize] as char)
+                .collect();
+            let glob_escape = |s: &str| -> String {
+                s.chars()
+                    .map(|c| match c {
+                        '*' | '?' | '[' | ']' => format!("[{c}]"),
+                        _ => c.to_string(),
+                    })
+                    .collect()
+            };
+            let name_glob = format!("{}*", glob_escape(&q));
+            let no_glob = if no_prefix.len() >= 3 && q.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                format!("{}*", glob_escape(&no_prefix))
+            } else {
+                // matches nothing
+                "\u{1}".to_string()
+            };
+            self.conn
+                .prepare_cached(&format!(
+                    "SELECT * FROM (
+                        SELECT * FROM ({select} WHERE name GLOB ?1 AND id < ?3 ORDER BY id DESC LIMIT ?4)
+                        UNION
+                        SELECT * FROM ({select} WHERE member_no GLOB ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4)
+                     ) ORDER BY id DESC LIMIT ?4"
+                ))?
+                .query_map(params![name_glob, no_glob, before, limit], map)?
+                .collect::<Result<_, _>>()?
+        };
+        Ok(rows)
+    }
+
+    /// Replaces a record's content (the edit screen, or fixing a rejected record). Only
+    /// records not yet at the office can change; a rejected record goes back to the queue.
+    pub fn update(
+        &mut self,
+        member_no: &MemberNo,
+        v: &Validated,
+        now: &DateTime<FixedOffset>,
+    ) -> Result<StoredMember, RegisterError> {
+        let tx = self.conn.transaction()?;
+        let current = tx
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM members WHERE member_no = ?1"))?
+            .query_row([member_no.as_str()], from_row)
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        if !matches!(current.state, State::Queued | State::Rejected) {
+            return Err(StoreError::WrongState(current.state).into());
+        }
+        let hash = person_hash(&self.device.pepper, &v.member.document);
+        if let Some(existing) = find_by_hash(&tx, &hash)? {
+            if existing.member_no != *member_no {
+                return Err(RegisterError::Duplicate(Box::new(existing)));
+            }
+        }
+        let m = &v.member;
+        let facts = v.facts.as_ref();
+        tx.execute(
+            "UPDATE members SET person_hash = ?2, doc_kind = ?3, record = ?4, name = ?5,
+                phone_tail = ?6, gender = ?7, birth_date = ?8, region = ?9, employment_form = ?10,
+                needs = ?11, updated_at = ?12, state = 'queued', state_reason = NULL,
+                server_member_no = NULL
+             WHERE member_no = ?1",
+            params![
+                member_no.as_str(),
+                hash.as_slice(),
+                m.document.kind.code(),
+                serde_json::to_string(m).map_err(|e| StoreError::Damaged(e.to_string()))?,
+                m.name,
+                &m.phone[m.phone.len().saturating_sub(4)..],
+                facts.map(|f| f.gender.code()),
+                facts.map(|f| f.birth_date.to_string()),
+                facts.and_then(|f| f.region.as_ref().map(|r| r.name.clone())),
+                m.details.employment_form,
+                m.details.needs.join(","),
+                timestamp(now),
+            ],
+        )?;
+        let updated = tx
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM members WHERE member_no = ?1"))?
+            .query_row([member_no.as_str()], from_row)?;
+        tx.commit()?;
+        tracing::info!(%member_no, "record edited");
+        Ok(updated)
+    }
+
+    /// Voids a record that has not reached the office. The person may be registered again.
+    pub fn void(
+        &mut self,
+        member_no: &MemberNo,
+        reason: &str,
+        now: &DateTime<FixedOffset>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let state: Option<String> = tx
+            .query_row(
+                "SELECT state FROM members WHERE member_no = ?1",
+                [member_no.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let state = state
+            .and_then(|s| State::parse(&s))
+            .ok_or(StoreError::NotFound)?;
+        if !matches!(state, State::Queued | State::Rejected) {
+            return Err(StoreError::WrongState(state));
+        }
+        tx.execute(
+            "UPDATE members SET state = 'voided', state_reason = ?2, person_hash = NULL,
+                updated_at = ?3 WHERE member_no = ?1",
+            params![member_no.as_str(), reason, timestamp(now)],
+        )?;
+        tx.commit()?;
+        tracing::info!(%member_no, "record voided");
+        Ok(())
+    }
+
+    /// Recent employers (most frequent today first), for the form's suggestions.
+    pub fn recent_employers(&self, day: NaiveDate, limit: usize) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT json_extract(record, '$.employer') AS e, count(*) AS n FROM members
+             WHERE event_date = ?1 AND record IS NOT NULL AND state != 'voided'
+             GROUP BY e ORDER BY n DESC, max(id) DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![day.to_string(), limit as i64], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::member::{validate, MemberInput};
+    use crate::store::test_store as fast_store;
+
+    fn input(id: &str) -> MemberInput {
+        MemberInput {
+            name: "葛婷婷".into(),
+            id_number: id.into(),
+            phone: "13800138000".into(),
+            employer: "某公司".into(),
+            consent: true,
+            ..Default::default()
+        }
+    }
+
+    fn event() -> BoothEvent {
+        BoothEvent {
+            union: "朝阳区总工会".into(),
+            place: "望京".into(),
+            operator: "李".into(),
+        }
+    }
+
+    #[test]
+    fn register_then_duplicate_then_void_then_again() {
+        let (_d, mut store) = fast_store();
+        let now = crate::store::now();
+        let v = validate(&input("11010519491231002X"), now.date_naive()).unwrap();
+        let m = store.register(&v, &event(), &now).unwrap();
+        assert_eq!(m.member_no.device(), store.device_key().key_id());
+        assert_eq!(store.get(&m.member_no).unwrap().unwrap(), m);
+        match store.register(&v, &event(), &now) {
+            Err(RegisterError::Duplicate(e)) => {
+                assert_eq!(e.member_no, m.member_no);
+                assert!(e.message(Lang::Zh).contains("葛婷婷"));
+            }
+            other => panic!("expected duplicate, got {other:?}"),
+        }
+        store.void(&m.member_no, "登记错了", &now).unwrap();
+        let again = store.register(&v, &event(), &now).unwrap();
+        assert_ne!(again.member_no, m.member_no);
+        assert_eq!(again.member_no.seq(), m.member_no.seq() + 1);
+    }
+
+    #[test]
+    fn search_by_name_prefix_phone_tail_and_number() {
+        let (_d, mut store) = fast_store();
+        let now = crate::store::now();
+        let v = validate(&input("11010519491231002X"), now.date_naive()).unwrap();
+        let m = store.register(&v, &event(), &now).unwrap();
+        assert_eq!(store.search("葛", None, 10).unwrap().len(), 1);
+        assert_eq!(store.search("8000", None, 10).unwrap().len(), 1);
+        assert_eq!(store.search(&m.member_no.grouped()[..5].to_lowercase(), None, 10).unwrap().len(), 1);
+        assert_eq!(store.search("王", None, 10).unwrap().len(), 0);
+        assert_eq!(store.search("*", None, 10).unwrap().len(), 0);
+        assert_eq!(store.search("", None, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn only_queued_or_rejected_records_change() {
+        let (_d, mut store) = fast_store();
+        let now = crate::store::now();
+        let v = validate(&input("11010519491231002X"), now.date_naive()).unwrap();
+        let m = store.register(&v, &event(), &now).unwrap();
+        let mut edited = input("11010519491231002X");
+        edited.employer = "另一家公司".into();
+        let v2 = validate(&edited, now.date_naive()).unwrap();
+        let u = store.update(&m.member_no, &v2, &now).unwrap();
+        assert_eq!(u.member.unwrap().employer, "另一家公司");
+        store
+            .connection()
+            .execute("UPDATE members SET state = 'uploaded'", [])
+            .unwrap();
+        assert!(matches!(
+            store.update(&m.member_no, &v2, &now),
+            Err(RegisterError::Store(StoreError::WrongState(State::Uploaded)))
+        ));
+        assert!(matches!(
+            store.void(&m.member_no, "x", &now),
+            Err(StoreError::WrongState(State::Uploaded))
+        ));
+    }
+}

@@ -1,0 +1,111 @@
+//! Schema migrations. `PRAGMA user_version` is the number of migrations applied; each runs in
+//! its own transaction, so an interrupted upgrade leaves the previous version intact.
+
+use rusqlite::Connection;
+
+/// Append only: a released migration is never edited.
+const MIGRATIONS: &[&str] = &[
+    // 1: first release
+    r#"
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    -- The laptop's identity: Ed25519 seed, its key id, the pepper of person hashes, and the
+    -- next member sequence number. One row.
+    CREATE TABLE device (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        secret_key BLOB NOT NULL,
+        key_id     TEXT NOT NULL,
+        pepper     BLOB NOT NULL,
+        next_seq   INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE members (
+        id            INTEGER PRIMARY KEY,
+        uuid          TEXT NOT NULL UNIQUE,
+        member_no     TEXT NOT NULL UNIQUE,
+        -- SHA-256(pepper ‖ normalised document number): one person, one record. NULL once the
+        -- record is voided, so the person can be registered again.
+        person_hash   BLOB UNIQUE,
+        doc_kind      TEXT NOT NULL,
+        -- The validated record as JSON; NULL once purged after upload + retention.
+        record        TEXT,
+        name          TEXT,
+        phone_tail    TEXT,
+        gender        TEXT,
+        birth_date    TEXT,
+        region        TEXT,
+        -- Kept after purge: the day's figures need them.
+        employment_form TEXT,
+        needs         TEXT NOT NULL DEFAULT '',
+        consent_at    TEXT NOT NULL,
+        union_name    TEXT NOT NULL,
+        place         TEXT NOT NULL,
+        event_date    TEXT NOT NULL,
+        operator      TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('queued', 'uploaded', 'voided', 'rejected')),
+        state_reason  TEXT,
+        server_member_no TEXT,
+        answered_at   TEXT,
+        purged_at     TEXT
+    ) STRICT;
+    CREATE INDEX members_state ON members (state, id);
+    CREATE INDEX members_event_date ON members (event_date);
+    CREATE INDEX members_name ON members (name) WHERE name IS NOT NULL;
+    CREATE INDEX members_phone_tail ON members (phone_tail) WHERE phone_tail IS NOT NULL;
+
+    -- People who stopped and asked but did not join.
+    CREATE TABLE consultations (
+        id         INTEGER PRIMARY KEY,
+        at         TEXT NOT NULL,
+        event_date TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX consultations_date ON consultations (event_date);
+
+    -- The registration form as typed, saved continuously. One row.
+    CREATE TABLE draft (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        content    TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) STRICT;
+
+    -- End-of-day uploads, for the dashboard's "last upload".
+    CREATE TABLE uploads (
+        id          INTEGER PRIMARY KEY,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        server      TEXT NOT NULL,
+        sent        INTEGER NOT NULL DEFAULT 0,
+        accepted    INTEGER NOT NULL DEFAULT 0,
+        rejected    INTEGER NOT NULL DEFAULT 0,
+        outcome     TEXT
+    ) STRICT;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const CURRENT: i64 = MIGRATIONS.len() as i64;
+
+/// Applies the missing migrations. A database from a newer build is refused, not downgraded.
+pub fn migrate(conn: &mut Connection) -> Result<(), super::StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > CURRENT {
+        return Err(super::StoreError::TooNew {
+            found: version,
+            supported: CURRENT,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "schema migrated");
+    }
+    Ok(())
+}
