@@ -39,7 +39,7 @@ fn allowed(c: char) -> bool {
 
 /// The normalised name, or why it is not one.
 pub fn parse_name(raw: &str) -> Result<String, Reason> {
-    if let Some(c) = first_hazard(raw).filter(|c| !c.is_whitespace()) {
+    if let Some(c) = first_hazard(raw) {
         return Err(Reason::BadChar {
             what: super::text::codepoint(c),
         });
@@ -54,10 +54,11 @@ pub fn parse_name(raw: &str) -> Result<String, Reason> {
         });
     }
     if let Some(c) = name.chars().find(|&c| !allowed(c)) {
-        let what = if c.is_ascii_digit() || c.is_ascii_punctuation() || !c.is_control() {
-            format!("“{c}”")
-        } else {
+        // Printable characters are quoted; anything invisible is named by code point.
+        let what = if super::text::is_hazardous(c) || c.is_whitespace() {
             super::text::codepoint(c)
+        } else {
+            format!("“{c}”")
         };
         return Err(Reason::BadChar { what });
     }

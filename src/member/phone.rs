@@ -11,15 +11,18 @@ pub fn normalize_phone(raw: &str) -> String {
         .map(fold_width)
         .filter(|&c| !(c.is_whitespace() || is_dash(c) || matches!(c, '(' | ')' | '.')))
         .collect();
-    let s = s
-        .strip_prefix("+86")
-        .or_else(|| s.strip_prefix("0086"))
-        .unwrap_or(&s);
-    let s = match s.strip_prefix("86") {
-        Some(rest) if rest.len() == 11 && rest.starts_with('1') => rest,
-        _ => s,
-    };
-    s.to_string()
+    // Strip country codes until none is left, so that normalising twice changes nothing.
+    let mut s = s.as_str();
+    loop {
+        let next = s
+            .strip_prefix("+86")
+            .or_else(|| s.strip_prefix("0086"))
+            .or_else(|| s.strip_prefix("86").filter(|r| r.len() == 11 && r.starts_with('1')));
+        match next {
+            Some(rest) => s = rest,
+            None => return s.to_string(),
+        }
+    }
 }
 
 /// The normalised number, or why it cannot be a mainland mobile number.
@@ -66,6 +69,7 @@ mod tests {
             "8613800138000",
             "１３８００１３８０００",
             "(138) 0013 8000",
+            "0086+8613800138000",
         ] {
             assert_eq!(parse_phone(raw).as_deref(), Ok("13800138000"), "{raw}");
         }

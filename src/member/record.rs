@@ -229,7 +229,7 @@ pub fn validate(input: &MemberInput, today: NaiveDate) -> Result<Validated, Vec<
 
 /// Tidied text with no hazardous characters, at most `max` characters; `None` when empty.
 pub fn free_text(raw: &str, max: usize, required: bool) -> Result<Option<String>, Reason> {
-    if let Some(c) = first_hazard(raw).filter(|c| !c.is_whitespace()) {
+    if let Some(c) = first_hazard(raw) {
         return Err(Reason::BadChar {
             what: codepoint(c),
         });

@@ -52,9 +52,11 @@ pub fn is_hazardous(c: char) -> bool {
         )
 }
 
-/// The first hazardous character, for an error message naming it as `U+001B`.
+/// The first hazardous character that [`tidy`] would not turn into a space (tabs and line
+/// breaks are whitespace and become spaces; ESC, bidi overrides and zero-width characters
+/// are not), for an error message naming it as `U+001B`.
 pub fn first_hazard(s: &str) -> Option<char> {
-    s.chars().find(|&c| is_hazardous(c))
+    s.chars().find(|&c| is_hazardous(c) && !c.is_whitespace())
 }
 
 /// `U+001B`-style name of a character, safe to print.
