@@ -7,6 +7,8 @@
 pub mod card;
 pub mod config;
 pub mod i18n;
+pub mod export;
 pub mod member;
 pub mod printer;
+pub mod roster;
 pub mod store;

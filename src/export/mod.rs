@@ -1,0 +1,323 @@
+//! The day's records as a file for the union office: xlsx, CSV or JSON.
+//!
+//! - xlsx and CSV use the column headers a union office recognises (姓名, 性别, 出生日期, 民族,
+//!   身份证号, 手机号, 工作单位, …), in the operator's language; CSV is UTF-8 with a BOM so
+//!   Excel shows the Chinese text. ID and phone numbers are written as text, never numbers.
+//! - Cells starting with `=`, `+`, `-`, `@`, tab or CR get a leading `'` so no spreadsheet
+//!   program runs them as formulas (CSV/formula injection).
+//! - JSON is `{"records": [...]}` with stable English keys, for scripts.
+//! - Files are written to a temporary name and renamed: a crash never leaves half a file.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rust_xlsxwriter::{Format as XlsxFormat, Workbook};
+use serde_json::{json, Value};
+
+use crate::i18n::Lang;
+use crate::member::options::ListKind;
+use crate::member::text::display_safe;
+use crate::store::members::{StateFilter, StoredMember};
+use crate::store::{Store, StoreError};
+use crate::t;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+impl ExportFormat {
+    pub fn parse(s: &str) -> Option<ExportFormat> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Some(ExportFormat::Csv),
+            "xlsx" => Some(ExportFormat::Xlsx),
+            "json" => Some(ExportFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write {path}: {why}")]
+    Write { path: PathBuf, why: String },
+}
+
+impl ExportError {
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            ExportError::Store(e) => e.message(lang),
+            ExportError::Write { path, why } => t!(lang, "export.write", path = path.display(), why = why),
+        }
+    }
+}
+
+/// One exported column: its key (JSON and English header) and how to get the value.
+struct Column {
+    key: &'static str,
+    value: fn(&StoredMember, Lang) -> String,
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.clone().unwrap_or_default()
+}
+
+fn list_label(kind: ListKind, code: &Option<String>, lang: Lang) -> String {
+    code.as_deref().map(|c| kind.label(c, lang)).unwrap_or_default()
+}
+
+const COLUMNS: &[Column] = &[
+    Column { key: "member_no", value: |m, _| m.member_no.grouped() },
+    Column { key: "name", value: |m, _| m.member.as_ref().map(|x| x.name.clone()).unwrap_or_default() },
+    Column { key: "gender", value: |m, l| m.facts.gender.map(|g| g.label(l).to_string()).unwrap_or_default() },
+    Column { key: "birth_date", value: |m, _| m.facts.birth_date.map(|d| d.to_string()).unwrap_or_default() },
+    Column {
+        key: "ethnicity",
+        value: |m, l| list_label(ListKind::Ethnicity, &m.member.as_ref().and_then(|x| x.details.ethnicity.clone()), l),
+    },
+    Column {
+        key: "doc_type",
+        value: |m, l| m.member.as_ref().map(|x| x.document.kind.label(l).to_string()).unwrap_or_default(),
+    },
+    Column { key: "id_number", value: |m, _| m.member.as_ref().map(|x| x.document.number.clone()).unwrap_or_default() },
+    Column { key: "phone", value: |m, _| m.member.as_ref().map(|x| x.phone.clone()).unwrap_or_default() },
+    Column { key: "employer", value: |m, _| m.member.as_ref().map(|x| x.employer.clone()).unwrap_or_default() },
+    Column {
+        key: "employer_uscc",
+        value: |m, _| m.member.as_ref().map(|x| opt(&x.details.employer_uscc)).unwrap_or_default(),
+    },
+    Column {
+        key: "political_status",
+        value: |m, l| {
+            list_label(ListKind::PoliticalStatus, &m.member.as_ref().and_then(|x| x.details.political_status.clone()), l)
+        },
+    },
+    Column {
+        key: "education",
+        value: |m, l| list_label(ListKind::Education, &m.member.as_ref().and_then(|x| x.details.education.clone()), l),
+    },
+    Column { key: "occupation", value: |m, _| m.member.as_ref().map(|x| opt(&x.details.occupation)).unwrap_or_default() },
+    Column { key: "employment_form", value: |m, l| list_label(ListKind::EmploymentForm, &m.employment_form, l) },
+    Column {
+        key: "migrant_worker",
+        value: |m, l| match m.member.as_ref().and_then(|x| x.details.migrant_worker) {
+            Some(true) => t!(l, "common.yes").into(),
+            Some(false) => t!(l, "common.no").into(),
+            None => String::new(),
+        },
+    },
+    Column {
+        key: "needs",
+        value: |m, l| {
+            let mut v: Vec<String> =
+                m.needs.iter().filter(|c| *c != "other").map(|c| ListKind::Needs.label(c, l)).collect();
+            if let Some(o) = m.member.as_ref().and_then(|x| x.details.needs_other.clone()) {
+                v.push(o);
+            }
+            v.join(match l {
+                Lang::Zh => "、",
+                Lang::En => "; ",
+            })
+        },
+    },
+    Column { key: "region", value: |m, _| opt(&m.facts.region) },
+    Column { key: "remarks", value: |m, _| m.member.as_ref().map(|x| opt(&x.details.remarks)).unwrap_or_default() },
+    Column { key: "consent_at", value: |m, _| m.consent_at.format("%Y-%m-%d %H:%M:%S").to_string() },
+    Column { key: "event_date", value: |m, _| m.event_date.to_string() },
+    Column { key: "place", value: |m, _| m.event.place.clone() },
+    Column { key: "union", value: |m, _| m.event.union.clone() },
+    Column { key: "operator", value: |m, _| m.event.operator.clone() },
+    Column { key: "created_at", value: |m, _| m.created_at.format("%Y-%m-%d %H:%M:%S").to_string() },
+    Column { key: "state", value: |m, l| m.state.label(l).to_string() },
+    Column { key: "state_reason", value: |m, _| opt(&m.state_reason) },
+    Column { key: "uuid", value: |m, _| m.uuid.to_string() },
+];
+
+fn header(key: &str, lang: Lang) -> &'static str {
+    crate::i18n::text(lang, &format!("export.col.{key}"))
+}
+
+/// A cell that no spreadsheet will execute, with hazardous characters replaced.
+pub fn neutralise(s: &str) -> String {
+    let s = display_safe(s);
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        _ => s.into_owned(),
+    }
+}
+
+/// One record as JSON (the `export --format json` shape).
+pub fn record_json(m: &StoredMember) -> Value {
+    let member = m.member.as_ref();
+    json!({
+        "uuid": m.uuid,
+        "member_no": m.member_no,
+        "state": m.state,
+        "state_reason": m.state_reason,
+        "server_member_no": m.server_member_no,
+        "name": member.map(|x| &x.name),
+        "doc_type": member.map(|x| x.document.kind),
+        "id_number": member.map(|x| &x.document.number),
+        "phone": member.map(|x| &x.phone),
+        "employer": member.map(|x| &x.employer),
+        "details": member.map(|x| &x.details),
+        "gender": m.facts.gender,
+        "birth_date": m.facts.birth_date,
+        "region": m.facts.region,
+        "employment_form": m.employment_form,
+        "needs": m.needs,
+        "union": m.event.union,
+        "place": m.event.place,
+        "operator": m.event.operator,
+        "event_date": m.event_date,
+        "consent_at": m.consent_at,
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
+        "purged_at": m.purged_at,
+    })
+}
+
+fn tmp_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    out.with_file_name(name)
+}
+
+/// Writes the records matching `filter` to `out`; returns how many.
+pub fn export(
+    store: &Store,
+    filter: StateFilter,
+    format: ExportFormat,
+    out: &Path,
+    lang: Lang,
+) -> Result<usize, ExportError> {
+    let tmp = tmp_path(out);
+    let werr = |e: &dyn std::fmt::Display| ExportError::Write {
+        path: out.to_path_buf(),
+        why: e.to_string(),
+    };
+    let count = match format {
+        ExportFormat::Csv => write_csv(store, filter, &tmp, lang, &werr)?,
+        ExportFormat::Json => write_json(store, filter, &tmp, &werr)?,
+        ExportFormat::Xlsx => write_xlsx(store, filter, &tmp, lang, &werr)?,
+    };
+    std::fs::rename(&tmp, out).map_err(|e| werr(&e))?;
+    tracing::info!(count, ?format, "exported");
+    Ok(count)
+}
+
+type Werr<'a> = &'a dyn Fn(&dyn std::fmt::Display) -> ExportError;
+
+fn write_csv(store: &Store, filter: StateFilter, path: &Path, lang: Lang, werr: Werr) -> Result<usize, ExportError> {
+    let mut file = BufWriter::new(File::create(path).map_err(|e| werr(&e))?);
+    file.write_all(b"\xEF\xBB\xBF").map_err(|e| werr(&e))?;
+    let mut w = csv::Writer::from_writer(file);
+    w.write_record(COLUMNS.iter().map(|c| header(c.key, lang))).map_err(|e| werr(&e))?;
+    let mut n = 0;
+    let mut write_err = None;
+    store.for_each(filter, |m| {
+        if let Err(e) = w.write_record(COLUMNS.iter().map(|c| neutralise(&(c.value)(&m, lang)))) {
+            write_err.get_or_insert(e.to_string());
+        }
+        n += 1;
+        Ok(())
+    })?;
+    if let Some(e) = write_err {
+        return Err(werr(&e));
+    }
+    w.flush().map_err(|e| werr(&e))?;
+    Ok(n)
+}
+
+fn write_json(store: &Store, filter: StateFilter, path: &Path, werr: Werr) -> Result<usize, ExportError> {
+    let mut w = BufWriter::new(File::create(path).map_err(|e| werr(&e))?);
+    let mut n = 0;
+    let mut write_err = None;
+    w.write_all(b"{\"records\":[\n").map_err(|e| werr(&e))?;
+    store.for_each(filter, |m| {
+        let sep = if n == 0 { "" } else { ",\n" };
+        if let Err(e) = write!(w, "{sep}{}", record_json(&m)) {
+            write_err.get_or_insert(e.to_string());
+        }
+        n += 1;
+        Ok(())
+    })?;
+    if let Some(e) = write_err {
+        return Err(werr(&e));
+    }
+    writeln!(w, "\n],\"count\":{n}}}").map_err(|e| werr(&e))?;
+    w.flush().map_err(|e| werr(&e))?;
+    Ok(n)
+}
+
+fn write_xlsx(store: &Store, filter: StateFilter, path: &Path, lang: Lang, werr: Werr) -> Result<usize, ExportError> {
+    let mut wb = Workbook::new();
+    let bold = XlsxFormat::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name(t!(lang, "export.sheet_name")).map_err(|e| werr(&e))?;
+    for (i, c) in COLUMNS.iter().enumerate() {
+        ws.write_string_with_format(0, i as u16, header(c.key, lang), &bold).map_err(|e| werr(&e))?;
+        let width = match c.key {
+            "id_number" | "uuid" | "employer" | "region" | "needs" | "remarks" => 22,
+            "member_no" | "phone" | "employer_uscc" | "consent_at" | "created_at" => 16,
+            _ => 10,
+        };
+        ws.set_column_width(i as u16, width).map_err(|e| werr(&e))?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(|e| werr(&e))?;
+    let mut row = 0u32;
+    let mut write_err = None;
+    store.for_each(filter, |m| {
+        row += 1;
+        for (i, c) in COLUMNS.iter().enumerate() {
+            // Always strings: an 18-digit ID as a number would lose its last digits.
+            if let Err(e) = ws.write_string(row, i as u16, neutralise(&(c.value)(&m, lang))) {
+                write_err.get_or_insert(e.to_string());
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(e) = write_err {
+        return Err(werr(&e));
+    }
+    if row > 0 {
+        ws.autofilter(0, 0, row, COLUMNS.len() as u16 - 1).map_err(|e| werr(&e))?;
+    }
+    wb.save(path).map_err(|e| werr(&e))?;
+    Ok(row as usize)
+}
+
+/// The keys of the exported columns, in order (for tests and docs).
+pub fn column_keys() -> impl Iterator<Item = &'static str> {
+    COLUMNS.iter().map(|c| c.key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(neutralise("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(neutralise("+1"), "'+1");
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("-2+3"), "'-2+3");
+        assert_eq!(neutralise("某公司"), "某公司");
+        assert_eq!(neutralise("a\u{1b}[2J"), "a\u{fffd}[2J");
+    }
+
+    #[test]
+    fn every_column_has_both_headers() {
+        for key in column_keys() {
+            for lang in Lang::ALL {
+                let h = header(key, lang);
+                assert!(!h.starts_with("export.col."), "missing header {key}");
+            }
+        }
+    }
+}
