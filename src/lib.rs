@@ -5,9 +5,13 @@
 //! - [`i18n`]: every user-visible string in zh-CN and en.
 
 pub mod card;
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod i18n;
 pub mod export;
+pub mod hardening;
+pub mod logging;
 pub mod member;
 pub mod printer;
 pub mod roster;

@@ -1,1 +1,47 @@
-fn main(){}
+//! `booth`: parse the command line, protect the process, set up logging, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use booth::cli::Cli;
+use booth::commands::{self, default_data_dir, Ctx};
+use booth::{hardening, logging};
+
+fn main() -> ExitCode {
+    hardening::protect_process();
+    let passphrase = hardening::take_passphrase_from_env();
+    let cli = Cli::parse();
+    let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    let lang = Ctx::resolve_lang(cli.lang.as_deref(), &data_dir);
+    let ctx = Ctx {
+        data_dir,
+        json: cli.json,
+        lang,
+        passphrase,
+    };
+
+    let is_server = matches!(cli.command, Some(booth::cli::Command::Server { .. }));
+    let _guard = if is_server {
+        logging::to_stderr_json();
+        None
+    } else {
+        logging::to_data_folder(&ctx.data_dir)
+    };
+
+    if cli.command.is_none() {
+        eprintln!("booth: {}", booth::t!(ctx.lang, "cli.unavailable"));
+        return ExitCode::from(1);
+    }
+    match commands::run(&cli, &ctx) {
+        Ok(out) => {
+            out.print(ctx.json);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::warn!(code = e.code, "command failed");
+            e.report(ctx.json);
+            ExitCode::from(e.exit)
+        }
+    }
+}

@@ -71,6 +71,20 @@ pub enum PayloadError {
 }
 
 impl PayloadError {
+    /// Stable machine code (`booth verify --json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PayloadError::Empty => "empty",
+            PayloadError::TooLong => "too_long",
+            PayloadError::NotBase45 => "not_base45",
+            PayloadError::Truncated => "truncated",
+            PayloadError::Version(_) => "version",
+            PayloadError::Malformed => "malformed",
+            PayloadError::UnknownKey(_) => "unknown_key",
+            PayloadError::BadSignature => "bad_signature",
+        }
+    }
+
     pub fn message(&self, lang: Lang) -> String {
         match self {
             PayloadError::Empty => t!(lang, "verify.empty").into(),

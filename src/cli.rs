@@ -1,0 +1,248 @@
+//! The command line (SPEC §6). Names and flags are a contract: scripts and the union office
+//! depend on them. Flags may be added, never renamed.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "booth",
+    version,
+    about = "Union membership registration at worker communication meeting booths",
+    long_about = "booth: register workers at a union booth, print signed QR membership codes, \
+                  and upload the day's records to the union office.\n\
+                  Without a subcommand, starts the terminal UI."
+)]
+pub struct Cli {
+    /// Data folder (default: the platform data folder, e.g. ~/.local/share/booth).
+    #[arg(long, global = true, env = "BOOTH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Language of messages: zh-CN or en (default: the configured language).
+    #[arg(long, global = true, env = "BOOTH_LANG", value_name = "LANG")]
+    pub lang: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register one worker without the UI; prints member number, UUID and QR payload.
+    Register(RegisterArgs),
+    /// Count a person who asked but did not join.
+    Consult {
+        /// Remove today's last consultation instead (a key pressed by mistake).
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Register a whole workplace from a staff spreadsheet (.csv or .xlsx).
+    Import {
+        file: PathBuf,
+        /// Check every row and report, without saving anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Signed paper consent forms were collected for every row.
+        #[arg(long)]
+        consent: bool,
+    },
+    /// Write the records to a file for the union office.
+    Export {
+        #[arg(long, value_name = "csv|xlsx|json")]
+        format: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long, default_value = "all", value_name = "queued|uploaded|voided|rejected|all")]
+        state: String,
+    },
+    /// The day's figures.
+    Stats {
+        /// The day (YYYY-MM-DD); default today.
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Read or change the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Void a record that has not been uploaded (registered by mistake).
+    Void {
+        member_no: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// The membership slip or QR code as a file.
+    Card(CardArgs),
+    /// Print the membership slip.
+    Print {
+        member_no: String,
+        /// file:/dev/usb/lp0, tcp://HOST:9100 or lp:QUEUE (default: the configured printer).
+        #[arg(long)]
+        printer: Option<String>,
+    },
+    /// Check a scanned membership code; exit 1 if forged, altered or from an unknown key.
+    Verify {
+        /// The scanned text; `-` reads it from standard input.
+        payload: String,
+        /// Trusted-key file (default: this laptop's key and <data>/trusted-keys.txt).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
+    /// This laptop's public key.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Upload queued records to the union office.
+    Upload {
+        #[arg(long)]
+        server: Option<String>,
+        #[arg(long)]
+        token: Option<String>,
+        /// PEM certificate of the office's own certificate authority.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Records per request.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
+    /// Remove names, ID numbers and phones of uploaded records older than the retention period.
+    Purge,
+    /// The union office's ingest server.
+    Server {
+        #[command(subcommand)]
+        action: ServerAction,
+    },
+    /// Measure the hot paths and print figures (see README).
+    #[command(hide = true)]
+    Bench {
+        #[arg(default_value = "all")]
+        what: String,
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    #[arg(long)]
+    pub name: String,
+    /// ID number (resident ID, residence permit, foreign PR ID, or passport with --doc-type).
+    #[arg(long = "id")]
+    pub id_number: String,
+    #[arg(long)]
+    pub phone: String,
+    #[arg(long)]
+    pub employer: String,
+    /// The worker explicitly consents to the processing of sensitive personal information.
+    #[arg(long)]
+    pub consent: bool,
+    /// resident_id (default), hmt_permit, foreign_permanent, passport.
+    #[arg(long, default_value = "resident_id")]
+    pub doc_type: String,
+    #[arg(long, default_value = "")]
+    pub ethnicity: String,
+    #[arg(long, default_value = "")]
+    pub political_status: String,
+    #[arg(long, default_value = "")]
+    pub education: String,
+    #[arg(long, default_value = "")]
+    pub occupation: String,
+    #[arg(long, default_value = "")]
+    pub employment_form: String,
+    /// yes / no.
+    #[arg(long, default_value = "")]
+    pub migrant_worker: String,
+    #[arg(long, default_value = "")]
+    pub employer_uscc: String,
+    /// Comma-separated codes or labels (legal_aid, skills, …); other text is kept as "other".
+    #[arg(long, default_value = "")]
+    pub needs: String,
+    #[arg(long, default_value = "")]
+    pub remarks: String,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct CardOutput {
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub escpos: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CardArgs {
+    pub member_no: String,
+    #[command(flatten)]
+    pub output: CardOutput,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Set KEY to VALUE (`none` clears an optional setting).
+    Set { key: String, value: String },
+    /// Print one setting.
+    Get { key: String },
+    /// Print every setting (the token masked).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Print this laptop's public key line for the union's trusted-key list.
+    Export,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerAction {
+    /// Run the ingest server.
+    Run {
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Largest request body accepted, in bytes.
+        #[arg(long, default_value_t = 16 * 1024 * 1024)]
+        max_body: usize,
+    },
+    /// Register a laptop and print its new token (shown once).
+    AddDevice {
+        name: String,
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+    /// Refuse a laptop's token from now on.
+    RevokeDevice {
+        name: String,
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+    /// The office's copy of all records.
+    Export {
+        #[arg(long, value_name = "csv|xlsx|json")]
+        format: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+    /// Counts: members (one per person), by device, by day.
+    Stats {
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+}

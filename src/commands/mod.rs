@@ -1,0 +1,129 @@
+//! The command-line subcommands: each parses nothing (clap did), opens what it needs, calls the
+//! domain modules, and prints a human line or JSON. Errors become one line on stderr (and a
+//! JSON object on stdout with `--json`) with a non-zero exit status.
+
+mod import;
+mod records;
+mod setup;
+
+use std::io::IsTerminal;
+
+use serde_json::{json, Value};
+
+use crate::cli::{Cli, Command};
+use crate::i18n::Lang;
+use crate::member::FieldError;
+use crate::store::StoreError;
+use crate::t;
+
+pub use setup::{default_data_dir, Ctx};
+
+/// A failed command: a stable code for scripts, a message for people, optional JSON details.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+    pub exit: u8,
+}
+
+impl CliError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        CliError {
+            code,
+            message: message.into(),
+            details: Value::Null,
+            exit: 1,
+        }
+    }
+
+    pub fn with(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn store(e: StoreError, lang: Lang) -> Self {
+        let code = match &e {
+            StoreError::InUse(_) => "in_use",
+            StoreError::WrongPassphrase => "wrong_passphrase",
+            StoreError::DiskFull => "disk_full",
+            StoreError::NotFound => "not_found",
+            _ => "store",
+        };
+        CliError::new(code, e.message(lang))
+    }
+
+    pub fn invalid(errors: &[FieldError], lang: Lang) -> Self {
+        let sep = match lang {
+            Lang::Zh => "；",
+            Lang::En => "; ",
+        };
+        let message = errors.iter().map(|e| e.message(lang)).collect::<Vec<_>>().join(sep);
+        CliError::new("invalid", message).with(json!({
+            "errors": errors.iter().map(|e| e.to_json(lang)).collect::<Vec<_>>()
+        }))
+    }
+
+    /// Prints the error: one line on stderr; with `--json`, also an object on stdout.
+    pub fn report(&self, json_out: bool) {
+        // One line, whatever the message holds.
+        let line: String = self.message.replace(['\n', '\r'], " ");
+        eprintln!("booth: {line}");
+        if json_out {
+            let mut obj = json!({ "ok": false, "error": self.code, "message": line });
+            if let (Value::Object(o), Value::Object(d)) = (&mut obj, &self.details) {
+                for (k, v) in d {
+                    o.insert(k.clone(), v.clone());
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&obj).unwrap_or_default());
+        }
+    }
+}
+
+/// What a successful command prints: a line (or lines) for people, an object for `--json`.
+pub struct Output {
+    pub human: String,
+    pub json: Value,
+}
+
+impl Output {
+    pub fn print(&self, json_out: bool) {
+        if json_out {
+            let mut v = self.json.clone();
+            if let Value::Object(o) = &mut v {
+                o.insert("ok".into(), Value::Bool(true));
+            }
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        } else if !self.human.is_empty() {
+            println!("{}", self.human);
+        }
+    }
+}
+
+/// Runs a subcommand. (No subcommand, the TUI, is started by `main`.)
+pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
+    let Some(command) = &cli.command else {
+        return Err(CliError::new("usage", "no command"));
+    };
+    match command {
+        Command::Register(args) => records::register(ctx, args),
+        Command::Consult { undo } => records::consult(ctx, *undo),
+        Command::Import { file, dry_run, consent } => import::import(ctx, file, *dry_run, *consent),
+        Command::Export { format, out, state } => records::export(ctx, format, out, state),
+        Command::Stats { date } => records::stats(ctx, date.as_deref()),
+        Command::Config { action } => setup::config(ctx, action),
+        Command::Void { member_no, reason } => records::void(ctx, member_no, reason),
+        Command::Keys { .. } => setup::keys_export(ctx),
+        Command::Verify { payload, keys } => records::verify(ctx, payload, keys.as_ref()),
+        _ => Err(CliError::new(
+            "unavailable",
+            t!(ctx.lang, "cli.unavailable"),
+        )),
+    }
+}
+
+/// True when a progress bar makes sense (a person is watching stderr).
+pub fn interactive_stderr() -> bool {
+    std::io::stderr().is_terminal()
+}

@@ -1,0 +1,231 @@
+//! `register`, `consult`, `void`, `export`, `stats` and `verify`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde_json::json;
+
+use super::setup::{load_config, open_store};
+use super::{CliError, Ctx, Output};
+use crate::card::keys::KeyRing;
+use crate::card::{payload, payload_for, MemberNo, TrustedKey};
+use crate::cli::RegisterArgs;
+use crate::export::{self, ExportFormat};
+use crate::member::{validate, DocKind, MemberInput};
+use crate::store::members::StateFilter;
+use crate::store::{self, RegisterError};
+use crate::t;
+
+/// The name of the trusted-key file in a data folder (`booth verify` reads it).
+pub const TRUSTED_KEYS_FILE: &str = "trusted-keys.txt";
+
+pub fn parse_member_no(ctx: &Ctx, s: &str) -> Result<MemberNo, CliError> {
+    s.parse()
+        .map_err(|_| CliError::new("member_no", t!(ctx.lang, "cli.bad_member_no")))
+}
+
+pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
+    let doc_type = DocKind::parse(&a.doc_type).ok_or_else(|| {
+        CliError::new("invalid", t!(ctx.lang, "cli.bad_doc_type", kinds = "resident_id, hmt_permit, foreign_permanent, passport"))
+    })?;
+    let input = MemberInput {
+        name: a.name.clone(),
+        doc_type,
+        id_number: a.id_number.clone(),
+        phone: a.phone.clone(),
+        employer: a.employer.clone(),
+        consent: a.consent,
+        ethnicity: a.ethnicity.clone(),
+        political_status: a.political_status.clone(),
+        education: a.education.clone(),
+        occupation: a.occupation.clone(),
+        employment_form: a.employment_form.clone(),
+        migrant_worker: a.migrant_worker.clone(),
+        employer_uscc: a.employer_uscc.clone(),
+        needs: a.needs.clone(),
+        remarks: a.remarks.clone(),
+    };
+    let now = store::now();
+    // Validate before the passphrase: a typo costs no key derivation.
+    let v = validate(&input, now.date_naive()).map_err(|e| CliError::invalid(&e, ctx.lang))?;
+    let mut store = open_store(ctx)?;
+    let config = load_config(&store, ctx.lang)?;
+    let m = match store.register(&v, &config.event(), &now) {
+        Ok(m) => m,
+        Err(RegisterError::Duplicate(e)) => {
+            return Err(CliError::new("duplicate", e.message(ctx.lang)).with(json!({
+                "member_no": e.member_no,
+                "registered_at": e.created_at,
+                "state": e.state,
+            })))
+        }
+        Err(RegisterError::Store(e)) => return Err(CliError::store(e, ctx.lang)),
+    };
+    let qr = payload_for(&m, &config, store.device_key())
+        .map_err(|e| CliError::new("card", e.to_string()))?;
+    let warnings: Vec<_> = v
+        .warnings
+        .iter()
+        .map(|w| json!({ "code": w.code(), "message": w.message(ctx.lang) }))
+        .collect();
+    let mut human = t!(ctx.lang, "cli.registered", member_no = m.member_no);
+    for w in &v.warnings {
+        human.push_str(&format!("\n{}", w.message(ctx.lang)));
+    }
+    Ok(Output {
+        human,
+        json: json!({
+            "member_no": m.member_no,
+            "uuid": m.uuid,
+            "qr_payload": qr,
+            "state": m.state,
+            "doc_type": v.member.document.kind,
+            "warnings": warnings,
+        }),
+    })
+}
+
+pub fn consult(ctx: &Ctx, undo: bool) -> Result<Output, CliError> {
+    let mut store = open_store(ctx)?;
+    let now = store::now();
+    if undo {
+        store
+            .remove_last_consultation(now.date_naive())
+            .map_err(|e| CliError::store(e, ctx.lang))?;
+    } else {
+        store.add_consultation(&now).map_err(|e| CliError::store(e, ctx.lang))?;
+    }
+    let f = store
+        .day_figures(now.date_naive())
+        .map_err(|e| CliError::store(e, ctx.lang))?;
+    Ok(Output {
+        human: t!(ctx.lang, "cli.consultations_today", n = f.counts.consultations),
+        json: json!({ "consultations": f.counts.consultations }),
+    })
+}
+
+pub fn void(ctx: &Ctx, member_no: &str, reason: &str) -> Result<Output, CliError> {
+    let no = parse_member_no(ctx, member_no)?;
+    let reason = crate::member::record::free_text(reason, 200, true)
+        .ok()
+        .flatten()
+        .ok_or_else(|| CliError::new("invalid", t!(ctx.lang, "cli.void_reason")))?;
+    let mut store = open_store(ctx)?;
+    store
+        .void(&no, &reason, &store::now())
+        .map_err(|e| CliError::store(e, ctx.lang))?;
+    Ok(Output {
+        human: t!(ctx.lang, "cli.voided", member_no = no),
+        json: json!({ "member_no": no, "state": "voided" }),
+    })
+}
+
+pub fn export(ctx: &Ctx, format: &str, out: &Path, state: &str) -> Result<Output, CliError> {
+    let format = ExportFormat::parse(format)
+        .ok_or_else(|| CliError::new("usage", t!(ctx.lang, "cli.bad_format")))?;
+    let filter = StateFilter::parse(state)
+        .ok_or_else(|| CliError::new("usage", t!(ctx.lang, "cli.bad_state")))?;
+    let store = open_store(ctx)?;
+    let n = export::export(&store, filter, format, out, ctx.lang)
+        .map_err(|e| CliError::new("export", e.message(ctx.lang)))?;
+    Ok(Output {
+        human: t!(ctx.lang, "export.done", count = n, path = out.display()),
+        json: json!({ "count": n, "path": out }),
+    })
+}
+
+pub fn stats(ctx: &Ctx, date: Option<&str>) -> Result<Output, CliError> {
+    let day = match date {
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| CliError::new("usage", t!(ctx.lang, "cli.bad_date")))?,
+        None => store::now().date_naive(),
+    };
+    let store = open_store(ctx)?;
+    let f = store.day_figures(day).map_err(|e| CliError::store(e, ctx.lang))?;
+    let c = &f.counts;
+    let human = t!(
+        ctx.lang,
+        "cli.stats",
+        date = day,
+        consultations = c.consultations,
+        registered = c.registered,
+        conversion = format!("{:.0}%", c.conversion * 100.0),
+        queued = f.all_days.queued,
+        uploaded = c.uploaded,
+        voided = c.voided,
+        rejected = f.all_days.rejected
+    );
+    let mut json = serde_json::to_value(&f).unwrap_or_default();
+    // The queue is what scripts ask "is everything uploaded?" about: all days, not just one.
+    if let serde_json::Value::Object(o) = &mut json {
+        o.insert("queue".into(), json!({ "queued": f.all_days.queued, "rejected": f.all_days.rejected }));
+    }
+    Ok(Output { human, json })
+}
+
+/// The keys `verify` trusts: `--keys FILE`, or this laptop's own key plus the folder's
+/// trusted-key file.
+fn key_ring(ctx: &Ctx, keys: Option<&PathBuf>) -> Result<KeyRing, CliError> {
+    let read = |path: &Path| -> Result<KeyRing, CliError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::new("keys", t!(ctx.lang, "cli.keys_read", path = path.display(), why = e))
+        })?;
+        KeyRing::parse(&text).map_err(|e| CliError::new("keys", e.to_string()))
+    };
+    if let Some(path) = keys {
+        return read(path);
+    }
+    let store = open_store(ctx)?;
+    let config = load_config(&store, ctx.lang)?;
+    let file = store.dir().join(TRUSTED_KEYS_FILE);
+    let mut ring = if file.exists() { read(&file)? } else { KeyRing::default() };
+    let own = store.device_key();
+    ring.insert(TrustedKey {
+        key_id: own.key_id().to_string(),
+        key: own.public(),
+        issuer: config.union,
+    });
+    Ok(ring)
+}
+
+pub fn verify(ctx: &Ctx, payload_arg: &str, keys: Option<&PathBuf>) -> Result<Output, CliError> {
+    let text = if payload_arg == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(64 * 1024)
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::new("usage", e.to_string()))?;
+        s
+    } else {
+        payload_arg.to_string()
+    };
+    // zbarimg prints "QR-Code:<payload>"
+    let text = text.trim().strip_prefix("QR-Code:").unwrap_or(text.trim()).to_string();
+    let ring = key_ring(ctx, keys)?;
+    let v = payload::verify(&text, &ring).map_err(|e| {
+        CliError::new("refused", t!(ctx.lang, "verify.refused", why = e.message(ctx.lang)))
+            .with(json!({ "reason": e.code() }))
+    })?;
+    let union = crate::member::text::display_safe(&v.card.union).into_owned();
+    let issuer = crate::member::text::display_safe(&v.key_issuer).into_owned();
+    Ok(Output {
+        human: t!(
+            ctx.lang,
+            "verify.ok",
+            member_no = v.card.member_no,
+            union = union,
+            date = v.card.issued,
+            key_id = v.card.key_id(),
+            issuer = issuer
+        ),
+        json: json!({
+            "valid": true,
+            "member_no": v.card.member_no,
+            "union": union,
+            "issued": v.card.issued,
+            "key_id": v.card.key_id(),
+            "key_issuer": issuer,
+        }),
+    })
+}

@@ -1,0 +1,152 @@
+//! Opening the data folder from the command line (passphrase, first-use setup), and the
+//! `config` and `keys` subcommands.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::{CliError, Output};
+use crate::cli::ConfigAction;
+use crate::config::{Config, KEYS};
+use crate::i18n::Lang;
+use crate::store::{self, KeyFile, Store};
+use crate::t;
+
+/// What every subcommand knows: where the data is, how to answer, in which language.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub data_dir: PathBuf,
+    pub json: bool,
+    pub lang: Lang,
+    /// From `BOOTH_PASSPHRASE`, read and removed from the environment at start-up so that
+    /// child processes (`lp`) never inherit it.
+    pub passphrase: Option<Zeroizing<String>>,
+}
+
+impl Ctx {
+    /// The language: `--lang`/`BOOTH_LANG`, else the data folder's, else the system's, else
+    /// Chinese.
+    pub fn resolve_lang(flag: Option<&str>, data_dir: &Path) -> Lang {
+        flag.and_then(Lang::parse)
+            .or_else(|| KeyFile::read(data_dir).ok().map(|k| k.language))
+            .or_else(|| std::env::var("LANG").ok().and_then(|l| Lang::parse(&l)).filter(|&l| l == Lang::En))
+            .unwrap_or_default()
+    }
+}
+
+/// `~/.local/share/booth` on Linux, the equivalent elsewhere.
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("cn", "booth", "booth")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("booth-data"))
+}
+
+fn prompt(ctx: &Ctx, key_text: &str) -> Result<Zeroizing<String>, CliError> {
+    rpassword::prompt_password(key_text)
+        .map(Zeroizing::new)
+        .map_err(|e| CliError::new("passphrase", t!(ctx.lang, "cli.passphrase_read", why = e)))
+}
+
+/// The passphrase: from the environment, or asked on the terminal (twice for a new folder).
+fn passphrase(ctx: &Ctx, creating: bool) -> Result<Zeroizing<String>, CliError> {
+    if let Some(p) = &ctx.passphrase {
+        if p.is_empty() {
+            return Err(CliError::new("passphrase", t!(ctx.lang, "cli.passphrase_empty")));
+        }
+        return Ok(p.clone());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::new("passphrase", t!(ctx.lang, "cli.passphrase_needed")));
+    }
+    let first = prompt(ctx, t!(ctx.lang, "cli.passphrase_prompt"))?;
+    if first.is_empty() {
+        return Err(CliError::new("passphrase", t!(ctx.lang, "cli.passphrase_empty")));
+    }
+    if creating {
+        let again = prompt(ctx, t!(ctx.lang, "cli.passphrase_again"))?;
+        if *again != *first {
+            return Err(CliError::new("passphrase", t!(ctx.lang, "cli.passphrase_mismatch")));
+        }
+    }
+    Ok(first)
+}
+
+/// Opens the data folder, setting it up on first use (any command on an empty folder does).
+pub fn open_store(ctx: &Ctx) -> Result<Store, CliError> {
+    let creating = !store::is_initialised(&ctx.data_dir);
+    let pass = passphrase(ctx, creating)?;
+    let result = if creating {
+        Store::create(&ctx.data_dir, pass.as_bytes(), ctx.lang)
+    } else {
+        Store::open(&ctx.data_dir, pass.as_bytes())
+    };
+    let store = result.map_err(|e| CliError::store(e, ctx.lang))?;
+    if creating {
+        tracing::info!(key_id = store.device_key().key_id(), "data folder set up");
+    }
+    Ok(store)
+}
+
+pub fn load_config(store: &Store, lang: Lang) -> Result<Config, CliError> {
+    Config::load(store).map_err(|e| CliError::store(e, lang))
+}
+
+pub fn config(ctx: &Ctx, action: &ConfigAction) -> Result<Output, CliError> {
+    let mut store = open_store(ctx)?;
+    match action {
+        ConfigAction::Set { key, value } => {
+            let c = Config::set(&mut store, key, value, ctx.lang)
+                .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
+            let shown = c.display(key).unwrap_or_default();
+            Ok(Output {
+                human: format!("{key} = {shown}"),
+                json: json!({ "key": key, "value": shown }),
+            })
+        }
+        ConfigAction::Get { key } => {
+            let c = load_config(&store, ctx.lang)?;
+            let v = c.get(key).ok_or_else(|| {
+                CliError::new(
+                    "config",
+                    crate::config::ConfigError::UnknownKey(key.clone()).message(ctx.lang),
+                )
+            })?;
+            Ok(Output {
+                human: v.clone(),
+                json: json!({ "key": key, "value": v }),
+            })
+        }
+        ConfigAction::List => {
+            let c = load_config(&store, ctx.lang)?;
+            let mut human = String::new();
+            let mut obj = serde_json::Map::new();
+            for key in KEYS {
+                let v = c.display(key).unwrap_or_default();
+                human.push_str(&format!("{key} = {v}\n"));
+                obj.insert((*key).into(), v.into());
+            }
+            Ok(Output {
+                human: human.trim_end().to_string(),
+                json: json!({ "settings": obj }),
+            })
+        }
+    }
+}
+
+pub fn keys_export(ctx: &Ctx) -> Result<Output, CliError> {
+    let store = open_store(ctx)?;
+    let c = load_config(&store, ctx.lang)?;
+    let key = store.device_key();
+    let line = key.export_line(&c.union);
+    Ok(Output {
+        json: json!({
+            "key_id": key.key_id(),
+            "public_key": line.split_whitespace().nth(2).unwrap_or_default(),
+            "issuer": c.union,
+            "line": line,
+        }),
+        human: line,
+    })
+}

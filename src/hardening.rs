@@ -1,0 +1,28 @@
+//! Process-level protections for a laptop holding sensitive personal information.
+
+/// Files this process creates are private to the user (0600, folders 0700), and no core
+/// dump can spill decrypted records or the database key to disk.
+pub fn protect_process() {
+    #[cfg(unix)]
+    // SAFETY: umask, setrlimit and prctl only change this process's own attributes; they are
+    // called once at start-up, before any thread is spawned.
+    unsafe {
+        libc::umask(0o077);
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+/// Takes `BOOTH_PASSPHRASE` out of the environment, so that no child process (`lp`, a
+/// printer helper) inherits it. Call before any thread is spawned.
+pub fn take_passphrase_from_env() -> Option<zeroize::Zeroizing<String>> {
+    let value = std::env::var("BOOTH_PASSPHRASE").ok()?;
+    // SAFETY: called at start-up while the process is single-threaded.
+    unsafe { std::env::remove_var("BOOTH_PASSPHRASE") };
+    Some(zeroize::Zeroizing::new(value))
+}
