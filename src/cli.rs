@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Register one worker without the UI; prints member number, UUID and QR payload.
-    Register(RegisterArgs),
+    Register(Box<RegisterArgs>),
     /// Count a person who asked but did not join.
     Consult {
         /// Remove today's last consultation instead (a key pressed by mistake).
@@ -57,7 +57,11 @@ pub enum Command {
         format: String,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        #[arg(long, default_value = "all", value_name = "queued|uploaded|voided|rejected|all")]
+        #[arg(
+            long,
+            default_value = "all",
+            value_name = "queued|uploaded|voided|rejected|all"
+        )]
         state: String,
     },
     /// The day's figures.

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::card::payload::{check_union_name, MAX_UNION_BYTES};
+use crate::card::payload::{MAX_UNION_BYTES, check_union_name};
 use crate::i18n::Lang;
 use crate::store::{BoothEvent, Store, StoreError};
 use crate::t;
@@ -115,9 +115,16 @@ impl ConfigError {
     pub fn message(&self, lang: Lang) -> String {
         match self {
             ConfigError::UnknownKey(k) => {
-                t!(lang, "config.unknown_key", key = crate::member::text::display_safe(k), keys = KEYS.join(", "))
+                t!(
+                    lang,
+                    "config.unknown_key",
+                    key = crate::member::text::display_safe(k),
+                    keys = KEYS.join(", ")
+                )
             }
-            ConfigError::Invalid { key, expected } => t!(lang, "config.invalid", key = key, expected = expected),
+            ConfigError::Invalid { key, expected } => {
+                t!(lang, "config.invalid", key = key, expected = expected)
+            }
         }
     }
 }
@@ -190,13 +197,15 @@ impl Config {
             "place" => self.place = text_value(key, value, 60, lang)?,
             "operator" => self.operator = text_value(key, value, 40, lang)?,
             "language" => {
-                self.language = Lang::parse(value).ok_or_else(|| invalid(key, lang, "config.expect_language"))?
+                self.language = Lang::parse(value)
+                    .ok_or_else(|| invalid(key, lang, "config.expect_language"))?
             }
             "printer" => {
                 self.printer = match optional(value) {
                     None => None,
                     Some(v) => {
-                        crate::printer::PrinterUri::parse(v).map_err(|_| invalid(key, lang, "config.expect_printer"))?;
+                        crate::printer::PrinterUri::parse(v)
+                            .map_err(|_| invalid(key, lang, "config.expect_printer"))?;
                         Some(v.to_string())
                     }
                 }
@@ -270,8 +279,16 @@ impl Config {
             "retention_days" => self.retention_days.to_string(),
             "server" => opt(&self.server),
             "token" => opt(&self.token),
-            "ca" => self.ca.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            "font" => self.font.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            "ca" => self
+                .ca
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            "font" => self
+                .font
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             _ => return None,
         })
     }
@@ -347,9 +364,23 @@ mod tests {
         ));
         assert!(Config::set(&mut store, "paper", "57", Lang::Zh).is_err());
         assert!(Config::set(&mut store, "operator", "李\u{1b}[2J", Lang::Zh).is_err());
-        assert!(Config::set(&mut store, "union", "北京市朝阳区望京街道总工会联合委员会", Lang::Zh).is_err());
+        assert!(
+            Config::set(
+                &mut store,
+                "union",
+                "北京市朝阳区望京街道总工会联合委员会",
+                Lang::Zh
+            )
+            .is_err()
+        );
         Config::set(&mut store, "union_short", "望京街道总工会", Lang::Zh).unwrap();
-        Config::set(&mut store, "union", "北京市朝阳区望京街道总工会联合委员会", Lang::Zh).unwrap();
+        Config::set(
+            &mut store,
+            "union",
+            "北京市朝阳区望京街道总工会联合委员会",
+            Lang::Zh,
+        )
+        .unwrap();
         let c = Config::load(&store).unwrap();
         assert_eq!(c.payload_union(), "望京街道总工会");
         Config::set(&mut store, "printer", "none", Lang::Zh).unwrap();

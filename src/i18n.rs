@@ -191,7 +191,8 @@ mod tests {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("i18n.rs") {
+                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("i18n.rs")
+                {
                     let src = std::fs::read_to_string(&path).unwrap();
                     for key in used_keys(&src) {
                         if !cat.contains_key(&key) {
@@ -201,7 +202,11 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "keys missing from strings.toml:\n{}", missing.join("\n"));
+        assert!(
+            missing.is_empty(),
+            "keys missing from strings.toml:\n{}",
+            missing.join("\n")
+        );
     }
 
     /// Keys passed to `t!(…, "key"…)` and `text(…, "key")`.
@@ -228,14 +233,16 @@ mod tests {
                 }
                 let Some(j) = j else { continue };
                 let after = rest[j + 1..].trim_start();
-                if let Some(lit) = after.strip_prefix('"') {
-                    if let Some(end) = lit.find('"') {
-                        let key = &lit[..end];
-                        let is_key = key.contains('.')
-                            && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
-                        if is_key {
-                            keys.push(key.to_string());
-                        }
+                if let Some(lit) = after.strip_prefix('"')
+                    && let Some(end) = lit.find('"')
+                {
+                    let key = &lit[..end];
+                    let is_key = key.contains('.')
+                        && key.bytes().all(|b| {
+                            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.'
+                        });
+                    if is_key {
+                        keys.push(key.to_string());
                     }
                 }
             }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use booth::cli::Cli;
-use booth::commands::{self, default_data_dir, Ctx};
+use booth::commands::{self, Ctx, default_data_dir};
 use booth::{hardening, logging};
 
 fn main() -> ExitCode {

@@ -24,7 +24,12 @@ fn register_prints_member_number_uuid_and_payload() {
 #[test]
 fn refusals_name_the_field_and_reason_and_exit_non_zero() {
     let b = Booth::new();
-    assert!(b.register("葛婷婷", "11010519491231002X", "13800138000").0.status.success());
+    assert!(
+        b.register("葛婷婷", "11010519491231002X", "13800138000")
+            .0
+            .status
+            .success()
+    );
 
     // the same person again: who and when, with the member number
     let (out, v) = b.register("葛婷婷", "11010519491231002x", "13800138000");
@@ -61,16 +66,46 @@ fn refusals_name_the_field_and_reason_and_exit_non_zero() {
     // an escape sequence in a name
     let (out, v) = b.register("张\u{1b}[31m三", &valid_id(8), "13800138003");
     assert_eq!(v["errors"][0]["field"], "name");
-    assert!(!stderr(&out).contains('\u{1b}'), "escape echoed to the terminal");
+    assert!(
+        !stderr(&out).contains('\u{1b}'),
+        "escape echoed to the terminal"
+    );
 
     // without consent
-    let out = b.run(&["register", "--name", "周七", "--id", &valid_id(9), "--phone", "13800138004", "--employer", "某公司"]);
+    let out = b.run(&[
+        "register",
+        "--name",
+        "周七",
+        "--id",
+        &valid_id(9),
+        "--phone",
+        "13800138004",
+        "--employer",
+        "某公司",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("同意"));
 
     // English messages on request
-    let out = b.run(&["--lang", "en", "register", "--name", "", "--id", &valid_id(10), "--phone", "13800138005", "--employer", "x", "--consent"]);
-    assert!(stderr(&out).contains("Name: is required"), "{}", stderr(&out));
+    let out = b.run(&[
+        "--lang",
+        "en",
+        "register",
+        "--name",
+        "",
+        "--id",
+        &valid_id(10),
+        "--phone",
+        "13800138005",
+        "--employer",
+        "x",
+        "--consent",
+    ]);
+    assert!(
+        stderr(&out).contains("Name: is required"),
+        "{}",
+        stderr(&out)
+    );
 
     let (_, s) = b.json(&["stats"]);
     assert_eq!(s["registered"], 1);
@@ -80,8 +115,16 @@ fn refusals_name_the_field_and_reason_and_exit_non_zero() {
 fn full_width_input_is_normalised() {
     let b = Booth::new();
     let (out, v) = b.json(&[
-        "register", "--name", " 葛婷婷 ", "--id", "１１０１０５ １９４９１２３１ ００２ｘ", "--phone", "+86 138-0013-8000",
-        "--employer", "某公司", "--consent",
+        "register",
+        "--name",
+        " 葛婷婷 ",
+        "--id",
+        "１１０１０５ １９４９１２３１ ００２ｘ",
+        "--phone",
+        "+86 138-0013-8000",
+        "--employer",
+        "某公司",
+        "--consent",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(v["doc_type"], "resident_id");
@@ -90,15 +133,30 @@ fn full_width_input_is_normalised() {
 #[test]
 fn wrong_passphrase_is_one_line_and_touches_nothing() {
     let b = Booth::new();
-    assert!(b.register("葛婷婷", "11010519491231002X", "13800138000").0.status.success());
+    assert!(
+        b.register("葛婷婷", "11010519491231002X", "13800138000")
+            .0
+            .status
+            .success()
+    );
     let db = b.data().join("booth.db");
     let before = std::fs::read(&db).unwrap();
-    let out = b.cmd(&["stats"]).env("BOOTH_PASSPHRASE", "wrong").output().unwrap();
+    let out = b
+        .cmd(&["stats"])
+        .env("BOOTH_PASSPHRASE", "wrong")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert_eq!(err.trim(), "booth: 口令不对", "{err}");
     assert_eq!(std::fs::read(&db).unwrap(), before);
-    assert!(!b.data().join("booth.db-wal").exists() || std::fs::metadata(b.data().join("booth.db-wal")).unwrap().len() == 0);
+    assert!(
+        !b.data().join("booth.db-wal").exists()
+            || std::fs::metadata(b.data().join("booth.db-wal"))
+                .unwrap()
+                .len()
+                == 0
+    );
 }
 
 #[test]
@@ -106,11 +164,18 @@ fn a_second_process_gets_in_use() {
     let b = Booth::new();
     assert!(b.run(&["stats"]).status.success());
     // Another holder of the folder lock (as a running `booth` would be).
-    let lock = std::fs::OpenOptions::new().write(true).open(b.data().join("booth.lock")).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(b.data().join("booth.lock"))
+        .unwrap();
     lock.try_lock().unwrap();
     let out = b.run(&["stats"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("正被另一个 booth 程序使用"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("正被另一个 booth 程序使用"),
+        "{}",
+        stderr(&out)
+    );
     drop(lock);
     assert!(b.run(&["stats"]).status.success());
 }
@@ -118,12 +183,28 @@ fn a_second_process_gets_in_use() {
 #[test]
 fn nothing_personal_in_clear_anywhere_in_the_data_folder() {
     let b = Booth::new();
-    assert!(b.register("葛婷婷", "11010519491231002X", "13800138000").0.status.success());
+    assert!(
+        b.register("葛婷婷", "11010519491231002X", "13800138000")
+            .0
+            .status
+            .success()
+    );
     let _ = b.register("葛婷婷", "11010519491231002X", "13800138000"); // duplicate: error path logs too
     let _ = b.register("王小二", "110105194912310021", "13900139000"); // refused
     b.run(&["consult"]);
-    for needle in ["葛婷婷", "11010519491231002X", "13800138000", "王小二", "110105194912310021", "13900139000"] {
-        assert_eq!(folder_contains(&b.data(), needle.as_bytes()), None, "{needle} in clear");
+    for needle in [
+        "葛婷婷",
+        "11010519491231002X",
+        "13800138000",
+        "王小二",
+        "110105194912310021",
+        "13900139000",
+    ] {
+        assert_eq!(
+            folder_contains(&b.data(), needle.as_bytes()),
+            None,
+            "{needle} in clear"
+        );
     }
     // the log exists and says something
     let logs: Vec<_> = std::fs::read_dir(b.data().join("logs")).unwrap().collect();
@@ -135,7 +216,12 @@ fn nothing_personal_in_clear_anywhere_in_the_data_folder() {
 fn data_folder_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let b = Booth::new();
-    assert!(b.register("葛婷婷", "11010519491231002X", "13800138000").0.status.success());
+    assert!(
+        b.register("葛婷婷", "11010519491231002X", "13800138000")
+            .0
+            .status
+            .success()
+    );
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&b.data()), 0o700);
     for e in std::fs::read_dir(b.data()).unwrap().flatten() {
@@ -158,7 +244,14 @@ fn consultations_and_stats() {
     assert!(b.run(&["consult", "--undo"]).status.success());
     b.register("葛婷婷", "11010519491231002X", "13800138000");
     let (_, v) = b.json(&["stats"]);
-    for key in ["consultations", "registered", "queued", "uploaded", "voided", "rejected"] {
+    for key in [
+        "consultations",
+        "registered",
+        "queued",
+        "uploaded",
+        "voided",
+        "rejected",
+    ] {
         assert!(v.get(key).is_some(), "stats lacks {key}");
     }
     assert_eq!(v["consultations"], 2);
@@ -177,29 +270,53 @@ fn void_releases_the_person() {
     let (_, s) = b.json(&["stats"]);
     assert_eq!(s["voided"], 1);
     assert_eq!(s["registered"], 0);
-    assert!(b.register("葛婷婷", "11010519491231002X", "13800138000").0.status.success());
+    assert!(
+        b.register("葛婷婷", "11010519491231002X", "13800138000")
+            .0
+            .status
+            .success()
+    );
 }
 
 #[test]
 fn config_set_get_list_and_bad_values() {
     let b = Booth::new();
-    assert!(b.run(&["config", "set", "union", "北京市朝阳区总工会"]).status.success());
-    assert!(b.run(&["config", "set", "token", "abcdefghijkl"]).status.success());
+    assert!(
+        b.run(&["config", "set", "union", "北京市朝阳区总工会"])
+            .status
+            .success()
+    );
+    assert!(
+        b.run(&["config", "set", "token", "abcdefghijkl"])
+            .status
+            .success()
+    );
     let out = b.run(&["config", "get", "union"]);
     assert_eq!(stdout(&out).trim(), "北京市朝阳区总工会");
     let out = b.run(&["config", "list"]);
-    assert!(stdout(&out).contains("token = abcd…"), "token must be masked");
+    assert!(
+        stdout(&out).contains("token = abcd…"),
+        "token must be masked"
+    );
     let out = b.run(&["config", "set", "paper", "57"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("paper"));
     let out = b.run(&["config", "set", "colour", "red"]);
     assert_eq!(out.status.code(), Some(1));
     // the union name is in clear nowhere, nor is the operator's name
-    assert!(b.run(&["config", "set", "operator", "李淑芬"]).status.success());
+    assert!(
+        b.run(&["config", "set", "operator", "李淑芬"])
+            .status
+            .success()
+    );
     assert_eq!(folder_contains(&b.data(), "李淑芬".as_bytes()), None);
     // language goes to the keyfile so the prompt speaks it
     assert!(b.run(&["config", "set", "language", "en"]).status.success());
-    let out = b.cmd(&["stats"]).env("BOOTH_PASSPHRASE", "wrong").output().unwrap();
+    let out = b
+        .cmd(&["stats"])
+        .env("BOOTH_PASSPHRASE", "wrong")
+        .output()
+        .unwrap();
     assert_eq!(stderr(&out).trim(), "booth: wrong passphrase");
 }
 
@@ -207,31 +324,91 @@ fn config_set_get_list_and_bad_values() {
 fn export_json_csv_xlsx() {
     let b = Booth::new();
     b.register("葛婷婷", "11010519491231002X", "13800138000");
-    b.json(&["register", "--name", "=HYPERLINK(\"x\")", "--id", &valid_id(1), "--phone", "13800138001", "--employer", "=1+1", "--consent"]);
+    b.json(&[
+        "register",
+        "--name",
+        "=HYPERLINK(\"x\")",
+        "--id",
+        &valid_id(1),
+        "--phone",
+        "13800138001",
+        "--employer",
+        "=1+1",
+        "--consent",
+    ]);
     let dir = b.dir.path();
     let json_path = dir.join("day.json");
-    let out = b.run(&["export", "--format", "json", "--out", json_path.to_str().unwrap()]);
+    let out = b.run(&[
+        "export",
+        "--format",
+        "json",
+        "--out",
+        json_path.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
-    assert_eq!(v["records"].as_array().unwrap().len(), 1, "the formula name is not a valid name");
+    assert_eq!(
+        v["records"].as_array().unwrap().len(),
+        1,
+        "the formula name is not a valid name"
+    );
     assert_eq!(v["records"][0]["id_number"], "11010519491231002X");
 
-    b.json(&["register", "--name", "张三", "--id", &valid_id(2), "--phone", "13800138002", "--employer", "=1+1", "--consent"]);
+    b.json(&[
+        "register",
+        "--name",
+        "张三",
+        "--id",
+        &valid_id(2),
+        "--phone",
+        "13800138002",
+        "--employer",
+        "=1+1",
+        "--consent",
+    ]);
     let csv_path = dir.join("day.csv");
-    assert!(b.run(&["export", "--format", "csv", "--out", csv_path.to_str().unwrap()]).status.success());
+    assert!(
+        b.run(&[
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            csv_path.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
     let bytes = std::fs::read(&csv_path).unwrap();
-    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "CSV needs a BOM for Excel");
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "CSV needs a BOM for Excel"
+    );
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.contains("姓名") && text.contains("身份证号") && text.contains("出生日期"));
     assert!(text.contains("'=1+1"), "formula not neutralised: {text}");
 
     let xlsx_path = dir.join("day.xlsx");
-    assert!(b.run(&["export", "--format", "xlsx", "--out", xlsx_path.to_str().unwrap(), "--state", "queued"]).status.success());
-    use calamine::{open_workbook_auto, Reader};
+    assert!(
+        b.run(&[
+            "export",
+            "--format",
+            "xlsx",
+            "--out",
+            xlsx_path.to_str().unwrap(),
+            "--state",
+            "queued"
+        ])
+        .status
+        .success()
+    );
+    use calamine::{Reader, open_workbook_auto};
     let mut wb = open_workbook_auto(&xlsx_path).unwrap();
     let sheet = wb.sheet_names()[0].clone();
     let range = wb.worksheet_range(&sheet).unwrap();
-    let rows: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0][1], "姓名");
     let id_col = rows[0].iter().position(|h| h == "身份证号").unwrap();

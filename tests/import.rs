@@ -60,7 +60,10 @@ fn a_roster_with_one_bad_row_imported_twice_registers_nobody_twice() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(statuses(&v), (50, 1, 0));
     let bad = &v["rows"][17];
-    assert_eq!(bad["row"], 19, "row numbers are the file's (header is row 1)");
+    assert_eq!(
+        bad["row"], 19,
+        "row numbers are the file's (header is row 1)"
+    );
     assert_eq!(bad["status"], "rejected");
     assert_eq!(bad["errors"][0]["field"], "id_number");
     assert!(v["rows"][0]["member_no"].is_string());
@@ -134,7 +137,10 @@ fn gbk_csv_from_excel_on_chinese_windows() {
     }
     let (gbk, _, unmappable) = encoding_rs::GBK.encode(&s);
     assert!(!unmappable);
-    assert!(std::str::from_utf8(&gbk).is_err(), "the fixture must really be GBK");
+    assert!(
+        std::str::from_utf8(&gbk).is_err(),
+        "the fixture must really be GBK"
+    );
     let file = b.dir.path().join("gbk.csv");
     std::fs::write(&file, &gbk).unwrap();
     let (out, v) = import(&b, &file, &[]);
@@ -143,7 +149,13 @@ fn gbk_csv_from_excel_on_chinese_windows() {
     assert_eq!(v["header_row"], 3);
     // the names came through as Chinese, not mojibake
     let json = b.dir.path().join("out.json");
-    b.run(&["export", "--format", "json", "--out", json.to_str().unwrap()]);
+    b.run(&[
+        "export",
+        "--format",
+        "json",
+        "--out",
+        json.to_str().unwrap(),
+    ]);
     let text = std::fs::read_to_string(&json).unwrap();
     assert!(text.contains("职工甲"), "{text}");
 }
@@ -183,7 +195,11 @@ fn ten_thousand_empty_rows_are_skipped() {
 fn missing_required_column_is_one_clear_error() {
     let b = Booth::new();
     let file = b.dir.path().join("nophone.csv");
-    std::fs::write(&file, "姓名,身份证号,工作单位\n张三,11010519491231002X,某公司\n").unwrap();
+    std::fs::write(
+        &file,
+        "姓名,身份证号,工作单位\n张三,11010519491231002X,某公司\n",
+    )
+    .unwrap();
     let (out, v) = import(&b, &file, &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -220,7 +236,8 @@ fn xlsx_roster(path: &Path, rows: &[[String; 5]], id_as_number_row: Option<usize
     let ws = wb.add_worksheet();
     let title = Format::new().set_bold();
     // A merged title across the table, and a merged two-row "基本信息" group header.
-    ws.merge_range(0, 0, 0, 4, "某某快递站点职工入会名单", &title).unwrap();
+    ws.merge_range(0, 0, 0, 4, "某某快递站点职工入会名单", &title)
+        .unwrap();
     ws.merge_range(1, 0, 1, 3, "基本信息", &title).unwrap();
     for (i, h) in HEADER.iter().enumerate() {
         ws.write_string(2, i as u16, *h).unwrap();
@@ -228,9 +245,11 @@ fn xlsx_roster(path: &Path, rows: &[[String; 5]], id_as_number_row: Option<usize
     for (r, row) in rows.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
             if Some(r) == id_as_number_row && c == 1 {
-                ws.write_number(3 + r as u32, 1, cell.parse::<f64>().unwrap()).unwrap();
+                ws.write_number(3 + r as u32, 1, cell.parse::<f64>().unwrap())
+                    .unwrap();
             } else if c == 2 {
-                ws.write_number(3 + r as u32, 2, cell.parse::<f64>().unwrap()).unwrap();
+                ws.write_number(3 + r as u32, 2, cell.parse::<f64>().unwrap())
+                    .unwrap();
             } else {
                 ws.write_string(3 + r as u32, c as u16, cell).unwrap();
             }

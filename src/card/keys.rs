@@ -112,7 +112,9 @@ impl fmt::Display for TrustedKey {
 /// What is wrong with a line of a trusted-key file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyLineError {
-    #[error("line {line}: not a booth key line (expected `{KEY_LINE_TAG} KEYID ed25519:KEY ISSUER`)")]
+    #[error(
+        "line {line}: not a booth key line (expected `{KEY_LINE_TAG} KEYID ed25519:KEY ISSUER`)"
+    )]
     Format { line: usize },
     #[error("line {line}: the public key is not 32 bytes of base64url")]
     Key { line: usize },
@@ -225,7 +227,10 @@ mod tests {
     fn ring_skips_comments_and_reports_line_numbers() {
         let a = DeviceKey::from_secret(&[1; 32]);
         let text = format!("# trusted\n\n{}\nnonsense\n", a.export_line("U"));
-        assert_eq!(KeyRing::parse(&text).unwrap_err(), KeyLineError::Format { line: 4 });
+        assert_eq!(
+            KeyRing::parse(&text).unwrap_err(),
+            KeyLineError::Format { line: 4 }
+        );
         let ring = KeyRing::parse(&format!("# x\n{}\n", a.export_line("U"))).unwrap();
         assert!(ring.get(a.key_id()).is_some());
     }

@@ -35,6 +35,10 @@ pub fn card_for(m: &StoredMember, config: &Config) -> Card {
 }
 
 /// The signed QR payload of a stored member.
-pub fn payload_for(m: &StoredMember, config: &Config, key: &DeviceKey) -> Result<String, payload::IssueError> {
+pub fn payload_for(
+    m: &StoredMember,
+    config: &Config,
+    key: &DeviceKey,
+) -> Result<String, payload::IssueError> {
     payload::issue(&card_for(m, config), key)
 }

@@ -34,7 +34,10 @@ pub fn symbol_value(c: char) -> Option<u8> {
         'O' => '0',
         _ => c,
     };
-    ALPHABET.iter().position(|&a| a as char == c).map(|p| p as u8)
+    ALPHABET
+        .iter()
+        .position(|&a| a as char == c)
+        .map(|p| p as u8)
 }
 
 /// Multiplication by 2 in GF(32) with the reduction polynomial x⁵ + x² + 1.
@@ -151,7 +154,10 @@ impl FromStr for MemberNo {
             return Err(MemberNoError::Check);
         }
         Ok(MemberNo(
-            values.iter().map(|&v| ALPHABET[v as usize] as char).collect(),
+            values
+                .iter()
+                .map(|&v| ALPHABET[v as usize] as char)
+                .collect(),
         ))
     }
 }
@@ -273,7 +279,10 @@ mod tests {
     #[test]
     fn wrong_lengths_and_symbols() {
         assert_eq!("K7M2QX0042".parse::<MemberNo>(), Err(MemberNoError::Length));
-        assert_eq!("K7M2QX0042U".parse::<MemberNo>(), Err(MemberNoError::Symbol));
+        assert_eq!(
+            "K7M2QX0042U".parse::<MemberNo>(),
+            Err(MemberNoError::Symbol)
+        );
         assert_eq!("".parse::<MemberNo>(), Err(MemberNoError::Length));
     }
 }

@@ -17,7 +17,7 @@
 use chrono::{Days, NaiveDate};
 
 use super::keys::{DeviceKey, KeyRing};
-use super::number::{symbol_value, MemberNo, ALPHABET};
+use super::number::{ALPHABET, MemberNo, symbol_value};
 use crate::i18n::Lang;
 use crate::t;
 
@@ -113,10 +113,9 @@ pub enum IssueError {
 }
 
 fn pack_member_no(no: &MemberNo) -> [u8; 7] {
-    let v = no
-        .as_str()
-        .chars()
-        .fold(0u64, |n, c| (n << 5) | u64::from(symbol_value(c).unwrap_or(0)));
+    let v = no.as_str().chars().fold(0u64, |n, c| {
+        (n << 5) | u64::from(symbol_value(c).unwrap_or(0))
+    });
     let b = (v << 9).to_be_bytes(); // 55 bits, left-aligned in 56
     [b[0], b[1], b[2], b[3], b[4], b[5], b[6]]
 }
@@ -154,10 +153,7 @@ pub fn issue(card: &Card, key: &DeviceKey) -> Result<String, IssueError> {
         return Err(IssueError::ForeignNumber);
     }
     let union = encode_union(&card.union)?;
-    let days = card
-        .issued
-        .signed_duration_since(epoch())
-        .num_days();
+    let days = card.issued.signed_duration_since(epoch()).num_days();
     let days = u16::try_from(days).map_err(|_| IssueError::Date)?;
     let mut bytes = Vec::with_capacity(HEADER_LEN + union.len() + SIG_LEN);
     bytes.push(VERSION);
@@ -277,7 +273,11 @@ mod tests {
     fn issue_then_verify() {
         let (key, ring, card) = setup();
         let p = issue(&card, &key).unwrap();
-        assert!(p.len() <= 154, "payload {} chars exceeds QR version 6-M", p.len());
+        assert!(
+            p.len() <= 154,
+            "payload {} chars exceeds QR version 6-M",
+            p.len()
+        );
         let v = verify(&p, &ring).unwrap();
         assert_eq!(v.card, card);
         assert_eq!(v.key_issuer, "朝阳区总工会");
@@ -306,20 +306,32 @@ mod tests {
         let (key, ring, card) = setup();
         let p = issue(&card, &key).unwrap();
         assert_eq!(verify("", &ring).unwrap_err(), PayloadError::Empty);
-        assert_eq!(verify(&"A".repeat(10_000), &ring).unwrap_err(), PayloadError::TooLong);
+        assert_eq!(
+            verify(&"A".repeat(10_000), &ring).unwrap_err(),
+            PayloadError::TooLong
+        );
         assert_eq!(verify("会员", &ring).unwrap_err(), PayloadError::NotBase45);
-        assert_eq!(verify(&p[..p.len() - 30], &ring).unwrap_err(), PayloadError::Truncated);
+        assert_eq!(
+            verify(&p[..p.len() - 30], &ring).unwrap_err(),
+            PayloadError::Truncated
+        );
         let other = DeviceKey::from_secret(&[10; 32]);
         let card2 = Card {
             member_no: MemberNo::new(other.key_id(), 1).unwrap(),
             ..card.clone()
         };
         let foreign = issue(&card2, &other).unwrap();
-        assert!(matches!(verify(&foreign, &ring), Err(PayloadError::UnknownKey(_))));
+        assert!(matches!(
+            verify(&foreign, &ring),
+            Err(PayloadError::UnknownKey(_))
+        ));
         // a valid signature over other bytes: re-version the body
         let mut raw = base45::decode(&p).unwrap();
         raw[0] = 2;
-        assert_eq!(verify(&base45::encode(&raw), &ring).unwrap_err(), PayloadError::Version(2));
+        assert_eq!(
+            verify(&base45::encode(&raw), &ring).unwrap_err(),
+            PayloadError::Version(2)
+        );
         for lang in Lang::ALL {
             assert!(!PayloadError::BadSignature.message(lang).is_empty());
         }

@@ -6,11 +6,11 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::setup::{load_config, open_store};
-use super::{interactive_stderr, CliError, Ctx, Output};
-use crate::member::{validate, Field};
+use super::{CliError, Ctx, Output, interactive_stderr};
+use crate::member::{Field, validate};
 use crate::roster;
 use crate::store::{self, RegisterError};
 use crate::t;
@@ -24,7 +24,12 @@ struct Tally {
     duplicate: usize,
 }
 
-pub fn import(ctx: &Ctx, file: &Path, dry_run: bool, consent_flag: bool) -> Result<Output, CliError> {
+pub fn import(
+    ctx: &Ctx,
+    file: &Path,
+    dry_run: bool,
+    consent_flag: bool,
+) -> Result<Output, CliError> {
     let lang = ctx.lang;
     // Read the file before asking for the passphrase: a wrong file costs nothing.
     let roster = roster::read(file).map_err(|e| CliError::new("roster", e.message(lang)))?;
@@ -74,7 +79,11 @@ pub fn import(ctx: &Ctx, file: &Path, dry_run: bool, consent_flag: bool) -> Resu
                     lang,
                     "import.row_rejected",
                     row = row.number,
-                    reasons = errors.iter().map(|e| e.message(lang)).collect::<Vec<_>>().join("；")
+                    reasons = errors
+                        .iter()
+                        .map(|e| e.message(lang))
+                        .collect::<Vec<_>>()
+                        .join("；")
                 ));
                 json!({
                     "row": row.number, "status": "rejected", "member_no": null,
@@ -94,8 +103,17 @@ pub fn import(ctx: &Ctx, file: &Path, dry_run: bool, consent_flag: bool) -> Resu
                 }
                 Err(RegisterError::Duplicate(existing)) => {
                     tally.duplicate += 1;
-                    let reason = t!(lang, "import.duplicate_in_store", member_no = existing.member_no);
-                    human_lines.push(t!(lang, "import.row_duplicate", row = row.number, reason = reason));
+                    let reason = t!(
+                        lang,
+                        "import.duplicate_in_store",
+                        member_no = existing.member_no
+                    );
+                    human_lines.push(t!(
+                        lang,
+                        "import.row_duplicate",
+                        row = row.number,
+                        reason = reason
+                    ));
                     json!({
                         "row": row.number, "status": "duplicate", "member_no": existing.member_no,
                         "errors": [{ "field": Field::IdNumber.code(), "code": "duplicate", "message": reason }],
@@ -103,7 +121,9 @@ pub fn import(ctx: &Ctx, file: &Path, dry_run: bool, consent_flag: bool) -> Resu
                 }
                 Err(RegisterError::Store(e)) => {
                     // Disk full or worse: stop; what was committed stays, this batch rolls back.
-                    return Err(CliError::store(e, lang).with(json!({ "stopped_at_row": row.number })));
+                    return Err(
+                        CliError::store(e, lang).with(json!({ "stopped_at_row": row.number }))
+                    );
                 }
             },
         };

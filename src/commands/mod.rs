@@ -8,7 +8,7 @@ mod setup;
 
 use std::io::IsTerminal;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::cli::{Cli, Command};
 use crate::i18n::Lang;
@@ -16,7 +16,7 @@ use crate::member::FieldError;
 use crate::store::StoreError;
 use crate::t;
 
-pub use setup::{default_data_dir, Ctx};
+pub use setup::{Ctx, default_data_dir};
 
 /// A failed command: a stable code for scripts, a message for people, optional JSON details.
 #[derive(Debug)]
@@ -58,7 +58,11 @@ impl CliError {
             Lang::Zh => "；",
             Lang::En => "; ",
         };
-        let message = errors.iter().map(|e| e.message(lang)).collect::<Vec<_>>().join(sep);
+        let message = errors
+            .iter()
+            .map(|e| e.message(lang))
+            .collect::<Vec<_>>()
+            .join(sep);
         CliError::new("invalid", message).with(json!({
             "errors": errors.iter().map(|e| e.to_json(lang)).collect::<Vec<_>>()
         }))
@@ -109,7 +113,11 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
     match command {
         Command::Register(args) => records::register(ctx, args),
         Command::Consult { undo } => records::consult(ctx, *undo),
-        Command::Import { file, dry_run, consent } => import::import(ctx, file, *dry_run, *consent),
+        Command::Import {
+            file,
+            dry_run,
+            consent,
+        } => import::import(ctx, file, *dry_run, *consent),
         Command::Export { format, out, state } => records::export(ctx, format, out, state),
         Command::Stats { date } => records::stats(ctx, date.as_deref()),
         Command::Config { action } => setup::config(ctx, action),

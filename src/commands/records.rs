@@ -9,10 +9,10 @@ use serde_json::json;
 use super::setup::{load_config, open_store};
 use super::{CliError, Ctx, Output};
 use crate::card::keys::KeyRing;
-use crate::card::{payload, payload_for, MemberNo, TrustedKey};
+use crate::card::{MemberNo, TrustedKey, payload, payload_for};
 use crate::cli::RegisterArgs;
 use crate::export::{self, ExportFormat};
-use crate::member::{validate, DocKind, MemberInput};
+use crate::member::{DocKind, MemberInput, validate};
 use crate::store::members::StateFilter;
 use crate::store::{self, RegisterError};
 use crate::t;
@@ -27,7 +27,14 @@ pub fn parse_member_no(ctx: &Ctx, s: &str) -> Result<MemberNo, CliError> {
 
 pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
     let doc_type = DocKind::parse(&a.doc_type).ok_or_else(|| {
-        CliError::new("invalid", t!(ctx.lang, "cli.bad_doc_type", kinds = "resident_id, hmt_permit, foreign_permanent, passport"))
+        CliError::new(
+            "invalid",
+            t!(
+                ctx.lang,
+                "cli.bad_doc_type",
+                kinds = "resident_id, hmt_permit, foreign_permanent, passport"
+            ),
+        )
     })?;
     let input = MemberInput {
         name: a.name.clone(),
@@ -58,7 +65,7 @@ pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
                 "member_no": e.member_no,
                 "registered_at": e.created_at,
                 "state": e.state,
-            })))
+            })));
         }
         Err(RegisterError::Store(e)) => return Err(CliError::store(e, ctx.lang)),
     };
@@ -94,13 +101,19 @@ pub fn consult(ctx: &Ctx, undo: bool) -> Result<Output, CliError> {
             .remove_last_consultation(now.date_naive())
             .map_err(|e| CliError::store(e, ctx.lang))?;
     } else {
-        store.add_consultation(&now).map_err(|e| CliError::store(e, ctx.lang))?;
+        store
+            .add_consultation(&now)
+            .map_err(|e| CliError::store(e, ctx.lang))?;
     }
     let f = store
         .day_figures(now.date_naive())
         .map_err(|e| CliError::store(e, ctx.lang))?;
     Ok(Output {
-        human: t!(ctx.lang, "cli.consultations_today", n = f.counts.consultations),
+        human: t!(
+            ctx.lang,
+            "cli.consultations_today",
+            n = f.counts.consultations
+        ),
         json: json!({ "consultations": f.counts.consultations }),
     })
 }
@@ -142,7 +155,9 @@ pub fn stats(ctx: &Ctx, date: Option<&str>) -> Result<Output, CliError> {
         None => store::now().date_naive(),
     };
     let store = open_store(ctx)?;
-    let f = store.day_figures(day).map_err(|e| CliError::store(e, ctx.lang))?;
+    let f = store
+        .day_figures(day)
+        .map_err(|e| CliError::store(e, ctx.lang))?;
     let c = &f.counts;
     let human = t!(
         ctx.lang,
@@ -159,7 +174,10 @@ pub fn stats(ctx: &Ctx, date: Option<&str>) -> Result<Output, CliError> {
     let mut json = serde_json::to_value(&f).unwrap_or_default();
     // The queue is what scripts ask "is everything uploaded?" about: all days, not just one.
     if let serde_json::Value::Object(o) = &mut json {
-        o.insert("queue".into(), json!({ "queued": f.all_days.queued, "rejected": f.all_days.rejected }));
+        o.insert(
+            "queue".into(),
+            json!({ "queued": f.all_days.queued, "rejected": f.all_days.rejected }),
+        );
     }
     Ok(Output { human, json })
 }
@@ -169,7 +187,10 @@ pub fn stats(ctx: &Ctx, date: Option<&str>) -> Result<Output, CliError> {
 fn key_ring(ctx: &Ctx, keys: Option<&PathBuf>) -> Result<KeyRing, CliError> {
     let read = |path: &Path| -> Result<KeyRing, CliError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            CliError::new("keys", t!(ctx.lang, "cli.keys_read", path = path.display(), why = e))
+            CliError::new(
+                "keys",
+                t!(ctx.lang, "cli.keys_read", path = path.display(), why = e),
+            )
         })?;
         KeyRing::parse(&text).map_err(|e| CliError::new("keys", e.to_string()))
     };
@@ -179,7 +200,11 @@ fn key_ring(ctx: &Ctx, keys: Option<&PathBuf>) -> Result<KeyRing, CliError> {
     let store = open_store(ctx)?;
     let config = load_config(&store, ctx.lang)?;
     let file = store.dir().join(TRUSTED_KEYS_FILE);
-    let mut ring = if file.exists() { read(&file)? } else { KeyRing::default() };
+    let mut ring = if file.exists() {
+        read(&file)?
+    } else {
+        KeyRing::default()
+    };
     let own = store.device_key();
     ring.insert(TrustedKey {
         key_id: own.key_id().to_string(),
@@ -201,11 +226,18 @@ pub fn verify(ctx: &Ctx, payload_arg: &str, keys: Option<&PathBuf>) -> Result<Ou
         payload_arg.to_string()
     };
     // zbarimg prints "QR-Code:<payload>"
-    let text = text.trim().strip_prefix("QR-Code:").unwrap_or(text.trim()).to_string();
+    let text = text
+        .trim()
+        .strip_prefix("QR-Code:")
+        .unwrap_or(text.trim())
+        .to_string();
     let ring = key_ring(ctx, keys)?;
     let v = payload::verify(&text, &ring).map_err(|e| {
-        CliError::new("refused", t!(ctx.lang, "verify.refused", why = e.message(ctx.lang)))
-            .with(json!({ "reason": e.code() }))
+        CliError::new(
+            "refused",
+            t!(ctx.lang, "verify.refused", why = e.message(ctx.lang)),
+        )
+        .with(json!({ "reason": e.code() }))
     })?;
     let union = crate::member::text::display_safe(&v.card.union).into_owned();
     let issuer = crate::member::text::display_safe(&v.key_issuer).into_owned();

@@ -31,7 +31,12 @@ impl Ctx {
     pub fn resolve_lang(flag: Option<&str>, data_dir: &Path) -> Lang {
         flag.and_then(Lang::parse)
             .or_else(|| KeyFile::read(data_dir).ok().map(|k| k.language))
-            .or_else(|| std::env::var("LANG").ok().and_then(|l| Lang::parse(&l)).filter(|&l| l == Lang::En))
+            .or_else(|| {
+                std::env::var("LANG")
+                    .ok()
+                    .and_then(|l| Lang::parse(&l))
+                    .filter(|&l| l == Lang::En)
+            })
             .unwrap_or_default()
     }
 }
@@ -53,21 +58,33 @@ fn prompt(ctx: &Ctx, key_text: &str) -> Result<Zeroizing<String>, CliError> {
 fn passphrase(ctx: &Ctx, creating: bool) -> Result<Zeroizing<String>, CliError> {
     if let Some(p) = &ctx.passphrase {
         if p.is_empty() {
-            return Err(CliError::new("passphrase", t!(ctx.lang, "cli.passphrase_empty")));
+            return Err(CliError::new(
+                "passphrase",
+                t!(ctx.lang, "cli.passphrase_empty"),
+            ));
         }
         return Ok(p.clone());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::new("passphrase", t!(ctx.lang, "cli.passphrase_needed")));
+        return Err(CliError::new(
+            "passphrase",
+            t!(ctx.lang, "cli.passphrase_needed"),
+        ));
     }
     let first = prompt(ctx, t!(ctx.lang, "cli.passphrase_prompt"))?;
     if first.is_empty() {
-        return Err(CliError::new("passphrase", t!(ctx.lang, "cli.passphrase_empty")));
+        return Err(CliError::new(
+            "passphrase",
+            t!(ctx.lang, "cli.passphrase_empty"),
+        ));
     }
     if creating {
         let again = prompt(ctx, t!(ctx.lang, "cli.passphrase_again"))?;
         if *again != *first {
-            return Err(CliError::new("passphrase", t!(ctx.lang, "cli.passphrase_mismatch")));
+            return Err(CliError::new(
+                "passphrase",
+                t!(ctx.lang, "cli.passphrase_mismatch"),
+            ));
         }
     }
     Ok(first)

@@ -13,7 +13,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Format as XlsxFormat, Workbook};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::i18n::Lang;
 use crate::member::options::ListKind;
@@ -52,7 +52,9 @@ impl ExportError {
     pub fn message(&self, lang: Lang) -> String {
         match self {
             ExportError::Store(e) => e.message(lang),
-            ExportError::Write { path, why } => t!(lang, "export.write", path = path.display(), why = why),
+            ExportError::Write { path, why } => {
+                t!(lang, "export.write", path = path.display(), why = why)
+            }
         }
     }
 }
@@ -68,41 +70,133 @@ fn opt(s: &Option<String>) -> String {
 }
 
 fn list_label(kind: ListKind, code: &Option<String>, lang: Lang) -> String {
-    code.as_deref().map(|c| kind.label(c, lang)).unwrap_or_default()
+    code.as_deref()
+        .map(|c| kind.label(c, lang))
+        .unwrap_or_default()
 }
 
 const COLUMNS: &[Column] = &[
-    Column { key: "member_no", value: |m, _| m.member_no.grouped() },
-    Column { key: "name", value: |m, _| m.member.as_ref().map(|x| x.name.clone()).unwrap_or_default() },
-    Column { key: "gender", value: |m, l| m.facts.gender.map(|g| g.label(l).to_string()).unwrap_or_default() },
-    Column { key: "birth_date", value: |m, _| m.facts.birth_date.map(|d| d.to_string()).unwrap_or_default() },
+    Column {
+        key: "member_no",
+        value: |m, _| m.member_no.grouped(),
+    },
+    Column {
+        key: "name",
+        value: |m, _| {
+            m.member
+                .as_ref()
+                .map(|x| x.name.clone())
+                .unwrap_or_default()
+        },
+    },
+    Column {
+        key: "gender",
+        value: |m, l| {
+            m.facts
+                .gender
+                .map(|g| g.label(l).to_string())
+                .unwrap_or_default()
+        },
+    },
+    Column {
+        key: "birth_date",
+        value: |m, _| {
+            m.facts
+                .birth_date
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        },
+    },
     Column {
         key: "ethnicity",
-        value: |m, l| list_label(ListKind::Ethnicity, &m.member.as_ref().and_then(|x| x.details.ethnicity.clone()), l),
+        value: |m, l| {
+            list_label(
+                ListKind::Ethnicity,
+                &m.member.as_ref().and_then(|x| x.details.ethnicity.clone()),
+                l,
+            )
+        },
     },
     Column {
         key: "doc_type",
-        value: |m, l| m.member.as_ref().map(|x| x.document.kind.label(l).to_string()).unwrap_or_default(),
+        value: |m, l| {
+            m.member
+                .as_ref()
+                .map(|x| x.document.kind.label(l).to_string())
+                .unwrap_or_default()
+        },
     },
-    Column { key: "id_number", value: |m, _| m.member.as_ref().map(|x| x.document.number.clone()).unwrap_or_default() },
-    Column { key: "phone", value: |m, _| m.member.as_ref().map(|x| x.phone.clone()).unwrap_or_default() },
-    Column { key: "employer", value: |m, _| m.member.as_ref().map(|x| x.employer.clone()).unwrap_or_default() },
+    Column {
+        key: "id_number",
+        value: |m, _| {
+            m.member
+                .as_ref()
+                .map(|x| x.document.number.clone())
+                .unwrap_or_default()
+        },
+    },
+    Column {
+        key: "phone",
+        value: |m, _| {
+            m.member
+                .as_ref()
+                .map(|x| x.phone.clone())
+                .unwrap_or_default()
+        },
+    },
+    Column {
+        key: "employer",
+        value: |m, _| {
+            m.member
+                .as_ref()
+                .map(|x| x.employer.clone())
+                .unwrap_or_default()
+        },
+    },
     Column {
         key: "employer_uscc",
-        value: |m, _| m.member.as_ref().map(|x| opt(&x.details.employer_uscc)).unwrap_or_default(),
+        value: |m, _| {
+            m.member
+                .as_ref()
+                .map(|x| opt(&x.details.employer_uscc))
+                .unwrap_or_default()
+        },
     },
     Column {
         key: "political_status",
         value: |m, l| {
-            list_label(ListKind::PoliticalStatus, &m.member.as_ref().and_then(|x| x.details.political_status.clone()), l)
+            list_label(
+                ListKind::PoliticalStatus,
+                &m.member
+                    .as_ref()
+                    .and_then(|x| x.details.political_status.clone()),
+                l,
+            )
         },
     },
     Column {
         key: "education",
-        value: |m, l| list_label(ListKind::Education, &m.member.as_ref().and_then(|x| x.details.education.clone()), l),
+        value: |m, l| {
+            list_label(
+                ListKind::Education,
+                &m.member.as_ref().and_then(|x| x.details.education.clone()),
+                l,
+            )
+        },
     },
-    Column { key: "occupation", value: |m, _| m.member.as_ref().map(|x| opt(&x.details.occupation)).unwrap_or_default() },
-    Column { key: "employment_form", value: |m, l| list_label(ListKind::EmploymentForm, &m.employment_form, l) },
+    Column {
+        key: "occupation",
+        value: |m, _| {
+            m.member
+                .as_ref()
+                .map(|x| opt(&x.details.occupation))
+                .unwrap_or_default()
+        },
+    },
+    Column {
+        key: "employment_form",
+        value: |m, l| list_label(ListKind::EmploymentForm, &m.employment_form, l),
+    },
     Column {
         key: "migrant_worker",
         value: |m, l| match m.member.as_ref().and_then(|x| x.details.migrant_worker) {
@@ -114,9 +208,17 @@ const COLUMNS: &[Column] = &[
     Column {
         key: "needs",
         value: |m, l| {
-            let mut v: Vec<String> =
-                m.needs.iter().filter(|c| *c != "other").map(|c| ListKind::Needs.label(c, l)).collect();
-            if let Some(o) = m.member.as_ref().and_then(|x| x.details.needs_other.clone()) {
+            let mut v: Vec<String> = m
+                .needs
+                .iter()
+                .filter(|c| *c != "other")
+                .map(|c| ListKind::Needs.label(c, l))
+                .collect();
+            if let Some(o) = m
+                .member
+                .as_ref()
+                .and_then(|x| x.details.needs_other.clone())
+            {
                 v.push(o);
             }
             v.join(match l {
@@ -125,17 +227,55 @@ const COLUMNS: &[Column] = &[
             })
         },
     },
-    Column { key: "region", value: |m, _| opt(&m.facts.region) },
-    Column { key: "remarks", value: |m, _| m.member.as_ref().map(|x| opt(&x.details.remarks)).unwrap_or_default() },
-    Column { key: "consent_at", value: |m, _| m.consent_at.format("%Y-%m-%d %H:%M:%S").to_string() },
-    Column { key: "event_date", value: |m, _| m.event_date.to_string() },
-    Column { key: "place", value: |m, _| m.event.place.clone() },
-    Column { key: "union", value: |m, _| m.event.union.clone() },
-    Column { key: "operator", value: |m, _| m.event.operator.clone() },
-    Column { key: "created_at", value: |m, _| m.created_at.format("%Y-%m-%d %H:%M:%S").to_string() },
-    Column { key: "state", value: |m, l| m.state.label(l).to_string() },
-    Column { key: "state_reason", value: |m, _| opt(&m.state_reason) },
-    Column { key: "uuid", value: |m, _| m.uuid.to_string() },
+    Column {
+        key: "region",
+        value: |m, _| opt(&m.facts.region),
+    },
+    Column {
+        key: "remarks",
+        value: |m, _| {
+            m.member
+                .as_ref()
+                .map(|x| opt(&x.details.remarks))
+                .unwrap_or_default()
+        },
+    },
+    Column {
+        key: "consent_at",
+        value: |m, _| m.consent_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+    },
+    Column {
+        key: "event_date",
+        value: |m, _| m.event_date.to_string(),
+    },
+    Column {
+        key: "place",
+        value: |m, _| m.event.place.clone(),
+    },
+    Column {
+        key: "union",
+        value: |m, _| m.event.union.clone(),
+    },
+    Column {
+        key: "operator",
+        value: |m, _| m.event.operator.clone(),
+    },
+    Column {
+        key: "created_at",
+        value: |m, _| m.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+    },
+    Column {
+        key: "state",
+        value: |m, l| m.state.label(l).to_string(),
+    },
+    Column {
+        key: "state_reason",
+        value: |m, _| opt(&m.state_reason),
+    },
+    Column {
+        key: "uuid",
+        value: |m, _| m.uuid.to_string(),
+    },
 ];
 
 fn header(key: &str, lang: Lang) -> &'static str {
@@ -213,11 +353,18 @@ pub fn export(
 
 type Werr<'a> = &'a dyn Fn(&dyn std::fmt::Display) -> ExportError;
 
-fn write_csv(store: &Store, filter: StateFilter, path: &Path, lang: Lang, werr: Werr) -> Result<usize, ExportError> {
+fn write_csv(
+    store: &Store,
+    filter: StateFilter,
+    path: &Path,
+    lang: Lang,
+    werr: Werr,
+) -> Result<usize, ExportError> {
     let mut file = BufWriter::new(File::create(path).map_err(|e| werr(&e))?);
     file.write_all(b"\xEF\xBB\xBF").map_err(|e| werr(&e))?;
     let mut w = csv::Writer::from_writer(file);
-    w.write_record(COLUMNS.iter().map(|c| header(c.key, lang))).map_err(|e| werr(&e))?;
+    w.write_record(COLUMNS.iter().map(|c| header(c.key, lang)))
+        .map_err(|e| werr(&e))?;
     let mut n = 0;
     let mut write_err = None;
     store.for_each(filter, |m| {
@@ -234,7 +381,12 @@ fn write_csv(store: &Store, filter: StateFilter, path: &Path, lang: Lang, werr: 
     Ok(n)
 }
 
-fn write_json(store: &Store, filter: StateFilter, path: &Path, werr: Werr) -> Result<usize, ExportError> {
+fn write_json(
+    store: &Store,
+    filter: StateFilter,
+    path: &Path,
+    werr: Werr,
+) -> Result<usize, ExportError> {
     let mut w = BufWriter::new(File::create(path).map_err(|e| werr(&e))?);
     let mut n = 0;
     let mut write_err = None;
@@ -255,13 +407,21 @@ fn write_json(store: &Store, filter: StateFilter, path: &Path, werr: Werr) -> Re
     Ok(n)
 }
 
-fn write_xlsx(store: &Store, filter: StateFilter, path: &Path, lang: Lang, werr: Werr) -> Result<usize, ExportError> {
+fn write_xlsx(
+    store: &Store,
+    filter: StateFilter,
+    path: &Path,
+    lang: Lang,
+    werr: Werr,
+) -> Result<usize, ExportError> {
     let mut wb = Workbook::new();
     let bold = XlsxFormat::new().set_bold();
     let ws = wb.add_worksheet();
-    ws.set_name(t!(lang, "export.sheet_name")).map_err(|e| werr(&e))?;
+    ws.set_name(t!(lang, "export.sheet_name"))
+        .map_err(|e| werr(&e))?;
     for (i, c) in COLUMNS.iter().enumerate() {
-        ws.write_string_with_format(0, i as u16, header(c.key, lang), &bold).map_err(|e| werr(&e))?;
+        ws.write_string_with_format(0, i as u16, header(c.key, lang), &bold)
+            .map_err(|e| werr(&e))?;
         let width = match c.key {
             "id_number" | "uuid" | "employer" | "region" | "needs" | "remarks" => 22,
             "member_no" | "phone" | "employer_uscc" | "consent_at" | "created_at" => 16,
@@ -286,7 +446,8 @@ fn write_xlsx(store: &Store, filter: StateFilter, path: &Path, lang: Lang, werr:
         return Err(werr(&e));
     }
     if row > 0 {
-        ws.autofilter(0, 0, row, COLUMNS.len() as u16 - 1).map_err(|e| werr(&e))?;
+        ws.autofilter(0, 0, row, COLUMNS.len() as u16 - 1)
+            .map_err(|e| werr(&e))?;
     }
     wb.save(path).map_err(|e| werr(&e))?;
     Ok(row as usize)

@@ -185,7 +185,11 @@ pub fn check_char(body: &[u8]) -> char {
 
 /// Validates a document number of the given kind, as of `today` (the registration date).
 /// For the 18-character family the prefix decides the real kind, whatever was chosen.
-pub fn parse_document(kind: DocKind, raw: &str, today: NaiveDate) -> Result<ParsedDocument, Reason> {
+pub fn parse_document(
+    kind: DocKind,
+    raw: &str,
+    today: NaiveDate,
+) -> Result<ParsedDocument, Reason> {
     let number = normalize_number(raw);
     if number.is_empty() {
         return Err(Reason::Required);
@@ -246,7 +250,8 @@ fn parse_id_family(number: String, today: NaiveDate) -> Result<ParsedDocument, R
             actual: n,
         });
     }
-    if !bytes[..17].iter().all(u8::is_ascii_digit) || !(bytes[17].is_ascii_digit() || bytes[17] == b'X')
+    if !bytes[..17].iter().all(u8::is_ascii_digit)
+        || !(bytes[17].is_ascii_digit() || bytes[17] == b'X')
     {
         return Err(Reason::DigitsOnly);
     }
@@ -351,7 +356,12 @@ mod tests {
 
     #[test]
     fn normalisation_of_typed_input() {
-        let p = parse_document(DocKind::ResidentId, " １１０１０５-1949 1231 002ｘ ", today()).unwrap();
+        let p = parse_document(
+            DocKind::ResidentId,
+            " １１０１０５-1949 1231 002ｘ ",
+            today(),
+        )
+        .unwrap();
         assert_eq!(p.document.number, "11010519491231002X");
     }
 
@@ -366,7 +376,10 @@ mod tests {
     #[test]
     fn thirty_first_of_february() {
         let id = with_check("11010519900231001");
-        assert_eq!(parse_document(DocKind::ResidentId, &id, today()), Err(Reason::BadDate));
+        assert_eq!(
+            parse_document(DocKind::ResidentId, &id, today()),
+            Err(Reason::BadDate)
+        );
     }
 
     #[test]
@@ -377,7 +390,10 @@ mod tests {
             Err(Reason::TooYoung { min_age: 16 })
         );
         let id = with_check("11010520300101001");
-        assert_eq!(parse_document(DocKind::ResidentId, &id, today()), Err(Reason::FutureBirth));
+        assert_eq!(
+            parse_document(DocKind::ResidentId, &id, today()),
+            Err(Reason::FutureBirth)
+        );
     }
 
     #[test]
@@ -392,9 +408,15 @@ mod tests {
     fn unknown_province_rejected_unknown_county_warned() {
         let id = with_check("99010519800101001");
         // 9 is the foreign PR prefix: province 90 does not exist
-        assert_eq!(parse_document(DocKind::ResidentId, &id, today()), Err(Reason::UnknownProvince));
+        assert_eq!(
+            parse_document(DocKind::ResidentId, &id, today()),
+            Err(Reason::UnknownProvince)
+        );
         let id = with_check("00010519800101001");
-        assert_eq!(parse_document(DocKind::ResidentId, &id, today()), Err(Reason::UnknownProvince));
+        assert_eq!(
+            parse_document(DocKind::ResidentId, &id, today()),
+            Err(Reason::UnknownProvince)
+        );
         let id = with_check("11019919800101001");
         let p = parse_document(DocKind::ResidentId, &id, today()).unwrap();
         assert_eq!(p.warnings, vec![Warning::UnknownCounty]);

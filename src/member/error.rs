@@ -79,20 +79,33 @@ impl Field {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reason {
     Required,
-    TooLong { max: usize },
+    TooLong {
+        max: usize,
+    },
     /// A character that may not appear here; controls are named by code point, never echoed.
-    BadChar { what: String },
+    BadChar {
+        what: String,
+    },
     /// Needs a letter at start and end, no doubled separators.
     BadShape,
-    Length { expected: usize, actual: usize },
-    LengthRange { min: usize, max: usize, actual: usize },
+    Length {
+        expected: usize,
+        actual: usize,
+    },
+    LengthRange {
+        min: usize,
+        max: usize,
+        actual: usize,
+    },
     /// The 15-digit IDs of before 1999, withdrawn in 2013.
     ObsoleteId15,
     DigitsOnly,
     CheckChar,
     BadDate,
     UnknownProvince,
-    TooYoung { min_age: u32 },
+    TooYoung {
+        min_age: u32,
+    },
     FutureBirth,
     /// The number belongs to another document type (a permit typed as a passport…).
     WrongDocType,
@@ -138,7 +151,13 @@ impl Reason {
                 t!(lang, "reason.length", expected = expected, actual = actual)
             }
             Reason::LengthRange { min, max, actual } => {
-                t!(lang, "reason.length_range", min = min, max = max, actual = actual)
+                t!(
+                    lang,
+                    "reason.length_range",
+                    min = min,
+                    max = max,
+                    actual = actual
+                )
             }
             Reason::ObsoleteId15 => t!(lang, "reason.obsolete_id15").into(),
             Reason::DigitsOnly => t!(lang, "reason.digits_only").into(),

@@ -19,4 +19,4 @@ pub mod uscc;
 
 pub use document::{DocKind, Document, Gender, IdFacts};
 pub use error::{Field, FieldError, Reason, Warning};
-pub use record::{validate, Details, Member, MemberInput, Validated};
+pub use record::{Details, Member, MemberInput, Validated, validate};

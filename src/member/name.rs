@@ -9,8 +9,17 @@ pub const MAX_NAME_CHARS: usize = 40;
 fn is_dot_variant(c: char) -> bool {
     matches!(
         c,
-        '\u{00B7}' | '\u{2022}' | '\u{2027}' | '\u{30FB}' | '\u{FF65}' | '\u{22C5}' | '\u{0387}'
-            | '\u{2219}' | '\u{2E31}' | '\u{16EB}' | '\u{FF0E}'
+        '\u{00B7}'
+            | '\u{2022}'
+            | '\u{2027}'
+            | '\u{30FB}'
+            | '\u{FF65}'
+            | '\u{22C5}'
+            | '\u{0387}'
+            | '\u{2219}'
+            | '\u{2E31}'
+            | '\u{16EB}'
+            | '\u{FF0E}'
     )
 }
 
@@ -20,9 +29,8 @@ pub fn normalize_name(raw: &str) -> String {
     let folded: Vec<char> = tidy(raw).chars().collect();
     let mut out = String::with_capacity(raw.len());
     for (i, &c) in folded.iter().enumerate() {
-        let between_han = || {
-            i > 0 && i + 1 < folded.len() && is_han(folded[i - 1]) && is_han(folded[i + 1])
-        };
+        let between_han =
+            || i > 0 && i + 1 < folded.len() && is_han(folded[i - 1]) && is_han(folded[i + 1]);
         if is_dot_variant(c) || (c == '.' && between_han()) {
             out.push('·');
         } else {
@@ -30,7 +38,9 @@ pub fn normalize_name(raw: &str) -> String {
         }
     }
     // A dot typed with spaces around it ("买买提 · 吐尔逊") is one separator.
-    out.replace(" · ", "·").replace(" ·", "·").replace("· ", "·")
+    out.replace(" · ", "·")
+        .replace(" ·", "·")
+        .replace("· ", "·")
 }
 
 fn allowed(c: char) -> bool {
@@ -67,7 +77,9 @@ pub fn parse_name(raw: &str) -> Result<String, Reason> {
     let separators = ['·', ' ', '-', '\'', '.'];
     if separators.contains(&first)
         || separators.contains(&last)
-        || ["··", "--", "''", "..", "·-", "-·"].iter().any(|d| name.contains(d))
+        || ["··", "--", "''", "..", "·-", "-·"]
+            .iter()
+            .any(|d| name.contains(d))
     {
         return Err(Reason::BadShape);
     }
@@ -85,20 +97,34 @@ mod tests {
         assert_eq!(parse_name("买买提.吐尔逊").unwrap(), "买买提·吐尔逊");
         assert_eq!(parse_name("买买提 · 吐尔逊").unwrap(), "买买提·吐尔逊");
         assert_eq!(parse_name("吉𠮷").unwrap(), "吉𠮷");
-        assert_eq!(parse_name("ＪＯＨＮ  O'Brien-Smith").unwrap(), "JOHN O'Brien-Smith");
+        assert_eq!(
+            parse_name("ＪＯＨＮ  O'Brien-Smith").unwrap(),
+            "JOHN O'Brien-Smith"
+        );
     }
 
     #[test]
     fn refused_names() {
         assert_eq!(parse_name(""), Err(Reason::Required));
         assert_eq!(parse_name("   "), Err(Reason::Required));
-        assert!(matches!(parse_name("张三\u{1b}[31m"), Err(Reason::BadChar { what }) if what == "U+001B"));
-        assert!(matches!(parse_name("张\u{202e}三"), Err(Reason::BadChar { .. })));
-        assert!(matches!(parse_name("张\u{200b}三"), Err(Reason::BadChar { .. })));
+        assert!(
+            matches!(parse_name("张三\u{1b}[31m"), Err(Reason::BadChar { what }) if what == "U+001B")
+        );
+        assert!(matches!(
+            parse_name("张\u{202e}三"),
+            Err(Reason::BadChar { .. })
+        ));
+        assert!(matches!(
+            parse_name("张\u{200b}三"),
+            Err(Reason::BadChar { .. })
+        ));
         assert!(matches!(parse_name("张三3"), Err(Reason::BadChar { .. })));
         assert_eq!(parse_name("·张三"), Err(Reason::BadShape));
         assert_eq!(parse_name("张··三"), Err(Reason::BadShape));
-        assert_eq!(parse_name(&"张".repeat(41)), Err(Reason::TooLong { max: 40 }));
+        assert_eq!(
+            parse_name(&"张".repeat(41)),
+            Err(Reason::TooLong { max: 40 })
+        );
         assert!(parse_name(&"张".repeat(40)).is_ok());
     }
 }

@@ -142,8 +142,14 @@ mod tests {
         assert_eq!(ListKind::Ethnicity.find("汉族").unwrap().code, "01");
         assert_eq!(ListKind::Ethnicity.find("1").unwrap().code, "01");
         assert_eq!(ListKind::Ethnicity.find("uyghur").unwrap().code, "05");
-        assert_eq!(ListKind::EmploymentForm.find("外卖配送员").unwrap().code, "food_delivery");
-        assert_eq!(ListKind::EmploymentForm.find("courier").unwrap().code, "courier");
+        assert_eq!(
+            ListKind::EmploymentForm.find("外卖配送员").unwrap().code,
+            "food_delivery"
+        );
+        assert_eq!(
+            ListKind::EmploymentForm.find("courier").unwrap().code,
+            "courier"
+        );
         assert_eq!(ListKind::Needs.find("法律援助").unwrap().code, "legal_aid");
         assert!(ListKind::Education.find("幼儿园").is_none());
     }

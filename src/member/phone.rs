@@ -17,7 +17,10 @@ pub fn normalize_phone(raw: &str) -> String {
         let next = s
             .strip_prefix("+86")
             .or_else(|| s.strip_prefix("0086"))
-            .or_else(|| s.strip_prefix("86").filter(|r| r.len() == 11 && r.starts_with('1')));
+            .or_else(|| {
+                s.strip_prefix("86")
+                    .filter(|r| r.len() == 11 && r.starts_with('1'))
+            });
         match next {
             Some(rest) => s = rest,
             None => return s.to_string(),
@@ -77,7 +80,13 @@ mod tests {
 
     #[test]
     fn refused() {
-        assert_eq!(parse_phone("12345"), Err(Reason::Length { expected: 11, actual: 5 }));
+        assert_eq!(
+            parse_phone("12345"),
+            Err(Reason::Length {
+                expected: 11,
+                actual: 5
+            })
+        );
         assert_eq!(parse_phone("12800138000"), Err(Reason::PhonePrefix));
         assert_eq!(parse_phone("1380013800a"), Err(Reason::DigitsOnly));
         assert_eq!(parse_phone("  "), Err(Reason::Required));

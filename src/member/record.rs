@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::document::{parse_document, DocKind, Document, IdFacts};
+use super::document::{DocKind, Document, IdFacts, parse_document};
 use super::error::{Field, FieldError, Reason, Warning};
 use super::name::parse_name;
 use super::options::ListKind;
@@ -144,11 +144,20 @@ pub fn validate(input: &MemberInput, today: NaiveDate) -> Result<Validated, Vec<
     let name = parse_name(&input.name);
     check(Field::Name, name.as_ref().map(|_| ()).map_err(Clone::clone));
     let doc = parse_document(input.doc_type, &input.id_number, today);
-    check(Field::IdNumber, doc.as_ref().map(|_| ()).map_err(Clone::clone));
+    check(
+        Field::IdNumber,
+        doc.as_ref().map(|_| ()).map_err(Clone::clone),
+    );
     let phone = parse_phone(&input.phone);
-    check(Field::Phone, phone.as_ref().map(|_| ()).map_err(Clone::clone));
+    check(
+        Field::Phone,
+        phone.as_ref().map(|_| ()).map_err(Clone::clone),
+    );
     let employer = free_text(&input.employer, MAX_EMPLOYER, true);
-    check(Field::Employer, employer.as_ref().map(|_| ()).map_err(Clone::clone));
+    check(
+        Field::Employer,
+        employer.as_ref().map(|_| ()).map_err(Clone::clone),
+    );
     check(
         Field::Consent,
         if input.consent {
@@ -230,9 +239,7 @@ pub fn validate(input: &MemberInput, today: NaiveDate) -> Result<Validated, Vec<
 /// Tidied text with no hazardous characters, at most `max` characters; `None` when empty.
 pub fn free_text(raw: &str, max: usize, required: bool) -> Result<Option<String>, Reason> {
     if let Some(c) = first_hazard(raw) {
-        return Err(Reason::BadChar {
-            what: codepoint(c),
-        });
+        return Err(Reason::BadChar { what: codepoint(c) });
     }
     let s = tidy(raw);
     if s.is_empty() {
@@ -384,7 +391,10 @@ mod tests {
         };
         let errs = validate(&input, today()).unwrap_err();
         assert_eq!(errs.len(), 2);
-        assert!(errs.iter().all(|e| matches!(e.reason, Reason::BadChar { .. })));
+        assert!(
+            errs.iter()
+                .all(|e| matches!(e.reason, Reason::BadChar { .. }))
+        );
     }
 
     #[test]

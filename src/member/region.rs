@@ -35,7 +35,9 @@ fn table() -> &'static HashMap<u32, Vec<Naming>> {
             };
             let from = cols.next().and_then(|y| y.parse().ok());
             let until = cols.next().and_then(|y| y.parse().ok());
-            map.entry(code).or_default().push(Naming { name, from, until });
+            map.entry(code)
+                .or_default()
+                .push(Naming { name, from, until });
         }
         map
     })
@@ -45,12 +47,12 @@ fn table() -> &'static HashMap<u32, Vec<Naming>> {
 /// otherwise the most recent.
 fn name_of(code: u32, year: Option<u16>) -> Option<&'static str> {
     let namings = table().get(&code)?;
-    if let Some(y) = year {
-        if let Some(n) = namings.iter().find(|n| {
-            n.from.is_none_or(|f| f <= y) && n.until.is_none_or(|u| y <= u)
-        }) {
-            return Some(n.name);
-        }
+    if let Some(y) = year
+        && let Some(n) = namings
+            .iter()
+            .find(|n| n.from.is_none_or(|f| f <= y) && n.until.is_none_or(|u| y <= u))
+    {
+        return Some(n.name);
     }
     namings
         .iter()
@@ -82,12 +84,12 @@ pub fn lookup(code: &str, birth_year: Option<u16>) -> Option<Region> {
     let prefecture = n / 100 * 100;
     let province_name = name_of(province, birth_year)?;
     let mut parts = vec![province_name];
-    if prefecture != province {
-        if let Some(p) = name_of(prefecture, birth_year) {
-            // "市辖区"/"县" are placeholders for a municipality's districts: not a place name.
-            if p != "市辖区" && p != "县" && p != "省直辖县级行政区划" {
-                parts.push(p);
-            }
+    if prefecture != province
+        && let Some(p) = name_of(prefecture, birth_year)
+    {
+        // "市辖区"/"县" are placeholders for a municipality's districts: not a place name.
+        if p != "市辖区" && p != "县" && p != "省直辖县级行政区划" {
+            parts.push(p);
         }
     }
     let county_known = if n != prefecture {

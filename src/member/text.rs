@@ -129,7 +129,9 @@ mod tests {
 
     #[test]
     fn hazards() {
-        for c in ['\u{1b}', '\u{9b}', '\u{202e}', '\u{200b}', '\u{2066}', '\u{feff}', '\n', '\t'] {
+        for c in [
+            '\u{1b}', '\u{9b}', '\u{202e}', '\u{200b}', '\u{2066}', '\u{feff}', '\n', '\t',
+        ] {
             assert!(is_hazardous(c), "{}", codepoint(c));
         }
         for c in ['张', '·', 'a', ' ', '𠮷', 'é'] {

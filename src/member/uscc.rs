@@ -5,7 +5,9 @@ use super::text::{fold_width, is_dash};
 
 /// The 31 characters of the code, in value order (I, O, S, V and Z are not used).
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 fn value(c: u8) -> Option<u32> {
     ALPHABET.iter().position(|&a| a == c).map(|p| p as u32)
@@ -44,7 +46,10 @@ pub fn parse_uscc(raw: &str) -> Result<String, Reason> {
             actual: s.chars().count(),
         });
     }
-    if let Some(c) = s.chars().find(|c| !c.is_ascii() || value(*c as u8).is_none()) {
+    if let Some(c) = s
+        .chars()
+        .find(|c| !c.is_ascii() || value(*c as u8).is_none())
+    {
         return Err(Reason::BadChar {
             what: format!("“{}”", super::text::display_safe(&c.to_string())),
         });
@@ -63,16 +68,29 @@ mod tests {
     #[test]
     fn published_codes_validate() {
         // Codes printed on public business licences.
-        for code in ["91110000802100433B", "91350100M000100Y43", "91440300708461136T"] {
+        for code in [
+            "91110000802100433B",
+            "91350100M000100Y43",
+            "91440300708461136T",
+        ] {
             assert_eq!(parse_uscc(code).as_deref(), Ok(code), "{code}");
         }
-        assert_eq!(parse_uscc("91110000-8021 00433b").as_deref(), Ok("91110000802100433B"));
+        assert_eq!(
+            parse_uscc("91110000-8021 00433b").as_deref(),
+            Ok("91110000802100433B")
+        );
     }
 
     #[test]
     fn refused() {
         assert_eq!(parse_uscc("91110000802100433C"), Err(Reason::CheckChar));
-        assert!(matches!(parse_uscc("91110000802100433"), Err(Reason::Length { .. })));
-        assert!(matches!(parse_uscc("9111000080210043IB"), Err(Reason::BadChar { .. })));
+        assert!(matches!(
+            parse_uscc("91110000802100433"),
+            Err(Reason::Length { .. })
+        ));
+        assert!(matches!(
+            parse_uscc("9111000080210043IB"),
+            Err(Reason::BadChar { .. })
+        ));
     }
 }

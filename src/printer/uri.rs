@@ -71,14 +71,32 @@ mod tests {
         );
         assert_eq!(
             PrinterUri::parse("tcp://192.168.1.50:9100").unwrap(),
-            PrinterUri::Tcp { host: "192.168.1.50".into(), port: 9100 }
+            PrinterUri::Tcp {
+                host: "192.168.1.50".into(),
+                port: 9100
+            }
         );
         assert_eq!(
             PrinterUri::parse("tcp://printer.local").unwrap(),
-            PrinterUri::Tcp { host: "printer.local".into(), port: 9100 }
+            PrinterUri::Tcp {
+                host: "printer.local".into(),
+                port: 9100
+            }
         );
-        assert_eq!(PrinterUri::parse("lp:Receipt_58").unwrap(), PrinterUri::Cups("Receipt_58".into()));
-        for bad in ["", "usb", "tcp://", "tcp://h:x", "lp:", "lp:a b", "lp:$(rm -rf)", "file:"] {
+        assert_eq!(
+            PrinterUri::parse("lp:Receipt_58").unwrap(),
+            PrinterUri::Cups("Receipt_58".into())
+        );
+        for bad in [
+            "",
+            "usb",
+            "tcp://",
+            "tcp://h:x",
+            "lp:",
+            "lp:a b",
+            "lp:$(rm -rf)",
+            "file:",
+        ] {
             assert!(PrinterUri::parse(bad).is_err(), "{bad}");
         }
     }

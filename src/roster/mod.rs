@@ -11,7 +11,7 @@ mod decode;
 
 use std::path::Path;
 
-use calamine::{open_workbook_auto, Data, Reader};
+use calamine::{Data, Reader, open_workbook_auto};
 
 use crate::i18n::Lang;
 use crate::member::{DocKind, Field, FieldError, MemberInput, Reason};
@@ -98,7 +98,9 @@ impl RosterError {
             RosterError::Io(e) => t!(lang, "import.io", why = e),
             RosterError::FileType => t!(lang, "import.file_type").into(),
             RosterError::Spreadsheet(why) => t!(lang, "import.spreadsheet", why = why),
-            RosterError::NoHeader { missing } => t!(lang, "import.no_header", columns = names(missing)),
+            RosterError::NoHeader { missing } => {
+                t!(lang, "import.no_header", columns = names(missing))
+            }
             RosterError::MissingColumns { missing } => {
                 t!(lang, "import.missing_columns", columns = names(missing))
             }
@@ -167,11 +169,14 @@ fn header_cells(row: &[Cell]) -> Vec<String> {
 
 /// The first row (within the search window) that names both a name and an ID column.
 fn find_header(grid: &[Vec<Cell>]) -> Option<(usize, Vec<(Field, usize)>)> {
-    grid.iter().take(HEADER_SEARCH_ROWS).enumerate().find_map(|(i, row)| {
-        let cols = columns::map_header(&header_cells(row));
-        let has = |f| cols.iter().any(|(g, _)| *g == f);
-        (has(Field::Name) && has(Field::IdNumber)).then_some((i, cols))
-    })
+    grid.iter()
+        .take(HEADER_SEARCH_ROWS)
+        .enumerate()
+        .find_map(|(i, row)| {
+            let cols = columns::map_header(&header_cells(row));
+            let has = |f| cols.iter().any(|(g, _)| *g == f);
+            (has(Field::Name) && has(Field::IdNumber)).then_some((i, cols))
+        })
 }
 
 fn from_grid(grid: Vec<Vec<Cell>>) -> Result<Roster, RosterError> {
@@ -293,7 +298,14 @@ mod tests {
             &["某某快递公司职工入会名单", "", ""],
             &[],
             &["序号", "姓名", "身份证号", "手机号", "工作单位", "同意"],
-            &["1", "葛婷婷", "11010519491231002X", "13800138000", "某公司", "是"],
+            &[
+                "1",
+                "葛婷婷",
+                "11010519491231002X",
+                "13800138000",
+                "某公司",
+                "是",
+            ],
             &["", "", "", "", "", ""],
             &["2", "张三", "x", "1", "某公司", ""],
         ]);

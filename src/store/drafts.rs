@@ -1,13 +1,17 @@
 //! The registration form's draft: saved as it is typed, offered back after a crash.
 
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{parse_timestamp, timestamp, Store, StoreError};
+use super::{Store, StoreError, parse_timestamp, timestamp};
 use crate::member::MemberInput;
 
 /// Saves the draft through any connection (the UI's draft writer has its own).
-pub fn save(conn: &Connection, input: &MemberInput, now: &DateTime<FixedOffset>) -> Result<(), StoreError> {
+pub fn save(
+    conn: &Connection,
+    input: &MemberInput,
+    now: &DateTime<FixedOffset>,
+) -> Result<(), StoreError> {
     if input.is_blank() {
         conn.execute("DELETE FROM draft", [])?;
         return Ok(());
@@ -23,9 +27,11 @@ pub fn save(conn: &Connection, input: &MemberInput, now: &DateTime<FixedOffset>)
 
 pub fn load(conn: &Connection) -> Result<Option<(MemberInput, DateTime<FixedOffset>)>, StoreError> {
     let row: Option<(String, String)> = conn
-        .query_row("SELECT content, updated_at FROM draft WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT content, updated_at FROM draft WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     Ok(row.and_then(|(json, at)| {
         let input: MemberInput = serde_json::from_str(&json).ok()?;
@@ -39,7 +45,11 @@ pub fn clear(conn: &Connection) -> Result<(), StoreError> {
 }
 
 impl Store {
-    pub fn save_draft(&self, input: &MemberInput, now: &DateTime<FixedOffset>) -> Result<(), StoreError> {
+    pub fn save_draft(
+        &self,
+        input: &MemberInput,
+        now: &DateTime<FixedOffset>,
+    ) -> Result<(), StoreError> {
         save(&self.conn, input, now)
     }
 

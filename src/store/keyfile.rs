@@ -90,9 +90,13 @@ impl KeyFile {
 
     pub fn read(dir: &Path) -> Result<KeyFile, KeyFileError> {
         let text = fs::read_to_string(dir.join(FILE_NAME))?;
-        let kf: KeyFile = toml::from_str(&text).map_err(|e| KeyFileError::Parse(e.message().to_string()))?;
+        let kf: KeyFile =
+            toml::from_str(&text).map_err(|e| KeyFileError::Parse(e.message().to_string()))?;
         if kf.kdf != "argon2id" || kf.format != 1 {
-            return Err(KeyFileError::Unsupported(format!("{} (format {})", kf.kdf, kf.format)));
+            return Err(KeyFileError::Unsupported(format!(
+                "{} (format {})",
+                kf.kdf, kf.format
+            )));
         }
         Ok(kf)
     }
@@ -158,6 +162,9 @@ mod tests {
     fn damaged_file_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(FILE_NAME), "format = \"x\"\n[[[").unwrap();
-        assert!(matches!(KeyFile::read(dir.path()), Err(KeyFileError::Parse(_))));
+        assert!(matches!(
+            KeyFile::read(dir.path()),
+            Err(KeyFileError::Parse(_))
+        ));
     }
 }

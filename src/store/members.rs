@@ -2,13 +2,13 @@
 //! lookup, search, edit, void, and the queue states.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::{parse_timestamp, timestamp, Device, Store, StoreError};
+use super::{Device, Store, StoreError, parse_timestamp, timestamp};
 use crate::card::number::MAX_SEQ;
 use crate::card::{DeviceKey, MemberNo};
 use crate::i18n::{self, Lang};
@@ -25,7 +25,12 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 4] = [State::Queued, State::Uploaded, State::Voided, State::Rejected];
+    pub const ALL: [State; 4] = [
+        State::Queued,
+        State::Uploaded,
+        State::Voided,
+        State::Rejected,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -134,9 +139,11 @@ impl From<rusqlite::Error> for RegisterError {
 /// Loads the device row, making the key pair and pepper on first use.
 pub(crate) fn ensure_device(conn: &mut Connection) -> Result<Device, StoreError> {
     let row: Option<(Vec<u8>, Vec<u8>)> = conn
-        .query_row("SELECT secret_key, pepper FROM device WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT secret_key, pepper FROM device WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     if let Some((secret, pepper)) = row {
         let secret: Zeroizing<[u8; 32]> = Zeroizing::new(
@@ -200,20 +207,17 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<StoredMember> {
     let needs: String = r.get(8)?;
     Ok(StoredMember {
         id: r.get(0)?,
-        uuid: r
-            .get::<_, String>(1)?
-            .parse()
-            .map_err(|_| bad("uuid"))?,
+        uuid: r.get::<_, String>(1)?.parse().map_err(|_| bad("uuid"))?,
         member_no: r
             .get::<_, String>(2)?
             .parse()
             .map_err(|_| bad("member number"))?,
         member,
         facts: StoredFacts {
-            gender: r.get::<_, Option<String>>(4)?.and_then(|g| Gender::parse(&g)),
-            birth_date: r
-                .get::<_, Option<String>>(5)?
-                .and_then(|d| d.parse().ok()),
+            gender: r
+                .get::<_, Option<String>>(4)?
+                .and_then(|g| Gender::parse(&g)),
+            birth_date: r.get::<_, Option<String>>(5)?.and_then(|d| d.parse().ok()),
             region: r.get(6)?,
         },
         employment_form: r.get(7)?,
@@ -254,8 +258,7 @@ fn find_by_hash(conn: &Connection, hash: &[u8; 32]) -> rusqlite::Result<Option<E
                 .parse()
                 .map_err(|_| bad("member number"))?,
             name: r.get(1)?,
-            created_at: parse_timestamp(&r.get::<_, String>(2)?)
-                .ok_or_else(|| bad("timestamp"))?,
+            created_at: parse_timestamp(&r.get::<_, String>(2)?).ok_or_else(|| bad("timestamp"))?,
             state: State::parse(&r.get::<_, String>(3)?).ok_or_else(|| bad("state"))?,
         })
     })
@@ -276,13 +279,16 @@ fn insert(
         return Err(RegisterError::Duplicate(Box::new(existing)));
     }
     let seq: i64 = tx
-        .prepare_cached("UPDATE device SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1")?
+        .prepare_cached(
+            "UPDATE device SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1",
+        )?
         .query_row([], |r| r.get(0))?;
     let seq = u32::try_from(seq)
         .ok()
         .filter(|&s| s <= MAX_SEQ)
         .ok_or(StoreError::SequenceExhausted(MAX_SEQ))?;
-    let member_no = MemberNo::new(device.key.key_id(), seq).ok_or(StoreError::SequenceExhausted(MAX_SEQ))?;
+    let member_no =
+        MemberNo::new(device.key.key_id(), seq).ok_or(StoreError::SequenceExhausted(MAX_SEQ))?;
     let uuid = Uuid::new_v4();
     let m = &v.member;
     let facts = v.facts.as_ref();
@@ -368,7 +374,10 @@ impl Batch<'_> {
 
     /// Whether this person is already in the store (including rows of this batch).
     pub fn find_person(&self, doc: &Document) -> Result<Option<Existing>, StoreError> {
-        Ok(find_by_hash(&self.tx, &person_hash(&self.device.pepper, doc))?)
+        Ok(find_by_hash(
+            &self.tx,
+            &person_hash(&self.device.pepper, doc),
+        )?)
     }
 
     pub fn commit(self) -> Result<(), StoreError> {
@@ -431,13 +440,18 @@ impl Store {
 
     /// The record of a person with this document, if registered here (voided ones aside).
     pub fn find_person(&self, doc: &Document) -> Result<Option<Existing>, StoreError> {
-        Ok(find_by_hash(&self.conn, &person_hash(&self.device.pepper, doc))?)
+        Ok(find_by_hash(
+            &self.conn,
+            &person_hash(&self.device.pepper, doc),
+        )?)
     }
 
     pub fn get(&self, member_no: &MemberNo) -> Result<Option<StoredMember>, StoreError> {
         Ok(self
             .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM members WHERE member_no = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM members WHERE member_no = ?1"
+            ))?
             .query_row([member_no.as_str()], from_row)
             .optional()?)
     }
@@ -476,7 +490,11 @@ impl Store {
     }
 
     /// Up to `limit` queued records after `after_id` (the upload's batches).
-    pub fn queued_after(&self, after_id: i64, limit: usize) -> Result<Vec<StoredMember>, StoreError> {
+    pub fn queued_after(
+        &self,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredMember>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM members WHERE state = 'queued' AND id > ?1 ORDER BY id LIMIT ?2"
         ))?;
@@ -487,7 +505,12 @@ impl Store {
     /// Search for the records screen: a member-number prefix, the last four digits of a phone,
     /// or the start of a name; newest first, `limit` rows before `before_id` (keyset paging:
     /// as fast on page 1,000 as on page 1).
-    pub fn search(&self, query: &str, before_id: Option<i64>, limit: usize) -> Result<Vec<Summary>, StoreError> {
+    pub fn search(
+        &self,
+        query: &str,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Summary>, StoreError> {
         let q = crate::member::text::tidy(query);
         let before = before_id.unwrap_or(i64::MAX);
         let map = |r: &Row<'_>| -> rusqlite::Result<Summary> {
@@ -497,15 +520,20 @@ impl Store {
                 .map(|m| m.employer);
             Ok(Summary {
                 id: r.get(0)?,
-                member_no: r.get::<_, String>(1)?.parse().map_err(|_| bad("member number"))?,
+                member_no: r
+                    .get::<_, String>(1)?
+                    .parse()
+                    .map_err(|_| bad("member number"))?,
                 name: r.get(2)?,
                 phone_tail: r.get(4)?,
                 employer,
-                created_at: parse_timestamp(&r.get::<_, String>(5)?).ok_or_else(|| bad("timestamp"))?,
+                created_at: parse_timestamp(&r.get::<_, String>(5)?)
+                    .ok_or_else(|| bad("timestamp"))?,
                 state: State::parse(&r.get::<_, String>(6)?).ok_or_else(|| bad("state"))?,
             })
         };
-        let select = "SELECT id, member_no, name, record, phone_tail, created_at, state FROM members";
+        let select =
+            "SELECT id, member_no, name, record, phone_tail, created_at, state FROM members";
         let limit = limit as i64;
         let rows: Vec<Summary> = if q.is_empty() {
             self.conn
@@ -537,7 +565,9 @@ impl Store {
                     .collect()
             };
             let name_glob = format!("{}*", glob_escape(&q));
-            let no_glob = if no_prefix.len() >= 3 && q.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            let no_glob = if no_prefix.len() >= 3
+                && q.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
                 format!("{}*", glob_escape(&no_prefix))
             } else {
                 // matches nothing
@@ -567,7 +597,9 @@ impl Store {
     ) -> Result<StoredMember, RegisterError> {
         let tx = self.conn.transaction()?;
         let current = tx
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM members WHERE member_no = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM members WHERE member_no = ?1"
+            ))?
             .query_row([member_no.as_str()], from_row)
             .optional()?
             .ok_or(StoreError::NotFound)?;
@@ -575,10 +607,10 @@ impl Store {
             return Err(StoreError::WrongState(current.state).into());
         }
         let hash = person_hash(&self.device.pepper, &v.member.document);
-        if let Some(existing) = find_by_hash(&tx, &hash)? {
-            if existing.member_no != *member_no {
-                return Err(RegisterError::Duplicate(Box::new(existing)));
-            }
+        if let Some(existing) = find_by_hash(&tx, &hash)?
+            && existing.member_no != *member_no
+        {
+            return Err(RegisterError::Duplicate(Box::new(existing)));
         }
         let m = &v.member;
         let facts = v.facts.as_ref();
@@ -604,7 +636,9 @@ impl Store {
             ],
         )?;
         let updated = tx
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM members WHERE member_no = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM members WHERE member_no = ?1"
+            ))?
             .query_row([member_no.as_str()], from_row)?;
         tx.commit()?;
         tracing::info!(%member_no, "record edited");
@@ -643,13 +677,19 @@ impl Store {
     }
 
     /// Recent employers (most frequent today first), for the form's suggestions.
-    pub fn recent_employers(&self, day: NaiveDate, limit: usize) -> Result<Vec<String>, StoreError> {
+    pub fn recent_employers(
+        &self,
+        day: NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT json_extract(record, '$.employer') AS e, count(*) AS n FROM members
              WHERE event_date = ?1 AND record IS NOT NULL AND state != 'voided'
              GROUP BY e ORDER BY n DESC, max(id) DESC LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![day.to_string(), limit as i64], |r| r.get::<_, String>(0))?;
+        let rows = stmt.query_map(params![day.to_string(), limit as i64], |r| {
+            r.get::<_, String>(0)
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -657,7 +697,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::member::{validate, MemberInput};
+    use crate::member::{MemberInput, validate};
     use crate::store::test_store as fast_store;
 
     fn input(id: &str) -> MemberInput {
@@ -708,7 +748,13 @@ mod tests {
         let m = store.register(&v, &event(), &now).unwrap();
         assert_eq!(store.search("葛", None, 10).unwrap().len(), 1);
         assert_eq!(store.search("8000", None, 10).unwrap().len(), 1);
-        assert_eq!(store.search(&m.member_no.grouped()[..5].to_lowercase(), None, 10).unwrap().len(), 1);
+        assert_eq!(
+            store
+                .search(&m.member_no.grouped()[..5].to_lowercase(), None, 10)
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(store.search("王", None, 10).unwrap().len(), 0);
         assert_eq!(store.search("*", None, 10).unwrap().len(), 0);
         assert_eq!(store.search("", None, 10).unwrap().len(), 1);
@@ -731,7 +777,9 @@ mod tests {
             .unwrap();
         assert!(matches!(
             store.update(&m.member_no, &v2, &now),
-            Err(RegisterError::Store(StoreError::WrongState(State::Uploaded)))
+            Err(RegisterError::Store(StoreError::WrongState(
+                State::Uploaded
+            )))
         ));
         assert!(matches!(
             store.void(&m.member_no, "x", &now),

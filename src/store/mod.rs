@@ -53,7 +53,9 @@ pub enum StoreError {
     Damaged(String),
     #[error("the disk is full")]
     DiskFull,
-    #[error("the database was written by a newer booth (schema {found}; this build knows {supported})")]
+    #[error(
+        "the database was written by a newer booth (schema {found}; this build knows {supported})"
+    )]
     TooNew { found: i64, supported: i64 },
     #[error("this laptop has issued all {0} member numbers its key allows")]
     SequenceExhausted(u32),
@@ -97,7 +99,9 @@ impl StoreError {
         match self {
             StoreError::InUse(dir) => t!(lang, "store.in_use", dir = dir.display()),
             StoreError::WrongPassphrase => t!(lang, "store.wrong_passphrase").into(),
-            StoreError::NotInitialised(dir) => t!(lang, "store.not_initialised", dir = dir.display()),
+            StoreError::NotInitialised(dir) => {
+                t!(lang, "store.not_initialised", dir = dir.display())
+            }
             StoreError::Damaged(why) => t!(lang, "store.damaged", why = why),
             StoreError::DiskFull => t!(lang, "store.disk_full").into(),
             StoreError::TooNew { found, supported } => {
@@ -191,7 +195,12 @@ impl Store {
         Store::open_locked(dir, passphrase, kf, lock)
     }
 
-    fn open_locked(dir: &Path, passphrase: &[u8], kf: KeyFile, lock: File) -> Result<Store, StoreError> {
+    fn open_locked(
+        dir: &Path,
+        passphrase: &[u8],
+        kf: KeyFile,
+        lock: File,
+    ) -> Result<Store, StoreError> {
         let key = kf.derive_key(passphrase)?;
         let path = dir.join(DB_FILE);
         let fresh = !path.exists();
@@ -202,7 +211,9 @@ impl Store {
         let mut conn = Connection::open_with_flags(&path, flags)?;
         apply_key(&conn, &key)?;
         // The first read decrypts page 1: a wrong key fails here, before anything is written.
-        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
             Ok(_) => {}
             Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
                 return Err(StoreError::WrongPassphrase);
@@ -337,9 +348,15 @@ mod tests {
     #[test]
     fn wrong_passphrase_and_second_process_are_refused() {
         let (dir, store) = test_store();
-        assert!(matches!(Store::open(dir.path(), b"pw"), Err(StoreError::InUse(_))));
+        assert!(matches!(
+            Store::open(dir.path(), b"pw"),
+            Err(StoreError::InUse(_))
+        ));
         drop(store);
-        assert!(matches!(Store::open(dir.path(), b"wrong"), Err(StoreError::WrongPassphrase)));
+        assert!(matches!(
+            Store::open(dir.path(), b"wrong"),
+            Err(StoreError::WrongPassphrase)
+        ));
         let again = Store::open(dir.path(), b"pw").unwrap();
         assert!(again.integrity_check().unwrap().is_empty());
         assert!(again.check_passphrase(b"pw").unwrap());
@@ -359,7 +376,9 @@ mod tests {
             ..Default::default()
         };
         let v = crate::member::validate(&input, now.date_naive()).unwrap();
-        store.register(&v, &crate::config::Config::default().event(), &now).unwrap();
+        store
+            .register(&v, &crate::config::Config::default().event(), &now)
+            .unwrap();
         store.save_draft(&input, &now).unwrap();
         let scan = |when: &str| {
             for entry in fs::read_dir(dir.path()).unwrap() {

@@ -1,7 +1,7 @@
 //! Raw key/value settings, kept inside the encrypted database (the operator's name and the
 //! upload token are not for the clear-text folder). Typed access is in [`crate::config`].
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError};
 
@@ -21,13 +21,17 @@ impl Store {
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 params![key, v],
             )?,
-            None => self.conn.execute("DELETE FROM settings WHERE key = ?1", [key])?,
+            None => self
+                .conn
+                .execute("DELETE FROM settings WHERE key = ?1", [key])?,
         };
         Ok(())
     }
 
     pub fn settings(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT key, value FROM settings ORDER BY key")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM settings ORDER BY key")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

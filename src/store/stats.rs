@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{parse_timestamp, timestamp, Store, StoreError};
+use super::{Store, StoreError, parse_timestamp, timestamp};
 
 /// Counts for one day or for all days.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -97,7 +97,11 @@ impl Store {
         }
         c.registered = c.queued + c.uploaded + c.rejected;
         let asked = c.registered + c.consultations;
-        c.conversion = if asked == 0 { 0.0 } else { c.registered as f64 / asked as f64 };
+        c.conversion = if asked == 0 {
+            0.0
+        } else {
+            c.registered as f64 / asked as f64
+        };
         Ok(c)
     }
 
@@ -171,7 +175,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::member::{validate, MemberInput};
+    use crate::member::{MemberInput, validate};
 
     #[test]
     fn figures_count_states_and_conversion() {

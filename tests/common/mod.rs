@@ -64,7 +64,15 @@ impl Booth {
 
     pub fn register(&self, name: &str, id: &str, phone: &str) -> (Output, Value) {
         self.json(&[
-            "register", "--name", name, "--id", id, "--phone", phone, "--employer", "某某快递有限公司",
+            "register",
+            "--name",
+            name,
+            "--id",
+            id,
+            "--phone",
+            phone,
+            "--employer",
+            "某某快递有限公司",
             "--consent",
         ])
     }
@@ -81,7 +89,11 @@ pub fn stdout(o: &Output) -> String {
 /// ISO 7064 MOD 11-2 check character.
 pub fn check_char(body: &str) -> char {
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let sum: u32 = body
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
     b"10X98765432"[(sum % 11) as usize] as char
 }
 
@@ -114,10 +126,10 @@ pub fn folder_contains(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                if bytes.windows(needle.len()).any(|w| w == needle) {
-                    return Some(p);
-                }
+            } else if let Ok(bytes) = std::fs::read(&p)
+                && bytes.windows(needle.len()).any(|w| w == needle)
+            {
+                return Some(p);
             }
         }
     }
