@@ -1,13 +1,21 @@
 //! The membership card: member numbers, the device key, the signed QR payload, and the slip
 //! renderers (PNG, SVG, ESC/POS, terminal).
 
+pub mod escpos;
+pub mod font;
 pub mod keys;
 pub mod number;
 pub mod payload;
+pub mod png;
+pub mod qr;
+pub mod slip;
+pub mod svg;
+pub mod terminal;
 
 pub use keys::{DeviceKey, KeyRing, TrustedKey};
 pub use number::MemberNo;
 pub use payload::{Card, PayloadError};
+pub use slip::Slip;
 
 use crate::config::Config;
 use crate::store::StoredMember;

@@ -2,9 +2,10 @@
 //! domain modules, and prints a human line or JSON. Errors become one line on stderr (and a
 //! JSON object on stdout with `--json`) with a non-zero exit status.
 
+mod cards;
 mod import;
 mod records;
-mod setup;
+pub mod setup;
 
 use std::io::IsTerminal;
 
@@ -124,6 +125,8 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
         Command::Void { member_no, reason } => records::void(ctx, member_no, reason),
         Command::Keys { .. } => setup::keys_export(ctx),
         Command::Verify { payload, keys } => records::verify(ctx, payload, keys.as_ref()),
+        Command::Card(args) => cards::card(ctx, args),
+        Command::Print { member_no, printer } => cards::print(ctx, member_no, printer.as_deref()),
         _ => Err(CliError::new(
             "unavailable",
             t!(ctx.lang, "cli.unavailable"),

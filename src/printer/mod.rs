@@ -1,5 +1,10 @@
-//! Printer transports: a device path, raw TCP (port 9100) and a CUPS queue.
+//! Printer transports (a device path, raw TCP port 9100, a CUPS queue) and print jobs that
+//! fall back to a PNG in the data folder.
 
+pub mod job;
+pub mod transport;
 pub mod uri;
 
+pub use job::{PrintJob, PrintOutcome};
+pub use transport::{PrintError, Timeouts};
 pub use uri::PrinterUri;

@@ -1,0 +1,157 @@
+//! `card` (the slip as a file) and `print`.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::records::parse_member_no;
+use super::setup::{load_config, open_store};
+use super::{CliError, Ctx, Output};
+use crate::card::escpos::Options;
+use crate::card::font::Fonts;
+use crate::card::{Slip, png, svg};
+use crate::cli::CardArgs;
+use crate::config::Config;
+use crate::printer::job::slips_dir;
+use crate::printer::{PrintJob, PrintOutcome, PrinterUri, Timeouts};
+use crate::store::{Store, StoredMember};
+use crate::t;
+
+fn member(ctx: &Ctx, store: &Store, no: &str) -> Result<StoredMember, CliError> {
+    let no = parse_member_no(ctx, no)?;
+    store
+        .get(&no)
+        .map_err(|e| CliError::store(e, ctx.lang))?
+        .ok_or_else(|| CliError::new("not_found", t!(ctx.lang, "cli.no_member", member_no = no)))
+}
+
+fn slip(ctx: &Ctx, store: &Store, config: &Config, m: &StoredMember) -> Result<Slip, CliError> {
+    Slip::new(m, config, store.device_key(), config.language)
+        .map_err(|e| CliError::new("card", e.message(ctx.lang)))
+}
+
+fn write_file(ctx: &Ctx, path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    std::fs::write(path, bytes).map_err(|e| {
+        CliError::new(
+            "write",
+            t!(ctx.lang, "export.write", path = path.display(), why = e),
+        )
+    })
+}
+
+pub fn card(ctx: &Ctx, a: &CardArgs) -> Result<Output, CliError> {
+    let store = open_store(ctx)?;
+    let config = load_config(&store, ctx.lang)?;
+    let m = member(ctx, &store, &a.member_no)?;
+    let s = slip(ctx, &store, &config, &m)?;
+    let mut notes = Vec::new();
+    let (path, format) = if let Some(p) = &a.output.png {
+        let fonts = match Fonts::get(config.font.as_deref()) {
+            Ok(f) => Some(f),
+            Err(_) => {
+                notes.push(t!(ctx.lang, "print.font_missing").to_string());
+                None
+            }
+        };
+        png::write(p, &s, fonts).map_err(|e| {
+            CliError::new(
+                "write",
+                t!(ctx.lang, "export.write", path = p.display(), why = e),
+            )
+        })?;
+        (p, "png")
+    } else if let Some(p) = &a.output.svg {
+        write_file(ctx, p, svg::render(&s).as_bytes())?;
+        (p, "svg")
+    } else if let Some(p) = &a.output.escpos {
+        let bytes = crate::card::escpos::slip_bytes(
+            &s,
+            Options {
+                paper: config.paper,
+                qr_mode: config.qr_mode,
+            },
+        );
+        write_file(ctx, p, &bytes)?;
+        (p, "escpos")
+    } else {
+        return Err(CliError::new("usage", "--png, --svg or --escpos"));
+    };
+    let mut human = t!(ctx.lang, "cli.card_written", path = path.display());
+    for n in &notes {
+        human.push('\n');
+        human.push_str(n);
+    }
+    Ok(Output {
+        human,
+        json: json!({
+            "path": path,
+            "format": format,
+            "member_no": m.member_no,
+            "qr_payload": s.payload,
+            "payload_chars": s.payload.len(),
+            "qr_version": s.qr.version,
+            "qr_ecc": "M",
+            "notes": notes,
+        }),
+    })
+}
+
+/// Builds the print job for a stored member (no I/O).
+pub fn print_job(
+    store: &Store,
+    config: &Config,
+    m: &StoredMember,
+    printer: Option<PrinterUri>,
+) -> Result<PrintJob, crate::card::slip::SlipError> {
+    Ok(PrintJob {
+        slip: Slip::new(m, config, store.device_key(), config.language)?,
+        member_no: m.member_no.as_str().to_string(),
+        printer,
+        options: Options {
+            paper: config.paper,
+            qr_mode: config.qr_mode,
+        },
+        slips_dir: slips_dir(store.dir()),
+        font: config.font.clone(),
+        timeouts: Timeouts::default(),
+    })
+}
+
+pub fn print(ctx: &Ctx, no: &str, printer: Option<&str>) -> Result<Output, CliError> {
+    let store = open_store(ctx)?;
+    let config = load_config(&store, ctx.lang)?;
+    let m = member(ctx, &store, no)?;
+    let uri = match printer.or(config.printer.as_deref()) {
+        Some(p) => Some(PrinterUri::parse(p).map_err(|_| {
+            CliError::new(
+                "usage",
+                t!(
+                    ctx.lang,
+                    "config.invalid",
+                    key = "--printer",
+                    expected = t!(ctx.lang, "config.expect_printer")
+                ),
+            )
+        })?),
+        None => None,
+    };
+    let job = print_job(&store, &config, &m, uri)
+        .map_err(|e| CliError::new("card", e.message(ctx.lang)))?;
+    drop(store); // printing may take seconds: do not hold the folder
+    let outcome = job.run();
+    let message = outcome.message(ctx.lang);
+    let json = match &outcome {
+        PrintOutcome::Printed { printer } => json!({ "printed": true, "printer": printer }),
+        PrintOutcome::Saved { path, error, .. } => json!({
+            "printed": false, "saved_png": path, "printer_error": error.as_ref().map(|e| e.to_string()),
+        }),
+        PrintOutcome::Failed { .. } => json!({ "printed": false }),
+    };
+    match &outcome {
+        PrintOutcome::Printed { .. } | PrintOutcome::Saved { error: None, .. } => Ok(Output {
+            human: message,
+            json,
+        }),
+        _ => Err(CliError::new("printer", message).with(json)),
+    }
+}

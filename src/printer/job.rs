@@ -1,0 +1,141 @@
+//! One print of a slip: to the printer if there is one, else (or when it fails) saved as PNG in
+//! the data folder. Built on the caller's thread without I/O, run on any thread: the terminal
+//! UI runs it off the key path and gets the outcome back as a message.
+
+use std::path::{Path, PathBuf};
+
+use super::transport::{PrintError, Timeouts, send};
+use super::uri::PrinterUri;
+use crate::card::escpos::{self, Options};
+use crate::card::font::Fonts;
+use crate::card::{Slip, png};
+use crate::i18n::Lang;
+use crate::t;
+
+/// Folder of the data folder where unprinted slips are saved.
+pub const SLIPS_DIR: &str = "slips";
+
+#[derive(Clone, Debug)]
+pub struct PrintJob {
+    pub slip: Slip,
+    pub member_no: String,
+    pub printer: Option<PrinterUri>,
+    pub options: Options,
+    pub slips_dir: PathBuf,
+    pub font: Option<PathBuf>,
+    pub timeouts: Timeouts,
+}
+
+/// What happened to the slip.
+#[derive(Clone, Debug)]
+pub enum PrintOutcome {
+    Printed {
+        printer: String,
+    },
+    /// Saved as PNG: because no printer is configured (`error: None`) or because it failed.
+    Saved {
+        path: PathBuf,
+        error: Option<PrintError>,
+        /// No CJK font: the PNG has the QR code and Latin text only.
+        font_missing: bool,
+    },
+    /// Nothing could be written at all (disk full…); the registration itself is kept.
+    Failed {
+        error: Option<PrintError>,
+        save_error: String,
+    },
+}
+
+impl PrintOutcome {
+    pub fn printed(&self) -> bool {
+        matches!(self, PrintOutcome::Printed { .. })
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            PrintOutcome::Printed { printer } => t!(lang, "print.printed", printer = printer),
+            PrintOutcome::Saved {
+                path,
+                error,
+                font_missing,
+            } => {
+                let mut s = match error {
+                    None => t!(lang, "print.saved_no_printer", path = path.display()),
+                    Some(e) => t!(
+                        lang,
+                        "print.saved_after_error",
+                        why = e.message(lang),
+                        path = path.display()
+                    ),
+                };
+                if *font_missing {
+                    s.push(' ');
+                    s.push_str(t!(lang, "print.font_missing"));
+                }
+                s
+            }
+            PrintOutcome::Failed { error, save_error } => {
+                let why = error.as_ref().map(|e| e.message(lang)).unwrap_or_default();
+                t!(lang, "print.failed", why = why, save = save_error)
+            }
+        }
+    }
+}
+
+fn uri_label(uri: &PrinterUri) -> String {
+    match uri {
+        PrinterUri::Device(p) => format!("file:{}", p.display()),
+        PrinterUri::Tcp { host, port } => format!("tcp://{host}:{port}"),
+        PrinterUri::Cups(q) => format!("lp:{q}"),
+    }
+}
+
+impl PrintJob {
+    pub fn escpos_bytes(&self) -> Vec<u8> {
+        escpos::slip_bytes(&self.slip, self.options)
+    }
+
+    /// Prints, or saves the PNG. Blocks for at most the printer time limits.
+    pub fn run(&self) -> PrintOutcome {
+        let error = match &self.printer {
+            Some(uri) => match send(uri, &self.escpos_bytes(), self.timeouts) {
+                Ok(()) => {
+                    tracing::info!(member_no = %self.member_no, "slip printed");
+                    return PrintOutcome::Printed {
+                        printer: uri_label(uri),
+                    };
+                }
+                Err(e) => {
+                    tracing::warn!(member_no = %self.member_no, error = %e, "printing failed");
+                    Some(e)
+                }
+            },
+            None => None,
+        };
+        match self.save_png() {
+            Ok((path, font_missing)) => PrintOutcome::Saved {
+                path,
+                error,
+                font_missing,
+            },
+            Err(e) => PrintOutcome::Failed {
+                error,
+                save_error: e.to_string(),
+            },
+        }
+    }
+
+    /// Saves `<data>/slips/<member no>.png`; says whether the CJK font was missing.
+    pub fn save_png(&self) -> std::io::Result<(PathBuf, bool)> {
+        crate::store::ensure_dir(&self.slips_dir)?;
+        let path = self.slips_dir.join(format!("{}.png", self.member_no));
+        let fonts = Fonts::get(self.font.as_deref()).ok();
+        png::write(&path, &self.slip, fonts)?;
+        Ok((path, fonts.is_none()))
+    }
+}
+
+/// The slips folder of a data folder.
+pub fn slips_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(SLIPS_DIR)
+}
