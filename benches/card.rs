@@ -1,0 +1,88 @@
+//! Card benchmarks (issue 4): submit → ESC/POS bytes ready, submit → PNG written (p50/p99 over
+//! 1,000 cards), and verification per payload.
+//!
+//! `cargo bench --bench card`. "Submit" is what the form's Ctrl-S does: validate, store in its
+//! own transaction (fsync), sign the payload, lay out the slip.
+
+use std::time::{Duration, Instant};
+
+use booth::card::escpos::{self, Options};
+use booth::card::font::Fonts;
+use booth::card::keys::KeyRing;
+use booth::card::{payload, png, Slip, TrustedKey};
+use booth::config::Config;
+use booth::i18n::Lang;
+use booth::member::document::check_char;
+use booth::member::{validate, MemberInput};
+use booth::store::{self, Store};
+
+fn input(n: u32) -> MemberInput {
+    let body = format!("1101051980{:02}{:02}{:03}", 1 + n % 12, 1 + n % 28, n % 1000);
+    MemberInput {
+        name: "买买提·吐尔逊".into(),
+        id_number: format!("{body}{}", check_char(body.as_bytes())),
+        phone: format!("139{n:08}"),
+        employer: "某某快递有限公司".into(),
+        consent: true,
+        ..Default::default()
+    }
+}
+
+fn report(what: &str, mut v: Vec<Duration>) {
+    v.sort();
+    let p = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)].as_secs_f64() * 1e3;
+    println!("{what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n = {})", p(0.5), p(0.99), p(1.0), v.len());
+}
+
+fn main() {
+    // SAFETY: single-threaded here.
+    unsafe { std::env::set_var("BOOTH_KDF", "fast") };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut st = Store::create(tmp.path(), b"bench", Lang::Zh).unwrap();
+    let mut config = Config::default();
+    config.union = "北京市朝阳区总工会".into();
+    let event = config.event();
+    let opts = Options { paper: config.paper, qr_mode: config.qr_mode };
+    let fonts = Fonts::get(None).ok();
+    if fonts.is_none() {
+        println!("(no CJK font: PNG figures are for QR-only slips)");
+    }
+    let slips = tmp.path().join("slips");
+    std::fs::create_dir_all(&slips).unwrap();
+
+    let mut to_escpos = Vec::new();
+    let mut to_png = Vec::new();
+    let mut payloads = Vec::new();
+    for n in 0..1000 {
+        let t = Instant::now();
+        let now = store::now();
+        let v = validate(&input(n), now.date_naive()).unwrap();
+        let m = st.register(&v, &event, &now).unwrap();
+        let slip = Slip::new(&m, &config, st.device_key(), Lang::Zh).unwrap();
+        let bytes = escpos::slip_bytes(&slip, opts);
+        assert!(bytes.len() > 100);
+        to_escpos.push(t.elapsed());
+        png::write(&slips.join(format!("{n}.png")), &slip, fonts).unwrap();
+        to_png.push(t.elapsed());
+        payloads.push(slip.payload.clone());
+    }
+    report("submit → ESC/POS bytes ready", to_escpos);
+    report("submit → PNG slip written", to_png);
+
+    let mut ring = KeyRing::default();
+    let key = st.device_key();
+    ring.insert(TrustedKey { key_id: key.key_id().into(), key: key.public(), issuer: "u".into() });
+    let t = Instant::now();
+    let rounds = 10;
+    for _ in 0..rounds {
+        for p in &payloads {
+            assert!(payload::verify(p, &ring).is_ok());
+        }
+    }
+    println!(
+        "verify (base45 decode + Ed25519): {:.1} µs per payload (n = {})",
+        t.elapsed().as_secs_f64() * 1e6 / (rounds * payloads.len()) as f64,
+        rounds * payloads.len()
+    );
+    println!("payload: {} characters, QR version {}", payloads[0].len(), booth::card::qr::QrMatrix::encode(&payloads[0]).unwrap().version);
+}
