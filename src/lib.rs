@@ -16,3 +16,4 @@ pub mod member;
 pub mod printer;
 pub mod roster;
 pub mod store;
+pub mod tui;

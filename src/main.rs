@@ -30,8 +30,16 @@ fn main() -> ExitCode {
     };
 
     if cli.command.is_none() {
-        eprintln!("booth: {}", booth::t!(ctx.lang, "cli.unavailable"));
-        return ExitCode::from(1);
+        return match booth::tui::run(ctx.data_dir.clone(), ctx.lang) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "booth: {}",
+                    booth::t!(ctx.lang, "ui.terminal_error", why = e)
+                );
+                ExitCode::from(1)
+            }
+        };
     }
     match commands::run(&cli, &ctx) {
         Ok(out) => {

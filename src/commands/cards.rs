@@ -12,8 +12,7 @@ use crate::card::font::Fonts;
 use crate::card::{Slip, png, svg};
 use crate::cli::CardArgs;
 use crate::config::Config;
-use crate::printer::job::slips_dir;
-use crate::printer::{PrintJob, PrintOutcome, PrinterUri, Timeouts};
+use crate::printer::{PrintJob, PrintOutcome, PrinterUri};
 use crate::store::{Store, StoredMember};
 use crate::t;
 
@@ -96,27 +95,6 @@ pub fn card(ctx: &Ctx, a: &CardArgs) -> Result<Output, CliError> {
     })
 }
 
-/// Builds the print job for a stored member (no I/O).
-pub fn print_job(
-    store: &Store,
-    config: &Config,
-    m: &StoredMember,
-    printer: Option<PrinterUri>,
-) -> Result<PrintJob, crate::card::slip::SlipError> {
-    Ok(PrintJob {
-        slip: Slip::new(m, config, store.device_key(), config.language)?,
-        member_no: m.member_no.as_str().to_string(),
-        printer,
-        options: Options {
-            paper: config.paper,
-            qr_mode: config.qr_mode,
-        },
-        slips_dir: slips_dir(store.dir()),
-        font: config.font.clone(),
-        timeouts: Timeouts::default(),
-    })
-}
-
 pub fn print(ctx: &Ctx, no: &str, printer: Option<&str>) -> Result<Output, CliError> {
     let store = open_store(ctx)?;
     let config = load_config(&store, ctx.lang)?;
@@ -135,7 +113,7 @@ pub fn print(ctx: &Ctx, no: &str, printer: Option<&str>) -> Result<Output, CliEr
         })?),
         None => None,
     };
-    let job = print_job(&store, &config, &m, uri)
+    let job = PrintJob::for_member(&store, &config, &m, uri)
         .map_err(|e| CliError::new("card", e.message(ctx.lang)))?;
     drop(store); // printing may take seconds: do not hold the folder
     let outcome = job.run();

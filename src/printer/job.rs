@@ -91,6 +91,27 @@ fn uri_label(uri: &PrinterUri) -> String {
 }
 
 impl PrintJob {
+    /// The job for a stored member: the slip laid out and signed here, no I/O.
+    pub fn for_member(
+        store: &crate::store::Store,
+        config: &crate::config::Config,
+        m: &crate::store::StoredMember,
+        printer: Option<PrinterUri>,
+    ) -> Result<PrintJob, crate::card::slip::SlipError> {
+        Ok(PrintJob {
+            slip: Slip::new(m, config, store.device_key(), config.language)?,
+            member_no: m.member_no.as_str().to_string(),
+            printer,
+            options: Options {
+                paper: config.paper,
+                qr_mode: config.qr_mode,
+            },
+            slips_dir: slips_dir(store.dir()),
+            font: config.font.clone(),
+            timeouts: Timeouts::default(),
+        })
+    }
+
     pub fn escpos_bytes(&self) -> Vec<u8> {
         escpos::slip_bytes(&self.slip, self.options)
     }

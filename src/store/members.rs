@@ -502,89 +502,14 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Search for the records screen: a member-number prefix, the last four digits of a phone,
-    /// or the start of a name; newest first, `limit` rows before `before_id` (keyset paging:
-    /// as fast on page 1,000 as on page 1).
+    /// Search for the records screen (see [`search`]).
     pub fn search(
         &self,
         query: &str,
         before_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Summary>, StoreError> {
-        let q = crate::member::text::tidy(query);
-        let before = before_id.unwrap_or(i64::MAX);
-        let map = |r: &Row<'_>| -> rusqlite::Result<Summary> {
-            let record: Option<String> = r.get(3)?;
-            let employer = record
-                .and_then(|j| serde_json::from_str::<Member>(&j).ok())
-                .map(|m| m.employer);
-            Ok(Summary {
-                id: r.get(0)?,
-                member_no: r
-                    .get::<_, String>(1)?
-                    .parse()
-                    .map_err(|_| bad("member number"))?,
-                name: r.get(2)?,
-                phone_tail: r.get(4)?,
-                employer,
-                created_at: parse_timestamp(&r.get::<_, String>(5)?)
-                    .ok_or_else(|| bad("timestamp"))?,
-                state: State::parse(&r.get::<_, String>(6)?).ok_or_else(|| bad("state"))?,
-            })
-        };
-        let select =
-            "SELECT id, member_no, name, record, phone_tail, created_at, state FROM members";
-        let limit = limit as i64;
-        let rows: Vec<Summary> = if q.is_empty() {
-            self.conn
-                .prepare_cached(&format!("{select} WHERE id < ?1 ORDER BY id DESC LIMIT ?2"))?
-                .query_map(params![before, limit], map)?
-                .collect::<Result<_, _>>()?
-        } else if q.len() == 4 && q.bytes().all(|b| b.is_ascii_digit()) {
-            self.conn
-                .prepare_cached(&format!(
-                    "{select} WHERE phone_tail = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
-                ))?
-                .query_map(params![q, before, limit], map)?
-                .collect::<Result<_, _>>()?
-        } else {
-            // Member numbers are typed with dashes and look-alikes; names are matched by prefix
-            // through the index (GLOB with a literal prefix), never by a full scan.
-            let no_prefix: String = q
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric())
-                .filter_map(crate::card::number::symbol_value)
-                .map(|v| crate::card::number::ALPHABET[v as usize] as char)
-                .collect();
-            let glob_escape = |s: &str| -> String {
-                s.chars()
-                    .map(|c| match c {
-                        '*' | '?' | '[' | ']' => format!("[{c}]"),
-                        _ => c.to_string(),
-                    })
-                    .collect()
-            };
-            let name_glob = format!("{}*", glob_escape(&q));
-            let no_glob = if no_prefix.len() >= 3
-                && q.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            {
-                format!("{}*", glob_escape(&no_prefix))
-            } else {
-                // matches nothing
-                "\u{1}".to_string()
-            };
-            self.conn
-                .prepare_cached(&format!(
-                    "SELECT * FROM (
-                        SELECT * FROM ({select} WHERE name GLOB ?1 AND id < ?3 ORDER BY id DESC LIMIT ?4)
-                        UNION
-                        SELECT * FROM ({select} WHERE member_no GLOB ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4)
-                     ) ORDER BY id DESC LIMIT ?4"
-                ))?
-                .query_map(params![name_glob, no_glob, before, limit], map)?
-                .collect::<Result<_, _>>()?
-        };
-        Ok(rows)
+        search(&self.conn, query, before_id, limit)
     }
 
     /// Replaces a record's content (the edit screen, or fixing a rejected record). Only
@@ -692,6 +617,86 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Search for the records screen: a member-number prefix, the last four digits of a phone,
+/// or the start of a name; newest first, `limit` rows before `before_id` (keyset paging:
+/// as fast on page 1,000 as on page 1).
+pub fn search(
+    conn: &Connection,
+    query: &str,
+    before_id: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Summary>, StoreError> {
+    let q = crate::member::text::tidy(query);
+    let before = before_id.unwrap_or(i64::MAX);
+    let map = |r: &Row<'_>| -> rusqlite::Result<Summary> {
+        let record: Option<String> = r.get(3)?;
+        let employer = record
+            .and_then(|j| serde_json::from_str::<Member>(&j).ok())
+            .map(|m| m.employer);
+        Ok(Summary {
+            id: r.get(0)?,
+            member_no: r
+                .get::<_, String>(1)?
+                .parse()
+                .map_err(|_| bad("member number"))?,
+            name: r.get(2)?,
+            phone_tail: r.get(4)?,
+            employer,
+            created_at: parse_timestamp(&r.get::<_, String>(5)?).ok_or_else(|| bad("timestamp"))?,
+            state: State::parse(&r.get::<_, String>(6)?).ok_or_else(|| bad("state"))?,
+        })
+    };
+    let select = "SELECT id, member_no, name, record, phone_tail, created_at, state FROM members";
+    let limit = limit as i64;
+    let rows: Vec<Summary> = if q.is_empty() {
+        conn.prepare_cached(&format!("{select} WHERE id < ?1 ORDER BY id DESC LIMIT ?2"))?
+            .query_map(params![before, limit], map)?
+            .collect::<Result<_, _>>()?
+    } else if q.len() == 4 && q.bytes().all(|b| b.is_ascii_digit()) {
+        conn.prepare_cached(&format!(
+            "{select} WHERE phone_tail = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+        ))?
+        .query_map(params![q, before, limit], map)?
+        .collect::<Result<_, _>>()?
+    } else {
+        // Member numbers are typed with dashes and look-alikes; names are matched by prefix
+        // through the index (GLOB with a literal prefix), never by a full scan.
+        let no_prefix: String = q
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .filter_map(crate::card::number::symbol_value)
+            .map(|v| crate::card::number::ALPHABET[v as usize] as char)
+            .collect();
+        let glob_escape = |s: &str| -> String {
+            s.chars()
+                .map(|c| match c {
+                    '*' | '?' | '[' | ']' => format!("[{c}]"),
+                    _ => c.to_string(),
+                })
+                .collect()
+        };
+        let name_glob = format!("{}*", glob_escape(&q));
+        let no_glob =
+            if no_prefix.len() >= 3 && q.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                format!("{}*", glob_escape(&no_prefix))
+            } else {
+                // matches nothing
+                "\u{1}".to_string()
+            };
+        conn
+            .prepare_cached(&format!(
+                "SELECT * FROM (
+                    SELECT * FROM ({select} WHERE name GLOB ?1 AND id < ?3 ORDER BY id DESC LIMIT ?4)
+                    UNION
+                    SELECT * FROM ({select} WHERE member_no GLOB ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4)
+                 ) ORDER BY id DESC LIMIT ?4"
+            ))?
+            .query_map(params![name_glob, no_glob, before, limit], map)?
+            .collect::<Result<_, _>>()?
+    };
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Store, StoreError, parse_timestamp, timestamp};
@@ -71,106 +71,149 @@ impl Store {
         Ok(n > 0)
     }
 
-    fn counts(&self, day: Option<NaiveDate>) -> Result<Counts, StoreError> {
-        let d = day.map(|d| d.to_string());
-        let mut c = Counts {
-            consultations: self.conn.query_row(
-                "SELECT count(*) FROM consultations WHERE ?1 IS NULL OR event_date = ?1",
-                [&d],
-                |r| r.get(0),
-            )?,
-            ..Counts::default()
-        };
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT state, count(*) FROM members WHERE ?1 IS NULL OR event_date = ?1 GROUP BY state",
-        )?;
-        let rows = stmt.query_map([&d], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
-        for row in rows {
-            let (state, n) = row?;
-            match state.as_str() {
-                "queued" => c.queued = n,
-                "uploaded" => c.uploaded = n,
-                "voided" => c.voided = n,
-                "rejected" => c.rejected = n,
-                _ => {}
-            }
-        }
-        c.registered = c.queued + c.uploaded + c.rejected;
-        let asked = c.registered + c.consultations;
-        c.conversion = if asked == 0 {
-            0.0
-        } else {
-            c.registered as f64 / asked as f64
-        };
-        Ok(c)
+    pub fn day_figures(&self, day: NaiveDate) -> Result<DayFigures, StoreError> {
+        day_figures(&self.conn, day)
     }
 
-    pub fn day_figures(&self, day: NaiveDate) -> Result<DayFigures, StoreError> {
-        let d = day.to_string();
-        let mut f = DayFigures {
-            date: day,
-            counts: self.counts(Some(day))?,
-            all_days: self.counts(None)?,
-            ..DayFigures::default()
-        };
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT CAST(substr(created_at, 12, 2) AS INTEGER), count(*) FROM members
-             WHERE event_date = ?1 AND state != 'voided' GROUP BY 1",
-        )?;
-        for row in stmt.query_map([&d], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?)))? {
-            let (h, n) = row?;
-            if (0..24).contains(&h) {
-                f.per_hour[h as usize] = n;
-            }
-        }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT coalesce(employment_form, ''), count(*) FROM members
-             WHERE event_date = ?1 AND state != 'voided' GROUP BY 1",
-        )?;
-        for row in stmt.query_map([&d], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))? {
-            let (k, n) = row?;
-            f.by_employment_form.insert(k, n);
-        }
-        let mut needs: BTreeMap<String, u64> = BTreeMap::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT needs FROM members WHERE event_date = ?1 AND state != 'voided' AND needs != ''",
-        )?;
-        for row in stmt.query_map([&d], |r| r.get::<_, String>(0))? {
-            for code in row?.split(',').filter(|s| !s.is_empty()) {
-                *needs.entry(code.to_string()).or_default() += 1;
-            }
-        }
-        let mut top: Vec<(String, u64)> = needs.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        f.top_needs = top;
-        f.last_upload = self
-            .conn
-            .query_row(
-                "SELECT coalesce(finished_at, started_at), sent, accepted, rejected, outcome
-                 FROM uploads ORDER BY id DESC LIMIT 1",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, u64>(1)?,
-                        r.get::<_, u64>(2)?,
-                        r.get::<_, u64>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                    ))
-                },
-            )
-            .optional()?
-            .and_then(|(at, sent, accepted, rejected, outcome)| {
-                Some(LastUpload {
-                    at: parse_timestamp(&at)?,
-                    sent,
-                    accepted,
-                    rejected,
-                    outcome,
-                })
-            });
-        Ok(f)
+    pub fn status_counts(&self, day: NaiveDate) -> Result<StatusCounts, StoreError> {
+        status_counts(&self.conn, day)
     }
+}
+
+/// The few figures the status bar shows, from indexed counts only (cheap at any size).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub consultations: u64,
+    pub registered: u64,
+    pub queued: u64,
+}
+
+impl StatusCounts {
+    pub fn conversion(&self) -> f64 {
+        let asked = self.registered + self.consultations;
+        if asked == 0 {
+            0.0
+        } else {
+            self.registered as f64 / asked as f64
+        }
+    }
+}
+
+pub fn status_counts(conn: &Connection, day: NaiveDate) -> Result<StatusCounts, StoreError> {
+    let d = day.to_string();
+    Ok(StatusCounts {
+        consultations: conn
+            .prepare_cached("SELECT count(*) FROM consultations WHERE event_date = ?1")?
+            .query_row([&d], |r| r.get(0))?,
+        registered: conn
+            .prepare_cached(
+                "SELECT count(*) FROM members WHERE event_date = ?1 AND state != 'voided'",
+            )?
+            .query_row([&d], |r| r.get(0))?,
+        queued: conn
+            .prepare_cached("SELECT count(*) FROM members WHERE state = 'queued'")?
+            .query_row([], |r| r.get(0))?,
+    })
+}
+
+fn counts(conn: &Connection, day: Option<NaiveDate>) -> Result<Counts, StoreError> {
+    let d = day.map(|d| d.to_string());
+    let mut c = Counts {
+        consultations: conn.query_row(
+            "SELECT count(*) FROM consultations WHERE ?1 IS NULL OR event_date = ?1",
+            [&d],
+            |r| r.get(0),
+        )?,
+        ..Counts::default()
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT state, count(*) FROM members WHERE ?1 IS NULL OR event_date = ?1 GROUP BY state",
+    )?;
+    let rows = stmt.query_map([&d], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+    for row in rows {
+        let (state, n) = row?;
+        match state.as_str() {
+            "queued" => c.queued = n,
+            "uploaded" => c.uploaded = n,
+            "voided" => c.voided = n,
+            "rejected" => c.rejected = n,
+            _ => {}
+        }
+    }
+    c.registered = c.queued + c.uploaded + c.rejected;
+    let asked = c.registered + c.consultations;
+    c.conversion = if asked == 0 {
+        0.0
+    } else {
+        c.registered as f64 / asked as f64
+    };
+    Ok(c)
+}
+
+pub fn day_figures(conn: &Connection, day: NaiveDate) -> Result<DayFigures, StoreError> {
+    let d = day.to_string();
+    let mut f = DayFigures {
+        date: day,
+        counts: counts(conn, Some(day))?,
+        all_days: counts(conn, None)?,
+        ..DayFigures::default()
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT CAST(substr(created_at, 12, 2) AS INTEGER), count(*) FROM members
+         WHERE event_date = ?1 AND state != 'voided' GROUP BY 1",
+    )?;
+    for row in stmt.query_map([&d], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?)))? {
+        let (h, n) = row?;
+        if (0..24).contains(&h) {
+            f.per_hour[h as usize] = n;
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT coalesce(employment_form, ''), count(*) FROM members
+         WHERE event_date = ?1 AND state != 'voided' GROUP BY 1",
+    )?;
+    for row in stmt.query_map([&d], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))? {
+        let (k, n) = row?;
+        f.by_employment_form.insert(k, n);
+    }
+    let mut needs: BTreeMap<String, u64> = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT needs FROM members WHERE event_date = ?1 AND state != 'voided' AND needs != ''",
+    )?;
+    for row in stmt.query_map([&d], |r| r.get::<_, String>(0))? {
+        for code in row?.split(',').filter(|s| !s.is_empty()) {
+            *needs.entry(code.to_string()).or_default() += 1;
+        }
+    }
+    let mut top: Vec<(String, u64)> = needs.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    f.top_needs = top;
+    f.last_upload = conn
+        .query_row(
+            "SELECT coalesce(finished_at, started_at), sent, accepted, rejected, outcome
+             FROM uploads ORDER BY id DESC LIMIT 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, u64>(1)?,
+                    r.get::<_, u64>(2)?,
+                    r.get::<_, u64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            },
+        )
+        .optional()?
+        .and_then(|(at, sent, accepted, rejected, outcome)| {
+            Some(LastUpload {
+                at: parse_timestamp(&at)?,
+                sent,
+                accepted,
+                rejected,
+                outcome,
+            })
+        });
+    Ok(f)
 }
 
 #[cfg(test)]

@@ -1,0 +1,60 @@
+//! The terminal UI (ratatui + crossterm): the booth day from the passphrase to the dashboard.
+//!
+//! - [`app`]: state and `update`; [`view`]: drawing; [`screens`]: one module per screen.
+//! - [`event`]: the one channel (input, worker results); [`workers`]: threads off the key path.
+//! - [`terminal`]: entering/leaving raw mode, restored on exit, error, panic and SIGTERM.
+
+pub mod app;
+pub mod event;
+pub mod screens;
+pub mod terminal;
+pub mod theme;
+pub mod view;
+pub mod widgets;
+pub mod workers;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+use crate::i18n::Lang;
+use app::{App, wall_clock};
+use event::AppEvent;
+
+/// Runs the UI until the operator quits. The terminal is restored whatever happens.
+pub fn run(data_dir: PathBuf, lang: Lang) -> std::io::Result<()> {
+    let terminated = terminal::termination_flag();
+    let (mut term, _guard) = terminal::enter()?;
+    let (tx, rx) = mpsc::channel::<AppEvent>();
+    let stop_input = Arc::new(AtomicBool::new(false));
+    event::spawn_input_reader(tx.clone(), Arc::clone(&stop_input));
+    let mut app = App::new(data_dir, lang, tx, wall_clock());
+
+    let result = (|| -> std::io::Result<()> {
+        loop {
+            term.draw(|f| view::render(&app, f))?;
+            match rx.recv_timeout(Duration::from_millis(250)) {
+                Ok(ev) => {
+                    app.handle_event(ev);
+                    // Everything already waiting (a card reader's burst) before the next frame.
+                    while let Ok(ev) = rx.try_recv() {
+                        app.handle_event(ev);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            app.tick();
+            if app.quit || terminal::terminated(&terminated) {
+                break;
+            }
+        }
+        Ok(())
+    })();
+    stop_input.store(true, Ordering::Relaxed);
+    app.shutdown();
+    tracing::info!("terminal UI closed");
+    result
+}

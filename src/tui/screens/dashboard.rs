@@ -1,0 +1,133 @@
+//! The day's figures: consultations, sign-ups, conversion, sign-ups per hour, employment
+//! forms, the needs most asked, queue size, last upload. Computed off the UI thread.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Paragraph, Widget};
+
+use crate::i18n::Lang;
+use crate::member::options::ListKind;
+use crate::store::stats::DayFigures;
+use crate::t;
+use crate::tui::theme;
+
+#[derive(Clone, Debug, Default)]
+pub struct DashboardState {
+    pub figures: Option<DayFigures>,
+}
+
+impl DashboardState {
+    pub fn render(&self, frame: &mut Frame, area: Rect, lang: Lang) {
+        let buf = frame.buffer_mut();
+        let Some(f) = &self.figures else {
+            buf.set_stringn(
+                area.x,
+                area.y,
+                t!(lang, "dashboard.loading"),
+                area.width as usize,
+                theme::dim(),
+            );
+            return;
+        };
+        let c = &f.counts;
+        let [top, middle, bottom] = Layout::vertical([
+            Constraint::Length(4),
+            Constraint::Min(8),
+            Constraint::Length(7),
+        ])
+        .areas(area);
+        let last = match &f.last_upload {
+            Some(u) => t!(
+                lang,
+                "dashboard.last_upload",
+                at = u.at.format("%m-%d %H:%M"),
+                accepted = u.accepted,
+                sent = u.sent
+            ),
+            None => t!(lang, "dashboard.never_uploaded").into(),
+        };
+        let lines = vec![
+            Line::styled(t!(lang, "dashboard.title", date = f.date), theme::title()),
+            Line::from(t!(
+                lang,
+                "dashboard.counts",
+                consultations = c.consultations,
+                registered = c.registered,
+                conversion = format!("{:.0}%", c.conversion * 100.0),
+                voided = c.voided
+            )),
+            Line::from(t!(
+                lang,
+                "dashboard.queue",
+                queued = f.all_days.queued,
+                rejected = f.all_days.rejected,
+                uploaded = f.all_days.uploaded
+            )),
+            Line::styled(last, theme::dim()),
+        ];
+        Paragraph::new(lines).render(top, buf);
+
+        // Sign-ups per hour, 07:00–22:00 (booths run around shift changes).
+        let bars: Vec<Bar> = (7..=22)
+            .map(|h| {
+                Bar::default()
+                    .value(f.per_hour[h])
+                    .label(Line::from(format!("{h:02}")))
+            })
+            .collect();
+        BarChart::default()
+            .block(Block::bordered().title(t!(lang, "dashboard.per_hour")))
+            .data(BarGroup::default().bars(&bars))
+            .bar_width(3)
+            .bar_gap(1)
+            .bar_style(theme::ok())
+            .value_style(
+                Style::new()
+                    .fg(ratatui::style::Color::Black)
+                    .bg(ratatui::style::Color::Green),
+            )
+            .render(middle, buf);
+
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(bottom);
+        let mut forms: Vec<(String, u64)> = f
+            .by_employment_form
+            .iter()
+            .map(|(code, n)| {
+                let label = if code.is_empty() {
+                    t!(lang, "dashboard.not_asked").to_string()
+                } else {
+                    ListKind::EmploymentForm.label(code, lang)
+                };
+                (label, *n)
+            })
+            .collect();
+        forms.sort_by_key(|f| std::cmp::Reverse(f.1));
+        list_block(buf, left, t!(lang, "dashboard.by_form"), &forms);
+        let needs: Vec<(String, u64)> = f
+            .top_needs
+            .iter()
+            .map(|(code, n)| (ListKind::Needs.label(code, lang), *n))
+            .collect();
+        list_block(buf, right, t!(lang, "dashboard.top_needs"), &needs);
+    }
+}
+
+fn list_block(buf: &mut ratatui::buffer::Buffer, area: Rect, title: &str, items: &[(String, u64)]) {
+    let max = items.iter().map(|i| i.1).max().unwrap_or(1).max(1);
+    let inner_w = area.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = items
+        .iter()
+        .take(area.height.saturating_sub(2) as usize)
+        .map(|(label, n)| {
+            let bar_w = (inner_w.saturating_sub(20) as u64 * n / max) as usize;
+            Line::from(format!("{label:<10} {n:>4} {}", "▇".repeat(bar_w)))
+        })
+        .collect();
+    Paragraph::new(lines)
+        .block(Block::bordered().title(title.to_string()))
+        .render(area, buf);
+}

@@ -1,0 +1,152 @@
+//! After a registration: the member number large, the QR code big enough for a phone camera,
+//! and what happened to the slip. One key reprints, one starts the next member.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Widget;
+use tui_big_text::{BigText, PixelSize};
+
+use crate::card::MemberNo;
+use crate::card::qr::{QUIET_ZONE, QrMatrix};
+use crate::card::terminal::{half_block_size, half_blocks};
+use crate::i18n::Lang;
+use crate::t;
+use crate::tui::theme;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrintStatus {
+    Printing,
+    Done { ok: bool, message: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct DoneState {
+    pub member_no: MemberNo,
+    /// Already made display-safe.
+    pub name: String,
+    pub date: String,
+    pub qr: QrMatrix,
+    pub print: PrintStatus,
+    pub notes: Vec<String>,
+}
+
+pub enum DoneAction {
+    Next,
+    Reprint,
+}
+
+impl DoneState {
+    pub fn handle_key(&mut self, key: KeyEvent) -> Option<DoneAction> {
+        match key.code {
+            KeyCode::Enter | KeyCode::Char('n' | 'N') | KeyCode::Esc => Some(DoneAction::Next),
+            KeyCode::Char('p' | 'P') | KeyCode::F(8) => Some(DoneAction::Reprint),
+            _ => None,
+        }
+    }
+
+    /// The biggest quiet zone (4 is the standard) that lets the code fit `area`.
+    fn quiet_zone(&self, area: Rect) -> Option<usize> {
+        (1..=QUIET_ZONE).rev().find(|&q| {
+            let (w, h) = half_block_size(&self.qr, q);
+            w <= area.width && h <= area.height
+        })
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, lang: Lang) {
+        let buf = frame.buffer_mut();
+        // The QR code on the right, full height.
+        let (qr_w, _) = half_block_size(&self.qr, QUIET_ZONE);
+        let qr_area = Rect::new(
+            area.x + area.width.saturating_sub(qr_w),
+            area.y,
+            qr_w.min(area.width),
+            area.height,
+        );
+        if let Some(q) = self.quiet_zone(qr_area) {
+            let lines = half_blocks(&self.qr, q);
+            let (w, h) = half_block_size(&self.qr, q);
+            let x = area.x + area.width.saturating_sub(w);
+            let y = area.y + (area.height.saturating_sub(h)) / 2;
+            for (i, line) in lines.iter().enumerate() {
+                buf.set_string(x, y + i as u16, line, theme::qr());
+            }
+        } else {
+            buf.set_stringn(
+                qr_area.x,
+                area.y,
+                t!(lang, "done.qr_too_small"),
+                qr_area.width as usize,
+                theme::warn(),
+            );
+        }
+
+        let left_w = area.width.saturating_sub(qr_w + 1);
+        let mut y = area.y + 1;
+        let put = |buf: &mut ratatui::buffer::Buffer, y: &mut u16, s: &str, style| {
+            buf.set_stringn(area.x + 1, *y, s, left_w.saturating_sub(1) as usize, style);
+            *y += 1;
+        };
+        put(buf, &mut y, t!(lang, "done.title"), theme::ok().bold());
+        y += 1;
+        put(buf, &mut y, &self.name, theme::title());
+        y += 1;
+        put(buf, &mut y, t!(lang, "slip.member_no"), theme::label());
+        let grouped = self.member_no.grouped();
+        if left_w >= 56 {
+            let big = BigText::builder()
+                .pixel_size(PixelSize::Quadrant)
+                .lines(vec![Line::from(grouped.clone())])
+                .build();
+            big.render(Rect::new(area.x + 1, y, left_w - 1, 4), buf);
+            y += 5;
+        } else {
+            // Spaced out for reading aloud: "8R79YD  0001  1"
+            let spaced = grouped.replace('-', "  ");
+            put(buf, &mut y, &spaced, theme::title().reversed());
+            y += 1;
+        }
+        put(buf, &mut y, &self.date, theme::label());
+        y += 1;
+        match &self.print {
+            PrintStatus::Printing => put(buf, &mut y, t!(lang, "done.printing"), theme::dim()),
+            PrintStatus::Done { ok, message } => {
+                // long messages (a path) wrap over several lines
+                let width = left_w.saturating_sub(1) as usize;
+                let style = if *ok { theme::ok() } else { theme::warn() };
+                for chunk in wrap_cols(message, width.max(10)) {
+                    put(buf, &mut y, &chunk, style);
+                }
+            }
+        }
+        for n in &self.notes {
+            put(buf, &mut y, n, theme::warn());
+        }
+        let keys_y = area.y + area.height.saturating_sub(2);
+        buf.set_stringn(
+            area.x + 1,
+            keys_y,
+            t!(lang, "done.keys"),
+            left_w.saturating_sub(1) as usize,
+            theme::hint(),
+        );
+    }
+}
+
+/// Splits text into pieces of at most `width` display columns.
+fn wrap_cols(s: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = vec![String::new()];
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw > width {
+            out.push(String::new());
+            w = 0;
+        }
+        out.last_mut().expect("non-empty").push(c);
+        w += cw;
+    }
+    out
+}

@@ -1,0 +1,416 @@
+//! Records: search by name, member number or the last four digits of a phone; a list that
+//! pages through a million records with indexed queries run off the UI thread; a view with the
+//! ID number masked; edit while not uploaded, void with a reason, reprint.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Row, Table, Widget};
+
+use crate::card::MemberNo;
+use crate::i18n::Lang;
+use crate::member::options::ListKind;
+use crate::member::phone::mask_phone;
+use crate::member::text::display_safe;
+use crate::store::members::Summary;
+use crate::store::{State, StoredMember};
+use crate::t;
+use crate::tui::theme;
+use crate::tui::widgets::input::TextInput;
+
+pub const PAGE: usize = 50;
+
+#[derive(Clone, Debug)]
+pub struct RecordsState {
+    pub query: TextInput,
+    pub rows: Vec<Summary>,
+    pub selected: usize,
+    /// The search whose answer is awaited (answers to older searches are dropped).
+    pub seq: u64,
+    pub loading: bool,
+    pub exhausted: bool,
+    pub detail: Option<StoredMember>,
+    /// Typing the reason for a void.
+    pub void_reason: Option<TextInput>,
+}
+
+pub enum RecordsAction {
+    Search {
+        query: String,
+        before: Option<i64>,
+        seq: u64,
+    },
+    Open(MemberNo),
+    Edit(MemberNo),
+    Void(MemberNo, String),
+    Reprint(MemberNo),
+}
+
+impl Default for RecordsState {
+    fn default() -> Self {
+        RecordsState {
+            query: TextInput::new(40),
+            rows: Vec::new(),
+            selected: 0,
+            seq: 0,
+            loading: false,
+            exhausted: false,
+            detail: None,
+            void_reason: None,
+        }
+    }
+}
+
+impl RecordsState {
+    /// A new search from the first page.
+    pub fn search(&mut self) -> RecordsAction {
+        self.seq += 1;
+        self.loading = true;
+        self.exhausted = false;
+        RecordsAction::Search {
+            query: self.query.value(),
+            before: None,
+            seq: self.seq,
+        }
+    }
+
+    fn more(&mut self) -> Option<RecordsAction> {
+        if self.loading || self.exhausted {
+            return None;
+        }
+        self.seq += 1;
+        self.loading = true;
+        Some(RecordsAction::Search {
+            query: self.query.value(),
+            before: self.rows.last().map(|r| r.id),
+            seq: self.seq,
+        })
+    }
+
+    /// A page of results arrived.
+    pub fn results(&mut self, seq: u64, first_page: bool, rows: Vec<Summary>) {
+        if seq != self.seq {
+            return;
+        }
+        self.loading = false;
+        self.exhausted = rows.len() < PAGE;
+        if first_page {
+            self.rows = rows;
+            self.selected = 0;
+        } else {
+            self.rows.extend(rows);
+        }
+    }
+
+    pub fn paste(&mut self, s: &str) -> Option<RecordsAction> {
+        if let Some(r) = &mut self.void_reason {
+            r.insert_str(s);
+            return None;
+        }
+        self.query.insert_str(s).then(|| self.search())
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> Option<RecordsAction> {
+        if let Some(reason) = &mut self.void_reason {
+            match key.code {
+                KeyCode::Esc => self.void_reason = None,
+                KeyCode::Enter => {
+                    let text = reason.value();
+                    if !text.trim().is_empty() {
+                        self.void_reason = None;
+                        return self
+                            .detail
+                            .as_ref()
+                            .map(|d| RecordsAction::Void(d.member_no.clone(), text));
+                    }
+                }
+                _ => {
+                    reason.handle_key(&key);
+                }
+            }
+            return None;
+        }
+        if let Some(d) = &self.detail {
+            let editable = matches!(d.state, State::Queued | State::Rejected) && d.member.is_some();
+            return match key.code {
+                KeyCode::Esc | KeyCode::Backspace => {
+                    self.detail = None;
+                    None
+                }
+                KeyCode::Char('e' | 'E') if editable => {
+                    Some(RecordsAction::Edit(d.member_no.clone()))
+                }
+                KeyCode::Char('v' | 'V') if editable => {
+                    self.void_reason = Some(TextInput::new(200));
+                    None
+                }
+                KeyCode::Char('p' | 'P') | KeyCode::F(8) if d.member.is_some() => {
+                    Some(RecordsAction::Reprint(d.member_no.clone()))
+                }
+                _ => None,
+            };
+        }
+        match key.code {
+            KeyCode::Up => {
+                self.selected = self.selected.saturating_sub(1);
+                None
+            }
+            KeyCode::Down => {
+                if self.selected + 1 < self.rows.len() {
+                    self.selected += 1;
+                }
+                if self.selected + 5 >= self.rows.len() {
+                    return self.more();
+                }
+                None
+            }
+            KeyCode::PageDown => {
+                self.selected = (self.selected + 10).min(self.rows.len().saturating_sub(1));
+                if self.selected + 10 >= self.rows.len() {
+                    return self.more();
+                }
+                None
+            }
+            KeyCode::PageUp => {
+                self.selected = self.selected.saturating_sub(10);
+                None
+            }
+            KeyCode::Enter => self
+                .rows
+                .get(self.selected)
+                .map(|r| RecordsAction::Open(r.member_no.clone())),
+            _ => self.query.handle_key(&key).then(|| self.search()),
+        }
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, lang: Lang) {
+        if let Some(d) = &self.detail {
+            self.render_detail(frame, area, lang, d);
+            return;
+        }
+        let buf = frame.buffer_mut();
+        let label = t!(lang, "records.search");
+        buf.set_stringn(area.x, area.y, label, 12, theme::focused_label());
+        let cursor = self.query.render(
+            Rect::new(
+                area.x + 12,
+                area.y,
+                30.min(area.width.saturating_sub(12)),
+                1,
+            ),
+            buf,
+            theme::focused_input(),
+            false,
+        );
+        buf.set_stringn(
+            area.x + 44,
+            area.y,
+            t!(lang, "records.search_hint"),
+            area.width.saturating_sub(44) as usize,
+            theme::dim(),
+        );
+        let header = Row::new(vec![
+            t!(lang, "records.col.member_no"),
+            t!(lang, "records.col.name"),
+            t!(lang, "records.col.phone"),
+            t!(lang, "records.col.employer"),
+            t!(lang, "records.col.time"),
+            t!(lang, "records.col.state"),
+        ])
+        .style(theme::title());
+        let height = area.height.saturating_sub(3) as usize;
+        let start = self.selected.saturating_sub(height.saturating_sub(1));
+        let rows = self
+            .rows
+            .iter()
+            .enumerate()
+            .skip(start)
+            .take(height)
+            .map(|(i, r)| {
+                let name = r
+                    .name
+                    .as_deref()
+                    .map(|n| display_safe(n).into_owned())
+                    .unwrap_or_else(|| t!(lang, "records.purged").into());
+                let row = Row::new(vec![
+                    r.member_no.grouped(),
+                    name,
+                    r.phone_tail
+                        .clone()
+                        .map(|t| format!("…{t}"))
+                        .unwrap_or_default(),
+                    r.employer
+                        .as_deref()
+                        .map(|e| display_safe(e).into_owned())
+                        .unwrap_or_default(),
+                    r.created_at.format("%m-%d %H:%M").to_string(),
+                    r.state.label(lang).to_string(),
+                ]);
+                if i == self.selected {
+                    row.style(theme::selected())
+                } else {
+                    row
+                }
+            });
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(14),
+                Constraint::Length(12),
+                Constraint::Length(7),
+                Constraint::Min(12),
+                Constraint::Length(12),
+                Constraint::Length(8),
+            ],
+        )
+        .header(header);
+        table.render(
+            Rect::new(
+                area.x,
+                area.y + 1,
+                area.width,
+                area.height.saturating_sub(2),
+            ),
+            buf,
+        );
+        let status = if self.loading {
+            t!(lang, "records.loading").to_string()
+        } else if self.rows.is_empty() {
+            t!(lang, "records.none").to_string()
+        } else {
+            t!(
+                lang,
+                "records.count",
+                n = self.rows.len(),
+                more = if self.exhausted { "" } else { "+" }
+            )
+        };
+        let bottom = area.y + area.height.saturating_sub(1);
+        buf.set_stringn(
+            area.x,
+            bottom,
+            format!("{status}   {}", t!(lang, "records.keys")),
+            area.width as usize,
+            theme::hint(),
+        );
+        frame.set_cursor_position(cursor);
+    }
+
+    fn render_detail(&self, frame: &mut Frame, area: Rect, lang: Lang, d: &StoredMember) {
+        let buf = frame.buffer_mut();
+        let mut lines: Vec<(String, String)> = vec![
+            (t!(lang, "slip.member_no").into(), d.member_no.grouped()),
+            (t!(lang, "records.col.state").into(), {
+                let mut s = d.state.label(lang).to_string();
+                if let Some(r) = &d.state_reason {
+                    s.push_str(&format!(" — {}", display_safe(r)));
+                }
+                if let Some(n) = &d.server_member_no {
+                    s.push_str(&format!(
+                        " ({})",
+                        t!(lang, "records.office_member", member_no = n)
+                    ));
+                }
+                s
+            }),
+        ];
+        match &d.member {
+            Some(m) => {
+                lines.push((
+                    t!(lang, "field.name").into(),
+                    display_safe(&m.name).into_owned(),
+                ));
+                lines.push((m.document.kind.label(lang).into(), m.document.masked()));
+                lines.push((t!(lang, "field.phone").into(), mask_phone(&m.phone)));
+                lines.push((
+                    t!(lang, "field.employer").into(),
+                    display_safe(&m.employer).into_owned(),
+                ));
+                if let (Some(b), Some(g)) = (d.facts.birth_date, d.facts.gender) {
+                    lines.push((
+                        t!(lang, "records.born").into(),
+                        format!("{b} · {}", g.label(lang)),
+                    ));
+                }
+                if let Some(r) = &d.facts.region {
+                    lines.push((t!(lang, "export.col.region").into(), r.clone()));
+                }
+                if let Some(e) = &m.details.employment_form {
+                    lines.push((
+                        t!(lang, "field.employment_form").into(),
+                        ListKind::EmploymentForm.label(e, lang),
+                    ));
+                }
+                if !d.needs.is_empty() {
+                    let needs: Vec<String> = d
+                        .needs
+                        .iter()
+                        .map(|c| ListKind::Needs.label(c, lang))
+                        .collect();
+                    lines.push((t!(lang, "field.needs").into(), needs.join(" ")));
+                }
+            }
+            None => lines.push((
+                t!(lang, "field.name").into(),
+                t!(lang, "records.purged").into(),
+            )),
+        }
+        lines.push((
+            t!(lang, "records.col.time").into(),
+            d.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        ));
+        lines.push((
+            t!(lang, "export.col.place").into(),
+            display_safe(&d.event.place).into_owned(),
+        ));
+        for (i, (k, v)) in lines.iter().enumerate() {
+            let y = area.y + i as u16;
+            if y >= area.y + area.height.saturating_sub(2) {
+                break;
+            }
+            buf.set_stringn(area.x, y, k, 18, theme::label());
+            buf.set_stringn(
+                area.x + 18,
+                y,
+                v,
+                area.width.saturating_sub(18) as usize,
+                theme::title(),
+            );
+        }
+        let bottom = area.y + area.height.saturating_sub(1);
+        if let Some(r) = &self.void_reason {
+            buf.set_stringn(
+                area.x,
+                bottom - 1,
+                t!(lang, "records.void_prompt"),
+                24,
+                theme::warn(),
+            );
+            let p = r.render(
+                Rect::new(
+                    area.x + 24,
+                    bottom - 1,
+                    40.min(area.width.saturating_sub(24)),
+                    1,
+                ),
+                buf,
+                theme::focused_input(),
+                false,
+            );
+            frame.set_cursor_position(p);
+        }
+        let editable = matches!(d.state, State::Queued | State::Rejected) && d.member.is_some();
+        let keys = if editable {
+            t!(lang, "records.detail_keys")
+        } else {
+            t!(lang, "records.detail_keys_readonly")
+        };
+        frame.buffer_mut().set_line(
+            area.x,
+            bottom,
+            &Line::styled(keys, theme::hint()),
+            area.width,
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Widgets shared by screens.
+
+pub mod input;

@@ -1,0 +1,196 @@
+//! Work that must not block a keypress: saving the draft, printing, searching a million
+//! records, the day's figures. Each worker is a thread with its own database connection; it
+//! reports back through the app's one event channel as typed messages.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+
+use super::event::AppEvent;
+use crate::member::MemberInput;
+use crate::printer::{PrintJob, PrintOutcome};
+use crate::store::members::Summary;
+use crate::store::stats::DayFigures;
+use crate::store::{Store, StoreError, drafts, members, stats};
+
+/// What workers report.
+#[derive(Debug)]
+pub enum WorkerMsg {
+    DraftFailed(String),
+    Printed {
+        member_no: String,
+        outcome: PrintOutcome,
+    },
+    Search {
+        seq: u64,
+        first_page: bool,
+        rows: Result<Vec<Summary>, String>,
+    },
+    Figures(Result<Box<DayFigures>, String>),
+}
+
+pub enum DraftReq {
+    Save(Box<MemberInput>, DateTime<FixedOffset>),
+    Clear,
+    Stop,
+}
+
+pub struct SearchReq {
+    pub query: String,
+    pub before: Option<i64>,
+    pub seq: u64,
+}
+
+pub struct Workers {
+    draft: Sender<DraftReq>,
+    draft_thread: Option<JoinHandle<()>>,
+    print: Sender<PrintJob>,
+    search: Sender<SearchReq>,
+    stats: Sender<NaiveDate>,
+}
+
+/// Takes the newest request waiting, dropping older ones (a fast typist's keystrokes, a
+/// scanner's burst): only the last state matters.
+fn latest<T>(rx: &Receiver<T>, first: T) -> T {
+    let mut last = first;
+    while let Ok(next) = rx.try_recv() {
+        last = next;
+    }
+    last
+}
+
+impl Workers {
+    pub fn start(store: &Store, events: Sender<AppEvent>) -> Result<Workers, StoreError> {
+        let draft_conn = store.second_connection()?;
+        let search_conn = store.second_connection()?;
+        let stats_conn = store.second_connection()?;
+
+        let (draft, draft_rx) = mpsc::channel::<DraftReq>();
+        let ev = events.clone();
+        let draft_thread = std::thread::Builder::new()
+            .name("draft".into())
+            .spawn(move || {
+                while let Ok(first) = draft_rx.recv() {
+                    // Only the newest draft matters, but a Stop must not swallow the save
+                    // queued before it.
+                    let mut stop = false;
+                    let mut newest = None;
+                    for req in std::iter::once(first).chain(draft_rx.try_iter()) {
+                        match req {
+                            DraftReq::Stop => stop = true,
+                            other => newest = Some(other),
+                        }
+                    }
+                    let r = match &newest {
+                        Some(DraftReq::Save(input, at)) => drafts::save(&draft_conn, input, at),
+                        Some(DraftReq::Clear) => drafts::clear(&draft_conn),
+                        _ => Ok(()),
+                    };
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, "draft not saved");
+                        let _ = ev.send(AppEvent::Worker(WorkerMsg::DraftFailed(e.to_string())));
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+            })
+            .map_err(StoreError::Io)?;
+
+        let (print, print_rx) = mpsc::channel::<PrintJob>();
+        let ev = events.clone();
+        std::thread::Builder::new()
+            .name("print".into())
+            .spawn(move || {
+                // Every job is printed: two reprints are two slips.
+                while let Ok(job) = print_rx.recv() {
+                    let outcome = job.run();
+                    let _ = ev.send(AppEvent::Worker(WorkerMsg::Printed {
+                        member_no: job.member_no.clone(),
+                        outcome,
+                    }));
+                }
+            })
+            .map_err(StoreError::Io)?;
+
+        let (search, search_rx) = mpsc::channel::<SearchReq>();
+        let ev = events.clone();
+        std::thread::Builder::new()
+            .name("search".into())
+            .spawn(move || {
+                while let Ok(first) = search_rx.recv() {
+                    let req = latest(&search_rx, first);
+                    let rows = members::search(
+                        &search_conn,
+                        &req.query,
+                        req.before,
+                        super::screens::records::PAGE,
+                    )
+                    .map_err(|e| e.to_string());
+                    let _ = ev.send(AppEvent::Worker(WorkerMsg::Search {
+                        seq: req.seq,
+                        first_page: req.before.is_none(),
+                        rows,
+                    }));
+                }
+            })
+            .map_err(StoreError::Io)?;
+
+        let (stats_tx, stats_rx) = mpsc::channel::<NaiveDate>();
+        std::thread::Builder::new()
+            .name("stats".into())
+            .spawn(move || {
+                while let Ok(first) = stats_rx.recv() {
+                    let day = latest(&stats_rx, first);
+                    let f = stats::day_figures(&stats_conn, day)
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
+                    let _ = events.send(AppEvent::Worker(WorkerMsg::Figures(f)));
+                }
+            })
+            .map_err(StoreError::Io)?;
+
+        Ok(Workers {
+            draft,
+            draft_thread: Some(draft_thread),
+            print,
+            search,
+            stats: stats_tx,
+        })
+    }
+
+    pub fn save_draft(&self, input: MemberInput, at: DateTime<FixedOffset>) {
+        let _ = self.draft.send(DraftReq::Save(Box::new(input), at));
+    }
+
+    pub fn clear_draft(&self) {
+        let _ = self.draft.send(DraftReq::Clear);
+    }
+
+    pub fn print(&self, job: PrintJob) {
+        let _ = self.print.send(job);
+    }
+
+    pub fn search(&self, req: SearchReq) {
+        let _ = self.search.send(req);
+    }
+
+    pub fn figures(&self, day: NaiveDate) {
+        let _ = self.stats.send(day);
+    }
+
+    /// Waits for the last draft to be written (on quit).
+    pub fn finish(&mut self) {
+        let _ = self.draft.send(DraftReq::Stop);
+        if let Some(t) = self.draft_thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
