@@ -74,9 +74,10 @@ fn png_slip_decodes_and_verifies_and_a_flipped_character_is_refused() {
         .args(["-q", "--raw"])
         .arg(&png)
         .output()
-        && out.status.success() {
-            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), payload);
-        }
+        && out.status.success()
+    {
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), payload);
+    }
 }
 
 #[test]

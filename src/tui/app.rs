@@ -32,6 +32,9 @@ use crate::t;
 /// Where "now" comes from: the wall clock, or a fixed instant in tests and snapshots.
 pub type Clock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
 
+/// How long a status message stays.
+const MESSAGE_TTL: Duration = Duration::from_secs(8);
+
 pub fn wall_clock() -> Clock {
     Arc::new(store::now)
 }
@@ -88,6 +91,8 @@ pub struct App {
     pub upload: UploadState,
     pub counts: StatusCounts,
     pub message: Option<(String, Tone)>,
+    /// When the message appeared: it goes after a while.
+    pub message_at: Instant,
     pub last_input: Instant,
     pub last_figures: Instant,
     pub quit: bool,
@@ -120,6 +125,7 @@ impl App {
             upload: UploadState::default(),
             counts: StatusCounts::default(),
             message: None,
+            message_at: Instant::now(),
             last_input: Instant::now(),
             last_figures: Instant::now(),
             quit: false,
@@ -134,6 +140,7 @@ impl App {
 
     fn say(&mut self, text: impl Into<String>, tone: Tone) {
         self.message = Some((text.into(), tone));
+        self.message_at = Instant::now();
     }
 
     // ------------------------------------------------------------ events
@@ -149,6 +156,9 @@ impl App {
 
     /// Called about four times a second: the idle lock and the dashboard refresh.
     pub fn tick(&mut self) {
+        if self.message.is_some() && self.message_at.elapsed() >= MESSAGE_TTL {
+            self.message = None;
+        }
         let Some(session) = &self.session else { return };
         let minutes = session.config.idle_lock_minutes;
         let lockable = !matches!(self.screen, Screen::Setup | Screen::Unlock | Screen::Locked);
@@ -276,10 +286,9 @@ impl App {
                     self.records_action(a);
                 }
             }
-            Screen::Dashboard
-                if key.code == KeyCode::Esc => {
-                    self.goto(Screen::Form);
-                }
+            Screen::Dashboard if key.code == KeyCode::Esc => {
+                self.goto(Screen::Form);
+            }
             Screen::Upload => {
                 if key.code == KeyCode::Esc && !self.upload.running {
                     return self.goto(Screen::Form);
@@ -329,12 +338,13 @@ impl App {
                     PrintOutcome::Printed { .. } | PrintOutcome::Saved { error: None, .. }
                 );
                 if let Some(d) = &mut self.done
-                    && d.member_no.as_str() == member_no {
-                        d.print = PrintStatus::Done {
-                            ok,
-                            message: message.clone(),
-                        };
-                    }
+                    && d.member_no.as_str() == member_no
+                {
+                    d.print = PrintStatus::Done {
+                        ok,
+                        message: message.clone(),
+                    };
+                }
                 if self.screen != Screen::Done {
                     self.say(message, if ok { Tone::Good } else { Tone::Bad });
                 }
@@ -500,7 +510,10 @@ impl App {
         if let Some(s) = &mut self.session {
             match Config::set(&mut s.store, "language", self.lang.code(), self.lang) {
                 Ok(c) => s.config = c,
-                Err(e) => self.message = Some((e.message(self.lang), Tone::Bad)),
+                Err(e) => {
+                    let m = e.message(self.lang);
+                    self.say(m, Tone::Bad)
+                }
             }
         }
     }
@@ -535,9 +548,10 @@ impl App {
     fn refresh_counts(&mut self) {
         let today = self.now().date_naive();
         if let Some(s) = &self.session
-            && let Ok(c) = s.store.status_counts(today) {
-                self.counts = c;
-            }
+            && let Ok(c) = s.store.status_counts(today)
+        {
+            self.counts = c;
+        }
     }
 
     fn refresh_upload(&mut self) {
@@ -588,9 +602,10 @@ impl App {
         match a {
             FormAction::Changed => {
                 if self.form.editing.is_none()
-                    && let Some(s) = &self.session {
-                        s.workers.save_draft(self.form.to_input(), self.now());
-                    }
+                    && let Some(s) = &self.session
+                {
+                    s.workers.save_draft(self.form.to_input(), self.now());
+                }
                 self.look_up_person();
             }
             FormAction::Submit => self.submit(),
@@ -701,9 +716,10 @@ impl App {
         match s.store.get(no) {
             Ok(Some(m)) => {
                 if let Some(d) = &mut self.done
-                    && d.member_no == *no {
-                        d.print = PrintStatus::Printing;
-                    }
+                    && d.member_no == *no
+                {
+                    d.print = PrintStatus::Printing;
+                }
                 self.say(t!(self.lang, "done.reprinting", member_no = no), Tone::Info);
                 self.send_print(&m);
             }

@@ -166,7 +166,17 @@ fn render_overlay(app: &App, o: Overlay, frame: &mut Frame, area: Rect) {
         ),
     };
     let w = area.width.min(72);
-    let h = (lines.len() as u16 + 2).min(area.height);
+    // Height after wrapping, so a long line is not cut off.
+    let inner = w.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines
+        .iter()
+        .map(|l| {
+            unicode_width::UnicodeWidthStr::width(l.as_str())
+                .div_ceil(inner)
+                .max(1)
+        })
+        .sum();
+    let h = (rows as u16 + 2).min(area.height);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,

@@ -14,7 +14,7 @@ use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Widget};
 
 use crate::card::MemberNo;
 use crate::i18n::{self, Lang};
@@ -637,7 +637,8 @@ impl FormState {
 
     /// The note right of a field: its error, the derived facts, a match, a hint.
     fn note(&self, id: FieldId, lang: Lang) -> Option<(String, Style)> {
-        if let Some(e) = self.error_for(id) {
+        // The ID number's errors are long: they go on the full-width line below it.
+        if let Some(e) = self.error_for(id).filter(|_| id != FieldId::IdNumber) {
             return Some((e.reason.message(lang), theme::error()));
         }
         match id {
@@ -747,15 +748,16 @@ impl FormState {
             }
             let note_x = area.x + LABEL_W + INPUT_W + 1;
             if note_x < area.x + area.width
-                && let Some((note, style)) = self.note(id, lang) {
-                    buf.set_stringn(
-                        note_x,
-                        y,
-                        &note,
-                        (area.x + area.width - note_x) as usize,
-                        style,
-                    );
-                }
+                && let Some((note, style)) = self.note(id, lang)
+            {
+                buf.set_stringn(
+                    note_x,
+                    y,
+                    &note,
+                    (area.x + area.width - note_x) as usize,
+                    style,
+                );
+            }
             y += 1;
             // Below the ID number: what it says, or who already has it.
             if id == FieldId::IdNumber {
@@ -829,13 +831,17 @@ impl FormState {
     }
 
     fn derived_line(&self, lang: Lang) -> Option<(String, Style)> {
+        if let Some(e) = self.error_for(FieldId::IdNumber) {
+            return Some((format!("✗ {}", e.reason.message(lang)), theme::error()));
+        }
         if let Some(e) = &self.existing
-            && self.editing.as_ref() != Some(&e.member_no) {
-                return Some((
-                    format!("{}  {}", e.message(lang), t!(lang, "form.reprint_existing")),
-                    theme::warn(),
-                ));
-            }
+            && self.editing.as_ref() != Some(&e.member_no)
+        {
+            return Some((
+                format!("{}  {}", e.message(lang), t!(lang, "form.reprint_existing")),
+                theme::warn(),
+            ));
+        }
         let f = self.facts.as_ref()?;
         let mut s = t!(
             lang,
@@ -857,7 +863,6 @@ impl FormState {
 }
 
 fn frame_line(buf: &mut ratatui::buffer::Buffer, area: Rect, line: Line) {
-    use ratatui::widgets::Widget;
     Paragraph::new(line).render(area, buf);
 }
 
@@ -901,7 +906,10 @@ mod tests {
         press(&mut f, KeyCode::Tab);
         typ(&mut f, "y");
         assert!(f.consent);
-        assert!(press(&mut f, KeyCode::Char('s')).is_none(), "'s' alone is not a consent key");
+        assert!(
+            press(&mut f, KeyCode::Char('s')).is_none(),
+            "'s' alone is not a consent key"
+        );
         let ctrl_s = f.handle_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
         assert_eq!(ctrl_s, Some(FormAction::Submit));
         assert!(f.validated().is_ok());

@@ -1,0 +1,359 @@
+//! Snapshots of every screen (ratatui `TestBackend` + insta), in both languages, at 80×24 (the
+//! smallest supported) and 120×40. Review changes with `cargo insta review` or by reading the
+//! `.snap` files: they are the screens as an operator sees them.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use booth::card::MemberNo;
+use booth::card::qr::QrMatrix;
+use booth::i18n::Lang;
+use booth::member::MemberInput;
+use booth::store::State;
+use booth::store::members::Summary;
+use booth::store::stats::{Counts, DayFigures};
+use booth::tui::app::{App, Overlay, Screen, Tone};
+use booth::tui::screens::done::{DoneState, PrintStatus};
+use booth::tui::screens::form::{FieldId, FormState};
+use booth::tui::view;
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn fixed_now() -> DateTime<FixedOffset> {
+    FixedOffset::east_opt(8 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(2026, 11, 24, 10, 30, 0)
+        .unwrap()
+}
+
+fn today() -> NaiveDate {
+    fixed_now().date_naive()
+}
+
+/// An app on a fresh data folder (set up, unlocked) with the clock fixed.
+fn unlocked(lang: Lang) -> (tempfile::TempDir, App) {
+    // SAFETY: every test in this file sets the same value.
+    unsafe { std::env::set_var("BOOTH_KDF", "fast") };
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, _rx) = mpsc::channel();
+    let mut store = booth::store::Store::create(dir.path(), b"secret1", lang).unwrap();
+    for (k, v) in [
+        ("union", "北京市朝阳区总工会"),
+        ("place", "望京SOHO驿站"),
+        ("operator", "李淑芬"),
+        ("language", lang.code()),
+    ] {
+        booth::config::Config::set(&mut store, k, v, lang).unwrap();
+    }
+    drop(store);
+    let mut app = App::new(dir.path().to_path_buf(), lang, tx, Arc::new(fixed_now));
+    for c in "secret1".chars() {
+        app.handle_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char(c),
+        ));
+    }
+    app.handle_key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Enter,
+    ));
+    assert_eq!(
+        app.screen,
+        Screen::Form,
+        "unlock failed: {:?}",
+        app.unlock.error
+    );
+    app.message = None;
+    (dir, app)
+}
+
+/// The screen as text, one line per row, wide characters once (not followed by the blank
+/// cell that carries their second column).
+fn draw(app: &App, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| view::render(app, f)).unwrap();
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut skip = 0;
+        for x in 0..w {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+            out.push_str(sym);
+        }
+        out.push_str("|\n");
+    }
+    out
+}
+
+fn snap(name: &str, app: &App) {
+    for (w, h) in SIZES {
+        let lang = match app.lang {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        };
+        insta::assert_snapshot!(format!("{name}_{lang}_{w}x{h}"), draw(app, w, h));
+    }
+}
+
+fn filled_form() -> FormState {
+    let input = MemberInput {
+        name: "买买提·吐尔逊".into(),
+        id_number: "11010519491231002X".into(),
+        phone: "13800138000".into(),
+        employer: "某某快递有限公司".into(),
+        consent: true,
+        employment_form: "food_delivery".into(),
+        needs: "legal_aid,skills".into(),
+        ..Default::default()
+    };
+    let mut f = FormState::from_input(&input, today());
+    f.focus = FieldId::EmploymentForm;
+    f
+}
+
+#[test]
+fn setup_and_unlock_screens() {
+    for lang in Lang::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, _rx) = mpsc::channel();
+        let mut app = App::new(dir.path().join("new"), lang, tx, Arc::new(fixed_now));
+        assert_eq!(app.screen, Screen::Setup);
+        snap("setup", &app);
+        app.setup.error = Some(booth::t!(lang, "setup.passphrase_mismatch").into());
+        snap("setup_error", &app);
+        app.screen = Screen::Unlock;
+        app.unlock.error = Some(booth::t!(lang, "store.wrong_passphrase").into());
+        snap("unlock_wrong_passphrase", &app);
+    }
+}
+
+#[test]
+fn form_screens() {
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        snap("form_empty", &app);
+        app.form = filled_form();
+        app.counts.consultations = 3;
+        app.counts.registered = 12;
+        app.counts.queued = 12;
+        snap("form_filled", &app);
+        // refused submit: every error shown
+        let mut f = FormState::new(today());
+        f.name.set("张三");
+        f.id_number.set("110105194912310021");
+        f.phone.set("12345");
+        f.revalidate();
+        f.show_all_errors = true;
+        f.focus = FieldId::IdNumber;
+        app.form = f;
+        app.message = Some((booth::t!(lang, "form.fix_errors").into(), Tone::Bad));
+        snap("form_errors", &app);
+        app.message = None;
+        app.form.employers = vec!["某某快递有限公司".into(), "城市配送站".into()];
+        app.form.employer.clear();
+        app.form.focus = FieldId::Employer;
+        snap("form_employer_suggestions", &app);
+        app.overlay = Some(Overlay::Help);
+        snap("help", &app);
+        app.overlay = Some(Overlay::ConfirmQuit);
+        snap("confirm_quit", &app);
+    }
+}
+
+#[test]
+fn after_submit_screen() {
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        // a fixed payload, so the snapshot does not change with the random device key
+        let payload = "B708%1$P6L10:A1*Q06$KBNS--I8JV9H436S7 G$1K Z0%:F+Y0F.12DD 51I82EM0983P$J+DLF TQ-IX+S72O7C9TZREZNABUX$KELA9G3*WK5N0RGPD0";
+        app.done = Some(DoneState {
+            member_no: MemberNo::new("K7M2QX", 42).unwrap(),
+            name: "葛婷婷".into(),
+            date: booth::t!(lang, "slip.date", date = today()),
+            qr: QrMatrix::encode(payload).unwrap(),
+            print: PrintStatus::Printing,
+            notes: vec![],
+        });
+        app.screen = Screen::Done;
+        snap("done_printing", &app);
+        app.done.as_mut().unwrap().print = PrintStatus::Done {
+            ok: false,
+            message: booth::t!(
+                lang,
+                "print.saved_after_error",
+                why = booth::t!(lang, "print.out_of_paper"),
+                path = "/home/booth/.local/share/booth/slips/K7M2QX00428.png"
+            ),
+        };
+        snap("done_printer_error", &app);
+    }
+}
+
+fn summary(i: i64, state: State) -> Summary {
+    Summary {
+        id: i,
+        member_no: MemberNo::new("K7M2QX", i as u32).unwrap(),
+        name: Some(["葛婷婷", "买买提·吐尔逊", "JOHN SMITH", "张三"][i as usize % 4].into()),
+        phone_tail: Some(format!("{:04}", 8000 + i)),
+        employer: Some("某某快递有限公司".into()),
+        created_at: fixed_now(),
+        state,
+    }
+}
+
+#[test]
+fn records_screens() {
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        app.screen = Screen::Records;
+        app.records.rows = (1..=30)
+            .map(|i| {
+                summary(
+                    i,
+                    if i % 7 == 0 {
+                        State::Rejected
+                    } else {
+                        State::Queued
+                    },
+                )
+            })
+            .collect();
+        app.records.selected = 2;
+        app.records.exhausted = true;
+        snap("records_list", &app);
+        app.records.query.set("8001");
+        app.records.rows.clear();
+        snap("records_none", &app);
+    }
+}
+
+#[test]
+fn record_detail_masks_the_id_and_phone() {
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        let now = fixed_now();
+        let input = filled_form().to_input();
+        let v = booth::member::validate(&input, today()).unwrap();
+        let store = app.session.as_mut().unwrap();
+        let mut m = store
+            .store
+            .register(&v, &store.config.event(), &now)
+            .unwrap();
+        // the device key is random: show a fixed number in the snapshot
+        m.member_no = MemberNo::new("K7M2QX", 1).unwrap();
+        app.screen = Screen::Records;
+        app.records.detail = Some(m);
+        let text = draw(&app, 80, 24);
+        assert!(text.contains("1101**********002X") && !text.contains("11010519491231002X"));
+        assert!(text.contains("138****8000") && !text.contains("13800138000"));
+        snap("record_detail", &app);
+    }
+}
+
+#[test]
+fn dashboard_and_upload_screens() {
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        app.screen = Screen::Dashboard;
+        snap("dashboard_loading", &app);
+        let mut per_hour = [0u64; 24];
+        for (h, n) in [
+            (8, 3),
+            (9, 12),
+            (10, 20),
+            (11, 6),
+            (17, 15),
+            (18, 30),
+            (19, 9),
+        ] {
+            per_hour[h] = n;
+        }
+        let counts = Counts {
+            consultations: 40,
+            registered: 95,
+            queued: 60,
+            uploaded: 35,
+            voided: 2,
+            rejected: 0,
+            conversion: 95.0 / 135.0,
+        };
+        app.dashboard.figures = Some(DayFigures {
+            date: today(),
+            counts: counts.clone(),
+            per_hour,
+            by_employment_form: [
+                ("food_delivery".to_string(), 50),
+                ("courier".to_string(), 30),
+                (String::new(), 15),
+            ]
+            .into_iter()
+            .collect(),
+            top_needs: vec![
+                ("legal_aid".into(), 40),
+                ("mutual_aid".into(), 22),
+                ("rest_station".into(), 18),
+            ],
+            all_days: counts,
+            last_upload: None,
+        });
+        snap("dashboard", &app);
+        app.screen = Screen::Upload;
+        app.upload.queued = 60;
+        snap("upload_unconfigured", &app);
+        app.upload.configured = true;
+        app.upload.server = Some("https://union.example.cn".into());
+        app.upload.running = true;
+        app.upload.total = 60;
+        app.upload.done = 30;
+        app.upload.rate = 412.0;
+        app.upload.log = vec![
+            ("K7M2QX-0001-7 accepted".into(), true),
+            ("K7M2QX-0002-5 duplicate_person 3ABCDE-0007-2".into(), false),
+        ];
+        snap("upload_running", &app);
+    }
+}
+
+#[test]
+fn lock_screen_shows_no_personal_data() {
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        app.form = filled_form();
+        app.handle_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::F(10),
+        ));
+        assert_eq!(app.screen, Screen::Locked);
+        for (w, h) in SIZES {
+            let text = draw(&app, w, h);
+            for secret in [
+                "买买提",
+                "11010519491231002X",
+                "1101",
+                "13800138000",
+                "某某快递",
+            ] {
+                assert!(
+                    !text.contains(secret),
+                    "{secret} visible on the lock screen"
+                );
+            }
+        }
+        snap("locked", &app);
+    }
+}
+
+#[test]
+fn a_small_terminal_asks_to_be_enlarged() {
+    for lang in Lang::ALL {
+        let (_d, app) = unlocked(lang);
+        let text = draw(&app, 60, 20);
+        assert!(text.contains("80") && text.contains("24"));
+        insta::assert_snapshot!(format!("too_small_{}", lang.code()), text);
+    }
+}
