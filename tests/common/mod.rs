@@ -2,6 +2,8 @@
 //! and generators of valid identity data.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -126,7 +126,11 @@ fn list_block(buf: &mut ratatui::buffer::Buffer, area: Rect, title: &str, items:
             let bar_w = (inner_w.saturating_sub(20) as u64 * n / max) as usize;
             // pad by display width: Chinese labels are two columns per character
             let pad = 14usize.saturating_sub(unicode_width::UnicodeWidthStr::width(label.as_str()));
-            Line::from(format!("{label}{} {n:>4} {}", " ".repeat(pad), "▇".repeat(bar_w)))
+            Line::from(format!(
+                "{label}{} {n:>4} {}",
+                " ".repeat(pad),
+                "▇".repeat(bar_w)
+            ))
         })
         .collect();
     Paragraph::new(lines)

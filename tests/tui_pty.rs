@@ -1,0 +1,185 @@
+//! The terminal UI end to end: the real binary in a pseudo-terminal, typed at like an
+//! operator would, read back through a terminal emulator.
+
+mod common;
+
+use common::pty::*;
+use common::*;
+
+fn decode_modules(modules: &[Vec<bool>]) -> String {
+    // quiet zone around whatever the screen showed, 6 px per module
+    let pad = 4;
+    let h = modules.len() + 2 * pad;
+    let w = modules.iter().map(Vec::len).max().unwrap() + 2 * pad;
+    let s = 6;
+    let img = image::GrayImage::from_fn((w * s) as u32, (h * s) as u32, |x, y| {
+        let (mx, my) = (x as usize / s, y as usize / s);
+        let dark = my >= pad
+            && mx >= pad
+            && modules
+                .get(my - pad)
+                .and_then(|r| r.get(mx - pad))
+                .copied()
+                .unwrap_or(false);
+        image::Luma([if dark { 0 } else { 255 }])
+    });
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the screen");
+    grids[0].decode().expect("the screen's QR code decodes").1
+}
+
+#[test]
+fn a_booth_day_in_the_terminal() {
+    let b = Booth::new();
+    let data = b.data();
+    let mut t = Tui::start(&data, 80, 24);
+    t.wait_for("首次设置", 10);
+
+    // setup: union, place, operator, language, printer (none), passphrase twice
+    t.send("北京市朝阳区总工会");
+    t.key(TAB);
+    t.send("望京SOHO驿站");
+    t.key(TAB);
+    t.send("李淑芬");
+    t.key(TAB);
+    t.key(TAB);
+    t.key(TAB);
+    t.send(PASS);
+    t.key(TAB);
+    t.send(PASS);
+    t.key(ENTER);
+    t.wait_for("新会员登记", 10);
+
+    // a registration: only the keys beyond the typed data are counted
+    t.keys_sent = 0;
+    t.send("葛婷婷");
+    t.key(TAB);
+    t.send("11010519491231002X"); // moves on by itself …
+    t.key(ENTER); // … and the card reader's Enter is swallowed
+    t.keys_sent -= 1; // (that Enter is the reader's, not the operator's)
+    t.send("13800138000"); // moves on by itself
+    t.wait_for("北京市 朝阳区", 5); // derived from the ID number
+    t.send("某某快递有限公司");
+    t.key(TAB);
+    t.key("y"); // consent
+    t.key(CTRL_S);
+    t.wait_for("登记成功", 10);
+    assert_eq!(
+        t.keys_sent, 4,
+        "one key per typed field to advance, consent, submit"
+    );
+    let screen = t.screen();
+    let member_no = screen
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(3)
+        .find(|w| {
+            w[0].len() == 6
+                && w[1].len() == 4
+                && w[2].len() == 1
+                && w[1].chars().all(|c| c.is_ascii_alphanumeric())
+        })
+        .map(|w| format!("{}-{}-{}", w[0], w[1], w[2]))
+        .expect("the member number is on the screen");
+    t.wait_for("凭条已存为图片", 10);
+
+    // the QR code on the screen decodes and verifies
+    let payload = decode_modules(&t.screen_qr_modules());
+
+    // next member, tally a consultation
+    t.key(ENTER);
+    t.wait_for("新会员登记", 5);
+    t.key(F6);
+    t.wait_for("咨询 1", 5);
+
+    // lock, wrong passphrase, right passphrase
+    t.key(F10);
+    t.wait_for("已锁屏", 5);
+    assert!(!t.screen().contains("葛婷婷"));
+    t.send("not it");
+    t.key(ENTER);
+    t.wait_for("口令不对", 10);
+    t.send(PASS);
+    t.key(ENTER);
+    t.wait_for("新会员登记", 10);
+
+    // the same person again: refused with who and when, offered a reprint
+    t.send("葛婷婷");
+    t.key(TAB);
+    t.send("11010519491231002X");
+    t.wait_for("此人已登记", 5);
+    t.key(CTRL_X);
+    t.wait_for("清空表单", 5);
+    t.send("y");
+
+    // quit
+    t.key(CTRL_Q);
+    assert_eq!(t.wait_exit(10), Some(0), "booth exits cleanly");
+
+    // the member is in the export, the payload verifies, the day's figures add up
+    let (out, v) = b.json(&["stats"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(v["registered"], 1);
+    assert_eq!(v["consultations"], 1);
+    let json = b.dir.path().join("day.json");
+    assert!(
+        b.run(&[
+            "export",
+            "--format",
+            "json",
+            "--out",
+            json.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(
+        text.contains("葛婷婷") && text.contains(&member_no),
+        "{text}"
+    );
+    let (out, vv) = b.json(&["verify", &payload]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(vv["member_no"], member_no.as_str());
+}
+
+#[test]
+fn a_killed_booth_offers_the_draft_back() {
+    let b = Booth::new();
+    assert!(b.run(&["stats"]).status.success()); // set up from the command line
+    let data = b.data();
+    let mut t = Tui::start(&data, 80, 24);
+    t.wait_for("请输入口令", 10);
+    t.send(PASS);
+    t.key(ENTER);
+    t.wait_for("新会员登记", 10);
+    t.send("买买提·吐尔逊");
+    t.key(TAB);
+    t.send("6501021985");
+    // give the draft writer its moment, then pull the plug
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    t.kill9();
+
+    let mut t = Tui::start(&data, 80, 24);
+    t.wait_for("请输入口令", 10);
+    t.send(PASS);
+    t.key(ENTER);
+    t.wait_for("未提交的草稿", 10);
+    let screen = t.screen();
+    assert!(screen.contains("买买提·吐尔逊"), "{screen}");
+    assert!(screen.contains("6501021985"), "{screen}");
+    t.key(CTRL_Q);
+    t.wait_for("Y", 5);
+    t.send("y");
+    assert_eq!(t.wait_exit(10), Some(0));
+}
+
+#[test]
+fn a_small_terminal_gets_a_message_not_a_garbled_screen() {
+    let b = Booth::new();
+    let mut t = Tui::start(&b.data(), 60, 16);
+    t.wait_for("80×24", 10);
+    t.send(CTRL_Q);
+    assert_eq!(t.wait_exit(10), Some(0));
+}
