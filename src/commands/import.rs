@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::setup::{load_config, open_store};
 use super::{CliError, Ctx, Output, interactive_stderr};
@@ -16,6 +16,31 @@ use crate::store::{self, RegisterError};
 use crate::t;
 
 const BATCH: usize = 1000;
+
+/// One row of the report (`--json`): `{"row", "status", "member_no", "errors", "warnings"}`.
+#[derive(serde::Serialize)]
+struct RowReport {
+    row: usize,
+    status: &'static str,
+    member_no: Option<String>,
+    errors: Vec<Problem>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<Problem>,
+}
+
+#[derive(serde::Serialize)]
+struct Problem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
+    code: &'static str,
+    message: String,
+}
+
+impl Problem {
+    fn of(e: &crate::member::FieldError, lang: crate::i18n::Lang) -> Problem {
+        Problem { field: Some(e.field.code()), code: e.reason.code(), message: e.message(lang) }
+    }
+}
 
 #[derive(Default)]
 struct Tally {
@@ -50,7 +75,7 @@ pub fn import(
         pb
     });
 
-    let mut reports: Vec<Value> = Vec::with_capacity(roster.rows.len());
+    let mut reports: Vec<RowReport> = Vec::with_capacity(roster.rows.len());
     let mut human_lines: Vec<String> = Vec::new();
     let mut tally = Tally::default();
     let mut batch = store.batch().map_err(|e| CliError::store(e, lang))?;
@@ -85,21 +110,29 @@ pub fn import(
                         .collect::<Vec<_>>()
                         .join("；")
                 ));
-                json!({
-                    "row": row.number, "status": "rejected", "member_no": null,
-                    "errors": errors.iter().map(|e| e.to_json(lang)).collect::<Vec<_>>(),
-                })
+                RowReport {
+                    row: row.number,
+                    status: "rejected",
+                    member_no: None,
+                    errors: errors.iter().map(|e| Problem::of(e, lang)).collect(),
+                    warnings: Vec::new(),
+                }
             }
             Ok(v) => match batch.register(&v, &event, &now) {
                 Ok(m) => {
                     tally.accepted += 1;
                     in_batch += 1;
-                    json!({
-                        "row": row.number, "status": "accepted",
-                        "member_no": if dry_run { Value::Null } else { json!(m.member_no) },
-                        "errors": [],
-                        "warnings": v.warnings.iter().map(|w| json!({"code": w.code(), "message": w.message(lang)})).collect::<Vec<_>>(),
-                    })
+                    RowReport {
+                        row: row.number,
+                        status: "accepted",
+                        member_no: (!dry_run).then(|| m.member_no.grouped()),
+                        errors: Vec::new(),
+                        warnings: v
+                            .warnings
+                            .iter()
+                            .map(|w| Problem { field: None, code: w.code(), message: w.message(lang) })
+                            .collect(),
+                    }
                 }
                 Err(RegisterError::Duplicate(existing)) => {
                     tally.duplicate += 1;
@@ -114,10 +147,13 @@ pub fn import(
                         row = row.number,
                         reason = reason
                     ));
-                    json!({
-                        "row": row.number, "status": "duplicate", "member_no": existing.member_no,
-                        "errors": [{ "field": Field::IdNumber.code(), "code": "duplicate", "message": reason }],
-                    })
+                    RowReport {
+                        row: row.number,
+                        status: "duplicate",
+                        member_no: Some(existing.member_no.grouped()),
+                        errors: vec![Problem { field: Some(Field::IdNumber.code()), code: "duplicate", message: reason }],
+                        warnings: Vec::new(),
+                    }
                 }
                 Err(RegisterError::Store(e)) => {
                     // Disk full or worse: stop; what was committed stays, this batch rolls back.

@@ -270,23 +270,16 @@ fn find_by_hash(conn: &Connection, hash: &[u8; 32]) -> rusqlite::Result<Option<E
 fn insert(
     tx: &Connection,
     device: &Device,
+    next_seq: &mut u32,
     v: &Validated,
     event: &BoothEvent,
     now: &DateTime<FixedOffset>,
-) -> Result<StoredMember, RegisterError> {
+) -> Result<Registered, RegisterError> {
     let hash = person_hash(&device.pepper, &v.member.document);
-    if let Some(existing) = find_by_hash(tx, &hash)? {
-        return Err(RegisterError::Duplicate(Box::new(existing)));
+    let seq = *next_seq;
+    if seq > MAX_SEQ {
+        return Err(StoreError::SequenceExhausted(MAX_SEQ).into());
     }
-    let seq: i64 = tx
-        .prepare_cached(
-            "UPDATE device SET next_seq = next_seq + 1 WHERE id = 1 RETURNING next_seq - 1",
-        )?
-        .query_row([], |r| r.get(0))?;
-    let seq = u32::try_from(seq)
-        .ok()
-        .filter(|&s| s <= MAX_SEQ)
-        .ok_or(StoreError::SequenceExhausted(MAX_SEQ))?;
     let member_no =
         MemberNo::new(device.key.key_id(), seq).ok_or(StoreError::SequenceExhausted(MAX_SEQ))?;
     let uuid = Uuid::new_v4();
@@ -302,6 +295,7 @@ fn insert(
                 event_date, operator, created_at, updated_at, state)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                 ?13, ?13, 'queued')
+             ON CONFLICT (person_hash) DO NOTHING
              RETURNING id",
         )?
         .query_row(
@@ -325,29 +319,23 @@ fn insert(
                 event.operator,
             ],
             |r| r.get(0),
-        )?;
-    Ok(StoredMember {
-        id,
-        uuid,
-        member_no,
-        member: Some(m.clone()),
-        facts: StoredFacts {
-            gender: facts.map(|f| f.gender),
-            birth_date: facts.map(|f| f.birth_date),
-            region: facts.and_then(|f| f.region.as_ref().map(|r| r.name.clone())),
-        },
-        employment_form: m.details.employment_form.clone(),
-        needs: m.details.needs.clone(),
-        event: event.clone(),
-        event_date,
-        consent_at: *now,
-        created_at: *now,
-        updated_at: *now,
-        state: State::Queued,
-        state_reason: None,
-        server_member_no: None,
-        purged_at: None,
-    })
+        )
+        .optional()?;
+    // The unique person hash decides, in the same statement: no separate look-up first.
+    let Some(id) = id else {
+        let existing = find_by_hash(tx, &hash)?.ok_or(StoreError::Damaged("person hash".into()))?;
+        return Err(RegisterError::Duplicate(Box::new(existing)));
+    };
+    *next_seq += 1;
+    Ok(Registered { id, uuid, member_no })
+}
+
+/// What a registration inside a batch returns: enough to report it, nothing copied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registered {
+    pub id: i64,
+    pub uuid: Uuid,
+    pub member_no: MemberNo,
 }
 
 /// Registrations made in one transaction (import). Dropped without [`Batch::commit`], it
@@ -355,21 +343,34 @@ fn insert(
 pub struct Batch<'a> {
     tx: Transaction<'a>,
     device: &'a Device,
+    /// The member sequence, kept here during the batch and written back on commit.
+    next_seq: u32,
+}
+
+fn read_seq(conn: &Connection) -> Result<u32, StoreError> {
+    let seq: i64 = conn
+        .prepare_cached("SELECT next_seq FROM device WHERE id = 1")?
+        .query_row([], |r| r.get(0))?;
+    u32::try_from(seq).map_err(|_| StoreError::SequenceExhausted(MAX_SEQ))
+}
+
+fn write_seq(conn: &Connection, seq: u32) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE device SET next_seq = ?1 WHERE id = 1")?
+        .execute([seq])?;
+    Ok(())
 }
 
 impl Batch<'_> {
+    /// One row: a single INSERT (the unique person hash catches duplicates in the same
+    /// statement). A failure that is not a duplicate (disk full) aborts the batch: the caller
+    /// drops it, and the whole batch rolls back.
     pub fn register(
         &mut self,
         v: &Validated,
         event: &BoothEvent,
         now: &DateTime<FixedOffset>,
-    ) -> Result<StoredMember, RegisterError> {
-        // A savepoint per row: a failure mid-row (disk full) cannot leave half a row behind
-        // in an otherwise good batch.
-        let sp = self.tx.savepoint()?;
-        let m = insert(&sp, self.device, v, event, now)?;
-        sp.commit()?;
-        Ok(m)
+    ) -> Result<Registered, RegisterError> {
+        insert(&self.tx, self.device, &mut self.next_seq, v, event, now)
     }
 
     /// Whether this person is already in the store (including rows of this batch).
@@ -381,6 +382,7 @@ impl Batch<'_> {
     }
 
     pub fn commit(self) -> Result<(), StoreError> {
+        write_seq(&self.tx, self.next_seq)?;
         self.tx.commit()?;
         Ok(())
     }
@@ -423,18 +425,22 @@ impl Store {
         event: &BoothEvent,
         now: &DateTime<FixedOffset>,
     ) -> Result<StoredMember, RegisterError> {
-        let tx = self.conn.transaction()?;
-        let m = insert(&tx, &self.device, v, event, now)?;
-        tx.commit()?;
-        tracing::info!(member_no = %m.member_no, "registered");
-        Ok(m)
+        let mut batch = self.batch()?;
+        let r = batch.register(v, event, now)?;
+        batch.commit()?;
+        tracing::info!(member_no = %r.member_no, "registered");
+        // Read back: the one mapping from a row to a record, whole seconds and all.
+        Ok(self.get(&r.member_no)?.ok_or(StoreError::NotFound)?)
     }
 
     /// Opens a batch of registrations in one transaction (import).
     pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let next_seq = read_seq(&tx)?;
         Ok(Batch {
-            tx: self.conn.transaction()?,
+            tx,
             device: &self.device,
+            next_seq,
         })
     }
 
@@ -790,5 +796,36 @@ mod tests {
             store.void(&m.member_no, "x", &now),
             Err(StoreError::WrongState(State::Uploaded))
         ));
+    }
+}
+
+#[cfg(test)]
+mod seq_tests {
+    use crate::member::{validate, MemberInput};
+
+    #[test]
+    fn different_people_get_consecutive_numbers() {
+        let (_d, mut store) = crate::store::test_store();
+        let now = crate::store::now();
+        let ev = crate::config::Config::default().event();
+        let mk = |id: &str| MemberInput {
+            name: "张三".into(),
+            id_number: id.into(),
+            phone: "13800138000".into(),
+            employer: "某公司".into(),
+            consent: true,
+            ..Default::default()
+        };
+        let a = store.register(&validate(&mk("11010519491231002X"), now.date_naive()).unwrap(), &ev, &now).unwrap();
+        let b = store.register(&validate(&mk("110105198001010016"), now.date_naive()).unwrap(), &ev, &now);
+        let b = b.unwrap();
+        assert_eq!(b.member_no.seq(), a.member_no.seq() + 1);
+        // a batch continues the sequence, and a single registration after it too
+        let mut batch = store.batch().unwrap();
+        let c = batch.register(&validate(&mk("110105199001010010"), now.date_naive()).unwrap(), &ev, &now).unwrap();
+        batch.commit().unwrap();
+        assert_eq!(c.member_no.seq(), b.member_no.seq() + 1);
+        let d = store.register(&validate(&mk("110105199101010018"), now.date_naive()).unwrap(), &ev, &now);
+        assert_eq!(d.unwrap().member_no.seq(), c.member_no.seq() + 1);
     }
 }
