@@ -17,7 +17,8 @@ use chrono::NaiveDate;
 /// A distinct valid ID for every n below 14 million: birth date 1960-01-01 + n/1000 days,
 /// sequence n % 1000.
 fn id(n: u32) -> String {
-    let birth = NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + chrono::Days::new(u64::from(n / 1000));
+    let birth =
+        NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + chrono::Days::new(u64::from(n / 1000));
     let body = format!("110105{}{:03}", birth.format("%Y%m%d"), n % 1000);
     format!("{body}{}", check_char(body.as_bytes()))
 }

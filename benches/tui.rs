@@ -8,24 +8,25 @@
 
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use booth::i18n::Lang;
 use booth::member::document::check_char;
-use booth::member::{validate, MemberInput};
+use booth::member::{MemberInput, validate};
 use booth::store::{KeyFile, Store};
 use booth::tui::app::{App, Screen};
 use booth::tui::view;
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 
 const PASS: &[u8] = b"bench passphrase";
 
 fn id(n: u32) -> String {
-    let birth = NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + chrono::Days::new(u64::from(n / 1000));
+    let birth =
+        NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + chrono::Days::new(u64::from(n / 1000));
     let body = format!("110105{}{:03}", birth.format("%Y%m%d"), n % 1000);
     format!("{body}{}", check_char(body.as_bytes()))
 }
@@ -49,7 +50,9 @@ fn fill(dir: &std::path::Path, n: u32) {
                 employment_form: "courier".into(),
                 ..Default::default()
             };
-            batch.register(&validate(&input, today).unwrap(), &event, &now).unwrap();
+            batch
+                .register(&validate(&input, today).unwrap(), &event, &now)
+                .unwrap();
             i += 1;
         }
         batch.commit().unwrap();
@@ -73,7 +76,10 @@ fn main() {
     let dir = tmp.path().join("data");
     let t = Instant::now();
     fill(&dir, records);
-    println!("filled {records} records in {:.0} s", t.elapsed().as_secs_f64());
+    println!(
+        "filled {records} records in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
 
     // ---- start → form ready
     let kf = KeyFile::read(&dir).unwrap();
@@ -122,7 +128,11 @@ fn main() {
             .map(|c| key(KeyCode::Char(c)))
             .chain([key(KeyCode::Tab)])
             .chain(id(9_000_000 + round).chars().map(|c| key(KeyCode::Char(c))))
-            .chain(format!("137{round:08}").chars().map(|c| key(KeyCode::Char(c))))
+            .chain(
+                format!("137{round:08}")
+                    .chars()
+                    .map(|c| key(KeyCode::Char(c))),
+            )
             .chain("某某快递有限公司".chars().map(|c| key(KeyCode::Char(c))))
             .chain([key(KeyCode::Tab), key(KeyCode::Char('y'))])
             .collect();
@@ -150,7 +160,12 @@ fn main() {
     // ---- resident memory of the real binary
     let pty = portable_pty::native_pty_system();
     let pair = pty
-        .openpty(portable_pty::PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
+        .openpty(portable_pty::PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
         .unwrap();
     let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_booth"));
     cmd.arg("--data-dir");
@@ -158,7 +173,11 @@ fn main() {
     cmd.env("TERM", "xterm-256color");
     let mut child = pair.slave.spawn_command(cmd).unwrap();
     let pid = child.process_id().unwrap();
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(NonZeroU16::new(24).unwrap(), NonZeroU16::new(80).unwrap(), 0)));
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(
+        NonZeroU16::new(24).unwrap(),
+        NonZeroU16::new(80).unwrap(),
+        0,
+    )));
     let mut reader = pair.master.try_clone_reader().unwrap();
     let p = Arc::clone(&parser);
     std::thread::spawn(move || {
@@ -182,7 +201,10 @@ fn main() {
     w.write_all(PASS).unwrap();
     w.write_all(b"\r").unwrap();
     wait("新会员登记");
-    let body = format!("葛婷婷\t{}13612345678某某快递有限公司\ty\x13", id(9_999_999));
+    let body = format!(
+        "葛婷婷\t{}13612345678某某快递有限公司\ty\x13",
+        id(9_999_999)
+    );
     w.write_all(body.as_bytes()).unwrap();
     wait("登记成功");
     w.write_all(b"\r\x1bOR").unwrap(); // next, F3 records

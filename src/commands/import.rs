@@ -38,7 +38,11 @@ struct Problem {
 
 impl Problem {
     fn of(e: &crate::member::FieldError, lang: crate::i18n::Lang) -> Problem {
-        Problem { field: Some(e.field.code()), code: e.reason.code(), message: e.message(lang) }
+        Problem {
+            field: Some(e.field.code()),
+            code: e.reason.code(),
+            message: e.message(lang),
+        }
     }
 }
 
@@ -130,7 +134,11 @@ pub fn import(
                         warnings: v
                             .warnings
                             .iter()
-                            .map(|w| Problem { field: None, code: w.code(), message: w.message(lang) })
+                            .map(|w| Problem {
+                                field: None,
+                                code: w.code(),
+                                message: w.message(lang),
+                            })
                             .collect(),
                     }
                 }
@@ -151,7 +159,11 @@ pub fn import(
                         row: row.number,
                         status: "duplicate",
                         member_no: Some(existing.member_no.grouped()),
-                        errors: vec![Problem { field: Some(Field::IdNumber.code()), code: "duplicate", message: reason }],
+                        errors: vec![Problem {
+                            field: Some(Field::IdNumber.code()),
+                            code: "duplicate",
+                            message: reason,
+                        }],
                         warnings: Vec::new(),
                     }
                 }

@@ -327,7 +327,11 @@ fn insert(
         return Err(RegisterError::Duplicate(Box::new(existing)));
     };
     *next_seq += 1;
-    Ok(Registered { id, uuid, member_no })
+    Ok(Registered {
+        id,
+        uuid,
+        member_no,
+    })
 }
 
 /// What a registration inside a batch returns: enough to report it, nothing copied.
@@ -345,6 +349,13 @@ pub struct Batch<'a> {
     device: &'a Device,
     /// The member sequence, kept here during the batch and written back on commit.
     next_seq: u32,
+}
+
+/// A transaction that takes the write lock at once (BEGIN IMMEDIATE): with the draft writer
+/// on a second connection, a read-then-write transaction could otherwise fail with
+/// SQLITE_BUSY instead of waiting its turn.
+fn write_transaction(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    Ok(conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
 }
 
 fn read_seq(conn: &Connection) -> Result<u32, StoreError> {
@@ -435,7 +446,7 @@ impl Store {
 
     /// Opens a batch of registrations in one transaction (import).
     pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = write_transaction(&mut self.conn)?;
         let next_seq = read_seq(&tx)?;
         Ok(Batch {
             tx,
@@ -526,7 +537,7 @@ impl Store {
         v: &Validated,
         now: &DateTime<FixedOffset>,
     ) -> Result<StoredMember, RegisterError> {
-        let tx = self.conn.transaction()?;
+        let tx = write_transaction(&mut self.conn)?;
         let current = tx
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM members WHERE member_no = ?1"
@@ -583,7 +594,7 @@ impl Store {
         reason: &str,
         now: &DateTime<FixedOffset>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = write_transaction(&mut self.conn)?;
         let state: Option<String> = tx
             .query_row(
                 "SELECT state FROM members WHERE member_no = ?1",
@@ -801,7 +812,7 @@ mod tests {
 
 #[cfg(test)]
 mod seq_tests {
-    use crate::member::{validate, MemberInput};
+    use crate::member::{MemberInput, validate};
 
     #[test]
     fn different_people_get_consecutive_numbers() {
@@ -816,16 +827,36 @@ mod seq_tests {
             consent: true,
             ..Default::default()
         };
-        let a = store.register(&validate(&mk("11010519491231002X"), now.date_naive()).unwrap(), &ev, &now).unwrap();
-        let b = store.register(&validate(&mk("110105198001010016"), now.date_naive()).unwrap(), &ev, &now);
+        let a = store
+            .register(
+                &validate(&mk("11010519491231002X"), now.date_naive()).unwrap(),
+                &ev,
+                &now,
+            )
+            .unwrap();
+        let b = store.register(
+            &validate(&mk("110105198001010016"), now.date_naive()).unwrap(),
+            &ev,
+            &now,
+        );
         let b = b.unwrap();
         assert_eq!(b.member_no.seq(), a.member_no.seq() + 1);
         // a batch continues the sequence, and a single registration after it too
         let mut batch = store.batch().unwrap();
-        let c = batch.register(&validate(&mk("110105199001010010"), now.date_naive()).unwrap(), &ev, &now).unwrap();
+        let c = batch
+            .register(
+                &validate(&mk("110105199001010010"), now.date_naive()).unwrap(),
+                &ev,
+                &now,
+            )
+            .unwrap();
         batch.commit().unwrap();
         assert_eq!(c.member_no.seq(), b.member_no.seq() + 1);
-        let d = store.register(&validate(&mk("110105199101010018"), now.date_naive()).unwrap(), &ev, &now);
+        let d = store.register(
+            &validate(&mk("110105199101010018"), now.date_naive()).unwrap(),
+            &ev,
+            &now,
+        );
         assert_eq!(d.unwrap().member_no.seq(), c.member_no.seq() + 1);
     }
 }

@@ -47,6 +47,8 @@ pub enum StoreError {
     InUse(PathBuf),
     #[error("wrong passphrase")]
     WrongPassphrase,
+    #[error("the database stayed busy")]
+    Busy,
     #[error("the data folder {0} is not set up")]
     NotInitialised(PathBuf),
     #[error("the data folder is damaged: {0}")]
@@ -76,7 +78,7 @@ impl From<rusqlite::Error> for StoreError {
         match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-                StoreError::InUse(PathBuf::new())
+                StoreError::Busy
             }
             _ => StoreError::Sqlite(e),
         }
@@ -99,6 +101,7 @@ impl StoreError {
         match self {
             StoreError::InUse(dir) => t!(lang, "store.in_use", dir = dir.display()),
             StoreError::WrongPassphrase => t!(lang, "store.wrong_passphrase").into(),
+            StoreError::Busy => t!(lang, "store.busy").into(),
             StoreError::NotInitialised(dir) => {
                 t!(lang, "store.not_initialised", dir = dir.display())
             }

@@ -1,0 +1,294 @@
+//! The terminal UI headless: keys go into `App`, state comes out. Workers run for real; their
+//! messages are pumped from the app's channel.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use booth::config::Config;
+use booth::i18n::Lang;
+use booth::tui::app::{App, Overlay, Screen};
+use booth::tui::event::AppEvent;
+use booth::tui::screens::done::PrintStatus;
+use booth::tui::screens::form::FieldId;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+struct Harness {
+    app: App,
+    rx: Receiver<AppEvent>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        // SAFETY: every test in this file sets the same value.
+        unsafe { std::env::set_var("BOOTH_KDF", "fast") };
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = booth::store::Store::create(dir.path(), b"secret1", Lang::Zh).unwrap();
+        Config::set(&mut store, "union", "朝阳区总工会", Lang::Zh).unwrap();
+        drop(store);
+        let (tx, rx) = mpsc::channel();
+        let app = App::new(
+            dir.path().to_path_buf(),
+            Lang::Zh,
+            tx,
+            Arc::new(booth::store::now),
+        );
+        let mut h = Harness { app, rx, _dir: dir };
+        h.typ("secret1");
+        h.key(KeyCode::Enter);
+        assert_eq!(h.app.screen, Screen::Form);
+        h
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    }
+
+    fn ctrl(&mut self, c: char) {
+        self.app
+            .handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    }
+
+    fn typ(&mut self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    /// Handles worker messages until `done` holds (or fails after 10 s).
+    fn pump_until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done(&self.app) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if let Ok(ev) = self.rx.recv_timeout(Duration::from_millis(50)) {
+                self.app.handle_event(ev);
+            }
+        }
+    }
+
+    fn register(&mut self, name: &str, id: &str, phone: &str) {
+        self.typ(name);
+        self.key(KeyCode::Tab);
+        self.typ(id);
+        self.typ(phone);
+        self.typ("某某快递有限公司");
+        self.key(KeyCode::Tab);
+        self.typ("y");
+        self.ctrl('s');
+    }
+}
+
+#[test]
+fn register_print_and_next() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    assert_eq!(h.app.screen, Screen::Done, "{:?}", h.app.message);
+    h.pump_until("the slip", |a| {
+        matches!(a.done.as_ref().unwrap().print, PrintStatus::Done { .. })
+    });
+    let done = h.app.done.as_ref().unwrap();
+    assert!(
+        matches!(&done.print, PrintStatus::Done { ok: true, message } if message.contains(".png"))
+    );
+    assert_eq!(h.app.counts.registered, 1);
+    assert_eq!(h.app.counts.queued, 1);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Form);
+    assert!(h.app.form.is_blank());
+    assert_eq!(h.app.form.focus, FieldId::Name);
+    // the day's employer is now a suggestion: one Tab takes it
+    assert_eq!(h.app.form.employers, vec!["某某快递有限公司".to_string()]);
+}
+
+#[test]
+fn the_same_person_is_refused_with_who_and_when() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::Enter);
+    h.typ("葛婷婷");
+    h.key(KeyCode::Tab);
+    h.typ("11010519491231002x");
+    let existing = h
+        .app
+        .form
+        .existing
+        .clone()
+        .expect("found as soon as the ID is valid");
+    assert_eq!(existing.name.as_deref(), Some("葛婷婷"));
+    // F8 reprints the existing member's slip
+    h.key(KeyCode::F(8));
+    h.pump_until("the reprint", |a| {
+        a.message.as_ref().is_some_and(|m| m.0.contains(".png"))
+    });
+    // submitting anyway is refused and stores nothing
+    h.typ("13800138000某公司");
+    h.key(KeyCode::Tab);
+    h.typ("y");
+    h.ctrl('s');
+    assert_eq!(h.app.screen, Screen::Form);
+    assert_eq!(h.app.counts.registered, 1);
+}
+
+#[test]
+fn errors_focus_the_first_bad_field_and_keep_what_was_typed() {
+    let mut h = Harness::new();
+    h.typ("张三");
+    h.key(KeyCode::Tab);
+    h.typ("110105194912310021");
+    h.ctrl('s');
+    assert_eq!(h.app.screen, Screen::Form);
+    assert_eq!(h.app.form.focus, FieldId::IdNumber);
+    assert_eq!(h.app.form.name.value(), "张三");
+    assert_eq!(h.app.form.id_number.value(), "110105194912310021");
+    assert!(h.app.form.error_for(FieldId::Phone).is_some());
+}
+
+#[test]
+fn tally_and_undo() {
+    let mut h = Harness::new();
+    h.key(KeyCode::F(6));
+    h.key(KeyCode::F(6));
+    assert_eq!(h.app.counts.consultations, 2);
+    h.app
+        .handle_key(KeyEvent::new(KeyCode::F(6), KeyModifiers::SHIFT));
+    assert_eq!(h.app.counts.consultations, 1);
+}
+
+#[test]
+fn idle_lock_hides_everything_and_keeps_the_form() {
+    let mut h = Harness::new();
+    h.typ("买买提");
+    h.app.last_input = Instant::now() - Duration::from_secs(6 * 60);
+    h.app.tick();
+    assert_eq!(h.app.screen, Screen::Locked);
+    h.typ("wrong");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Locked);
+    assert!(h.app.unlock.error.is_some());
+    h.typ("secret1");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Form);
+    assert_eq!(h.app.form.name.value(), "买买提");
+}
+
+#[test]
+fn paste_goes_in_as_one_piece_without_control_characters() {
+    let mut h = Harness::new();
+    h.app.handle_event(AppEvent::Input(Event::Paste(
+        "买买提·吐尔逊\u{1b}[31m\n".into(),
+    )));
+    assert_eq!(h.app.form.name.value(), "买买提·吐尔逊[31m ");
+    // a paste on the lock screen goes nowhere
+    h.key(KeyCode::F(10));
+    h.app
+        .handle_event(AppEvent::Input(Event::Paste("secret1".into())));
+    assert!(h.app.unlock.pass.is_empty());
+}
+
+#[test]
+fn quit_asks_when_the_form_has_input_and_the_draft_survives() {
+    let mut h = Harness::new();
+    h.ctrl('q');
+    assert!(h.app.quit, "an empty form quits at once");
+    let mut h = Harness::new();
+    h.typ("张");
+    h.ctrl('q');
+    assert_eq!(h.app.overlay, Some(Overlay::ConfirmQuit));
+    h.key(KeyCode::Char('n'));
+    assert!(!h.app.quit);
+    h.ctrl('q');
+    h.key(KeyCode::Char('y'));
+    assert!(h.app.quit);
+    h.app.shutdown();
+    let store = h.app.store().unwrap();
+    assert_eq!(store.load_draft().unwrap().unwrap().0.name, "张");
+}
+
+#[test]
+fn clear_asks_and_removes_the_draft() {
+    let mut h = Harness::new();
+    h.typ("张");
+    h.ctrl('x');
+    assert_eq!(h.app.overlay, Some(Overlay::ConfirmClear));
+    h.key(KeyCode::Char('y'));
+    assert!(h.app.form.is_blank());
+    h.app.shutdown();
+    assert!(h.app.store().unwrap().load_draft().unwrap().is_none());
+}
+
+#[test]
+fn records_search_view_edit_and_void() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::Enter);
+    h.register("王建国", "110105198001010016", "13900139000");
+    h.key(KeyCode::Enter);
+    // a registration in progress is kept aside while editing
+    h.typ("半截");
+    h.key(KeyCode::F(3));
+    h.pump_until("the list", |a| a.records.rows.len() == 2);
+    h.typ("葛");
+    h.pump_until("the search", |a| a.records.rows.len() == 1);
+    h.key(KeyCode::Enter);
+    let detail = h.app.records.detail.clone().expect("opened");
+    assert_eq!(detail.member.as_ref().unwrap().name, "葛婷婷");
+    // edit the employer
+    h.typ("e");
+    assert_eq!(h.app.screen, Screen::Form);
+    assert!(h.app.form.editing.is_some());
+    h.app.form.focus = FieldId::Employer;
+    h.ctrl('u');
+    h.typ("另一家公司");
+    h.ctrl('s');
+    assert_eq!(h.app.screen, Screen::Records, "{:?}", h.app.message);
+    assert_eq!(
+        h.app
+            .records
+            .detail
+            .as_ref()
+            .unwrap()
+            .member
+            .as_ref()
+            .unwrap()
+            .employer,
+        "另一家公司"
+    );
+    assert_eq!(
+        h.app.form.name.value(),
+        "半截",
+        "the registration in progress is back"
+    );
+    // void with a reason
+    h.typ("v");
+    h.typ("登记错了");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.records.detail.as_ref().unwrap().state,
+        booth::store::State::Voided
+    );
+    assert_eq!(h.app.counts.registered, 1);
+}
+
+#[test]
+fn dashboard_figures_arrive_from_the_worker() {
+    let mut h = Harness::new();
+    h.key(KeyCode::F(6));
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::F(4));
+    assert_eq!(h.app.screen, Screen::Dashboard);
+    h.pump_until("the figures", |a| a.dashboard.figures.is_some());
+    let f = h.app.dashboard.figures.as_ref().unwrap();
+    assert_eq!(f.counts.consultations, 1);
+    assert_eq!(f.counts.registered, 1);
+}
+
+#[test]
+fn language_switch_is_remembered() {
+    let mut h = Harness::new();
+    h.key(KeyCode::F(12));
+    assert_eq!(h.app.lang, Lang::En);
+    let store = h.app.store().unwrap();
+    assert_eq!(Config::load(store).unwrap().language, Lang::En);
+    assert_eq!(store.keyfile().language, Lang::En);
+}
