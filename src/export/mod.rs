@@ -430,6 +430,10 @@ fn write_xlsx(
         ws.set_column_width(i as u16, width).map_err(|e| werr(&e))?;
     }
     ws.set_freeze_panes(1, 0).map_err(|e| werr(&e))?;
+    // Printed by the office: landscape, all columns on one page width, header on every page.
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(0, 0).map_err(|e| werr(&e))?;
     let mut row = 0u32;
     let mut write_err = None;
     store.for_each(filter, |m| {

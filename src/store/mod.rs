@@ -289,6 +289,19 @@ impl Store {
         Ok(diff == 0)
     }
 
+    /// Bulk mode (import): commits stop waiting for the disk (`synchronous = NORMAL`, still
+    /// crash-safe in WAL mode, but the last commits may be lost to a power cut). Leaving it
+    /// flushes everything to disk (a full WAL checkpoint) and returns to `FULL`.
+    pub fn bulk_mode(&mut self, on: bool) -> Result<(), StoreError> {
+        if on {
+            self.conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        } else {
+            self.conn.execute_batch("PRAGMA synchronous = FULL;")?;
+            self.conn.query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check` (and SQLCipher's HMAC check of every page).
     pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
