@@ -85,7 +85,9 @@ pub fn import(
     // Batches are committed without waiting for the disk; one flush at the end makes them
     // durable. A power cut mid-import loses only unflushed batches, never integrity, and a
     // re-run completes the roster without registering anyone twice.
-    store.bulk_mode(true).map_err(|e| CliError::store(e, lang))?;
+    store
+        .bulk_mode(true)
+        .map_err(|e| CliError::store(e, lang))?;
     let mut batch = store.batch().map_err(|e| CliError::store(e, lang))?;
     let mut in_batch = 0;
 
@@ -194,7 +196,9 @@ pub fn import(
     } else {
         batch.commit().map_err(|e| CliError::store(e, lang))?;
     }
-    store.bulk_mode(false).map_err(|e| CliError::store(e, lang))?;
+    store
+        .bulk_mode(false)
+        .map_err(|e| CliError::store(e, lang))?;
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }

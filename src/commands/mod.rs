@@ -72,7 +72,8 @@ impl CliError {
     /// Prints the error: one line on stderr; with `--json`, also an object on stdout.
     pub fn report(&self, json_out: bool) {
         // One line, whatever the message holds.
-        let line: String = self.message.replace(['\n', '\r'], " ");
+        let line = crate::member::text::display_safe(&self.message.replace(['\n', '\r'], " "))
+            .into_owned();
         eprintln!("booth: {line}");
         if json_out {
             let mut obj = json!({ "ok": false, "error": self.code, "message": line });
@@ -81,7 +82,8 @@ impl CliError {
                     o.insert(k.clone(), v.clone());
                 }
             }
-            println!("{}", serde_json::to_string_pretty(&obj).unwrap_or_default());
+            let text = serde_json::to_string_pretty(&obj).unwrap_or_default();
+            println!("{}", crate::member::text::json_escape_hazards(&text));
         }
     }
 }
@@ -99,9 +101,10 @@ impl Output {
             if let Value::Object(o) = &mut v {
                 o.insert("ok".into(), Value::Bool(true));
             }
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+            println!("{}", crate::member::text::json_escape_hazards(&text));
         } else if !self.human.is_empty() {
-            println!("{}", self.human);
+            println!("{}", crate::member::text::display_safe(&self.human));
         }
     }
 }

@@ -393,7 +393,12 @@ fn write_json(
     w.write_all(b"{\"records\":[\n").map_err(|e| werr(&e))?;
     store.for_each(filter, |m| {
         let sep = if n == 0 { "" } else { ",\n" };
-        if let Err(e) = write!(w, "{sep}{}", record_json(&m)) {
+        let json = record_json(&m).to_string();
+        if let Err(e) = write!(
+            w,
+            "{sep}{}",
+            crate::member::text::json_escape_hazards(&json)
+        ) {
             write_err.get_or_insert(e.to_string());
         }
         n += 1;

@@ -79,6 +79,30 @@ pub fn display_safe(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// JSON text with every hazardous character written as a `\uXXXX` escape (surrogate pairs
+/// above U+FFFF). serde_json escapes C0 controls itself but leaves bidi overrides and
+/// zero-width characters raw, which a terminal or editor would then act on. Only meant for
+/// serialized JSON, where such characters can only occur inside strings.
+pub fn json_escape_hazards(json: &str) -> Cow<'_, str> {
+    // ASCII controls in serde's output are only layout (strings have them escaped already).
+    let escape = |c: char| !c.is_ascii() && is_hazardous(c);
+    if !json.chars().any(escape) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if escape(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{:04x}", u));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Trim, fold full-width ASCII, and collapse runs of whitespace (tabs and line breaks from a
 /// spreadsheet cell included) to one space.
 pub fn tidy(s: &str) -> String {
@@ -125,6 +149,16 @@ mod tests {
         assert_eq!(tidy("  某　公司  分部 "), "某 公司 分部");
         assert_eq!(tidy(""), "");
         assert_eq!(tidy("某公司\r\n\t分部"), "某公司 分部");
+    }
+
+    #[test]
+    fn json_hazards_are_escaped_and_the_json_still_parses() {
+        let v = serde_json::json!({ "name": "a\u{202e}b\u{e0001}c\u{1b}" });
+        let text = serde_json::to_string(&v).unwrap();
+        let safe = json_escape_hazards(&text);
+        assert!(!safe.chars().any(is_hazardous), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, v);
     }
 
     #[test]

@@ -297,7 +297,8 @@ impl Store {
             self.conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
         } else {
             self.conn.execute_batch("PRAGMA synchronous = FULL;")?;
-            self.conn.query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))?;
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))?;
         }
         Ok(())
     }
