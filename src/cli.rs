@@ -92,7 +92,9 @@ pub enum Command {
     },
     /// Check a scanned membership code; exit 1 if forged, altered or from an unknown key.
     Verify {
-        /// The scanned text; `-` reads it from standard input.
+        /// The scanned text; `-` reads it from standard input. Base45 may start with `-`:
+        /// such a payload is still a payload, not a flag.
+        #[arg(allow_hyphen_values = true)]
         payload: String,
         /// Trusted-key file (default: this laptop's key and <data>/trusted-keys.txt).
         #[arg(long)]

@@ -123,6 +123,10 @@ fn hostile_payloads_are_refused_with_reasons() {
     let (_, v) = b.register("葛婷婷", "11010519491231002X", "13800138000");
     let p = v["qr_payload"].as_str().unwrap();
     let long = "A".repeat(10_000);
+    // base45 text can start with '-': still a payload, never mistaken for a flag
+    let (out, vv) = b.json(&["verify", "-5ABCDEF"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(vv["ok"], false, "a refusal with a reason, not a usage error");
     let cases: Vec<(&str, &str)> = vec![
         ("", "empty"),
         (&long, "too_long"),
