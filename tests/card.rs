@@ -126,7 +126,10 @@ fn hostile_payloads_are_refused_with_reasons() {
     // base45 text can start with '-': still a payload, never mistaken for a flag
     let (out, vv) = b.json(&["verify", "-5ABCDEF"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(vv["ok"], false, "a refusal with a reason, not a usage error");
+    assert_eq!(
+        vv["ok"], false,
+        "a refusal with a reason, not a usage error"
+    );
     let cases: Vec<(&str, &str)> = vec![
         ("", "empty"),
         (&long, "too_long"),
