@@ -20,7 +20,7 @@ fn member(ctx: &Ctx, store: &Store, no: &str) -> Result<StoredMember, CliError> 
     let no = parse_member_no(ctx, no)?;
     store
         .get(&no)
-        .map_err(|e| CliError::store(e, ctx.lang))?
+        .map_err(|e| CliError::store(e, ctx))?
         .ok_or_else(|| CliError::new("not_found", t!(ctx.lang, "cli.no_member", member_no = no)))
 }
 
@@ -40,7 +40,7 @@ fn write_file(ctx: &Ctx, path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 
 pub fn card(ctx: &Ctx, a: &CardArgs) -> Result<Output, CliError> {
     let store = open_store(ctx)?;
-    let config = load_config(&store, ctx.lang)?;
+    let config = load_config(&store, ctx)?;
     let m = member(ctx, &store, &a.member_no)?;
     let s = slip(ctx, &store, &config, &m)?;
     let mut notes = Vec::new();
@@ -97,7 +97,7 @@ pub fn card(ctx: &Ctx, a: &CardArgs) -> Result<Output, CliError> {
 
 pub fn print(ctx: &Ctx, no: &str, printer: Option<&str>) -> Result<Output, CliError> {
     let store = open_store(ctx)?;
-    let config = load_config(&store, ctx.lang)?;
+    let config = load_config(&store, ctx)?;
     let m = member(ctx, &store, no)?;
     let uri = match printer.or(config.printer.as_deref()) {
         Some(p) => Some(PrinterUri::parse(p).map_err(|_| {

@@ -63,7 +63,7 @@ pub fn import(
     // Read the file before asking for the passphrase: a wrong file costs nothing.
     let roster = roster::read(file).map_err(|e| CliError::new("roster", e.message(lang)))?;
     let mut store = open_store(ctx)?;
-    let config = load_config(&store, lang)?;
+    let config = load_config(&store, ctx)?;
     let event = config.event();
     let now = store::now();
     let today = now.date_naive();
@@ -85,10 +85,8 @@ pub fn import(
     // Batches are committed without waiting for the disk; one flush at the end makes them
     // durable. A power cut mid-import loses only unflushed batches, never integrity, and a
     // re-run completes the roster without registering anyone twice.
-    store
-        .bulk_mode(true)
-        .map_err(|e| CliError::store(e, lang))?;
-    let mut batch = store.batch().map_err(|e| CliError::store(e, lang))?;
+    store.bulk_mode(true).map_err(|e| CliError::store(e, ctx))?;
+    let mut batch = store.batch().map_err(|e| CliError::store(e, ctx))?;
     let mut in_batch = 0;
 
     for row in &roster.rows {
@@ -176,15 +174,15 @@ pub fn import(
                 Err(RegisterError::Store(e)) => {
                     // Disk full or worse: stop; what was committed stays, this batch rolls back.
                     return Err(
-                        CliError::store(e, lang).with(json!({ "stopped_at_row": row.number }))
+                        CliError::store(e, ctx).with(json!({ "stopped_at_row": row.number }))
                     );
                 }
             },
         };
         reports.push(report);
         if !dry_run && in_batch >= BATCH {
-            batch.commit().map_err(|e| CliError::store(e, lang))?;
-            batch = store.batch().map_err(|e| CliError::store(e, lang))?;
+            batch.commit().map_err(|e| CliError::store(e, ctx))?;
+            batch = store.batch().map_err(|e| CliError::store(e, ctx))?;
             in_batch = 0;
         }
         if let Some(pb) = &progress {
@@ -194,11 +192,11 @@ pub fn import(
     if dry_run {
         drop(batch); // rolls back: a dry run saves nothing
     } else {
-        batch.commit().map_err(|e| CliError::store(e, lang))?;
+        batch.commit().map_err(|e| CliError::store(e, ctx))?;
     }
     store
         .bulk_mode(false)
-        .map_err(|e| CliError::store(e, lang))?;
+        .map_err(|e| CliError::store(e, ctx))?;
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }

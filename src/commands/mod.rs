@@ -43,7 +43,9 @@ impl CliError {
         self
     }
 
-    pub fn store(e: StoreError, lang: Lang) -> Self {
+    pub fn store(e: StoreError, ctx: &Ctx) -> Self {
+        let lang = ctx.lang;
+        let e = e.diagnose(&ctx.data_dir);
         let code = match &e {
             StoreError::InUse(_) => "in_use",
             StoreError::WrongPassphrase => "wrong_passphrase",

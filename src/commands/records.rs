@@ -57,7 +57,7 @@ pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
     // Validate before the passphrase: a typo costs no key derivation.
     let v = validate(&input, now.date_naive()).map_err(|e| CliError::invalid(&e, ctx.lang))?;
     let mut store = open_store(ctx)?;
-    let config = load_config(&store, ctx.lang)?;
+    let config = load_config(&store, ctx)?;
     let m = match store.register(&v, &config.event(), &now) {
         Ok(m) => m,
         Err(RegisterError::Duplicate(e)) => {
@@ -67,7 +67,7 @@ pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
                 "state": e.state,
             })));
         }
-        Err(RegisterError::Store(e)) => return Err(CliError::store(e, ctx.lang)),
+        Err(RegisterError::Store(e)) => return Err(CliError::store(e, ctx)),
     };
     let qr = payload_for(&m, &config, store.device_key())
         .map_err(|e| CliError::new("card", e.to_string()))?;
@@ -99,15 +99,15 @@ pub fn consult(ctx: &Ctx, undo: bool) -> Result<Output, CliError> {
     if undo {
         store
             .remove_last_consultation(now.date_naive())
-            .map_err(|e| CliError::store(e, ctx.lang))?;
+            .map_err(|e| CliError::store(e, ctx))?;
     } else {
         store
             .add_consultation(&now)
-            .map_err(|e| CliError::store(e, ctx.lang))?;
+            .map_err(|e| CliError::store(e, ctx))?;
     }
     let f = store
         .day_figures(now.date_naive())
-        .map_err(|e| CliError::store(e, ctx.lang))?;
+        .map_err(|e| CliError::store(e, ctx))?;
     Ok(Output {
         human: t!(
             ctx.lang,
@@ -127,7 +127,7 @@ pub fn void(ctx: &Ctx, member_no: &str, reason: &str) -> Result<Output, CliError
     let mut store = open_store(ctx)?;
     store
         .void(&no, &reason, &store::now())
-        .map_err(|e| CliError::store(e, ctx.lang))?;
+        .map_err(|e| CliError::store(e, ctx))?;
     Ok(Output {
         human: t!(ctx.lang, "cli.voided", member_no = no),
         json: json!({ "member_no": no, "state": "voided" }),
@@ -157,7 +157,7 @@ pub fn stats(ctx: &Ctx, date: Option<&str>) -> Result<Output, CliError> {
     let store = open_store(ctx)?;
     let f = store
         .day_figures(day)
-        .map_err(|e| CliError::store(e, ctx.lang))?;
+        .map_err(|e| CliError::store(e, ctx))?;
     let c = &f.counts;
     let human = t!(
         ctx.lang,
@@ -198,7 +198,7 @@ fn key_ring(ctx: &Ctx, keys: Option<&PathBuf>) -> Result<KeyRing, CliError> {
         return read(path);
     }
     let store = open_store(ctx)?;
-    let config = load_config(&store, ctx.lang)?;
+    let config = load_config(&store, ctx)?;
     let file = store.dir().join(TRUSTED_KEYS_FILE);
     let mut ring = if file.exists() {
         read(&file)?

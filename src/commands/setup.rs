@@ -99,15 +99,15 @@ pub fn open_store(ctx: &Ctx) -> Result<Store, CliError> {
     } else {
         Store::open(&ctx.data_dir, pass.as_bytes())
     };
-    let store = result.map_err(|e| CliError::store(e, ctx.lang))?;
+    let store = result.map_err(|e| CliError::store(e, ctx))?;
     if creating {
         tracing::info!(key_id = store.device_key().key_id(), "data folder set up");
     }
     Ok(store)
 }
 
-pub fn load_config(store: &Store, lang: Lang) -> Result<Config, CliError> {
-    Config::load(store).map_err(|e| CliError::store(e, lang))
+pub fn load_config(store: &Store, ctx: &Ctx) -> Result<Config, CliError> {
+    Config::load(store).map_err(|e| CliError::store(e, ctx))
 }
 
 pub fn config(ctx: &Ctx, action: &ConfigAction) -> Result<Output, CliError> {
@@ -123,7 +123,7 @@ pub fn config(ctx: &Ctx, action: &ConfigAction) -> Result<Output, CliError> {
             })
         }
         ConfigAction::Get { key } => {
-            let c = load_config(&store, ctx.lang)?;
+            let c = load_config(&store, ctx)?;
             let v = c.get(key).ok_or_else(|| {
                 CliError::new(
                     "config",
@@ -136,7 +136,7 @@ pub fn config(ctx: &Ctx, action: &ConfigAction) -> Result<Output, CliError> {
             })
         }
         ConfigAction::List => {
-            let c = load_config(&store, ctx.lang)?;
+            let c = load_config(&store, ctx)?;
             let mut human = String::new();
             let mut obj = serde_json::Map::new();
             for key in KEYS {
@@ -154,7 +154,7 @@ pub fn config(ctx: &Ctx, action: &ConfigAction) -> Result<Output, CliError> {
 
 pub fn keys_export(ctx: &Ctx) -> Result<Output, CliError> {
     let store = open_store(ctx)?;
-    let c = load_config(&store, ctx.lang)?;
+    let c = load_config(&store, ctx)?;
     let key = store.device_key();
     let line = key.export_line(&c.union);
     Ok(Output {

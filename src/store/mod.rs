@@ -96,6 +96,25 @@ impl From<std::io::Error> for StoreError {
 }
 
 impl StoreError {
+    /// SQLite reports a write that hit a full disk as a plain I/O error. Looking at the
+    /// filesystem of the data folder tells "disk full" (what the operator can act on) from
+    /// other I/O failures.
+    pub fn diagnose(self, dir: &Path) -> StoreError {
+        let io_like = match &self {
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::CannotOpen)
+            ),
+            StoreError::Io(_) => true,
+            _ => false,
+        };
+        if io_like && free_space(dir).is_some_and(|free| free < 256 * 1024) {
+            StoreError::DiskFull
+        } else {
+            self
+        }
+    }
+
     /// One line for the operator, in their language.
     pub fn message(&self, lang: Lang) -> String {
         match self {
@@ -332,6 +351,26 @@ fn apply_key(conn: &Connection, key: &[u8; 32]) -> Result<(), StoreError> {
     let pragma = Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", hex::encode(key)));
     conn.execute_batch(&pragma)?;
     Ok(())
+}
+
+/// Bytes available to this user on the filesystem holding `dir`.
+pub fn free_space(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: `c` is a valid NUL-terminated path; `st` is a properly sized out-parameter.
+        if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+            return None;
+        }
+        Some(st.f_bavail as u64 * st.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 /// Timestamps are stored as local time with the UTC offset, to the second.

@@ -323,11 +323,11 @@ impl App {
 
     fn handle_worker(&mut self, msg: WorkerMsg) {
         match msg {
-            WorkerMsg::DraftFailed(e) => {
-                let text = if e.contains("full") {
-                    t!(self.lang, "store.disk_full").to_string()
+            WorkerMsg::DraftFailed { disk_full } => {
+                let text = if disk_full {
+                    t!(self.lang, "store.disk_full")
                 } else {
-                    t!(self.lang, "form.draft_failed").to_string()
+                    t!(self.lang, "form.draft_failed")
                 };
                 self.say(text, Tone::Bad);
             }
@@ -659,7 +659,8 @@ impl App {
             Err(RegisterError::Store(e)) => {
                 // Disk full and the like: the form and its draft stay; nothing is lost.
                 tracing::warn!(error = %e, "registration not stored");
-                self.say(e.message(self.lang), Tone::Bad);
+                let text = e.diagnose(&self.data_dir).message(self.lang);
+                self.say(text, Tone::Bad);
             }
         }
     }

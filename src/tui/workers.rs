@@ -17,7 +17,9 @@ use crate::store::{Store, StoreError, drafts, members, stats};
 /// What workers report.
 #[derive(Debug)]
 pub enum WorkerMsg {
-    DraftFailed(String),
+    DraftFailed {
+        disk_full: bool,
+    },
     Printed {
         member_no: String,
         outcome: PrintOutcome,
@@ -63,6 +65,7 @@ fn latest<T>(rx: &Receiver<T>, first: T) -> T {
 impl Workers {
     pub fn start(store: &Store, events: Sender<AppEvent>) -> Result<Workers, StoreError> {
         let draft_conn = store.second_connection()?;
+        let data_dir = store.dir().to_path_buf();
         let search_conn = store.second_connection()?;
         let stats_conn = store.second_connection()?;
 
@@ -89,7 +92,8 @@ impl Workers {
                     };
                     if let Err(e) = r {
                         tracing::warn!(error = %e, "draft not saved");
-                        let _ = ev.send(AppEvent::Worker(WorkerMsg::DraftFailed(e.to_string())));
+                        let disk_full = matches!(e.diagnose(&data_dir), StoreError::DiskFull);
+                        let _ = ev.send(AppEvent::Worker(WorkerMsg::DraftFailed { disk_full }));
                     }
                     if stop {
                         break;
