@@ -113,9 +113,40 @@ fn a_booth_day_in_the_terminal() {
     t.wait_for("清空表单", 5);
     t.send("y");
 
+    // no core dump can spill the decrypted records
+    #[cfg(target_os = "linux")]
+    {
+        let pid = t.child.process_id().unwrap();
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .unwrap();
+        assert!(core.split_whitespace().nth(4) == Some("0"), "{core}");
+    }
+
     // quit
     t.key(CTRL_Q);
     assert_eq!(t.wait_exit(10), Some(0), "booth exits cleanly");
+
+    // after a day of typing, printing and locking: nothing personal in clear in the folder,
+    // the logs included
+    for needle in [
+        "葛婷婷",
+        "11010519491231002X",
+        "13800138000",
+        "某某快递有限公司",
+        PASS,
+    ] {
+        assert_eq!(
+            folder_contains(&data, needle.as_bytes())
+                .filter(|p| !p.extension().is_some_and(|e| e == "png")),
+            None,
+            "{needle} in clear"
+        );
+    }
+    let logs = std::fs::read_dir(data.join("logs")).unwrap().count();
+    assert!(logs > 0, "the day was logged");
 
     // the member is in the export, the payload verifies, the day's figures add up
     let (out, v) = b.json(&["stats"]);

@@ -159,16 +159,16 @@ impl SetupState {
                 t!(lang, "setup.short_passphrase", min = MIN_PASSPHRASE),
             );
         }
-        if *p1 != self.pass2.value() {
-            self.pass2.clear();
+        if *p1 != *Zeroizing::new(self.pass2.value()) {
+            self.pass2.wipe();
             return fail(
                 self,
                 SetupField::Pass2,
                 t!(lang, "setup.passphrase_mismatch").into(),
             );
         }
-        self.pass1.clear();
-        self.pass2.clear();
+        self.pass1.wipe();
+        self.pass2.wipe();
         Some(SetupData {
             union,
             place,

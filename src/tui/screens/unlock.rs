@@ -32,7 +32,7 @@ impl UnlockState {
         match key.code {
             KeyCode::Enter if !self.pass.is_empty() => {
                 let p = Zeroizing::new(self.pass.value());
-                self.pass.clear();
+                self.pass.wipe();
                 Some(p)
             }
             _ => {

@@ -20,7 +20,9 @@ pub struct TextInput {
 impl TextInput {
     pub fn new(max_chars: usize) -> TextInput {
         TextInput {
-            chars: Vec::new(),
+            // Room for the whole value up front: a passphrase is never reallocated, which
+            // would leave a copy behind that `wipe` cannot reach.
+            chars: Vec::with_capacity(max_chars.min(128)),
             cursor: 0,
             max_chars,
         }
@@ -41,6 +43,12 @@ impl TextInput {
 
     pub fn clear(&mut self) {
         self.chars.clear();
+        self.cursor = 0;
+    }
+
+    /// Clears and overwrites the characters in memory (passphrase fields).
+    pub fn wipe(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.chars);
         self.cursor = 0;
     }
 
