@@ -122,10 +122,29 @@ pub fn read(path: &Path) -> Result<Roster, RosterError> {
     from_grid(grid)
 }
 
+/// Reads CSV bytes (any of the encodings `read` detects).
+pub fn from_csv_bytes(bytes: &[u8]) -> Result<Roster, RosterError> {
+    from_grid(decode::csv_grid(bytes)?)
+}
+
+/// Reads spreadsheet bytes (xlsx, xls, ods), as received over a channel other than a file.
+pub fn from_xlsx_bytes(bytes: &[u8]) -> Result<Roster, RosterError> {
+    let wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+        .map_err(|e| RosterError::Spreadsheet(e.to_string()))?;
+    from_grid(sheet_grid(wb)?)
+}
+
 fn xlsx_grid(path: &Path) -> Result<Vec<Vec<Cell>>, RosterError> {
-    let mut wb = open_workbook_auto(path).map_err(|e| RosterError::Spreadsheet(e.to_string()))?;
+    let wb = open_workbook_auto(path).map_err(|e| RosterError::Spreadsheet(e.to_string()))?;
+    sheet_grid(wb)
+}
+
+fn sheet_grid<R: Reader<RS>, RS: std::io::Read + std::io::Seek>(mut wb: R) -> Result<Vec<Vec<Cell>>, RosterError>
+where
+    R::Error: std::fmt::Display,
+{
     let names = wb.sheet_names().to_vec();
-    let mut first_err = None;
+    let mut first_err: Option<String> = None;
     // The staff list is usually the first sheet; take the first one with a recognisable header.
     for name in names {
         let range = match wb.worksheet_range(&name) {

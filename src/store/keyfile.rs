@@ -89,14 +89,32 @@ impl KeyFile {
     }
 
     pub fn read(dir: &Path) -> Result<KeyFile, KeyFileError> {
-        let text = fs::read_to_string(dir.join(FILE_NAME))?;
+        KeyFile::parse(&fs::read_to_string(dir.join(FILE_NAME))?)
+    }
+
+    /// Parses the file's text; anything but a well-formed format-1 Argon2id keyfile is an error.
+    pub fn parse(text: &str) -> Result<KeyFile, KeyFileError> {
         let kf: KeyFile =
-            toml::from_str(&text).map_err(|e| KeyFileError::Parse(e.message().to_string()))?;
+            toml::from_str(text).map_err(|e| KeyFileError::Parse(e.message().to_string()))?;
         if kf.kdf != "argon2id" || kf.format != 1 {
             return Err(KeyFileError::Unsupported(format!(
                 "{} (format {})",
                 kf.kdf, kf.format
             )));
+        }
+        // A tampered file must not make unlocking allocate the machine's memory or spin for
+        // hours: parameters outside what booth ever writes are refused.
+        let p = kf.params;
+        if !(1024..=1024 * 1024).contains(&p.memory_kib)
+            || !(1..=16).contains(&p.iterations)
+            || !(1..=8).contains(&p.parallelism)
+        {
+            return Err(KeyFileError::Parse(
+                "key derivation parameters out of range".into(),
+            ));
+        }
+        if hex::decode(&kf.salt).map(|s| s.len()) != Ok(16) {
+            return Err(KeyFileError::Parse("salt must be 16 bytes of hex".into()));
         }
         Ok(kf)
     }
@@ -156,6 +174,16 @@ mod tests {
         let c = back.derive_key(b"Pass").unwrap();
         assert_eq!(*a, *b);
         assert_ne!(*a, *c);
+    }
+
+    #[test]
+    fn absurd_parameters_are_refused() {
+        let good = toml::to_string(&KeyFile::new(KdfParams::default(), Lang::Zh).unwrap()).unwrap();
+        assert!(KeyFile::parse(&good).is_ok());
+        let huge = good.replace("memory_kib = 65536", "memory_kib = 4000000000");
+        assert!(matches!(KeyFile::parse(&huge), Err(KeyFileError::Parse(_))));
+        let slow = good.replace("iterations = 3", "iterations = 100000");
+        assert!(KeyFile::parse(&slow).is_err());
     }
 
     #[test]
