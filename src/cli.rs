@@ -115,6 +115,10 @@ pub enum Command {
         /// Records per request.
         #[arg(long, default_value_t = 500)]
         batch: usize,
+        /// Seconds to keep retrying an unreachable or failing server before giving up (the
+        /// records stay queued).
+        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        give_up_after: u64,
     },
     /// Remove names, ID numbers and phones of uploaded records older than the retention period.
     Purge,
