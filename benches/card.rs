@@ -39,8 +39,10 @@ fn main() {
     unsafe { std::env::set_var("BOOTH_KDF", "fast") };
     let tmp = tempfile::tempdir().unwrap();
     let mut st = Store::create(tmp.path(), b"bench", Lang::Zh).unwrap();
-    let mut config = Config::default();
-    config.union = "北京市朝阳区总工会".into();
+    let config = Config {
+        union: "北京市朝阳区总工会".into(),
+        ..Config::default()
+    };
     let event = config.event();
     let opts = Options { paper: config.paper, qr_mode: config.qr_mode };
     let fonts = Fonts::get(None).ok();
