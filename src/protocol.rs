@@ -192,9 +192,10 @@ mod tests {
             r#"{"a":"引号\"\\\n\u0001/é","b":[1,true,null],"c":{"y":-3,"z":0}}"#
         );
         // Same value, different key order and spacing: same hash.
-        let w: Value =
-            serde_json::from_str(r#"{ "c": {"y": -3, "z": 0}, "b": [1,true,null], "a": "引号\"\\\n\u0001/é" }"#)
-                .unwrap();
+        let w: Value = serde_json::from_str(
+            r#"{ "c": {"y": -3, "z": 0}, "b": [1,true,null], "a": "引号\"\\\n\u0001/é" }"#,
+        )
+        .unwrap();
         assert_eq!(content_hash(&v), content_hash(&w));
         assert_eq!(content_hash(&v).len(), 64);
     }

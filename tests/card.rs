@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use booth::card::escpos::reader::{parse, Op};
+use booth::card::escpos::reader::{Op, parse};
 use common::*;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -29,17 +29,29 @@ fn decode_png(path: &std::path::Path) -> String {
 #[test]
 fn png_slip_decodes_and_verifies_and_a_flipped_character_is_refused() {
     let b = Booth::new();
-    assert!(b.run(&["config", "set", "union", "北京市朝阳区总工会"]).status.success());
+    assert!(
+        b.run(&["config", "set", "union", "北京市朝阳区总工会"])
+            .status
+            .success()
+    );
     let no = registered(&b, "买买提·吐尔逊", "11010519491231002X");
     let png = b.dir.path().join("slip.png");
     let (out, v) = b.json(&["card", &no, "--png", png.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(v["qr_version"].as_i64().unwrap() <= 6, "QR version {} too dense for 58 mm", v["qr_version"]);
+    assert!(
+        v["qr_version"].as_i64().unwrap() <= 6,
+        "QR version {} too dense for 58 mm",
+        v["qr_version"]
+    );
     let payload = decode_png(&png);
     assert_eq!(payload, v["qr_payload"].as_str().unwrap());
     // no personal data in the payload
     let raw = base45::decode(&payload).unwrap();
-    for needle in ["11010519491231002X".as_bytes(), b"13800138000", "买买提".as_bytes()] {
+    for needle in [
+        "11010519491231002X".as_bytes(),
+        b"13800138000",
+        "买买提".as_bytes(),
+    ] {
         assert!(!raw.windows(needle.len()).any(|w| w == needle));
     }
     let (out, vv) = b.json(&["verify", &payload]);
@@ -58,10 +70,13 @@ fn png_slip_decodes_and_verifies_and_a_flipped_character_is_refused() {
     assert_eq!(stderr(&out).lines().count(), 1);
 
     // zbar, a second independent decoder, when installed (CI installs it)
-    if let Ok(out) = std::process::Command::new("zbarimg").args(["-q", "--raw"]).arg(&png).output() {
-        if out.status.success() {
-            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), payload);
-        }
+    if let Ok(out) = std::process::Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(&png)
+        .output()
+        && out.status.success()
+    {
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), payload);
     }
 }
 
@@ -93,7 +108,12 @@ fn another_laptops_code_needs_its_key() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(format!("QR-Code:{payload}\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("QR-Code:{payload}\n").as_bytes())
+        .unwrap();
     assert!(child.wait_with_output().unwrap().status.success());
 }
 
@@ -124,7 +144,12 @@ fn escpos_bytes_carry_the_payload_the_name_in_gb18030_and_end_with_a_cut() {
     b.run(&["card", &no, "--png", png.to_str().unwrap()]);
     let png_payload = decode_png(&png);
 
-    for (paper, mode) in [("58", "native"), ("80", "native"), ("58", "raster"), ("80", "raster")] {
+    for (paper, mode) in [
+        ("58", "native"),
+        ("80", "native"),
+        ("58", "raster"),
+        ("80", "raster"),
+    ] {
         b.run(&["config", "set", "paper", paper]);
         b.run(&["config", "set", "qr_mode", mode]);
         let file = b.dir.path().join(format!("slip-{paper}-{mode}.bin"));
@@ -137,8 +162,14 @@ fn escpos_bytes_carry_the_payload_the_name_in_gb18030_and_end_with_a_cut() {
         assert!(matches!(ops.last(), Some(Op::Cut(_))), "ends with a cut");
         // the name, rare character and middle dot included, as GB18030
         let (gb, _, _) = encoding_rs::GB18030.encode("吉𠮷·阿依");
-        assert!(bytes.windows(gb.len()).any(|w| w == &gb[..]), "name bytes missing");
-        assert!(gb.windows(4).any(|w| w == [0x95, 0x34, 0xB2, 0x35]), "𠮷 is four bytes");
+        assert!(
+            bytes.windows(gb.len()).any(|w| w == &gb[..]),
+            "name bytes missing"
+        );
+        assert!(
+            gb.windows(4).any(|w| w == [0x95, 0x34, 0xB2, 0x35]),
+            "𠮷 is four bytes"
+        );
         match mode {
             "native" => {
                 let stored = ops.iter().find_map(|o| match o {
@@ -146,13 +177,21 @@ fn escpos_bytes_carry_the_payload_the_name_in_gb18030_and_end_with_a_cut() {
                     _ => None,
                 });
                 assert_eq!(stored.as_deref(), Some(png_payload.as_str()));
-                assert!(ops.contains(&Op::QrModel(50)) && ops.contains(&Op::QrEcc(49)) && ops.contains(&Op::QrPrint));
+                assert!(
+                    ops.contains(&Op::QrModel(50))
+                        && ops.contains(&Op::QrEcc(49))
+                        && ops.contains(&Op::QrPrint)
+                );
             }
             _ => {
                 let (row_bytes, rows, bits) = ops
                     .iter()
                     .find_map(|o| match o {
-                        Op::Raster { row_bytes, rows, bits } => Some((*row_bytes, *rows, bits.clone())),
+                        Op::Raster {
+                            row_bytes,
+                            rows,
+                            bits,
+                        } => Some((*row_bytes, *rows, bits.clone())),
                         _ => None,
                     })
                     .expect("a raster image");
@@ -160,7 +199,11 @@ fn escpos_bytes_carry_the_payload_the_name_in_gb18030_and_end_with_a_cut() {
                 assert!(row_bytes * 8 <= max_dots, "raster wider than the paper");
                 let img = image::GrayImage::from_fn(row_bytes as u32 * 8, rows as u32, |x, y| {
                     let byte = bits[y as usize * row_bytes + x as usize / 8];
-                    image::Luma([if byte & (0x80 >> (x % 8)) != 0 { 0 } else { 255 }])
+                    image::Luma([if byte & (0x80 >> (x % 8)) != 0 {
+                        0
+                    } else {
+                        255
+                    }])
                 });
                 let mut prepared = rqrr::PreparedImage::prepare(img);
                 let grids = prepared.detect_grids();
@@ -178,7 +221,11 @@ fn svg_slip_has_text_as_text_and_the_qr_as_paths() {
     assert_eq!(out.status.code(), Some(1));
     let no = registered(&b, "葛婷婷", &valid_id(3));
     let svg = b.dir.path().join("s.svg");
-    assert!(b.run(&["card", &no, "--svg", svg.to_str().unwrap()]).status.success());
+    assert!(
+        b.run(&["card", &no, "--svg", svg.to_str().unwrap()])
+            .status
+            .success()
+    );
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.contains("<text") && text.contains("葛婷婷") && text.contains("<path d=\"M"));
 }
@@ -195,7 +242,12 @@ fn printing_to_a_tcp_printer_on_loopback() {
         s.read_to_end(&mut got).unwrap();
         got
     });
-    let (out, v) = b.json(&["print", &no, "--printer", &format!("tcp://127.0.0.1:{port}")]);
+    let (out, v) = b.json(&[
+        "print",
+        &no,
+        "--printer",
+        &format!("tcp://127.0.0.1:{port}"),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(v["printed"], true);
     let got = server.join().unwrap();
@@ -219,7 +271,12 @@ fn a_printer_out_of_paper_is_named_and_the_slip_saved() {
         let mut rest = Vec::new();
         let _ = s.read_to_end(&mut rest);
     });
-    let (out, v) = b.json(&["print", &no, "--printer", &format!("tcp://127.0.0.1:{port}")]);
+    let (out, v) = b.json(&[
+        "print",
+        &no,
+        "--printer",
+        &format!("tcp://127.0.0.1:{port}"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("缺纸"), "{}", stderr(&out));
     assert!(std::path::Path::new(v["saved_png"].as_str().unwrap()).exists());
@@ -234,15 +291,30 @@ fn a_closed_port_fails_fast_and_saves_the_png() {
         l.local_addr().unwrap().port()
     }; // closed again
     let t = Instant::now();
-    let (out, v) = b.json(&["print", &no, "--printer", &format!("tcp://127.0.0.1:{port}")]);
-    assert!(t.elapsed() < Duration::from_secs(10), "took {:?}", t.elapsed());
+    let (out, v) = b.json(&[
+        "print",
+        &no,
+        "--printer",
+        &format!("tcp://127.0.0.1:{port}"),
+    ]);
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        t.elapsed()
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1);
-    assert!(err.contains("连不上打印机") && err.contains("登记已保存"), "{err}");
+    assert!(
+        err.contains("连不上打印机") && err.contains("登记已保存"),
+        "{err}"
+    );
     let png = v["saved_png"].as_str().unwrap();
-    assert!(png.starts_with(b.data().to_str().unwrap()), "saved in the data folder");
-    assert_eq!(decode_png(std::path::Path::new(png)).is_empty(), false);
+    assert!(
+        png.starts_with(b.data().to_str().unwrap()),
+        "saved in the data folder"
+    );
+    assert!(!decode_png(std::path::Path::new(png)).is_empty());
     // the registration is still there and reprint works later
     let (_, s) = b.json(&["stats"]);
     assert_eq!(s["registered"], 1);
@@ -254,7 +326,12 @@ fn printing_to_a_device_path_and_to_a_missing_device() {
     let no = registered(&b, "葛婷婷", "11010519491231002X");
     let dev = b.dir.path().join("lp0");
     std::fs::write(&dev, b"").unwrap();
-    let out = b.run(&["print", &no, "--printer", &format!("file:{}", dev.display())]);
+    let out = b.run(&[
+        "print",
+        &no,
+        "--printer",
+        &format!("file:{}", dev.display()),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let ops = parse(&std::fs::read(&dev).unwrap()).unwrap();
     assert!(matches!(ops.last(), Some(Op::Cut(_))));

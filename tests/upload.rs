@@ -34,7 +34,13 @@ fn import(b: &Booth, n: u32, offset: u32) {
 
 fn export_json(b: &Booth) -> Value {
     let out_file = b.dir.path().join("export.json");
-    let (out, _) = b.json(&["export", "--format", "json", "--out", out_file.to_str().unwrap()]);
+    let (out, _) = b.json(&[
+        "export",
+        "--format",
+        "json",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap()
 }
@@ -44,7 +50,10 @@ fn same_person_on_two_laptops_is_one_member_and_the_second_learns_the_number() {
     for db in test_dbs() {
         eprintln!("backend: {}", db.label);
         let server = Server::start(&db.url);
-        let (ta, tb) = (add_device(&db.url, "laptop-a"), add_device(&db.url, "laptop-b"));
+        let (ta, tb) = (
+            add_device(&db.url, "laptop-a"),
+            add_device(&db.url, "laptop-b"),
+        );
         let (a, b) = (Booth::new(), Booth::new());
         let (_, ra) = a.register("葛婷婷", &valid_id(7), &phone(7));
         let first_no = ra["member_no"].as_str().unwrap().to_string();
@@ -94,46 +103,71 @@ fn a_killed_upload_resumes_and_stores_nothing_twice() {
         let server = Server::start(&db.url);
         let token = add_device(&db.url, "laptop-1");
         let b = Booth::new();
-        const N: u32 = 1500;
-        import(&b, N, 5000);
+        // Keep killing until 20 uploads were killed mid-way; when one got through before
+        // its kill, the laptop registers more people (a few thousand records in all).
+        let mut n: u32 = 1000;
+        import(&b, n, 5000);
         let mut kills = 0;
-        for round in 0..20 {
+        let mut rounds = 0;
+        while kills < 20 {
+            rounds += 1;
+            assert!(rounds < 200, "could not kill an upload mid-way 20 times");
             let mut child: Child = b
                 .cmd(&[
-                    "upload", "--server", &server.url(), "--token", &token, "--batch", "20",
+                    "upload",
+                    "--server",
+                    &server.url(),
+                    "--token",
+                    &token,
+                    "--batch",
+                    "10",
                     "--json",
                 ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            thread::sleep(Duration::from_millis(50 + rng.below(700)));
+            thread::sleep(Duration::from_millis(20 + rng.below(300)));
             if child.try_wait().unwrap().is_none() {
                 kills += 1;
             }
-            child.kill().unwrap_or(()); // SIGKILL
+            let _ = child.kill(); // SIGKILL
             let _ = child.wait();
             let on_server = members_on_server(&db.url);
             let left = queued(&b);
-            // Never more on the server than registered; nothing lost on the way: whatever
-            // left the queue is on the server.
-            assert!(on_server <= u64::from(N), "round {round}: {on_server}");
-            assert!(u64::from(N) - left <= on_server, "round {round}: {left} queued, {on_server} on server");
+            // Never more on the server than registered, and whatever left the laptop's
+            // queue is on the server.
+            assert!(
+                on_server <= u64::from(n),
+                "round {rounds}: {on_server} > {n}"
+            );
+            assert!(
+                u64::from(n) - left <= on_server,
+                "round {rounds}: {left} queued, {on_server} on server, {n} registered"
+            );
             if left == 0 {
-                break;
+                import(&b, 500, 5000 + n);
+                n += 500;
             }
         }
-        eprintln!("killed {kills} uploads mid-way");
-        assert!(kills >= 1, "no upload was killed mid-way; the test proves nothing");
-        let (out, v) = upload(&b, &server.url(), &token, &["--batch", "20"]);
+        eprintln!("{rounds} rounds, {kills} uploads killed mid-way, {n} records");
+        let (out, v) = upload(&b, &server.url(), &token, &["--batch", "10"]);
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(v["remaining_queued"], 0, "{v}");
         assert_eq!(queued(&b), 0);
-        assert_eq!(members_on_server(&db.url), u64::from(N));
+        assert_eq!(members_on_server(&db.url), u64::from(n));
         // One row per record on the server: the export has N distinct UUIDs.
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("o.json");
-        let (out, _) = server_cmd(&["export", "--format", "json", "--out", f.to_str().unwrap(), "--db", &db.url]);
+        let (out, _) = server_cmd(&[
+            "export",
+            "--format",
+            "json",
+            "--out",
+            f.to_str().unwrap(),
+            "--db",
+            &db.url,
+        ]);
         assert!(out.status.success());
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         let uuids: std::collections::HashSet<&str> = v["records"]
@@ -142,9 +176,9 @@ fn a_killed_upload_resumes_and_stores_nothing_twice() {
             .iter()
             .map(|r| r["uuid"].as_str().unwrap())
             .collect();
-        assert_eq!(uuids.len(), N as usize);
+        assert_eq!(uuids.len(), n as usize);
         let (_, s) = b.json(&["stats"]);
-        assert_eq!(s["all_days"]["uploaded"], N);
+        assert_eq!(s["all_days"]["uploaded"], n);
     }
 }
 
@@ -169,7 +203,12 @@ fn cut_connections_and_server_errors_are_retried_without_duplicates() {
                 Fault::Answer503,
             ],
         );
-        let (out, v) = upload(&b, &proxy.url(), &token, &["--batch", "50", "--give-up-after", "120"]);
+        let (out, v) = upload(
+            &b,
+            &proxy.url(),
+            &token,
+            &["--batch", "50", "--give-up-after", "120"],
+        );
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(proxy.faults_left(), 0);
         assert!(v["retries"].as_u64().unwrap() >= 6, "{v}");
@@ -281,9 +320,20 @@ fn purge_removes_personal_data_after_retention_and_keeps_the_figures() {
     let token = add_device(&db.url, "laptop-1");
     let b = Booth::new();
     let (_, r) = b.json(&[
-        "register", "--name", "葛婷婷", "--id", &valid_id(11), "--phone", &phone(11),
-        "--employer", "某某快递有限公司", "--consent", "--employment-form", "courier",
-        "--needs", "legal_aid",
+        "register",
+        "--name",
+        "葛婷婷",
+        "--id",
+        &valid_id(11),
+        "--phone",
+        &phone(11),
+        "--employer",
+        "某某快递有限公司",
+        "--consent",
+        "--employment-form",
+        "courier",
+        "--needs",
+        "legal_aid",
     ]);
     let no = r["member_no"].as_str().unwrap().to_string();
     b.register("王芳", &valid_id(12), &phone(12));
@@ -314,7 +364,10 @@ fn purge_removes_personal_data_after_retention_and_keeps_the_figures() {
     assert_eq!(recs.len(), 3);
     for r in recs {
         if r["state"] == "uploaded" {
-            assert!(r["name"].is_null() && r["id_number"].is_null() && r["phone"].is_null(), "{r}");
+            assert!(
+                r["name"].is_null() && r["id_number"].is_null() && r["phone"].is_null(),
+                "{r}"
+            );
             assert!(r["birth_date"].is_null() && r["region"].is_null(), "{r}");
             assert!(!r["purged_at"].is_null());
         } else {
@@ -331,11 +384,20 @@ fn purge_removes_personal_data_after_retention_and_keeps_the_figures() {
     let (out, _) = b.json(&["export", "--format", "csv", "--out", csv.to_str().unwrap()]);
     assert!(out.status.success());
     let text = std::fs::read_to_string(&csv).unwrap();
-    assert!(!text.contains("葛婷婷") && !text.contains(&valid_id(11)) && !text.contains(&phone(11)));
+    assert!(
+        !text.contains("葛婷婷") && !text.contains(&valid_id(11)) && !text.contains(&phone(11))
+    );
     assert!(text.contains("李娜"));
     // The day's figures are unchanged.
     let (_, after) = b.json(&["stats"]);
-    for k in ["registered", "uploaded", "queued", "per_hour", "by_employment_form", "top_needs"] {
+    for k in [
+        "registered",
+        "uploaded",
+        "queued",
+        "per_hour",
+        "by_employment_form",
+        "top_needs",
+    ] {
         assert_eq!(before[k], after[k], "{k}");
     }
     let (_, p) = b.json(&["purge"]);

@@ -73,9 +73,7 @@ fn db_error(e: DbError, ctx: &Ctx) -> CliError {
 
 fn open(ctx: &Ctx, url: &str) -> Result<(tokio::runtime::Runtime, Db), CliError> {
     let rt = server::runtime().map_err(|e| CliError::new("server", e.to_string()))?;
-    let db = rt
-        .block_on(Db::open(url))
-        .map_err(|e| db_error(e, ctx))?;
+    let db = rt.block_on(Db::open(url)).map_err(|e| db_error(e, ctx))?;
     Ok((rt, db))
 }
 

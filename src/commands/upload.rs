@@ -24,11 +24,10 @@ pub struct UploadArgs {
 pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     let mut store = open_store(ctx)?;
     // Given once on the command line, remembered for the next day (and the UI).
-    let ca_text = a
-        .ca
-        .as_ref()
-        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-        .map(|p| p.display().to_string());
+    let ca_text =
+        a.ca.as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .map(|p| p.display().to_string());
     for (key, value) in [
         ("server", a.server.clone()),
         ("token", a.token.clone()),

@@ -417,11 +417,7 @@ fn write_csv(
     Ok(n)
 }
 
-fn write_json(
-    src: &dyn RecordSource,
-    path: &Path,
-    werr: Werr,
-) -> Result<usize, ExportError> {
+fn write_json(src: &dyn RecordSource, path: &Path, werr: Werr) -> Result<usize, ExportError> {
     let mut w = BufWriter::new(File::create(path).map_err(|e| werr(&e))?);
     let mut n = 0;
     let mut write_err = None;

@@ -76,11 +76,10 @@ pub fn run(opts: &RunOptions) -> Result<(), ServeError> {
 
 async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
     let db = Db::open(&opts.db).await?;
-    let listener =
-        std::net::TcpListener::bind(&opts.listen).map_err(|why| ServeError::Listen {
-            addr: opts.listen.clone(),
-            why,
-        })?;
+    let listener = std::net::TcpListener::bind(&opts.listen).map_err(|why| ServeError::Listen {
+        addr: opts.listen.clone(),
+        why,
+    })?;
     let addr = listener.local_addr()?;
     let kind = db.kind();
     let app = Arc::new(routes::App {

@@ -65,7 +65,11 @@ async fn access_log(req: Request, next: Next) -> Response {
         _ => "other",
     };
     let resp = next.run(req).await;
-    let info = resp.extensions().get::<LogInfo>().cloned().unwrap_or_default();
+    let info = resp
+        .extensions()
+        .get::<LogInfo>()
+        .cloned()
+        .unwrap_or_default();
     tracing::info!(
         target: "access",
         method = %method,

@@ -183,7 +183,8 @@ fn person_hash(pepper: &[u8; 32], doc: &Document) -> [u8; 32] {
     h.finalize().into()
 }
 
-pub(crate) const COLUMNS: &str = "id, uuid, member_no, record, gender, birth_date, region, employment_form,
+pub(crate) const COLUMNS: &str =
+    "id, uuid, member_no, record, gender, birth_date, region, employment_form,
     needs, union_name, place, operator, event_date, consent_at, created_at, updated_at, state,
     state_reason, server_member_no, purged_at";
 

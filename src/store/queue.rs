@@ -103,7 +103,9 @@ pub fn record_answers(
                     code,
                     reason,
                     server_member_no,
-                } => rejected.execute(params![uuid, sent, now_s, code, reason, server_member_no])?,
+                } => {
+                    rejected.execute(params![uuid, sent, now_s, code, reason, server_member_no])?
+                }
             };
         }
     }
@@ -270,7 +272,10 @@ mod tests {
         let (dir, mut store) = crate::store::test_store();
         let now = crate::store::now();
         let mut uuids = Vec::new();
-        for (i, id) in ["11010519491231002X", "110105197001010015"].iter().enumerate() {
+        for (i, id) in ["11010519491231002X", "110105197001010015"]
+            .iter()
+            .enumerate()
+        {
             let input = MemberInput {
                 name: format!("职工{i}"),
                 id_number: (*id).into(),
@@ -334,7 +339,14 @@ mod tests {
         assert!(m.facts.birth_date.is_none());
         assert_eq!(m.employment_form.as_deref(), Some("courier"));
         // The rejected one keeps everything.
-        assert!(store.get(&uuids[1].member_no).unwrap().unwrap().member.is_some());
+        assert!(
+            store
+                .get(&uuids[1].member_no)
+                .unwrap()
+                .unwrap()
+                .member
+                .is_some()
+        );
         let mut figures_after = store.day_figures(now.date_naive()).unwrap();
         figures_after.last_upload = figures_before.last_upload.clone();
         assert_eq!(figures_after, figures_before);

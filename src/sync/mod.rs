@@ -433,7 +433,9 @@ fn send_with_retry(
 /// 250 ms doubling to at most 8 s, with "equal jitter" (half fixed, half random) so that many
 /// laptops coming back after an office outage do not retry in step.
 pub fn backoff(attempt: u32) -> Duration {
-    let base = 250u64.saturating_mul(1 << attempt.saturating_sub(1).min(5)).min(8_000);
+    let base = 250u64
+        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
+        .min(8_000);
     let mut r = [0u8; 2];
     let _ = getrandom::fill(&mut r);
     let jitter = u64::from(u16::from_le_bytes(r)) * (base / 2) / u64::from(u16::MAX);

@@ -85,13 +85,21 @@ pub fn server_cmd(args: &[&str]) -> (Output, Value) {
 
 pub fn add_device(db: &str, name: &str) -> String {
     let (out, v) = server_cmd(&["add-device", name, "--db", db]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     v["token"].as_str().expect("token").to_string()
 }
 
 pub fn server_stats(db: &str) -> Value {
     let (out, v) = server_cmd(&["stats", "--db", db]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     v
 }
 

@@ -47,7 +47,12 @@ impl DbError {
         match self {
             DbError::BadUrl => t!(lang, "server.bad_db_url").into(),
             DbError::TooNew { found, supported } => {
-                t!(lang, "server.db_too_new", found = found, supported = supported)
+                t!(
+                    lang,
+                    "server.db_too_new",
+                    found = found,
+                    supported = supported
+                )
             }
             DbError::DeviceExists => t!(lang, "server.device_exists").into(),
             DbError::NoSuchDevice => t!(lang, "server.no_such_device").into(),
@@ -262,5 +267,7 @@ fn display_member_no(canonical: &str) -> String {
 }
 
 pub(crate) fn now_utc() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }

@@ -47,7 +47,7 @@ const MIGRATIONS: &[&str] = &[r#"
     "#];
 
 /// Any number; the same in every server: serialises concurrent migrations.
-const MIGRATION_LOCK: i64 = 0x626f_6f74_68;
+const MIGRATION_LOCK: i64 = 0x0062_6f6f_7468; // "booth"
 const RETRIES: usize = 8;
 
 pub struct PgDb {
@@ -147,7 +147,10 @@ impl PgDb {
             match self.try_store_batch(device, batch_id, candidates).await {
                 Err(DbError::Postgres(e)) if retryable(&e) && attempt < RETRIES => {
                     attempt += 1;
-                    tracing::info!(attempt, "batch transaction retried (deadlock/serialisation)");
+                    tracing::info!(
+                        attempt,
+                        "batch transaction retried (deadlock/serialisation)"
+                    );
                     let ms = 10 * (1u64 << attempt.min(6)) + u64::from(rand_u8());
                     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
                 }

@@ -124,7 +124,8 @@ impl SqliteDb {
         if !missed.is_empty() {
             let mut by_uuid = HashMap::new();
             let mut by_person = HashMap::new();
-            let mut q_uuid = tx.prepare_cached("SELECT content_hash FROM members WHERE uuid = ?1")?;
+            let mut q_uuid =
+                tx.prepare_cached("SELECT content_hash FROM members WHERE uuid = ?1")?;
             let mut q_person =
                 tx.prepare_cached("SELECT member_no FROM members WHERE person_key = ?1")?;
             for &i in &missed {
