@@ -272,12 +272,12 @@ mod tests {
         let (dir, mut store) = crate::store::test_store();
         let now = crate::store::now();
         let mut uuids = Vec::new();
-        for (i, id) in ["11010519491231002X", "110105197001010015"]
+        for (i, id) in ["11010519491231002X", "110105197001010011"]
             .iter()
             .enumerate()
         {
             let input = MemberInput {
-                name: format!("职工{i}"),
+                name: ["葛婷婷", "王芳"][i].into(),
                 id_number: (*id).into(),
                 phone: "13800138000".into(),
                 employer: "某公司".into(),
