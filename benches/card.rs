@@ -9,15 +9,20 @@ use std::time::{Duration, Instant};
 use booth::card::escpos::{self, Options};
 use booth::card::font::Fonts;
 use booth::card::keys::KeyRing;
-use booth::card::{payload, png, Slip, TrustedKey};
+use booth::card::{Slip, TrustedKey, payload, png};
 use booth::config::Config;
 use booth::i18n::Lang;
 use booth::member::document::check_char;
-use booth::member::{validate, MemberInput};
+use booth::member::{MemberInput, validate};
 use booth::store::{self, Store};
 
 fn input(n: u32) -> MemberInput {
-    let body = format!("1101051980{:02}{:02}{:03}", 1 + n % 12, 1 + n % 28, n % 1000);
+    let body = format!(
+        "1101051980{:02}{:02}{:03}",
+        1 + n % 12,
+        1 + n % 28,
+        n % 1000
+    );
     MemberInput {
         name: "买买提·吐尔逊".into(),
         id_number: format!("{body}{}", check_char(body.as_bytes())),
@@ -31,7 +36,13 @@ fn input(n: u32) -> MemberInput {
 fn report(what: &str, mut v: Vec<Duration>) {
     v.sort();
     let p = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)].as_secs_f64() * 1e3;
-    println!("{what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n = {})", p(0.5), p(0.99), p(1.0), v.len());
+    println!(
+        "{what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n = {})",
+        p(0.5),
+        p(0.99),
+        p(1.0),
+        v.len()
+    );
 }
 
 fn main() {
@@ -44,7 +55,10 @@ fn main() {
         ..Config::default()
     };
     let event = config.event();
-    let opts = Options { paper: config.paper, qr_mode: config.qr_mode };
+    let opts = Options {
+        paper: config.paper,
+        qr_mode: config.qr_mode,
+    };
     let fonts = Fonts::get(None).ok();
     if fonts.is_none() {
         println!("(no CJK font: PNG figures are for QR-only slips)");
@@ -73,7 +87,11 @@ fn main() {
 
     let mut ring = KeyRing::default();
     let key = st.device_key();
-    ring.insert(TrustedKey { key_id: key.key_id().into(), key: key.public(), issuer: "u".into() });
+    ring.insert(TrustedKey {
+        key_id: key.key_id().into(),
+        key: key.public(),
+        issuer: "u".into(),
+    });
     let t = Instant::now();
     let rounds = 10;
     for _ in 0..rounds {
@@ -86,5 +104,11 @@ fn main() {
         t.elapsed().as_secs_f64() * 1e6 / (rounds * payloads.len()) as f64,
         rounds * payloads.len()
     );
-    println!("payload: {} characters, QR version {}", payloads[0].len(), booth::card::qr::QrMatrix::encode(&payloads[0]).unwrap().version);
+    println!(
+        "payload: {} characters, QR version {}",
+        payloads[0].len(),
+        booth::card::qr::QrMatrix::encode(&payloads[0])
+            .unwrap()
+            .version
+    );
 }
