@@ -14,16 +14,12 @@ use booth::member::{DocKind, MemberInput, validate};
 use booth::store::{self, Store};
 use chrono::NaiveDate;
 
+/// A distinct valid ID for every n below 14 million: birth date 1960-01-01 + n/1000 days,
+/// sequence n % 1000.
 fn id(n: u32) -> String {
-    let year = 1960 + (n / 10_000) % 40;
-    let doy = (n % 10_000) / 40; // 0..250
-    let body = format!(
-        "110105{year:04}{:02}{:02}{:03}",
-        1 + doy / 28,
-        1 + doy % 28,
-        // Unique for n below 10,000,000 (the register benchmark uses 1,000,000 and up).
-        n % 40 * 25 + (n / 400_000) % 25
-    );
+    let birth =
+        NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + chrono::Days::new(u64::from(n / 1000));
+    let body = format!("110105{}{:03}", birth.format("%Y%m%d"), n % 1000);
     format!("{body}{}", check_char(body.as_bytes()))
 }
 

@@ -73,14 +73,14 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
                 b.set_position(done);
                 b.set_message(t!(
                     lang,
-                    "upload.bar",
+                    "sync.bar",
                     accepted = accepted,
                     rejected = rejected
                 ));
             }
             Progress::Retrying { attempt, wait, .. } => b.set_message(t!(
                 lang,
-                "upload.retrying",
+                "sync.retrying",
                 attempt = attempt,
                 secs = format!("{:.1}", wait.as_secs_f64())
             )),
@@ -97,7 +97,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
 
     let mut human = t!(
         ctx.lang,
-        "upload.done",
+        "sync.done",
         sent = report.sent,
         accepted = report.accepted,
         already = report.already_there,
@@ -114,7 +114,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     if purged.purged > 0 {
         human.push_str(&format!(
             "\n{}",
-            t!(ctx.lang, "purge.done", purged = purged.purged)
+            t!(ctx.lang, "sync.purged", purged = purged.purged)
         ));
     }
     Ok(Output {
@@ -150,7 +150,7 @@ pub fn purge(ctx: &Ctx) -> Result<Output, CliError> {
     let days = load_config(&store, ctx.lang)?.retention_days;
     let r = purge_now(&mut store, ctx.lang)?;
     Ok(Output {
-        human: t!(ctx.lang, "purge.done", purged = r.purged),
+        human: t!(ctx.lang, "sync.purged", purged = r.purged),
         json: json!({
             "purged": r.purged,
             "slips_deleted": r.slips_deleted,

@@ -87,12 +87,12 @@ pub fn record_answers(
         let mut uploaded = tx.prepare_cached(
             "UPDATE members SET state = 'uploaded', answered_at = ?3, state_reason = NULL,
                 reject_code = NULL, server_member_no = NULL
-             WHERE uuid = ?1 AND state = 'queued' AND updated_at = ?2",
+             WHERE uuid = ?1 AND state = 'queued' AND julianday(updated_at) = julianday(?2)",
         )?;
         let mut rejected = tx.prepare_cached(
             "UPDATE members SET state = 'rejected', answered_at = ?3, reject_code = ?4,
                 state_reason = ?5, server_member_no = ?6
-             WHERE uuid = ?1 AND state = 'queued' AND updated_at = ?2",
+             WHERE uuid = ?1 AND state = 'queued' AND julianday(updated_at) = julianday(?2)",
         )?;
         for a in answers {
             let uuid = a.uuid.to_string();

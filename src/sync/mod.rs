@@ -59,6 +59,16 @@ impl UploadSettings {
     }
 }
 
+impl UploadSettings {
+    /// From the laptop's configuration (server, token, CA); `None` until server and token
+    /// are set. The UI uses this; the command line adds its flags on top.
+    pub fn from_config(config: &crate::config::Config, lang: Lang) -> Option<UploadSettings> {
+        let mut s = UploadSettings::new(config.server.clone()?, config.token.clone()?, lang);
+        s.ca = config.ca.clone();
+        Some(s)
+    }
+}
+
 /// Reported as the upload goes, for a progress bar.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Progress {
@@ -146,17 +156,17 @@ impl UploadError {
 
     pub fn message(&self, lang: Lang) -> String {
         match self {
-            UploadError::NoServer => t!(lang, "upload.no_server").into(),
-            UploadError::NoToken => t!(lang, "upload.no_token").into(),
-            UploadError::Setup(e) => t!(lang, "upload.setup", why = e),
-            UploadError::Unauthorized(why) => t!(lang, "upload.unauthorized", why = why),
+            UploadError::NoServer => t!(lang, "sync.no_server").into(),
+            UploadError::NoToken => t!(lang, "sync.no_token").into(),
+            UploadError::Setup(e) => t!(lang, "sync.setup", why = e),
+            UploadError::Unauthorized(why) => t!(lang, "sync.unauthorized", why = why),
             UploadError::GaveUp { secs, why } => {
-                t!(lang, "upload.gave_up", secs = secs, why = why)
+                t!(lang, "sync.gave_up", secs = secs, why = why)
             }
             UploadError::Refused { status, message } => {
-                t!(lang, "upload.refused", status = status, why = message)
+                t!(lang, "sync.refused", status = status, why = message)
             }
-            UploadError::Cancelled => t!(lang, "upload.cancelled").into(),
+            UploadError::Cancelled => t!(lang, "sync.cancelled").into(),
             UploadError::Store(e) => e.message(lang),
         }
     }
@@ -291,12 +301,12 @@ fn run(
                             "duplicate_person".to_string(),
                             t!(
                                 s.lang,
-                                "upload.duplicate_person",
+                                "sync.duplicate_person",
                                 member_no = r.member_no.clone().unwrap_or_default()
                             ),
                         ),
                         Status::Conflict => {
-                            ("conflict".to_string(), t!(s.lang, "upload.conflict").into())
+                            ("conflict".to_string(), t!(s.lang, "sync.conflict").into())
                         }
                         _ => (
                             r.errors
