@@ -321,3 +321,57 @@ fn a_server_killed_mid_batch_stores_the_whole_batch_or_none_of_it() {
         eprintln!("stored-but-unanswered case seen: {saw_partial_window}");
     }
 }
+
+#[test]
+fn hostile_bodies_get_clear_answers_and_never_stop_the_server() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let token = add_device(&db.url, "laptop-1");
+        let server = Server::start(&db.url);
+        let (c, url) = (http_client(), server.url());
+        let deep = "[".repeat(100_000);
+        let bodies: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"[]".to_vec(),
+            b"null".to_vec(),
+            br#"{"batch_id":"not-a-uuid","device_key_id":"X","records":[]}"#.to_vec(),
+            br#"{"batch_id":"6f1c3c9e-8a43-4d0e-9d7e-3f0c1b2a4d5e","device_key_id":"X","records":"x"}"#
+                .to_vec(),
+            deep.into_bytes(),
+            vec![0xff, 0xfe, 0x00, 0x7b],
+        ];
+        for body in bodies {
+            let (st, v) = post(&c, &url, &token, body, "application/json").unwrap();
+            assert_eq!(st, 400, "{v}");
+            assert_eq!(v["error"], "bad_json");
+        }
+        // Records that are not records: answered one by one, the good one still stored.
+        let odd = json!({"name": 5, "document": "x"});
+        let items = vec![
+            json!({
+                "uuid": uuid::Uuid::new_v4(),
+                "member_no": booth::card::MemberNo::new("TESTAD", 1).unwrap().as_str(),
+                "content_hash": booth::protocol::content_hash(&odd),
+                "record": odd,
+            }),
+            json!({
+                "uuid": uuid::Uuid::new_v4(),
+                "member_no": "NOT-A-NUMBER",
+                "content_hash": "00",
+                "record": {},
+            }),
+            batch_item(40, day()),
+        ];
+        let body = serde_json::to_vec(&batch(items)).unwrap();
+        let (st, v) = post(&c, &url, &token, body, "application/json").unwrap();
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(statuses(&v), ["rejected", "rejected", "accepted"]);
+        assert_eq!(v["results"][0]["errors"][0]["code"], "malformed");
+        assert_eq!(v["results"][1]["errors"][0]["code"], "bad_member_no");
+        // Unknown paths: JSON 404. Still healthy.
+        let r = c.get(format!("{url}/admin")).send().unwrap();
+        assert_eq!(r.status(), 404);
+        server.wait_healthy();
+        assert_eq!(members_on_server(&db.url), 1);
+    }
+}
