@@ -19,5 +19,6 @@ pub mod printer;
 pub mod protocol;
 pub mod roster;
 pub mod server;
-pub mod store;
 pub mod sync;
+// (sync before store: the upload client; kept here so additions below merge cleanly)
+pub mod store;
