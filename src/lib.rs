@@ -19,6 +19,6 @@ pub mod printer;
 pub mod protocol;
 pub mod roster;
 pub mod server;
-/// The end-of-day upload client, beside [`server`], its counterpart.
 pub mod sync;
+
 pub mod store;
