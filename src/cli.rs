@@ -107,7 +107,8 @@ pub enum Command {
     Upload {
         #[arg(long)]
         server: Option<String>,
-        #[arg(long)]
+        /// The token from `booth server add-device` (may start with `-`).
+        #[arg(long, allow_hyphen_values = true)]
         token: Option<String>,
         /// PEM certificate of the office's own certificate authority.
         #[arg(long)]

@@ -6,9 +6,15 @@ use axum::http::header::AUTHORIZATION;
 
 /// A new token.
 pub fn new_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(data_encoding::BASE64URL_NOPAD.encode(&bytes))
+    loop {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)?;
+        let token = data_encoding::BASE64URL_NOPAD.encode(&bytes);
+        // A leading `-` would read as an option on a command line (`--token -x…`).
+        if !token.starts_with('-') {
+            return Ok(token);
+        }
+    }
 }
 
 /// The bearer token of a request, if it has one that could be a token at all.
@@ -38,6 +44,7 @@ mod tests {
         let b = new_token().unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
+        assert!(!a.starts_with('-'));
         assert!(
             a.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
