@@ -294,10 +294,12 @@ fn tls_with_the_office_s_own_certificate_authority() {
         let b = Booth::new();
         b.register("王芳", &valid_id(3), &phone(3));
         let url = format!("https://localhost:{}", server.addr.port());
-        // Without the office's CA the certificate is not trusted: nothing is sent.
-        let (out, v) = upload(&b, &url, &token, &["--give-up-after", "1"]);
+        // Without the office's CA the certificate is not trusted: nothing is sent, and it
+        // says so at once instead of retrying.
+        let (out, v) = upload(&b, &url, &token, &[]);
         assert!(!out.status.success());
-        assert_eq!(v["error"], "unreachable", "{v}");
+        assert_eq!(v["error"], "certificate", "{v}");
+        assert!(stderr(&out).contains("--ca"), "{}", stderr(&out));
         assert_eq!(queued(&b), 1);
         // With it, the upload goes through; server, token and CA are remembered.
         let (out, v) = upload(&b, &url, &token, &["--ca", ca_pem.to_str().unwrap()]);

@@ -23,6 +23,9 @@ pub enum SendError {
     TooLarge,
     /// Any other refusal: a client/server mismatch that retrying will not fix.
     Refused { status: u16, message: String },
+    /// The server's certificate is not trusted (or not for this name): retrying will not
+    /// help; the operator needs the office's CA (`--ca`) or the right server name.
+    Certificate(String),
 }
 
 pub struct Http {
@@ -92,7 +95,13 @@ impl Http {
             .header(ACCEPT_LANGUAGE, self.lang.code())
             .body(body.to_vec())
             .send()
-            .map_err(|e| SendError::Transient(describe(&e)))?;
+            .map_err(|e| {
+                if is_certificate_error(&e) {
+                    SendError::Certificate(describe(&e))
+                } else {
+                    SendError::Transient(describe(&e))
+                }
+            })?;
         let status = resp.status();
         if status == StatusCode::OK {
             // A response cut half-way fails here: transient, the batch is sent again.
@@ -133,4 +142,25 @@ fn describe(e: &reqwest::Error) -> String {
         source = cause.source();
     }
     s
+}
+
+/// True if a TLS certificate check failed somewhere in the error's causes.
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        // rustls errors arrive wrapped in an io::Error, whose `source()` skips the inner
+        // error: look inside explicitly.
+        let inner = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|i| i.downcast_ref::<rustls::Error>());
+        if let Some(rustls::Error::InvalidCertificate(_)) =
+            err.downcast_ref::<rustls::Error>().or(inner)
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    // The chain may hide it behind wrappers that expose no source: rustls's own wording.
+    describe(e).contains("invalid peer certificate")
 }

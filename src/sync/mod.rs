@@ -133,6 +133,8 @@ pub enum UploadError {
     GaveUp { secs: u64, why: String },
     #[error("the server refused the batch ({status}): {message}")]
     Refused { status: u16, message: String },
+    #[error("the server's certificate is not trusted: {0}")]
+    Certificate(String),
     #[error("cancelled")]
     Cancelled,
     #[error(transparent)]
@@ -149,6 +151,7 @@ impl UploadError {
             UploadError::Unauthorized(_) => "unauthorized",
             UploadError::GaveUp { .. } => "unreachable",
             UploadError::Refused { .. } => "refused",
+            UploadError::Certificate(_) => "certificate",
             UploadError::Cancelled => "cancelled",
             UploadError::Store(_) => "store",
         }
@@ -166,6 +169,7 @@ impl UploadError {
             UploadError::Refused { status, message } => {
                 t!(lang, "sync.refused", status = status, why = message)
             }
+            UploadError::Certificate(why) => t!(lang, "sync.certificate", why = why),
             UploadError::Cancelled => t!(lang, "sync.cancelled").into(),
             UploadError::Store(e) => e.message(lang),
         }
@@ -433,6 +437,9 @@ fn send_with_retry(
                 return Err(Failure::Stop(UploadError::Unauthorized(m)));
             }
             Err(SendError::TooLarge) => return Err(Failure::TooLarge),
+            Err(SendError::Certificate(why)) => {
+                return Err(Failure::Stop(UploadError::Certificate(why)));
+            }
             Err(SendError::Refused { status, message }) => {
                 return Err(Failure::Stop(UploadError::Refused { status, message }));
             }
