@@ -269,7 +269,7 @@ fn run(
             Err(Failure::TooLarge) => {
                 return Err(UploadError::Refused {
                     status: 413,
-                    message: "a single record is over the server's limit".into(),
+                    message: t!(s.lang, "sync.record_too_large").into(),
                 });
             }
             Err(Failure::Stop(e)) => return Err(e),
