@@ -407,3 +407,21 @@ fn purge_removes_personal_data_after_retention_and_keeps_the_figures() {
     // The office still has both.
     assert_eq!(members_on_server(&db.url), 2);
 }
+
+#[test]
+fn a_server_with_a_small_body_limit_gets_smaller_batches() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        // About 30 records fit in 20 kB: batches of 100 are halved until they fit.
+        let server = Server::start_with(&db.url, &["--max-body", "20000"]);
+        let token = add_device(&db.url, "laptop-1");
+        let b = Booth::new();
+        import(&b, 100, 12_000);
+        let (out, v) = upload(&b, &server.url(), &token, &["--batch", "100"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(v["accepted"], 100, "{v}");
+        assert!(v["batches"].as_u64().unwrap() >= 4, "{v}");
+        assert_eq!(members_on_server(&db.url), 100);
+        assert!(server.log_text().contains("\"status\":413"));
+    }
+}
