@@ -109,7 +109,8 @@ pub enum Command {
     Upload {
         #[arg(long)]
         server: Option<String>,
-        #[arg(long)]
+        /// The token from `booth server add-device` (may start with `-`).
+        #[arg(long, allow_hyphen_values = true)]
         token: Option<String>,
         /// PEM certificate of the office's own certificate authority.
         #[arg(long)]
@@ -117,6 +118,10 @@ pub enum Command {
         /// Records per request.
         #[arg(long, default_value_t = 500)]
         batch: usize,
+        /// Seconds to keep retrying an unreachable or failing server before giving up (the
+        /// records stay queued).
+        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        give_up_after: u64,
     },
     /// Remove names, ID numbers and phones of uploaded records older than the retention period.
     Purge,

@@ -5,7 +5,9 @@
 mod cards;
 mod import;
 mod records;
+mod server;
 pub mod setup;
+mod upload;
 
 use std::io::IsTerminal;
 
@@ -132,6 +134,24 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
         Command::Verify { payload, keys } => records::verify(ctx, payload, keys.as_ref()),
         Command::Card(args) => cards::card(ctx, args),
         Command::Print { member_no, printer } => cards::print(ctx, member_no, printer.as_deref()),
+        Command::Upload {
+            server,
+            token,
+            ca,
+            batch,
+            give_up_after,
+        } => upload::upload(
+            ctx,
+            &upload::UploadArgs {
+                server: server.clone(),
+                token: token.clone(),
+                ca: ca.clone(),
+                batch: *batch,
+                give_up_after: *give_up_after,
+            },
+        ),
+        Command::Purge => upload::purge(ctx),
+        Command::Server { action } => server::server(ctx, action),
         _ => Err(CliError::new(
             "unavailable",
             t!(ctx.lang, "cli.unavailable"),

@@ -90,8 +90,25 @@ fn passphrase(ctx: &Ctx, creating: bool) -> Result<Zeroizing<String>, CliError> 
     Ok(first)
 }
 
-/// Opens the data folder, setting it up on first use (any command on an empty folder does).
+/// Opens the data folder, setting it up on first use (any command on an empty folder does),
+/// and purges personal data past the retention period (SPEC §4): every command that opens
+/// the store does, so the laptop never holds it longer than configured.
 pub fn open_store(ctx: &Ctx) -> Result<Store, CliError> {
+    let mut store = open_store_no_purge(ctx)?;
+    purge_now(&mut store, ctx.lang)?;
+    Ok(store)
+}
+
+/// Runs the retention purge; a failure is an error (personal data must not silently stay).
+pub fn purge_now(store: &mut Store, lang: Lang) -> Result<store::queue::PurgeReport, CliError> {
+    let days = load_config(store, lang)?.retention_days;
+    store
+        .purge(days, &store::now())
+        .map_err(|e| CliError::store(e, lang))
+}
+
+/// Opens the data folder without purging (`booth purge` does it itself, to report counts).
+pub fn open_store_no_purge(ctx: &Ctx) -> Result<Store, CliError> {
     let creating = !store::is_initialised(&ctx.data_dir);
     let pass = passphrase(ctx, creating)?;
     let result = if creating {

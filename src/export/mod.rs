@@ -273,6 +273,10 @@ const COLUMNS: &[Column] = &[
         value: |m, _| opt(&m.state_reason),
     },
     Column {
+        key: "server_member_no",
+        value: |m, _| opt(&m.server_member_no),
+    },
+    Column {
         key: "uuid",
         value: |m, _| m.uuid.to_string(),
     },
@@ -328,10 +332,43 @@ fn tmp_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
+/// Where exported records come from: the laptop's store, or the office server's database.
+pub trait RecordSource {
+    /// Calls `f` for every record, in order, without loading them all at once.
+    fn for_each_record(
+        &self,
+        f: &mut dyn FnMut(StoredMember) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+}
+
+struct StoreSource<'a> {
+    store: &'a Store,
+    filter: StateFilter,
+}
+
+impl RecordSource for StoreSource<'_> {
+    fn for_each_record(
+        &self,
+        f: &mut dyn FnMut(StoredMember) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.store.for_each(self.filter, f)
+    }
+}
+
 /// Writes the records matching `filter` to `out`; returns how many.
 pub fn export(
     store: &Store,
     filter: StateFilter,
+    format: ExportFormat,
+    out: &Path,
+    lang: Lang,
+) -> Result<usize, ExportError> {
+    export_from(&StoreSource { store, filter }, format, out, lang)
+}
+
+/// Writes every record of `src` to `out`; returns how many.
+pub fn export_from(
+    src: &dyn RecordSource,
     format: ExportFormat,
     out: &Path,
     lang: Lang,
@@ -342,9 +379,9 @@ pub fn export(
         why: e.to_string(),
     };
     let count = match format {
-        ExportFormat::Csv => write_csv(store, filter, &tmp, lang, &werr)?,
-        ExportFormat::Json => write_json(store, filter, &tmp, &werr)?,
-        ExportFormat::Xlsx => write_xlsx(store, filter, &tmp, lang, &werr)?,
+        ExportFormat::Csv => write_csv(src, &tmp, lang, &werr)?,
+        ExportFormat::Json => write_json(src, &tmp, &werr)?,
+        ExportFormat::Xlsx => write_xlsx(src, &tmp, lang, &werr)?,
     };
     std::fs::rename(&tmp, out).map_err(|e| werr(&e))?;
     tracing::info!(count, ?format, "exported");
@@ -354,8 +391,7 @@ pub fn export(
 type Werr<'a> = &'a dyn Fn(&dyn std::fmt::Display) -> ExportError;
 
 fn write_csv(
-    store: &Store,
-    filter: StateFilter,
+    src: &dyn RecordSource,
     path: &Path,
     lang: Lang,
     werr: Werr,
@@ -367,7 +403,7 @@ fn write_csv(
         .map_err(|e| werr(&e))?;
     let mut n = 0;
     let mut write_err = None;
-    store.for_each(filter, |m| {
+    src.for_each_record(&mut |m| {
         if let Err(e) = w.write_record(COLUMNS.iter().map(|c| neutralise(&(c.value)(&m, lang)))) {
             write_err.get_or_insert(e.to_string());
         }
@@ -381,17 +417,12 @@ fn write_csv(
     Ok(n)
 }
 
-fn write_json(
-    store: &Store,
-    filter: StateFilter,
-    path: &Path,
-    werr: Werr,
-) -> Result<usize, ExportError> {
+fn write_json(src: &dyn RecordSource, path: &Path, werr: Werr) -> Result<usize, ExportError> {
     let mut w = BufWriter::new(File::create(path).map_err(|e| werr(&e))?);
     let mut n = 0;
     let mut write_err = None;
     w.write_all(b"{\"records\":[\n").map_err(|e| werr(&e))?;
-    store.for_each(filter, |m| {
+    src.for_each_record(&mut |m| {
         let sep = if n == 0 { "" } else { ",\n" };
         let json = record_json(&m).to_string();
         if let Err(e) = write!(
@@ -413,8 +444,7 @@ fn write_json(
 }
 
 fn write_xlsx(
-    store: &Store,
-    filter: StateFilter,
+    src: &dyn RecordSource,
     path: &Path,
     lang: Lang,
     werr: Werr,
@@ -441,7 +471,7 @@ fn write_xlsx(
     ws.set_repeat_rows(0, 0).map_err(|e| werr(&e))?;
     let mut row = 0u32;
     let mut write_err = None;
-    store.for_each(filter, |m| {
+    src.for_each_record(&mut |m| {
         row += 1;
         for (i, c) in COLUMNS.iter().enumerate() {
             // Always strings: an 18-digit ID as a number would lose its last digits.

@@ -183,7 +183,8 @@ fn person_hash(pepper: &[u8; 32], doc: &Document) -> [u8; 32] {
     h.finalize().into()
 }
 
-const COLUMNS: &str = "id, uuid, member_no, record, gender, birth_date, region, employment_form,
+pub(crate) const COLUMNS: &str =
+    "id, uuid, member_no, record, gender, birth_date, region, employment_form,
     needs, union_name, place, operator, event_date, consent_at, created_at, updated_at, state,
     state_reason, server_member_no, purged_at";
 
@@ -195,7 +196,7 @@ fn bad(what: &str) -> rusqlite::Error {
     )
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<StoredMember> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<StoredMember> {
     let ts = |i: usize| -> rusqlite::Result<DateTime<FixedOffset>> {
         parse_timestamp(&r.get::<_, String>(i)?).ok_or_else(|| bad("timestamp"))
     };

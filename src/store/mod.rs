@@ -21,6 +21,7 @@
 pub mod drafts;
 pub mod keyfile;
 pub mod members;
+pub mod queue;
 pub mod schema;
 pub mod settings;
 pub mod stats;

@@ -86,6 +86,15 @@ const MIGRATIONS: &[&str] = &[
         outcome     TEXT
     ) STRICT;
     "#,
+    // 2: end-of-day upload
+    r#"
+    -- The server's answer code for a rejected record (invalid, duplicate_person, conflict),
+    -- beside the human-readable reason in state_reason.
+    ALTER TABLE members ADD COLUMN reject_code TEXT;
+    -- Purge looks for uploaded records still holding personal data.
+    CREATE INDEX members_purgeable ON members (answered_at)
+        WHERE state = 'uploaded' AND record IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -137,3 +137,5 @@ pub fn folder_contains(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
     }
     None
 }
+
+pub mod net;

@@ -1,0 +1,160 @@
+//! `upload` and `purge`.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use super::setup::{load_config, open_store, open_store_no_purge, purge_now};
+use super::{CliError, Ctx, Output, interactive_stderr};
+use crate::config::Config;
+use crate::sync::{self, Progress, UploadError, UploadSettings};
+use crate::t;
+
+pub struct UploadArgs {
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub ca: Option<PathBuf>,
+    pub batch: usize,
+    pub give_up_after: u64,
+}
+
+pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
+    let mut store = open_store(ctx)?;
+    // Given once on the command line, remembered for the next day (and the UI).
+    let ca_text =
+        a.ca.as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .map(|p| p.display().to_string());
+    for (key, value) in [
+        ("server", a.server.clone()),
+        ("token", a.token.clone()),
+        ("ca", ca_text),
+    ] {
+        if let Some(v) = value {
+            Config::set(&mut store, key, &v, ctx.lang)
+                .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
+        }
+    }
+    let config = load_config(&store, ctx.lang)?;
+    let mut settings = UploadSettings::new(
+        config.server.clone().unwrap_or_default(),
+        config.token.clone().unwrap_or_default(),
+        ctx.lang,
+    );
+    settings.ca = config.ca.clone();
+    settings.batch_size = a.batch.max(1);
+    settings.give_up_after = Duration::from_secs(a.give_up_after);
+
+    let mut conn = store
+        .second_connection()
+        .map_err(|e| CliError::store(e, ctx.lang))?;
+    let bar = (!ctx.json && interactive_stderr()).then(|| {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let lang = ctx.lang;
+    let mut on_progress = |p: Progress| {
+        let Some(b) = &bar else { return };
+        match p {
+            Progress::Started { queued } => b.set_length(queued),
+            Progress::Batch {
+                done,
+                accepted,
+                rejected,
+                ..
+            } => {
+                b.set_position(done);
+                b.set_message(t!(
+                    lang,
+                    "sync.bar",
+                    accepted = accepted,
+                    rejected = rejected
+                ));
+            }
+            Progress::Retrying { attempt, wait, .. } => b.set_message(t!(
+                lang,
+                "sync.retrying",
+                attempt = attempt,
+                secs = format!("{:.1}", wait.as_secs_f64())
+            )),
+        }
+    };
+    let cancel = AtomicBool::new(false);
+    let result = sync::upload(&mut conn, &settings, &mut on_progress, &cancel);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    drop(conn);
+    let report = result.map_err(|e| upload_error(e, ctx))?;
+    let purged = purge_now(&mut store, ctx.lang)?;
+
+    let mut human = t!(
+        ctx.lang,
+        "sync.done",
+        sent = report.sent,
+        accepted = report.accepted,
+        already = report.already_there,
+        rejected = report.rejected.len(),
+        queued = report.remaining_queued
+    );
+    for r in &report.rejected {
+        human.push_str(&format!(
+            "\n{}: {}",
+            r.member_no,
+            crate::member::text::display_safe(&r.reason)
+        ));
+    }
+    if purged.purged > 0 {
+        human.push_str(&format!(
+            "\n{}",
+            t!(ctx.lang, "sync.purged", purged = purged.purged)
+        ));
+    }
+    Ok(Output {
+        human,
+        json: json!({
+            "sent": report.sent,
+            "accepted": report.accepted,
+            "already_there": report.already_there,
+            "rejected": report.rejected,
+            "unanswered": report.unanswered,
+            "remaining_queued": report.remaining_queued,
+            "batches": report.batches,
+            "retries": report.retries,
+            "elapsed_ms": report.elapsed.as_millis() as u64,
+            "purged": purged.purged,
+        }),
+    })
+}
+
+fn upload_error(e: UploadError, ctx: &Ctx) -> CliError {
+    let exit = match e {
+        UploadError::NoServer | UploadError::NoToken => 2,
+        UploadError::Unauthorized(_) => 3,
+        _ => 1,
+    };
+    let mut err = CliError::new(e.code(), e.message(ctx.lang));
+    err.exit = exit;
+    err
+}
+
+pub fn purge(ctx: &Ctx) -> Result<Output, CliError> {
+    let mut store = open_store_no_purge(ctx)?;
+    let days = load_config(&store, ctx.lang)?.retention_days;
+    let r = purge_now(&mut store, ctx.lang)?;
+    Ok(Output {
+        human: t!(ctx.lang, "sync.purged", purged = r.purged),
+        json: json!({
+            "purged": r.purged,
+            "slips_deleted": r.slips_deleted,
+            "retention_days": days,
+        }),
+    })
+}

@@ -1,0 +1,230 @@
+//! The upload protocol's wire types, shared by the laptop client ([`crate::sync`]) and the
+//! ingest server ([`crate::server`]). The contract is `docs/upload-protocol.md` and
+//! `docs/openapi.yaml`; change the three together.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::member::Member;
+
+/// Records per request unless `--batch` says otherwise.
+pub const DEFAULT_BATCH: usize = 500;
+/// The server refuses larger batches (400): one batch is one transaction, and one request
+/// should stay well inside the client's time limit.
+pub const MAX_RECORDS_PER_BATCH: usize = 5_000;
+
+pub const PATH_BATCHES: &str = "/v1/batches";
+pub const PATH_HEALTH: &str = "/v1/health";
+
+/// One record's content as sent: the validated member plus where, when and by whom it was
+/// taken. Its canonical JSON is what the content hash covers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireRecord {
+    #[serde(flatten)]
+    pub member: Member,
+    /// RFC 3339 with the laptop's UTC offset, to the second.
+    pub consent_at: String,
+    pub created_at: String,
+    /// The registration date: the server validates with it as "today" (age rule).
+    pub event_date: NaiveDate,
+    pub union: String,
+    pub place: String,
+    pub operator: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchRequest {
+    pub batch_id: Uuid,
+    pub device_key_id: String,
+    pub records: Vec<BatchItem>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchItem {
+    pub uuid: Uuid,
+    /// Canonical 11 symbols (no dashes).
+    pub member_no: String,
+    /// Lower-case hex SHA-256 of [`canonical_json`] of `record`.
+    pub content_hash: String,
+    /// A [`WireRecord`]; kept as a JSON value so one malformed record is answered
+    /// `rejected` instead of failing the whole batch.
+    pub record: Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Accepted,
+    AlreadyThere,
+    Conflict,
+    DuplicatePerson,
+    Rejected,
+}
+
+impl Status {
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Accepted => "accepted",
+            Status::AlreadyThere => "already_there",
+            Status::Conflict => "conflict",
+            Status::DuplicatePerson => "duplicate_person",
+            Status::Rejected => "rejected",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemResult {
+    pub uuid: Uuid,
+    pub status: Status,
+    /// For `duplicate_person`: the member number the office already has for this person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_no: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<WireError>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchResponse {
+    pub batch_id: Uuid,
+    pub results: Vec<ItemResult>,
+}
+
+/// The body of every non-200 answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+/// Canonical JSON (RFC 8785 for the values records hold): object keys sorted by code point,
+/// no whitespace, strings escaped minimally (`"`, `\`, and U+0000–U+001F only, the latter as
+/// `\b \f \n \r \t` or `\u00xx` lower-case), integers in decimal, `true`/`false`/`null`.
+pub fn canonical_json(v: &Value) -> String {
+    let mut out = String::with_capacity(512);
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            // Sorted here rather than trusting the map type: serde_json's `preserve_order`
+            // feature, switched on by any crate in the build, would keep insertion order.
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(k, out);
+                out.push(':');
+                write_canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_string(s, out),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => out.push_str("null"),
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Lower-case hex SHA-256 of the canonical JSON.
+pub fn content_hash(v: &Value) -> String {
+    hex::encode(Sha256::digest(canonical_json(v).as_bytes()))
+}
+
+/// Lower-case hex SHA-256 of a device token: all the server keeps of it.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_form_sorts_keys_and_escapes_minimally() {
+        let v = json!({"b": [1, true, null], "a": "引号\"\\\n\u{1}/é", "c": {"z": 0, "y": -3}});
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":"引号\"\\\n\u0001/é","b":[1,true,null],"c":{"y":-3,"z":0}}"#
+        );
+        // Same value, different key order and spacing: same hash.
+        let w: Value = serde_json::from_str(
+            r#"{ "c": {"y": -3, "z": 0}, "b": [1,true,null], "a": "引号\"\\\n\u0001/é" }"#,
+        )
+        .unwrap();
+        assert_eq!(content_hash(&v), content_hash(&w));
+        assert_eq!(content_hash(&v).len(), 64);
+    }
+
+    #[test]
+    fn wire_record_round_trips() {
+        let input = crate::member::MemberInput {
+            name: "葛婷婷".into(),
+            id_number: "11010519491231002X".into(),
+            phone: "13800138000".into(),
+            employer: "某公司".into(),
+            consent: true,
+            needs: "legal_aid,夜校".into(),
+            ..Default::default()
+        };
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let m = crate::member::validate(&input, today).unwrap().member;
+        let r = WireRecord {
+            member: m,
+            consent_at: "2026-11-24T09:00:00+08:00".into(),
+            created_at: "2026-11-24T09:00:00+08:00".into(),
+            event_date: today,
+            union: "工会".into(),
+            place: "望京".into(),
+            operator: "李".into(),
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        let back: WireRecord = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(v["document"]["number"], "11010519491231002X");
+    }
+}

@@ -1,0 +1,273 @@
+//! The server's storage: SQLite for one office machine, PostgreSQL for a city-wide office
+//! with several servers behind a load balancer. Enum dispatch: two backends, no trait
+//! objects needed.
+//!
+//! Both keep one row per record and enforce, by unique constraints, one row per UUID, per
+//! member number and per person (normalised document number). A batch is one transaction.
+//! Records are inserted with `ON CONFLICT DO NOTHING`; those that did not go in are then
+//! classified by looking at what is there (same UUID and hash: already there; same UUID,
+//! other hash: conflict; same person: duplicate). The constraint, not a prior read, decides,
+//! so two servers racing on the same person cannot both insert it.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::ingest::{Candidate, Decision};
+use crate::i18n::Lang;
+use crate::t;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database URL must be sqlite:FILE or postgres://…")]
+    BadUrl,
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL pool: {0}")]
+    Pool(String),
+    #[error("the database schema is newer ({found}) than this server ({supported})")]
+    TooNew { found: i64, supported: i64 },
+    #[error("a device with this name already has a valid token")]
+    DeviceExists,
+    #[error("no such device")]
+    NoSuchDevice,
+    #[error("damaged row: {0}")]
+    Damaged(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl DbError {
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            DbError::BadUrl => t!(lang, "server.bad_db_url").into(),
+            DbError::TooNew { found, supported } => {
+                t!(
+                    lang,
+                    "server.db_too_new",
+                    found = found,
+                    supported = supported
+                )
+            }
+            DbError::DeviceExists => t!(lang, "server.device_exists").into(),
+            DbError::NoSuchDevice => t!(lang, "server.no_such_device").into(),
+            other => t!(lang, "server.db_error", why = other),
+        }
+    }
+}
+
+/// One stored record, for the office's export.
+#[derive(Clone, Debug)]
+pub struct MemberRow {
+    pub uuid: String,
+    pub member_no: String,
+    pub record: String,
+    pub device: String,
+    pub received_at: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceCount {
+    pub device: String,
+    pub members: u64,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DayCount {
+    pub date: String,
+    pub members: u64,
+}
+
+/// `booth server stats`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ServerStats {
+    /// One per person.
+    pub members: u64,
+    pub by_device: Vec<DeviceCount>,
+    /// By registration date.
+    pub by_day: Vec<DayCount>,
+}
+
+pub enum Db {
+    Sqlite(sqlite::SqliteDb),
+    Postgres(postgres::PgDb),
+}
+
+impl Db {
+    /// Opens (creating if need be) and migrates.
+    pub async fn open(url: &str) -> Result<Db, DbError> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.trim_start_matches("//").to_string();
+            if path.is_empty() {
+                return Err(DbError::BadUrl);
+            }
+            let db = tokio::task::spawn_blocking(move || sqlite::SqliteDb::open(&path))
+                .await
+                .map_err(|e| DbError::Internal(e.to_string()))??;
+            Ok(Db::Sqlite(db))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Db::Postgres(postgres::PgDb::open(url).await?))
+        } else {
+            Err(DbError::BadUrl)
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.ping()).await
+            }
+            Db::Postgres(db) => db.ping().await,
+        }
+    }
+
+    /// The device name for a token's hash, if the token is valid (not revoked).
+    pub async fn device_for_token(&self, hash: String) -> Result<Option<String>, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.device_for_token(&hash)).await
+            }
+            Db::Postgres(db) => db.device_for_token(&hash).await,
+        }
+    }
+
+    /// Stores a batch in one transaction; one decision per candidate, in order.
+    pub async fn store_batch(
+        &self,
+        device: String,
+        batch_id: String,
+        candidates: Vec<Candidate>,
+    ) -> Result<Vec<Decision>, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.store_batch(&device, &batch_id, &candidates)).await
+            }
+            Db::Postgres(db) => db.store_batch(&device, &batch_id, &candidates).await,
+        }
+    }
+
+    pub async fn add_device(&self, name: String, hash: String) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.add_device(&name, &hash)).await
+            }
+            Db::Postgres(db) => db.add_device(&name, &hash).await,
+        }
+    }
+
+    pub async fn revoke_device(&self, name: String) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.revoke_device(&name)).await
+            }
+            Db::Postgres(db) => db.revoke_device(&name).await,
+        }
+    }
+
+    pub async fn stats(&self) -> Result<ServerStats, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.stats()).await
+            }
+            Db::Postgres(db) => db.stats().await,
+        }
+    }
+
+    /// Up to `limit` records after row `after` (keyset paging), for export.
+    pub async fn members_page(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, MemberRow)>, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.members_page(after, limit)).await
+            }
+            Db::Postgres(db) => db.members_page(after, limit).await,
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, DbError> + Send + 'static,
+) -> Result<T, DbError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DbError::Internal(e.to_string()))?
+}
+
+/// Splits a batch into records to insert in one go (first occurrence of each UUID, member
+/// number and person within the batch) and the rest, classified after the insert.
+pub(crate) fn split_first_occurrences(candidates: &[Candidate]) -> (Vec<usize>, Vec<usize>) {
+    let mut seen_uuid = std::collections::HashSet::new();
+    let mut seen_no = std::collections::HashSet::new();
+    let mut seen_person = std::collections::HashSet::new();
+    let (mut first, mut rest) = (Vec::new(), Vec::new());
+    for (i, c) in candidates.iter().enumerate() {
+        let new_uuid = seen_uuid.insert(c.uuid.as_str());
+        let new_no = seen_no.insert(c.member_no.as_str());
+        let new_person = seen_person.insert(c.person_key.as_str());
+        if new_uuid && new_no && new_person {
+            first.push(i);
+        } else {
+            rest.push(i);
+        }
+    }
+    (first, rest)
+}
+
+/// The decision for a record that was not inserted, from what the database holds now.
+/// `by_uuid`: uuid → content hash; `by_person`: person key → member number (canonical).
+pub(crate) fn classify_missed(
+    c: &Candidate,
+    by_uuid: &HashMap<String, String>,
+    by_person: &HashMap<String, String>,
+) -> Decision {
+    if let Some(hash) = by_uuid.get(&c.uuid) {
+        if hash.eq_ignore_ascii_case(&c.content_hash) {
+            Decision::AlreadyThere
+        } else {
+            Decision::Conflict
+        }
+    } else if let Some(no) = by_person.get(&c.person_key) {
+        Decision::DuplicatePerson(display_member_no(no))
+    } else {
+        // Neither the UUID nor the person is there: the member number is taken by another
+        // record, which only a broken or forged client can cause.
+        Decision::Conflict
+    }
+}
+
+/// The grouped form people read (`K7M2QX-0042-7`).
+fn display_member_no(canonical: &str) -> String {
+    canonical
+        .parse::<crate::card::MemberNo>()
+        .map(|n| n.grouped())
+        .unwrap_or_else(|_| canonical.to_string())
+}
+
+pub(crate) fn now_utc() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}

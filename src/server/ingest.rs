@@ -1,0 +1,138 @@
+//! The part of a batch's processing that needs no database: envelope checks, the content
+//! hash, and the shared validation (`member::validate`, with the record's own registration
+//! date as "today"). What passes becomes a [`Candidate`] for the database to classify.
+
+use chrono::NaiveDate;
+
+use crate::card::MemberNo;
+use crate::i18n::Lang;
+use crate::member::validate;
+use crate::protocol::{BatchItem, ItemResult, Status, WireError, WireRecord, content_hash};
+use crate::t;
+
+/// A record that passed every check the database is not needed for.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// Its position in the batch (answers keep the request's order).
+    pub index: usize,
+    pub uuid: String,
+    pub member_no: String,
+    /// `Document::person_key()` of the validated document: one row per person.
+    pub person_key: String,
+    pub content_hash: String,
+    /// The record as the laptop sent it (the hash covers its canonical form).
+    pub record: String,
+    pub event_date: NaiveDate,
+}
+
+/// What the database decided for a candidate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Accepted,
+    AlreadyThere,
+    Conflict,
+    /// The member number the office already has for this person.
+    DuplicatePerson(String),
+}
+
+fn rejected(item: &BatchItem, errors: Vec<WireError>) -> ItemResult {
+    ItemResult {
+        uuid: item.uuid,
+        status: Status::Rejected,
+        member_no: None,
+        errors,
+    }
+}
+
+fn wire_error(field: &str, code: &str, message: String) -> WireError {
+    WireError {
+        field: field.into(),
+        code: code.into(),
+        message,
+    }
+}
+
+/// Checks one record; `Err` is its final answer.
+pub fn check(index: usize, item: &BatchItem, lang: Lang) -> Result<Candidate, ItemResult> {
+    let member_no: MemberNo = item.member_no.parse().map_err(|_| {
+        rejected(
+            item,
+            vec![wire_error(
+                "member_no",
+                "bad_member_no",
+                t!(lang, "server.bad_member_no").into(),
+            )],
+        )
+    })?;
+    let hash = content_hash(&item.record);
+    if !hash.eq_ignore_ascii_case(&item.content_hash) {
+        return Err(rejected(
+            item,
+            vec![wire_error(
+                "content_hash",
+                "hash_mismatch",
+                t!(lang, "server.hash_mismatch").into(),
+            )],
+        ));
+    }
+    let record: WireRecord = serde_json::from_value(item.record.clone()).map_err(|e| {
+        // serde's message names the missing or mistyped field; it echoes at most a value the
+        // sender itself sent, and it is never logged.
+        rejected(
+            item,
+            vec![wire_error(
+                "record",
+                "malformed",
+                t!(lang, "server.malformed_record", why = e),
+            )],
+        )
+    })?;
+    let v = validate(&record.member.to_input(), record.event_date).map_err(|errs| {
+        rejected(
+            item,
+            errs.iter()
+                .map(|e| wire_error(e.field.code(), e.reason.code(), e.message(lang)))
+                .collect(),
+        )
+    })?;
+    Ok(Candidate {
+        index,
+        uuid: item.uuid.to_string(),
+        member_no: member_no.as_str().to_string(),
+        person_key: v.member.document.person_key(),
+        content_hash: hash,
+        record: serde_json::to_string(&item.record).unwrap_or_default(),
+        event_date: record.event_date,
+    })
+}
+
+/// The answer for a candidate once the database decided.
+pub fn answer(uuid: &str, d: &Decision) -> ItemResult {
+    let uuid = uuid.parse().unwrap_or_default();
+    match d {
+        Decision::Accepted => ItemResult {
+            uuid,
+            status: Status::Accepted,
+            member_no: None,
+            errors: vec![],
+        },
+        Decision::AlreadyThere => ItemResult {
+            uuid,
+            status: Status::AlreadyThere,
+            member_no: None,
+            errors: vec![],
+        },
+        Decision::Conflict => ItemResult {
+            uuid,
+            status: Status::Conflict,
+            member_no: None,
+            errors: vec![],
+        },
+        Decision::DuplicatePerson(no) => ItemResult {
+            uuid,
+            status: Status::DuplicatePerson,
+            member_no: Some(no.clone()),
+            errors: vec![],
+        },
+    }
+}

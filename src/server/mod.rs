@@ -1,0 +1,149 @@
+//! The union office's ingest server (`booth server run`): HTTPS JSON, one bearer token per
+//! laptop, batches stored whole or not at all, the laptop's own validation. Stateless apart
+//! from its database, so several can run behind a load balancer on one PostgreSQL.
+//!
+//! - [`routes`]: HTTP handlers and the access log.
+//! - [`ingest`]: per-record checks that need no database (hash, validation).
+//! - [`db`]: SQLite and PostgreSQL storage, migrations, classification.
+//! - [`auth`]: device tokens.
+//! - [`export`]: the office's copy of all records as xlsx/csv/json.
+
+pub mod auth;
+pub mod db;
+pub mod export;
+pub mod ingest;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::i18n::Lang;
+use crate::t;
+pub use db::{Db, DbError, ServerStats};
+
+/// `booth server run` options.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub listen: String,
+    pub db: String,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub max_body: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr}: {why}")]
+    Listen { addr: String, why: std::io::Error },
+    #[error("TLS certificate or key: {0}")]
+    Tls(std::io::Error),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl ServeError {
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            ServeError::Db(e) => e.message(lang),
+            ServeError::Listen { addr, why } => t!(lang, "server.listen", addr = addr, why = why),
+            ServeError::Tls(e) => t!(lang, "server.tls", why = e),
+            ServeError::Io(e) => t!(lang, "server.io", why = e),
+        }
+    }
+}
+
+/// Installs the process-wide TLS crypto provider (ring); harmless when already installed.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A tokio runtime for the server and its admin commands.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// Runs until SIGINT/SIGTERM. Prints `{"listening":"ADDR","tls":BOOL}` on stdout once bound,
+/// so scripts and tests can use `--listen 127.0.0.1:0` and learn the port.
+pub fn run(opts: &RunOptions) -> Result<(), ServeError> {
+    install_crypto_provider();
+    runtime()?.block_on(serve(opts))
+}
+
+async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
+    let db = Db::open(&opts.db).await?;
+    let listener = std::net::TcpListener::bind(&opts.listen).map_err(|why| ServeError::Listen {
+        addr: opts.listen.clone(),
+        why,
+    })?;
+    let addr = listener.local_addr()?;
+    let kind = db.kind();
+    let app = Arc::new(routes::App {
+        db,
+        max_body: opts.max_body,
+    });
+    let service = routes::router(app).into_make_service();
+    let handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        h.graceful_shutdown(Some(Duration::from_secs(30)));
+    });
+    let tls = opts.tls.is_some();
+    tracing::info!(%addr, db = kind, tls, max_body = opts.max_body, "server listening");
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "listening": addr.to_string(), "tls": tls, "db": kind })
+        );
+        let _ = out.flush();
+    }
+    match &opts.tls {
+        Some((cert, key)) => {
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(ServeError::Tls)?;
+            axum_server::tls_rustls::from_tcp_rustls(listener, config)?
+                .handle(handle)
+                .serve(service)
+                .await?
+        }
+        None => {
+            axum_server::from_tcp(listener)?
+                .handle(handle)
+                .serve(service)
+                .await?
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,337 @@
+//! HTTP: routes, the batch handler, and the access log.
+//!
+//! The access log is one JSON line per request (tracing, set up in `main`): method, path,
+//! status, duration, device name and record counts. Never a name, ID number or phone: the
+//! handler passes only counts to the log, through a response extension.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use serde_json::json;
+
+use super::auth::bearer;
+use super::db::Db;
+use super::ingest::{self, Candidate};
+use crate::i18n::Lang;
+use crate::protocol::{
+    self, BatchRequest, BatchResponse, ErrorBody, ItemResult, MAX_RECORDS_PER_BATCH, Status,
+};
+use crate::t;
+
+pub struct App {
+    pub db: Db,
+    pub max_body: usize,
+}
+
+/// What the access log may say about a request (no personal data by construction).
+#[derive(Clone, Debug, Default)]
+struct LogInfo {
+    device: Option<String>,
+    records: usize,
+    accepted: usize,
+    already_there: usize,
+    rejected: usize,
+    duplicate_person: usize,
+    conflict: usize,
+    db_ms: u64,
+    error: Option<&'static str>,
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route(protocol::PATH_HEALTH, get(health))
+        .route(protocol::PATH_BATCHES, post(post_batch))
+        .fallback(not_found)
+        .layer(middleware::from_fn(access_log))
+        .with_state(app)
+}
+
+async fn access_log(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    // Only our own route names reach the log; anything else is "other" (paths are input).
+    let path: &'static str = match req.uri().path() {
+        protocol::PATH_BATCHES => protocol::PATH_BATCHES,
+        protocol::PATH_HEALTH => protocol::PATH_HEALTH,
+        _ => "other",
+    };
+    let resp = next.run(req).await;
+    let info = resp
+        .extensions()
+        .get::<LogInfo>()
+        .cloned()
+        .unwrap_or_default();
+    tracing::info!(
+        target: "access",
+        method = %method,
+        path,
+        status = resp.status().as_u16(),
+        duration_ms = start.elapsed().as_millis() as u64,
+        device = info.device.as_deref().unwrap_or("-"),
+        records = info.records,
+        accepted = info.accepted,
+        already_there = info.already_there,
+        rejected = info.rejected,
+        duplicate_person = info.duplicate_person,
+        conflict = info.conflict,
+        db_ms = info.db_ms,
+        error = info.error.unwrap_or("-"),
+    );
+    resp
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::parse)
+        .unwrap_or_default()
+}
+
+fn error(status: StatusCode, code: &'static str, message: String, info: LogInfo) -> Response {
+    let mut resp = (
+        status,
+        axum::Json(ErrorBody {
+            error: code.into(),
+            message,
+        }),
+    )
+        .into_response();
+    resp.extensions_mut().insert(LogInfo {
+        error: Some(code),
+        ..info
+    });
+    resp
+}
+
+async fn health(State(app): State<Arc<App>>) -> Response {
+    match app.db.ping().await {
+        Ok(()) => axum::Json(json!({
+            "status": "ok",
+            "db": app.db.kind(),
+            "version": env!("CARGO_PKG_VERSION"),
+        }))
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health: database unreachable");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "db_unavailable",
+                t!(Lang::En, "server.db_unavailable").into(),
+                LogInfo::default(),
+            )
+        }
+    }
+}
+
+async fn not_found(headers: HeaderMap) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        t!(lang_of(&headers), "server.not_found").into(),
+        LogInfo::default(),
+    )
+}
+
+enum BodyError {
+    TooLarge,
+    Read,
+    Timeout,
+}
+
+/// Reads at most `limit` bytes. Past the limit the rest is read and thrown away (up to a
+/// bound) before answering 413, so the client sees the answer rather than a reset
+/// connection while it is still sending.
+async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, BodyError> {
+    const DRAIN_MAX: usize = 256 * 1024 * 1024;
+    let read = async move {
+        let mut body = body;
+        let mut buf = Vec::new();
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| BodyError::Read)?;
+            if let Ok(data) = frame.into_data() {
+                seen = seen.saturating_add(data.len());
+                if seen > limit {
+                    if seen > DRAIN_MAX {
+                        break;
+                    }
+                    continue;
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        if seen > limit {
+            Err(BodyError::TooLarge)
+        } else {
+            Ok(buf)
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), read)
+        .await
+        .unwrap_or(Err(BodyError::Timeout))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
+    let lang = lang_of(headers);
+    let mut info = LogInfo::default();
+
+    // Authentication first: an unknown client gets nothing else out of us.
+    let Some(token) = bearer(headers) else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            t!(lang, "server.unauthorized").into(),
+            info,
+        );
+    };
+    let device = match app.db.device_for_token(protocol::token_hash(token)).await {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                t!(lang, "server.unauthorized").into(),
+                info,
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "token look-up failed");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "db_unavailable",
+                t!(lang, "server.db_unavailable").into(),
+                info,
+            );
+        }
+    };
+    info.device = Some(device.clone());
+
+    if !is_json(headers) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            t!(lang, "server.content_type").into(),
+            info,
+        );
+    }
+    let bytes = match read_body(body, app.max_body).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                t!(lang, "server.too_large", max = app.max_body),
+                info,
+            );
+        }
+        Err(BodyError::Read | BodyError::Timeout) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "body_read",
+                t!(lang, "server.body_read").into(),
+                info,
+            );
+        }
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_json",
+                t!(lang, "server.bad_json", why = e),
+                info,
+            );
+        }
+    };
+    info.records = batch.records.len();
+    if batch.records.len() > MAX_RECORDS_PER_BATCH {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_records",
+            t!(lang, "server.too_many_records", max = MAX_RECORDS_PER_BATCH),
+            info,
+        );
+    }
+
+    // Hashing and validation are CPU work: off the async workers.
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut answers: Vec<Option<ItemResult>> = vec![None; batch.records.len()];
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for (i, item) in batch.records.iter().enumerate() {
+            match ingest::check(i, item, lang) {
+                Ok(c) => candidates.push(c),
+                Err(answer) => answers[i] = Some(answer),
+            }
+        }
+        (batch.batch_id, answers, candidates)
+    })
+    .await;
+    let Ok((batch_id, mut answers, candidates)) = checked else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            t!(lang, "server.internal").into(),
+            info,
+        );
+    };
+
+    let db_start = Instant::now();
+    let decisions = if candidates.is_empty() {
+        Ok(Vec::new())
+    } else {
+        app.db
+            .store_batch(device, batch_id.to_string(), candidates.clone())
+            .await
+    };
+    info.db_ms = db_start.elapsed().as_millis() as u64;
+    let decisions = match decisions {
+        Ok(d) => d,
+        Err(e) => {
+            // Nothing of the batch is stored (one transaction): the client retries it.
+            tracing::error!(error = %e, "batch not stored");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "db_unavailable",
+                t!(lang, "server.db_unavailable").into(),
+                info,
+            );
+        }
+    };
+    for (c, d) in candidates.iter().zip(&decisions) {
+        answers[c.index] = Some(ingest::answer(&c.uuid, d));
+    }
+    let results: Vec<ItemResult> = answers.into_iter().flatten().collect();
+    for r in &results {
+        match r.status {
+            Status::Accepted => info.accepted += 1,
+            Status::AlreadyThere => info.already_there += 1,
+            Status::Rejected => info.rejected += 1,
+            Status::DuplicatePerson => info.duplicate_person += 1,
+            Status::Conflict => info.conflict += 1,
+        }
+    }
+    let mut resp = axum::Json(BatchResponse { batch_id, results }).into_response();
+    resp.extensions_mut().insert(info);
+    resp
+}

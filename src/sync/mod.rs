@@ -1,0 +1,487 @@
+//! The end-of-day upload client. Runs on any thread with its own connection to the laptop's
+//! database (the terminal UI calls [`upload`] from a background thread with
+//! `Store::second_connection()`, and draws a gauge from the [`Progress`] it reports).
+//!
+//! Resumable and idempotent by construction: records are sent oldest first in batches;
+//! a record leaves the queue only when the server's answer for it is stored, in the same
+//! transaction for the whole batch. A killed or cut upload sends the unanswered records
+//! again, and the server answers `already_there` for those it already has.
+
+pub mod http;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::i18n::Lang;
+use crate::protocol::{
+    BatchItem, BatchRequest, MAX_RECORDS_PER_BATCH, Status, WireRecord, content_hash,
+};
+use crate::store::members::StoredMember;
+use crate::store::queue::{self, Answer, AnswerRow, UploadCounts};
+use crate::store::{StoreError, now, timestamp};
+use crate::t;
+use http::{Http, HttpSetupError, SendError};
+
+/// Where and how to upload.
+#[derive(Clone, Debug)]
+pub struct UploadSettings {
+    /// `https://office.example:8443` (no path).
+    pub server: String,
+    pub token: String,
+    /// PEM file of the office's certificate authority, for a self-signed office certificate.
+    pub ca: Option<PathBuf>,
+    /// Records per request.
+    pub batch_size: usize,
+    /// Stop retrying a batch after this long without an answer; its records stay queued.
+    pub give_up_after: Duration,
+    /// Time limit of one request.
+    pub request_timeout: Duration,
+    /// Language of the server's rejection messages and of ours.
+    pub lang: Lang,
+}
+
+impl UploadSettings {
+    pub fn new(server: String, token: String, lang: Lang) -> UploadSettings {
+        UploadSettings {
+            server,
+            token,
+            ca: None,
+            batch_size: crate::protocol::DEFAULT_BATCH,
+            give_up_after: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(120),
+            lang,
+        }
+    }
+}
+
+impl UploadSettings {
+    /// From the laptop's configuration (server, token, CA); `None` until server and token
+    /// are set. The UI uses this; the command line adds its flags on top.
+    pub fn from_config(config: &crate::config::Config, lang: Lang) -> Option<UploadSettings> {
+        let mut s = UploadSettings::new(config.server.clone()?, config.token.clone()?, lang);
+        s.ca = config.ca.clone();
+        Some(s)
+    }
+}
+
+/// Reported as the upload goes, for a progress bar.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress {
+    Started {
+        queued: u64,
+    },
+    Batch {
+        /// Records answered so far in this run.
+        done: u64,
+        total: u64,
+        accepted: u64,
+        rejected: u64,
+    },
+    Retrying {
+        attempt: u32,
+        wait: Duration,
+        reason: String,
+    },
+}
+
+/// A record the office did not take, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RejectedRecord {
+    pub member_no: String,
+    /// `invalid`, `duplicate_person`, `conflict`, or the first validation code.
+    pub code: String,
+    pub reason: String,
+    /// For `duplicate_person`: the member number the office already has.
+    pub server_member_no: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UploadReport {
+    pub queued_at_start: u64,
+    pub sent: u64,
+    /// Stored by the office in this run.
+    pub accepted: u64,
+    /// The office already had them (a previous run was cut after the server stored them).
+    pub already_there: u64,
+    pub rejected: Vec<RejectedRecord>,
+    /// Sent but not answered (edited during the upload, or missing from the answer): still
+    /// queued, sent next time.
+    pub unanswered: u64,
+    pub remaining_queued: u64,
+    pub batches: u64,
+    pub retries: u64,
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("no server configured")]
+    NoServer,
+    #[error("no token configured")]
+    NoToken,
+    #[error(transparent)]
+    Setup(#[from] HttpSetupError),
+    #[error("the server refused the token: {0}")]
+    Unauthorized(String),
+    #[error("gave up after {secs} s: {why}")]
+    GaveUp { secs: u64, why: String },
+    #[error("the server refused the batch ({status}): {message}")]
+    Refused { status: u16, message: String },
+    #[error("the server's certificate is not trusted: {0}")]
+    Certificate(String),
+    #[error("cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl UploadError {
+    /// Stable code for scripts and the uploads log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            UploadError::NoServer => "no_server",
+            UploadError::NoToken => "no_token",
+            UploadError::Setup(_) => "setup",
+            UploadError::Unauthorized(_) => "unauthorized",
+            UploadError::GaveUp { .. } => "unreachable",
+            UploadError::Refused { .. } => "refused",
+            UploadError::Certificate(_) => "certificate",
+            UploadError::Cancelled => "cancelled",
+            UploadError::Store(_) => "store",
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            UploadError::NoServer => t!(lang, "sync.no_server").into(),
+            UploadError::NoToken => t!(lang, "sync.no_token").into(),
+            UploadError::Setup(e) => t!(lang, "sync.setup", why = e),
+            UploadError::Unauthorized(why) => t!(lang, "sync.unauthorized", why = why),
+            UploadError::GaveUp { secs, why } => {
+                t!(lang, "sync.gave_up", secs = secs, why = why)
+            }
+            UploadError::Refused { status, message } => {
+                t!(lang, "sync.refused", status = status, why = message)
+            }
+            UploadError::Certificate(why) => t!(lang, "sync.certificate", why = why),
+            UploadError::Cancelled => t!(lang, "sync.cancelled").into(),
+            UploadError::Store(e) => e.message(lang),
+        }
+    }
+}
+
+/// Uploads every queued record. Records the run in the `uploads` table whatever happens.
+pub fn upload(
+    conn: &mut Connection,
+    settings: &UploadSettings,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Result<UploadReport, UploadError> {
+    if settings.server.trim().is_empty() {
+        return Err(UploadError::NoServer);
+    }
+    if settings.token.trim().is_empty() {
+        return Err(UploadError::NoToken);
+    }
+    let http = Http::new(
+        &settings.server,
+        &settings.token,
+        settings.ca.as_deref(),
+        settings.request_timeout,
+        settings.lang,
+    )?;
+    let upload_id = queue::start_upload(conn, &settings.server, &now())?;
+    let mut report = UploadReport::default();
+    let mut counts = UploadCounts::default();
+    let started = Instant::now();
+    let result = run(
+        conn,
+        &http,
+        settings,
+        upload_id,
+        &mut report,
+        &mut counts,
+        progress,
+        cancel,
+    );
+    report.elapsed = started.elapsed();
+    report.remaining_queued = queue::queued_count(conn).unwrap_or(report.remaining_queued);
+    let outcome = match &result {
+        Ok(()) if report.unanswered == 0 => "complete",
+        Ok(()) => "incomplete",
+        Err(e) => e.code(),
+    };
+    queue::finish_upload(conn, upload_id, counts, outcome, &now())?;
+    tracing::info!(
+        sent = report.sent,
+        accepted = report.accepted,
+        already_there = report.already_there,
+        rejected = report.rejected.len(),
+        remaining = report.remaining_queued,
+        outcome,
+        "upload finished"
+    );
+    result.map(|()| report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    conn: &mut Connection,
+    http: &Http,
+    s: &UploadSettings,
+    upload_id: i64,
+    report: &mut UploadReport,
+    counts: &mut UploadCounts,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Result<(), UploadError> {
+    let device = queue::device_key_id(conn)?;
+    let total = queue::queued_count(conn)?;
+    report.queued_at_start = total;
+    progress(Progress::Started { queued: total });
+    let mut batch_size = s.batch_size.clamp(1, MAX_RECORDS_PER_BATCH);
+    let mut after = 0i64;
+    let mut done = 0u64;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(UploadError::Cancelled);
+        }
+        let records = queue::queued_batch(conn, after, batch_size)?;
+        let Some(last) = records.last() else {
+            return Ok(());
+        };
+        let last_id = last.id;
+        let (body, sent) = batch_body(&device, &records)?;
+        let resp = match send_with_retry(http, &body, s, report, progress, cancel) {
+            Ok(r) => r,
+            Err(Failure::TooLarge) if batch_size > 1 => {
+                // The office's limit is lower than our batch: halve it and send again.
+                batch_size = batch_size.div_ceil(2);
+                tracing::info!(batch_size, "batch too large for the server; halved");
+                continue;
+            }
+            Err(Failure::TooLarge) => {
+                return Err(UploadError::Refused {
+                    status: 413,
+                    message: t!(s.lang, "sync.record_too_large").into(),
+                });
+            }
+            Err(Failure::Stop(e)) => return Err(e),
+        };
+        after = last_id;
+        report.batches += 1;
+        report.sent += sent.len() as u64;
+        counts.sent += sent.len() as u64;
+
+        let mut answers = Vec::with_capacity(sent.len());
+        let mut by_uuid: std::collections::HashMap<Uuid, &StoredMember> =
+            sent.iter().map(|m| (m.uuid, m)).collect();
+        for r in &resp.results {
+            // Answers about records we did not send, or twice about one, are ignored.
+            let Some(m) = by_uuid.remove(&r.uuid) else {
+                continue;
+            };
+            let answer = match r.status {
+                Status::Accepted => {
+                    report.accepted += 1;
+                    counts.accepted += 1;
+                    Answer::Uploaded
+                }
+                Status::AlreadyThere => {
+                    report.already_there += 1;
+                    counts.accepted += 1;
+                    Answer::Uploaded
+                }
+                other => {
+                    counts.rejected += 1;
+                    let (code, reason) = match other {
+                        Status::DuplicatePerson => (
+                            "duplicate_person".to_string(),
+                            t!(
+                                s.lang,
+                                "sync.duplicate_person",
+                                member_no = r.member_no.clone().unwrap_or_default()
+                            ),
+                        ),
+                        Status::Conflict => {
+                            ("conflict".to_string(), t!(s.lang, "sync.conflict").into())
+                        }
+                        _ => (
+                            r.errors
+                                .first()
+                                .map(|e| e.code.clone())
+                                .unwrap_or_else(|| "rejected".into()),
+                            r.errors
+                                .iter()
+                                .map(|e| e.message.clone())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        ),
+                    };
+                    let server_member_no = (other == Status::DuplicatePerson)
+                        .then(|| r.member_no.clone())
+                        .flatten();
+                    report.rejected.push(RejectedRecord {
+                        member_no: m.member_no.grouped(),
+                        code: code.clone(),
+                        reason: reason.clone(),
+                        server_member_no: server_member_no.clone(),
+                    });
+                    Answer::Rejected {
+                        code,
+                        reason,
+                        server_member_no,
+                    }
+                }
+            };
+            answers.push(AnswerRow {
+                uuid: m.uuid,
+                sent_updated_at: m.updated_at,
+                answer,
+            });
+        }
+        let changed = queue::record_answers(conn, upload_id, &answers, *counts, &now())?;
+        report.unanswered += (sent.len() - changed) as u64;
+        done += sent.len() as u64;
+        progress(Progress::Batch {
+            done,
+            total,
+            accepted: counts.accepted,
+            rejected: counts.rejected,
+        });
+    }
+}
+
+/// The request body for a batch, and the records it carries.
+fn batch_body(
+    device: &str,
+    records: &[StoredMember],
+) -> Result<(Vec<u8>, Vec<StoredMember>), UploadError> {
+    let mut items = Vec::with_capacity(records.len());
+    let mut sent = Vec::with_capacity(records.len());
+    for m in records {
+        // Queued records are never purged; a record without content cannot be sent.
+        let Some(member) = &m.member else { continue };
+        let record = serde_json::to_value(WireRecord {
+            member: member.clone(),
+            consent_at: timestamp(&m.consent_at),
+            created_at: timestamp(&m.created_at),
+            event_date: m.event_date,
+            union: m.event.union.clone(),
+            place: m.event.place.clone(),
+            operator: m.event.operator.clone(),
+        })
+        .map_err(|e| StoreError::Damaged(e.to_string()))?;
+        items.push(BatchItem {
+            uuid: m.uuid,
+            member_no: m.member_no.as_str().to_string(),
+            content_hash: content_hash(&record),
+            record,
+        });
+        sent.push(m.clone());
+    }
+    let body = serde_json::to_vec(&BatchRequest {
+        batch_id: Uuid::new_v4(),
+        device_key_id: device.to_string(),
+        records: items,
+    })
+    .map_err(|e| StoreError::Damaged(e.to_string()))?;
+    Ok((body, sent))
+}
+
+enum Failure {
+    TooLarge,
+    Stop(UploadError),
+}
+
+/// Sends until answered; transient failures are retried with exponential backoff and jitter
+/// until `give_up_after` has passed since the first failure.
+fn send_with_retry(
+    http: &Http,
+    body: &[u8],
+    s: &UploadSettings,
+    report: &mut UploadReport,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Result<crate::protocol::BatchResponse, Failure> {
+    let first_failure = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        match http.send(body) {
+            Ok(r) => return Ok(r),
+            Err(SendError::Transient(why)) => {
+                attempt += 1;
+                report.retries += 1;
+                let wait = backoff(attempt);
+                if first_failure.elapsed() + wait > s.give_up_after {
+                    return Err(Failure::Stop(UploadError::GaveUp {
+                        secs: s.give_up_after.as_secs(),
+                        why,
+                    }));
+                }
+                tracing::info!(attempt, wait_ms = wait.as_millis() as u64, "upload retry");
+                progress(Progress::Retrying {
+                    attempt,
+                    wait,
+                    reason: why,
+                });
+                sleep_unless_cancelled(wait, cancel).map_err(Failure::Stop)?;
+            }
+            Err(SendError::Unauthorized(m)) => {
+                return Err(Failure::Stop(UploadError::Unauthorized(m)));
+            }
+            Err(SendError::TooLarge) => return Err(Failure::TooLarge),
+            Err(SendError::Certificate(why)) => {
+                return Err(Failure::Stop(UploadError::Certificate(why)));
+            }
+            Err(SendError::Refused { status, message }) => {
+                return Err(Failure::Stop(UploadError::Refused { status, message }));
+            }
+        }
+    }
+}
+
+/// 250 ms doubling to at most 8 s, with "equal jitter" (half fixed, half random) so that many
+/// laptops coming back after an office outage do not retry in step.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = 250u64
+        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
+        .min(8_000);
+    let mut r = [0u8; 2];
+    let _ = getrandom::fill(&mut r);
+    let jitter = u64::from(u16::from_le_bytes(r)) * (base / 2) / u64::from(u16::MAX);
+    Duration::from_millis(base / 2 + jitter)
+}
+
+fn sleep_unless_cancelled(total: Duration, cancel: &AtomicBool) -> Result<(), UploadError> {
+    let until = Instant::now() + total;
+    while Instant::now() < until {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(UploadError::Cancelled);
+        }
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(100)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        for a in 1..20 {
+            let d = backoff(a);
+            assert!(d <= Duration::from_millis(8_000), "{d:?}");
+            assert!(d >= Duration::from_millis(125), "{d:?}");
+        }
+        assert!(backoff(1) <= Duration::from_millis(250));
+        assert!(backoff(10) >= Duration::from_millis(4_000));
+    }
+}
