@@ -95,16 +95,16 @@ fn passphrase(ctx: &Ctx, creating: bool) -> Result<Zeroizing<String>, CliError> 
 /// the store does, so the laptop never holds it longer than configured.
 pub fn open_store(ctx: &Ctx) -> Result<Store, CliError> {
     let mut store = open_store_no_purge(ctx)?;
-    purge_now(&mut store, ctx.lang)?;
+    purge_now(&mut store, ctx)?;
     Ok(store)
 }
 
 /// Runs the retention purge; a failure is an error (personal data must not silently stay).
-pub fn purge_now(store: &mut Store, lang: Lang) -> Result<store::queue::PurgeReport, CliError> {
-    let days = load_config(store, lang)?.retention_days;
+pub fn purge_now(store: &mut Store, ctx: &Ctx) -> Result<store::queue::PurgeReport, CliError> {
+    let days = load_config(store, ctx)?.retention_days;
     store
         .purge(days, &store::now())
-        .map_err(|e| CliError::store(e, lang))
+        .map_err(|e| CliError::store(e, ctx))
 }
 
 /// Opens the data folder without purging (`booth purge` does it itself, to report counts).

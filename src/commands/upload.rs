@@ -38,7 +38,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
                 .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
         }
     }
-    let config = load_config(&store, ctx.lang)?;
+    let config = load_config(&store, ctx)?;
     let mut settings = UploadSettings::new(
         config.server.clone().unwrap_or_default(),
         config.token.clone().unwrap_or_default(),
@@ -50,7 +50,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
 
     let mut conn = store
         .second_connection()
-        .map_err(|e| CliError::store(e, ctx.lang))?;
+        .map_err(|e| CliError::store(e, ctx))?;
     let bar = (!ctx.json && interactive_stderr()).then(|| {
         let b = ProgressBar::new(0);
         b.set_style(
@@ -93,7 +93,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     }
     drop(conn);
     let report = result.map_err(|e| upload_error(e, ctx))?;
-    let purged = purge_now(&mut store, ctx.lang)?;
+    let purged = purge_now(&mut store, ctx)?;
 
     let mut human = t!(
         ctx.lang,
@@ -147,8 +147,8 @@ fn upload_error(e: UploadError, ctx: &Ctx) -> CliError {
 
 pub fn purge(ctx: &Ctx) -> Result<Output, CliError> {
     let mut store = open_store_no_purge(ctx)?;
-    let days = load_config(&store, ctx.lang)?.retention_days;
-    let r = purge_now(&mut store, ctx.lang)?;
+    let days = load_config(&store, ctx)?.retention_days;
+    let r = purge_now(&mut store, ctx)?;
     Ok(Output {
         human: t!(ctx.lang, "sync.purged", purged = r.purged),
         json: json!({

@@ -139,7 +139,9 @@ fn xlsx_grid(path: &Path) -> Result<Vec<Vec<Cell>>, RosterError> {
     sheet_grid(wb)
 }
 
-fn sheet_grid<R: Reader<RS>, RS: std::io::Read + std::io::Seek>(mut wb: R) -> Result<Vec<Vec<Cell>>, RosterError>
+fn sheet_grid<R: Reader<RS>, RS: std::io::Read + std::io::Seek>(
+    mut wb: R,
+) -> Result<Vec<Vec<Cell>>, RosterError>
 where
     R::Error: std::fmt::Display,
 {
