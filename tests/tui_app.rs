@@ -13,6 +13,8 @@ use booth::tui::screens::done::PrintStatus;
 use booth::tui::screens::form::FieldId;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 
+mod common;
+
 struct Harness {
     app: App,
     rx: Receiver<AppEvent>,
@@ -291,4 +293,33 @@ fn language_switch_is_remembered() {
     let store = h.app.store().unwrap();
     assert_eq!(Config::load(store).unwrap().language, Lang::En);
     assert_eq!(store.keyfile().language, Lang::En);
+}
+
+#[test]
+fn the_upload_screen_uploads_and_reports() {
+    use common::net::{Server, add_device, members_on_server};
+    let mut h = Harness::new();
+    let db = format!("sqlite:{}", h._dir.path().join("office.db").display());
+    let server = Server::start(&db);
+    let token = add_device(&db, "laptop1");
+    {
+        let s = h.app.session.as_mut().unwrap();
+        Config::set(&mut s.store, "server", &server.url(), Lang::Zh).unwrap();
+        s.config = Config::set(&mut s.store, "token", &token, Lang::Zh).unwrap();
+    }
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::Enter);
+    h.register("王建国", "110105198001010016", "13900139000");
+    h.key(KeyCode::F(5));
+    assert_eq!(h.app.screen, Screen::Upload);
+    assert!(h.app.upload.configured);
+    assert_eq!(h.app.upload.queued, 2);
+    h.key(KeyCode::Enter);
+    assert!(h.app.upload.running);
+    h.pump_until("the upload", |a| !a.upload.running);
+    let (msg, ok) = h.app.upload.message.clone().unwrap();
+    assert!(ok, "{msg}");
+    assert_eq!(h.app.upload.done, 2);
+    assert_eq!(h.app.counts.queued, 0);
+    assert_eq!(members_on_server(&db), 2);
 }

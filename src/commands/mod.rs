@@ -108,7 +108,10 @@ impl Output {
             let text = serde_json::to_string_pretty(&v).unwrap_or_default();
             println!("{}", crate::member::text::json_escape_hazards(&text));
         } else if !self.human.is_empty() {
-            println!("{}", crate::member::text::display_safe(&self.human));
+            // line breaks are the output's own; anything else unprintable is replaced
+            for line in self.human.split('\n') {
+                println!("{}", crate::member::text::display_safe(line));
+            }
         }
     }
 }

@@ -96,6 +96,9 @@ pub struct App {
     pub last_input: Instant,
     pub last_figures: Instant,
     pub quit: bool,
+    /// Set to stop a running upload between batches.
+    upload_cancel: Arc<std::sync::atomic::AtomicBool>,
+    upload_started: Instant,
     events: Sender<AppEvent>,
     clock: Clock,
 }
@@ -129,6 +132,8 @@ impl App {
             last_input: Instant::now(),
             last_figures: Instant::now(),
             quit: false,
+            upload_cancel: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            upload_started: Instant::now(),
             events,
             clock,
         }
@@ -293,6 +298,13 @@ impl App {
                 if key.code == KeyCode::Esc && !self.upload.running {
                     return self.goto(Screen::Form);
                 }
+                if self.upload.running
+                    && matches!(key.code, KeyCode::Char('c' | 'C') | KeyCode::Esc)
+                {
+                    self.upload_cancel
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    return;
+                }
                 if let Some(UploadAction::Start) = self.upload.handle_key(key) {
                     self.start_upload();
                 }
@@ -364,6 +376,8 @@ impl App {
                 Ok(f) => self.dashboard.figures = Some(*f),
                 Err(_) => self.say(t!(self.lang, "dashboard.failed"), Tone::Bad),
             },
+            WorkerMsg::UploadProgress(p) => self.upload_progress(p),
+            WorkerMsg::UploadFinished(r) => self.upload_finished(r),
         }
     }
 
@@ -458,6 +472,7 @@ impl App {
         self.unlock = UnlockState::new(true);
         self.screen = Screen::Form;
         self.load_employers();
+        self.purge();
         self.refresh_counts();
         self.look_up_person();
     }
@@ -563,7 +578,123 @@ impl App {
     }
 
     fn start_upload(&mut self) {
-        self.upload.message = Some((t!(self.lang, "upload.unavailable").into(), false));
+        let Some(s) = &self.session else { return };
+        let Some(settings) = crate::sync::UploadSettings::from_config(&s.config, self.lang) else {
+            self.upload.message = Some((t!(self.lang, "upload.not_configured").into(), false));
+            return;
+        };
+        let conn = match s.store.second_connection() {
+            Ok(c) => c,
+            Err(e) => {
+                self.upload.message = Some((e.diagnose(&self.data_dir).message(self.lang), false));
+                return;
+            }
+        };
+        self.upload_cancel
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.upload.running = true;
+        self.upload.done = 0;
+        self.upload.total = self.counts.queued;
+        self.upload.rate = 0.0;
+        self.upload.log.clear();
+        self.upload.message = Some((t!(self.lang, "upload.starting").into(), true));
+        self.upload_started = Instant::now();
+        s.workers
+            .upload(conn, settings, Arc::clone(&self.upload_cancel));
+    }
+
+    fn upload_progress(&mut self, p: crate::sync::Progress) {
+        use crate::sync::Progress;
+        match p {
+            Progress::Started { queued } => self.upload.total = queued,
+            Progress::Batch {
+                done,
+                total,
+                accepted,
+                rejected,
+            } => {
+                self.upload.done = done;
+                self.upload.total = total;
+                let secs = self.upload_started.elapsed().as_secs_f64().max(0.001);
+                self.upload.rate = done as f64 / secs;
+                self.upload.message = Some((
+                    t!(
+                        self.lang,
+                        "sync.bar",
+                        accepted = accepted,
+                        rejected = rejected
+                    ),
+                    true,
+                ));
+            }
+            Progress::Retrying {
+                attempt,
+                wait,
+                reason,
+            } => {
+                self.upload.message = Some((
+                    format!(
+                        "{} — {}",
+                        t!(
+                            self.lang,
+                            "sync.retrying",
+                            attempt = attempt,
+                            secs = wait.as_secs()
+                        ),
+                        reason
+                    ),
+                    false,
+                ));
+            }
+        }
+    }
+
+    fn upload_finished(
+        &mut self,
+        r: Result<Box<crate::sync::UploadReport>, crate::sync::UploadError>,
+    ) {
+        self.upload.running = false;
+        match r {
+            Ok(report) => {
+                for rej in &report.rejected {
+                    self.upload.log.push((
+                        format!("{}  {}", rej.member_no, display_safe(&rej.reason)),
+                        false,
+                    ));
+                }
+                let text = t!(
+                    self.lang,
+                    "sync.done",
+                    sent = report.sent,
+                    accepted = report.accepted,
+                    already = report.already_there,
+                    rejected = report.rejected.len(),
+                    queued = report.remaining_queued
+                );
+                self.upload.message = Some((text, report.rejected.is_empty()));
+            }
+            Err(e) => self.upload.message = Some((e.message(self.lang), false)),
+        }
+        self.purge();
+        self.refresh_upload();
+    }
+
+    /// Personal data of records the office acknowledged leaves the laptop after the
+    /// retention period: at unlock and after each upload.
+    fn purge(&mut self) {
+        let now = self.now();
+        let Some(s) = &mut self.session else { return };
+        match s.store.purge(s.config.retention_days, &now) {
+            Ok(r) if r.purged > 0 => {
+                let text = t!(self.lang, "sync.purged", purged = r.purged);
+                self.say(text, Tone::Info);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let text = e.diagnose(&self.data_dir).message(self.lang);
+                self.say(text, Tone::Bad);
+            }
+        }
     }
 
     fn load_employers(&mut self) {

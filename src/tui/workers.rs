@@ -30,6 +30,8 @@ pub enum WorkerMsg {
         rows: Result<Vec<Summary>, String>,
     },
     Figures(Result<Box<DayFigures>, String>),
+    UploadProgress(crate::sync::Progress),
+    UploadFinished(Result<Box<crate::sync::UploadReport>, crate::sync::UploadError>),
 }
 
 pub enum DraftReq {
@@ -45,6 +47,7 @@ pub struct SearchReq {
 }
 
 pub struct Workers {
+    events: Sender<AppEvent>,
     draft: Sender<DraftReq>,
     draft_thread: Option<JoinHandle<()>>,
     print: Sender<PrintJob>,
@@ -70,6 +73,7 @@ impl Workers {
         let stats_conn = store.second_connection()?;
 
         let (draft, draft_rx) = mpsc::channel::<DraftReq>();
+        let events_for_upload = events.clone();
         let ev = events.clone();
         let draft_thread = std::thread::Builder::new()
             .name("draft".into())
@@ -156,6 +160,7 @@ impl Workers {
             .map_err(StoreError::Io)?;
 
         Ok(Workers {
+            events: events_for_upload,
             draft,
             draft_thread: Some(draft_thread),
             print,
@@ -182,6 +187,28 @@ impl Workers {
 
     pub fn figures(&self, day: NaiveDate) {
         let _ = self.stats.send(day);
+    }
+
+    /// Runs an upload on its own thread and connection; progress and the result come back as
+    /// messages. `cancel` stops it between batches.
+    pub fn upload(
+        &self,
+        mut conn: rusqlite::Connection,
+        settings: crate::sync::UploadSettings,
+        cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let ev = self.events.clone();
+        let _ = std::thread::Builder::new()
+            .name("upload".into())
+            .spawn(move || {
+                let progress_ev = ev.clone();
+                let mut progress = move |p: crate::sync::Progress| {
+                    let _ = progress_ev.send(AppEvent::Worker(WorkerMsg::UploadProgress(p)));
+                };
+                let r =
+                    crate::sync::upload(&mut conn, &settings, &mut progress, &cancel).map(Box::new);
+                let _ = ev.send(AppEvent::Worker(WorkerMsg::UploadFinished(r)));
+            });
     }
 
     /// Waits for the last draft to be written (on quit).
