@@ -181,6 +181,16 @@ pub fn token_hash(token: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// Found by `cargo fuzz run server_batch`: without serde_json's exact float parsing a
+    /// number's canonical form changed on a second pass.
+    #[test]
+    fn canonical_numbers_are_stable() {
+        let v: Value = serde_json::from_str("224.222e45").unwrap();
+        let again: Value = serde_json::from_str(&canonical_json(&v)).unwrap();
+        assert_eq!(canonical_json(&again), canonical_json(&v));
+    }
+
     use super::*;
     use serde_json::json;
 
