@@ -185,6 +185,10 @@ impl Server {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no graceful shutdown, whatever it was doing.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
