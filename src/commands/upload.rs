@@ -95,15 +95,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     let report = result.map_err(|e| upload_error(e, ctx))?;
     let purged = purge_now(&mut store, ctx)?;
 
-    let mut human = t!(
-        ctx.lang,
-        "sync.done",
-        sent = report.sent,
-        accepted = report.accepted,
-        already = report.already_there,
-        rejected = report.rejected.len(),
-        queued = report.remaining_queued
-    );
+    let mut human = report.summary(ctx.lang);
     for r in &report.rejected {
         human.push_str(&format!(
             "\n{}: {}",

@@ -69,6 +69,19 @@ fn opt(s: &Option<String>) -> String {
     s.clone().unwrap_or_default()
 }
 
+/// A value of the record, or empty once the record was purged.
+fn of_member(m: &StoredMember, f: impl Fn(&crate::member::Member) -> String) -> String {
+    m.member.as_ref().map(f).unwrap_or_default()
+}
+
+/// An optional detail of the record (None once purged or not asked).
+fn of_detail(
+    m: &StoredMember,
+    f: impl Fn(&crate::member::Details) -> &Option<String>,
+) -> Option<String> {
+    m.member.as_ref().and_then(|x| f(&x.details).clone())
+}
+
 fn list_label(kind: ListKind, code: &Option<String>, lang: Lang) -> String {
     code.as_deref()
         .map(|c| kind.label(c, lang))
@@ -82,12 +95,7 @@ const COLUMNS: &[Column] = &[
     },
     Column {
         key: "name",
-        value: |m, _| {
-            m.member
-                .as_ref()
-                .map(|x| x.name.clone())
-                .unwrap_or_default()
-        },
+        value: |m, _| of_member(m, |x| x.name.clone()),
     },
     Column {
         key: "gender",
@@ -109,89 +117,45 @@ const COLUMNS: &[Column] = &[
     },
     Column {
         key: "ethnicity",
-        value: |m, l| {
-            list_label(
-                ListKind::Ethnicity,
-                &m.member.as_ref().and_then(|x| x.details.ethnicity.clone()),
-                l,
-            )
-        },
+        value: |m, l| list_label(ListKind::Ethnicity, &of_detail(m, |d| &d.ethnicity), l),
     },
     Column {
         key: "doc_type",
-        value: |m, l| {
-            m.member
-                .as_ref()
-                .map(|x| x.document.kind.label(l).to_string())
-                .unwrap_or_default()
-        },
+        value: |m, l| of_member(m, |x| x.document.kind.label(l).to_string()),
     },
     Column {
         key: "id_number",
-        value: |m, _| {
-            m.member
-                .as_ref()
-                .map(|x| x.document.number.clone())
-                .unwrap_or_default()
-        },
+        value: |m, _| of_member(m, |x| x.document.number.clone()),
     },
     Column {
         key: "phone",
-        value: |m, _| {
-            m.member
-                .as_ref()
-                .map(|x| x.phone.clone())
-                .unwrap_or_default()
-        },
+        value: |m, _| of_member(m, |x| x.phone.clone()),
     },
     Column {
         key: "employer",
-        value: |m, _| {
-            m.member
-                .as_ref()
-                .map(|x| x.employer.clone())
-                .unwrap_or_default()
-        },
+        value: |m, _| of_member(m, |x| x.employer.clone()),
     },
     Column {
         key: "employer_uscc",
-        value: |m, _| {
-            m.member
-                .as_ref()
-                .map(|x| opt(&x.details.employer_uscc))
-                .unwrap_or_default()
-        },
+        value: |m, _| of_member(m, |x| opt(&x.details.employer_uscc)),
     },
     Column {
         key: "political_status",
         value: |m, l| {
             list_label(
                 ListKind::PoliticalStatus,
-                &m.member
-                    .as_ref()
-                    .and_then(|x| x.details.political_status.clone()),
+                &of_detail(m, |d| &d.political_status),
                 l,
             )
         },
     },
     Column {
         key: "education",
-        value: |m, l| {
-            list_label(
-                ListKind::Education,
-                &m.member.as_ref().and_then(|x| x.details.education.clone()),
-                l,
-            )
-        },
+        value: |m, l| list_label(ListKind::Education, &of_detail(m, |d| &d.education), l),
     },
     Column {
         key: "occupation",
-        value: |m, _| {
-            m.member
-                .as_ref()
-                .map(|x| opt(&x.details.occupation))
-                .unwrap_or_default()
-        },
+        value: |m, _| of_member(m, |x| opt(&x.details.occupation)),
     },
     Column {
         key: "employment_form",
@@ -233,12 +197,7 @@ const COLUMNS: &[Column] = &[
     },
     Column {
         key: "remarks",
-        value: |m, _| {
-            m.member
-                .as_ref()
-                .map(|x| opt(&x.details.remarks))
-                .unwrap_or_default()
-        },
+        value: |m, _| of_member(m, |x| opt(&x.details.remarks)),
     },
     Column {
         key: "consent_at",

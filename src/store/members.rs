@@ -266,6 +266,38 @@ fn find_by_hash(conn: &Connection, hash: &[u8; 32]) -> rusqlite::Result<Option<E
     .optional()
 }
 
+/// The columns a validated record fills besides its identity: the record JSON and what is kept
+/// apart from it for search and figures. One place for insert and update.
+struct RecordColumns {
+    doc_kind: &'static str,
+    record: String,
+    name: String,
+    phone_tail: String,
+    gender: Option<&'static str>,
+    birth_date: Option<String>,
+    region: Option<String>,
+    employment_form: Option<String>,
+    needs: String,
+}
+
+impl RecordColumns {
+    fn of(v: &Validated) -> Result<RecordColumns, StoreError> {
+        let m = &v.member;
+        let facts = v.facts.as_ref();
+        Ok(RecordColumns {
+            doc_kind: m.document.kind.code(),
+            record: serde_json::to_string(m).map_err(|e| StoreError::Damaged(e.to_string()))?,
+            name: m.name.clone(),
+            phone_tail: m.phone[m.phone.len().saturating_sub(4)..].to_string(),
+            gender: facts.map(|f| f.gender.code()),
+            birth_date: facts.map(|f| f.birth_date.to_string()),
+            region: facts.and_then(|f| f.region.as_ref().map(|r| r.name.clone())),
+            employment_form: m.details.employment_form.clone(),
+            needs: m.details.needs.join(","),
+        })
+    }
+}
+
 /// Inserts one validated record inside an open transaction. Shared by [`Store::register`]
 /// (a transaction of one) and import (batches).
 fn insert(
@@ -284,8 +316,7 @@ fn insert(
     let member_no =
         MemberNo::new(device.key.key_id(), seq).ok_or(StoreError::SequenceExhausted(MAX_SEQ))?;
     let uuid = Uuid::new_v4();
-    let m = &v.member;
-    let facts = v.facts.as_ref();
+    let c = RecordColumns::of(v)?;
     let ts = timestamp(now);
     let now = &parse_timestamp(&ts).unwrap_or(*now); // what a re-read returns: whole seconds
     let event_date = now.date_naive();
@@ -304,15 +335,15 @@ fn insert(
                 uuid.to_string(),
                 member_no.as_str(),
                 hash.as_slice(),
-                m.document.kind.code(),
-                serde_json::to_string(m).map_err(|e| StoreError::Damaged(e.to_string()))?,
-                m.name,
-                &m.phone[m.phone.len().saturating_sub(4)..],
-                facts.map(|f| f.gender.code()),
-                facts.map(|f| f.birth_date.to_string()),
-                facts.and_then(|f| f.region.as_ref().map(|r| r.name.clone())),
-                m.details.employment_form,
-                m.details.needs.join(","),
+                c.doc_kind,
+                c.record,
+                c.name,
+                c.phone_tail,
+                c.gender,
+                c.birth_date,
+                c.region,
+                c.employment_form,
+                c.needs,
                 ts,
                 event.union,
                 event.place,
@@ -555,8 +586,7 @@ impl Store {
         {
             return Err(RegisterError::Duplicate(Box::new(existing)));
         }
-        let m = &v.member;
-        let facts = v.facts.as_ref();
+        let c = RecordColumns::of(v)?;
         tx.execute(
             "UPDATE members SET person_hash = ?2, doc_kind = ?3, record = ?4, name = ?5,
                 phone_tail = ?6, gender = ?7, birth_date = ?8, region = ?9, employment_form = ?10,
@@ -566,15 +596,15 @@ impl Store {
             params![
                 member_no.as_str(),
                 hash.as_slice(),
-                m.document.kind.code(),
-                serde_json::to_string(m).map_err(|e| StoreError::Damaged(e.to_string()))?,
-                m.name,
-                &m.phone[m.phone.len().saturating_sub(4)..],
-                facts.map(|f| f.gender.code()),
-                facts.map(|f| f.birth_date.to_string()),
-                facts.and_then(|f| f.region.as_ref().map(|r| r.name.clone())),
-                m.details.employment_form,
-                m.details.needs.join(","),
+                c.doc_kind,
+                c.record,
+                c.name,
+                c.phone_tail,
+                c.gender,
+                c.birth_date,
+                c.region,
+                c.employment_form,
+                c.needs,
                 timestamp(now),
             ],
         )?;

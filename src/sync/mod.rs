@@ -119,6 +119,21 @@ pub struct UploadReport {
     pub elapsed: Duration,
 }
 
+impl UploadReport {
+    /// One line for the operator: sent, accepted, already there, rejected, still queued.
+    pub fn summary(&self, lang: Lang) -> String {
+        crate::t!(
+            lang,
+            "sync.done",
+            sent = self.sent,
+            accepted = self.accepted,
+            already = self.already_there,
+            rejected = self.rejected.len(),
+            queued = self.remaining_queued
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     #[error("no server configured")]

@@ -662,15 +662,7 @@ impl App {
                         false,
                     ));
                 }
-                let text = t!(
-                    self.lang,
-                    "sync.done",
-                    sent = report.sent,
-                    accepted = report.accepted,
-                    already = report.already_there,
-                    rejected = report.rejected.len(),
-                    queued = report.remaining_queued
-                );
+                let text = report.summary(self.lang);
                 self.upload.message = Some((text, report.rejected.is_empty()));
             }
             Err(e) => self.upload.message = Some((e.message(self.lang), false)),

@@ -340,13 +340,7 @@ impl FormState {
 
     fn move_focus(&mut self, forward: bool) {
         self.touched.insert(self.focus);
-        let i = ORDER.iter().position(|&f| f == self.focus).unwrap_or(0);
-        let n = ORDER.len();
-        self.focus = ORDER[if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        }];
+        self.focus = crate::tui::widgets::cycle(&ORDER, self.focus, forward);
         self.suggestion = None;
     }
 
