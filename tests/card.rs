@@ -372,3 +372,55 @@ fn stats_json_shape_is_stable() {
     let (_, v): (_, Value) = b.json(&["stats"]);
     assert!(v["date"].is_string());
 }
+
+/// CUPS: `lp -d QUEUE -o raw` receives the slip on its standard input. A stand-in `lp` on the
+/// PATH records what it was given; a failing one gives a clear error and a saved PNG.
+#[cfg(unix)]
+#[test]
+fn printing_through_a_cups_queue() {
+    use std::os::unix::fs::PermissionsExt;
+    let b = Booth::new();
+    let no = registered(&b, "葛婷婷", "11010519491231002X");
+    let bin = b.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let got = b.dir.path().join("lp-received.bin");
+    let args = b.dir.path().join("lp-args.txt");
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" > '{}'\ncat > '{}'\n[ \"$2\" = broken ] && {{ echo 'lp: The printer or class does not exist.' >&2; exit 1; }}\nexit 0\n",
+        args.display(),
+        got.display()
+    );
+    std::fs::write(bin.join("lp"), script).unwrap();
+    std::fs::set_permissions(bin.join("lp"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let out = b
+        .cmd(&["print", &no, "--printer", "lp:Receipt58"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&args).unwrap().trim(),
+        "-d Receipt58 -o raw -s"
+    );
+    let ops = parse(&std::fs::read(&got).unwrap()).unwrap();
+    assert!(matches!(ops.last(), Some(Op::Cut(_))));
+
+    let out = b
+        .cmd(&["print", &no, "--printer", "lp:broken"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("CUPS") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(err.contains(".png"), "the slip was saved: {err}");
+}

@@ -425,3 +425,31 @@ fn the_passphrase_never_reaches_a_child_environment_or_the_folder() {
     b.run(&["stats"]);
     assert_eq!(folder_contains(&b.data(), PASS.as_bytes()), None);
 }
+
+#[test]
+fn no_passphrase_and_no_terminal_is_a_clear_error() {
+    let b = Booth::new();
+    let out = b
+        .cmd(&["stats"])
+        .env_remove("BOOTH_PASSPHRASE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("BOOTH_PASSPHRASE"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !b.data().join("booth.db").exists(),
+        "nothing set up without a passphrase"
+    );
+    let out = b
+        .cmd(&["stats"])
+        .env("BOOTH_PASSPHRASE", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("口令不能为空"));
+}
