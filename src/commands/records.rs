@@ -225,12 +225,9 @@ pub fn verify(ctx: &Ctx, payload_arg: &str, keys: Option<&PathBuf>) -> Result<Ou
     } else {
         payload_arg.to_string()
     };
-    // zbarimg prints "QR-Code:<payload>"
-    let text = text
-        .trim()
-        .strip_prefix("QR-Code:")
-        .unwrap_or(text.trim())
-        .to_string();
+    // zbarimg prints "QR-Code:<payload>"; spaces are part of a base45 payload, never trimmed
+    let line = payload::trim_line(&text);
+    let text = line.strip_prefix("QR-Code:").unwrap_or(line).to_string();
     let ring = key_ring(ctx, keys)?;
     let v = payload::verify(&text, &ring).map_err(|e| {
         CliError::new(
