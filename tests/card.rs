@@ -46,7 +46,7 @@ fn png_slip_decodes_and_verifies_and_a_flipped_character_is_refused() {
     let payload = decode_png(&png);
     assert_eq!(payload, v["qr_payload"].as_str().unwrap());
     // no personal data in the payload
-    let raw = base45::decode(&payload).unwrap();
+    let raw = base45::decode(payload.strip_prefix(booth::card::payload::PREFIX).unwrap()).unwrap();
     for needle in [
         "11010519491231002X".as_bytes(),
         b"13800138000",
@@ -133,7 +133,8 @@ fn hostile_payloads_are_refused_with_reasons() {
     let cases: Vec<(&str, &str)> = vec![
         ("", "empty"),
         (&long, "too_long"),
-        ("会员码", "not_base45"),
+        ("会员码", "not_booth"),
+        ("GH1:会员码", "not_base45"),
         (&p[..p.len() - 20], "truncated"),
     ];
     for (payload, reason) in cases {
@@ -358,7 +359,7 @@ proptest! {
     #[test]
     fn the_payload_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300), s in ".{0,300}") {
         let ring = booth::card::KeyRing::default();
-        let as_b45 = base45::encode(&bytes);
+        let as_b45 = format!("{}{}", booth::card::payload::PREFIX, base45::encode(&bytes));
         prop_assert!(booth::card::payload::verify(&as_b45, &ring).is_err());
         prop_assert!(booth::card::payload::verify(&s, &ring).is_err());
         let _ = booth::card::payload::decode(&as_b45);

@@ -19,5 +19,6 @@ fuzz_target!(|data: &[u8]| {
 
 fn base45_like(data: &[u8]) -> String {
     const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
-    data.iter().map(|b| A[*b as usize % 45] as char).collect()
+    let body: String = data.iter().map(|b| A[*b as usize % 45] as char).collect();
+    format!("{}{body}", payload::PREFIX)
 }
