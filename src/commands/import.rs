@@ -15,7 +15,7 @@ use crate::roster;
 use crate::store::{self, RegisterError};
 use crate::t;
 
-const BATCH: usize = 5000;
+const BATCH: usize = 20_000;
 
 /// One row of the report (`--json`): `{"row", "status", "member_no", "errors", "warnings"}`.
 #[derive(serde::Serialize)]
@@ -89,8 +89,9 @@ pub fn import(
     let mut batch = store.batch().map_err(|e| CliError::store(e, ctx))?;
     let mut in_batch = 0;
 
-    for row in &roster.rows {
-        let mut input = row.input.clone();
+    let total = roster.rows.len();
+    for row in roster.rows {
+        let mut input = row.input;
         input.consent = consent_flag || row.consent == Some(true);
         let validated = match validate(&input, today) {
             Ok(v) if row.problems.is_empty() => Ok(v),
@@ -201,7 +202,7 @@ pub fn import(
         pb.finish_and_clear();
     }
     tracing::info!(
-        rows = roster.rows.len(),
+        rows = total,
         accepted = tally.accepted,
         rejected = tally.rejected,
         duplicate = tally.duplicate,
@@ -212,7 +213,7 @@ pub fn import(
     let mut human = t!(
         lang,
         "import.summary",
-        rows = roster.rows.len(),
+        rows = total,
         accepted = tally.accepted,
         rejected = tally.rejected,
         duplicate = tally.duplicate
@@ -229,7 +230,7 @@ pub fn import(
         human,
         json: json!({
             "rows": reports,
-            "total": roster.rows.len(),
+            "total": total,
             "accepted": tally.accepted,
             "rejected": tally.rejected,
             "duplicate": tally.duplicate,

@@ -22,11 +22,12 @@ pub use columns::REQUIRED;
 const HEADER_SEARCH_ROWS: usize = 30;
 
 /// One cell, as the file had it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Cell {
     Text(String),
     /// A number cell (xlsx). ID numbers stored this way have lost digits.
     Number(f64),
+    #[default]
     Empty,
 }
 
@@ -229,7 +230,7 @@ fn from_grid(grid: Vec<Vec<Cell>>) -> Result<Roster, RosterError> {
         if row.iter().all(Cell::is_blank) {
             continue;
         }
-        rows.push(to_row(i + 1, &row, &cols));
+        rows.push(to_row(i + 1, row, &cols));
     }
     Ok(Roster {
         header_row: header + 1,
@@ -251,21 +252,26 @@ fn looks_like_excel_float(s: &str) -> bool {
     }
 }
 
-fn to_row(number: usize, row: &[Cell], cols: &[(Field, usize)]) -> RosterRow {
+fn to_row(number: usize, mut row: Vec<Cell>, cols: &[(Field, usize)]) -> RosterRow {
     let mut input = MemberInput::default();
     let mut consent = None;
     let mut problems = Vec::new();
     for &(field, idx) in cols {
-        let cell = row.get(idx).unwrap_or(&Cell::Empty);
-        let text = cell.text();
+        // Each column is read once: take the cell's text instead of copying it.
+        let cell = row.get_mut(idx).map(std::mem::take).unwrap_or(Cell::Empty);
+        // An ID number Excel stored as a number has lost its last digits.
+        let lost_digits = match &cell {
+            Cell::Number(n) => n.abs() >= 1e15,
+            Cell::Text(s) => looks_like_excel_float(s),
+            Cell::Empty => false,
+        };
+        let text = match cell {
+            Cell::Text(s) => s,
+            other => other.text(),
+        };
         match field {
             Field::Name => input.name = text,
             Field::IdNumber => {
-                let lost_digits = match cell {
-                    Cell::Number(n) => n.abs() >= 1e15,
-                    Cell::Text(s) => looks_like_excel_float(s),
-                    Cell::Empty => false,
-                };
                 if lost_digits {
                     problems.push(FieldError::new(Field::IdNumber, Reason::ExcelNumber));
                 }

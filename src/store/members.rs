@@ -300,13 +300,34 @@ impl RecordColumns {
 
 /// Inserts one validated record inside an open transaction. Shared by [`Store::register`]
 /// (a transaction of one) and import (batches).
+/// A registration time, formatted once for all the rows of an import that share it.
+struct Stamp {
+    /// The time as the caller gave it (the cache key).
+    given: DateTime<FixedOffset>,
+    text: String,
+    date: String,
+}
+
+impl Stamp {
+    fn of(now: &DateTime<FixedOffset>) -> Stamp {
+        let text = timestamp(now);
+        // what a re-read returns: whole seconds
+        let at = parse_timestamp(&text).unwrap_or(*now);
+        Stamp {
+            given: *now,
+            date: at.date_naive().to_string(),
+            text,
+        }
+    }
+}
+
 fn insert(
     tx: &Connection,
     device: &Device,
     next_seq: &mut u32,
     v: &Validated,
     event: &BoothEvent,
-    now: &DateTime<FixedOffset>,
+    stamp: &Stamp,
 ) -> Result<Registered, RegisterError> {
     let hash = person_hash(&device.pepper, &v.member.document);
     let seq = *next_seq;
@@ -319,47 +340,44 @@ fn insert(
     // random (import speed), and a record's UUID says roughly when it was made.
     let uuid = Uuid::now_v7();
     let c = RecordColumns::of(v)?;
-    let ts = timestamp(now);
-    let now = &parse_timestamp(&ts).unwrap_or(*now); // what a re-read returns: whole seconds
-    let event_date = now.date_naive();
-    let id = tx
+    let inserted = tx
         .prepare_cached(
             "INSERT INTO members (uuid, member_no, person_hash, doc_kind, record, name, phone_tail,
                 gender, birth_date, region, employment_form, needs, consent_at, union_name, place,
                 event_date, operator, created_at, updated_at, state)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?13, ?13, 'queued')
-             ON CONFLICT (person_hash) DO NOTHING
-             RETURNING id",
+                ?13, ?13, 'queued')",
         )?
-        .query_row(
-            params![
-                uuid.to_string(),
-                member_no.as_str(),
-                hash.as_slice(),
-                c.doc_kind,
-                c.record,
-                c.name,
-                c.phone_tail,
-                c.gender,
-                c.birth_date,
-                c.region,
-                c.employment_form,
-                c.needs,
-                ts,
-                event.union,
-                event.place,
-                event_date.to_string(),
-                event.operator,
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    // The unique person hash decides, in the same statement: no separate look-up first.
-    let Some(id) = id else {
-        let existing = find_by_hash(tx, &hash)?.ok_or(StoreError::Damaged("person hash".into()))?;
-        return Err(RegisterError::Duplicate(Box::new(existing)));
-    };
+        .execute(params![
+            uuid.to_string(),
+            member_no.as_str(),
+            hash.as_slice(),
+            c.doc_kind,
+            c.record,
+            c.name,
+            c.phone_tail,
+            c.gender,
+            c.birth_date,
+            c.region,
+            c.employment_form,
+            c.needs,
+            stamp.text,
+            event.union,
+            event.place,
+            stamp.date,
+            event.operator,
+        ]);
+    // The unique person hash decides, in the same statement: no look-up first. A failed
+    // single-row INSERT leaves the transaction as it was.
+    if let Err(e) = inserted {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) {
+            if let Some(existing) = find_by_hash(tx, &hash)? {
+                return Err(RegisterError::Duplicate(Box::new(existing)));
+            }
+        }
+        return Err(e.into());
+    }
+    let id = tx.last_insert_rowid();
     *next_seq += 1;
     Ok(Registered {
         id,
@@ -383,6 +401,7 @@ pub struct Batch<'a> {
     device: &'a Device,
     /// The member sequence, kept here during the batch and written back on commit.
     next_seq: u32,
+    stamp: Option<Stamp>,
 }
 
 /// A transaction that takes the write lock at once (BEGIN IMMEDIATE): with the draft writer
@@ -415,7 +434,11 @@ impl Batch<'_> {
         event: &BoothEvent,
         now: &DateTime<FixedOffset>,
     ) -> Result<Registered, RegisterError> {
-        insert(&self.tx, self.device, &mut self.next_seq, v, event, now)
+        if self.stamp.as_ref().is_none_or(|s| s.given != *now) {
+            self.stamp = Some(Stamp::of(now));
+        }
+        let stamp = self.stamp.as_ref().expect("just set");
+        insert(&self.tx, self.device, &mut self.next_seq, v, event, stamp)
     }
 
     /// Whether this person is already in the store (including rows of this batch).
@@ -486,6 +509,7 @@ impl Store {
             tx,
             device: &self.device,
             next_seq,
+            stamp: None,
         })
     }
 
@@ -657,9 +681,13 @@ impl Store {
         day: NaiveDate,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
+        // Over the day's last 500 registrations only: enough to know the depot of the day,
+        // and the same cost on a quiet day as after an import of 100,000.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT json_extract(record, '$.employer') AS e, count(*) AS n FROM members
-             WHERE event_date = ?1 AND record IS NOT NULL AND state != 'voided'
+            "SELECT json_extract(record, '$.employer') AS e, count(*) AS n FROM
+                (SELECT id, record FROM members
+                 WHERE event_date = ?1 AND record IS NOT NULL AND state != 'voided'
+                 ORDER BY id DESC LIMIT 500)
              GROUP BY e ORDER BY n DESC, max(id) DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![day.to_string(), limit as i64], |r| {

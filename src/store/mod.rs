@@ -316,11 +316,17 @@ impl Store {
         if on {
             // A bigger page cache: random keys (person hashes) touch many index pages, and
             // every page evicted and read back is re-encrypted and re-authenticated.
-            self.conn
-                .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")?;
+            // No automatic checkpoints while importing: the WAL is copied into the database
+            // once, when bulk mode ends.
+            self.conn.execute_batch(
+                "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
+                 PRAGMA wal_autocheckpoint = 0;",
+            )?;
         } else {
-            self.conn
-                .execute_batch("PRAGMA synchronous = FULL; PRAGMA cache_size = -2000;")?;
+            self.conn.execute_batch(
+                "PRAGMA synchronous = FULL; PRAGMA cache_size = -2000;
+                 PRAGMA wal_autocheckpoint = 1000;",
+            )?;
             self.conn
                 .query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))?;
         }
