@@ -370,10 +370,10 @@ fn insert(
     // The unique person hash decides, in the same statement: no look-up first. A failed
     // single-row INSERT leaves the transaction as it was.
     if let Err(e) = inserted {
-        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) {
-            if let Some(existing) = find_by_hash(tx, &hash)? {
-                return Err(RegisterError::Duplicate(Box::new(existing)));
-            }
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+            && let Some(existing) = find_by_hash(tx, &hash)?
+        {
+            return Err(RegisterError::Duplicate(Box::new(existing)));
         }
         return Err(e.into());
     }
