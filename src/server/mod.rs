@@ -82,10 +82,7 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
     })?;
     let addr = listener.local_addr()?;
     let kind = db.kind();
-    let app = Arc::new(routes::App {
-        db,
-        max_body: opts.max_body,
-    });
+    let app = Arc::new(routes::App::new(db, opts.max_body));
     let service = routes::router(app).into_make_service();
     let handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
     let h = handle.clone();

@@ -30,6 +30,21 @@ use crate::t;
 pub struct App {
     pub db: Db,
     pub max_body: usize,
+    /// Batches being decoded, checked and stored at once. A decoded batch takes several times
+    /// its body in memory and the database takes one writer (SQLite) or a pool's worth
+    /// (PostgreSQL) anyway: more in flight only queue inside, holding memory while they wait.
+    pub batch_slots: tokio::sync::Semaphore,
+}
+
+impl App {
+    pub fn new(db: Db, max_body: usize) -> App {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        App {
+            db,
+            max_body,
+            batch_slots: tokio::sync::Semaphore::new((2 * cores).max(4)),
+        }
+    }
 }
 
 /// What the access log may say about a request (no personal data by construction).
@@ -252,6 +267,15 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
                 info,
             );
         }
+    };
+    // Closed only at shutdown, and then the request is not served anyway.
+    let Ok(_slot) = app.batch_slots.acquire().await else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "db_unavailable",
+            t!(lang, "server.db_unavailable").into(),
+            info,
+        );
     };
     let batch: BatchRequest = match serde_json::from_slice(&bytes) {
         Ok(b) => b,
