@@ -453,3 +453,24 @@ fn no_passphrase_and_no_terminal_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("口令不能为空"));
 }
+
+/// `booth export … | head` closes the pipe early: the command ends normally, no panic.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let b = Booth::new();
+    let (out, _) = b.register("葛婷婷", "11010519491231002X", "13800138000");
+    assert!(out.status.success(), "{}", stderr(&out));
+    for args in [&["stats", "--json"][..], &["stats"], &["register"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // every write to stdout now fails with EPIPE
+        let out = b
+            .cmd(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}

@@ -78,7 +78,7 @@ impl CliError {
         // One line, whatever the message holds.
         let line = crate::member::text::display_safe(&self.message.replace(['\n', '\r'], " "))
             .into_owned();
-        eprintln!("booth: {line}");
+        emit(&mut std::io::stderr(), &format!("booth: {line}"));
         if json_out {
             let mut obj = json!({ "ok": false, "error": self.code, "message": line });
             if let (Value::Object(o), Value::Object(d)) = (&mut obj, &self.details) {
@@ -87,7 +87,10 @@ impl CliError {
                 }
             }
             let text = serde_json::to_string_pretty(&obj).unwrap_or_default();
-            println!("{}", crate::member::text::json_escape_hazards(&text));
+            emit(
+                &mut std::io::stdout(),
+                &crate::member::text::json_escape_hazards(&text),
+            );
         }
     }
 }
@@ -106,14 +109,26 @@ impl Output {
                 o.insert("ok".into(), Value::Bool(true));
             }
             let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-            println!("{}", crate::member::text::json_escape_hazards(&text));
+            emit(
+                &mut std::io::stdout(),
+                &crate::member::text::json_escape_hazards(&text),
+            );
         } else if !self.human.is_empty() {
             // line breaks are the output's own; anything else unprintable is replaced
-            for line in self.human.split('\n') {
-                println!("{}", crate::member::text::display_safe(line));
-            }
+            let safe: Vec<_> = self
+                .human
+                .split('\n')
+                .map(crate::member::text::display_safe)
+                .collect();
+            emit(&mut std::io::stdout(), &safe.join("\n"));
         }
     }
+}
+
+/// Writes a line, ignoring a reader that has gone away (`booth export … | head`): the work is
+/// done and stored by now, and `println!` would panic on the closed pipe.
+fn emit(out: &mut impl std::io::Write, text: &str) {
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
 /// Runs a subcommand. (No subcommand, the TUI, is started by `main`.)
