@@ -486,6 +486,12 @@ impl StateFilter {
 }
 
 impl Store {
+    /// The keyed hash this store indexes a person by (what the unique index holds; never
+    /// the document number itself). Public for benchmarks that insert identical rows.
+    pub fn person_hash(&self, doc: &Document) -> [u8; 32] {
+        person_hash(&self.device.pepper, doc)
+    }
+
     /// Registers one validated record in its own transaction.
     pub fn register(
         &mut self,
