@@ -123,3 +123,64 @@ pub fn migrate(conn: &mut Connection) -> Result<(), super::StoreError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A database left by an earlier release (here: after migration 2, with a member in it)
+    /// is brought up to date with its rows intact, and the new index is the one queries use.
+    #[test]
+    fn an_older_database_is_upgraded_in_place() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(2).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", (i + 1) as i64)
+                .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO members (uuid, member_no, person_hash, doc_kind, record, name,
+                phone_tail, needs, consent_at, union_name, place, event_date, operator,
+                created_at, updated_at, state)
+             VALUES ('u1', 'AAAAAA-0001-0', x'01', 'resident_id', '{}', 'n', '0000', '',
+                't', 'u', 'p', '2026-11-24', 'o', 't', 't', 'queued')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), CURRENT);
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM members", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT count(*) FROM members
+                 WHERE event_date = '2026-11-24' AND state != 'voided'",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("members_day_state"), "{plan}");
+        // running it again changes nothing
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), CURRENT);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_not_downgraded() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", CURRENT + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(crate::store::StoreError::TooNew { .. })
+        ));
+        assert_eq!(version(&conn), CURRENT + 1);
+    }
+}
