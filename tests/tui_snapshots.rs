@@ -125,6 +125,10 @@ fn setup_and_unlock_screens() {
         let mut app = App::new(dir.path().join("new"), lang, tx, Arc::new(fixed_now));
         assert_eq!(app.screen, Screen::Setup);
         snap("setup", &app);
+        // the printer's hint, whole even at 80 columns
+        app.setup.focus = booth::tui::screens::setup::SetupField::Printer;
+        snap("setup_printer", &app);
+        app.setup.focus = booth::tui::screens::setup::SetupField::Union;
         app.setup.error = Some(booth::t!(lang, "setup.passphrase_mismatch").into());
         snap("setup_error", &app);
         app.screen = Screen::Unlock;

@@ -3,6 +3,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+use unicode_width::UnicodeWidthStr;
 use zeroize::Zeroizing;
 
 use crate::card::payload::check_union_name;
@@ -198,6 +200,14 @@ impl SetupState {
         None
     }
 
+    fn hint(f: SetupField, lang: Lang) -> &'static str {
+        match f {
+            SetupField::Printer => t!(lang, "setup.printer_hint"),
+            SetupField::Pass1 => t!(lang, "setup.passphrase_hint"),
+            _ => "",
+        }
+    }
+
     pub fn render(&self, frame: &mut Frame, area: Rect) {
         let lang = self.lang;
         let buf = frame.buffer_mut();
@@ -210,14 +220,17 @@ impl SetupState {
             theme::title(),
         );
         y += 1;
-        buf.set_stringn(
-            area.x,
-            y,
-            t!(lang, "setup.intro"),
-            area.width as usize,
-            theme::dim(),
-        );
-        y += 2;
+        let intro = t!(lang, "setup.intro");
+        let intro_lines = if intro.width() <= area.width as usize {
+            1
+        } else {
+            2
+        };
+        Paragraph::new(intro)
+            .style(theme::dim())
+            .wrap(Wrap { trim: true })
+            .render(Rect::new(area.x, y, area.width, intro_lines), buf);
+        y += intro_lines + 1;
         let label_w = 16u16;
         let mut cursor = None;
         for f in ORDER {
@@ -268,24 +281,35 @@ impl SetupState {
                     buf.set_stringn(ia.x, y, v, ia.width as usize, style);
                 }
             }
-            let hint = match f {
-                SetupField::Printer => t!(lang, "setup.printer_hint"),
-                SetupField::Pass1 => t!(lang, "setup.passphrase_hint"),
-                _ => "",
-            };
+            // Beside the field when it fits whole; the focused field's hint is repeated in
+            // full under the list, so a narrow terminal never shows half a printer address.
+            let hint = Self::hint(f, lang);
             let hx = area.x + label_w + 37;
-            if hx < area.x + area.width {
-                buf.set_stringn(
-                    hx,
-                    y,
-                    hint,
-                    (area.x + area.width - hx) as usize,
-                    theme::dim(),
-                );
+            let room = (area.x + area.width).saturating_sub(hx) as usize;
+            if !hint.is_empty() && hint.width() <= room {
+                buf.set_stringn(hx, y, hint, room, theme::dim());
             }
             y += 1;
         }
         y += 1;
+        let focused_hint = Self::hint(self.focus, lang);
+        if !focused_hint.is_empty() {
+            let lines = Paragraph::new(focused_hint)
+                .style(theme::dim())
+                .wrap(Wrap { trim: false });
+            // one more line than the plain division when it wraps, for words moved down whole
+            let w = focused_hint.width() as u16;
+            let h = if w <= area.width {
+                1
+            } else {
+                (w.div_ceil(area.width.max(1)) + 1).min(3)
+            };
+            let bottom = area.y + area.height;
+            if y + h < bottom {
+                lines.render(Rect::new(area.x, y, area.width, h), buf);
+                y += h + 1;
+            }
+        }
         if let Some(e) = &self.error {
             buf.set_stringn(area.x, y, e, area.width as usize, theme::error());
         }
