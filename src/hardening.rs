@@ -3,6 +3,11 @@
 /// Files this process creates are private to the user (0600, folders 0700), and no core
 /// dump can spill decrypted records or the database key to disk.
 pub fn protect_process() {
+    // OpenSSL (SQLCipher's page cipher) frees its state in an `atexit` handler unless told
+    // not to; a worker thread still closing its database connection at that moment crashes
+    // the exit (openssl/openssl#3505). Initialising it here, first, with NO_ATEXIT (what this
+    // call does) leaves the memory to the kernel.
+    openssl_sys::init();
     #[cfg(unix)]
     // SAFETY: umask, setrlimit and prctl only change this process's own attributes; they are
     // called once at start-up, before any thread is spawned.

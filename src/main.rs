@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         return match booth::tui::run(ctx.data_dir.clone(), ctx.lang) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
+                tracing::error!(error = %e, "terminal UI failed");
                 eprintln!(
                     "booth: {}",
                     booth::t!(ctx.lang, "ui.terminal_error", why = e)

@@ -159,6 +159,17 @@ fn form_screens() {
         app.message = Some((booth::t!(lang, "form.fix_errors").into(), Tone::Bad));
         snap("form_errors", &app);
         app.message = None;
+        // a person already registered here: who, when, and the key to reprint, in 80 columns
+        let mut f = filled_form();
+        f.focus = FieldId::Phone;
+        f.existing = Some(booth::store::members::Existing {
+            member_no: MemberNo::new("K7M2QX", 42).unwrap(),
+            name: Some("买买提·吐尔逊".into()),
+            created_at: fixed_now(),
+            state: State::Queued,
+        });
+        app.form = f;
+        snap("form_existing", &app);
         app.form.employers = vec!["某某快递有限公司".into(), "城市配送站".into()];
         app.form.employer.clear();
         app.form.focus = FieldId::Employer;

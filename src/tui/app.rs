@@ -514,6 +514,10 @@ impl App {
 
     /// Leaving: the draft worker finishes writing before the process ends.
     pub fn shutdown(&mut self) {
+        // an upload stops between batches; one in flight is answered next time
+        // (`already_there`), so it is not waited for
+        self.upload_cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(s) = &mut self.session {
             s.workers.finish();
         }

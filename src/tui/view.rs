@@ -10,6 +10,7 @@ use super::app::{App, Overlay, Screen, Tone};
 use super::theme;
 use crate::i18n::Lang;
 use crate::t;
+use crate::tui::widgets::{fit, fits};
 
 /// The smallest terminal the layout is made for.
 pub const MIN_WIDTH: u16 = 80;
@@ -92,7 +93,12 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(s) = &app.session {
         let place = crate::member::text::display_safe(&s.config.place).into_owned();
         let union = crate::member::text::display_safe(&s.config.union).into_owned();
-        spans.push(Span::styled(format!(" {place} · {union}"), theme::dim()));
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let room = (area.width as usize).saturating_sub(used);
+        spans.push(Span::styled(
+            fit(&format!(" {place} · {union}"), room).into_owned(),
+            theme::dim(),
+        ));
     }
     frame
         .buffer_mut()
@@ -123,24 +129,50 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         String::new()
     };
-    let (msg, style) = match &app.message {
-        Some((m, Tone::Bad)) if app.screen != Screen::Locked => {
-            (m.clone(), theme::error().bg(ratatui::style::Color::Blue))
+    let (msg, style, is_message) = match &app.message {
+        Some((m, Tone::Bad)) if app.screen != Screen::Locked => (
+            m.clone(),
+            theme::error().bg(ratatui::style::Color::Blue),
+            true,
+        ),
+        Some((m, Tone::Good | Tone::Info)) if app.screen != Screen::Locked => {
+            (m.clone(), theme::status(), true)
         }
-        Some((m, Tone::Good)) if app.screen != Screen::Locked => (m.clone(), theme::status()),
-        Some((m, Tone::Info)) if app.screen != Screen::Locked => (m.clone(), theme::status()),
-        _ => (keys_hint(app), theme::status()),
+        _ => (keys_hint(app), theme::status(), false),
     };
-    let left_w = unicode_width::UnicodeWidthStr::width(left.as_str()) as u16;
-    buf.set_stringn(area.x, area.y, &left, area.width as usize, theme::status());
-    if left_w + 2 < area.width {
-        buf.set_stringn(
-            area.x + left_w + 2,
-            area.y,
-            &msg,
-            (area.width - left_w - 2) as usize,
-            style,
-        );
+    let width = area.width as usize;
+    // Key hints that do not fit are left out whole, not cut mid-word (F1 lists them all).
+    let msg = if is_message {
+        msg
+    } else {
+        let room = width.saturating_sub(unicode_width::UnicodeWidthStr::width(left.as_str()) + 2);
+        let mut shown = String::new();
+        for item in msg.split("  ") {
+            let next = if shown.is_empty() {
+                item.to_string()
+            } else {
+                format!("{shown}  {item}")
+            };
+            if !fits(&next, room) {
+                break;
+            }
+            shown = next;
+        }
+        shown
+    };
+    // A message the operator must read wins over the day's figures when both do not fit;
+    // the key hints are what gets cut.
+    let left = if is_message && !left.is_empty() && !fits(&format!("{left}  {msg}"), width) {
+        String::new()
+    } else {
+        left
+    };
+    let left_w = unicode_width::UnicodeWidthStr::width(left.as_str());
+    buf.set_stringn(area.x, area.y, fit(&left, width), width, theme::status());
+    let msg_x = if left.is_empty() { 1 } else { left_w + 2 };
+    if msg_x < width {
+        let room = width - msg_x;
+        buf.set_stringn(area.x + msg_x as u16, area.y, fit(&msg, room), room, style);
     }
 }
 

@@ -53,6 +53,9 @@ pub struct Workers {
     print: Sender<PrintJob>,
     search: Sender<SearchReq>,
     stats: Sender<NaiveDate>,
+    /// print, search, stats: joined on quit, so no thread is still using its database
+    /// connection (or printing) while the process ends.
+    others: Vec<JoinHandle<()>>,
 }
 
 /// Takes the newest request waiting, dropping older ones (a fast typist's keystrokes, a
@@ -108,7 +111,7 @@ impl Workers {
 
         let (print, print_rx) = mpsc::channel::<PrintJob>();
         let ev = events.clone();
-        std::thread::Builder::new()
+        let print_thread = std::thread::Builder::new()
             .name("print".into())
             .spawn(move || {
                 // Every job is printed: two reprints are two slips.
@@ -124,7 +127,7 @@ impl Workers {
 
         let (search, search_rx) = mpsc::channel::<SearchReq>();
         let ev = events.clone();
-        std::thread::Builder::new()
+        let search_thread = std::thread::Builder::new()
             .name("search".into())
             .spawn(move || {
                 while let Ok(first) = search_rx.recv() {
@@ -146,7 +149,7 @@ impl Workers {
             .map_err(StoreError::Io)?;
 
         let (stats_tx, stats_rx) = mpsc::channel::<NaiveDate>();
-        std::thread::Builder::new()
+        let stats_thread = std::thread::Builder::new()
             .name("stats".into())
             .spawn(move || {
                 while let Ok(first) = stats_rx.recv() {
@@ -166,6 +169,7 @@ impl Workers {
             print,
             search,
             stats: stats_tx,
+            others: vec![print_thread, search_thread, stats_thread],
         })
     }
 
@@ -211,10 +215,18 @@ impl Workers {
             });
     }
 
-    /// Waits for the last draft to be written (on quit).
+    /// On quit: waits for the last draft to be written, the slip being printed, and the
+    /// search and figures threads to close their connections.
     pub fn finish(&mut self) {
         let _ = self.draft.send(DraftReq::Stop);
         if let Some(t) = self.draft_thread.take() {
+            let _ = t.join();
+        }
+        // Hanging up their channels (replacing the senders) ends the other threads' loops.
+        self.print = mpsc::channel().0;
+        self.search = mpsc::channel().0;
+        self.stats = mpsc::channel().0;
+        for t in self.others.drain(..) {
             let _ = t.join();
         }
     }

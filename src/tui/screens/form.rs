@@ -14,7 +14,7 @@ use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget};
+use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use crate::card::MemberNo;
 use crate::i18n::{self, Lang};
@@ -28,6 +28,7 @@ use crate::store::Existing;
 use crate::t;
 use crate::tui::theme;
 use crate::tui::widgets::input::TextInput;
+use crate::tui::widgets::{fit, fits};
 
 /// The form's fields, in Tab order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -647,6 +648,28 @@ impl FormState {
         }
     }
 
+    /// The focused field's error, when the place beside it (or below, for the ID number) is
+    /// too narrow to show it whole.
+    fn cut_error(&self, area: Rect, lang: Lang) -> Option<(String, Style)> {
+        let e = self.error_for(self.focus)?;
+        let message = e.reason.message(lang);
+        // as `note` and `derived_line` draw it
+        let (shown, room) = if self.focus == FieldId::IdNumber {
+            (format!("✗ {message}"), area.width.saturating_sub(LABEL_W))
+        } else {
+            (
+                message.clone(),
+                area.width.saturating_sub(LABEL_W + INPUT_W + 1),
+            )
+        };
+        (!fits(&shown, room as usize)).then(|| {
+            (
+                format!("✗ {}: {message}", self.focus.label(lang)),
+                theme::error(),
+            )
+        })
+    }
+
     /// The hint line for the focused field (choices, consent text, keys).
     fn hint(&self, lang: Lang) -> String {
         let choices = |kind: ListKind| {
@@ -744,26 +767,16 @@ impl FormState {
             if note_x < area.x + area.width
                 && let Some((note, style)) = self.note(id, lang)
             {
-                buf.set_stringn(
-                    note_x,
-                    y,
-                    &note,
-                    (area.x + area.width - note_x) as usize,
-                    style,
-                );
+                let room = (area.x + area.width - note_x) as usize;
+                buf.set_stringn(note_x, y, fit(&note, room), room, style);
             }
             y += 1;
             // Below the ID number: what it says, or who already has it.
             if id == FieldId::IdNumber {
                 let line = self.derived_line(lang);
                 if let Some((text, style)) = line {
-                    buf.set_stringn(
-                        area.x + LABEL_W,
-                        y,
-                        &text,
-                        (area.width - LABEL_W) as usize,
-                        style,
-                    );
+                    let room = (area.width - LABEL_W) as usize;
+                    buf.set_stringn(area.x + LABEL_W, y, fit(&text, room), room, style);
                 }
                 y += 1;
             }
@@ -803,8 +816,12 @@ impl FormState {
                 }
             }
         }
-        // Hint line at the bottom.
-        let hint = self.hint(lang);
+        // Hint line at the bottom; the focused field's error instead, whole, when it did not
+        // fit beside the field (English at 80 columns).
+        let hint = match self.cut_error(area, lang) {
+            Some(e) => e,
+            None => (self.hint(lang), theme::hint()),
+        };
         buf.set_stringn(
             area.x,
             bottom.saturating_sub(1),
@@ -812,13 +829,24 @@ impl FormState {
             area.width as usize,
             Style::default(),
         );
-        buf.set_stringn(
-            area.x,
-            bottom.saturating_sub(1),
-            &hint,
-            area.width as usize,
-            theme::hint(),
-        );
+        let suggesting = self.focus == FieldId::Employer && !self.employer_suggestions().is_empty();
+        if suggesting || fits(&hint.0, area.width as usize) {
+            buf.set_stringn(
+                area.x,
+                bottom.saturating_sub(1),
+                fit(&hint.0, area.width as usize),
+                area.width as usize,
+                hint.1,
+            );
+        } else {
+            // two lines: the one above is only ever the employer suggestions' (not shown now)
+            let two = Rect::new(area.x, bottom.saturating_sub(2), area.width, 2);
+            Clear.render(two, buf);
+            Paragraph::new(hint.0)
+                .style(hint.1)
+                .wrap(Wrap { trim: true })
+                .render(two, buf);
+        }
         if let Some(p) = cursor {
             frame.set_cursor_position(p);
         }
@@ -831,8 +859,20 @@ impl FormState {
         if let Some(e) = &self.existing
             && self.editing.as_ref() != Some(&e.member_no)
         {
+            // short enough for 80 columns, the key first-class
+            let name = e
+                .name
+                .as_deref()
+                .map(crate::member::text::display_safe)
+                .unwrap_or_default();
             return Some((
-                format!("{}  {}", e.message(lang), t!(lang, "form.reprint_existing")),
+                t!(
+                    lang,
+                    "form.existing",
+                    name = name,
+                    date = e.created_at.format("%Y-%m-%d"),
+                    member_no = e.member_no
+                ),
                 theme::warn(),
             ));
         }

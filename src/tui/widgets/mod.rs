@@ -12,3 +12,48 @@ pub fn cycle<T: PartialEq + Copy>(order: &[T], current: T, forward: bool) -> T {
         (i + n - 1) % n
     }]
 }
+
+/// `text` cut to `width` terminal columns, ending in "…" when something was cut, so a reader
+/// sees there is more (wide CJK characters count two columns).
+pub fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return text.into();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out.into()
+}
+
+/// Does `text` fit in `width` columns?
+pub fn fits(text: &str, width: usize) -> bool {
+    unicode_width::UnicodeWidthStr::width(text) <= width
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_cuts_by_columns_and_marks_the_cut() {
+        assert_eq!(fit("短", 4), "短");
+        assert_eq!(fit("北京市朝阳区", 7), "北京市…");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abcdef", 6), "abcdef");
+        assert_eq!(fit("abc", 0), "");
+        for w in 0..14 {
+            assert!(unicode_width::UnicodeWidthStr::width(&*fit("工会abc会员编号", w)) <= w);
+        }
+    }
+}
