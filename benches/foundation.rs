@@ -39,7 +39,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    // `cargo test --all-targets` runs this too, without `--bench`: the quick size, as a smoke test
+    let quick =
+        std::env::args().any(|a| a == "--quick") || !std::env::args().any(|a| a == "--bench");
     let roster_rows: u32 = if quick { 10_000 } else { 100_000 };
     let stored: u32 = if quick { 100_000 } else { 1_000_000 };
     // SAFETY: single-threaded here.

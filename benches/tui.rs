@@ -69,7 +69,9 @@ fn key(c: KeyCode) -> KeyEvent {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    // `cargo test --all-targets` runs this too, without `--bench`: the quick size, as a smoke test
+    let quick =
+        std::env::args().any(|a| a == "--quick") || !std::env::args().any(|a| a == "--bench");
     let records: u32 = if quick { 100_000 } else { 1_000_000 };
     // The real KDF cost: no BOOTH_KDF here.
     let tmp = tempfile::tempdir().unwrap();
