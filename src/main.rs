@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     };
 
     if cli.command.is_none() {
-        return match booth::tui::run(ctx.data_dir.clone(), ctx.lang) {
+        return match booth::tui::run(ctx.data_dir.clone(), ctx.lang, cli.lang.is_some()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!(error = %e, "terminal UI failed");

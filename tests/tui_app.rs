@@ -147,6 +147,32 @@ fn errors_focus_the_first_bad_field_and_keep_what_was_typed() {
 }
 
 #[test]
+fn an_error_shows_once_the_field_is_left_and_stays_while_fixing_it() {
+    let mut h = Harness::new();
+    h.typ("张三");
+    h.key(KeyCode::Tab);
+    h.typ("1101051949"); // still typing: no error yet
+    assert!(h.app.form.error_for(FieldId::IdNumber).is_none());
+    h.typ("12310021"); // 18 characters, wrong check character: no auto-advance
+    assert_eq!(h.app.form.focus, FieldId::IdNumber);
+    h.key(KeyCode::Tab);
+    assert!(h.app.form.error_for(FieldId::IdNumber).is_some());
+    // back to fix it: the reason is still beside it, until the fix is typed
+    h.app
+        .handle_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    assert_eq!(h.app.form.focus, FieldId::IdNumber);
+    assert!(h.app.form.error_for(FieldId::IdNumber).is_some());
+    h.key(KeyCode::Backspace);
+    h.typ("X");
+    assert!(h.app.form.error_for(FieldId::IdNumber).is_none());
+    assert_eq!(
+        h.app.form.focus,
+        FieldId::Phone,
+        "a valid ID moves on by itself"
+    );
+}
+
+#[test]
 fn tally_and_undo() {
     let mut h = Harness::new();
     h.key(KeyCode::F(6));
@@ -283,6 +309,31 @@ fn dashboard_figures_arrive_from_the_worker() {
     let f = h.app.dashboard.figures.as_ref().unwrap();
     assert_eq!(f.counts.consultations, 1);
     assert_eq!(f.counts.registered, 1);
+}
+
+#[test]
+fn a_language_asked_for_on_the_command_line_wins_over_the_saved_one() {
+    // SAFETY: every test in this file sets the same value.
+    unsafe { std::env::set_var("BOOTH_KDF", "fast") };
+    let dir = tempfile::tempdir().unwrap();
+    drop(booth::store::Store::create(dir.path(), b"secret1", Lang::Zh).unwrap());
+    for (pinned, expected) in [(true, Lang::En), (false, Lang::Zh)] {
+        let (tx, _rx) = mpsc::channel();
+        let mut app = App::new(
+            dir.path().to_path_buf(),
+            Lang::En,
+            tx,
+            Arc::new(booth::store::now),
+        );
+        app.lang_pinned = pinned;
+        for c in "secret1".chars() {
+            app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+        app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        assert_eq!(app.screen, Screen::Form);
+        assert_eq!(app.lang, expected, "pinned: {pinned}");
+        app.shutdown();
+    }
 }
 
 #[test]

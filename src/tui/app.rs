@@ -74,6 +74,8 @@ pub struct Session {
 
 pub struct App {
     pub lang: Lang,
+    /// `--lang` / `BOOTH_LANG` given: this session keeps it over the saved setting.
+    pub lang_pinned: bool,
     pub data_dir: PathBuf,
     pub screen: Screen,
     /// The screen to return to after the idle lock.
@@ -109,6 +111,7 @@ impl App {
         let today = clock().date_naive();
         App {
             lang,
+            lang_pinned: false,
             data_dir,
             screen: if initialised {
                 Screen::Unlock
@@ -446,7 +449,9 @@ impl App {
                 return;
             }
         };
-        self.lang = config.language;
+        if !self.lang_pinned {
+            self.lang = config.language;
+        }
         let today = self.now().date_naive();
         self.form = FormState::new(today);
         match store.load_draft() {

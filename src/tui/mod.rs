@@ -24,13 +24,16 @@ use app::{App, wall_clock};
 use event::AppEvent;
 
 /// Runs the UI until the operator quits. The terminal is restored whatever happens.
-pub fn run(data_dir: PathBuf, lang: Lang) -> std::io::Result<()> {
+/// `lang_pinned`: the language was asked for on the command line, so it wins over the saved
+/// setting for this session.
+pub fn run(data_dir: PathBuf, lang: Lang, lang_pinned: bool) -> std::io::Result<()> {
     let terminated = terminal::termination_flag();
     let (mut term, _guard) = terminal::enter()?;
     let (tx, rx) = mpsc::channel::<AppEvent>();
     let stop_input = Arc::new(AtomicBool::new(false));
     event::spawn_input_reader(tx.clone(), Arc::clone(&stop_input));
     let mut app = App::new(data_dir, lang, tx, wall_clock());
+    app.lang_pinned = lang_pinned;
 
     let result = (|| -> std::io::Result<()> {
         loop {

@@ -331,8 +331,9 @@ impl FormState {
     }
 
     pub fn error_for(&self, id: FieldId) -> Option<&FieldError> {
-        // Shown once the field was left (not while typing in it), or all after a refused submit.
-        let visible = self.show_all_errors || (self.touched.contains(&id) && id != self.focus);
+        // Not while a field is first typed in; once it has been left, live — coming back to
+        // fix it, the operator still sees what is wrong. All of them after a refused submit.
+        let visible = self.show_all_errors || self.touched.contains(&id);
         if !visible {
             return None;
         }
