@@ -1,7 +1,7 @@
 //! Process-level protections for a laptop holding sensitive personal information.
 
-/// Files this process creates are private to the user (0600, folders 0700), and no core
-/// dump can spill decrypted records or the database key to disk.
+/// Files this process creates are private to the user (0600, folders 0700), no core dump can
+/// spill decrypted records or the database key to disk, and the exit cannot crash in OpenSSL.
 pub fn protect_process() {
     // OpenSSL (SQLCipher's page cipher) frees its state in an `atexit` handler unless told
     // not to; a worker thread still closing its database connection at that moment crashes

@@ -181,6 +181,8 @@ pub fn token_hash(token: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use serde_json::json;
 
     /// Found by `cargo fuzz run server_batch`: without serde_json's exact float parsing a
     /// number's canonical form changed on a second pass.
@@ -190,9 +192,6 @@ mod tests {
         let again: Value = serde_json::from_str(&canonical_json(&v)).unwrap();
         assert_eq!(canonical_json(&again), canonical_json(&v));
     }
-
-    use super::*;
-    use serde_json::json;
 
     #[test]
     fn canonical_form_sorts_keys_and_escapes_minimally() {

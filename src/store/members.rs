@@ -106,16 +106,19 @@ pub struct Existing {
 }
 
 impl Existing {
-    pub fn message(&self, lang: Lang) -> String {
-        let name = self
-            .name
+    /// The name, safe to show (empty once purged).
+    pub fn display_name(&self) -> std::borrow::Cow<'_, str> {
+        self.name
             .as_deref()
             .map(crate::member::text::display_safe)
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
         crate::t!(
             lang,
             "register.duplicate",
-            name = name,
+            name = self.display_name(),
             when = self.created_at.format("%Y-%m-%d %H:%M"),
             member_no = self.member_no
         )
@@ -298,8 +301,6 @@ impl RecordColumns {
     }
 }
 
-/// Inserts one validated record inside an open transaction. Shared by [`Store::register`]
-/// (a transaction of one) and import (batches).
 /// A registration time, formatted once for all the rows of an import that share it.
 struct Stamp {
     /// The time as the caller gave it (the cache key).
@@ -321,6 +322,8 @@ impl Stamp {
     }
 }
 
+/// Inserts one validated record inside an open transaction. Shared by [`Store::register`]
+/// (a transaction of one) and import (batches).
 fn insert(
     tx: &Connection,
     device: &Device,
@@ -434,10 +437,10 @@ impl Batch<'_> {
         event: &BoothEvent,
         now: &DateTime<FixedOffset>,
     ) -> Result<Registered, RegisterError> {
-        if self.stamp.as_ref().is_none_or(|s| s.given != *now) {
-            self.stamp = Some(Stamp::of(now));
-        }
-        let stamp = self.stamp.as_ref().expect("just set");
+        let stamp = match &mut self.stamp {
+            Some(s) if s.given == *now => s,
+            slot => slot.insert(Stamp::of(now)),
+        };
         insert(&self.tx, self.device, &mut self.next_seq, v, event, stamp)
     }
 

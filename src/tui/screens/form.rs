@@ -861,16 +861,11 @@ impl FormState {
             && self.editing.as_ref() != Some(&e.member_no)
         {
             // short enough for 80 columns, the key first-class
-            let name = e
-                .name
-                .as_deref()
-                .map(crate::member::text::display_safe)
-                .unwrap_or_default();
             return Some((
                 t!(
                     lang,
                     "form.existing",
-                    name = name,
+                    name = e.display_name(),
                     date = e.created_at.format("%Y-%m-%d"),
                     member_no = e.member_no
                 ),

@@ -14,6 +14,7 @@ use crate::printer::PrinterUri;
 use crate::t;
 use crate::tui::theme;
 use crate::tui::widgets::input::TextInput;
+use crate::tui::widgets::wrapped_lines;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetupField {
@@ -221,11 +222,7 @@ impl SetupState {
         );
         y += 1;
         let intro = t!(lang, "setup.intro");
-        let intro_lines = if intro.width() <= area.width as usize {
-            1
-        } else {
-            2
-        };
+        let intro_lines = wrapped_lines(intro, area.width, 2);
         Paragraph::new(intro)
             .style(theme::dim())
             .wrap(Wrap { trim: true })
@@ -297,13 +294,7 @@ impl SetupState {
             let lines = Paragraph::new(focused_hint)
                 .style(theme::dim())
                 .wrap(Wrap { trim: false });
-            // one more line than the plain division when it wraps, for words moved down whole
-            let w = focused_hint.width() as u16;
-            let h = if w <= area.width {
-                1
-            } else {
-                (w.div_ceil(area.width.max(1)) + 1).min(3)
-            };
+            let h = wrapped_lines(focused_hint, area.width, 3);
             let bottom = area.y + area.height;
             if y + h < bottom {
                 lines.render(Rect::new(area.x, y, area.width, h), buf);

@@ -36,6 +36,18 @@ pub fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// Lines `text` takes wrapped at word boundaries in `width` columns, at most `max`: one more
+/// than the plain division when it wraps, for words moved down whole.
+pub fn wrapped_lines(text: &str, width: u16, max: u16) -> u16 {
+    let w = unicode_width::UnicodeWidthStr::width(text) as u16;
+    let lines = if w <= width {
+        1
+    } else {
+        w.div_ceil(width.max(1)) + 1
+    };
+    lines.min(max)
+}
+
 /// Does `text` fit in `width` columns?
 pub fn fits(text: &str, width: usize) -> bool {
     unicode_width::UnicodeWidthStr::width(text) <= width
@@ -52,6 +64,9 @@ mod tests {
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("abcdef", 6), "abcdef");
         assert_eq!(fit("abc", 0), "");
+        assert_eq!(wrapped_lines("短", 10, 3), 1);
+        assert_eq!(wrapped_lines(&"a".repeat(30), 20, 3), 3);
+        assert_eq!(wrapped_lines(&"a".repeat(30), 20, 2), 2);
         for w in 0..14 {
             assert!(unicode_width::UnicodeWidthStr::width(&*fit("工会abc会员编号", w)) <= w);
         }
