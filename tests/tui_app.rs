@@ -104,6 +104,28 @@ fn register_print_and_next() {
 }
 
 #[test]
+fn leaving_the_done_screen_any_way_starts_the_next_member() {
+    // F3 (shown on the done screen) and back with F2: an empty form, not the member just
+    // registered, which would only be refused as "already registered" if submitted again
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    assert_eq!(h.app.screen, Screen::Done);
+    h.key(KeyCode::F(3));
+    h.key(KeyCode::F(2));
+    assert_eq!(h.app.screen, Screen::Form);
+    assert!(h.app.form.is_blank());
+    assert_eq!(h.app.form.employers, vec!["某某快递有限公司".to_string()]);
+    // the record is stored: quitting from the done screen has nothing to ask about
+    h.register("金玉华", "110101198001010053", "13900139000");
+    assert_eq!(h.app.screen, Screen::Done, "{:?}", h.app.message);
+    h.ctrl('q');
+    assert_eq!(h.app.overlay, None);
+    assert!(h.app.quit);
+    h.app.shutdown();
+    assert!(h.app.store().unwrap().load_draft().unwrap().is_none());
+}
+
+#[test]
 fn the_same_person_is_refused_with_who_and_when() {
     let mut h = Harness::new();
     h.register("葛婷婷", "11010519491231002X", "13800138000");

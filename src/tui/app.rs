@@ -325,8 +325,7 @@ impl App {
             },
             Overlay::ConfirmClear => {
                 if let KeyCode::Char('y' | 'Y' | '是') = key.code {
-                    self.form = FormState::new(self.now().date_naive());
-                    self.load_employers();
+                    self.blank_form();
                     if let Some(s) = &self.session {
                         s.workers.clear_draft();
                     }
@@ -781,6 +780,11 @@ impl App {
                 } else {
                     s.workers.clear_draft();
                     self.show_done(m, v.warnings.iter().map(|w| w.message(self.lang)).collect());
+                    // The record is stored and the done screen keeps its own copy of what it
+                    // shows, so the form starts the next member now: whichever way the
+                    // operator leaves (Enter, F3 then F2, Ctrl-Q), the submitted person is
+                    // not found in it again.
+                    self.blank_form();
                 }
                 self.refresh_counts();
             }
@@ -863,10 +867,14 @@ impl App {
 
     fn next_member(&mut self) {
         self.done = None;
-        self.form = FormState::new(self.now().date_naive());
-        self.load_employers();
         self.screen = Screen::Form;
         self.message = None;
+    }
+
+    /// An empty form, cursor in name, with the day's employers to suggest.
+    fn blank_form(&mut self) {
+        self.form = FormState::new(self.now().date_naive());
+        self.load_employers();
     }
 
     fn records_action(&mut self, a: RecordsAction) {
