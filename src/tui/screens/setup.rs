@@ -14,7 +14,7 @@ use crate::printer::PrinterUri;
 use crate::t;
 use crate::tui::theme;
 use crate::tui::widgets::input::TextInput;
-use crate::tui::widgets::wrapped_lines;
+use crate::tui::widgets::{wrapped, wrapped_lines};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetupField {
@@ -222,12 +222,12 @@ impl SetupState {
         );
         y += 1;
         let intro = t!(lang, "setup.intro");
-        let intro_lines = wrapped_lines(intro, area.width, 2);
-        Paragraph::new(intro)
-            .style(theme::dim())
-            .wrap(Wrap { trim: true })
-            .render(Rect::new(area.x, y, area.width, intro_lines), buf);
-        y += intro_lines + 1;
+        y += wrapped(
+            buf,
+            Rect::new(area.x, y, area.width, 2),
+            intro,
+            theme::dim(),
+        ) + 1;
         let label_w = 16u16;
         let mut cursor = None;
         for f in ORDER {

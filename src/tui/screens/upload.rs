@@ -10,6 +10,7 @@ use ratatui::widgets::{Gauge, Widget};
 use crate::i18n::Lang;
 use crate::t;
 use crate::tui::theme;
+use crate::tui::widgets::{fit, wrapped};
 
 #[derive(Clone, Debug, Default)]
 pub struct UploadState {
@@ -64,18 +65,13 @@ impl UploadState {
             Some(s) => t!(lang, "upload.server", server = s),
             None => t!(lang, "upload.not_configured").into(),
         };
-        buf.set_stringn(
-            area.x,
-            y,
-            &server,
-            area.width as usize,
-            if self.configured {
-                theme::dim()
-            } else {
-                theme::warn()
-            },
-        );
-        y += 2;
+        // how to configure it is the one thing to read here: wrapped, never cut
+        let style = if self.configured {
+            theme::dim()
+        } else {
+            theme::warn()
+        };
+        y += wrapped(buf, Rect::new(area.x, y, area.width, 3), &server, style) + 1;
         if self.running || self.total > 0 {
             let ratio = if self.total == 0 {
                 0.0
@@ -96,20 +92,15 @@ impl UploadState {
             y += 2;
         }
         if let Some((m, ok)) = &self.message {
-            buf.set_stringn(
-                area.x,
-                y,
-                m,
-                area.width as usize,
-                if *ok { theme::ok() } else { theme::error() },
-            );
-            y += 2;
+            let style = if *ok { theme::ok() } else { theme::error() };
+            y += wrapped(buf, Rect::new(area.x, y, area.width, 3), m, style) + 1;
         }
         let bottom = area.y + area.height.saturating_sub(1);
         let room = bottom.saturating_sub(y) as usize;
         for (line, ok) in self.log.iter().rev().take(room).rev() {
             let style: Style = if *ok { theme::label() } else { theme::warn() };
-            buf.set_stringn(area.x, y, line, area.width as usize, style);
+            let width = area.width as usize;
+            buf.set_stringn(area.x, y, fit(line, width), width, style);
             y += 1;
         }
         let keys = if self.configured {

@@ -48,6 +48,29 @@ pub fn wrapped_lines(text: &str, width: u16, max: u16) -> u16 {
     lines.min(max)
 }
 
+/// Draws `text` wrapped at word boundaries in `area` (its height is the most lines it may
+/// take) and returns the lines it took.
+pub fn wrapped(
+    buf: &mut ratatui::buffer::Buffer,
+    area: ratatui::layout::Rect,
+    text: &str,
+    style: ratatui::style::Style,
+) -> u16 {
+    use ratatui::widgets::{Paragraph, Widget, Wrap};
+    let lines = wrapped_lines(text, area.width, area.height);
+    Paragraph::new(text)
+        .style(style)
+        .wrap(Wrap { trim: true })
+        .render(
+            ratatui::layout::Rect {
+                height: lines,
+                ..area
+            },
+            buf,
+        );
+    lines
+}
+
 /// Does `text` fit in `width` columns?
 pub fn fits(text: &str, width: usize) -> bool {
     unicode_width::UnicodeWidthStr::width(text) <= width
