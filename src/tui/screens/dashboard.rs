@@ -69,8 +69,7 @@ impl DashboardState {
         ];
         Paragraph::new(lines).render(top, buf);
 
-        // Sign-ups per hour, 07:00–22:00 (booths run around shift changes).
-        let bars: Vec<Bar> = (7..=22)
+        let bars: Vec<Bar> = shown_hours(&f.per_hour)
             .map(|h| {
                 Bar::default()
                     .value(f.per_hour[h])
@@ -136,4 +135,32 @@ fn list_block(buf: &mut ratatui::buffer::Buffer, area: Rect, title: &str, items:
     Paragraph::new(lines)
         .block(Block::bordered().title(title.to_string()))
         .render(area, buf);
+}
+
+/// The hours the chart shows: 07–22, where booths mostly run, widened to any hour with
+/// sign-ups (a night-shift change at 23:00 or 06:00 must not vanish from the chart).
+fn shown_hours(per_hour: &[u64; 24]) -> std::ops::RangeInclusive<usize> {
+    let first = per_hour.iter().position(|&n| n > 0).map_or(7, |h| h.min(7));
+    let last = per_hour
+        .iter()
+        .rposition(|&n| n > 0)
+        .map_or(22, |h| h.max(22));
+    first..=last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chart_widens_to_every_hour_with_sign_ups() {
+        let mut hours = [0u64; 24];
+        assert_eq!(shown_hours(&hours), 7..=22);
+        hours[12] = 3;
+        assert_eq!(shown_hours(&hours), 7..=22);
+        hours[4] = 1;
+        assert_eq!(shown_hours(&hours), 4..=22);
+        hours[23] = 2;
+        assert_eq!(shown_hours(&hours), 4..=23);
+    }
 }
