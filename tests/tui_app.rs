@@ -223,6 +223,21 @@ fn idle_lock_hides_everything_and_keeps_the_form() {
 }
 
 #[test]
+fn the_lock_screen_quits_as_it_says_and_the_draft_survives() {
+    let mut h = Harness::new();
+    h.typ("买买提");
+    h.key(KeyCode::F(10));
+    assert_eq!(h.app.screen, Screen::Locked);
+    h.ctrl('q');
+    assert_eq!(h.app.overlay, Some(Overlay::ConfirmQuit));
+    h.key(KeyCode::Char('y'));
+    assert!(h.app.quit);
+    h.app.shutdown();
+    let store = h.app.store().unwrap();
+    assert_eq!(store.load_draft().unwrap().unwrap().0.name, "买买提");
+}
+
+#[test]
 fn paste_goes_in_as_one_piece_without_control_characters() {
     let mut h = Harness::new();
     h.app.handle_event(AppEvent::Input(Event::Paste(

@@ -211,26 +211,32 @@ impl App {
             return;
         }
         match self.screen {
-            Screen::Setup | Screen::Unlock => {
+            Screen::Setup | Screen::Unlock | Screen::Locked => {
                 match key.code {
+                    // locked: the draft is already stored, encrypted; the question shows no
+                    // personal data
+                    KeyCode::Char('q') if ctrl && self.screen == Screen::Locked => {
+                        self.request_quit()
+                    }
                     KeyCode::Char('q') if ctrl => self.quit = true,
                     KeyCode::F(12) => self.toggle_language(),
-                    _ if self.screen == Screen::Setup => {
-                        if let Some(a) = self.setup.handle_key(key) {
-                            self.setup_action(a);
+                    _ => match self.screen {
+                        Screen::Setup => {
+                            if let Some(a) = self.setup.handle_key(key) {
+                                self.setup_action(a);
+                            }
                         }
-                    }
-                    _ => {
-                        if let Some(p) = self.unlock.handle_key(key) {
-                            self.unlock_with(p);
+                        Screen::Unlock => {
+                            if let Some(p) = self.unlock.handle_key(key) {
+                                self.unlock_with(p);
+                            }
                         }
-                    }
-                }
-                return;
-            }
-            Screen::Locked => {
-                if let Some(p) = self.unlock.handle_key(key) {
-                    self.unlock_idle(p);
+                        _ => {
+                            if let Some(p) = self.unlock.handle_key(key) {
+                                self.unlock_idle(p);
+                            }
+                        }
+                    },
                 }
                 return;
             }
