@@ -283,6 +283,40 @@ fn clear_asks_and_removes_the_draft() {
 }
 
 #[test]
+fn leaving_an_edit_abandons_it_and_brings_back_the_registration_in_progress() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::Enter);
+    h.typ("半截");
+    h.key(KeyCode::F(3));
+    h.pump_until("the list", |a| a.records.rows.len() == 1);
+    h.key(KeyCode::Enter);
+    h.typ("e");
+    assert!(h.app.form.editing.is_some());
+    h.typ("改");
+    // F3, as the edit's title says, abandons it: the record is unchanged and F2 brings back
+    // the registration that was in progress, not the edit
+    h.key(KeyCode::F(3));
+    h.key(KeyCode::F(2));
+    assert!(h.app.form.editing.is_none());
+    assert_eq!(h.app.form.name.value(), "半截");
+    let stored = h.app.store().unwrap().get(&h.app.records.rows[0].member_no);
+    assert_eq!(stored.unwrap().unwrap().member.unwrap().name, "葛婷婷");
+    // editing twice in a row keeps the registration in progress too
+    h.key(KeyCode::F(3));
+    h.key(KeyCode::Enter);
+    h.typ("e");
+    h.key(KeyCode::F(3));
+    h.key(KeyCode::Enter);
+    h.typ("e");
+    assert!(h.app.form.editing.is_some());
+    h.key(KeyCode::F(4));
+    h.key(KeyCode::F(2));
+    assert!(h.app.form.editing.is_none());
+    assert_eq!(h.app.form.name.value(), "半截");
+}
+
+#[test]
 fn records_search_view_edit_and_void() {
     let mut h = Harness::new();
     h.register("葛婷婷", "11010519491231002X", "13800138000");

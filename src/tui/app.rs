@@ -551,6 +551,14 @@ impl App {
         if self.screen == Screen::Done && screen == Screen::Form {
             return self.next_member();
         }
+        // Leaving an edit abandons it (its title says so) and puts back the registration
+        // that was in progress; otherwise a second edit would stash the first in its place.
+        if self.screen == Screen::Form && screen != Screen::Form && self.form.editing.is_some() {
+            self.form = self
+                .stashed_form
+                .take()
+                .unwrap_or_else(|| FormState::new(self.now().date_naive()));
+        }
         self.screen = screen;
         match screen {
             Screen::Records => {
