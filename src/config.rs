@@ -178,6 +178,12 @@ impl Config {
         Ok(c)
     }
 
+    /// Validates one setting and uses it in this copy only: for values given on a command
+    /// line that are stored only once they have proved right (see `upload`).
+    pub fn override_with(&mut self, key: &str, value: &str, lang: Lang) -> Result<(), ConfigError> {
+        self.apply(key, value, lang)
+    }
+
     fn apply(&mut self, key: &str, value: &str, lang: Lang) -> Result<(), ConfigError> {
         match key {
             "union" => self.union = text_value(key, value, 60, lang)?,

@@ -237,16 +237,26 @@ fn an_unreachable_server_or_bad_token_fails_clearly_and_keeps_the_queue() {
     assert_eq!(queued(&b), 5);
     let (_, s) = b.json(&["stats"]);
     assert_eq!(s["last_upload"]["outcome"], "unreachable");
+    // what failed is not remembered
+    let (_, v) = b.json(&["config", "get", "server"]);
+    assert_eq!(v["value"], "", "{v}");
 
     for db in test_dbs() {
         let server = Server::start(&db.url);
         let token = add_device(&db.url, "laptop-1");
+        for (key, value) in [("server", server.url()), ("token", token.clone())] {
+            let (out, _) = b.json(&["config", "set", key, &value]);
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
         let (out, v) = upload(&b, &server.url(), "wrong-token", &[]);
         assert!(!out.status.success());
         assert_eq!(v["error"], "unauthorized");
+        // a mistyped token does not replace the one that works (shown only once)
+        let (_, v) = b.json(&["config", "get", "token"]);
+        assert_eq!(v["value"], json!(token), "{v}");
         let (out, _) = server_cmd(&["revoke-device", "laptop-1", "--db", &db.url]);
         assert!(out.status.success());
-        let (out, v) = upload(&b, &server.url(), &token, &[]);
+        let (out, v) = b.json(&["upload"]);
         assert!(!out.status.success());
         assert_eq!(v["error"], "unauthorized");
         assert_eq!(queued(&b), 5);

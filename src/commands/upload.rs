@@ -23,22 +23,27 @@ pub struct UploadArgs {
 
 pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     let mut store = open_store(ctx)?;
-    // Given once on the command line, remembered for the next day (and the UI).
+    // Given once on the command line, remembered for the next day (and the UI) — but only
+    // once the office has answered: a mistyped token must not replace the one that works
+    // (the office shows a token only once).
     let ca_text =
         a.ca.as_ref()
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
             .map(|p| p.display().to_string());
-    for (key, value) in [
+    let given: Vec<(&str, String)> = [
         ("server", a.server.clone()),
         ("token", a.token.clone()),
         ("ca", ca_text),
-    ] {
-        if let Some(v) = value {
-            Config::set(&mut store, key, &v, ctx.lang)
-                .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
-        }
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| Some((key, value?)))
+    .collect();
+    let mut config = load_config(&store, ctx)?;
+    for (key, value) in &given {
+        config
+            .override_with(key, value, ctx.lang)
+            .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
     }
-    let config = load_config(&store, ctx)?;
     let mut settings = UploadSettings::new(
         config.server.clone().unwrap_or_default(),
         config.token.clone().unwrap_or_default(),
@@ -93,6 +98,10 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     }
     drop(conn);
     let report = result.map_err(|e| upload_error(e, ctx))?;
+    for (key, value) in &given {
+        Config::set(&mut store, key, value, ctx.lang)
+            .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
+    }
     let purged = purge_now(&mut store, ctx)?;
 
     let mut human = report.summary(ctx.lang);
