@@ -265,8 +265,25 @@ fn void_releases_the_person() {
     let b = Booth::new();
     let (_, v) = b.register("葛婷婷", "11010519491231002X", "13800138000");
     let no = v["member_no"].as_str().unwrap().to_string();
+    // no printer: the slip is saved in the data folder
+    let out = b.run(&["print", &no]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let slips = b.data().join("slips");
+    assert_eq!(std::fs::read_dir(&slips).unwrap().count(), 1);
     let out = b.run(&["void", &no, "--reason", "登记错了"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // a voided member's code would still verify: its saved slip goes, and no new one is made
+    assert_eq!(std::fs::read_dir(&slips).unwrap().count(), 0);
+    let png = b.dir.path().join("void.png");
+    for args in [
+        vec!["card", &no, "--png", png.to_str().unwrap()],
+        vec!["print", &no],
+    ] {
+        let out = b.run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains("已作废"), "{}", stderr(&out));
+    }
+    assert!(!png.exists());
     let (_, s) = b.json(&["stats"]);
     assert_eq!(s["voided"], 1);
     assert_eq!(s["registered"], 0);

@@ -367,6 +367,11 @@ fn records_search_view_edit_and_void() {
         booth::store::State::Voided
     );
     assert_eq!(h.app.counts.registered, 1);
+    // its employer (often the mistake) is no longer suggested, and it has no card to reprint
+    assert_eq!(h.app.form.employers, vec!["某某快递有限公司".to_string()]);
+    h.app.message = None;
+    h.typ("p");
+    assert_eq!(h.app.message, None, "P does nothing on a voided record");
 }
 
 #[test]

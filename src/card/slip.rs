@@ -5,7 +5,7 @@ use super::{DeviceKey, payload_for};
 use crate::config::Config;
 use crate::i18n::Lang;
 use crate::member::text::display_safe;
-use crate::store::StoredMember;
+use crate::store::{State, StoredMember};
 use crate::t;
 
 /// The slip's text, already made safe for any output (no control or bidi characters), and
@@ -34,12 +34,15 @@ pub enum SlipError {
     Qr(#[from] QrTooLong),
     #[error("the record was purged; its slip cannot be printed again")]
     Purged,
+    #[error("the record was voided; it has no membership card")]
+    Voided,
 }
 
 impl SlipError {
     pub fn message(&self, lang: Lang) -> String {
         match self {
             SlipError::Purged => t!(lang, "slip.purged").into(),
+            SlipError::Voided => t!(lang, "slip.voided").into(),
             other => t!(lang, "slip.error", why = other),
         }
     }
@@ -52,6 +55,10 @@ impl Slip {
         key: &DeviceKey,
         lang: Lang,
     ) -> Result<Slip, SlipError> {
+        // a voided record's code would still verify: no card for it, on paper or screen
+        if m.state == State::Voided {
+            return Err(SlipError::Voided);
+        }
         let member = m.member.as_ref().ok_or(SlipError::Purged)?;
         let payload = payload_for(m, config, key)?;
         let qr = QrMatrix::encode(&payload)?;

@@ -160,3 +160,23 @@ impl PrintJob {
 pub fn slips_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(SLIPS_DIR)
 }
+
+/// Deletes the saved slips of these member numbers (they carry the name and a valid QR
+/// code); returns how many files went.
+pub fn remove_slips<'a>(data_dir: &Path, numbers: impl IntoIterator<Item = &'a str>) -> u64 {
+    let slips = slips_dir(data_dir);
+    let mut deleted = 0;
+    for no in numbers {
+        // saved as the compact number; older builds saved it grouped
+        let mut names = vec![format!("{no}.png")];
+        if let Ok(m) = no.parse::<crate::card::MemberNo>() {
+            names.push(format!("{}.png", m.grouped()));
+        }
+        for name in names {
+            if std::fs::remove_file(slips.join(name)).is_ok() {
+                deleted += 1;
+            }
+        }
+    }
+    deleted
+}

@@ -680,6 +680,8 @@ impl Store {
             params![member_no.as_str(), reason, timestamp(now)],
         )?;
         tx.commit()?;
+        // a voided member's saved slip would still verify
+        crate::printer::job::remove_slips(self.dir(), [member_no.as_str()]);
         tracing::info!(%member_no, "record voided");
         Ok(())
     }

@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use super::members::{COLUMNS, StoredMember, from_row};
 use super::{Store, StoreError, timestamp};
-use crate::card::MemberNo;
 
 /// This laptop's key id (the first six symbols of its member numbers).
 pub fn device_key_id(conn: &Connection) -> Result<String, StoreError> {
@@ -210,19 +209,8 @@ pub fn purge(
         }
     }
     tx.commit()?;
-    let slips = crate::printer::job::slips_dir(data_dir);
-    let mut slips_deleted = 0;
-    for no in &numbers {
-        let mut names = vec![format!("{no}.png")];
-        if let Ok(m) = no.parse::<MemberNo>() {
-            names.push(format!("{}.png", m.grouped()));
-        }
-        for name in names {
-            if std::fs::remove_file(slips.join(name)).is_ok() {
-                slips_deleted += 1;
-            }
-        }
-    }
+    let slips_deleted =
+        crate::printer::job::remove_slips(data_dir, numbers.iter().map(String::as_str));
     tracing::info!(
         purged = numbers.len(),
         slips_deleted,

@@ -920,6 +920,8 @@ impl App {
                 Ok(()) => {
                     self.records.detail = s.store.get(&no).ok().flatten();
                     self.refresh_counts();
+                    // a voided record's employer is often the mistake: no longer suggested
+                    self.load_employers();
                     self.say(t!(self.lang, "cli.voided", member_no = no), Tone::Good);
                 }
                 Err(e) => self.say(e.message(self.lang), Tone::Bad),

@@ -145,7 +145,9 @@ impl RecordsState {
                     self.void_reason = Some(TextInput::new(200));
                     None
                 }
-                KeyCode::Char('p' | 'P') | KeyCode::F(8) if d.member.is_some() => {
+                KeyCode::Char('p' | 'P') | KeyCode::F(8)
+                    if d.member.is_some() && d.state != State::Voided =>
+                {
                     Some(RecordsAction::Reprint(d.member_no.clone()))
                 }
                 _ => None,
@@ -403,6 +405,8 @@ impl RecordsState {
         let editable = matches!(d.state, State::Queued | State::Rejected) && d.member.is_some();
         let keys = if editable {
             t!(lang, "records.detail_keys")
+        } else if d.state == State::Voided {
+            t!(lang, "records.detail_keys_voided")
         } else {
             t!(lang, "records.detail_keys_readonly")
         };
