@@ -301,10 +301,17 @@ impl SetupState {
                 y += h + 1;
             }
         }
-        if let Some(e) = &self.error {
-            buf.set_stringn(area.x, y, e, area.width as usize, theme::error());
-        }
         let bottom = area.y + area.height.saturating_sub(1);
+        if let Some(e) = &self.error {
+            // the reason and what to do: wrapped, never cut
+            let room = bottom.saturating_sub(y).min(3);
+            wrapped(
+                buf,
+                Rect::new(area.x, y, area.width, room),
+                e,
+                theme::error(),
+            );
+        }
         buf.set_stringn(
             area.x,
             bottom,
