@@ -101,7 +101,9 @@ pub fn lookup(code: &str, birth_year: Option<u16>) -> Option<Region> {
             None => false,
         }
     } else {
-        true
+        // a code ending in 00 names a province or a prefecture (东莞市 441900): known only
+        // if that prefecture is
+        n == province || name_of(prefecture, birth_year).is_some()
     };
     Some(Region {
         code: code.to_string(),
@@ -133,6 +135,11 @@ mod tests {
         let r = lookup("110199", Some(1990)).unwrap();
         assert!(!r.county_known);
         assert_eq!(r.name, "北京市");
+        // an unknown prefecture, ending in 00
+        let r = lookup("119900", Some(1985)).unwrap();
+        assert!(!r.county_known);
+        // a prefecture-level city without counties is a known place
+        assert!(lookup("441900", Some(1990)).unwrap().county_known);
     }
 
     #[test]
