@@ -491,3 +491,18 @@ fn a_closed_stdout_is_not_a_panic() {
         assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_refused_command_line_is_a_json_error_too_when_json_was_asked_for() {
+    let b = Booth::new();
+    let (out, v) = b.json(&["register", "--name", "测"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(v["error"], "usage", "{v}");
+    assert!(v["message"].as_str().unwrap().contains("--id"), "{v}");
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    // without --json clap's own help-style message stays
+    let out = b.run(&["register", "--name", "测"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("Usage:"));
+    assert!(b.run(&["--help"]).status.success());
+}
