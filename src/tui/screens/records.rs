@@ -308,7 +308,12 @@ impl RecordsState {
                 if let Some(r) = &d.state_reason {
                     s.push_str(&format!(" — {}", display_safe(r)));
                 }
-                if let Some(n) = &d.server_member_no {
+                // a duplicate_person reason already names the office's number
+                if let Some(n) = d
+                    .server_member_no
+                    .as_ref()
+                    .filter(|n| !s.contains(n.as_str()))
+                {
                     s.push_str(&format!(
                         " ({})",
                         t!(lang, "records.office_member", member_no = n)
@@ -317,6 +322,8 @@ impl RecordsState {
                 s
             }),
         ];
+        // after when and where, so a short screen cuts only the optional ones
+        let mut optional = Vec::new();
         match &d.member {
             Some(m) => {
                 lines.push((
@@ -338,20 +345,7 @@ impl RecordsState {
                 if let Some(r) = &d.facts.region {
                     lines.push((t!(lang, "export.col.region").into(), r.clone()));
                 }
-                if let Some(e) = &m.details.employment_form {
-                    lines.push((
-                        t!(lang, "field.employment_form").into(),
-                        ListKind::EmploymentForm.label(e, lang),
-                    ));
-                }
-                if !d.needs.is_empty() {
-                    let needs: Vec<String> = d
-                        .needs
-                        .iter()
-                        .map(|c| ListKind::Needs.label(c, lang))
-                        .collect();
-                    lines.push((t!(lang, "field.needs").into(), needs.join(" ")));
-                }
+                optional = optional_lines(&m.details, lang);
             }
             None => lines.push((
                 t!(lang, "field.name").into(),
@@ -366,6 +360,7 @@ impl RecordsState {
             t!(lang, "export.col.place").into(),
             display_safe(&d.event.place).into_owned(),
         ));
+        lines.append(&mut optional);
         for (i, (k, v)) in lines.iter().enumerate() {
             let y = area.y + i as u16;
             if y >= area.y + area.height.saturating_sub(2) {
@@ -416,5 +411,76 @@ impl RecordsState {
             &Line::styled(keys, theme::hint()),
             area.width,
         );
+    }
+}
+
+/// The optional fields that were filled in, as label and value.
+fn optional_lines(d: &crate::member::Details, lang: Lang) -> Vec<(String, String)> {
+    let label = |field: &str| crate::i18n::text(lang, &format!("form.label.{field}")).to_string();
+    let text = |v: &Option<String>| v.as_deref().map(|v| display_safe(v).into_owned());
+    let picked = |kind: ListKind, v: &Option<String>| v.as_deref().map(|c| kind.label(c, lang));
+    let needs = (!d.needs.is_empty()).then(|| {
+        let labels: Vec<String> = d
+            .needs
+            .iter()
+            .map(|c| ListKind::Needs.label(c, lang))
+            .collect();
+        labels.join(match lang {
+            Lang::Zh => "、",
+            Lang::En => "; ",
+        })
+    });
+    let yes_no = d.migrant_worker.map(|b| {
+        if b {
+            t!(lang, "common.yes")
+        } else {
+            t!(lang, "common.no")
+        }
+        .to_string()
+    });
+    [
+        ("ethnicity", picked(ListKind::Ethnicity, &d.ethnicity)),
+        (
+            "political_status",
+            picked(ListKind::PoliticalStatus, &d.political_status),
+        ),
+        ("education", picked(ListKind::Education, &d.education)),
+        ("occupation", text(&d.occupation)),
+        (
+            "employment_form",
+            picked(ListKind::EmploymentForm, &d.employment_form),
+        ),
+        ("migrant_worker", yes_no),
+        ("employer_uscc", text(&d.employer_uscc)),
+        ("needs", needs),
+        ("needs_other", text(&d.needs_other)),
+        ("remarks", text(&d.remarks)),
+    ]
+    .into_iter()
+    .filter_map(|(field, value)| Some((label(field), value?)))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_optional_field_filled_in_is_shown() {
+        let d = crate::member::Details {
+            ethnicity: Some("03".into()),
+            migrant_worker: Some(true),
+            occupation: Some("分拣员".into()),
+            needs: vec!["legal_aid".into(), "skills".into()],
+            remarks: Some("夜班".into()),
+            ..Default::default()
+        };
+        let lines = optional_lines(&d, Lang::Zh);
+        let shown: Vec<&str> = lines.iter().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(
+            shown,
+            ["回族", "分拣员", "是", "法律援助/维权、技能培训", "夜班"]
+        );
+        assert!(optional_lines(&Default::default(), Lang::En).is_empty());
     }
 }
