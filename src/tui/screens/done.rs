@@ -14,6 +14,7 @@ use crate::card::terminal::{half_block_size, half_blocks};
 use crate::i18n::Lang;
 use crate::t;
 use crate::tui::theme;
+use crate::tui::widgets::{fit, fits, wrapped};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PrintStatus {
@@ -109,44 +110,50 @@ impl DoneState {
         }
         put(buf, &mut y, &self.date, theme::label());
         y += 1;
-        match &self.print {
-            PrintStatus::Printing => put(buf, &mut y, t!(lang, "done.printing"), theme::dim()),
-            PrintStatus::Done { ok, message } => {
-                // long messages (a path) wrap over several lines
-                let width = left_w.saturating_sub(1) as usize;
-                let style = if *ok { theme::ok() } else { theme::warn() };
-                for chunk in wrap_cols(message, width.max(10)) {
-                    put(buf, &mut y, &chunk, style);
-                }
-            }
+        let text_w = left_w.saturating_sub(1);
+        // the keys wrap between "key action" groups, never inside one
+        let keys = key_lines(t!(lang, "done.keys"), text_w as usize);
+        let keys_y = (area.y + area.height.saturating_sub(1)).saturating_sub(keys.len() as u16);
+        // what happened to the slip, and any warnings: wrapped at words (a path where it
+        // must), down to the key line
+        let (status, style) = match &self.print {
+            PrintStatus::Printing => (t!(lang, "done.printing").to_string(), theme::dim()),
+            PrintStatus::Done { ok, message } => (
+                message.clone(),
+                if *ok { theme::ok() } else { theme::warn() },
+            ),
+        };
+        for (text, style) in std::iter::once((status.as_str(), style))
+            .chain(self.notes.iter().map(|n| (n.as_str(), theme::warn())))
+        {
+            let room = keys_y.saturating_sub(y + 1);
+            y += wrapped(buf, Rect::new(area.x + 1, y, text_w, room), text, style);
         }
-        for n in &self.notes {
-            put(buf, &mut y, n, theme::warn());
+        for (i, line) in keys.iter().enumerate() {
+            let width = text_w as usize;
+            buf.set_stringn(
+                area.x + 1,
+                keys_y + i as u16,
+                fit(line, width),
+                width,
+                theme::hint(),
+            );
         }
-        let keys_y = area.y + area.height.saturating_sub(2);
-        buf.set_stringn(
-            area.x + 1,
-            keys_y,
-            t!(lang, "done.keys"),
-            left_w.saturating_sub(1) as usize,
-            theme::hint(),
-        );
     }
 }
 
-/// Splits text into pieces of at most `width` display columns.
-fn wrap_cols(s: &str, width: usize) -> Vec<String> {
-    use unicode_width::UnicodeWidthChar;
-    let mut out = vec![String::new()];
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = c.width().unwrap_or(0);
-        if w + cw > width {
-            out.push(String::new());
-            w = 0;
+/// "Enter next   P reprint   F3 records" packed into lines of `width` columns, breaking only
+/// between the groups.
+fn key_lines(keys: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for group in keys.split("   ") {
+        match lines.last_mut() {
+            Some(last) if fits(&format!("{last}   {group}"), width) => {
+                last.push_str("   ");
+                last.push_str(group);
+            }
+            _ => lines.push(group.to_string()),
         }
-        out.last_mut().expect("non-empty").push(c);
-        w += cw;
     }
-    out
+    lines
 }
