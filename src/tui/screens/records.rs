@@ -17,6 +17,7 @@ use crate::store::members::Summary;
 use crate::store::{State, StoredMember};
 use crate::t;
 use crate::tui::theme;
+use crate::tui::widgets::fit;
 use crate::tui::widgets::input::TextInput;
 
 pub const PAGE: usize = 50;
@@ -205,11 +206,12 @@ impl RecordsState {
             theme::focused_input(),
             false,
         );
+        let hint_w = area.width.saturating_sub(44) as usize;
         buf.set_stringn(
             area.x + 44,
             area.y,
-            t!(lang, "records.search_hint"),
-            area.width.saturating_sub(44) as usize,
+            fit(t!(lang, "records.search_hint"), hint_w),
+            hint_w,
             theme::dim(),
         );
         let header = Row::new(vec![
@@ -221,6 +223,13 @@ impl RecordsState {
             t!(lang, "records.col.state"),
         ])
         .style(theme::title());
+        // column widths; the employer takes what is left (the table puts one space between)
+        const WIDTHS: [u16; 6] = [14, 12, 7, 0, 12, 8];
+        let employer_w = area
+            .width
+            .saturating_sub(WIDTHS.iter().sum::<u16>() + 5)
+            .max(12);
+        let cell = |text: &str, w: u16| fit(text, w as usize).into_owned();
         let height = area.height.saturating_sub(3) as usize;
         let start = self.selected.saturating_sub(height.saturating_sub(1));
         let rows = self
@@ -235,19 +244,17 @@ impl RecordsState {
                     .as_deref()
                     .map(|n| display_safe(n).into_owned())
                     .unwrap_or_else(|| t!(lang, "records.purged").into());
+                let employer = r.employer.as_deref().map(display_safe).unwrap_or_default();
                 let row = Row::new(vec![
                     r.member_no.grouped(),
-                    name,
+                    cell(&name, WIDTHS[1]),
                     r.phone_tail
                         .clone()
                         .map(|t| format!("…{t}"))
                         .unwrap_or_default(),
-                    r.employer
-                        .as_deref()
-                        .map(|e| display_safe(e).into_owned())
-                        .unwrap_or_default(),
+                    cell(&employer, employer_w),
                     r.created_at.format("%m-%d %H:%M").to_string(),
-                    r.state.label(lang).to_string(),
+                    cell(r.state.label(lang), WIDTHS[5]),
                 ]);
                 if i == self.selected {
                     row.style(theme::selected())
@@ -258,12 +265,12 @@ impl RecordsState {
         let table = Table::new(
             rows,
             [
-                Constraint::Length(14),
-                Constraint::Length(12),
-                Constraint::Length(7),
+                Constraint::Length(WIDTHS[0]),
+                Constraint::Length(WIDTHS[1]),
+                Constraint::Length(WIDTHS[2]),
                 Constraint::Min(12),
-                Constraint::Length(12),
-                Constraint::Length(8),
+                Constraint::Length(WIDTHS[4]),
+                Constraint::Length(WIDTHS[5]),
             ],
         )
         .header(header);
@@ -289,13 +296,9 @@ impl RecordsState {
             )
         };
         let bottom = area.y + area.height.saturating_sub(1);
-        buf.set_stringn(
-            area.x,
-            bottom,
-            format!("{status}   {}", t!(lang, "records.keys")),
-            area.width as usize,
-            theme::hint(),
-        );
+        let width = area.width as usize;
+        let line = format!("{status}   {}", t!(lang, "records.keys"));
+        buf.set_stringn(area.x, bottom, fit(&line, width), width, theme::hint());
         frame.set_cursor_position(cursor);
     }
 
