@@ -12,6 +12,7 @@ use crate::member::options::ListKind;
 use crate::store::stats::DayFigures;
 use crate::t;
 use crate::tui::theme;
+use crate::tui::widgets::fit;
 
 #[derive(Clone, Debug, Default)]
 pub struct DashboardState {
@@ -116,15 +117,26 @@ impl DashboardState {
 }
 
 fn list_block(buf: &mut ratatui::buffer::Buffer, area: Rect, title: &str, items: &[(String, u64)]) {
+    use unicode_width::UnicodeWidthStr;
     let max = items.iter().map(|i| i.1).max().unwrap_or(1).max(1);
     let inner_w = area.width.saturating_sub(2) as usize;
+    // one label column for all rows, as wide as the longest label up to half the block (longer
+    // ones end in …), so that equal counts get equal bars
+    let label_w = items
+        .iter()
+        .map(|(label, _)| label.width())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, (inner_w / 2).max(8));
+    let bar_room = inner_w.saturating_sub(label_w + 6) as u64;
     let lines: Vec<Line> = items
         .iter()
         .take(area.height.saturating_sub(2) as usize)
         .map(|(label, n)| {
-            let bar_w = (inner_w.saturating_sub(20) as u64 * n / max) as usize;
+            let label = fit(label, label_w);
             // pad by display width: Chinese labels are two columns per character
-            let pad = 14usize.saturating_sub(unicode_width::UnicodeWidthStr::width(label.as_str()));
+            let pad = label_w.saturating_sub(label.width());
+            let bar_w = (bar_room * n / max) as usize;
             Line::from(format!(
                 "{label}{} {n:>4} {}",
                 " ".repeat(pad),
