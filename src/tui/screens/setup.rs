@@ -228,9 +228,8 @@ impl SetupState {
             intro,
             theme::dim(),
         ) + 1;
-        let label_w = 16u16;
         let mut cursor = None;
-        for f in ORDER {
+        let fields = ORDER.map(|f| {
             let (label, input, masked) = match f {
                 SetupField::Union => (t!(lang, "setup.union"), Some(&self.union), false),
                 SetupField::Place => (t!(lang, "setup.place"), Some(&self.place), false),
@@ -240,6 +239,16 @@ impl SetupState {
                 SetupField::Pass1 => (t!(lang, "setup.passphrase"), Some(&self.pass1), true),
                 SetupField::Pass2 => (t!(lang, "setup.passphrase_again"), Some(&self.pass2), true),
             };
+            (f, label, input, masked)
+        });
+        // the longest label and a gap ("Passphrase again" ran into its field)
+        let label_w = fields
+            .iter()
+            .map(|(_, label, ..)| label.width() as u16 + 2)
+            .max()
+            .unwrap_or(0)
+            .max(16);
+        for (f, label, input, masked) in fields {
             let focused = self.focus == f;
             buf.set_stringn(
                 area.x,
