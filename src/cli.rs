@@ -154,9 +154,10 @@ pub struct RegisterArgs {
     /// The worker explicitly consents to the processing of sensitive personal information.
     #[arg(long)]
     pub consent: bool,
-    /// resident_id (default), hmt_permit, foreign_permanent, passport.
-    #[arg(long, default_value = "resident_id")]
-    pub doc_type: String,
+    /// resident_id, hmt_permit, foreign_permanent, passport. Without it, a number that starts
+    /// with a letter is a passport, any other an ID of the 18-character family.
+    #[arg(long)]
+    pub doc_type: Option<String>,
     #[arg(long, default_value = "")]
     pub ethnicity: String,
     #[arg(long, default_value = "")]

@@ -506,3 +506,37 @@ fn a_refused_command_line_is_a_json_error_too_when_json_was_asked_for() {
     assert!(stderr(&out).contains("Usage:"));
     assert!(b.run(&["--help"]).status.success());
 }
+
+#[test]
+fn a_number_starting_with_a_letter_is_a_passport_without_saying_so() {
+    let b = Booth::new();
+    let (out, v) = b.json(&[
+        "register",
+        "--name",
+        "John Smith",
+        "--id",
+        "E12345678",
+        "--phone",
+        "13800138000",
+        "--employer",
+        "ACME",
+        "--consent",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(v["doc_type"], "passport");
+    // an ID number is still checked as one
+    let (out, v) = b.json(&[
+        "register",
+        "--name",
+        "张三",
+        "--id",
+        "110105194912310021",
+        "--phone",
+        "13800138001",
+        "--employer",
+        "ACME",
+        "--consent",
+    ]);
+    assert!(!out.status.success());
+    assert_eq!(v["error"], "invalid", "{v}");
+}

@@ -154,7 +154,13 @@ pub fn slip_bytes(slip: &Slip, opts: Options) -> Vec<u8> {
     w.out.push(LF);
     w.align_centre(false);
     w.text_lines(&slip.name_line, cols);
-    w.text_lines(&format!("{}：", slip.member_no_label), cols);
+    // the label's own language's colon ("Name: …" above is from the same strings)
+    let colon = if slip.member_no_label.is_ascii() {
+        ":"
+    } else {
+        "："
+    };
+    w.text_lines(&format!("{}{colon}", slip.member_no_label), cols);
     w.align_centre(true);
     w.size(1, 2);
     w.text_lines(&slip.member_no, cols);

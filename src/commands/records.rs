@@ -26,16 +26,19 @@ pub fn parse_member_no(ctx: &Ctx, s: &str) -> Result<MemberNo, CliError> {
 }
 
 pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
-    let doc_type = DocKind::parse(&a.doc_type).ok_or_else(|| {
-        CliError::new(
-            "invalid",
-            t!(
-                ctx.lang,
-                "cli.bad_doc_type",
-                kinds = "resident_id, hmt_permit, foreign_permanent, passport"
-            ),
-        )
-    })?;
+    let doc_type = match &a.doc_type {
+        None => DocKind::unstated(&a.id_number),
+        Some(kind) => DocKind::parse(kind).ok_or_else(|| {
+            CliError::new(
+                "invalid",
+                t!(
+                    ctx.lang,
+                    "cli.bad_doc_type",
+                    kinds = "resident_id, hmt_permit, foreign_permanent, passport"
+                ),
+            )
+        })?,
+    };
     let input = MemberInput {
         name: a.name.clone(),
         doc_type,

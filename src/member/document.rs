@@ -71,6 +71,20 @@ impl DocKind {
         })
     }
 
+    /// The kind of a number given without one: a passport if it starts with a letter (as the
+    /// form decides too), otherwise the 18-character family, whose prefix tells the rest.
+    pub fn unstated(raw_number: &str) -> DocKind {
+        let starts_alpha = normalize_number(raw_number)
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic());
+        if starts_alpha {
+            DocKind::Passport
+        } else {
+            DocKind::ResidentId
+        }
+    }
+
     /// Resident IDs, permits and foreign PR IDs share one number space.
     pub fn is_id_family(self) -> bool {
         !matches!(self, DocKind::Passport)

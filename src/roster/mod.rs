@@ -255,6 +255,7 @@ fn looks_like_excel_float(s: &str) -> bool {
 fn to_row(number: usize, mut row: Vec<Cell>, cols: &[(Field, usize)]) -> RosterRow {
     let mut input = MemberInput::default();
     let mut consent = None;
+    let mut doc_type_stated = false;
     let mut problems = Vec::new();
     for &(field, idx) in cols {
         // Each column is read once: take the cell's text instead of copying it.
@@ -278,7 +279,10 @@ fn to_row(number: usize, mut row: Vec<Cell>, cols: &[(Field, usize)]) -> RosterR
                 input.id_number = text;
             }
             Field::DocType => match DocKind::parse(&text) {
-                Some(k) => input.doc_type = k,
+                Some(k) => {
+                    input.doc_type = k;
+                    doc_type_stated = true;
+                }
                 None if text.trim().is_empty() => {}
                 None => problems.push(FieldError::new(Field::DocType, Reason::NotInList)),
             },
@@ -300,6 +304,9 @@ fn to_row(number: usize, mut row: Vec<Cell>, cols: &[(Field, usize)]) -> RosterR
             Field::Needs => input.needs = text,
             Field::Remarks => input.remarks = text,
         }
+    }
+    if !doc_type_stated {
+        input.doc_type = DocKind::unstated(&input.id_number);
     }
     RosterRow {
         number,
