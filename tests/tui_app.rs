@@ -450,3 +450,36 @@ fn the_upload_screen_uploads_and_reports() {
     assert_eq!(h.app.counts.queued, 0);
     assert_eq!(members_on_server(&db), 2);
 }
+
+#[test]
+fn a_terminal_too_small_to_show_the_form_takes_no_typing_but_quits() {
+    let mut h = Harness::new();
+    let ev = |e: Event| AppEvent::Input(e);
+    h.app.handle_event(ev(Event::Resize(60, 20)));
+    for c in "张三".chars() {
+        h.app.handle_event(ev(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        ))));
+    }
+    h.app.handle_event(ev(Event::Paste("李四".into())));
+    assert!(
+        h.app.form.is_blank(),
+        "nothing typed into a form nobody sees"
+    );
+    h.app.handle_event(ev(Event::Resize(80, 24)));
+    h.app.handle_event(ev(Event::Key(KeyEvent::new(
+        KeyCode::Char('王'),
+        KeyModifiers::NONE,
+    ))));
+    assert_eq!(h.app.form.name.value(), "王");
+    h.app.handle_event(ev(Event::Resize(60, 20)));
+    h.app.handle_event(ev(Event::Key(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::CONTROL,
+    ))));
+    assert!(h.app.quit, "at once: a question could not be seen");
+    h.app.shutdown();
+    let store = h.app.store().unwrap();
+    assert_eq!(store.load_draft().unwrap().unwrap().0.name, "王");
+}

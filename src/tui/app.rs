@@ -76,6 +76,9 @@ pub struct App {
     pub lang: Lang,
     /// `--lang` / `BOOTH_LANG` given: this session keeps it over the saved setting.
     pub lang_pinned: bool,
+    /// The terminal is below the layout's minimum: the screen asks to enlarge it, so keys
+    /// would go into a form nobody can see; only Ctrl-Q is taken (and quits at once).
+    pub too_small: bool,
     pub data_dir: PathBuf,
     pub screen: Screen,
     /// The screen to return to after the idle lock.
@@ -112,6 +115,7 @@ impl App {
         App {
             lang,
             lang_pinned: false,
+            too_small: false,
             data_dir,
             screen: if initialised {
                 Screen::Unlock
@@ -155,11 +159,27 @@ impl App {
 
     pub fn handle_event(&mut self, ev: AppEvent) {
         match ev {
+            AppEvent::Input(Event::Resize(w, h)) => self.resized(w, h),
+            AppEvent::Input(Event::Key(k)) if self.too_small => {
+                let ctrl_q = k.code == KeyCode::Char('q')
+                    && k.modifiers.contains(KeyModifiers::CONTROL)
+                    && k.kind != KeyEventKind::Release;
+                // at once: a question could not be seen; the draft is already stored
+                if ctrl_q {
+                    self.quit = true;
+                }
+            }
             AppEvent::Input(Event::Key(k)) if k.kind != KeyEventKind::Release => self.handle_key(k),
+            AppEvent::Input(Event::Paste(_)) if self.too_small => {}
             AppEvent::Input(Event::Paste(s)) => self.handle_paste(&s),
             AppEvent::Input(_) => {}
             AppEvent::Worker(msg) => self.handle_worker(msg),
         }
+    }
+
+    /// The terminal's size, at start and on every resize.
+    pub fn resized(&mut self, width: u16, height: u16) {
+        self.too_small = width < super::view::MIN_WIDTH || height < super::view::MIN_HEIGHT;
     }
 
     /// Called about four times a second: the idle lock and the dashboard refresh.

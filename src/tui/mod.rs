@@ -34,6 +34,8 @@ pub fn run(data_dir: PathBuf, lang: Lang, lang_pinned: bool) -> std::io::Result<
     event::spawn_input_reader(tx.clone(), Arc::clone(&stop_input));
     let mut app = App::new(data_dir, lang, tx, wall_clock());
     app.lang_pinned = lang_pinned;
+    let size = term.size()?;
+    app.resized(size.width, size.height);
 
     let result = (|| -> std::io::Result<()> {
         loop {
