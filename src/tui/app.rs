@@ -232,30 +232,22 @@ impl App {
         }
         match self.screen {
             Screen::Setup | Screen::Unlock | Screen::Locked => {
+                let locked = self.screen == Screen::Locked;
                 match key.code {
                     // locked: the draft is already stored, encrypted; the question shows no
                     // personal data
-                    KeyCode::Char('q') if ctrl && self.screen == Screen::Locked => {
-                        self.request_quit()
-                    }
+                    KeyCode::Char('q') if ctrl && locked => self.request_quit(),
                     KeyCode::Char('q') if ctrl => self.quit = true,
                     KeyCode::F(12) => self.toggle_language(),
-                    _ => match self.screen {
-                        Screen::Setup => {
-                            if let Some(a) = self.setup.handle_key(key) {
-                                self.setup_action(a);
-                            }
+                    _ if self.screen == Screen::Setup => {
+                        if let Some(a) = self.setup.handle_key(key) {
+                            self.setup_action(a);
                         }
-                        Screen::Unlock => {
-                            if let Some(p) = self.unlock.handle_key(key) {
-                                self.unlock_with(p);
-                            }
-                        }
-                        _ => {
-                            if let Some(p) = self.unlock.handle_key(key) {
-                                self.unlock_idle(p);
-                            }
-                        }
+                    }
+                    _ => match self.unlock.handle_key(key) {
+                        Some(p) if locked => self.unlock_idle(p),
+                        Some(p) => self.unlock_with(p),
+                        None => {}
                     },
                 }
                 return;
@@ -574,10 +566,7 @@ impl App {
         // Leaving an edit abandons it (its title says so) and puts back the registration
         // that was in progress; otherwise a second edit would stash the first in its place.
         if self.screen == Screen::Form && screen != Screen::Form && self.form.editing.is_some() {
-            self.form = self
-                .stashed_form
-                .take()
-                .unwrap_or_else(|| FormState::new(self.now().date_naive()));
+            self.restore_stashed_form();
         }
         self.screen = screen;
         match screen {
@@ -950,11 +939,16 @@ impl App {
         }
     }
 
-    fn finish_edit(&mut self, m: StoredMember) {
+    /// After an edit, saved or abandoned: the registration that was in progress comes back.
+    fn restore_stashed_form(&mut self) {
         self.form = self
             .stashed_form
             .take()
             .unwrap_or_else(|| FormState::new(self.now().date_naive()));
+    }
+
+    fn finish_edit(&mut self, m: StoredMember) {
+        self.restore_stashed_form();
         self.records.detail = Some(m.clone());
         self.screen = Screen::Records;
         self.say(

@@ -405,7 +405,7 @@ impl FormState {
         // A number starting with a letter is a passport; back to the ID card when it is not.
         if self.focus == FieldId::IdNumber {
             let n = normalize_number(&self.id_number.value());
-            let starts_alpha = n.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+            let starts_alpha = DocKind::unstated(&n) == DocKind::Passport;
             if starts_alpha && self.doc_type != DocKind::Passport {
                 self.doc_type = DocKind::Passport;
             } else if !starts_alpha && self.doc_type == DocKind::Passport && n.len() >= 15 {

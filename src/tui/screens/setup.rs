@@ -3,7 +3,6 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::widgets::{Paragraph, Widget, Wrap};
 use unicode_width::UnicodeWidthStr;
 use zeroize::Zeroizing;
 
@@ -300,14 +299,11 @@ impl SetupState {
         y += 1;
         let focused_hint = Self::hint(self.focus, lang);
         if !focused_hint.is_empty() {
-            let lines = Paragraph::new(focused_hint)
-                .style(theme::dim())
-                .wrap(Wrap { trim: false });
             let h = wrapped_lines(focused_hint, area.width, 3);
             let bottom = area.y + area.height;
             if y + h < bottom {
-                lines.render(Rect::new(area.x, y, area.width, h), buf);
-                y += h + 1;
+                let area = Rect::new(area.x, y, area.width, h);
+                y += wrapped(buf, area, focused_hint, theme::dim()) + 1;
             }
         }
         let bottom = area.y + area.height.saturating_sub(1);
