@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use booth::config::Config;
 use booth::i18n::Lang;
 use booth::tui::app::{App, Overlay, Screen};
 use booth::tui::event::AppEvent;
@@ -431,7 +430,9 @@ fn the_upload_screen_uploads_and_reports() {
     let token = add_device(&db, "laptop1");
     {
         let s = h.app.session.as_mut().unwrap();
-        s.store.set_config("server", &server.url(), Lang::Zh).unwrap();
+        s.store
+            .set_config("server", &server.url(), Lang::Zh)
+            .unwrap();
         s.config = s.store.set_config("token", &token, Lang::Zh).unwrap();
     }
     h.register("葛婷婷", "11010519491231002X", "13800138000");
