@@ -27,7 +27,7 @@
       date: '发卡日期',
       privacy: '会员码中没有任何个人信息。验证在本机完成，码不会发送到服务器。',
       bundle_loading: '正在取得工会名单…',
-      bundle_status: '名单版本 {version}，名单更新于 {date}',
+      bundle_status: '名单更新于 {date}（版本 {version}）',
       bundle_offline: '离线：使用本机保存的名单（更新于 {date}）',
       bundle_kept: '使用本机保存的名单（更新于 {date}）；新取得的名单未通过校验：{why}',
       no_bundle: '无法取得工会名单，暂时不能验证。请联网后重试。',
