@@ -256,7 +256,7 @@
     } else if (shown.state === 'checking') {
       word.textContent = t('checking');
     } else if (shown.state === 'error') {
-      note.textContent = t(bundleState.key, bundleState.vars);
+      note.textContent = t('cannot_check');
     } else if (shown.state === 'done') {
       var r = shown.result;
       box.setAttribute('data-verdict', r.verdict);

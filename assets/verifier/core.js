@@ -417,7 +417,10 @@
   /** Strict Ed25519 verification with the given engine: false for any refusal. */
   function verifySignature(engine, key, message, signature) {
     if (!strictPrecheck(key, signature)) return Promise.resolve(false);
-    return engine.verify(key, message, signature).then(function (ok) {
+    // Through then(), so that an engine throwing at once (old WebCrypto) is a refusal too.
+    return Promise.resolve().then(function () {
+      return engine.verify(key, message, signature);
+    }).then(function (ok) {
       return ok === true;
     }, function () {
       return false;
@@ -431,10 +434,12 @@
     var engine = webCryptoEngine(subtle);
     var bad = PROBE_SIG.slice();
     bad[0] ^= 1;
-    return Promise.all([
-      engine.verify(PROBE_KEY, new Uint8Array(0), PROBE_SIG),
-      engine.verify(PROBE_KEY, new Uint8Array(0), bad)
-    ]).then(function (r) {
+    return Promise.resolve().then(function () {
+      return Promise.all([
+        engine.verify(PROBE_KEY, new Uint8Array(0), PROBE_SIG),
+        engine.verify(PROBE_KEY, new Uint8Array(0), bad)
+      ]);
+    }).then(function (r) {
       return r[0] === true && r[1] === false ? engine : null;
     }, function () {
       return null;

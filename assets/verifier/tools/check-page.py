@@ -367,6 +367,23 @@ def run_desktop(srv, cards, out):
         d.quit()
 
 
+def run_insecure(srv, cards):
+    """Plain http on a LAN name: no crypto.subtle, no service worker, no camera; noble does
+    the hashing and the signatures, and the page still gives verdicts."""
+    d = browser(phone=True, extra=["--host-resolver-rules=MAP booth.test 127.0.0.1"])
+    try:
+        for key, want in (("a1", "valid"), ("a3", "revoked")):
+            d.get("about:blank")
+            d.get(srv.url(code=cards[key]["qr_payload"]).replace("127.0.0.1", "booth.test"))
+            r = ready(d)
+            secure = d.execute_script("return window.isSecureContext")
+            check(f"insecure origin (no crypto.subtle): {key} {want} with the JS engine",
+                  secure is False and r.get("engine") == "js" and wait_verdict(d)[1] == want,
+                  f"secure={secure} ready={r}")
+    finally:
+        d.quit()
+
+
 def run_engines(srv):
     d = browser(phone=False)
     try:
@@ -534,7 +551,7 @@ def main():
     p.add_argument("--booth", required=True, help="the booth binary")
     p.add_argument("--out", required=True, help="folder for screenshots")
     p.add_argument("--bench", type=int, default=0, help="also verify N codes per engine")
-    p.add_argument("--only", default="", help="comma list: verdicts,desktop,engines,bundles,offline")
+    p.add_argument("--only", default="", help="comma list: verdicts,desktop,engines,insecure,bundles,offline")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="verifier-check-")
@@ -555,6 +572,8 @@ def main():
             run_desktop(srv, cards, a.out)
         if not only or "engines" in only:
             run_engines(srv)
+        if not only or "insecure" in only:
+            run_insecure(srv, cards)
         if not only or "bundles" in only:
             run_bundles(srv, work, cards, keys, a.out)
         if a.bench:
