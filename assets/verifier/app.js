@@ -183,10 +183,21 @@
 
   // ---------------------------------------------------------------- engine
 
+  function failure(code) {
+    var e = new Error(code);
+    e.code = code;
+    return e;
+  }
+
   function loadNoble() {
     if (window.boothNoble) return Promise.resolve(window.boothNoble);
+    // noble needs BigInt (Chrome 67, Safari 14, Firefox 68); without it nothing can be checked.
+    if (typeof BigInt !== 'function') return Promise.reject(failure('old_browser'));
     return window.BoothScan.loadScript(NOBLE_SRC).then(function () {
+      if (!window.boothNoble) throw failure('old_browser');
       return window.boothNoble;
+    }, function () {
+      throw failure('no_engine');
     });
   }
 
@@ -210,7 +221,11 @@
       bundleState = { key: 'unconfigured', attr: 'error', vars: {} };
       return Promise.reject(new Error('unconfigured'));
     }
-    return chooseEngine().then(loadBundle).then(function () {
+    return chooseEngine().catch(function (e) {
+      var code = e && e.code === 'old_browser' ? 'old_browser' : 'no_engine';
+      setBundleState(code, 'error');
+      throw failure(code);
+    }).then(loadBundle).then(function () {
       return {
         version: bundle.version,
         issued_at: bundle.issuedAt,

@@ -367,6 +367,67 @@ def run_desktop(srv, cards, out):
         d.quit()
 
 
+REASONS = ["empty", "too_long", "not_booth", "not_base45", "truncated", "version", "malformed",
+           "unknown_key", "bad_signature", "device_revoked", "bad_fragment"]
+BUNDLE_FAULTS = ["bundle_malformed", "bundle_format", "office_key_untrusted", "bundle_signature",
+                 "key_id_mismatch", "duplicate_key_id", "weak_key", "fetch"]
+
+
+def run_strings(srv):
+    """Both languages have every text, with the same placeholders; every reason has a text."""
+    d = browser(phone=False)
+    try:
+        d.get(srv.url())
+        ready(d)
+        s = d.execute_script("return window.BoothStrings")
+        zh, en = s["zh"], s["en"]
+        check("strings: zh and en have the same keys", set(zh) == set(en),
+              str(set(zh) ^ set(en)))
+        import re
+        bad = [k for k in zh if sorted(re.findall(r"\{\w+\}", zh[k])) !=
+               sorted(re.findall(r"\{\w+\}", en.get(k, "")))]
+        check("strings: the same placeholders in both", not bad, str(bad))
+        missing = [k for k in ["reason." + r for r in REASONS] + ["bundle." + b for b in BUNDLE_FAULTS]
+                   if k not in zh]
+        check("strings: every reason code has a text", not missing, str(missing))
+    finally:
+        d.quit()
+
+
+def run_old_browsers(srv, cards):
+    """What older browsers do, imitated: WebCrypto without Ed25519 (Chrome 78–136, the usual
+    XWeb) makes the page pick the JS engine by itself; without BigInt too, it says so."""
+    no_ed25519 = """
+        (function () {
+          var s = crypto.subtle, importKey = s.importKey.bind(s);
+          s.importKey = function (format, key, alg) {
+            var name = alg && (alg.name || alg);
+            if (String(name).toLowerCase() === 'ed25519') {
+              return Promise.reject(new DOMException('Unrecognized name.', 'NotSupportedError'));
+            }
+            return importKey.apply(null, arguments);
+          };
+        })();"""
+    for name, source, want in (("WebCrypto without Ed25519", no_ed25519, "js"),
+                               ("no BigInt, WebCrypto with Ed25519", "delete window.BigInt;",
+                                "webcrypto"),
+                               ("no BigInt, no Ed25519", no_ed25519 + "delete window.BigInt;",
+                                "old_browser")):
+        d = browser(phone=True)
+        try:
+            d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})
+            d.get(srv.url(code=cards["a1"]["qr_payload"]))
+            r = ready(d)
+            state, verdict = wait_verdict(d)
+            if want in ("js", "webcrypto"):
+                ok = r.get("engine") == want and verdict == "valid"
+            else:
+                ok = r.get("error") == want and state == "error" and verdict is None
+            check(f"{name}: {want}", ok, f"{r} {d.find_element(By.ID, 'bundle-status').text}")
+        finally:
+            d.quit()
+
+
 def run_insecure(srv, cards):
     """Plain http on a LAN name: no crypto.subtle, no service worker, no camera; noble does
     the hashing and the signatures, and the page still gives verdicts."""
@@ -551,7 +612,7 @@ def main():
     p.add_argument("--booth", required=True, help="the booth binary")
     p.add_argument("--out", required=True, help="folder for screenshots")
     p.add_argument("--bench", type=int, default=0, help="also verify N codes per engine")
-    p.add_argument("--only", default="", help="comma list: verdicts,desktop,engines,insecure,bundles,offline")
+    p.add_argument("--only", default="", help="comma list: verdicts,desktop,strings,engines,insecure,bundles,offline")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="verifier-check-")
@@ -572,8 +633,11 @@ def main():
             run_desktop(srv, cards, a.out)
         if not only or "engines" in only:
             run_engines(srv)
+        if not only or "strings" in only:
+            run_strings(srv)
         if not only or "insecure" in only:
             run_insecure(srv, cards)
+            run_old_browsers(srv, cards)
         if not only or "bundles" in only:
             run_bundles(srv, work, cards, keys, a.out)
         if a.bench:
