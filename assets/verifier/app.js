@@ -333,6 +333,7 @@
     $('scan-button').textContent = t('stop');
     $('scan-button').setAttribute('data-i18n', 'stop');
     $('scan-message').textContent = '';
+    $('scanner').scrollIntoView({ block: 'center', behavior: 'smooth' });
     stopScan = window.BoothScan.start($('video'), function (text) {
       endScan();
       check(text);

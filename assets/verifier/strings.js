@@ -7,7 +7,7 @@
       title: '会员卡验证',
       subtitle: '工会会员码真伪查验',
       lang_switch: 'English',
-      idle: '扫描会员卡上的二维码，或粘贴码的文字。',
+      idle: '扫描会员卡上的二维码，或输入码的文字。',
       scan: '扫码',
       stop: '停止扫码',
       scan_hint: '把二维码放在框内',

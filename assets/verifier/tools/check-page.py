@@ -5,7 +5,7 @@
 
 Makes two laptops with the real `booth` (genuine codes), an office key and bundles with
 make-test-bundle.py, serves the page with serve.py (the server's CSP), and drives Chromium
-through chromedriver (Python `selenium`, `cryptography`). Prints one line per check and
+through chromedriver (Python `selenium`, `cryptography`; `segno` for the camera check). Prints one line per check and
 `N passed, M failed`; screenshots go to --out. CPU-light: one browser at a time.
 """
 
@@ -428,6 +428,45 @@ def run_old_browsers(srv, cards):
             d.quit()
 
 
+def qr_video(text, path, width=640, height=480):
+    """A few frames of a QR code as a .y4m file, for Chromium's fake camera."""
+    import segno  # only this check needs it (pip install segno)
+    rows = list(segno.make(text, error="m", micro=False).matrix_iter(scale=5, border=4))
+    y = bytearray([235]) * (width * height)
+    top, left = (height - len(rows)) // 2, (width - len(rows[0])) // 2
+    for r, row in enumerate(rows):
+        for c, dark in enumerate(row):
+            if dark:
+                y[(top + r) * width + left + c] = 16
+    chroma = bytes([128]) * (width // 2 * height // 2)
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(5):
+            f.write(b"FRAME\n" + bytes(y) + chroma + chroma)
+
+
+def run_camera(srv, work, cards, out):
+    """The Scan button with Chromium's fake camera showing a QR code: zxing-wasm under the CSP."""
+    for key, form in (("a1", "code"), ("a3", "URL form")):
+        code = cards[key]["qr_payload"]
+        text = code if form == "code" else "HTTPS://GH.EXAMPLE.CN/V#" + fragment(code)
+        video = os.path.join(work, f"camera-{key}.y4m")
+        qr_video(text, video)
+        d = browser(phone=True, extra=["--use-fake-ui-for-media-stream",
+                                       "--use-fake-device-for-media-stream",
+                                       "--use-file-for-fake-video-capture=" + video])
+        try:
+            d.get(srv.url(query="scanner=zxing"))
+            ready(d)
+            d.find_element(By.ID, "scan-button").click()
+            state, verdict = wait_verdict(d, timeout=30)
+            want = "valid" if key == "a1" else "revoked"
+            check(f"camera (zxing-wasm), {form}: {verdict}", verdict == want,
+                  d.find_element(By.ID, "scan-message").text + " " + "; ".join(csp_errors(d))[:200])
+        finally:
+            d.quit()
+
+
 def run_insecure(srv, cards):
     """Plain http on a LAN name: no crypto.subtle, no service worker, no camera; noble does
     the hashing and the signatures, and the page still gives verdicts."""
@@ -612,7 +651,7 @@ def main():
     p.add_argument("--booth", required=True, help="the booth binary")
     p.add_argument("--out", required=True, help="folder for screenshots")
     p.add_argument("--bench", type=int, default=0, help="also verify N codes per engine")
-    p.add_argument("--only", default="", help="comma list: verdicts,desktop,strings,engines,insecure,bundles,offline")
+    p.add_argument("--only", default="", help="comma list: verdicts,desktop,strings,engines,insecure,camera,bundles,offline")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="verifier-check-")
@@ -638,6 +677,8 @@ def main():
         if not only or "insecure" in only:
             run_insecure(srv, cards)
             run_old_browsers(srv, cards)
+        if not only or "camera" in only:
+            run_camera(srv, work, cards, a.out)
         if not only or "bundles" in only:
             run_bundles(srv, work, cards, keys, a.out)
         if a.bench:
