@@ -50,6 +50,8 @@
     var nodes = document.querySelectorAll('[data-i18n]');
     for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute('data-i18n'));
     $('code-input').setAttribute('placeholder', t('paste_placeholder'));
+    // the switch names the other language, in that language
+    $('lang-button').setAttribute('lang', lang === 'zh' ? 'en' : 'zh-CN');
     renderBundle();
     renderVerdict();
   }

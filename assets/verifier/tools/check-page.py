@@ -14,12 +14,12 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
@@ -383,7 +383,6 @@ def run_strings(srv):
         zh, en = s["zh"], s["en"]
         check("strings: zh and en have the same keys", set(zh) == set(en),
               str(set(zh) ^ set(en)))
-        import re
         bad = [k for k in zh if sorted(re.findall(r"\{\w+\}", zh[k])) !=
                sorted(re.findall(r"\{\w+\}", en.get(k, "")))]
         check("strings: the same placeholders in both", not bad, str(bad))
@@ -542,7 +541,6 @@ def run_bundles(srv, work, cards, keys, out):
 
 
 def run_offline_and_versions(srv, work, cards, keys, out):
-    office = os.path.join(work, "office.pem")
     office2 = os.path.join(work, "office2.pem")
     d = browser(phone=True)
     try:
