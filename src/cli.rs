@@ -230,6 +230,15 @@ pub enum ServerAction {
         /// Largest request body accepted, in bytes.
         #[arg(long, default_value_t = 16 * 1024 * 1024)]
         max_body: usize,
+        /// Connections open at once (default: below this process's open-file limit).
+        #[arg(long)]
+        max_connections: Option<usize>,
+        /// Seconds a client has to send a request's headers (and to finish a TLS handshake).
+        #[arg(long, default_value_t = 10)]
+        header_timeout: u64,
+        /// Seconds a connection may stay silent before it is closed.
+        #[arg(long, default_value_t = 30)]
+        idle_timeout: u64,
     },
     /// Register a laptop and print its new token (shown once).
     AddDevice {
