@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use booth::config::Config;
 use booth::i18n::Lang;
+use booth::member::Field;
 use booth::tui::app::{App, Overlay, Screen};
 use booth::tui::event::AppEvent;
 use booth::tui::screens::done::PrintStatus;
-use booth::tui::screens::form::FieldId;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 
 mod common;
@@ -98,7 +98,7 @@ fn register_print_and_next() {
     h.key(KeyCode::Enter);
     assert_eq!(h.app.screen, Screen::Form);
     assert!(h.app.form.is_blank());
-    assert_eq!(h.app.form.focus, FieldId::Name);
+    assert_eq!(h.app.form.focus, Field::Name);
     // the day's employer is now a suggestion: one Tab takes it
     assert_eq!(h.app.form.employers, vec!["某某快递有限公司".to_string()]);
 }
@@ -162,10 +162,10 @@ fn errors_focus_the_first_bad_field_and_keep_what_was_typed() {
     h.typ("110105194912310021");
     h.ctrl('s');
     assert_eq!(h.app.screen, Screen::Form);
-    assert_eq!(h.app.form.focus, FieldId::IdNumber);
-    assert_eq!(h.app.form.name.value(), "张三");
-    assert_eq!(h.app.form.id_number.value(), "110105194912310021");
-    assert!(h.app.form.error_for(FieldId::Phone).is_some());
+    assert_eq!(h.app.form.focus, Field::IdNumber);
+    assert_eq!(h.app.form.text(Field::Name), "张三");
+    assert_eq!(h.app.form.text(Field::IdNumber), "110105194912310021");
+    assert!(h.app.form.error_for(Field::Phone).is_some());
 }
 
 #[test]
@@ -174,22 +174,22 @@ fn an_error_shows_once_the_field_is_left_and_stays_while_fixing_it() {
     h.typ("张三");
     h.key(KeyCode::Tab);
     h.typ("1101051949"); // still typing: no error yet
-    assert!(h.app.form.error_for(FieldId::IdNumber).is_none());
+    assert!(h.app.form.error_for(Field::IdNumber).is_none());
     h.typ("12310021"); // 18 characters, wrong check character: no auto-advance
-    assert_eq!(h.app.form.focus, FieldId::IdNumber);
+    assert_eq!(h.app.form.focus, Field::IdNumber);
     h.key(KeyCode::Tab);
-    assert!(h.app.form.error_for(FieldId::IdNumber).is_some());
+    assert!(h.app.form.error_for(Field::IdNumber).is_some());
     // back to fix it: the reason is still beside it, until the fix is typed
     h.app
         .handle_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
-    assert_eq!(h.app.form.focus, FieldId::IdNumber);
-    assert!(h.app.form.error_for(FieldId::IdNumber).is_some());
+    assert_eq!(h.app.form.focus, Field::IdNumber);
+    assert!(h.app.form.error_for(Field::IdNumber).is_some());
     h.key(KeyCode::Backspace);
     h.typ("X");
-    assert!(h.app.form.error_for(FieldId::IdNumber).is_none());
+    assert!(h.app.form.error_for(Field::IdNumber).is_none());
     assert_eq!(
         h.app.form.focus,
-        FieldId::Phone,
+        Field::Phone,
         "a valid ID moves on by itself"
     );
 }
@@ -219,7 +219,7 @@ fn idle_lock_hides_everything_and_keeps_the_form() {
     h.typ("secret1");
     h.key(KeyCode::Enter);
     assert_eq!(h.app.screen, Screen::Form);
-    assert_eq!(h.app.form.name.value(), "买买提");
+    assert_eq!(h.app.form.text(Field::Name), "买买提");
 }
 
 #[test]
@@ -243,7 +243,7 @@ fn paste_goes_in_as_one_piece_without_control_characters() {
     h.app.handle_event(AppEvent::Input(Event::Paste(
         "买买提·吐尔逊\u{1b}[31m\n".into(),
     )));
-    assert_eq!(h.app.form.name.value(), "买买提·吐尔逊[31m ");
+    assert_eq!(h.app.form.text(Field::Name), "买买提·吐尔逊[31m ");
     // a paste on the lock screen goes nowhere
     h.key(KeyCode::F(10));
     h.app
@@ -299,7 +299,7 @@ fn leaving_an_edit_abandons_it_and_brings_back_the_registration_in_progress() {
     h.key(KeyCode::F(3));
     h.key(KeyCode::F(2));
     assert!(h.app.form.editing.is_none());
-    assert_eq!(h.app.form.name.value(), "半截");
+    assert_eq!(h.app.form.text(Field::Name), "半截");
     let stored = h.app.store().unwrap().get(&h.app.records.rows[0].member_no);
     assert_eq!(stored.unwrap().unwrap().member.unwrap().name, "葛婷婷");
     // editing twice in a row keeps the registration in progress too
@@ -313,7 +313,7 @@ fn leaving_an_edit_abandons_it_and_brings_back_the_registration_in_progress() {
     h.key(KeyCode::F(4));
     h.key(KeyCode::F(2));
     assert!(h.app.form.editing.is_none());
-    assert_eq!(h.app.form.name.value(), "半截");
+    assert_eq!(h.app.form.text(Field::Name), "半截");
 }
 
 #[test]
@@ -336,7 +336,7 @@ fn records_search_view_edit_and_void() {
     h.typ("e");
     assert_eq!(h.app.screen, Screen::Form);
     assert!(h.app.form.editing.is_some());
-    h.app.form.focus = FieldId::Employer;
+    h.app.form.focus = Field::Employer;
     h.ctrl('u');
     h.typ("另一家公司");
     h.ctrl('s');
@@ -354,7 +354,7 @@ fn records_search_view_edit_and_void() {
         "另一家公司"
     );
     assert_eq!(
-        h.app.form.name.value(),
+        h.app.form.text(Field::Name),
         "半截",
         "the registration in progress is back"
     );
@@ -444,7 +444,7 @@ fn the_upload_screen_uploads_and_reports() {
     h.key(KeyCode::Enter);
     assert!(h.app.upload.running);
     h.pump_until("the upload", |a| !a.upload.running);
-    let (msg, ok) = h.app.upload.message.clone().unwrap();
+    let (msg, ok) = h.app.upload.status.message(Lang::Zh).unwrap();
     assert!(ok, "{msg}");
     assert_eq!(h.app.upload.done, 2);
     assert_eq!(h.app.counts.queued, 0);
@@ -472,7 +472,7 @@ fn a_terminal_too_small_to_show_the_form_takes_no_typing_but_quits() {
         KeyCode::Char('王'),
         KeyModifiers::NONE,
     ))));
-    assert_eq!(h.app.form.name.value(), "王");
+    assert_eq!(h.app.form.text(Field::Name), "王");
     h.app.handle_event(ev(Event::Resize(60, 20)));
     h.app.handle_event(ev(Event::Key(KeyEvent::new(
         KeyCode::Char('q'),
