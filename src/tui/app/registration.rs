@@ -2,10 +2,10 @@
 //! records (open, edit, void), which come back to the form.
 
 use super::{App, Screen, Tone};
+use crate::card::MemberNo;
 use crate::card::qr::QrMatrix;
-use crate::card::{MemberNo, payload_for};
 use crate::member::text::display_safe;
-use crate::printer::{PrintJob, PrinterUri};
+use crate::printer::PrintJob;
 use crate::store::{RegisterError, StoredMember};
 use crate::t;
 use crate::tui::screens::done::{DoneState, PrintStatus};
@@ -88,7 +88,7 @@ impl App {
 
     fn show_done(&mut self, m: StoredMember, notes: Vec<String>) {
         let Some(s) = &self.session else { return };
-        let payload = payload_for(&m, &s.config, s.store.device_key());
+        let payload = m.payload(s.config.union_short.as_deref(), s.store.device_key());
         let qr = payload.as_ref().ok().and_then(|p| QrMatrix::encode(p).ok());
         let (Some(qr), Ok(_)) = (qr, payload) else {
             self.say(t!(self.lang, "done.no_qr"), Tone::Bad);
@@ -113,11 +113,7 @@ impl App {
 
     fn send_print(&mut self, m: &StoredMember) {
         let Some(s) = &self.session else { return };
-        let uri = s
-            .config
-            .printer
-            .as_deref()
-            .and_then(|p| PrinterUri::parse(p).ok());
+        let uri = s.config.printer.clone();
         match PrintJob::for_member(&s.store, &s.config, m, uri) {
             Ok(job) => s.workers.print(job),
             Err(e) => {

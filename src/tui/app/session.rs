@@ -6,7 +6,6 @@ use std::time::Instant;
 use zeroize::Zeroizing;
 
 use super::{App, Overlay, Screen, Session, Tone};
-use crate::config::Config;
 use crate::store::Store;
 use crate::t;
 use crate::tui::screens::form::{self, FormState};
@@ -33,7 +32,7 @@ impl App {
             settings.push(("printer", p.clone()));
         }
         for (k, v) in settings {
-            if let Err(e) = Config::set(&mut store, k, &v, self.lang) {
+            if let Err(e) = store.set_config(k, &v, self.lang) {
                 self.setup.error = Some(e.message(self.lang));
                 return;
             }
@@ -56,7 +55,7 @@ impl App {
     }
 
     fn open_session(&mut self, store: Store) {
-        let config = match Config::load(&store) {
+        let config = match store.config() {
             Ok(c) => c,
             Err(e) => {
                 self.unlock.error = Some(e.message(self.lang));
@@ -152,7 +151,7 @@ impl App {
         self.lang = self.lang.toggled();
         self.setup.lang = self.lang;
         if let Some(s) = &mut self.session {
-            match Config::set(&mut s.store, "language", self.lang.code(), self.lang) {
+            match s.store.set_config("language", self.lang.code(), self.lang) {
                 Ok(c) => s.config = c,
                 Err(e) => {
                     let m = e.message(self.lang);

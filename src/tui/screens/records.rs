@@ -9,11 +9,12 @@ use ratatui::text::Line;
 use ratatui::widgets::{Row, Table, Widget};
 
 use crate::i18n::Lang;
+use crate::member::State;
 use crate::member::options::ListKind;
 use crate::member::phone::mask_phone;
 use crate::member::text::display_safe;
+use crate::store::StoredMember;
 use crate::store::members::Summary;
-use crate::store::{State, StoredMember};
 use crate::t;
 use crate::tui::action::Action;
 use crate::tui::app::Screen;
@@ -180,8 +181,8 @@ impl RecordsState {
 
     fn detail_enabled(d: &StoredMember, cmd: DetailCmd) -> bool {
         match cmd {
-            DetailCmd::Edit | DetailCmd::Void => editable(d),
-            DetailCmd::Reprint => printable(d),
+            DetailCmd::Edit | DetailCmd::Void => d.may_edit(),
+            DetailCmd::Reprint => d.may_print(),
             DetailCmd::Back => true,
         }
     }
@@ -503,7 +504,7 @@ impl RecordsState {
         }
         // the keys that work on this record, and why the others do not
         let mut keys = keys::hint_line(DETAIL, lang, "  ", |c| Self::detail_enabled(d, *c));
-        if !editable(d) {
+        if !d.may_edit() {
             keys.push_str(if d.state == State::Voided {
                 t!(lang, "records.why_not.voided")
             } else {
@@ -517,16 +518,6 @@ impl RecordsState {
             area.width,
         );
     }
-}
-
-/// May the record be edited or voided? Before upload, with its personal data.
-fn editable(d: &StoredMember) -> bool {
-    matches!(d.state, State::Queued | State::Rejected) && d.member.is_some()
-}
-
-/// May its slip be printed again? Not once voided, nor without its personal data.
-fn printable(d: &StoredMember) -> bool {
-    d.member.is_some() && d.state != State::Voided
 }
 
 /// The optional fields that were filled in, as label and value.
