@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 
 use booth::i18n::Lang;
 use booth::member::Field;
+use booth::tui::action::Action;
 use booth::tui::app::{App, Overlay, Screen};
 use booth::tui::event::AppEvent;
 use booth::tui::screens::done::PrintStatus;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use zeroize::Zeroizing;
 
 mod common;
 
@@ -483,4 +485,80 @@ fn a_terminal_too_small_to_show_the_form_takes_no_typing_but_quits() {
     h.app.shutdown();
     let store = h.app.store().unwrap();
     assert_eq!(store.load_draft().unwrap().unwrap().0.name, "王");
+}
+
+#[test]
+fn the_app_runs_actions_as_its_keys_do() {
+    let mut h = Harness::new();
+    h.app.update(Action::Tally);
+    assert_eq!(h.app.counts.consultations, 1);
+    h.app.update(Action::Goto(Screen::Dashboard));
+    assert_eq!(h.app.screen, Screen::Dashboard);
+    h.pump_until("the figures", |a| a.dashboard.figures.is_some());
+    h.app.update(Action::Help);
+    assert_eq!(h.app.overlay, Some(Overlay::Help));
+    h.key(KeyCode::Char('x'));
+    assert_eq!(h.app.overlay, None, "any key closes the help");
+    h.app.update(Action::Lock);
+    assert_eq!(h.app.screen, Screen::Locked);
+    h.app
+        .update(Action::Unlock(Zeroizing::new("secret1".into())));
+    assert_eq!(h.app.screen, Screen::Dashboard, "back where it locked");
+    h.app.update(Action::UndoTally);
+    assert_eq!(h.app.counts.consultations, 0);
+}
+
+#[test]
+fn esc_belongs_to_the_screen_shown() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::F(3));
+    h.pump_until("the list", |a| a.records.rows.len() == 1);
+    h.key(KeyCode::Enter);
+    h.typ("v");
+    assert!(h.app.records.void_reason.is_some());
+    // Esc steps back one level at a time: the void prompt, the record, the list
+    h.key(KeyCode::Esc);
+    assert!(h.app.records.void_reason.is_none());
+    assert!(h.app.records.detail.is_some());
+    h.key(KeyCode::Esc);
+    assert!(h.app.records.detail.is_none());
+    assert_eq!(h.app.screen, Screen::Records);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.screen, Screen::Form);
+    // on the form, Esc is the previous field
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.form.focus, Field::Name);
+    h.key(KeyCode::F(5));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.screen, Screen::Form);
+}
+
+#[test]
+fn the_help_names_the_keys_of_the_screen_shown_and_the_apps() {
+    let mut h = Harness::new();
+    h.key(KeyCode::F(1));
+    let form = h.app.help_lines().join("\n");
+    for key in [
+        "Tab/Enter",
+        "Shift-Tab/Esc",
+        "Ctrl-S",
+        "Ctrl-D",
+        "Ctrl-U",
+        "F8",
+        "Ctrl-Q",
+    ] {
+        assert!(
+            form.contains(key),
+            "{key} missing from the form's help:\n{form}"
+        );
+    }
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::F(3));
+    let records = h.app.help_lines().join("\n");
+    assert!(records.contains("PgDn") && records.contains("Enter"));
+    assert!(!records.contains("Ctrl-D"), "not the form's keys");
+    assert!(records.contains("F2"), "and the app's");
 }

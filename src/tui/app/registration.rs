@@ -41,9 +41,7 @@ impl App {
         let v = match self.form.validated() {
             Ok(v) => v,
             Err(errors) => {
-                self.form.errors = errors;
-                self.form.show_all_errors = true;
-                self.form.focus_first_error();
+                self.form.refused(errors);
                 self.say(t!(self.lang, "form.fix_errors"), Tone::Bad);
                 return;
             }
@@ -130,10 +128,8 @@ impl App {
         let Some(s) = &self.session else { return };
         match s.store.get(no) {
             Ok(Some(m)) => {
-                if let Some(d) = &mut self.done
-                    && d.member_no == *no
-                {
-                    d.print = PrintStatus::Printing;
+                if let Some(d) = &mut self.done {
+                    d.reprinting(no);
                 }
                 self.say(t!(self.lang, "done.reprinting", member_no = no), Tone::Info);
                 self.send_print(&m);

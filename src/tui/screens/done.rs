@@ -73,6 +73,13 @@ impl DoneState {
         }
     }
 
+    /// A reprint was sent, maybe of this member's slip.
+    pub fn reprinting(&mut self, member_no: &MemberNo) {
+        if self.member_no == *member_no {
+            self.print = PrintStatus::Printing;
+        }
+    }
+
     /// The print worker's answer, if it is about this member's slip.
     pub fn printed(&mut self, member_no: &str, ok: bool, message: &str) {
         if self.member_no.as_str() == member_no {

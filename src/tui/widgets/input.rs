@@ -75,11 +75,6 @@ impl TextInput {
         self.cursor = self.chars.len();
     }
 
-    pub fn clear(&mut self) {
-        self.chars.clear();
-        self.cursor = 0;
-    }
-
     /// Clears and overwrites the characters in memory (passphrase fields).
     pub fn wipe(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.chars);

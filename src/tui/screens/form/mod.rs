@@ -378,7 +378,14 @@ impl FormState {
         }
     }
 
-    pub fn focus_first_error(&mut self) {
+    /// A submit was refused: every error shown, the first bad field focused.
+    pub fn refused(&mut self, errors: Vec<FieldError>) {
+        self.errors = errors;
+        self.show_all_errors = true;
+        self.focus_first_error();
+    }
+
+    fn focus_first_error(&mut self) {
         if let Some(e) = self.errors.first() {
             self.focus = shown_at(e.field);
             let focus = self.focus;
