@@ -125,7 +125,8 @@ impl FormState {
                     y += 1;
                 }
                 let focused = self.focus == field && kind.focus_line() == line;
-                let pos = self.render_line(buf, area, y, field, kind, line, focused, lang);
+                let row = Rect::new(area.x, y, area.width, 1);
+                let pos = self.render_line(buf, row, (field, kind), line, focused, lang);
                 if focused {
                     cursor = pos;
                 }
@@ -179,15 +180,13 @@ impl FormState {
         }
     }
 
-    /// One line of a field: label, value, note. Returns where the cursor goes in a text.
-    #[allow(clippy::too_many_arguments)]
+    /// One line of a field in `row`: label, value, note. Returns where the cursor goes in a
+    /// text.
     fn render_line(
         &self,
         buf: &mut Buffer,
-        area: Rect,
-        y: u16,
-        field: Field,
-        kind: &Kind,
+        row: Rect,
+        (field, kind): (Field, &Kind),
         line: u16,
         focused: bool,
         lang: Lang,
@@ -202,11 +201,11 @@ impl FormState {
         } else {
             theme::label()
         };
-        buf.set_stringn(area.x, y, &label, LABEL_W as usize, label_style);
+        buf.set_stringn(row.x, row.y, &label, LABEL_W as usize, label_style);
         let input_area = Rect::new(
-            area.x + LABEL_W,
-            y,
-            INPUT_W.min(area.width.saturating_sub(LABEL_W)),
+            row.x + LABEL_W,
+            row.y,
+            INPUT_W.min(row.width.saturating_sub(LABEL_W)),
             1,
         );
         let input_style = if focused {
@@ -215,13 +214,13 @@ impl FormState {
             theme::input()
         };
         let pos = kind.render(line, input_area, buf, input_style, lang);
-        let note_x = area.x + LABEL_W + INPUT_W + 1;
+        let note_x = row.x + LABEL_W + INPUT_W + 1;
         if line == 0
-            && note_x < area.x + area.width
+            && note_x < row.x + row.width
             && let Some((note, style)) = self.note(field, lang)
         {
-            let room = (area.x + area.width - note_x) as usize;
-            buf.set_stringn(note_x, y, fit(&note, room), room, style);
+            let room = (row.x + row.width - note_x) as usize;
+            buf.set_stringn(note_x, row.y, fit(&note, room), room, style);
         }
         pos
     }
