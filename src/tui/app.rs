@@ -3,8 +3,8 @@
 //! does not take goes to the app's own keys ([`keys::SESSION`]). Worker results go to the
 //! screen they belong to.
 //!
-//! What the actions do lives beside this file: [`session`] (setup, unlock, lock, quit),
-//! [`registration`] (the form, the slip, records), [`day`] (tally, figures, upload).
+//! What the actions do lives beside this file: `session` (setup, unlock, lock, quit),
+//! `registration` (the form, the slip, records), `day` (tally, figures, upload).
 
 mod day;
 mod registration;
