@@ -1,6 +1,6 @@
 //! First run: union, booth place, operator, language, printer, passphrase twice.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use unicode_width::UnicodeWidthStr;
@@ -11,8 +11,13 @@ use crate::config::PrinterUri;
 use crate::i18n::Lang;
 use crate::member::record::free_text;
 use crate::t;
+use crate::tui::action::Action;
+use crate::tui::keys::{
+    self, BACK_TAB, Binding, DOWN, ENTER, ESC, Key, LEFT, OUTSIDE, RIGHT, SPACE, TAB, UP,
+};
+use crate::tui::screens::Outcome;
 use crate::tui::theme;
-use crate::tui::widgets::input::TextInput;
+use crate::tui::widgets::input::{Edit, TextInput};
 use crate::tui::widgets::{wrapped, wrapped_lines};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +42,7 @@ const ORDER: [SetupField; 7] = [
 ];
 
 /// What setup produces.
+#[derive(Clone)]
 pub struct SetupData {
     pub union: String,
     pub place: String,
@@ -46,10 +52,29 @@ pub struct SetupData {
     pub passphrase: Zeroizing<String>,
 }
 
-pub enum SetupAction {
-    LanguageChanged(Lang),
-    Create(SetupData),
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmd {
+    Finish,
+    /// Enter on the last field finishes too.
+    FinishOnLast,
+    Next,
+    Back,
+    Language,
 }
+
+const KEYS: &[Binding<Cmd>] = &[
+    Binding::new(Cmd::FinishOnLast, &[ENTER]),
+    Binding::new(Cmd::Next, &[TAB, ENTER])
+        .also(&[DOWN])
+        .hint("keys.next"),
+    Binding::new(Cmd::Back, &[BACK_TAB])
+        .also(&[UP, ESC])
+        .hint("keys.back"),
+    Binding::new(Cmd::Language, &[LEFT, RIGHT])
+        .also(&[SPACE])
+        .hint("keys.language"),
+    Binding::new(Cmd::Finish, &[Key::ctrl('s')]).hint("keys.finish"),
+];
 
 /// The shortest passphrase setup accepts: it is the only thing between a stolen laptop and
 /// the records (Argon2id makes each guess cost 0.1 s or more).
@@ -175,29 +200,37 @@ impl SetupState {
         })
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent) -> Option<SetupAction> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('s') if ctrl => return self.check().map(SetupAction::Create),
-            KeyCode::Enter if self.focus == SetupField::Pass2 => {
-                return self.check().map(SetupAction::Create);
+    fn enabled(&self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::FinishOnLast => self.focus == SetupField::Pass2,
+            Cmd::Language => self.focus == SetupField::Language,
+            _ => true,
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        let Some(cmd) = keys::find(KEYS, &key, |c| self.enabled(*c)) else {
+            let f = self.focus;
+            return match self.input(f).map(|i| i.handle_key(&key)) {
+                None | Some(Edit::Pass) => Outcome::Pass,
+                Some(Edit::Taken | Edit::Changed) => Outcome::Taken,
+            };
+        };
+        match cmd {
+            Cmd::Finish | Cmd::FinishOnLast => self.check().map(Action::CreateFolder).into(),
+            Cmd::Next => {
+                self.step(true);
+                Outcome::Taken
             }
-            KeyCode::Enter | KeyCode::Tab | KeyCode::Down => self.step(true),
-            KeyCode::BackTab | KeyCode::Up | KeyCode::Esc => self.step(false),
-            KeyCode::Left | KeyCode::Right | KeyCode::Char(' ')
-                if self.focus == SetupField::Language =>
-            {
+            Cmd::Back => {
+                self.step(false);
+                Outcome::Taken
+            }
+            Cmd::Language => {
                 self.lang = self.lang.toggled();
-                return Some(SetupAction::LanguageChanged(self.lang));
-            }
-            _ => {
-                let f = self.focus;
-                if let Some(i) = self.input(f) {
-                    i.handle_key(&key);
-                }
+                Outcome::Do(Action::SetupLanguage(self.lang))
             }
         }
-        None
     }
 
     fn hint(f: SetupField, lang: Lang) -> &'static str {
@@ -317,15 +350,24 @@ impl SetupState {
                 theme::error(),
             );
         }
-        buf.set_stringn(
-            area.x,
-            bottom,
-            t!(lang, "setup.keys"),
-            area.width as usize,
-            theme::hint(),
+        let keys = format!(
+            "{}  {}",
+            keys::hint_line(KEYS, lang, "  ", |_| true),
+            keys::hint_line(OUTSIDE, lang, "  ", |a| matches!(a, Action::Quit))
         );
+        buf.set_stringn(area.x, bottom, keys, area.width as usize, theme::hint());
         if let Some(p) = cursor {
             frame.set_cursor_position(p);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lists_strings_exist() {
+        keys::assert_strings_exist(KEYS);
     }
 }
