@@ -82,7 +82,14 @@ pub const KEYS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
     UnknownKey(String),
-    Invalid { key: String, expected: String },
+    Invalid {
+        key: String,
+        expected: String,
+    },
+    /// The union's name (or short name) does not fit the QR payload.
+    UnionTooLong {
+        key: String,
+    },
 }
 
 impl ConfigError {
@@ -99,6 +106,12 @@ impl ConfigError {
             ConfigError::Invalid { key, expected } => {
                 t!(lang, "config.invalid", key = key, expected = expected)
             }
+            ConfigError::UnionTooLong { key } => t!(
+                lang,
+                "config.invalid",
+                key = key,
+                expected = t!(lang, "config.union_too_long", max = MAX_UNION_BYTES / 2)
+            ),
         }
     }
 }
@@ -130,10 +143,7 @@ impl Config {
         let mut c = self.clone();
         c.apply(key, value, lang)?;
         if key == "union" && c.union_short.is_none() && check_union_name(&c.union).is_err() {
-            return Err(ConfigError::Invalid {
-                key: key.into(),
-                expected: t!(lang, "config.union_too_long", max = MAX_UNION_BYTES / 2),
-            });
+            return Err(ConfigError::UnionTooLong { key: key.into() });
         }
         Ok(c)
     }
@@ -149,10 +159,8 @@ impl Config {
                     None => None,
                     Some(v) => {
                         let v = text_value(key, v, 24, lang)?;
-                        check_union_name(&v).map_err(|_| ConfigError::Invalid {
-                            key: key.into(),
-                            expected: t!(lang, "config.union_too_long", max = MAX_UNION_BYTES / 2),
-                        })?;
+                        check_union_name(&v)
+                            .map_err(|_| ConfigError::UnionTooLong { key: key.into() })?;
                         Some(v)
                     }
                 }

@@ -9,29 +9,25 @@ use super::{App, Overlay, Screen, Session, Tone};
 use crate::store::Store;
 use crate::t;
 use crate::tui::screens::form::{self, FormState};
-use crate::tui::screens::setup::SetupData;
+use crate::tui::screens::setup::{SETUP_KEYS, SetupData};
 use crate::tui::screens::unlock::UnlockState;
 use crate::tui::workers::Workers;
 
 impl App {
     pub(super) fn create_folder(&mut self, data: SetupData) {
-        let mut store = match Store::create(&self.data_dir, data.passphrase.as_bytes(), data.lang) {
+        let mut store = match Store::create(
+            &self.data_dir,
+            data.passphrase.as_bytes(),
+            data.config.language,
+        ) {
             Ok(s) => s,
             Err(e) => {
                 self.setup.error = Some(e.message(self.lang));
                 return;
             }
         };
-        let mut settings = vec![
-            ("union", data.union.clone()),
-            ("place", data.place.clone()),
-            ("operator", data.operator.clone()),
-            ("language", data.lang.code().to_string()),
-        ];
-        if let Some(p) = &data.printer {
-            settings.push(("printer", p.clone()));
-        }
-        for (k, v) in settings {
+        for k in SETUP_KEYS {
+            let v = data.config.get(k).unwrap_or_default();
             if let Err(e) = store.set_config(k, &v, self.lang) {
                 self.setup.error = Some(e.message(self.lang));
                 return;

@@ -6,10 +6,8 @@ use ratatui::layout::Rect;
 use unicode_width::UnicodeWidthStr;
 use zeroize::Zeroizing;
 
-use crate::card::payload::check_union_name;
-use crate::config::PrinterUri;
+use crate::config::{Config, ConfigError};
 use crate::i18n::Lang;
-use crate::member::record::free_text;
 use crate::t;
 use crate::tui::action::Action;
 use crate::tui::keys::{
@@ -44,13 +42,13 @@ const ORDER: [SetupField; 7] = [
 /// What setup produces.
 #[derive(Clone)]
 pub struct SetupData {
-    pub union: String,
-    pub place: String,
-    pub operator: String,
-    pub lang: Lang,
-    pub printer: Option<String>,
+    /// Checked by the same per-key validator as `booth config set`.
+    pub config: Config,
     pub passphrase: Zeroizing<String>,
 }
+
+/// The settings setup makes, in the order they are stored.
+pub const SETUP_KEYS: [&str; 5] = ["union", "place", "operator", "language", "printer"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cmd {
@@ -134,44 +132,44 @@ impl SetupState {
     /// Checks everything; the first problem becomes the error line and gets the focus.
     fn check(&mut self) -> Option<SetupData> {
         let lang = self.lang;
-        let text = |t: &TextInput, max| free_text(&t.value(), max, true).ok().flatten();
         let fail = |s: &mut SetupState, f: SetupField, msg: String| {
             s.focus = f;
             s.error = Some(msg);
             None
         };
-        let Some(union) = text(&self.union, 60) else {
-            return fail(self, SetupField::Union, t!(lang, "setup.need_union").into());
-        };
-        if check_union_name(&union).is_err() {
-            return fail(
-                self,
-                SetupField::Union,
-                t!(lang, "setup.union_too_long").into(),
-            );
-        }
-        let Some(place) = text(&self.place, 60) else {
-            return fail(self, SetupField::Place, t!(lang, "setup.need_place").into());
-        };
-        let Some(operator) = text(&self.operator, 40) else {
-            return fail(
-                self,
+        // what `booth config set` checks, key by key; an empty required field gets its own
+        // plain request first
+        let mut config = Config::default();
+        let fields = [
+            (SetupField::Union, "union", Some("setup.need_union")),
+            (SetupField::Place, "place", Some("setup.need_place")),
+            (
                 SetupField::Operator,
-                t!(lang, "setup.need_operator").into(),
-            );
-        };
-        let printer = self.printer.value().trim().to_string();
-        let printer = if printer.is_empty() || printer == "none" || printer == "无" {
-            None
-        } else if PrinterUri::parse(&printer).is_ok() {
-            Some(printer)
-        } else {
-            return fail(
-                self,
-                SetupField::Printer,
-                t!(lang, "setup.bad_printer").into(),
-            );
-        };
+                "operator",
+                Some("setup.need_operator"),
+            ),
+            (SetupField::Printer, "printer", None),
+        ];
+        for (field, key, empty) in fields {
+            let value = self.input(field).map(|i| i.value()).unwrap_or_default();
+            if let Some(empty) = empty
+                && value.trim().is_empty()
+            {
+                return fail(self, field, crate::i18n::text(lang, empty).into());
+            }
+            match config.with_setting(key, &value, lang) {
+                Ok(c) => config = c,
+                // said the setup's way: what to do here, not which config key to set
+                Err(ConfigError::UnionTooLong { .. }) => {
+                    return fail(self, field, t!(lang, "setup.union_too_long").into());
+                }
+                Err(_) if field == SetupField::Printer => {
+                    return fail(self, field, t!(lang, "setup.bad_printer").into());
+                }
+                Err(e) => return fail(self, field, e.message(lang)),
+            }
+        }
+        config.language = lang;
         let p1 = Zeroizing::new(self.pass1.value());
         if p1.chars().count() < MIN_PASSPHRASE {
             return fail(
@@ -191,11 +189,7 @@ impl SetupState {
         self.pass1.wipe();
         self.pass2.wipe();
         Some(SetupData {
-            union,
-            place,
-            operator,
-            lang,
-            printer,
+            config,
             passphrase: p1,
         })
     }
@@ -369,5 +363,44 @@ mod tests {
     #[test]
     fn the_lists_strings_exist() {
         keys::assert_strings_exist(KEYS);
+    }
+
+    fn filled(lang: Lang) -> SetupState {
+        let mut s = SetupState::new(lang);
+        s.union.set("朝阳区总工会");
+        s.place.set("望京 SOHO");
+        s.operator.set("李明");
+        s.pass1.set("booth-pass");
+        s.pass2.set("booth-pass");
+        s
+    }
+
+    /// Setup and `booth config set` share one validator: what one refuses the other does.
+    #[test]
+    fn setup_refuses_what_config_set_refuses() {
+        let lang = Lang::Zh;
+        let ok = filled(lang).check().expect("a good setup passes");
+        assert_eq!(ok.config.place, "望京 SOHO");
+        assert_eq!(ok.config.language, lang);
+        for (field, key, value) in [
+            (SetupField::Operator, "operator", "李\u{1b}[2J"),
+            (SetupField::Place, "place", "望京\u{7}"),
+            (
+                SetupField::Union,
+                "union",
+                "北京市朝阳区望京街道总工会联合委员会",
+            ),
+            (SetupField::Printer, "printer", "usb"),
+        ] {
+            assert!(
+                Config::default().with_setting(key, value, lang).is_err(),
+                "config set refuses {key}"
+            );
+            let mut s = filled(lang);
+            s.input(field).unwrap().set(value);
+            assert!(s.check().is_none(), "setup refuses {key}");
+            assert_eq!(s.focus, field);
+            assert!(s.error.is_some());
+        }
     }
 }

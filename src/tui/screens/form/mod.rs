@@ -207,19 +207,8 @@ impl FormState {
                 }
                 Kind::Consent(c) => c.0 = input.consent,
                 Kind::MultiPick(m) => {
-                    let mut other = Vec::new();
-                    for part in input
-                        .needs
-                        .split([',', '，', '、', ';', '；'])
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                    {
-                        match m.list.find(part) {
-                            Some(c) if !m.values.contains(&c.code) => m.values.push(c.code.clone()),
-                            Some(_) => {}
-                            None => other.push(part.to_string()),
-                        }
-                    }
+                    let (codes, other) = crate::member::record::split_needs(&input.needs);
+                    m.values = codes;
                     m.other.set(&other.join("、"));
                 }
             }
