@@ -27,7 +27,7 @@ pub enum Action {
 
     // ---- first run and the passphrase
     SetupLanguage(Lang),
-    CreateFolder(SetupData),
+    CreateFolder(Box<SetupData>),
     /// At start, or to leave the idle lock.
     Unlock(Zeroizing<String>),
 

@@ -321,7 +321,7 @@ impl App {
             Action::QuitNow => self.quit = true,
             Action::CloseOverlay => self.overlay = None,
             Action::SetupLanguage(lang) => self.lang = lang,
-            Action::CreateFolder(data) => self.create_folder(data),
+            Action::CreateFolder(data) => self.create_folder(*data),
             Action::Unlock(pass) if self.screen == Screen::Locked => self.unlock_idle(pass),
             Action::Unlock(pass) => self.unlock_with(pass),
             Action::FormChanged => self.form_changed(),

@@ -211,7 +211,10 @@ impl SetupState {
             };
         };
         match cmd {
-            Cmd::Finish | Cmd::FinishOnLast => self.check().map(Action::CreateFolder).into(),
+            Cmd::Finish | Cmd::FinishOnLast => self
+                .check()
+                .map(|d| Action::CreateFolder(Box::new(d)))
+                .into(),
             Cmd::Next => {
                 self.step(true);
                 Outcome::Taken
