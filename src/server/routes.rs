@@ -299,11 +299,12 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
     }
 
     // Hashing and validation are CPU work: off the async workers.
+    let today = chrono::Local::now().date_naive();
     let checked = tokio::task::spawn_blocking(move || {
         let mut answers: Vec<Option<ItemResult>> = vec![None; batch.records.len()];
         let mut candidates: Vec<Candidate> = Vec::new();
         for (i, item) in batch.records.iter().enumerate() {
-            match ingest::check(i, item, lang) {
+            match ingest::check(i, item, today, lang) {
                 Ok(c) => candidates.push(c),
                 Err(answer) => answers[i] = Some(answer),
             }
