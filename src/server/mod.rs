@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub db: String,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub max_body: usize,
+    /// Bytes of request bodies held in memory at once, across all requests.
+    pub body_memory: usize,
     pub limits: listener::Limits,
 }
 
@@ -86,7 +88,7 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         })?;
     let addr = listener.local_addr()?;
     let kind = db.kind();
-    let app = Arc::new(routes::App::new(db, opts.max_body));
+    let app = Arc::new(routes::App::new(db, opts.max_body, opts.body_memory));
     let has_tls = tls.is_some();
     tracing::info!(
         %addr,
