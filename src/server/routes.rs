@@ -330,7 +330,7 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             info,
         );
     };
-    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+    let batch: BatchRequest = match serde_json::from_slice(bytes) {
         Ok(b) => b,
         Err(e) => {
             return error(
