@@ -152,3 +152,35 @@ fn request_bodies_in_memory_are_bounded() {
     assert_eq!(status, 200, "{v}");
     drop(trickle);
 }
+
+/// Plain HTTP on a non-loopback address says so at start, on the terminal and in the log;
+/// on loopback (a test, a local proxy in front) it does not.
+#[test]
+fn plain_http_on_the_network_is_warned_about() {
+    use std::io::BufRead;
+    let db = &test_dbs()[0];
+    for (listen, warned) in [("0.0.0.0:0", true), ("127.0.0.1:0", false)] {
+        let mut child = std::process::Command::new(common::booth_bin())
+            .args(["server", "run", "--listen", listen, "--db", &db.url])
+            .args(["--lang", "en"])
+            .env_remove("BOOTH_SERVER_DB")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains("listening"), "{line}");
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.contains("warning: serving plain HTTP"),
+            warned,
+            "{listen}: {err}"
+        );
+        assert_eq!(err.contains("plain HTTP on a non-loopback address"), warned);
+    }
+}

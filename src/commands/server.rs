@@ -39,6 +39,7 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 max_body: *max_body,
                 body_memory: *body_memory,
                 limits,
+                lang: ctx.lang,
             };
             server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
             Ok(Output {
