@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 fn booth_body_memory() -> usize {
     crate::server::routes::DEFAULT_BODY_MEMORY
@@ -47,6 +47,7 @@ pub enum Command {
     },
     /// Register a whole workplace from a staff spreadsheet (.csv or .xlsx).
     Import {
+        /// The staff spreadsheet.
         file: PathBuf,
         /// Check every row and report, without saving anything.
         #[arg(long)]
@@ -57,10 +58,13 @@ pub enum Command {
     },
     /// Write the records to a file for the union office.
     Export {
+        /// File format.
         #[arg(long, value_name = "csv|xlsx|json")]
         format: String,
+        /// The file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Which records.
         #[arg(
             long,
             default_value = "all",
@@ -81,7 +85,9 @@ pub enum Command {
     },
     /// Void a record that has not been uploaded (registered by mistake).
     Void {
+        /// The record's member number.
         member_no: String,
+        /// Why it is voided (kept with the record).
         #[arg(long)]
         reason: String,
     },
@@ -89,6 +95,7 @@ pub enum Command {
     Card(CardArgs),
     /// Print the membership slip.
     Print {
+        /// The record's member number.
         member_no: String,
         /// file:/dev/usb/lp0, tcp://HOST:9100 or lp:QUEUE (default: the configured printer).
         #[arg(long)]
@@ -111,6 +118,7 @@ pub enum Command {
     },
     /// Upload queued records to the union office.
     Upload {
+        /// The office server's address, https://HOST:PORT (default: the configured server).
         #[arg(long)]
         server: Option<String>,
         /// The token from `booth server add-device` (may start with `-`).
@@ -134,6 +142,18 @@ pub enum Command {
         #[command(subcommand)]
         action: ServerAction,
     },
+    /// Print shell completions for booth (bash, zsh or fish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the manual page (roff), or write one page per command into a folder.
+    Man {
+        /// Write booth.1, booth-register.1, … into DIR (made if missing) instead of printing booth.1.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Measure the hot paths and print figures (see README).
     #[command(hide = true)]
     Bench {
@@ -146,13 +166,16 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
+    /// Full name, as on the ID document.
     #[arg(long)]
     pub name: String,
     /// ID number (resident ID, residence permit, foreign PR ID, or passport with --doc-type).
     #[arg(long = "id")]
     pub id_number: String,
+    /// Mobile phone number.
     #[arg(long)]
     pub phone: String,
+    /// Employer (the workplace's full name).
     #[arg(long)]
     pub employer: String,
     /// The worker explicitly consents to the processing of sensitive personal information.
@@ -162,24 +185,31 @@ pub struct RegisterArgs {
     /// with a letter is a passport, any other an ID of the 18-character family.
     #[arg(long)]
     pub doc_type: Option<String>,
+    /// Ethnic group: a code or name from the list (01, 汉族, Han).
     #[arg(long, default_value = "")]
     pub ethnicity: String,
+    /// Political status: a code or name from the list.
     #[arg(long, default_value = "")]
     pub political_status: String,
+    /// Education: a code or name from the list.
     #[arg(long, default_value = "")]
     pub education: String,
+    /// Occupation (free text).
     #[arg(long, default_value = "")]
     pub occupation: String,
+    /// Form of employment: a code or name from the list (labor_contract, dispatch, …).
     #[arg(long, default_value = "")]
     pub employment_form: String,
-    /// yes / no.
+    /// Migrant worker: yes / no.
     #[arg(long, default_value = "")]
     pub migrant_worker: String,
+    /// The employer's unified social credit code (18 characters).
     #[arg(long, default_value = "")]
     pub employer_uscc: String,
     /// Comma-separated codes or labels (legal_aid, skills, …); other text is kept as "other".
     #[arg(long, default_value = "")]
     pub needs: String,
+    /// Remarks (free text).
     #[arg(long, default_value = "")]
     pub remarks: String,
 }
@@ -187,16 +217,20 @@ pub struct RegisterArgs {
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
 pub struct CardOutput {
+    /// Write the slip as a PNG image.
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
+    /// Write the slip as an SVG image.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+    /// Write the slip as ESC/POS bytes for a receipt printer.
     #[arg(long, value_name = "FILE")]
     pub escpos: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct CardArgs {
+    /// The record's member number.
     pub member_no: String,
     #[command(flatten)]
     pub output: CardOutput,
@@ -205,9 +239,17 @@ pub struct CardArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigAction {
     /// Set KEY to VALUE (`none` clears an optional setting).
-    Set { key: String, value: String },
+    Set {
+        /// The setting's name (`booth config list` shows them all).
+        key: String,
+        /// The new value.
+        value: String,
+    },
     /// Print one setting.
-    Get { key: String },
+    Get {
+        /// The setting's name.
+        key: String,
+    },
     /// Print every setting (the token masked).
     List,
 }
@@ -222,13 +264,16 @@ pub enum KeysAction {
 pub enum ServerAction {
     /// Run the ingest server.
     Run {
+        /// Address and port to listen on.
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: String,
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
+        /// The server's TLS certificate chain, PEM (with --tls-key; without both, plain HTTP).
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
+        /// The TLS certificate's private key, PEM.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
         /// Largest request body accepted, in bytes.
@@ -249,28 +294,44 @@ pub enum ServerAction {
     },
     /// Register a laptop and print its new token (shown once).
     AddDevice {
+        /// The laptop's name.
         name: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
     },
     /// Refuse a laptop's token from now on.
     RevokeDevice {
+        /// The laptop's name.
         name: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
     },
     /// The office's copy of all records.
     Export {
+        /// File format.
         #[arg(long, value_name = "csv|xlsx|json")]
         format: String,
+        /// The file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
     },
     /// Counts: members (one per person), by device, by day.
     Stats {
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
     },
+}
+
+/// The shells `booth completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }

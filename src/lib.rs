@@ -18,12 +18,15 @@
 //!   `card`, `member`; never `store`, `sync`, `tui` or `commands`.
 //! - [`tui`]: the terminal UI: app, screens, workers. May use everything below it.
 //! - [`commands`]: one module per group of subcommands (SPEC §6). May use everything below it.
-//! - [`cli`]: the clap definitions of the command line; [`i18n`]: every string in zh-CN and en;
+//! - [`cli`]: the clap definitions of the command line; [`cli_help`]: that command line's help,
+//!   usage errors, completions and manual pages in the operator's language; [`i18n`]: every
+//!   string in zh-CN and en;
 //!   [`protocol`]: the upload wire types; [`tls`]: the TLS set-up client and server share;
 //!   [`logging`]: log files; [`hardening`]: process protections.
 
 pub mod card;
 pub mod cli;
+pub mod cli_help;
 pub mod commands;
 pub mod config;
 pub mod export;

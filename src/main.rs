@@ -2,18 +2,23 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use booth::cli::Cli;
+use booth::cli::Command;
 use booth::commands::{self, CliError, Ctx, default_data_dir};
-use booth::{hardening, logging};
+use booth::{cli_help, hardening, logging};
 
 fn main() -> ExitCode {
     hardening::protect_process();
     let passphrase = hardening::take_passphrase_from_env();
-    let cli = match Cli::try_parse() {
+    // clap prints help while it parses: the language is needed first
+    let early = cli_help::early_args(std::env::args_os(), |k| std::env::var_os(k));
+    let early_lang = Ctx::resolve_lang(
+        early.lang.as_deref(),
+        &early.data_dir.unwrap_or_else(default_data_dir),
+    );
+    let wants_json = std::env::args_os().any(|a| a == "--json");
+    let cli = match cli_help::parse(early_lang, std::env::args_os(), wants_json) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage_error(e, early_lang, wants_json),
     };
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let lang = Ctx::resolve_lang(cli.lang.as_deref(), &data_dir);
@@ -24,9 +29,15 @@ fn main() -> ExitCode {
         passphrase,
     };
 
-    let is_server = matches!(cli.command, Some(booth::cli::Command::Server { .. }));
+    let is_server = matches!(cli.command, Some(Command::Server { .. }));
+    let needs_no_folder = matches!(
+        cli.command,
+        Some(Command::Completions { .. } | Command::Man { .. })
+    );
     let _guard = if is_server {
         logging::to_stderr_json();
+        None
+    } else if needs_no_folder {
         None
     } else {
         logging::to_data_folder(&ctx.data_dir)
@@ -58,26 +69,32 @@ fn main() -> ExitCode {
     }
 }
 
-/// A command line clap refuses. Scripts that asked for `--json` get the same object as any
-/// other failure (`"error": "usage"`) on stdout; help and version print as usual.
-fn usage_error(e: clap::Error) -> ExitCode {
+/// A command line clap refuses, in the language resolved before parsing. Scripts that asked
+/// for `--json` get the same object as any other failure (`"error": "usage"`) on stdout; help
+/// and version print as usual.
+fn usage_error(e: clap::Error, lang: booth::i18n::Lang, wants_json: bool) -> ExitCode {
     use clap::error::ErrorKind;
-    let wants_json = std::env::args_os().any(|a| a == "--json");
-    if !wants_json || matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    // `booth server` alone shows people its help (on stderr, exit 2)
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         e.exit();
     }
-    let text = e.render().to_string();
-    // clap's message up to its usage block, on one line
-    let reason = text
-        .lines()
-        .take_while(|l| !l.starts_with("Usage:"))
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let reason = reason.trim_start_matches("error: ");
-    let mut err = CliError::new("usage", reason);
+    let usage = cli_help::errors::render(&e, lang);
+    let mut err = CliError::new("usage", usage.reason);
     err.exit = 2;
-    err.report(true);
+    if wants_json {
+        err.report(true);
+    } else {
+        let text: Vec<_> = usage
+            .text
+            .lines()
+            .map(booth::member::text::display_safe)
+            .collect();
+        eprintln!("{}", text.join("\n"));
+    }
     ExitCode::from(err.exit)
 }

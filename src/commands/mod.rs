@@ -3,6 +3,7 @@
 //! JSON object on stdout with `--json`) with a non-zero exit status.
 
 mod cards;
+mod docs;
 mod import;
 mod records;
 mod server;
@@ -170,6 +171,8 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
         ),
         Command::Purge => upload::purge(ctx),
         Command::Server { action } => server::server(ctx, action),
+        Command::Completions { shell } => docs::completions(ctx, *shell),
+        Command::Man { out } => docs::man(ctx, out.as_deref()),
         _ => Err(CliError::new(
             "unavailable",
             t!(ctx.lang, "cli.unavailable"),
