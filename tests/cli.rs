@@ -475,10 +475,10 @@ fn a_refused_command_line_is_a_json_error_too_when_json_was_asked_for() {
     assert_eq!(v["error"], "usage", "{v}");
     assert!(v["message"].as_str().unwrap().contains("--id"), "{v}");
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
-    // without --json clap's own help-style message stays
+    // without --json the help-style message stays (in the default language)
     let out = b.run(&["register", "--name", "测"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Usage:"));
+    assert!(stderr(&out).contains("用法:"), "{}", stderr(&out));
     assert!(b.run(&["--help"]).status.success());
 }
 

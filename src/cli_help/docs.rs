@@ -70,12 +70,16 @@ fn collect(cmd: &Command, lang: Lang, pages: &mut Vec<ManPage>) {
 }
 
 /// clap_mangen's section headings are English capitals: in `lang` here, and the ones taken from
-/// the help headings ("Options") in capitals as man pages have them. Chinese text has no spaces
+/// the help headings ("Options") in capitals as man pages have them; the page starts with its
+/// title. Chinese text has no spaces
 /// to break lines at: a zero-width break point (`\:`) after each character lets groff wrap
 /// it, and left alignment keeps it from stretching the few spaces there are.
 fn localise(roff: &str, lang: Lang) -> String {
     let mut out = String::with_capacity(roff.len() * 2);
-    for line in roff.lines() {
+    // the title first, as tools that peek at a page's first line expect (roff's own
+    // definitions of quote characters follow it)
+    let lines = roff.lines().filter(|l| l.starts_with(".TH "));
+    for line in lines.chain(roff.lines().filter(|l| !l.starts_with(".TH "))) {
         if let Some(heading) = line.strip_prefix(".SH ") {
             out.push_str(".SH ");
             out.push_str(&heading_in(heading.trim_matches('"'), lang));
@@ -88,7 +92,7 @@ fn localise(roff: &str, lang: Lang) -> String {
                 let next_closes = chars
                     .peek()
                     .is_some_and(|n| "，。、：；！？）」』】".contains(*n));
-                if is_wide(c) && !next_closes {
+                if is_wide(c) && !next_closes && !"（「『【".contains(c) {
                     out.push_str("\\:");
                 }
             }
@@ -137,7 +141,13 @@ mod tests {
     #[test]
     fn headings_follow_the_language() {
         let zh = &man_pages(Lang::Zh)[0].roff;
-        assert!(zh.starts_with(".TH booth 1"), "{zh}");
+        assert!(zh.starts_with(".TH booth 1 "), "{zh}");
+        assert!(zh.contains("\n.ad l\n"), "{zh}");
+        // Chinese may break between characters, not inside brackets or before a comma
+        assert!(
+            zh.contains("数\\:据\\:文\\:件\\:夹\\:（默\\:认：\\:系"),
+            "{zh}"
+        );
         assert!(zh.contains("\n.SH 名称\n"), "{zh}");
         assert!(zh.contains("\n.SH 选项\n"), "{zh}");
         assert!(!zh.contains(".SH NAME"), "{zh}");

@@ -304,3 +304,163 @@ fn clap_own(e: &clap::Error) -> Parts {
         tips: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::*;
+
+    fn refused(lang: Lang, args: &[&str]) -> UsageError {
+        let args: Vec<OsString> = std::iter::once("booth")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        let e = crate::cli_help::parse(lang, args, true).expect_err("refused");
+        render(&e, lang)
+    }
+
+    /// Each common refusal, in both languages: what it must say, and the one-line reason.
+    #[test]
+    fn common_refusals_in_both_languages() {
+        let cases: &[(&[&str], &[&str], &[&str])] = &[
+            (
+                &["registr"],
+                &["没有 'registr' 这个命令", "'register'", "用法: booth"],
+                &[
+                    "unrecognized subcommand 'registr'",
+                    "'register'",
+                    "Usage: booth",
+                ],
+            ),
+            (
+                &["register", "--nme", "x"],
+                &["无法识别的参数 '--nme'", "'--name'"],
+                &["unexpected argument '--nme' found", "'--name'"],
+            ),
+            (
+                &["completions", "tcsh"],
+                &["'tcsh' 不是", "[可选值：bash, zsh, fish]"],
+                &["invalid value 'tcsh'", "[possible values: bash, zsh, fish]"],
+            ),
+            (
+                &["register", "--name", "测"],
+                &[
+                    "缺少必需的参数：",
+                    "--id <ID_NUMBER>",
+                    "--employer <EMPLOYER>",
+                ],
+                &["required arguments were not provided", "--phone <PHONE>"],
+            ),
+            (
+                &["server"],
+                &["'booth server' 后面需要一个子命令", "run"],
+                &["'booth server' requires a subcommand", "[subcommands: run"],
+            ),
+            (
+                &["card", "1", "--png", "a", "--svg", "b"],
+                &["参数 '--png <FILE>' 不能与 '--svg <FILE>' 一起使用"],
+                &["the argument '--png <FILE>' cannot be used with '--svg <FILE>'"],
+            ),
+            (
+                &["stats", "--date", "a", "--date", "b"],
+                &["参数 '--date <DATE>' 只能用一次"],
+                &["cannot be used multiple times"],
+            ),
+            (
+                &["upload", "--batch", "x"],
+                &["'x' 不是 '--batch <BATCH>' 可用的值：应为不小于 0 的整数"],
+                &["invalid value 'x' for '--batch <BATCH>': expected a whole number"],
+            ),
+            (
+                &["export", "--format"],
+                &["'--format <csv|xlsx|json>' 需要一个值"],
+                &["a value is required for '--format <csv|xlsx|json>'"],
+            ),
+            (
+                &["void", "1", "2", "--reason", "x"],
+                &["无法识别的参数 '2'"],
+                &["unexpected argument '2' found"],
+            ),
+        ];
+        for (args, zh, en) in cases {
+            let z = refused(Lang::Zh, args);
+            assert!(z.text.starts_with("错误："), "{args:?}: {}", z.text);
+            assert!(z.text.contains("更多信息请运行 '--help'。"), "{}", z.text);
+            for want in *zh {
+                assert!(
+                    z.text.contains(want),
+                    "{args:?} zh lacks {want:?}:\n{}",
+                    z.text
+                );
+            }
+            for english in ["error:", "Usage:", "tip:", "required", "For more"] {
+                assert!(
+                    !z.text.contains(english),
+                    "{args:?}: English in\n{}",
+                    z.text
+                );
+            }
+            let e = refused(Lang::En, args);
+            assert!(e.text.starts_with("error: "), "{}", e.text);
+            for want in *en {
+                assert!(
+                    e.text.contains(want),
+                    "{args:?} en lacks {want:?}:\n{}",
+                    e.text
+                );
+            }
+            for r in [&z.reason, &e.reason] {
+                assert!(!r.contains('\n') && !r.is_empty(), "{args:?}: {r:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_reason_is_one_line_with_details_and_tips() {
+        let r = refused(Lang::Zh, &["register", "--name", "测"]).reason;
+        assert!(
+            r.starts_with("缺少必需的参数：--id <ID_NUMBER>, --phone"),
+            "{r}"
+        );
+        let r = refused(Lang::Zh, &["registr"]).reason;
+        assert_eq!(
+            r,
+            "没有 'registr' 这个命令；提示：你是不是要用命令 'register'？"
+        );
+        let r = refused(Lang::En, &["registr"]).reason;
+        assert_eq!(
+            r,
+            "unrecognized subcommand 'registr'; tip: a similar subcommand exists: 'register'"
+        );
+    }
+
+    /// Refusals booth's own arguments cannot provoke, on a command made for them.
+    #[test]
+    fn counts_of_values_and_clap_tips() {
+        let cmd = || {
+            clap::Command::new("t")
+                .arg(clap::Arg::new("pair").long("pair").num_args(2))
+                .arg(clap::Arg::new("few").long("few").num_args(3..))
+                .arg(clap::Arg::new("eq").long("eq").require_equals(true))
+                .arg(clap::Arg::new("pos"))
+        };
+        let render_for = |args: &[&str], lang| {
+            let e = cmd().try_get_matches_from(args).expect_err("refused");
+            render(&e, lang).text
+        };
+        let t = render_for(&["t", "--pair", "a"], Lang::Zh);
+        assert!(
+            t.contains("'--pair <pair> <pair>' 需要 2 个值，给了 1 个"),
+            "{t}"
+        );
+        let t = render_for(&["t", "--few", "a", "b"], Lang::Zh);
+        assert!(t.contains("至少需要 3 个值，只给了 2 个"), "{t}");
+        let t = render_for(&["t", "--eq", "a"], Lang::Zh);
+        assert!(t.contains("需要等号"), "{t}");
+        let t = render_for(&["t", "p", "-x"], Lang::Zh);
+        assert!(t.contains("提示：要把 '-x' 当作值，请写成 '-- -x'"), "{t}");
+        let t = render_for(&["t", "p", "q"], Lang::Zh);
+        assert!(t.contains("无法识别的参数 'q'"), "{t}");
+    }
+}

@@ -160,24 +160,31 @@ fn arg_help(arg: &Arg) -> String {
     arg.get_help().map(|s| s.to_string()).unwrap_or_default()
 }
 
-/// What to add to `cli.toml` for `missing`, as TOML to fill in (English in comments).
+/// What to add to `cli.toml` for `missing`, as TOML to fill in (English in comments; merge
+/// into a table that already exists).
 pub fn skeleton(missing: &[Missing]) -> String {
     let mut out = String::new();
-    let mut last = "";
+    let mut last = String::new();
     for m in missing {
-        if m.command != last {
-            last = &m.command;
-            out.push_str(&format!(
-                "\n[\"{}\"]  # and/or [\"{}\".args]\n",
-                m.command, m.command
-            ));
+        let (table, key) = match m.what.strip_prefix("args.") {
+            Some(arg) => (format!("[\"{}\".args]", m.command), arg.to_string()),
+            None => (format!("[\"{}\"]", m.command), m.what.clone()),
+        };
+        if table != last {
+            out.push_str(&format!("\n{table}\n"));
+            last = table;
         }
         let english = if m.english.is_empty() {
             "NO ENGLISH HELP: add a doc comment in src/cli.rs".to_string()
         } else {
             m.english.replace('\n', " ")
         };
-        out.push_str(&format!("{} = \"…\"  # {english}\n", m.what));
+        // an argument's long form goes beside its short one
+        let key = match key.strip_suffix(".long") {
+            Some(id) => format!("{id} = {{ help = \"…\", long = \"…\" }}"),
+            None => format!("{key} = \"…\""),
+        };
+        out.push_str(&format!("{key}  # {english}\n"));
     }
     out
 }
@@ -221,7 +228,8 @@ mod tests {
             "{whats:?}"
         );
         let sk = skeleton(&m);
-        assert!(sk.contains("[\"booth frobnicate\"]"), "{sk}");
+        assert!(sk.contains("[\"booth frobnicate\"]\nabout = "), "{sk}");
+        assert!(sk.contains("[\"booth frobnicate\".args]\nhard = "), "{sk}");
         assert!(sk.contains("# Very much"), "{sk}");
         assert!(sk.contains("NO ENGLISH HELP"), "{sk}");
     }
