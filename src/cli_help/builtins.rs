@@ -54,14 +54,6 @@ fn dress_arg(mut arg: Arg, lang: Lang) -> Arg {
     ) {
         arg = arg.display_order(2 * GLOBALS_AFTER);
     }
-    // clap's `help` command takes the path of the command to explain
-    if arg.get_id() == "subcommand"
-        && arg
-            .get_help()
-            .is_some_and(|h| h.to_string().starts_with("Print help"))
-    {
-        arg = arg.help(t!(lang, "cli.help.help_command_arg"));
-    }
     if arg.get_help_heading().is_none() {
         let heading = if arg.is_positional() {
             t!(lang, "cli.help.arguments")
