@@ -1,5 +1,6 @@
 //! `booth`: parse the command line, protect the process, set up logging, dispatch.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use booth::cli::Command;
@@ -94,7 +95,8 @@ fn usage_error(e: clap::Error, lang: booth::i18n::Lang, wants_json: bool) -> Exi
             .lines()
             .map(booth::member::text::display_safe)
             .collect();
-        eprintln!("{}", text.join("\n"));
+        // a closed stderr is no reason to panic
+        let _ = writeln!(std::io::stderr(), "{}", text.join("\n"));
     }
     ExitCode::from(err.exit)
 }
