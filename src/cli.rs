@@ -41,9 +41,13 @@ pub enum Command {
         #[arg(long)]
         undo: bool,
     },
-    /// Register a whole workplace from a staff spreadsheet (.csv or .xlsx).
+    /// Register a whole workplace from a staff list (.csv/.txt in any encoding, .xlsx, .xls,
+    /// .ods, WPS .et).
     Import {
         file: PathBuf,
+        /// The sheet to read (default: the first sheet with a header row).
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
         /// Check every row and report, without saving anything.
         #[arg(long)]
         dry_run: bool,

@@ -141,9 +141,10 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
         Command::Consult { undo } => records::consult(ctx, *undo),
         Command::Import {
             file,
+            sheet,
             dry_run,
             consent,
-        } => import::import(ctx, file, *dry_run, *consent),
+        } => import::import(ctx, file, sheet.as_deref(), *dry_run, *consent),
         Command::Export { format, out, state } => records::export(ctx, format, out, state),
         Command::Stats { date } => records::stats(ctx, date.as_deref()),
         Command::Config { action } => setup::config(ctx, action),

@@ -406,7 +406,8 @@ impl FormState {
         if self.focus == FieldId::IdNumber {
             let n = normalize_number(&self.id_number.value());
             let starts_alpha = DocKind::unstated(&n) == DocKind::Passport;
-            if starts_alpha && self.doc_type != DocKind::Passport {
+            // Only from the default: a travel permit chosen with Ctrl-D also starts with a letter.
+            if starts_alpha && self.doc_type == DocKind::ResidentId {
                 self.doc_type = DocKind::Passport;
             } else if !starts_alpha && self.doc_type == DocKind::Passport && n.len() >= 15 {
                 self.doc_type = DocKind::ResidentId;
