@@ -6,10 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use booth::card::escpos::{self, Options};
-use booth::card::font::Fonts;
+use booth::slip::escpos::{self, Options};
+use booth::slip::font::Fonts;
 use booth::card::keys::KeyRing;
-use booth::card::{Slip, TrustedKey, payload, png};
+use booth::card::{TrustedKey, payload};
+use booth::slip::{Slip, png};
 use booth::config::Config;
 use booth::i18n::Lang;
 use booth::member::document::check_char;

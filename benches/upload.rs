@@ -123,7 +123,7 @@ fn run(label: &str, db: &str, data: &std::path::Path, n: u32, logdir: &std::path
         .unwrap()
         .to_string();
     let url = format!("http://{addr}");
-    booth::server::install_crypto_provider();
+    booth::tls::install_crypto_provider();
     let client = reqwest::blocking::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while client

@@ -19,7 +19,9 @@ pub mod printer;
 pub mod protocol;
 pub mod roster;
 pub mod server;
+pub mod slip;
 pub mod sync;
+pub mod tls;
 
 pub mod store;
 pub mod tui;

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use booth::card::escpos::reader::{Op, parse};
+use booth::slip::escpos::reader::{Op, parse};
 use common::*;
 use proptest::prelude::*;
 use serde_json::Value;

@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::{Arc, mpsc};
 
-use booth::card::escpos::reader::{Op, parse};
+use booth::slip::escpos::reader::{Op, parse};
 use booth::i18n::Lang;
 use booth::member::text::is_hazardous;
 use booth::store::Store;

@@ -27,7 +27,7 @@ impl Harness {
         unsafe { std::env::set_var("BOOTH_KDF", "fast") };
         let dir = tempfile::tempdir().unwrap();
         let mut store = booth::store::Store::create(dir.path(), b"secret1", Lang::Zh).unwrap();
-        Config::set(&mut store, "union", "朝阳区总工会", Lang::Zh).unwrap();
+        store.set_config("union", "朝阳区总工会", Lang::Zh).unwrap();
         drop(store);
         let (tx, rx) = mpsc::channel();
         let app = App::new(
@@ -364,7 +364,7 @@ fn records_search_view_edit_and_void() {
     h.key(KeyCode::Enter);
     assert_eq!(
         h.app.records.detail.as_ref().unwrap().state,
-        booth::store::State::Voided
+        booth::member::State::Voided
     );
     assert_eq!(h.app.counts.registered, 1);
     // its employer (often the mistake) is no longer suggested, and it has no card to reprint
@@ -418,7 +418,7 @@ fn language_switch_is_remembered() {
     h.key(KeyCode::F(12));
     assert_eq!(h.app.lang, Lang::En);
     let store = h.app.store().unwrap();
-    assert_eq!(Config::load(store).unwrap().language, Lang::En);
+    assert_eq!(store.config().unwrap().language, Lang::En);
     assert_eq!(store.keyfile().language, Lang::En);
 }
 
@@ -431,8 +431,8 @@ fn the_upload_screen_uploads_and_reports() {
     let token = add_device(&db, "laptop1");
     {
         let s = h.app.session.as_mut().unwrap();
-        Config::set(&mut s.store, "server", &server.url(), Lang::Zh).unwrap();
-        s.config = Config::set(&mut s.store, "token", &token, Lang::Zh).unwrap();
+        s.store.set_config("server", &server.url(), Lang::Zh).unwrap();
+        s.config = s.store.set_config("token", &token, Lang::Zh).unwrap();
     }
     h.register("葛婷婷", "11010519491231002X", "13800138000");
     h.key(KeyCode::Enter);

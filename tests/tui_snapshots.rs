@@ -9,7 +9,7 @@ use booth::card::MemberNo;
 use booth::card::qr::QrMatrix;
 use booth::i18n::Lang;
 use booth::member::MemberInput;
-use booth::store::State;
+use booth::member::State;
 use booth::store::members::Summary;
 use booth::store::stats::{Counts, DayFigures};
 use booth::tui::app::{App, Overlay, Screen, Tone};
@@ -46,7 +46,7 @@ fn unlocked(lang: Lang) -> (tempfile::TempDir, App) {
         ("operator", "李淑芬"),
         ("language", lang.code()),
     ] {
-        booth::config::Config::set(&mut store, k, v, lang).unwrap();
+        booth::config::store.set_config(k, v, lang).unwrap();
     }
     drop(store);
     let mut app = App::new(dir.path().to_path_buf(), lang, tx, Arc::new(fixed_now));

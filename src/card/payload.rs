@@ -155,6 +155,22 @@ pub fn check_union_name(union: &str) -> Result<(), IssueError> {
     encode_union(union).map(|_| ())
 }
 
+/// The union name a card carries: the full name if it fits the payload, else the configured
+/// short name, else the full name cut to what fits. The one place this is decided.
+pub fn payload_union(full: &str, short: Option<&str>) -> String {
+    if check_union_name(full).is_ok() {
+        return full.to_string();
+    }
+    if let Some(short) = short.filter(|s| check_union_name(s).is_ok()) {
+        return short.to_string();
+    }
+    let mut s: String = full.chars().take(MAX_UNION_BYTES / 2).collect();
+    while check_union_name(&s).is_err() && !s.is_empty() {
+        s.pop();
+    }
+    s
+}
+
 /// The signed, base45-encoded payload for a card.
 pub fn issue(card: &Card, key: &DeviceKey) -> Result<String, IssueError> {
     if card.member_no.device() != key.key_id() {

@@ -7,12 +7,13 @@ use serde_json::json;
 use super::records::parse_member_no;
 use super::setup::{load_config, open_store};
 use super::{CliError, Ctx, Output};
-use crate::card::escpos::Options;
-use crate::card::font::Fonts;
-use crate::card::{Slip, png, svg};
+use crate::slip::escpos::Options;
+use crate::slip::font::Fonts;
+use crate::slip::{Slip, png, svg};
 use crate::cli::CardArgs;
 use crate::config::Config;
-use crate::printer::{PrintJob, PrintOutcome, PrinterUri};
+use crate::config::PrinterUri;
+use crate::printer::{PrintJob, PrintOutcome};
 use crate::store::{Store, StoredMember};
 use crate::t;
 
@@ -63,7 +64,7 @@ pub fn card(ctx: &Ctx, a: &CardArgs) -> Result<Output, CliError> {
         write_file(ctx, p, svg::render(&s).as_bytes())?;
         (p, "svg")
     } else if let Some(p) = &a.output.escpos {
-        let bytes = crate::card::escpos::slip_bytes(
+        let bytes = crate::slip::escpos::slip_bytes(
             &s,
             Options {
                 paper: config.paper,
@@ -99,7 +100,7 @@ pub fn print(ctx: &Ctx, no: &str, printer: Option<&str>) -> Result<Output, CliEr
     let store = open_store(ctx)?;
     let config = load_config(&store, ctx)?;
     let m = member(ctx, &store, no)?;
-    let uri = match printer.or(config.printer.as_deref()) {
+    let uri = match printer {
         Some(p) => Some(PrinterUri::parse(p).map_err(|_| {
             CliError::new(
                 "usage",
@@ -111,7 +112,7 @@ pub fn print(ctx: &Ctx, no: &str, printer: Option<&str>) -> Result<Output, CliEr
                 ),
             )
         })?),
-        None => None,
+        None => config.printer.clone(),
     };
     let job = PrintJob::for_member(&store, &config, &m, uri)
         .map_err(|e| CliError::new("card", e.message(ctx.lang)))?;

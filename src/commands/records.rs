@@ -9,7 +9,7 @@ use serde_json::json;
 use super::setup::{load_config, open_store};
 use super::{CliError, Ctx, Output};
 use crate::card::keys::KeyRing;
-use crate::card::{MemberNo, TrustedKey, payload, payload_for};
+use crate::card::{MemberNo, TrustedKey, payload};
 use crate::cli::RegisterArgs;
 use crate::export::{self, ExportFormat};
 use crate::member::{DocKind, MemberInput, validate};
@@ -72,7 +72,8 @@ pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
         }
         Err(RegisterError::Store(e)) => return Err(CliError::store(e, ctx)),
     };
-    let qr = payload_for(&m, &config, store.device_key())
+    let qr = m
+        .payload(config.union_short.as_deref(), store.device_key())
         .map_err(|e| CliError::new("card", e.to_string()))?;
     let warnings: Vec<_> = v
         .warnings

@@ -124,14 +124,14 @@ pub fn open_store_no_purge(ctx: &Ctx) -> Result<Store, CliError> {
 }
 
 pub fn load_config(store: &Store, ctx: &Ctx) -> Result<Config, CliError> {
-    Config::load(store).map_err(|e| CliError::store(e, ctx))
+    store.config().map_err(|e| CliError::store(e, ctx))
 }
 
 pub fn config(ctx: &Ctx, action: &ConfigAction) -> Result<Output, CliError> {
     let mut store = open_store(ctx)?;
     match action {
         ConfigAction::Set { key, value } => {
-            let c = Config::set(&mut store, key, value, ctx.lang)
+            let c = store.set_config(key, value, ctx.lang)
                 .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
             let shown = c.display(key).unwrap_or_default();
             Ok(Output {

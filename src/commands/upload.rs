@@ -9,7 +9,6 @@ use serde_json::json;
 
 use super::setup::{load_config, open_store, open_store_no_purge, purge_now};
 use super::{CliError, Ctx, Output, interactive_stderr};
-use crate::config::Config;
 use crate::sync::{self, Progress, UploadError, UploadSettings};
 use crate::t;
 
@@ -41,7 +40,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     let mut config = load_config(&store, ctx)?;
     for (key, value) in &given {
         config
-            .override_with(key, value, ctx.lang)
+            .apply(key, value, ctx.lang)
             .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
     }
     let mut settings = UploadSettings::new(
@@ -99,7 +98,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     drop(conn);
     let report = result.map_err(|e| upload_error(e, ctx))?;
     for (key, value) in &given {
-        Config::set(&mut store, key, value, ctx.lang)
+        store.set_config(key, value, ctx.lang)
             .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
     }
     let purged = purge_now(&mut store, ctx)?;

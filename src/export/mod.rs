@@ -12,15 +12,72 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_xlsxwriter::{Format as XlsxFormat, Workbook};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
+use crate::card::MemberNo;
 use crate::i18n::Lang;
 use crate::member::options::ListKind;
 use crate::member::text::display_safe;
+use crate::member::{BoothEvent, Gender, Member, State};
 use crate::store::members::{StateFilter, StoredMember};
 use crate::store::{Store, StoreError};
 use crate::t;
+
+/// One exported record: what the laptop's store and the office's database both fill, each
+/// with what it knows (the laptop its queue state, the office the device that sent it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportRow {
+    pub uuid: Uuid,
+    pub member_no: MemberNo,
+    /// `None` once purged after upload and the retention period.
+    pub member: Option<Member>,
+    pub gender: Option<Gender>,
+    pub birth_date: Option<NaiveDate>,
+    pub region: Option<String>,
+    pub employment_form: Option<String>,
+    pub needs: Vec<String>,
+    pub event: BoothEvent,
+    pub event_date: NaiveDate,
+    pub consent_at: DateTime<FixedOffset>,
+    pub created_at: DateTime<FixedOffset>,
+    /// The laptop's last change, or when the office received it.
+    pub updated_at: DateTime<FixedOffset>,
+    /// The laptop's queue state; the office has no queue (`None`).
+    pub state: Option<State>,
+    pub state_reason: Option<String>,
+    pub server_member_no: Option<String>,
+    pub purged_at: Option<DateTime<FixedOffset>>,
+    /// The office's name of the laptop that sent it; the laptop leaves it empty.
+    pub device: Option<String>,
+}
+
+impl From<StoredMember> for ExportRow {
+    fn from(m: StoredMember) -> Self {
+        ExportRow {
+            uuid: m.uuid,
+            member_no: m.member_no,
+            member: m.member,
+            gender: m.facts.gender,
+            birth_date: m.facts.birth_date,
+            region: m.facts.region,
+            employment_form: m.employment_form,
+            needs: m.needs,
+            event: m.event,
+            event_date: m.event_date,
+            consent_at: m.consent_at,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            state: Some(m.state),
+            state_reason: m.state_reason,
+            server_member_no: m.server_member_no,
+            purged_at: m.purged_at,
+            device: None,
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -44,6 +101,9 @@ impl ExportFormat {
 pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The office's database failed while paging through its records.
+    #[error("reading the records: {0}")]
+    Source(String),
     #[error("cannot write {path}: {why}")]
     Write { path: PathBuf, why: String },
 }
@@ -52,6 +112,7 @@ impl ExportError {
     pub fn message(&self, lang: Lang) -> String {
         match self {
             ExportError::Store(e) => e.message(lang),
+            ExportError::Source(why) => t!(lang, "export.source", why = why),
             ExportError::Write { path, why } => {
                 t!(lang, "export.write", path = path.display(), why = why)
             }
@@ -62,7 +123,7 @@ impl ExportError {
 /// One exported column: its key (JSON and English header) and how to get the value.
 struct Column {
     key: &'static str,
-    value: fn(&StoredMember, Lang) -> String,
+    value: fn(&ExportRow, Lang) -> String,
 }
 
 fn opt(s: &Option<String>) -> String {
@@ -70,13 +131,13 @@ fn opt(s: &Option<String>) -> String {
 }
 
 /// A value of the record, or empty once the record was purged.
-fn of_member(m: &StoredMember, f: impl Fn(&crate::member::Member) -> String) -> String {
+fn of_member(m: &ExportRow, f: impl Fn(&crate::member::Member) -> String) -> String {
     m.member.as_ref().map(f).unwrap_or_default()
 }
 
 /// An optional detail of the record (None once purged or not asked).
 fn of_detail(
-    m: &StoredMember,
+    m: &ExportRow,
     f: impl Fn(&crate::member::Details) -> &Option<String>,
 ) -> Option<String> {
     m.member.as_ref().and_then(|x| f(&x.details).clone())
@@ -100,8 +161,7 @@ const COLUMNS: &[Column] = &[
     Column {
         key: "gender",
         value: |m, l| {
-            m.facts
-                .gender
+            m.gender
                 .map(|g| g.label(l).to_string())
                 .unwrap_or_default()
         },
@@ -109,8 +169,7 @@ const COLUMNS: &[Column] = &[
     Column {
         key: "birth_date",
         value: |m, _| {
-            m.facts
-                .birth_date
+            m.birth_date
                 .map(|d| d.to_string())
                 .unwrap_or_default()
         },
@@ -193,7 +252,7 @@ const COLUMNS: &[Column] = &[
     },
     Column {
         key: "region",
-        value: |m, _| opt(&m.facts.region),
+        value: |m, _| opt(&m.region),
     },
     Column {
         key: "remarks",
@@ -225,7 +284,7 @@ const COLUMNS: &[Column] = &[
     },
     Column {
         key: "state",
-        value: |m, l| m.state.label(l).to_string(),
+        value: |m, l| m.state.map(|s| s.label(l).to_string()).unwrap_or_default(),
     },
     Column {
         key: "state_reason",
@@ -234,6 +293,10 @@ const COLUMNS: &[Column] = &[
     Column {
         key: "server_member_no",
         value: |m, _| opt(&m.server_member_no),
+    },
+    Column {
+        key: "device",
+        value: |m, _| opt(&m.device),
     },
     Column {
         key: "uuid",
@@ -255,7 +318,7 @@ pub fn neutralise(s: &str) -> String {
 }
 
 /// One record as JSON (the `export --format json` shape).
-pub fn record_json(m: &StoredMember) -> Value {
+pub fn record_json(m: &ExportRow) -> Value {
     let member = m.member.as_ref();
     json!({
         "uuid": m.uuid,
@@ -269,9 +332,9 @@ pub fn record_json(m: &StoredMember) -> Value {
         "phone": member.map(|x| &x.phone),
         "employer": member.map(|x| &x.employer),
         "details": member.map(|x| &x.details),
-        "gender": m.facts.gender,
-        "birth_date": m.facts.birth_date,
-        "region": m.facts.region,
+        "gender": m.gender,
+        "birth_date": m.birth_date,
+        "region": m.region,
         "employment_form": m.employment_form,
         "needs": m.needs,
         "union": m.event.union,
@@ -282,6 +345,7 @@ pub fn record_json(m: &StoredMember) -> Value {
         "created_at": m.created_at,
         "updated_at": m.updated_at,
         "purged_at": m.purged_at,
+        "device": m.device,
     })
 }
 
@@ -296,8 +360,8 @@ pub trait RecordSource {
     /// Calls `f` for every record, in order, without loading them all at once.
     fn for_each_record(
         &self,
-        f: &mut dyn FnMut(StoredMember) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError>;
+        f: &mut dyn FnMut(ExportRow) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError>;
 }
 
 struct StoreSource<'a> {
@@ -308,9 +372,9 @@ struct StoreSource<'a> {
 impl RecordSource for StoreSource<'_> {
     fn for_each_record(
         &self,
-        f: &mut dyn FnMut(StoredMember) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        self.store.for_each(self.filter, f)
+        f: &mut dyn FnMut(ExportRow) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
+        self.store.for_each(self.filter, |m| f(m.into()))
     }
 }
 

@@ -6,6 +6,8 @@
 //! - [`phone`], [`name`], [`uscc`]: the other checked fields.
 //! - [`region`]: GB/T 2260 codes, current and historic. [`options`]: pick lists.
 //! - [`text`]: character normalisation and the hazardous-character filter.
+//! - [`state`]: a record's life (queued, uploaded, voided, rejected), its booth event, and
+//!   what may still be done with it.
 
 pub mod document;
 pub mod error;
@@ -14,9 +16,11 @@ pub mod options;
 pub mod phone;
 pub mod record;
 pub mod region;
+pub mod state;
 pub mod text;
 pub mod uscc;
 
 pub use document::{DocKind, Document, Gender, IdFacts};
 pub use error::{Field, FieldError, Reason, Warning};
 pub use record::{Details, Member, MemberInput, Validated, validate};
+pub use state::{BoothEvent, State, may_edit, may_print};

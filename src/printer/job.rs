@@ -2,18 +2,16 @@
 //! the data folder. Built on the caller's thread without I/O, run on any thread: the terminal
 //! UI runs it off the key path and gets the outcome back as a message.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::transport::{PrintError, Timeouts, send};
-use super::uri::PrinterUri;
-use crate::card::escpos::{self, Options};
-use crate::card::font::Fonts;
-use crate::card::{Slip, png};
+use crate::slip::escpos::{self, Options};
+use crate::slip::font::Fonts;
+use crate::slip::{Slip, png};
+use crate::config::PrinterUri;
 use crate::i18n::Lang;
+use crate::store::slips;
 use crate::t;
-
-/// Folder of the data folder where unprinted slips are saved.
-pub const SLIPS_DIR: &str = "slips";
 
 #[derive(Clone, Debug)]
 pub struct PrintJob {
@@ -82,14 +80,6 @@ impl PrintOutcome {
     }
 }
 
-fn uri_label(uri: &PrinterUri) -> String {
-    match uri {
-        PrinterUri::Device(p) => format!("file:{}", p.display()),
-        PrinterUri::Tcp { host, port } => format!("tcp://{host}:{port}"),
-        PrinterUri::Cups(q) => format!("lp:{q}"),
-    }
-}
-
 impl PrintJob {
     /// The job for a stored member: the slip laid out and signed here, no I/O.
     pub fn for_member(
@@ -97,7 +87,7 @@ impl PrintJob {
         config: &crate::config::Config,
         m: &crate::store::StoredMember,
         printer: Option<PrinterUri>,
-    ) -> Result<PrintJob, crate::card::slip::SlipError> {
+    ) -> Result<PrintJob, crate::slip::SlipError> {
         Ok(PrintJob {
             slip: Slip::new(m, config, store.device_key(), config.language)?,
             member_no: m.member_no.as_str().to_string(),
@@ -106,7 +96,7 @@ impl PrintJob {
                 paper: config.paper,
                 qr_mode: config.qr_mode,
             },
-            slips_dir: slips_dir(store.dir()),
+            slips_dir: slips::dir(store.dir()),
             font: config.font.clone(),
             timeouts: Timeouts::default(),
         })
@@ -123,7 +113,7 @@ impl PrintJob {
                 Ok(()) => {
                     tracing::info!(member_no = %self.member_no, "slip printed");
                     return PrintOutcome::Printed {
-                        printer: uri_label(uri),
+                        printer: uri.to_string(),
                     };
                 }
                 Err(e) => {
@@ -149,34 +139,9 @@ impl PrintJob {
     /// Saves `<data>/slips/<member no>.png`; says whether the CJK font was missing.
     pub fn save_png(&self) -> std::io::Result<(PathBuf, bool)> {
         crate::store::ensure_dir(&self.slips_dir)?;
-        let path = self.slips_dir.join(format!("{}.png", self.member_no));
+        let path = slips::file_in(&self.slips_dir, &self.member_no);
         let fonts = Fonts::get(self.font.as_deref()).ok();
         png::write(&path, &self.slip, fonts)?;
         Ok((path, fonts.is_none()))
     }
-}
-
-/// The slips folder of a data folder.
-pub fn slips_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join(SLIPS_DIR)
-}
-
-/// Deletes the saved slips of these member numbers (they carry the name and a valid QR
-/// code); returns how many files went.
-pub fn remove_slips<'a>(data_dir: &Path, numbers: impl IntoIterator<Item = &'a str>) -> u64 {
-    let slips = slips_dir(data_dir);
-    let mut deleted = 0;
-    for no in numbers {
-        // saved as the compact number; older builds saved it grouped
-        let mut names = vec![format!("{no}.png")];
-        if let Ok(m) = no.parse::<crate::card::MemberNo>() {
-            names.push(format!("{}.png", m.grouped()));
-        }
-        for name in names {
-            if std::fs::remove_file(slips.join(name)).is_ok() {
-                deleted += 1;
-            }
-        }
-    }
-    deleted
 }

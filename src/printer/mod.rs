@@ -3,8 +3,6 @@
 
 pub mod job;
 pub mod transport;
-pub mod uri;
 
 pub use job::{PrintJob, PrintOutcome};
 pub use transport::{PrintError, Timeouts};
-pub use uri::PrinterUri;

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::uri::PrinterUri;
+use crate::config::PrinterUri;
 use crate::i18n::Lang;
 use crate::t;
 

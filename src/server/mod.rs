@@ -55,11 +55,6 @@ impl ServeError {
     }
 }
 
-/// Installs the process-wide TLS crypto provider (ring); harmless when already installed.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// A tokio runtime for the server and its admin commands.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -70,7 +65,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// Runs until SIGINT/SIGTERM. Prints `{"listening":"ADDR","tls":BOOL}` on stdout once bound,
 /// so scripts and tests can use `--listen 127.0.0.1:0` and learn the port.
 pub fn run(opts: &RunOptions) -> Result<(), ServeError> {
-    install_crypto_provider();
+    crate::tls::install_crypto_provider();
     runtime()?.block_on(serve(opts))
 }
 

@@ -3,66 +3,16 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::{Device, Store, StoreError, parse_timestamp, timestamp};
 use crate::card::number::MAX_SEQ;
-use crate::card::{DeviceKey, MemberNo};
-use crate::i18n::{self, Lang};
-use crate::member::{Document, Gender, Member, Validated};
-
-/// Where a record is in its life (SPEC §4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Queued,
-    Uploaded,
-    Voided,
-    Rejected,
-}
-
-impl State {
-    pub const ALL: [State; 4] = [
-        State::Queued,
-        State::Uploaded,
-        State::Voided,
-        State::Rejected,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            State::Queued => "queued",
-            State::Uploaded => "uploaded",
-            State::Voided => "voided",
-            State::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<State> {
-        State::ALL.into_iter().find(|st| st.code() == s)
-    }
-
-    pub fn label(self, lang: Lang) -> &'static str {
-        i18n::text(lang, &format!("state.{}", self.code()))
-    }
-}
-
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-/// The booth a record was taken at, and by whom.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BoothEvent {
-    pub union: String,
-    pub place: String,
-    pub operator: String,
-}
+use crate::card::{Card, DeviceKey, MemberNo, payload_union};
+use crate::i18n::Lang;
+use crate::member::{BoothEvent, Document, Gender, Member, State, Validated};
 
 /// What a record's ID number said (kept apart from the JSON so lists need not parse it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -94,6 +44,36 @@ pub struct StoredMember {
     /// For `duplicate_person` answers: the member number the office already has.
     pub server_member_no: Option<String>,
     pub purged_at: Option<DateTime<FixedOffset>>,
+}
+
+impl StoredMember {
+    /// See [`crate::member::may_edit`].
+    pub fn may_edit(&self) -> bool {
+        crate::member::may_edit(self.state, self.member.is_some())
+    }
+
+    /// See [`crate::member::may_print`].
+    pub fn may_print(&self) -> bool {
+        crate::member::may_print(self.state, self.member.is_some())
+    }
+
+    /// What this record's card states (the union name as [`payload_union`] decides).
+    pub fn card(&self, union_short: Option<&str>) -> Card {
+        Card {
+            member_no: self.member_no.clone(),
+            union: payload_union(&self.event.union, union_short),
+            issued: self.event_date,
+        }
+    }
+
+    /// The signed QR payload of this record's card.
+    pub fn payload(
+        &self,
+        union_short: Option<&str>,
+        key: &DeviceKey,
+    ) -> Result<String, crate::card::payload::IssueError> {
+        crate::card::payload::issue(&self.card(union_short), key)
+    }
 }
 
 /// The person already registered here, for the "already a member" message.
@@ -550,11 +530,11 @@ impl Store {
 
     /// Calls `f` for every record matching `filter`, in registration order, without loading
     /// them all at once.
-    pub fn for_each(
+    pub fn for_each<E: From<StoreError>>(
         &self,
         filter: StateFilter,
-        mut f: impl FnMut(StoredMember) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        mut f: impl FnMut(StoredMember) -> Result<(), E>,
+    ) -> Result<(), E> {
         let (sql, state) = match filter {
             StateFilter::All => (format!("SELECT {COLUMNS} FROM members ORDER BY id"), None),
             StateFilter::Only(s) => (
@@ -562,13 +542,14 @@ impl Store {
                 Some(s.code()),
             ),
         };
-        let mut stmt = self.conn.prepare(&sql)?;
+        let mut stmt = self.conn.prepare(&sql).map_err(StoreError::from)?;
         let mut rows = match state {
-            Some(s) => stmt.query([s])?,
-            None => stmt.query([])?,
-        };
-        while let Some(row) = rows.next()? {
-            f(from_row(row)?)?;
+            Some(s) => stmt.query([s]),
+            None => stmt.query([]),
+        }
+        .map_err(StoreError::from)?;
+        while let Some(row) = rows.next().map_err(StoreError::from)? {
+            f(from_row(row).map_err(StoreError::from)?)?;
         }
         Ok(())
     }
@@ -681,7 +662,7 @@ impl Store {
         )?;
         tx.commit()?;
         // a voided member's saved slip would still verify
-        crate::printer::job::remove_slips(self.dir(), [member_no.as_str()]);
+        super::slips::remove(self.dir(), [member_no.as_str()]);
         tracing::info!(%member_no, "record voided");
         Ok(())
     }

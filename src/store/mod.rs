@@ -24,6 +24,7 @@ pub mod members;
 pub mod queue;
 pub mod schema;
 pub mod settings;
+pub mod slips;
 pub mod stats;
 
 use std::fs::{self, File};
@@ -34,10 +35,12 @@ use rusqlite::{Connection, OpenFlags};
 use zeroize::Zeroizing;
 
 use crate::card::DeviceKey;
+use crate::member::State;
 use crate::i18n::Lang;
 use crate::t;
 pub use keyfile::{KdfParams, KeyFile, KeyFileError};
-pub use members::{BoothEvent, Existing, RegisterError, State, StoredMember};
+pub use members::{Existing, RegisterError, StoredMember};
+pub use settings::SetError;
 
 pub const DB_FILE: &str = "booth.db";
 pub const LOCK_FILE: &str = "booth.lock";

@@ -210,7 +210,7 @@ pub fn purge(
     }
     tx.commit()?;
     let slips_deleted =
-        crate::printer::job::remove_slips(data_dir, numbers.iter().map(String::as_str));
+        super::slips::remove(data_dir, numbers.iter().map(String::as_str));
     tracing::info!(
         purged = numbers.len(),
         slips_deleted,

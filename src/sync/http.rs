@@ -53,7 +53,7 @@ impl Http {
         timeout: Duration,
         lang: Lang,
     ) -> Result<Http, HttpSetupError> {
-        crate::server::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let mut b = Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(timeout)

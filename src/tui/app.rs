@@ -20,11 +20,11 @@ use super::screens::unlock::UnlockState;
 use super::screens::upload::{UploadAction, UploadState};
 use super::workers::{SearchReq, WorkerMsg, Workers};
 use crate::card::qr::QrMatrix;
-use crate::card::{MemberNo, payload_for};
+use crate::card::MemberNo;
 use crate::config::Config;
 use crate::i18n::Lang;
 use crate::member::text::display_safe;
-use crate::printer::{PrintJob, PrintOutcome, PrinterUri};
+use crate::printer::{PrintJob, PrintOutcome};
 use crate::store::stats::StatusCounts;
 use crate::store::{self, RegisterError, Store, StoredMember};
 use crate::t;
@@ -429,7 +429,7 @@ impl App {
             settings.push(("printer", p.clone()));
         }
         for (k, v) in settings {
-            if let Err(e) = Config::set(&mut store, k, &v, self.lang) {
+            if let Err(e) = store.set_config(k, &v, self.lang) {
                 self.setup.error = Some(e.message(self.lang));
                 return;
             }
@@ -452,7 +452,7 @@ impl App {
     }
 
     fn open_session(&mut self, store: Store) {
-        let config = match Config::load(&store) {
+        let config = match store.config() {
             Ok(c) => c,
             Err(e) => {
                 self.unlock.error = Some(e.message(self.lang));
@@ -549,7 +549,7 @@ impl App {
         self.lang = self.lang.toggled();
         self.setup.lang = self.lang;
         if let Some(s) = &mut self.session {
-            match Config::set(&mut s.store, "language", self.lang.code(), self.lang) {
+            match s.store.set_config("language", self.lang.code(), self.lang) {
                 Ok(c) => s.config = c,
                 Err(e) => {
                     let m = e.message(self.lang);
@@ -826,7 +826,7 @@ impl App {
 
     fn show_done(&mut self, m: StoredMember, notes: Vec<String>) {
         let Some(s) = &self.session else { return };
-        let payload = payload_for(&m, &s.config, s.store.device_key());
+        let payload = m.payload(s.config.union_short.as_deref(), s.store.device_key());
         let qr = payload.as_ref().ok().and_then(|p| QrMatrix::encode(p).ok());
         let (Some(qr), Ok(_)) = (qr, payload) else {
             self.say(t!(self.lang, "done.no_qr"), Tone::Bad);
@@ -851,11 +851,7 @@ impl App {
 
     fn send_print(&mut self, m: &StoredMember) {
         let Some(s) = &self.session else { return };
-        let uri = s
-            .config
-            .printer
-            .as_deref()
-            .and_then(|p| PrinterUri::parse(p).ok());
+        let uri = s.config.printer.clone();
         match PrintJob::for_member(&s.store, &s.config, m, uri) {
             Ok(job) => s.workers.print(job),
             Err(e) => {

@@ -207,7 +207,7 @@ impl Drop for Server {
 }
 
 pub fn http_client() -> reqwest::blocking::Client {
-    booth::server::install_crypto_provider();
+    booth::tls::install_crypto_provider();
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()

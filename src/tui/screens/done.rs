@@ -10,7 +10,7 @@ use tui_big_text::{BigText, PixelSize};
 
 use crate::card::MemberNo;
 use crate::card::qr::{QUIET_ZONE, QrMatrix};
-use crate::card::terminal::{half_block_size, half_blocks};
+use crate::slip::terminal::{half_block_size, half_blocks};
 use crate::i18n::Lang;
 use crate::t;
 use crate::tui::theme;

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::card::payload::check_union_name;
 use crate::i18n::Lang;
 use crate::member::record::free_text;
-use crate::printer::PrinterUri;
+use crate::config::PrinterUri;
 use crate::t;
 use crate::tui::theme;
 use crate::tui::widgets::input::TextInput;

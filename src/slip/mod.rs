@@ -1,11 +1,19 @@
-//! What a membership slip says, independent of how it is drawn (PNG, SVG, ESC/POS).
+//! The membership slip: what it says ([`Slip`]), and its renderers — PNG ([`png`]), SVG
+//! ([`svg`]), ESC/POS bytes for thermal printers ([`escpos`]) and the terminal ([`terminal`]).
+//! Fonts for the images are found by [`font`].
 
-use super::qr::{QrMatrix, QrTooLong};
-use super::{DeviceKey, payload_for};
+pub mod escpos;
+pub mod font;
+pub mod png;
+pub mod svg;
+pub mod terminal;
+
+use crate::card::qr::{QrMatrix, QrTooLong};
+use crate::card::{DeviceKey, payload};
 use crate::config::Config;
 use crate::i18n::Lang;
 use crate::member::text::display_safe;
-use crate::store::{State, StoredMember};
+use crate::store::StoredMember;
 use crate::t;
 
 /// The slip's text, already made safe for any output (no control or bidi characters), and
@@ -29,7 +37,7 @@ pub struct Slip {
 #[derive(Debug, thiserror::Error)]
 pub enum SlipError {
     #[error(transparent)]
-    Issue(#[from] super::payload::IssueError),
+    Issue(#[from] payload::IssueError),
     #[error(transparent)]
     Qr(#[from] QrTooLong),
     #[error("the record was purged; its slip cannot be printed again")]
@@ -56,11 +64,15 @@ impl Slip {
         lang: Lang,
     ) -> Result<Slip, SlipError> {
         // a voided record's code would still verify: no card for it, on paper or screen
-        if m.state == State::Voided {
-            return Err(SlipError::Voided);
+        if !m.may_print() {
+            return Err(if m.member.is_none() {
+                SlipError::Purged
+            } else {
+                SlipError::Voided
+            });
         }
         let member = m.member.as_ref().ok_or(SlipError::Purged)?;
-        let payload = payload_for(m, config, key)?;
+        let payload = m.payload(config.union_short.as_deref(), key)?;
         let qr = QrMatrix::encode(&payload)?;
         let safe = |s: &str| display_safe(s).into_owned();
         Ok(Slip {

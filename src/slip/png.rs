@@ -6,8 +6,8 @@ use ab_glyph::{Font, PxScale, ScaleFont, point};
 use image::{GrayImage, Luma};
 
 use super::font::Fonts;
-use super::qr::{QUIET_ZONE, QrMatrix};
-use super::slip::Slip;
+use crate::card::qr::{QUIET_ZONE, QrMatrix};
+use super::Slip;
 
 /// 768 px: a 58 mm receipt at twice its 203 dpi, sharp on screen and when printed.
 pub const WIDTH: u32 = 768;

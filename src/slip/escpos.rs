@@ -10,8 +10,8 @@
 
 use unicode_width::UnicodeWidthChar;
 
-use super::qr::{QUIET_ZONE, QrMatrix};
-use super::slip::Slip;
+use crate::card::qr::{QUIET_ZONE, QrMatrix};
+use super::Slip;
 use crate::config::{Paper, QrMode};
 
 const ESC: u8 = 0x1B;

@@ -1,44 +1,18 @@
-//! The laptop's configuration: typed, with defaults, validated when set.
+//! The laptop's configuration: a plain typed value with defaults, and one validator per key
+//! ([`Config::apply`]) that `booth config set` and the setup screen both call.
 //!
-//! Stored in the encrypted database (see [`crate::store::settings`]); `booth config set KEY
-//! VALUE` and the setup screen write it. The UI language is mirrored into the clear keyfile so
-//! the passphrase prompt speaks the operator's language.
+//! Reading and writing it is the store's job (`Store::config`, `Store::set_config`): the
+//! settings live in the encrypted database.
+
+pub mod printer;
 
 use std::path::PathBuf;
 
 use crate::card::payload::{MAX_UNION_BYTES, check_union_name};
 use crate::i18n::Lang;
-use crate::store::{BoothEvent, Store, StoreError};
+use crate::member::BoothEvent;
 use crate::t;
-
-/// How the printer gets the QR code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum QrMode {
-    /// The printer's own QR command (GS ( k, model 2).
-    #[default]
-    Native,
-    /// A raster image (GS v 0), for printers without a QR command.
-    Raster,
-}
-
-/// Receipt paper width.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Paper {
-    /// 58 mm paper, 384 dots.
-    #[default]
-    Mm58,
-    /// 80 mm paper, 576 dots.
-    Mm80,
-}
-
-impl Paper {
-    pub fn dots(self) -> u32 {
-        match self {
-            Paper::Mm58 => 384,
-            Paper::Mm80 => 576,
-        }
-    }
-}
+pub use printer::{BadPrinterUri, Paper, PrinterUri, QrMode};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -50,7 +24,7 @@ pub struct Config {
     pub operator: String,
     pub language: Lang,
     /// `file:/dev/usb/lp0`, `tcp://host:9100`, `lp:QUEUE`; `None` saves slips as PNG.
-    pub printer: Option<String>,
+    pub printer: Option<PrinterUri>,
     pub paper: Paper,
     pub qr_mode: QrMode,
     /// Minutes without a key before the screen locks; 0 never locks.
@@ -149,42 +123,25 @@ fn optional(value: &str) -> Option<&str> {
 }
 
 impl Config {
-    /// Reads the configuration; values that no longer parse fall back to their default.
-    pub fn load(store: &Store) -> Result<Config, StoreError> {
-        let mut c = Config::default();
-        for (k, v) in store.settings()? {
-            if let Err(e) = c.apply(&k, &v, Lang::En) {
-                tracing::warn!(key = k, error = ?e, "ignoring stored setting");
-            }
-        }
-        Ok(c)
-    }
-
-    /// Validates and stores one setting.
-    pub fn set(store: &mut Store, key: &str, value: &str, lang: Lang) -> Result<Config, SetError> {
-        let mut c = Config::load(store)?;
+    /// This configuration with one setting changed, checked as a whole: what `config set`
+    /// and the setup screen store. A union name too long for the QR payload needs
+    /// `union_short` first.
+    pub fn with_setting(&self, key: &str, value: &str, lang: Lang) -> Result<Config, ConfigError> {
+        let mut c = self.clone();
         c.apply(key, value, lang)?;
         if key == "union" && c.union_short.is_none() && check_union_name(&c.union).is_err() {
-            return Err(SetError::Config(ConfigError::Invalid {
+            return Err(ConfigError::Invalid {
                 key: key.into(),
                 expected: t!(lang, "config.union_too_long", max = MAX_UNION_BYTES / 2),
-            }));
-        }
-        let stored = c.get(key).unwrap_or_default();
-        store.set_setting(key, (!stored.is_empty()).then_some(stored.as_str()))?;
-        if key == "language" {
-            store.set_prompt_language(c.language)?;
+            });
         }
         Ok(c)
     }
 
     /// Validates one setting and uses it in this copy only: for values given on a command
-    /// line that are stored only once they have proved right (see `upload`).
-    pub fn override_with(&mut self, key: &str, value: &str, lang: Lang) -> Result<(), ConfigError> {
-        self.apply(key, value, lang)
-    }
-
-    fn apply(&mut self, key: &str, value: &str, lang: Lang) -> Result<(), ConfigError> {
+    /// line that are stored only once they have proved right (see `upload`), and for stored
+    /// settings read back.
+    pub fn apply(&mut self, key: &str, value: &str, lang: Lang) -> Result<(), ConfigError> {
         match key {
             "union" => self.union = text_value(key, value, 60, lang)?,
             "union_short" => {
@@ -209,11 +166,10 @@ impl Config {
             "printer" => {
                 self.printer = match optional(value) {
                     None => None,
-                    Some(v) => {
-                        crate::printer::PrinterUri::parse(v)
-                            .map_err(|_| invalid(key, lang, "config.expect_printer"))?;
-                        Some(v.to_string())
-                    }
+                    Some(v) => Some(
+                        PrinterUri::parse(v)
+                            .map_err(|_| invalid(key, lang, "config.expect_printer"))?,
+                    ),
                 }
             }
             "paper" => {
@@ -272,7 +228,11 @@ impl Config {
             "place" => self.place.clone(),
             "operator" => self.operator.clone(),
             "language" => self.language.code().into(),
-            "printer" => opt(&self.printer),
+            "printer" => self
+                .printer
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             "paper" => match self.paper {
                 Paper::Mm58 => "58".into(),
                 Paper::Mm80 => "80".into(),
@@ -309,11 +269,6 @@ impl Config {
         })
     }
 
-    /// The union name carried by QR payloads.
-    pub fn payload_union(&self) -> &str {
-        self.union_short.as_deref().unwrap_or(&self.union)
-    }
-
     pub fn event(&self) -> BoothEvent {
         BoothEvent {
             union: self.union.clone(),
@@ -323,73 +278,54 @@ impl Config {
     }
 }
 
-#[derive(Debug)]
-pub enum SetError {
-    Config(ConfigError),
-    Store(StoreError),
-}
-
-impl From<ConfigError> for SetError {
-    fn from(e: ConfigError) -> Self {
-        SetError::Config(e)
-    }
-}
-
-impl From<StoreError> for SetError {
-    fn from(e: StoreError) -> Self {
-        SetError::Store(e)
-    }
-}
-
-impl SetError {
-    pub fn message(&self, lang: Lang) -> String {
-        match self {
-            SetError::Config(e) => e.message(lang),
-            SetError::Store(e) => e.message(lang),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn set(c: &Config, key: &str, value: &str) -> Result<Config, ConfigError> {
+        c.with_setting(key, value, Lang::Zh)
+    }
+
     #[test]
-    fn set_validate_and_reload() {
-        let (_d, mut store) = crate::store::test_store();
-        Config::set(&mut store, "place", "望京 SOHO", Lang::Zh).unwrap();
-        Config::set(&mut store, "paper", "80mm", Lang::Zh).unwrap();
-        Config::set(&mut store, "printer", "tcp://127.0.0.1:9100", Lang::Zh).unwrap();
-        let c = Config::load(&store).unwrap();
+    fn each_key_is_validated_and_reads_back() {
+        let c = Config::default();
+        let c = set(&c, "place", "望京 SOHO").unwrap();
+        let c = set(&c, "paper", "80mm").unwrap();
+        let c = set(&c, "printer", "tcp://127.0.0.1:9100").unwrap();
         assert_eq!(c.place, "望京 SOHO");
         assert_eq!(c.paper, Paper::Mm80);
-        assert_eq!(c.printer.as_deref(), Some("tcp://127.0.0.1:9100"));
-        assert!(matches!(
-            Config::set(&mut store, "colour", "red", Lang::Zh),
-            Err(SetError::Config(ConfigError::UnknownKey(_)))
-        ));
-        assert!(Config::set(&mut store, "paper", "57", Lang::Zh).is_err());
-        assert!(Config::set(&mut store, "operator", "李\u{1b}[2J", Lang::Zh).is_err());
-        assert!(
-            Config::set(
-                &mut store,
-                "union",
-                "北京市朝阳区望京街道总工会联合委员会",
-                Lang::Zh
-            )
-            .is_err()
+        assert_eq!(c.get("printer").as_deref(), Some("tcp://127.0.0.1:9100"));
+        assert!(matches!(set(&c, "colour", "red"), Err(ConfigError::UnknownKey(_))));
+        assert!(set(&c, "paper", "57").is_err());
+        assert!(set(&c, "operator", "李\u{1b}[2J").is_err());
+        assert!(set(&c, "printer", "usb").is_err());
+        assert_eq!(set(&c, "printer", "none").unwrap().printer, None);
+    }
+
+    #[test]
+    fn a_long_union_name_needs_its_short_name_first() {
+        let long = "北京市朝阳区望京街道总工会联合委员会";
+        assert!(set(&Config::default(), "union", long).is_err());
+        let c = set(&Config::default(), "union_short", "望京街道总工会").unwrap();
+        let c = set(&c, "union", long).unwrap();
+        assert_eq!(
+            crate::card::payload_union(&c.union, c.union_short.as_deref()),
+            "望京街道总工会"
         );
-        Config::set(&mut store, "union_short", "望京街道总工会", Lang::Zh).unwrap();
-        Config::set(
-            &mut store,
-            "union",
-            "北京市朝阳区望京街道总工会联合委员会",
-            Lang::Zh,
-        )
-        .unwrap();
-        let c = Config::load(&store).unwrap();
-        assert_eq!(c.payload_union(), "望京街道总工会");
-        Config::set(&mut store, "printer", "none", Lang::Zh).unwrap();
-        assert_eq!(Config::load(&store).unwrap().printer, None);
+    }
+
+    #[test]
+    fn every_key_round_trips_through_its_text() {
+        let c = Config {
+            union_short: Some("望京工会".into()),
+            printer: Some(PrinterUri::parse("lp:Receipt_58").unwrap()),
+            ca: Some("/etc/booth/ca.pem".into()),
+            ..Config::default()
+        };
+        let mut back = Config::default();
+        for key in KEYS {
+            back.apply(key, &c.get(key).unwrap(), Lang::En).unwrap();
+        }
+        assert_eq!(back, c);
     }
 }

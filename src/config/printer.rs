@@ -1,6 +1,37 @@
-//! Printer addresses as written in the config and on the command line.
+//! The printer settings: where slips go ([`PrinterUri`], as written in the config and on the
+//! command line), the paper width and how the QR code is sent.
 
+use std::fmt;
 use std::path::PathBuf;
+
+/// How the printer gets the QR code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum QrMode {
+    /// The printer's own QR command (GS ( k, model 2).
+    #[default]
+    Native,
+    /// A raster image (GS v 0), for printers without a QR command.
+    Raster,
+}
+
+/// Receipt paper width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Paper {
+    /// 58 mm paper, 384 dots.
+    #[default]
+    Mm58,
+    /// 80 mm paper, 576 dots.
+    Mm80,
+}
+
+impl Paper {
+    pub fn dots(self) -> u32 {
+        match self {
+            Paper::Mm58 => 384,
+            Paper::Mm80 => 576,
+        }
+    }
+}
 
 /// Where the slip goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +90,19 @@ impl PrinterUri {
     }
 }
 
+impl fmt::Display for PrinterUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrinterUri::Device(path) => write!(f, "file:{}", path.display()),
+            PrinterUri::Tcp { host, port } if host.contains(':') => {
+                write!(f, "tcp://[{host}]:{port}")
+            }
+            PrinterUri::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
+            PrinterUri::Cups(queue) => write!(f, "lp:{queue}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +131,10 @@ mod tests {
             PrinterUri::parse("lp:Receipt_58").unwrap(),
             PrinterUri::Cups("Receipt_58".into())
         );
+        for text in ["file:/dev/usb/lp0", "tcp://[::1]:9101", "tcp://h:9100", "lp:Q"] {
+            let uri = PrinterUri::parse(text).unwrap();
+            assert_eq!(PrinterUri::parse(&uri.to_string()).unwrap(), uri, "{text}");
+        }
         for bad in [
             "",
             "usb",

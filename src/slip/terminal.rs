@@ -5,7 +5,7 @@
 //! without it many phone scanners fail. Draw the lines with a black foreground on a white
 //! background so the code is dark-on-light whatever the terminal's colours.
 
-use super::qr::QrMatrix;
+use crate::card::qr::QrMatrix;
 
 /// One line per two module rows; `quiet` modules of light border on each side.
 /// Characters: '█' both dark, '▀' top dark, '▄' bottom dark, ' ' both light.
