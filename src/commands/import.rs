@@ -99,7 +99,7 @@ impl Report {
 
 /// The settings of one import run.
 struct Run<'a> {
-    event: &'a store::BoothEvent,
+    event: &'a crate::member::BoothEvent,
     now: &'a chrono::DateTime<chrono::FixedOffset>,
     dry_run: bool,
     consent_flag: bool,
