@@ -6,15 +6,15 @@
 
 use std::time::{Duration, Instant};
 
-use booth::slip::escpos::{self, Options};
-use booth::slip::font::Fonts;
 use booth::card::keys::KeyRing;
 use booth::card::{TrustedKey, payload};
-use booth::slip::{Slip, png};
 use booth::config::Config;
 use booth::i18n::Lang;
 use booth::member::document::check_char;
 use booth::member::{MemberInput, validate};
+use booth::slip::escpos::{self, Options};
+use booth::slip::font::Fonts;
+use booth::slip::{Slip, png};
 use booth::store::{self, Store};
 
 fn input(n: u32) -> MemberInput {

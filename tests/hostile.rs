@@ -7,9 +7,9 @@ mod common;
 
 use std::sync::{Arc, mpsc};
 
-use booth::slip::escpos::reader::{Op, parse};
 use booth::i18n::Lang;
 use booth::member::text::is_hazardous;
+use booth::slip::escpos::reader::{Op, parse};
 use booth::store::Store;
 use booth::tui::app::{App, Screen};
 use booth::tui::view;

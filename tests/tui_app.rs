@@ -431,7 +431,9 @@ fn the_upload_screen_uploads_and_reports() {
     let token = add_device(&db, "laptop1");
     {
         let s = h.app.session.as_mut().unwrap();
-        s.store.set_config("server", &server.url(), Lang::Zh).unwrap();
+        s.store
+            .set_config("server", &server.url(), Lang::Zh)
+            .unwrap();
         s.config = s.store.set_config("token", &token, Lang::Zh).unwrap();
     }
     h.register("葛婷婷", "11010519491231002X", "13800138000");

@@ -7,13 +7,13 @@ use serde_json::json;
 use super::records::parse_member_no;
 use super::setup::{load_config, open_store};
 use super::{CliError, Ctx, Output};
-use crate::slip::escpos::Options;
-use crate::slip::font::Fonts;
-use crate::slip::{Slip, png, svg};
 use crate::cli::CardArgs;
 use crate::config::Config;
 use crate::config::PrinterUri;
 use crate::printer::{PrintJob, PrintOutcome};
+use crate::slip::escpos::Options;
+use crate::slip::font::Fonts;
+use crate::slip::{Slip, png, svg};
 use crate::store::{Store, StoredMember};
 use crate::t;
 

@@ -131,7 +131,8 @@ pub fn config(ctx: &Ctx, action: &ConfigAction) -> Result<Output, CliError> {
     let mut store = open_store(ctx)?;
     match action {
         ConfigAction::Set { key, value } => {
-            let c = store.set_config(key, value, ctx.lang)
+            let c = store
+                .set_config(key, value, ctx.lang)
                 .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
             let shown = c.display(key).unwrap_or_default();
             Ok(Output {

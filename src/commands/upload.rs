@@ -98,7 +98,8 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     drop(conn);
     let report = result.map_err(|e| upload_error(e, ctx))?;
     for (key, value) in &given {
-        store.set_config(key, value, ctx.lang)
+        store
+            .set_config(key, value, ctx.lang)
             .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
     }
     let purged = purge_now(&mut store, ctx)?;

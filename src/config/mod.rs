@@ -295,7 +295,10 @@ mod tests {
         assert_eq!(c.place, "望京 SOHO");
         assert_eq!(c.paper, Paper::Mm80);
         assert_eq!(c.get("printer").as_deref(), Some("tcp://127.0.0.1:9100"));
-        assert!(matches!(set(&c, "colour", "red"), Err(ConfigError::UnknownKey(_))));
+        assert!(matches!(
+            set(&c, "colour", "red"),
+            Err(ConfigError::UnknownKey(_))
+        ));
         assert!(set(&c, "paper", "57").is_err());
         assert!(set(&c, "operator", "李\u{1b}[2J").is_err());
         assert!(set(&c, "printer", "usb").is_err());

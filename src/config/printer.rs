@@ -131,7 +131,12 @@ mod tests {
             PrinterUri::parse("lp:Receipt_58").unwrap(),
             PrinterUri::Cups("Receipt_58".into())
         );
-        for text in ["file:/dev/usb/lp0", "tcp://[::1]:9101", "tcp://h:9100", "lp:Q"] {
+        for text in [
+            "file:/dev/usb/lp0",
+            "tcp://[::1]:9101",
+            "tcp://h:9100",
+            "lp:Q",
+        ] {
             let uri = PrinterUri::parse(text).unwrap();
             assert_eq!(PrinterUri::parse(&uri.to_string()).unwrap(), uri, "{text}");
         }

@@ -160,19 +160,11 @@ const COLUMNS: &[Column] = &[
     },
     Column {
         key: "gender",
-        value: |m, l| {
-            m.gender
-                .map(|g| g.label(l).to_string())
-                .unwrap_or_default()
-        },
+        value: |m, l| m.gender.map(|g| g.label(l).to_string()).unwrap_or_default(),
     },
     Column {
         key: "birth_date",
-        value: |m, _| {
-            m.birth_date
-                .map(|d| d.to_string())
-                .unwrap_or_default()
-        },
+        value: |m, _| m.birth_date.map(|d| d.to_string()).unwrap_or_default(),
     },
     Column {
         key: "ethnicity",

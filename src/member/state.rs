@@ -76,7 +76,11 @@ mod tests {
     fn only_queued_and_rejected_records_with_their_data_are_editable() {
         for s in State::ALL {
             assert!(!may_edit(s, false), "{s} purged");
-            assert_eq!(may_edit(s, true), matches!(s, State::Queued | State::Rejected), "{s}");
+            assert_eq!(
+                may_edit(s, true),
+                matches!(s, State::Queued | State::Rejected),
+                "{s}"
+            );
         }
     }
 

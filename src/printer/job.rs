@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 
 use super::transport::{PrintError, Timeouts, send};
+use crate::config::PrinterUri;
+use crate::i18n::Lang;
 use crate::slip::escpos::{self, Options};
 use crate::slip::font::Fonts;
 use crate::slip::{Slip, png};
-use crate::config::PrinterUri;
-use crate::i18n::Lang;
 use crate::store::slips;
 use crate::t;
 

@@ -27,18 +27,122 @@ pub fn normalise_header(raw: &str) -> String {
             _ if c.is_whitespace() || c.is_control() => {}
             '*' | '※' | ':' | '：' | '_' | '-' | '.' | '。' | '、' | '"' | '\'' | '“' | '”'
             | '的' => {}
-            _ => s.extend(c.to_lowercase()),
+            _ => s.extend(c.to_lowercase().map(simplified)),
         }
     }
     s.replace("号码", "号")
 }
 
-/// The wording without a trailing "名称"/"全称" (`工作单位名称` → `工作单位`), if it had one.
-fn without_name_suffix(key: &str) -> Option<&str> {
-    ["名称", "全称"]
+/// Traditional characters of headings (Hong Kong, Macao and Taiwan offices) as simplified
+/// ones: `身份證號碼` reads as `身份证号码`.
+fn simplified(c: char) -> char {
+    const PAIRS: &[(char, char)] = &[
+        ('證', '证'),
+        ('號', '号'),
+        ('碼', '码'),
+        ('機', '机'),
+        ('單', '单'),
+        ('電', '电'),
+        ('話', '话'),
+        ('聯', '联'),
+        ('繫', '系'),
+        ('係', '系'),
+        ('職', '职'),
+        ('業', '业'),
+        ('崗', '岗'),
+        ('務', '务'),
+        ('歷', '历'),
+        ('學', '学'),
+        ('統', '统'),
+        ('會', '会'),
+        ('類', '类'),
+        ('護', '护'),
+        ('員', '员'),
+        ('農', '农'),
+        ('備', '备'),
+        ('註', '注'),
+        ('說', '说'),
+        ('訴', '诉'),
+        ('項', '项'),
+        ('稱', '称'),
+        ('營', '营'),
+        ('現', '现'),
+        ('屬', '属'),
+        ('種', '种'),
+        ('從', '从'),
+        ('僱', '雇'),
+        ('傭', '佣'),
+        ('處', '处'),
+        ('簽', '签'),
+        ('書', '书'),
+        ('權', '权'),
+        ('與', '与'),
+        ('個', '个'),
+        ('資', '资'),
+        ('訊', '讯'),
+        ('實', '实'),
+        ('際', '际'),
+        ('別', '别'),
+        ('為', '为'),
+        ('於', '于'),
+        ('絡', '络'),
+        ('戶', '户'),
+        ('齡', '龄'),
+        ('內', '内'),
+        ('陸', '陆'),
+        ('灣', '湾'),
+        ('臺', '台'),
+        ('門', '门'),
+        ('來', '来'),
+        ('僑', '侨'),
+        ('國', '国'),
+        ('勞', '劳'),
+        ('動', '动'),
+        ('關', '关'),
+        ('態', '态'),
+        ('層', '层'),
+        ('級', '级'),
+        ('專', '专'),
+        ('長', '长'),
+        ('簡', '简'),
+        ('體', '体'),
+        ('貫', '贯'),
+        ('齊', '齐'),
+        ('並', '并'),
+    ];
+    PAIRS
+        .iter()
+        .find(|(t, _)| *t == c)
+        .map_or(c, |(_, simple)| *simple)
+}
+
+/// Looser readings of a wording, tried in turn when it matches nothing: without a trailing
+/// "名称"/"全称" (`工作单位名称` → `工作单位`), without a leading "本人"/"职工"/"员工"/"会员"
+/// (`本人是否同意处理个人信息` → `是否同意处理个人信息`), and without both.
+fn looser(key: &str) -> Vec<&str> {
+    let no_suffix = ["名称", "全称"]
         .iter()
         .find_map(|suffix| key.strip_suffix(suffix))
-        .filter(|rest| !rest.is_empty())
+        .filter(|rest| !rest.is_empty());
+    let no_prefix = |k: &str| -> Option<usize> {
+        ["本人", "职工", "员工", "会员", "人员"]
+            .iter()
+            .find(|p| k.starts_with(*p) && k.len() > p.len())
+            .map(|p| p.len())
+    };
+    let mut out = Vec::new();
+    if let Some(k) = no_suffix {
+        out.push(k);
+    }
+    if let Some(n) = no_prefix(key) {
+        out.push(&key[n..]);
+    }
+    if let Some(k) = no_suffix
+        && let Some(n) = no_prefix(k)
+    {
+        out.push(&k[n..]);
+    }
+    out
 }
 
 fn table() -> &'static HashMap<String, Field> {
@@ -74,7 +178,7 @@ pub fn recognise(header: &str) -> Option<Field> {
     }
     let t = table();
     t.get(&key)
-        .or_else(|| without_name_suffix(&key).and_then(|k| t.get(k)))
+        .or_else(|| looser(&key).into_iter().find_map(|k| t.get(k)))
         .copied()
 }
 
@@ -174,6 +278,14 @@ mod tests {
             ("Mobile Phone", Field::Phone),
             ("Employer-Name", Field::Employer),
             ("ID No.", Field::IdNumber),
+            ("本人是否同意处理个人信息", Field::Consent),
+            ("职工手机号码", Field::Phone),
+            ("会员工作单位名称", Field::Employer),
+            // Hong Kong, Macao and Taiwan offices write traditional characters
+            ("身份證號碼", Field::IdNumber),
+            ("手機號碼", Field::Phone),
+            ("工作單位", Field::Employer),
+            ("聯絡電話", Field::Phone),
         ] {
             assert_eq!(recognise(h), Some(f), "{h:?}");
         }

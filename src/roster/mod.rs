@@ -253,7 +253,11 @@ pub fn read(path: &Path, sheet: Option<&str>) -> Result<Roster, RosterError> {
             (&mut file)
                 .take(limits::MAX_FILE_BYTES + 1)
                 .read_to_end(&mut bytes)?;
-            from_text_bytes(&bytes)
+            if matches!(ext.as_str(), "csv" | "txt" | "tsv") {
+                from_csv_bytes(&bytes)
+            } else {
+                from_text_bytes(&bytes)
+            }
         }
         kind => sheets::read_book(std::io::BufReader::new(file), kind, sheet),
     }
@@ -270,13 +274,16 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// A file that is neither zip nor compound: CSV or text, or a web page with an .xls name.
+/// A spreadsheet's name on a file that is neither zip nor compound: a web page, text (some
+/// systems export tab-separated text as ".xls"), or a damaged file.
 fn from_text_bytes(bytes: &[u8]) -> Result<Roster, RosterError> {
     if decode::looks_like_html(bytes) {
         return Err(RosterError::Unsupported(Unsupported::Html));
     }
     if !decode::looks_like_text(bytes) {
-        return Err(RosterError::Unsupported(Unsupported::NotASpreadsheet));
+        return Err(RosterError::Spreadsheet(
+            "not an xlsx, xls or ods file".into(),
+        ));
     }
     from_csv_bytes(bytes)
 }

@@ -10,8 +10,8 @@
 
 use unicode_width::UnicodeWidthChar;
 
-use crate::card::qr::{QUIET_ZONE, QrMatrix};
 use super::Slip;
+use crate::card::qr::{QUIET_ZONE, QrMatrix};
 use crate::config::{Paper, QrMode};
 
 const ESC: u8 = 0x1B;

@@ -5,9 +5,9 @@ use std::path::Path;
 use ab_glyph::{Font, PxScale, ScaleFont, point};
 use image::{GrayImage, Luma};
 
+use super::Slip;
 use super::font::Fonts;
 use crate::card::qr::{QUIET_ZONE, QrMatrix};
-use super::Slip;
 
 /// 768 px: a 58 mm receipt at twice its 203 dpi, sharp on screen and when printed.
 pub const WIDTH: u32 = 768;

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::card::qr::QUIET_ZONE;
 use super::Slip;
+use crate::card::qr::QUIET_ZONE;
 
 const FONT_STACK: &str = "'Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei',sans-serif";
 

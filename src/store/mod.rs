@@ -35,8 +35,8 @@ use rusqlite::{Connection, OpenFlags};
 use zeroize::Zeroizing;
 
 use crate::card::DeviceKey;
-use crate::member::State;
 use crate::i18n::Lang;
+use crate::member::State;
 use crate::t;
 pub use keyfile::{KdfParams, KeyFile, KeyFileError};
 pub use members::{Existing, RegisterError, StoredMember};

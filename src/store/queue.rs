@@ -209,8 +209,7 @@ pub fn purge(
         }
     }
     tx.commit()?;
-    let slips_deleted =
-        super::slips::remove(data_dir, numbers.iter().map(String::as_str));
+    let slips_deleted = super::slips::remove(data_dir, numbers.iter().map(String::as_str));
     tracing::info!(
         purged = numbers.len(),
         slips_deleted,

@@ -10,8 +10,8 @@ use tui_big_text::{BigText, PixelSize};
 
 use crate::card::MemberNo;
 use crate::card::qr::{QUIET_ZONE, QrMatrix};
-use crate::slip::terminal::{half_block_size, half_blocks};
 use crate::i18n::Lang;
+use crate::slip::terminal::{half_block_size, half_blocks};
 use crate::t;
 use crate::tui::theme;
 use crate::tui::widgets::{fit, fits, wrapped};

@@ -10,12 +10,12 @@ use ratatui::widgets::{Row, Table, Widget};
 
 use crate::card::MemberNo;
 use crate::i18n::Lang;
+use crate::member::State;
 use crate::member::options::ListKind;
 use crate::member::phone::mask_phone;
 use crate::member::text::display_safe;
-use crate::store::members::Summary;
-use crate::member::State;
 use crate::store::StoredMember;
+use crate::store::members::Summary;
 use crate::t;
 use crate::tui::theme;
 use crate::tui::widgets::fit;

@@ -7,9 +7,9 @@ use unicode_width::UnicodeWidthStr;
 use zeroize::Zeroizing;
 
 use crate::card::payload::check_union_name;
+use crate::config::PrinterUri;
 use crate::i18n::Lang;
 use crate::member::record::free_text;
-use crate::config::PrinterUri;
 use crate::t;
 use crate::tui::theme;
 use crate::tui::widgets::input::TextInput;
