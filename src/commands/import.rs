@@ -23,7 +23,9 @@ use crate::roster::{self, Roster, RosterRow};
 use crate::store::{self, RegisterError, StoreError};
 use crate::t;
 
-const BATCH: usize = 20_000;
+/// Rows per transaction: commits do not wait for the disk in bulk mode, so small batches cost
+/// little, and a full disk loses at most one batch of work (the report names its rows).
+const BATCH: usize = 1_000;
 
 /// One row of the report (`--json`): `{"row", "status", "member_no", "errors", "warnings"}`.
 #[derive(serde::Serialize)]
@@ -116,7 +118,11 @@ pub fn import(
     let lang = ctx.lang;
     // Read the file before asking for the passphrase: a wrong file costs nothing.
     let roster = roster::read(file, sheet).map_err(|e| CliError::new("roster", e.message(lang)))?;
-    let mut store = open_store(ctx)?;
+    let mut store = open_store(ctx).map_err(|e| match e.code {
+        // Not the single registration's "this entry was not saved": no row was.
+        "disk_full" => CliError::new("disk_full", t!(lang, "import.disk_full_at_open")),
+        _ => e,
+    })?;
     let config = load_config(&store, ctx)?;
     let event = config.event();
     let now = store::now();
@@ -266,14 +272,13 @@ pub fn import(
         };
         return Err(CliError::new(code, message).with(json));
     }
+    let mut json = json;
     if let Some(e) = flush_failed {
         // Every accepted row is stored; say so, and why the disk needs attention.
+        let note = t!(lang, "import.flush_failed", why = store_problem(&e, lang));
         human.push('\n');
-        human.push_str(&t!(
-            lang,
-            "import.flush_failed",
-            why = store_problem(&e, lang)
-        ));
+        human.push_str(&note);
+        json["flush_failed"] = json!(note);
         tracing::warn!(error = %e, "import stored its rows but could not flush them");
     }
     if accepted == 0 && (rejected > 0 || total == 0) {
