@@ -188,7 +188,13 @@ fn an_import_on_a_full_disk_reports_exactly_which_rows_were_stored() {
             .unwrap_or_default();
         // … is what the store holds
         let json = b.dir.path().join(format!("export{round}.json"));
-        let e = run(&["export", "--format", "json", "--out", json.to_str().unwrap()]);
+        let e = run(&[
+            "export",
+            "--format",
+            "json",
+            "--out",
+            json.to_str().unwrap(),
+        ]);
         assert!(e.status.success(), "round {round}: {}", stderr(&e));
         let exported: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -198,7 +204,10 @@ fn an_import_on_a_full_disk_reports_exactly_which_rows_were_stored() {
             .iter()
             .map(|r| r["id_number"].as_str().unwrap().to_string())
             .collect();
-        assert_eq!(said, stored, "round {round} ({free_kb} KB free): report vs store");
+        assert_eq!(
+            said, stored,
+            "round {round} ({free_kb} KB free): report vs store"
+        );
 
         let complete = out.status.success();
         eprintln!(
@@ -230,7 +239,10 @@ fn an_import_on_a_full_disk_reports_exactly_which_rows_were_stored() {
         let again = run(&["import", roster.to_str().unwrap(), "--consent", "--json"]);
         assert!(again.status.success(), "round {round}: {}", stderr(&again));
         let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-        assert_eq!(again["accepted"].as_u64().unwrap() as usize, 3_000 - stored.len());
+        assert_eq!(
+            again["accepted"].as_u64().unwrap() as usize,
+            3_000 - stored.len()
+        );
         assert_eq!(again["duplicate"].as_u64().unwrap() as usize, stored.len());
         std::fs::remove_dir_all(&data).unwrap();
     }

@@ -172,8 +172,8 @@ impl StatedType {
     }
 }
 
-/// A wording reduced to what tells it apart: width folded, lower case, no spaces, nothing in
-/// brackets (`台湾居民来往大陆通行证（台胞证）` → `台湾居民来往大陆通行证`).
+/// A wording reduced to what tells it apart: width folded, lower case, no spaces, markers or
+/// colons, nothing in brackets (`台湾居民来往大陆通行证（台胞证）` → `台湾居民来往大陆通行证`).
 pub fn wording_key(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut depth = 0usize;
@@ -184,6 +184,7 @@ pub fn wording_key(s: &str) -> String {
                 depth = depth.saturating_sub(1)
             }
             _ if depth > 0 || c.is_whitespace() => {}
+            '*' | '※' | ':' | '：' => {}
             _ => out.extend(c.to_lowercase()),
         }
     }
