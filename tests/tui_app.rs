@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use booth::config::Config;
 use booth::i18n::Lang;
 use booth::tui::app::{App, Overlay, Screen};
 use booth::tui::event::AppEvent;

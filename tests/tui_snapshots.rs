@@ -46,7 +46,7 @@ fn unlocked(lang: Lang) -> (tempfile::TempDir, App) {
         ("operator", "李淑芬"),
         ("language", lang.code()),
     ] {
-        booth::config::store.set_config(k, v, lang).unwrap();
+        store.set_config(k, v, lang).unwrap();
     }
     drop(store);
     let mut app = App::new(dir.path().to_path_buf(), lang, tx, Arc::new(fixed_now));

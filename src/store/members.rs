@@ -593,7 +593,7 @@ impl Store {
             .query_row([member_no.as_str()], from_row)
             .optional()?
             .ok_or(StoreError::NotFound)?;
-        if !matches!(current.state, State::Queued | State::Rejected) {
+        if !current.may_edit() {
             return Err(StoreError::WrongState(current.state).into());
         }
         let hash = person_hash(&self.device.pepper, &v.member.document);
@@ -642,18 +642,15 @@ impl Store {
         now: &DateTime<FixedOffset>,
     ) -> Result<(), StoreError> {
         let tx = write_transaction(&mut self.conn)?;
-        let state: Option<String> = tx
-            .query_row(
-                "SELECT state FROM members WHERE member_no = ?1",
-                [member_no.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let state = state
-            .and_then(|s| State::parse(&s))
+        let current = tx
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM members WHERE member_no = ?1"
+            ))?
+            .query_row([member_no.as_str()], from_row)
+            .optional()?
             .ok_or(StoreError::NotFound)?;
-        if !matches!(state, State::Queued | State::Rejected) {
-            return Err(StoreError::WrongState(state));
+        if !current.may_edit() {
+            return Err(StoreError::WrongState(current.state));
         }
         tx.execute(
             "UPDATE members SET state = 'voided', state_reason = ?2, person_hash = NULL,

@@ -134,7 +134,7 @@ impl RecordsState {
             return None;
         }
         if let Some(d) = &self.detail {
-            let editable = matches!(d.state, State::Queued | State::Rejected) && d.member.is_some();
+            let editable = d.may_edit();
             return match key.code {
                 KeyCode::Esc | KeyCode::Backspace => {
                     self.detail = None;
@@ -147,9 +147,7 @@ impl RecordsState {
                     self.void_reason = Some(TextInput::new(200));
                     None
                 }
-                KeyCode::Char('p' | 'P') | KeyCode::F(8)
-                    if d.member.is_some() && d.state != State::Voided =>
-                {
+                KeyCode::Char('p' | 'P') | KeyCode::F(8) if d.may_print() => {
                     Some(RecordsAction::Reprint(d.member_no.clone()))
                 }
                 _ => None,
@@ -401,7 +399,7 @@ impl RecordsState {
             );
             frame.set_cursor_position(p);
         }
-        let editable = matches!(d.state, State::Queued | State::Rejected) && d.member.is_some();
+        let editable = d.may_edit();
         let keys = if editable {
             t!(lang, "records.detail_keys")
         } else if d.state == State::Voided {
