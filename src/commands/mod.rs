@@ -103,6 +103,10 @@ pub struct Output {
 
 impl Output {
     pub fn print(&self, json_out: bool) {
+        // Nothing at all: the command's output was the data itself (`export --out -`).
+        if self.human.is_empty() && self.json.is_null() {
+            return;
+        }
         if json_out {
             let mut v = self.json.clone();
             if let Value::Object(o) = &mut v {
