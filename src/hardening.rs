@@ -9,17 +9,18 @@ pub fn protect_process() {
     // call does) leaves the memory to the kernel.
     openssl_sys::init();
     #[cfg(unix)]
-    // SAFETY: umask, setrlimit and prctl only change this process's own attributes; they are
-    // called once at start-up, before any thread is spawned.
-    unsafe {
-        libc::umask(0o077);
-        let no_core = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
+    {
+        use rustix::process::{Resource, Rlimit, setrlimit, umask};
+        umask(rustix::fs::Mode::from_raw_mode(0o077));
+        let no_core = Rlimit {
+            current: Some(0),
+            maximum: Some(0),
         };
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        // best effort: a refusal leaves the (already restrictive) defaults
+        let _ = setrlimit(Resource::Core, no_core);
         #[cfg(target_os = "linux")]
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        let _ =
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     }
 }
 

@@ -139,11 +139,6 @@ pub fn format(lang: Lang, key: &str, args: &[(&str, &dyn Display)]) -> String {
     s
 }
 
-/// Every key in the catalogue (for tests and `booth` self-checks).
-pub fn keys() -> impl Iterator<Item = &'static str> {
-    catalog().keys().map(String::as_str)
-}
-
 /// `t!(lang, "key")` → `&'static str`; `t!(lang, "key", name = value, …)` → `String`.
 #[macro_export]
 macro_rules! t {

@@ -84,7 +84,7 @@ fn png_slip_decodes_and_verifies_and_a_flipped_character_is_refused() {
 fn another_laptops_code_needs_its_key() {
     let a = Booth::new();
     let b = Booth::new();
-    let (_, v) = a.register("葛婷婷", "11010519491231002X", "13800138000");
+    let (_, v) = a.register_sample();
     let payload = v["qr_payload"].as_str().unwrap().to_string();
     // b does not know a's key
     let (out, vv) = b.json(&["verify", &payload]);
@@ -120,7 +120,7 @@ fn another_laptops_code_needs_its_key() {
 #[test]
 fn hostile_payloads_are_refused_with_reasons() {
     let b = Booth::new();
-    let (_, v) = b.register("葛婷婷", "11010519491231002X", "13800138000");
+    let (_, v) = b.register_sample();
     let p = v["qr_payload"].as_str().unwrap();
     let long = "A".repeat(10_000);
     // base45 text can start with '-': still a payload, never mistaken for a flag

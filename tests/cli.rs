@@ -8,7 +8,7 @@ use serde_json::Value;
 #[test]
 fn register_prints_member_number_uuid_and_payload() {
     let b = Booth::new();
-    let (out, v) = b.register("葛婷婷", "11010519491231002X", "13800138000");
+    let (out, v) = b.register_sample();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(v["ok"], true);
     let no = v["member_no"].as_str().unwrap();
@@ -24,12 +24,7 @@ fn register_prints_member_number_uuid_and_payload() {
 #[test]
 fn refusals_name_the_field_and_reason_and_exit_non_zero() {
     let b = Booth::new();
-    assert!(
-        b.register("葛婷婷", "11010519491231002X", "13800138000")
-            .0
-            .status
-            .success()
-    );
+    assert!(b.register_sample().0.status.success());
 
     // the same person again: who and when, with the member number
     let (out, v) = b.register("葛婷婷", "11010519491231002x", "13800138000");
@@ -133,12 +128,7 @@ fn full_width_input_is_normalised() {
 #[test]
 fn wrong_passphrase_is_one_line_and_touches_nothing() {
     let b = Booth::new();
-    assert!(
-        b.register("葛婷婷", "11010519491231002X", "13800138000")
-            .0
-            .status
-            .success()
-    );
+    assert!(b.register_sample().0.status.success());
     let db = b.data().join("booth.db");
     let before = std::fs::read(&db).unwrap();
     let out = b
@@ -183,13 +173,8 @@ fn a_second_process_gets_in_use() {
 #[test]
 fn nothing_personal_in_clear_anywhere_in_the_data_folder() {
     let b = Booth::new();
-    assert!(
-        b.register("葛婷婷", "11010519491231002X", "13800138000")
-            .0
-            .status
-            .success()
-    );
-    let _ = b.register("葛婷婷", "11010519491231002X", "13800138000"); // duplicate: error path logs too
+    assert!(b.register_sample().0.status.success());
+    let _ = b.register_sample(); // duplicate: error path logs too
     let _ = b.register("王小二", "110105194912310021", "13900139000"); // refused
     b.run(&["consult"]);
     for needle in [
@@ -216,12 +201,7 @@ fn nothing_personal_in_clear_anywhere_in_the_data_folder() {
 fn data_folder_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let b = Booth::new();
-    assert!(
-        b.register("葛婷婷", "11010519491231002X", "13800138000")
-            .0
-            .status
-            .success()
-    );
+    assert!(b.register_sample().0.status.success());
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&b.data()), 0o700);
     for e in std::fs::read_dir(b.data()).unwrap().flatten() {
@@ -242,7 +222,7 @@ fn consultations_and_stats() {
         assert!(b.run(&["consult"]).status.success());
     }
     assert!(b.run(&["consult", "--undo"]).status.success());
-    b.register("葛婷婷", "11010519491231002X", "13800138000");
+    b.register_sample();
     let (_, v) = b.json(&["stats"]);
     for key in [
         "consultations",
@@ -263,7 +243,7 @@ fn consultations_and_stats() {
 #[test]
 fn void_releases_the_person() {
     let b = Booth::new();
-    let (_, v) = b.register("葛婷婷", "11010519491231002X", "13800138000");
+    let (_, v) = b.register_sample();
     let no = v["member_no"].as_str().unwrap().to_string();
     // no printer: the slip is saved in the data folder
     let out = b.run(&["print", &no]);
@@ -287,12 +267,7 @@ fn void_releases_the_person() {
     let (_, s) = b.json(&["stats"]);
     assert_eq!(s["voided"], 1);
     assert_eq!(s["registered"], 0);
-    assert!(
-        b.register("葛婷婷", "11010519491231002X", "13800138000")
-            .0
-            .status
-            .success()
-    );
+    assert!(b.register_sample().0.status.success());
 }
 
 #[test]
@@ -340,7 +315,7 @@ fn config_set_get_list_and_bad_values() {
 #[test]
 fn export_json_csv_xlsx() {
     let b = Booth::new();
-    b.register("葛婷婷", "11010519491231002X", "13800138000");
+    b.register_sample();
     b.json(&[
         "register",
         "--name",
@@ -475,7 +450,7 @@ fn no_passphrase_and_no_terminal_is_a_clear_error() {
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
     let b = Booth::new();
-    let (out, _) = b.register("葛婷婷", "11010519491231002X", "13800138000");
+    let (out, _) = b.register_sample();
     assert!(out.status.success(), "{}", stderr(&out));
     for args in [&["stats", "--json"][..], &["stats"], &["register"]] {
         let (reader, writer) = std::io::pipe().unwrap();

@@ -25,7 +25,7 @@ const HOSTILE_REMARKS: &str = "=HYPERLINK(\"http://x\")\u{9b}31m\u{e0041}";
 /// A registered member whose stored text is then replaced behind validation's back.
 fn poisoned() -> (Booth, String) {
     let b = Booth::new();
-    let (out, v) = b.register("葛婷婷", "11010519491231002X", "13800138000");
+    let (out, v) = b.register_sample();
     assert!(out.status.success());
     let no = v["member_no"].as_str().unwrap().to_string();
     // SAFETY: set before any thread of this test reads it.
@@ -172,7 +172,7 @@ fn the_terminal_shows_no_escape_sequences() {
 fn command_line_output_is_escaped() {
     let (b, no) = poisoned();
     // re-registering the same person prints the stored (hostile) name in the refusal
-    let (out, _) = b.register("葛婷婷", "11010519491231002X", "13800138000");
+    let (out, _) = b.register_sample();
     assert_clean("stderr", &stderr(&out));
     assert_clean("stdout", &stdout(&out));
     let (out, _) = b.json(&[

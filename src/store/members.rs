@@ -520,14 +520,6 @@ impl Store {
             .optional()?)
     }
 
-    pub fn get_by_uuid(&self, uuid: &Uuid) -> Result<Option<StoredMember>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM members WHERE uuid = ?1"))?
-            .query_row([uuid.to_string()], from_row)
-            .optional()?)
-    }
-
     /// Calls `f` for every record matching `filter`, in registration order, without loading
     /// them all at once.
     pub fn for_each<E: From<StoreError>>(
@@ -552,19 +544,6 @@ impl Store {
             f(from_row(row).map_err(StoreError::from)?)?;
         }
         Ok(())
-    }
-
-    /// Up to `limit` queued records after `after_id` (the upload's batches).
-    pub fn queued_after(
-        &self,
-        after_id: i64,
-        limit: usize,
-    ) -> Result<Vec<StoredMember>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM members WHERE state = 'queued' AND id > ?1 ORDER BY id LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![after_id, limit as i64], from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Search for the records screen (see [`search`]).

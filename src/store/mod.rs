@@ -303,13 +303,10 @@ impl Store {
 
     /// True if `passphrase` unlocks this folder (for the idle lock screen). Costs one KDF run.
     pub fn check_passphrase(&self, passphrase: &[u8]) -> Result<bool, StoreError> {
+        use subtle::ConstantTimeEq;
         let candidate = self.keyfile.derive_key(passphrase)?;
-        // Constant-time comparison: no early exit on the first differing byte.
-        let diff = candidate
-            .iter()
-            .zip(self.key.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        Ok(diff == 0)
+        // no early exit on the first differing byte
+        Ok(bool::from(candidate[..].ct_eq(&self.key[..])))
     }
 
     /// Bulk mode (import): commits stop waiting for the disk (`synchronous = NORMAL`, still
@@ -371,14 +368,8 @@ fn apply_key(conn: &Connection, key: &[u8; 32]) -> Result<(), StoreError> {
 pub fn free_space(dir: &Path) -> Option<u64> {
     #[cfg(unix)]
     {
-        use std::os::unix::ffi::OsStrExt;
-        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-        // SAFETY: `c` is a valid NUL-terminated path; `st` is a properly sized out-parameter.
-        if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-            return None;
-        }
-        Some(st.f_bavail as u64 * st.f_frsize as u64)
+        let st = rustix::fs::statvfs(dir).ok()?;
+        Some(st.f_bavail.saturating_mul(st.f_frsize))
     }
     #[cfg(not(unix))]
     {

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Duration, FixedOffset};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -220,17 +220,6 @@ pub fn purge(
         purged: numbers.len() as u64,
         slips_deleted,
     })
-}
-
-/// The most recent upload's row id and outcome, if any (for tests and the UI).
-pub fn last_upload_outcome(conn: &Connection) -> Result<Option<(i64, Option<String>)>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, outcome FROM uploads ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?)
 }
 
 impl Store {

@@ -11,6 +11,35 @@ use serde_json::Value;
 
 pub const PASS: &str = "correct horse battery staple";
 
+/// The tests' one sample worker: a valid resident ID whose check character is X.
+pub struct Person {
+    pub name: &'static str,
+    pub id: &'static str,
+    pub phone: &'static str,
+    pub employer: &'static str,
+}
+
+pub const GE_TINGTING: Person = Person {
+    name: "葛婷婷",
+    id: "11010519491231002X",
+    phone: "13800138000",
+    employer: "某某快递有限公司",
+};
+
+impl Person {
+    /// The form's input for this person, consent given.
+    pub fn input(&self) -> booth::member::MemberInput {
+        booth::member::MemberInput {
+            name: self.name.into(),
+            id_number: self.id.into(),
+            phone: self.phone.into(),
+            employer: self.employer.into(),
+            consent: true,
+            ..Default::default()
+        }
+    }
+}
+
 /// The booth binary built by cargo for this test run.
 pub fn booth_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_booth"))
@@ -62,6 +91,11 @@ impl Booth {
             )
         });
         (out, v)
+    }
+
+    /// `booth register` of the sample worker.
+    pub fn register_sample(&self) -> (Output, Value) {
+        self.register(GE_TINGTING.name, GE_TINGTING.id, GE_TINGTING.phone)
     }
 
     pub fn register(&self, name: &str, id: &str, phone: &str) -> (Output, Value) {

@@ -128,9 +128,10 @@ impl Tui {
     /// SIGKILL: the power cut, as far as the process can tell.
     #[cfg(unix)]
     pub fn kill9(&mut self) {
-        if let Some(pid) = self.child.process_id() {
-            // SAFETY: sending a signal to our own child.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        if let Some(pid) = self.child.process_id().and_then(|p| i32::try_from(p).ok())
+            && let Some(pid) = rustix::process::Pid::from_raw(pid)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
         }
         let _ = self.wait_exit(10);
     }
