@@ -861,3 +861,60 @@ fn an_import_that_accepts_no_row_exits_non_zero_a_finished_rerun_does_not() {
     let (out, _) = import(&b, &empty, &[]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn spreadsheets_that_declare_or_repeat_millions_of_cells_are_refused() {
+    let b = Booth::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    // an xls whose sheet declares 4 billion rows (DIMENSIONS record): calamine would reserve
+    // room for them
+    let mut xls = std::fs::read(fixtures.join("roster.xls")).unwrap();
+    let dims: Vec<usize> = xls
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == [0x00, 0x02, 0x0e, 0x00])
+        .map(|(i, _)| i + 4)
+        .collect();
+    assert!(!dims.is_empty(), "the fixture has DIMENSIONS records");
+    for at in dims {
+        xls[at + 4..at + 8].copy_from_slice(&u32::MAX.to_le_bytes()); // last row
+        xls[at + 10..at + 12].copy_from_slice(&255u16.to_le_bytes()); // last column
+    }
+    let file = b.dir.path().join("huge.xls");
+    std::fs::write(&file, &xls).unwrap();
+    let (out, v) = import(&b, &file, &["--consent"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(v["error"], "roster");
+    assert!(stderr(&out).contains("单元格范围"), "{}", stderr(&out));
+
+    // an ods whose one valued cell is repeated across 16,384 columns and a million rows
+    let stored = |name: &'static str, text: String| {
+        let mut crc = flate2::Crc::new();
+        crc.update(text.as_bytes());
+        ZipEntry {
+            name,
+            declared: text.len() as u64,
+            data: text.into_bytes(),
+            deflated: false,
+            crc: crc.sum(),
+        }
+    };
+    let content = r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="名单"><table:table-row><table:table-cell office:value-type="string"><text:p>姓名</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated="16384" office:value-type="string"><text:p>某某</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#;
+    let ods = b.dir.path().join("repeat.ods");
+    write_zip(
+        &ods,
+        &[
+            stored(
+                "mimetype",
+                "application/vnd.oasis.opendocument.spreadsheet".into(),
+            ),
+            stored("content.xml", content.into()),
+        ],
+    );
+    let (out, v) = import(&b, &ods, &["--consent"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(v["error"], "roster");
+    assert!(stderr(&out).contains("单元格范围"), "{}", stderr(&out));
+    let rss = children_peak_rss_mb();
+    assert!(rss <= 512, "peak RSS {rss} MB");
+}
