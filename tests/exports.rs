@@ -38,7 +38,7 @@ fn column(ws: &calamine::Range<Data>, header: &str) -> usize {
         .next()
         .unwrap()
         .iter()
-        .position(|c| c.to_string() == header)
+        .position(|c| matches!(c, Data::String(s) if s == header))
         .unwrap_or_else(|| panic!("no column {header}"))
 }
 

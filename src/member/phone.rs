@@ -41,10 +41,11 @@ fn hk_macao(p: &str) -> Option<(u16, &str)> {
         if let Some(rest) = p.strip_prefix(plus).or_else(|| p.strip_prefix(zeros)) {
             return Some((code, rest));
         }
-        if p.len() == 11 && p.bytes().all(|b| b.is_ascii_digit()) {
-            if let Some(rest) = p.strip_prefix(bare) {
-                return Some((code, rest));
-            }
+        if p.len() == 11
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && let Some(rest) = p.strip_prefix(bare)
+        {
+            return Some((code, rest));
         }
     }
     None
