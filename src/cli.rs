@@ -158,8 +158,9 @@ pub struct RegisterArgs {
     /// The worker explicitly consents to the processing of sensitive personal information.
     #[arg(long)]
     pub consent: bool,
-    /// resident_id, hmt_permit, foreign_permanent, passport. Without it, a number that starts
-    /// with a letter is a passport, any other an ID of the 18-character family.
+    /// resident_id, hmt_permit, foreign_permanent, passport, hk_macao_permit, taiwan_permit,
+    /// or a wording such as 台胞证. Without it, a number that starts with a letter and has at
+    /// most nine characters is a passport, any other an ID of the 18-character family.
     #[arg(long)]
     pub doc_type: Option<String>,
     #[arg(long, default_value = "")]

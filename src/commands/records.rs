@@ -34,7 +34,7 @@ pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
                 t!(
                     ctx.lang,
                     "cli.bad_doc_type",
-                    kinds = "resident_id, hmt_permit, foreign_permanent, passport"
+                    kinds = DocKind::ALL.map(DocKind::code).join(", ")
                 ),
             )
         })?,
