@@ -166,6 +166,8 @@ fn an_import_on_a_full_disk_reports_exactly_which_rows_were_stored() {
                 .args(args)
                 .env("BOOTH_PASSPHRASE", PASS)
                 .env("BOOTH_KDF", "fast")
+                // three batches, so that some are committed before the disk fills
+                .env("BOOTH_IMPORT_BATCH", "1000")
                 .output()
                 .unwrap()
         };

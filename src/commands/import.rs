@@ -23,9 +23,19 @@ use crate::roster::{self, Roster, RosterRow};
 use crate::store::{self, RegisterError, StoreError};
 use crate::t;
 
-/// Rows per transaction: commits do not wait for the disk in bulk mode, so small batches cost
-/// little, and a full disk loses at most one batch of work (the report names its rows).
-const BATCH: usize = 1_000;
+/// Rows per transaction. Bigger batches rewrite fewer index pages into the write-ahead log (a
+/// page changed by many batches is logged once per batch); a full disk costs at most one batch
+/// of work, whose rows the report names. `BOOTH_IMPORT_BATCH` changes it (tests that need
+/// several batches from a small roster).
+const BATCH: usize = 20_000;
+
+fn batch_size() -> usize {
+    std::env::var("BOOTH_IMPORT_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(BATCH)
+}
 
 /// One row of the report (`--json`): `{"row", "status", "member_no", "errors", "warnings"}`.
 #[derive(serde::Serialize)]
@@ -169,12 +179,14 @@ pub fn import(
         Ok(()) => None,
         Err(e) => {
             report.rolled_back(lang);
-            for row in rows {
+            for row in rows.by_ref() {
                 report.rows.push(not_stored(row.number, lang));
             }
             Some(e)
         }
     };
+    // The roster's memory goes before the report's JSON is made (200,000 rows at most).
+    drop(rows);
     // Leaving bulk mode flushes the committed batches: if that fails (disk full), the rows are
     // stored all the same (in the write-ahead log) and the next start completes the flush.
     let flush_failed = store
@@ -238,7 +250,7 @@ pub fn import(
     let stored_rows = rows_where(Status::Accepted);
     let not_stored_rows = rows_where(Status::NotStored);
     let json = json!({
-        "rows": report.rows,
+        "rows": serde_json::to_value(std::mem::take(&mut report.rows)).unwrap_or_default(),
         "total": total,
         "accepted": accepted,
         "rejected": rejected,
@@ -306,6 +318,7 @@ fn write_rows(
 ) -> Result<(), StoreError> {
     let lang = run.lang;
     let today = run.now.date_naive();
+    let batch_rows = batch_size();
     let mut batch = store.batch()?;
     let mut in_batch = 0;
     for row in rows.by_ref() {
@@ -402,7 +415,7 @@ fn write_rows(
                 return Err(e);
             }
         }
-        if !run.dry_run && in_batch >= BATCH {
+        if !run.dry_run && in_batch >= batch_rows {
             batch.commit()?;
             report.committed();
             batch = store.batch()?;

@@ -102,13 +102,14 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn print(&self, json_out: bool) {
+    /// Consumes the output: a whole import's report is not copied to be printed.
+    pub fn print(self, json_out: bool) {
         // Nothing at all: the command's output was the data itself (`export --out -`).
         if self.human.is_empty() && self.json.is_null() {
             return;
         }
         if json_out {
-            let mut v = self.json.clone();
+            let mut v = self.json;
             if let Value::Object(o) = &mut v {
                 o.insert("ok".into(), Value::Bool(true));
             }

@@ -142,11 +142,12 @@ fn sniff_delimiter(text: &str) -> u8 {
 /// Feeds every row of CSV bytes to `row` (its 0-based index and cells), stopping at the first
 /// error `row` returns.
 pub fn csv_rows(
-    bytes: &[u8],
+    bytes: Vec<u8>,
     mut row: impl FnMut(usize, Vec<Cell>) -> Result<(), RosterError>,
 ) -> Result<(), RosterError> {
     limits::check_file_size(bytes.len() as u64)?;
-    let text = decode(bytes);
+    let text = decode(&bytes);
+    drop(bytes);
     let mut reader = reader(&text, sniff_delimiter(&text));
     let mut record = csv::StringRecord::new();
     let mut index = 0;
@@ -178,7 +179,7 @@ mod tests {
 
     fn grid(bytes: &[u8]) -> Vec<Vec<Cell>> {
         let mut g = Vec::new();
-        csv_rows(bytes, |_, cells| {
+        csv_rows(bytes.to_vec(), |_, cells| {
             g.push(cells);
             Ok(())
         })

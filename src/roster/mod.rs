@@ -254,9 +254,9 @@ pub fn read(path: &Path, sheet: Option<&str>) -> Result<Roster, RosterError> {
                 .take(limits::MAX_FILE_BYTES + 1)
                 .read_to_end(&mut bytes)?;
             if matches!(ext.as_str(), "csv" | "txt" | "tsv") {
-                from_csv_bytes(&bytes)
+                csv_roster(bytes)
             } else {
-                from_text_bytes(&bytes)
+                from_text_bytes(bytes)
             }
         }
         kind => sheets::read_book(std::io::BufReader::new(file), kind, sheet),
@@ -276,20 +276,25 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// A spreadsheet's name on a file that is neither zip nor compound: a web page, text (some
 /// systems export tab-separated text as ".xls"), or a damaged file.
-fn from_text_bytes(bytes: &[u8]) -> Result<Roster, RosterError> {
-    if decode::looks_like_html(bytes) {
+fn from_text_bytes(bytes: Vec<u8>) -> Result<Roster, RosterError> {
+    if decode::looks_like_html(&bytes) {
         return Err(RosterError::Unsupported(Unsupported::Html));
     }
-    if !decode::looks_like_text(bytes) {
+    if !decode::looks_like_text(&bytes) {
         return Err(RosterError::Spreadsheet(
             "not an xlsx, xls or ods file".into(),
         ));
     }
-    from_csv_bytes(bytes)
+    csv_roster(bytes)
 }
 
 /// Reads CSV bytes (any of the encodings `decode` detects).
 pub fn from_csv_bytes(bytes: &[u8]) -> Result<Roster, RosterError> {
+    csv_roster(bytes.to_vec())
+}
+
+/// The bytes go once decoded: a large roster is not held twice while its rows are made.
+fn csv_roster(bytes: Vec<u8>) -> Result<Roster, RosterError> {
     let mut builder = Builder::new(None, &[]);
     decode::csv_rows(bytes, |i, cells| builder.push(i, cells))?;
     builder.finish()
@@ -299,7 +304,7 @@ pub fn from_csv_bytes(bytes: &[u8]) -> Result<Roster, RosterError> {
 pub fn from_xlsx_bytes(bytes: &[u8]) -> Result<Roster, RosterError> {
     limits::check_file_size(bytes.len() as u64)?;
     match sheets::magic(bytes) {
-        sheets::Magic::Other => from_text_bytes(bytes),
+        sheets::Magic::Other => from_text_bytes(bytes.to_vec()),
         kind => sheets::read_book(std::io::Cursor::new(bytes), kind, None),
     }
 }
