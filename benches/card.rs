@@ -2,7 +2,9 @@
 //! 1,000 cards), and verification per payload.
 //!
 //! `cargo bench --bench card`. "Submit" is what the form's Ctrl-S does: validate, store in its
-//! own transaction (fsync), sign the payload, lay out the slip.
+//! own transaction (fsync), sign the payload, lay out the slip. The same run measures the
+//! ceilings it is made of: the registration's transaction alone, and the card alone (sign,
+//! QR encode, ESC/POS bytes, no store), so a slow figure says which part is slow.
 
 use std::time::{Duration, Instant};
 
@@ -85,6 +87,36 @@ fn main() {
     }
     report("submit → ESC/POS bytes ready", to_escpos);
     report("submit → PNG slip written", to_png);
+
+    // Ceiling 1: the registration's own transaction (validate + insert + fsync), no card.
+    let mut store_only = Vec::new();
+    for n in 1000..2000 {
+        let t = Instant::now();
+        let now = store::now();
+        let v = validate(&input(n), now.date_naive()).unwrap();
+        st.register(&v, &event, &now).unwrap();
+        store_only.push(t.elapsed());
+    }
+    report(
+        "ceiling: register alone (validate, insert, fsync)",
+        store_only,
+    );
+
+    // Ceiling 2: the card alone for an already stored record (sign, QR encode, ESC/POS).
+    let stored = st.search("", None, 1).unwrap();
+    let m = st.get(&stored[0].member_no).unwrap().unwrap();
+    let mut card_only = Vec::new();
+    for _ in 0..1000 {
+        let t = Instant::now();
+        let slip = Slip::new(&m, &config, st.device_key(), Lang::Zh).unwrap();
+        let bytes = escpos::slip_bytes(&slip, opts);
+        assert!(bytes.len() > 100);
+        card_only.push(t.elapsed());
+    }
+    report(
+        "ceiling: card alone (sign, QR encode, ESC/POS bytes)",
+        card_only,
+    );
 
     let mut ring = KeyRing::default();
     let key = st.device_key();
