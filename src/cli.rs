@@ -45,10 +45,14 @@ pub enum Command {
         #[arg(long)]
         undo: bool,
     },
-    /// Register a whole workplace from a staff spreadsheet (.csv or .xlsx).
+    /// Register a whole workplace from a staff list (.csv/.txt in any encoding, .xlsx, .xls,
+    /// .ods, WPS .et).
     Import {
         /// The staff spreadsheet.
         file: PathBuf,
+        /// The sheet to read (default: the first sheet with a header row).
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
         /// Check every row and report, without saving anything.
         #[arg(long)]
         dry_run: bool,
@@ -181,8 +185,9 @@ pub struct RegisterArgs {
     /// The worker explicitly consents to the processing of sensitive personal information.
     #[arg(long)]
     pub consent: bool,
-    /// resident_id, hmt_permit, foreign_permanent, passport. Without it, a number that starts
-    /// with a letter is a passport, any other an ID of the 18-character family.
+    /// resident_id, hmt_permit, foreign_permanent, passport, hk_macao_permit, taiwan_permit,
+    /// or a wording such as 台胞证. Without it, a number that starts with a letter and has at
+    /// most nine characters is a passport, any other an ID of the 18-character family.
     #[arg(long)]
     pub doc_type: Option<String>,
     /// Ethnic group: a code or name from the list (01, 汉族, Han).

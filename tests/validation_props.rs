@@ -1,19 +1,25 @@
 //! Property tests for the validation rules in `booth::member`, through the public API only.
 //!
 //! Each property states a rule of GB 11643 (resident IDs, ISO 7064 MOD 11-2), the residence
-//! permits and foreign PR IDs sharing its layout, mainland mobile numbers, names, GB 32100
-//! (USCC) and the character hygiene rules, and lets proptest look for a counterexample.
+//! permits and foreign PR IDs sharing its layout, passports (ICAO 9303) and the travel permits
+//! of Hong Kong, Macao and Taiwan residents, mobile numbers (mainland, +852, +853), names,
+//! GB 32100 (USCC), roster headings and document-type wordings, and the character hygiene
+//! rules, and lets proptest look for a counterexample.
 
 mod common;
 
 use booth::i18n::Lang;
-use booth::member::document::{DocKind, Gender, check_char, normalize_number, parse_document};
+use booth::member::document::{
+    DocKind, Document, Gender, StatedType, check_char, normalize_number, parse_document,
+};
 use booth::member::name::{normalize_name, parse_name};
+use booth::member::phone::mask_phone;
 use booth::member::phone::{normalize_phone, parse_phone};
 use booth::member::record::{MemberInput, validate};
 use booth::member::text::{display_safe, is_hazardous, tidy};
 use booth::member::uscc::{normalize_uscc, parse_uscc, uscc_check_char};
 use booth::member::{FieldError, Reason};
+use booth::roster::columns::recognise;
 use chrono::{Datelike, Days, NaiveDate};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -406,6 +412,9 @@ proptest! {
     /// with the country code 0086, for the length of what follows it.
     #[test]
     fn wrong_prefixes_are_rejected(phone in prop_oneof!["1[0-2][0-9]{9}", "[02-9][0-9]{10}", "0086[0-9]{7}"]) {
+        // eleven digits starting 852/853 are a Hong Kong/Macao number with its country code
+        // (or, after 00, a too-short one: refused for its length)
+        prop_assume!(!["852", "853", "00852", "00853"].iter().any(|p| phone.starts_with(p)));
         let parsed = parse_phone(&phone);
         let expected = if phone.starts_with("0086") {
             Reason::Length { expected: 11, actual: 7 }
@@ -421,7 +430,8 @@ proptest! {
     fn wrong_lengths_are_rejected(phone in "[0-9]{1,30}") {
         prop_assume!(phone.len() != 11);
         let country_code = (phone.len() == 13 && phone.starts_with("86"))
-            || (phone.len() == 15 && phone.starts_with("0086"));
+            || (phone.len() == 15 && phone.starts_with("0086"))
+            || (phone.len() == 13 && (phone.starts_with("00852") || phone.starts_with("00853")));
         prop_assume!(!country_code);
         let parsed = parse_phone(&phone);
         prop_assert!(parsed.is_err(), "{phone} ({} digits) accepted: {parsed:?}", phone.len());
@@ -866,5 +876,191 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+// ------------------------------------------------------------- 14. passports are not a catch-all
+
+fn letter() -> impl Strategy<Value = char> {
+    (b'A'..=b'Z').prop_map(char::from)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 14. A resident ID with a letter typed for one of its first 17 digits (O for 0, I for 1,
+    /// any letter) is refused as a mistyped ID naming the position and the letter — as a
+    /// resident ID, as a passport, and with no type given.
+    #[test]
+    fn ids_with_a_letter_for_a_digit_are_mistyped_ids(
+        (id, _, _) in valid_resident_id(),
+        pos in 0usize..17,
+        l in letter(),
+        lower in any::<bool>(),
+    ) {
+        let mut chars: Vec<char> = id.chars().collect();
+        chars[pos] = l;
+        let typo: String = chars.into_iter().collect();
+        let typed = if lower { typo.to_lowercase() } else { typo.clone() };
+        let want = Err(Reason::LetterInId { position: pos + 1, letter: l });
+        prop_assert_eq!(DocKind::unstated(&typed), DocKind::ResidentId, "{}", typed);
+        prop_assert_eq!(parse_document(DocKind::ResidentId, &typed, today()).map(|_| ()), want.clone());
+        prop_assert_eq!(parse_document(DocKind::Passport, &typed, today()).map(|_| ()), want);
+        for lang in Lang::ALL {
+            let msg = Reason::LetterInId { position: pos + 1, letter: l }.message(lang);
+            prop_assert!(msg.contains(&(pos + 1).to_string()) && msg.contains(l), "{msg}");
+            prop_assert!(!msg.contains(&typo), "{msg} echoes the number");
+        }
+    }
+
+    /// 14. ICAO 9303: five to nine letters and digits (at least one digit) are a passport
+    /// number; ten or more never are.
+    #[test]
+    fn passports_have_at_most_nine_characters(
+        n in "[A-Z0-9]{4,8}[0-9]",
+        long in "[A-Z][A-Z0-9]{9,20}",
+    ) {
+        let p = parse_document(DocKind::Passport, &n, today());
+        prop_assert!(p.is_ok(), "{} refused: {:?}", n, p);
+        prop_assert_eq!(p.unwrap().document.kind, DocKind::Passport);
+        prop_assert!(parse_document(DocKind::Passport, &long, today()).is_err(), "{}", long);
+        prop_assert_ne!(DocKind::unstated(&long), DocKind::Passport, "{}", long);
+    }
+
+    /// 14. A masked passport shows at most its first letter and last two characters.
+    #[test]
+    fn masked_passports_show_at_most_three_characters(n in "[A-Z][A-Z0-9]{3,7}[0-9]") {
+        let d = Document { kind: DocKind::Passport, number: n.clone() };
+        let m = d.masked();
+        prop_assert_eq!(m.chars().count(), n.chars().count());
+        let shown: Vec<(usize, char)> = m.chars().enumerate().filter(|(_, c)| *c != '*').collect();
+        prop_assert!(shown.len() <= 3, "{} → {}", n, m);
+        let len = n.chars().count();
+        for (i, c) in shown {
+            prop_assert!(i == 0 || i >= len - 2, "{} → {}: position {}", n, m, i);
+            prop_assert_eq!(n.chars().nth(i), Some(c));
+        }
+    }
+
+    /// 14. Travel permits: H/M + 8 digits (+ 2 for the issue count) for Hong Kong and Macao
+    /// residents, 8 digits (+ 2, + a bracketed office code) for Taiwan residents; the person is
+    /// the lifelong number, whatever the issue.
+    #[test]
+    fn travel_permits_keep_their_holder(
+        hm in "[HM][0-9]{8}",
+        issue in "[0-9]{2}",
+        tw in "[0-9]{8}",
+        office in "[A-Z0-9]",
+    ) {
+        let a = parse_document(DocKind::HkMacaoPermit, &hm, today()).unwrap();
+        let b = parse_document(DocKind::HkMacaoPermit, &format!("{hm}{issue}"), today()).unwrap();
+        prop_assert_eq!(a.document.person_key(), b.document.person_key());
+        let c = parse_document(DocKind::TaiwanPermit, &tw, today()).unwrap();
+        let d = parse_document(DocKind::TaiwanPermit, &format!("{tw}{issue}({office})"), today()).unwrap();
+        prop_assert_eq!(c.document.person_key(), d.document.person_key());
+        prop_assert_ne!(a.document.person_key(), c.document.person_key());
+    }
+}
+
+// ------------------------------------------------------------ 15. Hong Kong and Macao mobiles
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 15. +852 and 8 digits starting 4–9, +853 and 8 digits starting 6, however typed, are
+    /// stored as `+852 91234567`; parsing the stored form gives it back.
+    #[test]
+    fn hong_kong_and_macao_mobiles_are_accepted(
+        (code, digits) in prop_oneof![
+            "[4-9][0-9]{7}".prop_map(|d| (852u16, d)),
+            "6[0-9]{7}".prop_map(|d| (853u16, d)),
+        ],
+        prefix in select(&["+", "00", "＋", "+ "][..]),
+        sep in select(&["", " ", "-", "\u{3000}"][..]),
+    ) {
+        let raw = format!("{prefix}{code}{sep}{}{sep}{}", &digits[..4], &digits[4..]);
+        let stored = format!("+{code} {digits}");
+        prop_assert_eq!(parse_phone(&raw), Ok(stored.clone()), "{}", raw);
+        prop_assert_eq!(parse_phone(&stored), Ok(stored.clone()));
+        prop_assert_eq!(mask_phone(&stored), format!("+{code} ****{}", &digits[4..]));
+    }
+
+    /// 15. The phone's error never talks about ID cards, whatever was typed.
+    #[test]
+    fn phone_errors_never_talk_about_id_cards(raw in prop_oneof![tricky_string(), "[+0-9A-Za-z -]{0,20}"]) {
+        if let Err(reason) = parse_phone(&raw) {
+            for lang in Lang::ALL {
+                let msg = reason.message(lang);
+                for word in ["身份证", "证件", "ID", "X"] {
+                    prop_assert!(!msg.contains(word), "{:?}: {}", raw, msg);
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------- 16. roster headings and document types
+
+fn table_wordings(toml_text: &str) -> Vec<String> {
+    let v: toml::Value = toml::from_str(toml_text).unwrap();
+    let mut out = Vec::new();
+    fn walk(v: &toml::Value, out: &mut Vec<String>) {
+        match v {
+            toml::Value::String(s) => out.push(s.clone()),
+            toml::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            toml::Value::Table(t) => t.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    walk(&v, &mut out);
+    out
+}
+
+/// A heading as a spreadsheet may carry it: spaces inside, full-width letters, a marker, a
+/// bracketed note, a colon.
+fn dressed(w: &str) -> impl Strategy<Value = String> + use<> {
+    let chars: Vec<char> = w.chars().collect();
+    (
+        prop::collection::vec((any::<bool>(), any::<bool>()), chars.len()),
+        select(&["", "*", "＊", " *"][..]),
+        select(&["", "（必填）", "(选填)", "【必填】", "："][..]),
+    )
+        .prop_map(move |(styles, lead, tail)| {
+            let mut out = String::from(lead);
+            for (&c, (wide, space)) in chars.iter().zip(styles) {
+                if space {
+                    out.push('\u{3000}');
+                }
+                out.push(if wide { full_width(c) } else { c });
+            }
+            out.push_str(tail);
+            out
+        })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 16. Every heading of `assets/import/headers.toml`, however dressed, names its field.
+    #[test]
+    fn dressed_headings_name_the_same_field(
+        (plain, dressed) in select(table_wordings(include_str!("../assets/import/headers.toml")))
+            .prop_flat_map(|w| (Just(w.clone()), dressed(&w)))
+    ) {
+        let field = recognise(&plain);
+        prop_assert!(field.is_some(), "{plain}");
+        prop_assert_eq!(recognise(&dressed), field, "{:?} vs {:?}", dressed, plain);
+    }
+
+    /// 16. Every document-type wording of `assets/import/doc_types.toml`, however dressed,
+    /// names the same type.
+    #[test]
+    fn dressed_document_types_name_the_same_type(
+        (plain, dressed) in select(table_wordings(include_str!("../assets/import/doc_types.toml")))
+            .prop_flat_map(|w| (Just(w.clone()), dressed(&w)))
+    ) {
+        let stated = StatedType::parse(&plain);
+        prop_assert!(stated.is_some(), "{plain}");
+        prop_assert_eq!(StatedType::parse(&dressed), stated, "{:?} vs {:?}", dressed, plain);
     }
 }

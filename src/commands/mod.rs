@@ -103,9 +103,14 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn print(&self, json_out: bool) {
+    /// Consumes the output: a whole import's report is not copied to be printed.
+    pub fn print(self, json_out: bool) {
+        // Nothing at all: the command's output was the data itself (`export --out -`).
+        if self.human.is_empty() && self.json.is_null() {
+            return;
+        }
         if json_out {
-            let mut v = self.json.clone();
+            let mut v = self.json;
             if let Value::Object(o) = &mut v {
                 o.insert("ok".into(), Value::Bool(true));
             }
@@ -142,9 +147,10 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
         Command::Consult { undo } => records::consult(ctx, *undo),
         Command::Import {
             file,
+            sheet,
             dry_run,
             consent,
-        } => import::import(ctx, file, *dry_run, *consent),
+        } => import::import(ctx, file, sheet.as_deref(), *dry_run, *consent),
         Command::Export { format, out, state } => records::export(ctx, format, out, state),
         Command::Stats { date } => records::stats(ctx, date.as_deref()),
         Command::Config { action } => setup::config(ctx, action),

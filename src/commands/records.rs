@@ -34,7 +34,7 @@ pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
                 t!(
                     ctx.lang,
                     "cli.bad_doc_type",
-                    kinds = "resident_id, hmt_permit, foreign_permanent, passport"
+                    kinds = DocKind::ALL.map(DocKind::code).join(", ")
                 ),
             )
         })?,
@@ -146,10 +146,22 @@ pub fn export(ctx: &Ctx, format: &str, out: &Path, state: &str) -> Result<Output
     let store = open_store(ctx)?;
     let n = export::export(&store, filter, format, out, ctx.lang)
         .map_err(|e| CliError::new("export", e.message(ctx.lang)))?;
-    Ok(Output {
+    Ok(export_done(ctx, n, out))
+}
+
+/// The line after an export, or nothing when the records went to standard output (which
+/// must hold the file alone).
+pub fn export_done(ctx: &Ctx, n: usize, out: &Path) -> Output {
+    if export::is_stdout(out) {
+        return Output {
+            human: String::new(),
+            json: serde_json::Value::Null,
+        };
+    }
+    Output {
         human: t!(ctx.lang, "export.done", count = n, path = out.display()),
         json: json!({ "count": n, "path": out }),
-    })
+    }
 }
 
 pub fn stats(ctx: &Ctx, date: Option<&str>) -> Result<Output, CliError> {

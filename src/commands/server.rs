@@ -115,8 +115,5 @@ fn export(ctx: &Ctx, format: &str, out: &Path, url: &str) -> Result<Output, CliE
     let (rt, db) = open(ctx, url)?;
     let n = export_from(&ServerSource { db: &db, rt: &rt }, format, out, ctx.lang)
         .map_err(|e| CliError::new("export", e.message(ctx.lang)))?;
-    Ok(Output {
-        human: t!(ctx.lang, "export.done", count = n, path = out.display()),
-        json: json!({ "count": n, "path": out }),
-    })
+    Ok(super::records::export_done(ctx, n, out))
 }

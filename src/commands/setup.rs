@@ -117,6 +117,8 @@ pub fn open_store_no_purge(ctx: &Ctx) -> Result<Store, CliError> {
         Store::open(&ctx.data_dir, pass.as_bytes())
     };
     let store = result.map_err(|e| CliError::store(e, ctx))?;
+    // The folder is ours now: remove what an export killed mid-write left behind.
+    crate::export::partial::remove_stale(store.dir());
     if creating {
         tracing::info!(key_id = store.device_key().key_id(), "data folder set up");
     }

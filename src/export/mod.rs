@@ -5,15 +5,24 @@
 //!   Excel shows the Chinese text. ID and phone numbers are written as text, never numbers.
 //! - Cells starting with `=`, `+`, `-`, `@`, tab or CR get a leading `'` so no spreadsheet
 //!   program runs them as formulas (CSV/formula injection).
+//! - In xlsx, dates and times are real date cells with a date format (an office can sort and
+//!   filter them); times are local, and their format shows the offset (`+08:00`). CSV writes
+//!   times as local time with the offset.
 //! - JSON is `{"records": [...]}` with stable English keys, for scripts.
-//! - Files are written to a temporary name and renamed: a crash never leaves half a file.
+//! - `-` as the output writes to standard output.
+//! - Files are written to a temporary `.part` name and renamed: a crash never leaves half a
+//!   file under the real name. The laptop notes each `.part` in its data folder first
+//!   ([`partial`]), so one left by a killed export is removed at the next start.
 
+pub mod partial;
+
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
-use rust_xlsxwriter::{Format as XlsxFormat, Workbook};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike};
+use rust_xlsxwriter::{ExcelDateTime, Format as XlsxFormat, Workbook};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -120,10 +129,23 @@ impl ExportError {
     }
 }
 
-/// One exported column: its key (JSON and English header) and how to get the value.
+/// One exported column: its key (JSON and English header), how to get the value as text, and
+/// for dates and times the value itself (xlsx writes it as a date cell).
 struct Column {
     key: &'static str,
     value: fn(&ExportRow, Lang) -> String,
+    moment: Option<fn(&ExportRow) -> Option<Moment>>,
+}
+
+/// A date, or a local time with its offset.
+enum Moment {
+    Date(NaiveDate),
+    Time(DateTime<FixedOffset>),
+}
+
+/// A time as CSV writes it: local, with the offset.
+fn local_time(t: &DateTime<FixedOffset>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%:z").to_string()
 }
 
 fn opt(s: &Option<String>) -> String {
@@ -153,42 +175,52 @@ const COLUMNS: &[Column] = &[
     Column {
         key: "member_no",
         value: |m, _| m.member_no.grouped(),
+        moment: None,
     },
     Column {
         key: "name",
         value: |m, _| of_member(m, |x| x.name.clone()),
+        moment: None,
     },
     Column {
         key: "gender",
         value: |m, l| m.gender.map(|g| g.label(l).to_string()).unwrap_or_default(),
+        moment: None,
     },
     Column {
         key: "birth_date",
         value: |m, _| m.birth_date.map(|d| d.to_string()).unwrap_or_default(),
+        moment: Some(|m| m.birth_date.map(Moment::Date)),
     },
     Column {
         key: "ethnicity",
         value: |m, l| list_label(ListKind::Ethnicity, &of_detail(m, |d| &d.ethnicity), l),
+        moment: None,
     },
     Column {
         key: "doc_type",
         value: |m, l| of_member(m, |x| x.document.kind.label(l).to_string()),
+        moment: None,
     },
     Column {
         key: "id_number",
         value: |m, _| of_member(m, |x| x.document.number.clone()),
+        moment: None,
     },
     Column {
         key: "phone",
         value: |m, _| of_member(m, |x| x.phone.clone()),
+        moment: None,
     },
     Column {
         key: "employer",
         value: |m, _| of_member(m, |x| x.employer.clone()),
+        moment: None,
     },
     Column {
         key: "employer_uscc",
         value: |m, _| of_member(m, |x| opt(&x.details.employer_uscc)),
+        moment: None,
     },
     Column {
         key: "political_status",
@@ -199,18 +231,22 @@ const COLUMNS: &[Column] = &[
                 l,
             )
         },
+        moment: None,
     },
     Column {
         key: "education",
         value: |m, l| list_label(ListKind::Education, &of_detail(m, |d| &d.education), l),
+        moment: None,
     },
     Column {
         key: "occupation",
         value: |m, _| of_member(m, |x| opt(&x.details.occupation)),
+        moment: None,
     },
     Column {
         key: "employment_form",
         value: |m, l| list_label(ListKind::EmploymentForm, &m.employment_form, l),
+        moment: None,
     },
     Column {
         key: "migrant_worker",
@@ -219,6 +255,7 @@ const COLUMNS: &[Column] = &[
             Some(false) => t!(l, "common.no").into(),
             None => String::new(),
         },
+        moment: None,
     },
     Column {
         key: "needs",
@@ -241,58 +278,72 @@ const COLUMNS: &[Column] = &[
                 Lang::En => "; ",
             })
         },
+        moment: None,
     },
     Column {
         key: "region",
         value: |m, _| opt(&m.region),
+        moment: None,
     },
     Column {
         key: "remarks",
         value: |m, _| of_member(m, |x| opt(&x.details.remarks)),
+        moment: None,
     },
     Column {
         key: "consent_at",
-        value: |m, _| m.consent_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        value: |m, _| local_time(&m.consent_at),
+        moment: Some(|m| Some(Moment::Time(m.consent_at))),
     },
     Column {
         key: "event_date",
         value: |m, _| m.event_date.to_string(),
+        moment: Some(|m| Some(Moment::Date(m.event_date))),
     },
     Column {
         key: "place",
         value: |m, _| m.event.place.clone(),
+        moment: None,
     },
     Column {
         key: "union",
         value: |m, _| m.event.union.clone(),
+        moment: None,
     },
     Column {
         key: "operator",
         value: |m, _| m.event.operator.clone(),
+        moment: None,
     },
     Column {
         key: "created_at",
-        value: |m, _| m.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        value: |m, _| local_time(&m.created_at),
+        moment: Some(|m| Some(Moment::Time(m.created_at))),
     },
     Column {
         key: "state",
         value: |m, l| m.state.map(|s| s.label(l).to_string()).unwrap_or_default(),
+        moment: None,
     },
     Column {
         key: "state_reason",
         value: |m, _| opt(&m.state_reason),
+        moment: None,
     },
     Column {
         key: "server_member_no",
         value: |m, _| opt(&m.server_member_no),
+        moment: None,
     },
     Column {
         key: "device",
         value: |m, _| opt(&m.device),
+        moment: None,
     },
     Column {
         key: "uuid",
         value: |m, _| m.uuid.to_string(),
+        moment: None,
     },
 ];
 
@@ -341,10 +392,16 @@ pub fn record_json(m: &ExportRow) -> Value {
     })
 }
 
-fn tmp_path(out: &Path) -> PathBuf {
+/// The name a file is written under until it is complete.
+pub fn tmp_path(out: &Path) -> PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
     name.push(".part");
     out.with_file_name(name)
+}
+
+/// `--out -`: standard output.
+pub fn is_stdout(out: &Path) -> bool {
+    out.as_os_str() == "-"
 }
 
 /// Where exported records come from: the laptop's store, or the office server's database.
@@ -370,7 +427,8 @@ impl RecordSource for StoreSource<'_> {
     }
 }
 
-/// Writes the records matching `filter` to `out`; returns how many.
+/// Writes the records matching `filter` to `out` (`-`: standard output); returns how many.
+/// The `.part` file is noted in the data folder while it exists (see [`partial`]).
 pub fn export(
     store: &Store,
     filter: StateFilter,
@@ -378,40 +436,93 @@ pub fn export(
     out: &Path,
     lang: Lang,
 ) -> Result<usize, ExportError> {
-    export_from(&StoreSource { store, filter }, format, out, lang)
+    export_to(
+        &StoreSource { store, filter },
+        format,
+        out,
+        lang,
+        Some(store.dir()),
+    )
 }
 
-/// Writes every record of `src` to `out`; returns how many.
+/// Writes every record of `src` to `out` (`-`: standard output); returns how many.
 pub fn export_from(
     src: &dyn RecordSource,
     format: ExportFormat,
     out: &Path,
     lang: Lang,
 ) -> Result<usize, ExportError> {
-    let tmp = tmp_path(out);
+    export_to(src, format, out, lang, None)
+}
+
+fn export_to(
+    src: &dyn RecordSource,
+    format: ExportFormat,
+    out: &Path,
+    lang: Lang,
+    data_dir: Option<&Path>,
+) -> Result<usize, ExportError> {
     let werr = |e: &dyn std::fmt::Display| ExportError::Write {
         path: out.to_path_buf(),
         why: e.to_string(),
     };
-    let count = match format {
-        ExportFormat::Csv => write_csv(src, &tmp, lang, &werr)?,
-        ExportFormat::Json => write_json(src, &tmp, &werr)?,
-        ExportFormat::Xlsx => write_xlsx(src, &tmp, lang, &werr)?,
-    };
-    std::fs::rename(&tmp, out).map_err(|e| werr(&e))?;
+    if is_stdout(out) {
+        let stdout = std::io::stdout();
+        let count = write_format(src, format, stdout.lock(), lang, &werr)?;
+        tracing::info!(count, ?format, "exported to standard output");
+        return Ok(count);
+    }
+    let tmp = tmp_path(out);
+    // One left by an export of this same file that was killed: it is ours to remove.
+    let _ = std::fs::remove_file(&tmp);
+    if let Some(dir) = data_dir {
+        partial::note(dir, &tmp).map_err(|e| werr(&e))?;
+    }
+    let written = File::create(&tmp)
+        .map_err(|e| werr(&e))
+        .and_then(|f| write_format(src, format, BufWriter::new(f), lang, &werr))
+        .and_then(|n| std::fs::rename(&tmp, out).map(|()| n).map_err(|e| werr(&e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    if let Some(dir) = data_dir {
+        partial::done(dir, &tmp);
+    }
+    let count = written?;
     tracing::info!(count, ?format, "exported");
     Ok(count)
 }
 
 type Werr<'a> = &'a dyn Fn(&dyn std::fmt::Display) -> ExportError;
 
-fn write_csv(
+/// Writes the whole file to `w`, flushed (and synced when it is a file).
+fn write_format<W: Write>(
     src: &dyn RecordSource,
-    path: &Path,
+    format: ExportFormat,
+    mut w: W,
     lang: Lang,
     werr: Werr,
 ) -> Result<usize, ExportError> {
-    let mut file = BufWriter::new(File::create(path).map_err(|e| werr(&e))?);
+    let n = match format {
+        ExportFormat::Csv => write_csv(src, &mut w, lang, werr)?,
+        ExportFormat::Json => write_json(src, &mut w, werr)?,
+        ExportFormat::Xlsx => {
+            let (mut wb, n) = xlsx_workbook(src, lang, werr)?;
+            let bytes = wb.save_to_buffer().map_err(|e| werr(&e))?;
+            w.write_all(&bytes).map_err(|e| werr(&e))?;
+            n
+        }
+    };
+    w.flush().map_err(|e| werr(&e))?;
+    Ok(n)
+}
+
+fn write_csv(
+    src: &dyn RecordSource,
+    file: &mut dyn Write,
+    lang: Lang,
+    werr: Werr,
+) -> Result<usize, ExportError> {
     file.write_all(b"\xEF\xBB\xBF").map_err(|e| werr(&e))?;
     let mut w = csv::Writer::from_writer(file);
     w.write_record(COLUMNS.iter().map(|c| header(c.key, lang)))
@@ -432,8 +543,7 @@ fn write_csv(
     Ok(n)
 }
 
-fn write_json(src: &dyn RecordSource, path: &Path, werr: Werr) -> Result<usize, ExportError> {
-    let mut w = BufWriter::new(File::create(path).map_err(|e| werr(&e))?);
+fn write_json(src: &dyn RecordSource, w: &mut dyn Write, werr: Werr) -> Result<usize, ExportError> {
     let mut n = 0;
     let mut write_err = None;
     w.write_all(b"{\"records\":[\n").map_err(|e| werr(&e))?;
@@ -454,18 +564,48 @@ fn write_json(src: &dyn RecordSource, path: &Path, werr: Werr) -> Result<usize, 
         return Err(werr(&e));
     }
     writeln!(w, "\n],\"count\":{n}}}").map_err(|e| werr(&e))?;
-    w.flush().map_err(|e| werr(&e))?;
     Ok(n)
 }
 
-fn write_xlsx(
+/// An Excel date or date-time for a [`Moment`] (local time; the offset is in the format).
+fn excel_moment(m: &Moment) -> Result<ExcelDateTime, rust_xlsxwriter::XlsxError> {
+    let date = |d: NaiveDate| {
+        ExcelDateTime::from_ymd(
+            u16::try_from(d.year()).unwrap_or(1900),
+            d.month() as u8,
+            d.day() as u8,
+        )
+    };
+    match m {
+        Moment::Date(d) => date(*d),
+        Moment::Time(t) => {
+            date(t.date_naive())?.and_hms(t.hour() as u16, t.minute() as u8, t.second())
+        }
+    }
+}
+
+/// The number format of a time at `offset`: `yyyy-mm-dd hh:mm:ss"+08:00"`, the offset as
+/// text beside the real date-time value.
+fn time_format(offset: FixedOffset) -> XlsxFormat {
+    let secs = offset.local_minus_utc();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let secs = secs.unsigned_abs();
+    XlsxFormat::new().set_num_format(format!(
+        "yyyy-mm-dd hh:mm:ss\"{sign}{:02}:{:02}\"",
+        secs / 3600,
+        secs % 3600 / 60
+    ))
+}
+
+fn xlsx_workbook(
     src: &dyn RecordSource,
-    path: &Path,
     lang: Lang,
     werr: Werr,
-) -> Result<usize, ExportError> {
+) -> Result<(Workbook, usize), ExportError> {
     let mut wb = Workbook::new();
     let bold = XlsxFormat::new().set_bold();
+    let date_format = XlsxFormat::new().set_num_format("yyyy-mm-dd");
+    let mut time_formats: HashMap<i32, XlsxFormat> = HashMap::new();
     let ws = wb.add_worksheet();
     ws.set_name(t!(lang, "export.sheet_name"))
         .map_err(|e| werr(&e))?;
@@ -474,7 +614,9 @@ fn write_xlsx(
             .map_err(|e| werr(&e))?;
         let width = match c.key {
             "id_number" | "uuid" | "employer" | "region" | "needs" | "remarks" => 22,
-            "member_no" | "phone" | "employer_uscc" | "consent_at" | "created_at" => 16,
+            "consent_at" | "created_at" => 26,
+            "member_no" | "phone" | "employer_uscc" => 16,
+            "birth_date" | "event_date" => 12,
             _ => 10,
         };
         ws.set_column_width(i as u16, width).map_err(|e| werr(&e))?;
@@ -489,8 +631,25 @@ fn write_xlsx(
     src.for_each_record(&mut |m| {
         row += 1;
         for (i, c) in COLUMNS.iter().enumerate() {
-            // Always strings: an 18-digit ID as a number would lose its last digits.
-            if let Err(e) = ws.write_string(row, i as u16, neutralise(&(c.value)(&m, lang))) {
+            let col = i as u16;
+            let moment = c.moment.and_then(|f| f(&m));
+            let written = match &moment {
+                Some(moment) => excel_moment(moment).and_then(|dt| {
+                    let format = match moment {
+                        Moment::Date(_) => &date_format,
+                        Moment::Time(t) => time_formats
+                            .entry(t.offset().local_minus_utc())
+                            .or_insert_with(|| time_format(*t.offset())),
+                    };
+                    ws.write_datetime_with_format(row, col, dt, format)
+                        .map(|_| ())
+                }),
+                // Text otherwise: an 18-digit ID as a number would lose its last digits.
+                None => ws
+                    .write_string(row, col, neutralise(&(c.value)(&m, lang)))
+                    .map(|_| ()),
+            };
+            if let Err(e) = written {
                 write_err.get_or_insert(e.to_string());
             }
         }
@@ -503,8 +662,7 @@ fn write_xlsx(
         ws.autofilter(0, 0, row, COLUMNS.len() as u16 - 1)
             .map_err(|e| werr(&e))?;
     }
-    wb.save(path).map_err(|e| werr(&e))?;
-    Ok(row as usize)
+    Ok((wb, row as usize))
 }
 
 /// The keys of the exported columns, in order (for tests and docs).

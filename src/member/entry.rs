@@ -26,7 +26,8 @@ pub fn phone_complete(raw: &str) -> bool {
 pub fn kind_while_typing(current: DocKind, raw: &str) -> DocKind {
     let n = normalize_number(raw);
     let starts_alpha = DocKind::unstated(&n) == DocKind::Passport;
-    if starts_alpha && current != DocKind::Passport {
+    // Only from the default: a travel permit chosen on purpose also starts with a letter.
+    if starts_alpha && current == DocKind::ResidentId {
         DocKind::Passport
     } else if !starts_alpha && current == DocKind::Passport && n.len() >= 15 {
         DocKind::ResidentId
@@ -79,6 +80,9 @@ mod tests {
         assert_eq!(kind_while_typing(Passport, "12345678901234"), Passport);
         assert_eq!(kind_while_typing(Passport, "123456789012345"), ResidentId);
         assert_eq!(kind_while_typing(HmtPermit, "810000"), HmtPermit);
+        assert_eq!(kind_while_typing(HkMacaoPermit, "H1234"), HkMacaoPermit);
+        // a resident ID typed with O for 0 goes back to the ID card once it is too long
+        assert_eq!(kind_while_typing(Passport, "O42225199712010"), ResidentId);
         assert_eq!(kind_while_typing(ResidentId, ""), ResidentId);
     }
 }

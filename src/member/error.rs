@@ -114,6 +114,32 @@ pub enum Reason {
     ConsentMissing,
     /// A number stored by Excel as a float has lost its last digits.
     ExcelNumber,
+    /// A letter where a resident ID has a digit (`O` for 0, `I` for 1): position 1-based.
+    LetterInId {
+        position: usize,
+        letter: char,
+    },
+    /// A mainland resident's permit to Hong Kong/Macao (C…, W…), not a document to join with.
+    MainlandExitPermit,
+    HkMacaoPermitShape,
+    TaiwanPermitShape,
+    ChinesePassportShape,
+    /// The roster says which residence permit, and the number's prefix says another.
+    ResidencePermitPrefix {
+        taiwan: bool,
+    },
+    /// A phone with letters or signs in it.
+    PhoneDigits,
+    /// Eight digits without a country code: a Hong Kong or Macao number missing +852/+853.
+    PhoneNeedsCountryCode,
+    /// A country code other than +86, +852, +853.
+    PhoneCountry,
+    /// A Hong Kong (+852) or Macao (+853) number that is not a mobile number.
+    HkMoMobilePrefix {
+        code: u16,
+    },
+    /// A passport-like number in a column headed 身份证号, on a row that states no type.
+    PassportInIdColumn,
 }
 
 impl Reason {
@@ -138,6 +164,17 @@ impl Reason {
             Reason::NotInList => "not_in_list",
             Reason::ConsentMissing => "consent_missing",
             Reason::ExcelNumber => "excel_number",
+            Reason::LetterInId { .. } => "letter_in_id",
+            Reason::MainlandExitPermit => "mainland_exit_permit",
+            Reason::HkMacaoPermitShape => "hk_macao_permit_shape",
+            Reason::TaiwanPermitShape => "taiwan_permit_shape",
+            Reason::ChinesePassportShape => "chinese_passport_shape",
+            Reason::ResidencePermitPrefix { .. } => "residence_permit_prefix",
+            Reason::PhoneDigits => "phone_digits",
+            Reason::PhoneNeedsCountryCode => "phone_needs_country_code",
+            Reason::PhoneCountry => "phone_country",
+            Reason::HkMoMobilePrefix { .. } => "hk_mo_mobile_prefix",
+            Reason::PassportInIdColumn => "passport_in_id_column",
         }
     }
 
@@ -171,6 +208,35 @@ impl Reason {
             Reason::NotInList => t!(lang, "reason.not_in_list").into(),
             Reason::ConsentMissing => t!(lang, "reason.consent_missing").into(),
             Reason::ExcelNumber => t!(lang, "reason.excel_number").into(),
+            Reason::LetterInId {
+                position: 18,
+                letter,
+            } => t!(lang, "reason.letter_in_id_last", letter = letter),
+            Reason::LetterInId { position, letter } => {
+                t!(
+                    lang,
+                    "reason.letter_in_id",
+                    position = position,
+                    letter = letter
+                )
+            }
+            Reason::MainlandExitPermit => t!(lang, "reason.mainland_exit_permit").into(),
+            Reason::HkMacaoPermitShape => t!(lang, "reason.hk_macao_permit_shape").into(),
+            Reason::TaiwanPermitShape => t!(lang, "reason.taiwan_permit_shape").into(),
+            Reason::ChinesePassportShape => t!(lang, "reason.chinese_passport_shape").into(),
+            Reason::ResidencePermitPrefix { taiwan: true } => {
+                t!(lang, "reason.residence_permit_taiwan").into()
+            }
+            Reason::ResidencePermitPrefix { taiwan: false } => {
+                t!(lang, "reason.residence_permit_hk_macao").into()
+            }
+            Reason::PhoneDigits => t!(lang, "reason.phone_digits").into(),
+            Reason::PhoneNeedsCountryCode => t!(lang, "reason.phone_needs_country_code").into(),
+            Reason::PhoneCountry => t!(lang, "reason.phone_country").into(),
+            Reason::HkMoMobilePrefix { code } => {
+                t!(lang, "reason.hk_mo_mobile_prefix", code = code)
+            }
+            Reason::PassportInIdColumn => t!(lang, "reason.passport_in_id_column").into(),
         }
     }
 }

@@ -67,7 +67,14 @@ fn retryable(e: &tokio_postgres::Error) -> bool {
 
 impl PgDb {
     pub async fn open(url: &str) -> Result<PgDb, DbError> {
-        let config: tokio_postgres::Config = url.parse().map_err(|_| DbError::BadUrl)?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(|_| DbError::BadUrl)?;
+        // The server's NOTICEs ("relation … already exists, skipping" at every start) are not
+        // the office's concern: ask for warnings and errors only (the URL's own options kept).
+        let options = match config.get_options() {
+            Some(o) if !o.trim().is_empty() => format!("{o} -c client_min_messages=warning"),
+            _ => "-c client_min_messages=warning".to_string(),
+        };
+        config.options(&options);
         let mgr = Manager::from_config(
             config,
             NoTls,

@@ -51,6 +51,8 @@ impl App {
     }
 
     fn open_session(&mut self, store: Store) {
+        // The folder is ours now: remove what an export killed mid-write left behind.
+        crate::export::partial::remove_stale(store.dir());
         let config = match store.config() {
             Ok(c) => c,
             Err(e) => {
