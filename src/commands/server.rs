@@ -20,6 +20,7 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             tls_cert,
             tls_key,
             max_body,
+            body_memory,
             max_connections,
             header_timeout,
             idle_timeout,
@@ -36,7 +37,9 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 db: db.clone(),
                 tls: tls_cert.clone().zip(tls_key.clone()),
                 max_body: *max_body,
+                body_memory: *body_memory,
                 limits,
+                lang: ctx.lang,
             };
             server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
             Ok(Output {

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use crate::card::payload::{MAX_UNION_BYTES, check_union_name};
 use crate::i18n::Lang;
 use crate::member::BoothEvent;
+use crate::member::state::{OPERATOR_MAX_CHARS, PLACE_MAX_CHARS, UNION_MAX_CHARS};
 use crate::t;
 pub use printer::{BadPrinterUri, Paper, PrinterUri, QrMode};
 
@@ -153,7 +154,7 @@ impl Config {
     /// settings read back.
     pub fn apply(&mut self, key: &str, value: &str, lang: Lang) -> Result<(), ConfigError> {
         match key {
-            "union" => self.union = text_value(key, value, 60, lang)?,
+            "union" => self.union = text_value(key, value, UNION_MAX_CHARS, lang)?,
             "union_short" => {
                 self.union_short = match optional(value) {
                     None => None,
@@ -165,8 +166,8 @@ impl Config {
                     }
                 }
             }
-            "place" => self.place = text_value(key, value, 60, lang)?,
-            "operator" => self.operator = text_value(key, value, 40, lang)?,
+            "place" => self.place = text_value(key, value, PLACE_MAX_CHARS, lang)?,
+            "operator" => self.operator = text_value(key, value, OPERATOR_MAX_CHARS, lang)?,
             "language" => {
                 self.language = Lang::parse(value)
                     .ok_or_else(|| invalid(key, lang, "config.expect_language"))?

@@ -30,7 +30,11 @@ pub struct RunOptions {
     pub db: String,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub max_body: usize,
+    /// Bytes of request bodies held in memory at once, across all requests.
+    pub body_memory: usize,
     pub limits: listener::Limits,
+    /// The language of what is printed for the person starting the server.
+    pub lang: Lang,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +90,13 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         })?;
     let addr = listener.local_addr()?;
     let kind = db.kind();
-    let app = Arc::new(routes::App::new(db, opts.max_body));
+    let app = Arc::new(routes::App::new(db, opts.max_body, opts.body_memory));
     let has_tls = tls.is_some();
+    if !has_tls && !addr.ip().is_loopback() {
+        // personal data would cross the network readable by anyone on the way
+        tracing::warn!(%addr, "plain HTTP on a non-loopback address: use --tls-cert/--tls-key");
+        eprintln!("{}", t!(opts.lang, "server.plain_http", addr = addr));
+    }
     tracing::info!(
         %addr,
         db = kind,
