@@ -134,15 +134,17 @@ fn beside_form(app: &App, area: Rect) -> Option<(&DoneState, Option<(Rect, Rect)
 /// The form, with the last card beside it, or its number and keys in the title row where
 /// the card does not fit.
 fn render_form(app: &App, frame: &mut Frame, area: Rect, lang: crate::i18n::Lang) {
+    // F8 is the form's while it has found the person typed registered already
+    let reprint = app.form.existing.is_none();
     match beside_form(app, area) {
         None => app.form.render(frame, area, lang),
         Some((d, Some((form, panel)))) => {
             app.form.render(frame, form, lang);
-            d.render_panel(frame.buffer_mut(), panel, lang);
+            d.render_panel(frame.buffer_mut(), panel, lang, reprint);
         }
         Some((d, None)) => {
             app.form.render(frame, area, lang);
-            let strip = d.strip(lang);
+            let strip = d.strip(lang, reprint);
             let w = unicode_width::UnicodeWidthStr::width(strip.as_str()) as u16;
             // right-aligned after the title
             if area.width > w + 16 {

@@ -199,9 +199,15 @@ impl DoneState {
         h
     }
 
+    /// The keys of the last card beside the form; F8 only while the form has no one of its
+    /// own to reprint (a person found already registered).
+    fn beside_form_keys(lang: Lang, reprint: bool) -> String {
+        keys::hint_line(BESIDE_FORM, lang, "  ", |c| reprint || *c != Cmd::Reprint)
+    }
+
     /// The last card beside the form: number, keys, QR code, slip. The name is masked: the
-    /// next worker stands at the booth now.
-    pub fn render_panel(&self, buf: &mut Buffer, area: Rect, lang: Lang) {
+    /// next worker stands at the booth now. `reprint`: F8 is the last card's.
+    pub fn render_panel(&self, buf: &mut Buffer, area: Rect, lang: Lang, reprint: bool) {
         let width = area.width as usize;
         let mut y = area.y;
         let line = |buf: &mut Buffer, y: &mut u16, text: &str, style| {
@@ -216,8 +222,12 @@ impl DoneState {
             self.member_no.grouped()
         );
         line(buf, &mut y, &no, theme::title());
-        let keys = keys::hint_line(BESIDE_FORM, lang, "  ", |_| true);
-        line(buf, &mut y, &keys, theme::hint());
+        line(
+            buf,
+            &mut y,
+            &Self::beside_form_keys(lang, reprint),
+            theme::hint(),
+        );
         let qr_h = area.height.saturating_sub(PANEL_TEXT_ROWS);
         if let Some((qr, q)) = self.fitting(area.width, qr_h, QUIET_ZONE) {
             y += Self::draw_qr(buf, area, y, qr, q);
@@ -234,11 +244,11 @@ impl DoneState {
 
     /// One line for the form's title row where the panel does not fit: the last number and
     /// the keys that bring it back.
-    pub fn strip(&self, lang: Lang) -> String {
+    pub fn strip(&self, lang: Lang, reprint: bool) -> String {
         format!(
             "{}  {}",
             t!(lang, "done.last", member_no = self.member_no.grouped()),
-            keys::hint_line(BESIDE_FORM, lang, "  ", |_| true)
+            Self::beside_form_keys(lang, reprint)
         )
     }
 
@@ -374,6 +384,14 @@ mod tests {
         }
         let f8 = KeyEvent::new(KeyCode::F(8), KeyModifiers::NONE);
         assert!(matches!(d.handle_key(f8), Outcome::Do(Action::Reprint(_))));
+    }
+
+    #[test]
+    fn f8_is_named_for_the_last_card_only_while_the_form_has_no_one_to_reprint() {
+        let d = card();
+        assert!(d.strip(Lang::Zh, true).contains("F8"));
+        let strip = d.strip(Lang::Zh, false);
+        assert!(!strip.contains("F8") && strip.contains("F7"), "{strip}");
     }
 
     /// 80×24 leaves 23 rows under the status bar: the slip's code (version 6) needs 25 with

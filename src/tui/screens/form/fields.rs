@@ -156,7 +156,8 @@ const PICK: &[Binding<ListCmd>] = &[
 
 /// The help of the kinds' keys that are not in their hint lines (text fields and lists).
 pub fn help_lines(lang: Lang) -> Vec<String> {
-    let mut lines = keys::help_lines(crate::tui::widgets::input::KEYS, lang);
+    let mut lines = keys::help_lines(CONSENT, lang);
+    lines.extend(keys::help_lines(crate::tui::widgets::input::KEYS, lang));
     lines.extend(keys::help_lines(PICK, lang));
     lines
 }
@@ -339,7 +340,8 @@ enum ConsentCmd {
 const CONSENT: &[Binding<ConsentCmd>] = &[
     Binding::new(ConsentCmd::YesSubmit, &[Key::char('y')])
         .also(&[Key::char('是')])
-        .hint("keys.consent.yes_submit"),
+        .hint("keys.consent.yes_submit")
+        .help("help.form.consent"),
     Binding::new(ConsentCmd::Yes, &[SPACE])
         .also(&[Key::char('1')])
         .hint("keys.consent.yes_only"),
