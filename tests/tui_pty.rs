@@ -70,19 +70,32 @@ fn a_booth_day_in_the_terminal() {
         t.keys_sent, 3,
         "Tab after the name and after the employer; Y consents and submits"
     );
-    let screen = t.screen();
-    let member_no = screen
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .windows(3)
-        .find(|w| {
-            w[0].len() == 6
-                && w[1].len() == 4
-                && w[2].len() == 1
-                && w[1].chars().all(|c| c.is_ascii_alphanumeric())
-        })
-        .map(|w| format!("{}-{}-{}", w[0], w[1], w[2]))
-        .expect("the member number is on the screen");
+    // (the frame may arrive in more than one read: look until it is all there)
+    let find_member_no = |screen: String| {
+        screen
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(3)
+            .find(|w| {
+                w[0].len() == 6
+                    && w[1].len() == 4
+                    && w[2].len() == 1
+                    && w[1].chars().all(|c| c.is_ascii_alphanumeric())
+            })
+            .map(|w| format!("{}-{}-{}", w[0], w[1], w[2]))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let member_no = loop {
+        if let Some(no) = find_member_no(t.screen()) {
+            break no;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the member number is on the screen:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    };
     t.wait_for("凭条已存为图片", 10);
 
     // the QR code on the screen decodes and verifies
