@@ -24,11 +24,17 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
+        Harness::with_store(|_| {})
+    }
+
+    /// A data folder prepared by `prepare` before the app opens it.
+    fn with_store(prepare: impl FnOnce(&mut booth::store::Store)) -> Harness {
         // SAFETY: every test in this file sets the same value.
         unsafe { std::env::set_var("BOOTH_KDF", "fast") };
         let dir = tempfile::tempdir().unwrap();
         let mut store = booth::store::Store::create(dir.path(), b"secret1", Lang::Zh).unwrap();
         store.set_config("union", "朝阳区总工会", Lang::Zh).unwrap();
+        prepare(&mut store);
         drop(store);
         let (tx, rx) = mpsc::channel();
         let app = App::new(
@@ -176,9 +182,8 @@ fn an_error_shows_once_the_field_is_left_and_stays_while_fixing_it() {
     h.key(KeyCode::Tab);
     h.typ("1101051949"); // still typing: no error yet
     assert!(h.app.form.error_for(Field::IdNumber).is_none());
-    h.typ("12310021"); // 18 characters, wrong check character: no auto-advance
-    assert_eq!(h.app.form.focus, Field::IdNumber);
-    h.key(KeyCode::Tab);
+    h.typ("12310021"); // 18 characters, wrong check character: shown, and on to the phone
+    assert_eq!(h.app.form.focus, Field::Phone);
     assert!(h.app.form.error_for(Field::IdNumber).is_some());
     // back to fix it: the reason is still beside it, until the fix is typed
     h.app
@@ -561,4 +566,259 @@ fn the_help_names_the_keys_of_the_screen_shown_and_the_apps() {
     assert!(records.contains("PgDn") && records.contains("Enter"));
     assert!(!records.contains("Ctrl-D"), "not the form's keys");
     assert!(records.contains("F2"), "and the app's");
+}
+
+/// The stored records, exported as the CLI would: (name, ID number, phone, employer).
+fn stored(h: &Harness) -> Vec<(String, String, String, String)> {
+    let store = h.app.store().unwrap();
+    let mut out = Vec::new();
+    for r in store.search("", None, 100).unwrap() {
+        let m = store.get(&r.member_no).unwrap().unwrap().member.unwrap();
+        out.push((m.name, m.document.number, m.phone, m.employer));
+    }
+    out.sort();
+    out
+}
+
+fn worker(name: &str, id: &str, phone: &str, employer: &str) -> (String, String, String, String) {
+    (name.into(), id.into(), phone.into(), employer.into())
+}
+
+#[test]
+fn typing_on_the_done_screen_starts_the_next_registration_with_it() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    assert_eq!(h.app.screen, Screen::Done);
+    let first = h.app.done.as_ref().unwrap().member_no.clone();
+    // the next worker typed straight away, as a fast typist or a card reader sends it
+    h.typ("蒋琳");
+    h.key(KeyCode::Tab);
+    h.typ("110105198808080023");
+    h.typ("13612342222");
+    h.typ("顺丰速运");
+    h.key(KeyCode::Tab);
+    h.typ("y");
+    h.ctrl('s'); // a stray Ctrl-S on the empty form that follows: nothing
+    assert_eq!(
+        h.app.message.as_ref().map(|m| m.1),
+        None,
+        "{:?}",
+        h.app.message
+    );
+    assert!(!h.app.form.show_all_errors);
+    let second = h.app.done.as_ref().unwrap().member_no.clone();
+    assert_ne!(first, second, "the second worker's card is shown");
+    assert_eq!(
+        stored(&h),
+        vec![
+            worker(
+                "葛婷婷",
+                "11010519491231002X",
+                "13800138000",
+                "某某快递有限公司"
+            ),
+            worker("蒋琳", "110105198808080023", "13612342222", "顺丰速运"),
+        ]
+    );
+    // a paste on the done screen goes into the next registration too
+    h.app
+        .handle_event(AppEvent::Input(Event::Paste("王秀英".into())));
+    assert_eq!(h.app.screen, Screen::Form);
+    assert_eq!(h.app.form.text(Field::Name), "王秀英");
+}
+
+#[test]
+fn the_done_screen_reprints_on_f8_and_p_is_text() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.pump_until("the slip", |a| {
+        matches!(a.done.as_ref().unwrap().print, PrintStatus::Done { .. })
+    });
+    h.key(KeyCode::F(8));
+    assert_eq!(h.app.screen, Screen::Done);
+    assert_eq!(h.app.done.as_ref().unwrap().print, PrintStatus::Printing);
+    h.typ("p");
+    assert_eq!(h.app.screen, Screen::Form);
+    assert_eq!(h.app.form.text(Field::Name), "p");
+    // the last card stays at hand while the next is typed: F8 reprints it from the form
+    // (no one typed here is registered), F7 shows it whole again
+    h.key(KeyCode::F(7));
+    assert_eq!(h.app.screen, Screen::Done);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Form);
+    assert_eq!(h.app.form.text(Field::Name), "p", "what was typed stays");
+    assert!(h.app.done.is_some(), "until the next submit");
+}
+
+#[test]
+fn operator_keys_per_worker_are_three() {
+    // counted from the first character of one worker's name to the next worker's first:
+    // Tab after the name, Tab after the employer, Y (consent, read out to the worker, and
+    // submit); the done screen takes no key
+    enum Step<'a> {
+        Data(&'a str),
+        Key(KeyCode),
+    }
+    use Step::{Data, Key};
+    let mut h = Harness::new();
+    let workers = [
+        ("葛婷婷", "11010519491231002X", "13800138000"),
+        ("蒋琳", "110105198808080023", "13612342222"),
+        ("王秀英", "320102199303030076", "13912345678"),
+    ];
+    let mut keys = 0;
+    for (name, id, phone) in workers {
+        for step in [
+            Data(name),
+            Key(KeyCode::Tab),
+            Data(id),
+            Data(phone),
+            Data("顺丰速运"),
+            Key(KeyCode::Tab),
+            Key(KeyCode::Char('y')),
+        ] {
+            match step {
+                Data(text) => h.typ(text),
+                Key(code) => {
+                    keys += 1;
+                    h.key(code);
+                }
+            }
+        }
+    }
+    assert_eq!(stored(&h).len(), 3, "{:?}", h.app.message);
+    assert!(keys <= 3 * 3, "{keys} keys for three workers");
+}
+
+#[test]
+fn y_on_the_consent_of_an_incomplete_form_consents_and_says_what_is_missing() {
+    let mut h = Harness::new();
+    h.typ("张三");
+    h.key(KeyCode::Tab);
+    h.typ("11010519491231002X");
+    h.app.form.focus = Field::Consent;
+    h.typ("y");
+    assert_eq!(h.app.screen, Screen::Form);
+    assert_eq!(h.app.form.focus, Field::Phone, "the first thing missing");
+    assert!(h.app.form.to_input().consent);
+    // Space consents without submitting: the optional fields can follow
+    let mut h = Harness::new();
+    h.app.form.focus = Field::Consent;
+    h.typ(" ");
+    assert!(h.app.form.to_input().consent);
+    assert!(!h.app.form.show_all_errors);
+}
+
+#[test]
+fn a_wrong_check_character_shows_at_the_18th_character_and_the_id_never_grows() {
+    let mut h = Harness::new();
+    h.typ("张三");
+    h.key(KeyCode::Tab);
+    h.typ("110105194912310021");
+    assert!(
+        h.app.form.error_for(Field::IdNumber).is_some(),
+        "shown the moment the number is complete"
+    );
+    h.typ("13800138000");
+    assert_eq!(h.app.form.text(Field::IdNumber), "110105194912310021");
+    assert_eq!(h.app.form.text(Field::Phone), "13800138000");
+    // back in the field, a 19th character does not go in either
+    h.app.form.focus = Field::IdNumber;
+    h.typ("9");
+    assert_eq!(h.app.form.text(Field::IdNumber), "110105194912310021");
+}
+
+#[test]
+fn a_restored_draft_focuses_the_first_field_not_complete() {
+    let now = booth::store::now();
+    let mut h = Harness::with_store(|s| {
+        let input = booth::member::MemberInput {
+            name: "买买提·吐尔逊".into(),
+            id_number: "6501021985".into(),
+            ..Default::default()
+        };
+        s.save_draft(&input, &now).unwrap();
+    });
+    assert_eq!(h.app.form.text(Field::Name), "买买提·吐尔逊");
+    assert_eq!(h.app.form.focus, Field::IdNumber);
+    h.typ("01010013");
+    assert_eq!(h.app.form.text(Field::Name), "买买提·吐尔逊");
+}
+
+#[test]
+fn tab_after_an_automatic_move_takes_todays_employer() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.typ("蒋琳");
+    h.key(KeyCode::Tab);
+    h.typ("110105198808080023");
+    h.typ("13612342222");
+    assert_eq!(h.app.form.focus, Field::Employer);
+    h.key(KeyCode::Tab);
+    assert_eq!(h.app.form.text(Field::Employer), "某某快递有限公司");
+    assert_eq!(h.app.form.focus, Field::Consent, "one Tab, not two");
+    // a card reader's Enter right after the number is still its own, not a step
+    let mut h = Harness::new();
+    h.typ("蒋琳");
+    h.key(KeyCode::Tab);
+    h.typ("110105198808080023");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.form.focus, Field::Phone);
+}
+
+#[test]
+fn f3_always_shows_the_list_with_its_search() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.register("王建国", "110105198001010016", "13900139000");
+    h.key(KeyCode::F(3));
+    h.pump_until("the list", |a| a.records.rows.len() == 2);
+    h.typ("葛");
+    h.pump_until("the search", |a| a.records.rows.len() == 1);
+    h.key(KeyCode::Enter);
+    assert!(h.app.records.detail.is_some());
+    h.key(KeyCode::F(2));
+    h.key(KeyCode::F(3));
+    assert!(
+        h.app.records.detail.is_none(),
+        "the list, not the last record"
+    );
+    assert_eq!(h.app.records.query.value(), "葛");
+    h.typ("e");
+    assert_eq!(h.app.screen, Screen::Records);
+    assert_eq!(
+        h.app.records.query.value(),
+        "葛e",
+        "typing goes to the search"
+    );
+}
+
+#[test]
+fn an_empty_void_reason_says_a_reason_is_needed() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::F(3));
+    h.pump_until("the list", |a| a.records.rows.len() == 1);
+    h.key(KeyCode::Enter);
+    h.typ("v");
+    h.app.message = None;
+    h.key(KeyCode::Enter);
+    assert!(h.app.records.void_reason.is_some(), "still asking");
+    let (text, _) = h.app.message.clone().expect("says why nothing happened");
+    assert!(text.contains("原因"), "{text}");
+}
+
+#[test]
+fn consent_refused_says_it_is_required_and_how_to_give_it() {
+    let mut h = Harness::new();
+    h.typ("葛婷婷");
+    h.key(KeyCode::Tab);
+    h.typ("11010519491231002X");
+    h.typ("13800138000");
+    h.typ("某公司");
+    h.key(KeyCode::Tab);
+    h.typ("n");
+    h.ctrl('s');
+    let (text, _) = h.app.message.clone().unwrap();
+    assert!(text.contains("同意") && text.contains('Y'), "{text}");
 }

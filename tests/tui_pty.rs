@@ -36,8 +36,10 @@ fn a_booth_day_in_the_terminal() {
     let mut t = Tui::start(&data, 80, 24);
     t.wait_for("首次设置", 10);
 
-    // setup: union, place, operator, language, printer (none), passphrase twice
+    // setup: union, its short name (not needed), place, operator, language, printer (none),
+    // passphrase twice
     t.send("北京市朝阳区总工会");
+    t.key(TAB);
     t.key(TAB);
     t.send("望京SOHO驿站");
     t.key(TAB);
@@ -62,26 +64,38 @@ fn a_booth_day_in_the_terminal() {
     t.wait_for("北京市 朝阳区", 5); // derived from the ID number
     t.send("某某快递有限公司");
     t.key(TAB);
-    t.key("y"); // consent
-    t.key(CTRL_S);
+    t.key("y"); // consent, read out to the worker: and submit
     t.wait_for("登记成功", 10);
     assert_eq!(
-        t.keys_sent, 4,
-        "one key per typed field to advance, consent, submit"
+        t.keys_sent, 3,
+        "Tab after the name and after the employer; Y consents and submits"
     );
-    let screen = t.screen();
-    let member_no = screen
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .windows(3)
-        .find(|w| {
-            w[0].len() == 6
-                && w[1].len() == 4
-                && w[2].len() == 1
-                && w[1].chars().all(|c| c.is_ascii_alphanumeric())
-        })
-        .map(|w| format!("{}-{}-{}", w[0], w[1], w[2]))
-        .expect("the member number is on the screen");
+    // (the frame may arrive in more than one read: look until it is all there)
+    let find_member_no = |screen: String| {
+        screen
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(3)
+            .find(|w| {
+                w[0].len() == 6
+                    && w[1].len() == 4
+                    && w[2].len() == 1
+                    && w[1].chars().all(|c| c.is_ascii_alphanumeric())
+            })
+            .map(|w| format!("{}-{}-{}", w[0], w[1], w[2]))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let member_no = loop {
+        if let Some(no) = find_member_no(t.screen()) {
+            break no;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the member number is on the screen:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    };
     t.wait_for("凭条已存为图片", 10);
 
     // the QR code on the screen decodes and verifies
@@ -215,4 +229,98 @@ fn a_small_terminal_gets_a_message_not_a_garbled_screen() {
     t.wait_for("80×24", 10);
     t.send(CTRL_Q);
     assert_eq!(t.wait_exit(10), Some(0));
+}
+
+/// Three workers typed without pauses: each registration one write to the terminal (as a
+/// card reader or a fast typist sends it), the second and third while the previous done
+/// screen shows, a stray Ctrl-S after each. Exactly three records, each as typed; three
+/// operator keys per worker. At the acceptance's 100×32 and at 80×24.
+#[test]
+fn three_workers_typed_in_bursts_are_stored_exactly() {
+    for (cols, rows) in [(100, 32), (80, 24)] {
+        let b = Booth::new();
+        assert!(
+            b.run(&["config", "set", "union", "北京市朝阳区总工会"])
+                .status
+                .success()
+        );
+        // a file printer whose file does not exist yet: made at the first slip
+        let slips = b.dir.path().join("slips.bin");
+        let printer = format!("file:{}", slips.display());
+        assert!(
+            b.run(&["config", "set", "printer", &printer])
+                .status
+                .success()
+        );
+        let data = b.data();
+        let mut t = Tui::start(&data, cols, rows);
+        t.wait_for("请输入口令", 10);
+        t.send(PASS);
+        t.send(ENTER);
+        t.wait_for("新会员登记", 10);
+
+        let workers = [
+            (
+                "葛婷婷",
+                "11010519491231002X",
+                "13800138000",
+                "京东物流亦庄站",
+            ),
+            ("蒋琳", "110105198808080023", "13612342222", "顺丰速运"),
+            ("王秀英", "320102199303030076", "13912345678", "美团外卖"),
+        ];
+        for (i, (name, id, phone, employer)) in workers.iter().enumerate() {
+            // the keys that are not the worker's data, counted
+            let keys = [TAB, TAB, "y"];
+            let burst = format!(
+                "{name}{}{id}{phone}{employer}{}{}{CTRL_S}",
+                keys[0], keys[1], keys[2]
+            );
+            assert!(keys.len() <= 3, "operator keys per worker");
+            t.send(&burst);
+            t.wait_for(&format!("入会 {}", i + 1), 10);
+        }
+        // the last worker's code is on the screen, whole quiet zone and all, and decodes
+        t.wait_for("凭条已打印", 10);
+        let payload = decode_modules(&t.screen_qr_modules());
+        t.send(CTRL_Q);
+        assert_eq!(t.wait_exit(10), Some(0), "at {cols}×{rows}");
+
+        let out = b.dir.path().join("day.json");
+        let export = b.run(&[
+            "export",
+            "--format",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+            "--state",
+            "all",
+        ]);
+        assert!(export.status.success(), "{}", stderr(&export));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let mut got: Vec<(String, String, String, String)> = v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let f = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                (f("name"), f("id_number"), f("phone"), f("employer"))
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<_> = workers
+            .iter()
+            .map(|(n, i, p, e)| (n.to_string(), i.to_string(), p.to_string(), e.to_string()))
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "at {cols}×{rows}");
+        let (out, verdict) = b.json(&["verify", &payload]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(verdict["member_no"].is_string());
+        assert!(
+            std::fs::metadata(&slips).unwrap().len() > 0,
+            "three slips in the printer file"
+        );
+    }
 }

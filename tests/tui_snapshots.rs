@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use booth::card::MemberNo;
-use booth::card::qr::QrMatrix;
 use booth::i18n::Lang;
 use booth::member::Field;
 use booth::member::MemberInput;
@@ -132,6 +131,11 @@ fn setup_and_unlock_screens() {
         app.setup.focus = booth::tui::screens::setup::SetupField::Union;
         app.setup.error = Some(booth::t!(lang, "setup.passphrase_mismatch").into());
         snap("setup_error", &app);
+        // a union name too long for the QR code: the short name is asked for, in setup
+        app.setup.union.set("北京市朝阳区望京街道总工会联合委员会");
+        app.setup.focus = booth::tui::screens::setup::SetupField::UnionShort;
+        app.setup.error = Some(booth::t!(lang, "setup.union_too_long").into());
+        snap("setup_union_short", &app);
         app.screen = Screen::Unlock;
         app.unlock.error = Some(booth::t!(lang, "store.wrong_passphrase").into());
         snap("unlock_wrong_passphrase", &app);
@@ -177,6 +181,10 @@ fn form_screens() {
         app.form.set_text(Field::Employer, "");
         app.form.focus = Field::Employer;
         snap("form_employer_suggestions", &app);
+        // the consent field: Y consents and submits, Space consents only
+        app.form.focus = Field::Consent;
+        snap("form_consent", &app);
+        app.form.focus = Field::Employer;
         app.overlay = Some(Overlay::Help);
         snap("help", &app);
         app.overlay = Some(Overlay::ConfirmQuit);
@@ -189,15 +197,15 @@ fn after_submit_screen() {
     for lang in Lang::ALL {
         let (_d, mut app) = unlocked(lang);
         // a fixed payload, so the snapshot does not change with the random device key
-        let payload = "B708%1$P6L10:A1*Q06$KBNS--I8JV9H436S7 G$1K Z0%:F+Y0F.12DD 51I82EM0983P$J+DLF TQ-IX+S72O7C9TZREZNABUX$KELA9G3*WK5N0RGPD0";
-        app.done = Some(DoneState {
-            member_no: MemberNo::new("K7M2QX", 42).unwrap(),
-            name: "葛婷婷".into(),
-            date: booth::t!(lang, "slip.date", date = today()),
-            qr: QrMatrix::encode(payload).unwrap(),
-            print: PrintStatus::Printing,
-            notes: vec![],
-        });
+        // (as long as a real one: version 6 at level M, which does not fit 80×24 with its
+        // whole quiet zone)
+        let payload = "GH1:P80W%CYBNU203B1BR19AMN.USKVU+R6$K4KSBV3IFETV5*7HSATY4T6MI.JEV0J*2FWFNJ6HQESSUO0PET 20:ETPE-Q6C6AP9O8DP2248-MF53UJL1JDHNJ7A7FSK-6B70";
+        app.done = DoneState::new(
+            MemberNo::new("K7M2QX", 42).unwrap(),
+            "葛婷婷".into(),
+            booth::t!(lang, "slip.date", date = today()),
+            payload,
+        );
         app.screen = Screen::Done;
         snap("done_printing", &app);
         app.done.as_mut().unwrap().print = PrintStatus::Done {
@@ -210,6 +218,34 @@ fn after_submit_screen() {
             ),
         };
         snap("done_printer_error", &app);
+        // printed to a file printer with a long path: wrapped without a lone bracket
+        app.done.as_mut().unwrap().print = PrintStatus::Done {
+            ok: true,
+            message: booth::t!(
+                lang,
+                "print.printed",
+                printer = "file:/tmp/acceptance.Xq3RtZ/p.bin"
+            ),
+        };
+        snap("done_printed", &app);
+        // the next member typed while the card is still up: beside the form where it fits
+        // with its whole quiet zone (100×32, 120×40), its number and keys in the title row
+        // where it does not (80×24)
+        app.screen = Screen::Form;
+        app.form = FormState::from_input(
+            &MemberInput {
+                name: "蒋琳".into(),
+                ..Default::default()
+            },
+            today(),
+        );
+        app.form.focus = Field::IdNumber;
+        snap("form_beside_last_card", &app);
+        let lang_code = if lang == Lang::Zh { "zh" } else { "en" };
+        insta::assert_snapshot!(
+            format!("form_beside_last_card_{lang_code}_100x32"),
+            draw(&app, 100, 32)
+        );
     }
 }
 

@@ -20,7 +20,17 @@ pub const QUIET_ZONE: usize = 4;
 
 impl QrMatrix {
     pub fn encode(payload: &str) -> Result<QrMatrix, QrTooLong> {
-        let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
+        QrMatrix::encode_at(payload, EcLevel::M)
+    }
+
+    /// The same payload at level L, one version smaller: for a screen (never creased) where
+    /// the level-M symbol with its full quiet zone does not fit (80×24).
+    pub fn encode_compact(payload: &str) -> Result<QrMatrix, QrTooLong> {
+        QrMatrix::encode_at(payload, EcLevel::L)
+    }
+
+    fn encode_at(payload: &str, level: EcLevel) -> Result<QrMatrix, QrTooLong> {
+        let code = QrCode::with_error_correction_level(payload.as_bytes(), level)
             .map_err(|_| QrTooLong)?;
         let version = match code.version() {
             Version::Normal(v) | Version::Micro(v) => v,

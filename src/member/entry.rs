@@ -2,17 +2,19 @@
 //! itself) and which document type a number being typed is. The form calls these; the rules
 //! of what is valid stay in [`validate`](super::validate).
 
-use chrono::NaiveDate;
-
-use super::document::{DocKind, normalize_number, parse_document};
+use super::document::{DocKind, normalize_number};
 use super::phone::parse_phone;
 
-/// An 18-character number of the resident ID family, whole and valid: nothing more will be
-/// typed into it (a card reader's Enter after it is not a second step).
-pub fn id_complete(kind: DocKind, raw: &str, today: NaiveDate) -> bool {
-    kind.is_id_family()
-        && normalize_number(raw).len() == 18
-        && parse_document(kind, raw, today).is_ok()
+/// An 18-character number of the resident ID family, valid or not: the longest it can be, so
+/// the form shows its error (if any) now and moves on; anything typed next is the next
+/// field's.
+pub fn id_at_full_length(kind: DocKind, raw: &str) -> bool {
+    kind.is_id_family() && normalize_number(raw).len() == 18
+}
+
+/// Longer than any number of the resident ID family: refused as it is typed.
+pub fn id_over_full_length(kind: DocKind, raw: &str) -> bool {
+    kind.is_id_family() && normalize_number(raw).len() > 18
 }
 
 /// Eleven digits of a valid mainland mobile number.
@@ -40,27 +42,16 @@ pub fn kind_while_typing(current: DocKind, raw: &str) -> DocKind {
 mod tests {
     use super::*;
 
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-    }
-
     #[test]
-    fn an_id_is_complete_at_18_valid_characters_only() {
+    fn an_id_is_at_full_length_at_18_characters_valid_or_not() {
         let k = DocKind::ResidentId;
-        assert!(id_complete(k, "11010519491231002X", today()));
-        assert!(
-            id_complete(k, "110105 19491231 002x", today()),
-            "normalised"
-        );
-        assert!(!id_complete(k, "11010519491231002", today()), "17");
-        assert!(
-            !id_complete(k, "110105194912310021", today()),
-            "check character"
-        );
-        assert!(!id_complete(
+        assert!(id_at_full_length(k, "110105194912310021"), "wrong check");
+        assert!(id_at_full_length(k, "110105 19491231 002x"));
+        assert!(!id_at_full_length(k, "11010519491231002"));
+        assert!(id_over_full_length(k, "1101051949123100211"));
+        assert!(!id_over_full_length(
             DocKind::Passport,
-            "11010519491231002X",
-            today()
+            "E123456789012345678"
         ));
     }
 

@@ -86,9 +86,43 @@ pub fn parse_name(raw: &str) -> Result<String, Reason> {
     Ok(name)
 }
 
+/// `葛*婷` for display to whoever stands at the booth: the first and last character kept,
+/// each one between masked (`葛*` for two characters); separators kept (`买**·**逊`), so
+/// the shape of the name still tells two people apart.
+pub fn mask_name(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    match chars.len() {
+        0 => String::new(),
+        1 => "*".into(),
+        2 => format!("{}*", chars[0]),
+        n => chars
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                if i == 0 || i == n - 1 || matches!(c, '·' | ' ' | '-') {
+                    c
+                } else {
+                    '*'
+                }
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masked_names_keep_the_first_and_last_character() {
+        assert_eq!(mask_name("葛婷婷"), "葛*婷");
+        assert_eq!(mask_name("蒋琳"), "蒋*");
+        assert_eq!(mask_name("王"), "*");
+        assert_eq!(mask_name("欧阳娜娜"), "欧**娜");
+        assert_eq!(mask_name("买买提·吐尔逊"), "买**·**逊");
+        assert_eq!(mask_name("JOHN SMITH"), "J*** ****H");
+        assert_eq!(mask_name(""), "");
+    }
 
     #[test]
     fn chinese_and_minority_and_foreign_names() {

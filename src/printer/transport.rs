@@ -76,6 +76,8 @@ pub fn send(uri: &PrinterUri, bytes: &[u8], t: Timeouts) -> Result<(), PrintErro
 fn to_device(path: &Path, bytes: &[u8], limit: Duration) -> Result<(), PrintError> {
     let mut file = std::fs::OpenOptions::new()
         .append(true)
+        // a plain file (a test, a print spool folder) is made; a device must be there
+        .create(!path.starts_with("/dev"))
         .open(path)
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => PrintError::DeviceMissing(path.into()),
@@ -184,5 +186,25 @@ fn to_cups(queue: &str, bytes: &[u8], limit: Duration) -> Result<(), PrintError>
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(PrintError::Io(e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_printer_is_created_and_a_device_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("slips.bin");
+        let limit = Duration::from_secs(5);
+        to_device(&file, b"one", limit).expect("a missing plain file is made");
+        to_device(&file, b"two", limit).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"onetwo", "appended");
+        let missing = Path::new("/dev/usb/booth-no-such-printer");
+        assert!(matches!(
+            to_device(missing, b"x", limit),
+            Err(PrintError::DeviceMissing(_))
+        ));
     }
 }

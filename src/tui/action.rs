@@ -38,7 +38,10 @@ pub enum Action {
     AskClearForm,
     ClearForm,
     Reprint(MemberNo),
+    /// From the done screen to the form (the card stays at hand until the next submit).
     NextMember,
+    /// The last card's whole screen again (F7 where it does not fit beside the form).
+    ShowLastCard,
 
     // ---- records
     Search(SearchReq),
@@ -48,4 +51,14 @@ pub enum Action {
 
     // ---- upload
     StartUpload,
+
+    /// Why a key did nothing, for the status line.
+    Tell(Notice),
+}
+
+/// Why a key did nothing (the app words it in the operator's language).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// Enter on an empty reason for a void.
+    VoidNeedsReason,
 }

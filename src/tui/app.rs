@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset};
 use crossterm::event::{Event, KeyEvent, KeyEventKind};
 
-use super::action::Action;
+use super::action::{Action, Notice};
 use super::event::AppEvent;
 use super::keys::{self, Binding, Key, OUTSIDE, SESSION};
 use super::screens::Outcome;
@@ -219,6 +219,11 @@ impl App {
                 None
             }
             Screen::Form if self.overlay.is_none() => self.form.paste(s),
+            // the done screen has no text of its own: a paste is the next member's
+            Screen::Done if self.overlay.is_none() => {
+                self.screen = Screen::Form;
+                self.form.paste(s)
+            }
             Screen::Records => self.records.paste(s),
             // never paste into a passphrase by accident from a clipboard full of records
             _ => None,
@@ -239,7 +244,13 @@ impl App {
         let outcome = match self.screen {
             Screen::Setup => self.setup.handle_key(key),
             Screen::Unlock | Screen::Locked => self.unlock.handle_key(key),
-            Screen::Form => self.form.handle_key(key),
+            Screen::Form => match (self.form.handle_key(key), &self.done) {
+                // what the form leaves may be for the last card, while a new member is typed
+                (Outcome::Pass, Some(d)) if self.form.editing.is_none() => {
+                    d.handle_key_beside_form(&key)
+                }
+                (outcome, _) => outcome,
+            },
             Screen::Done => match &mut self.done {
                 Some(d) => d.handle_key(key),
                 None => Outcome::Pass,
@@ -251,7 +262,16 @@ impl App {
         let action = match outcome {
             Outcome::Do(a) => Some(a),
             Outcome::Taken => None,
-            Outcome::Pass => keys::find(self.app_keys(), &key, |_| true),
+            Outcome::Pass => match keys::find(self.app_keys(), &key, |_| true) {
+                Some(a) => Some(a),
+                // The done screen has no text of its own: what is typed there (a fast
+                // typist, a card reader) is the next member's, in order.
+                None if self.screen == Screen::Done => {
+                    self.screen = Screen::Form;
+                    return self.handle_key(key);
+                }
+                None => None,
+            },
         };
         if let Some(a) = action {
             self.update(a);
@@ -330,6 +350,11 @@ impl App {
             Action::ClearForm => self.clear_form(),
             Action::Reprint(no) => self.reprint(&no),
             Action::NextMember => self.next_member(),
+            Action::ShowLastCard => {
+                if self.done.is_some() {
+                    self.screen = Screen::Done;
+                }
+            }
             Action::Search(req) => {
                 if let Some(s) = &self.session {
                     s.workers.search(req);
@@ -339,6 +364,12 @@ impl App {
             Action::EditRecord(no) => self.edit_record(no),
             Action::VoidRecord(no, reason) => self.void_record(&no, &reason),
             Action::StartUpload => self.start_upload(),
+            Action::Tell(notice) => {
+                let text = match notice {
+                    Notice::VoidNeedsReason => t!(self.lang, "records.void_needs_reason"),
+                };
+                self.say(text, Tone::Bad);
+            }
         }
     }
 
@@ -354,6 +385,8 @@ impl App {
         self.screen = screen;
         match screen {
             Screen::Records if self.session.is_some() => {
+                // always the list with its search, never the record last opened
+                self.records.show_list();
                 let req = self.records.search();
                 self.update(Action::Search(req));
             }
@@ -368,7 +401,13 @@ impl App {
         use super::screens::{dashboard, done, upload};
         let lang = self.lang;
         let mut lines = match self.screen {
-            Screen::Form => self.form.help(lang),
+            Screen::Form => {
+                let mut lines = self.form.help(lang);
+                if self.done.is_some() && self.form.editing.is_none() {
+                    lines.extend(done::help_beside_form(lang));
+                }
+                lines
+            }
             Screen::Done => done::help(lang),
             Screen::Records => self.records.help(lang),
             Screen::Dashboard => dashboard::help(lang),

@@ -223,6 +223,18 @@ pub fn hint_line<C>(
         .join(sep)
 }
 
+/// The key-hint line as items, each with its command: for a line that must leave some out.
+pub fn hint_items<C: Clone>(
+    list: &[Binding<C>],
+    lang: Lang,
+    shown: impl Fn(&C) -> bool,
+) -> Vec<(C, String)> {
+    list.iter()
+        .filter(|b| shown(&b.cmd))
+        .filter_map(|b| Some((b.cmd.clone(), b.with_label(&b.label(), b.hint?, lang))))
+        .collect()
+}
+
 /// The label of the first binding of a command, for text that names its key.
 pub fn label<C>(list: &[Binding<C>], is: impl Fn(&C) -> bool) -> String {
     list.iter()

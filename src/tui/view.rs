@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use super::action::Action;
 use super::app::{App, Screen, Tone};
 use super::keys::{self, SESSION};
+use super::screens::done::DoneState;
 use super::theme;
 use crate::t;
 use crate::tui::widgets::{fit, fits};
@@ -35,10 +36,18 @@ pub fn render(app: &App, frame: &mut Frame) {
             .render(area, frame.buffer_mut());
         return;
     }
-    let with_chrome = matches!(
-        app.screen,
-        Screen::Form | Screen::Records | Screen::Dashboard | Screen::Upload
-    );
+    // where the last card fits beside the form, the done screen is the form with it
+    let done_as_form = app.screen == Screen::Done
+        && beside_form(
+            app,
+            Rect::new(0, 0, area.width.saturating_sub(2), area.height - 2),
+        )
+        .is_some_and(|(_, panel)| panel.is_some());
+    let with_chrome = done_as_form
+        || matches!(
+            app.screen,
+            Screen::Form | Screen::Records | Screen::Dashboard | Screen::Upload
+        );
     let [header, body, status] = Layout::vertical([
         Constraint::Length(if with_chrome { 1 } else { 0 }),
         Constraint::Min(1),
@@ -57,7 +66,8 @@ pub fn render(app: &App, frame: &mut Frame) {
     match app.screen {
         Screen::Setup => app.setup.render(frame, inner),
         Screen::Unlock | Screen::Locked => app.unlock.render(frame, inner, lang),
-        Screen::Form => app.form.render(frame, inner, lang),
+        Screen::Form => render_form(app, frame, inner, lang),
+        Screen::Done if done_as_form => render_form(app, frame, inner, lang),
         Screen::Done => {
             if let Some(d) = &app.done {
                 d.render(frame, body, lang);
@@ -70,6 +80,80 @@ pub fn render(app: &App, frame: &mut Frame) {
     render_status(app, frame, status);
     if let Some(o) = app.overlay {
         o.render(app.help_lines(), frame, area, lang);
+    }
+}
+
+/// The app's key hints that fit in `room` columns. Those that do not are left out whole, the
+/// least needed first (the form shows F6 itself, F10 is in the help); the way out stays.
+fn key_hints(app: &App, room: usize) -> String {
+    let spare_first = |a: &Action| match a {
+        Action::Tally => 0,
+        Action::Lock => 1,
+        Action::Help => 2,
+        _ => 3,
+    };
+    let mut items = keys::hint_items(app.app_keys(), app.lang, |_| true);
+    let line = |items: &[(Action, String)]| {
+        items
+            .iter()
+            .map(|(_, text)| text.as_str())
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    for rank in 0..3 {
+        if fits(&line(&items), room) {
+            break;
+        }
+        items.retain(|(a, _)| spare_first(a) != rank);
+    }
+    while !items.is_empty() && !fits(&line(&items), room) {
+        items.remove(0);
+    }
+    line(&items)
+}
+
+/// The narrowest the form is drawn beside the last card: labels, a 30-column input, a note.
+const FORM_MIN_WIDTH: u16 = 52;
+
+/// The last card while a new member is typed, and where it goes in `area`: the form's part
+/// and the panel's (`None`: no room for the panel with its whole quiet zone).
+fn beside_form(app: &App, area: Rect) -> Option<(&DoneState, Option<(Rect, Rect)>)> {
+    let d = app.done.as_ref().filter(|_| app.form.editing.is_none())?;
+    let max = area.width.saturating_sub(FORM_MIN_WIDTH + 1);
+    let split = d.panel_width(max, area.height).map(|w| {
+        let form = Rect {
+            width: area.width - w - 1,
+            ..area
+        };
+        let panel = Rect::new(area.x + area.width - w, area.y, w, area.height);
+        (form, panel)
+    });
+    Some((d, split))
+}
+
+/// The form, with the last card beside it, or its number and keys in the title row where
+/// the card does not fit.
+fn render_form(app: &App, frame: &mut Frame, area: Rect, lang: crate::i18n::Lang) {
+    // F8 is the form's while it has found the person typed registered already
+    let reprint = app.form.existing.is_none();
+    match beside_form(app, area) {
+        None => app.form.render(frame, area, lang),
+        Some((d, Some((form, panel)))) => {
+            app.form.render(frame, form, lang);
+            d.render_panel(frame.buffer_mut(), panel, lang, reprint);
+        }
+        Some((d, None)) => {
+            app.form.render(frame, area, lang);
+            let strip = d.strip(lang, reprint);
+            let w = unicode_width::UnicodeWidthStr::width(strip.as_str()) as u16;
+            // right-aligned after the title
+            if area.width > w + 16 {
+                let x = area.x + area.width - w;
+                frame
+                    .buffer_mut()
+                    .set_string(x, area.y, strip, theme::hint());
+            }
+        }
     }
 }
 
@@ -129,6 +213,7 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         String::new()
     };
+    let width = area.width as usize;
     let (msg, style, is_message) = match &app.message {
         Some((m, Tone::Bad)) if app.screen != Screen::Locked => (
             m.clone(),
@@ -138,31 +223,11 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         Some((m, Tone::Good | Tone::Info)) if app.screen != Screen::Locked => {
             (m.clone(), theme::status(), true)
         }
-        _ => (
-            keys::hint_line(app.app_keys(), lang, "  ", |_| true),
-            theme::status(),
-            false,
-        ),
-    };
-    let width = area.width as usize;
-    // Key hints that do not fit are left out whole, not cut mid-word (F1 lists them all).
-    let msg = if is_message {
-        msg
-    } else {
-        let room = width.saturating_sub(unicode_width::UnicodeWidthStr::width(left.as_str()) + 2);
-        let mut shown = String::new();
-        for item in msg.split("  ") {
-            let next = if shown.is_empty() {
-                item.to_string()
-            } else {
-                format!("{shown}  {item}")
-            };
-            if !fits(&next, room) {
-                break;
-            }
-            shown = next;
+        _ => {
+            let room =
+                width.saturating_sub(unicode_width::UnicodeWidthStr::width(left.as_str()) + 2);
+            (key_hints(app, room), theme::status(), false)
         }
-        shown
     };
     // A message the operator must read wins over the day's figures when both do not fit;
     // the key hints are what gets cut.

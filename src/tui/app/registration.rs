@@ -3,12 +3,12 @@
 
 use super::{App, Screen, Tone};
 use crate::card::MemberNo;
-use crate::card::qr::QrMatrix;
+use crate::member::Field;
 use crate::member::text::display_safe;
 use crate::printer::PrintJob;
 use crate::store::{RegisterError, StoredMember};
 use crate::t;
-use crate::tui::screens::done::{DoneState, PrintStatus};
+use crate::tui::screens::done::DoneState;
 use crate::tui::screens::form::{self, FormState};
 
 impl App {
@@ -41,8 +41,20 @@ impl App {
         let v = match self.form.validated() {
             Ok(v) => v,
             Err(errors) => {
+                // consent missing alone: what it takes, not just "fix the red fields"
+                let text = if errors.iter().all(|e| e.field == Field::Consent) {
+                    t!(
+                        self.lang,
+                        "form.consent_required",
+                        key = form::consent_key()
+                    )
+                } else {
+                    t!(self.lang, "form.fix_errors").to_string()
+                };
                 self.form.refused(errors);
-                self.say(t!(self.lang, "form.fix_errors"), Tone::Bad);
+                self.say(text, Tone::Bad);
+                // Y on the consent field changed the form on its way here
+                self.form_changed();
                 return;
             }
         };
@@ -87,23 +99,21 @@ impl App {
     fn show_done(&mut self, m: StoredMember, notes: Vec<String>) {
         let Some(s) = &self.session else { return };
         let payload = m.payload(s.config.union_short.as_deref(), s.store.device_key());
-        let qr = payload.as_ref().ok().and_then(|p| QrMatrix::encode(p).ok());
-        let (Some(qr), Ok(_)) = (qr, payload) else {
+        let name = m
+            .member
+            .as_ref()
+            .map(|x| display_safe(&x.name).into_owned())
+            .unwrap_or_default();
+        let date = t!(self.lang, "slip.date", date = m.event_date);
+        let card = payload
+            .ok()
+            .and_then(|p| DoneState::new(m.member_no.clone(), name, date, &p));
+        let Some(mut card) = card else {
             self.say(t!(self.lang, "done.no_qr"), Tone::Bad);
             return;
         };
-        self.done = Some(DoneState {
-            member_no: m.member_no.clone(),
-            name: m
-                .member
-                .as_ref()
-                .map(|x| display_safe(&x.name).into_owned())
-                .unwrap_or_default(),
-            date: t!(self.lang, "slip.date", date = m.event_date),
-            qr,
-            print: PrintStatus::Printing,
-            notes,
-        });
+        card.notes = notes;
+        self.done = Some(card);
         self.screen = Screen::Done;
         self.message = None;
         self.send_print(&m);
@@ -139,8 +149,9 @@ impl App {
         }
     }
 
+    /// The form, for the next member (the form was emptied at submit; the last card stays
+    /// at hand until the next one).
     pub(super) fn next_member(&mut self) {
-        self.done = None;
         self.screen = Screen::Form;
         self.message = None;
     }

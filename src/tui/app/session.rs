@@ -75,6 +75,7 @@ impl App {
         match store.load_draft() {
             Ok(Some((input, at))) => {
                 self.form = FormState::from_input(&input, today);
+                self.form.focus_first_incomplete();
                 let text = t!(
                     self.lang,
                     "form.draft_restored",

@@ -16,7 +16,7 @@ use crate::member::text::display_safe;
 use crate::store::StoredMember;
 use crate::store::members::Summary;
 use crate::t;
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Notice};
 use crate::tui::app::Screen;
 use crate::tui::keys::{self, BACKSPACE, Binding, DOWN, ENTER, ESC, Key, UP, f};
 use crate::tui::screens::Outcome;
@@ -124,6 +124,12 @@ impl Default for RecordsState {
 }
 
 impl RecordsState {
+    /// Back to the list (the search kept): F3 from anywhere.
+    pub fn show_list(&mut self) {
+        self.detail = None;
+        self.void_reason = None;
+    }
+
     /// A new search from the first page.
     pub fn search(&mut self) -> SearchReq {
         self.seq += 1;
@@ -261,7 +267,7 @@ impl RecordsState {
             Some(VoidCmd::Confirm) => {
                 let text = reason.value();
                 if text.trim().is_empty() {
-                    return Outcome::Taken;
+                    return Outcome::Do(Action::Tell(Notice::VoidNeedsReason));
                 }
                 self.void_reason = None;
                 self.detail

@@ -1,4 +1,5 @@
-//! First run: union, booth place, operator, language, printer, passphrase twice.
+//! First run: union (and its short name when the full one is too long for the QR code),
+//! booth place, operator, language, printer, passphrase twice.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -21,6 +22,7 @@ use crate::tui::widgets::{wrapped, wrapped_lines};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetupField {
     Union,
+    UnionShort,
     Place,
     Operator,
     Language,
@@ -29,8 +31,9 @@ pub enum SetupField {
     Pass2,
 }
 
-const ORDER: [SetupField; 7] = [
+const ORDER: [SetupField; 8] = [
     SetupField::Union,
+    SetupField::UnionShort,
     SetupField::Place,
     SetupField::Operator,
     SetupField::Language,
@@ -47,8 +50,16 @@ pub struct SetupData {
     pub passphrase: Zeroizing<String>,
 }
 
-/// The settings setup makes, in the order they are stored.
-pub const SETUP_KEYS: [&str; 5] = ["union", "place", "operator", "language", "printer"];
+/// The settings setup makes, in the order they are stored (the short name before a union
+/// name that needs it).
+pub const SETUP_KEYS: [&str; 6] = [
+    "union_short",
+    "union",
+    "place",
+    "operator",
+    "language",
+    "printer",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cmd {
@@ -81,6 +92,7 @@ pub const MIN_PASSPHRASE: usize = 6;
 #[derive(Clone, Debug)]
 pub struct SetupState {
     pub union: TextInput,
+    pub union_short: TextInput,
     pub place: TextInput,
     pub operator: TextInput,
     pub lang: Lang,
@@ -95,6 +107,7 @@ impl SetupState {
     pub fn new(lang: Lang) -> SetupState {
         SetupState {
             union: TextInput::new(60),
+            union_short: TextInput::new(24),
             place: TextInput::new(60),
             operator: TextInput::new(40),
             lang,
@@ -109,6 +122,7 @@ impl SetupState {
     fn input(&mut self, f: SetupField) -> Option<&mut TextInput> {
         Some(match f {
             SetupField::Union => &mut self.union,
+            SetupField::UnionShort => &mut self.union_short,
             SetupField::Place => &mut self.place,
             SetupField::Operator => &mut self.operator,
             SetupField::Printer => &mut self.printer,
@@ -141,6 +155,7 @@ impl SetupState {
         // plain request first
         let mut config = Config::default();
         let fields = [
+            (SetupField::UnionShort, "union_short", None),
             (SetupField::Union, "union", Some("setup.need_union")),
             (SetupField::Place, "place", Some("setup.need_place")),
             (
@@ -160,8 +175,15 @@ impl SetupState {
             match config.with_setting(key, &value, lang) {
                 Ok(c) => config = c,
                 // said the setup's way: what to do here, not which config key to set
+                Err(ConfigError::UnionTooLong { .. }) if field == SetupField::UnionShort => {
+                    return fail(self, field, t!(lang, "setup.union_short_too_long").into());
+                }
                 Err(ConfigError::UnionTooLong { .. }) => {
-                    return fail(self, field, t!(lang, "setup.union_too_long").into());
+                    return fail(
+                        self,
+                        SetupField::UnionShort,
+                        t!(lang, "setup.union_too_long").into(),
+                    );
                 }
                 Err(_) if field == SetupField::Printer => {
                     return fail(self, field, t!(lang, "setup.bad_printer").into());
@@ -232,6 +254,7 @@ impl SetupState {
 
     fn hint(f: SetupField, lang: Lang) -> &'static str {
         match f {
+            SetupField::UnionShort => t!(lang, "setup.union_short_hint"),
             SetupField::Printer => t!(lang, "setup.printer_hint"),
             SetupField::Pass1 => t!(lang, "setup.passphrase_hint"),
             _ => "",
@@ -261,6 +284,11 @@ impl SetupState {
         let fields = ORDER.map(|f| {
             let (label, input, masked) = match f {
                 SetupField::Union => (t!(lang, "setup.union"), Some(&self.union), false),
+                SetupField::UnionShort => (
+                    t!(lang, "setup.union_short"),
+                    Some(&self.union_short),
+                    false,
+                ),
                 SetupField::Place => (t!(lang, "setup.place"), Some(&self.place), false),
                 SetupField::Operator => (t!(lang, "setup.operator"), Some(&self.operator), false),
                 SetupField::Language => (t!(lang, "setup.language"), None, false),
@@ -368,6 +396,24 @@ mod tests {
         keys::assert_strings_exist(KEYS);
     }
 
+    /// A union name over 12 characters is finished with a short name, in setup alone.
+    #[test]
+    fn a_long_union_name_takes_a_short_name() {
+        let long = "北京市朝阳区望京街道总工会联合委员会";
+        let mut s = filled(Lang::Zh);
+        s.union.set(long);
+        assert!(s.check().is_none());
+        assert_eq!(s.focus, SetupField::UnionShort, "where the fix goes");
+        s.union_short.set("望京街道总工会");
+        let data = s.check().expect("the short name makes it fit");
+        assert_eq!(data.config.union, long);
+        assert_eq!(data.config.union_short.as_deref(), Some("望京街道总工会"));
+        let mut s = filled(Lang::Zh);
+        s.union_short.set(long);
+        assert!(s.check().is_none());
+        assert_eq!(s.focus, SetupField::UnionShort);
+    }
+
     fn filled(lang: Lang) -> SetupState {
         let mut s = SetupState::new(lang);
         s.union.set("朝阳区总工会");
@@ -389,7 +435,7 @@ mod tests {
             (SetupField::Operator, "operator", "李\u{1b}[2J"),
             (SetupField::Place, "place", "望京\u{7}"),
             (
-                SetupField::Union,
+                SetupField::UnionShort,
                 "union",
                 "北京市朝阳区望京街道总工会联合委员会",
             ),
@@ -400,7 +446,12 @@ mod tests {
                 "config set refuses {key}"
             );
             let mut s = filled(lang);
-            s.input(field).unwrap().set(value);
+            let typed_into = if key == "union" {
+                SetupField::Union
+            } else {
+                field
+            };
+            s.input(typed_into).unwrap().set(value);
             assert!(s.check().is_none(), "setup refuses {key}");
             assert_eq!(s.focus, field);
             assert!(s.error.is_some());

@@ -36,39 +36,152 @@ pub fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-/// Lines `text` takes wrapped at word boundaries in `width` columns, at most `max`: one more
-/// than the plain division when it wraps, for words moved down whole.
-pub fn wrapped_lines(text: &str, width: u16, max: u16) -> u16 {
-    let w = unicode_width::UnicodeWidthStr::width(text) as u16;
-    let lines = if w <= width {
-        1
-    } else {
-        w.div_ceil(width.max(1)) + 1
-    };
-    lines.min(max)
+/// Closing punctuation: never the first thing on a line (the lone "）" under a path).
+fn no_break_before(c: char) -> bool {
+    matches!(
+        c,
+        '）' | '，'
+            | '。'
+            | '、'
+            | '；'
+            | '：'
+            | '！'
+            | '？'
+            | '」'
+            | '』'
+            | '】'
+            | '》'
+            | '…'
+            | ')'
+            | ']'
+            | '}'
+            | ','
+            | '.'
+            | ';'
+            | ':'
+            | '!'
+            | '?'
+    )
 }
 
-/// Draws `text` wrapped at word boundaries in `area` (its height is the most lines it may
-/// take) and returns the lines it took.
+/// Opening punctuation: never the last thing on a line.
+fn no_break_after(c: char) -> bool {
+    matches!(c, '（' | '「' | '『' | '【' | '《' | '(' | '[' | '{')
+}
+
+fn is_wide(c: char) -> bool {
+    unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) > 1
+}
+
+/// May a line end between `a` and `b`? After a space, on either side of a Chinese
+/// character, after a path's `/`; never before closing or after opening punctuation.
+fn may_break(a: char, b: char) -> bool {
+    if no_break_before(b) || no_break_after(a) {
+        return false;
+    }
+    a == ' ' || is_wide(a) || is_wide(b) || a == '/'
+}
+
+/// One group of text (no double spaces in it) in lines of `width` columns: broken where
+/// [`may_break`] allows, and inside a word only when the word alone is wider than a line.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let chars: Vec<char> = text.chars().collect();
+    let mut segments: Vec<String> = Vec::new();
+    let mut seg = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        seg.push(c);
+        if chars.get(i + 1).is_none_or(|&next| may_break(c, next)) {
+            segments.push(std::mem::take(&mut seg));
+        }
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for seg in segments {
+        let joined = format!("{line}{seg}");
+        if fits(joined.trim_end(), width) {
+            line = joined;
+            continue;
+        }
+        if !line.trim().is_empty() {
+            lines.push(line.trim_end().to_string());
+        }
+        line = seg.trim_start().to_string();
+        // a word wider than a whole line: cut where the line is full
+        while !fits(line.trim_end(), width) {
+            let mut head = String::new();
+            let mut used = 0;
+            for c in line.chars() {
+                let w = c.width().unwrap_or(0);
+                // at least one character a line, even one wider than the line
+                if used + w > width && !head.is_empty() {
+                    break;
+                }
+                head.push(c);
+                used += w;
+            }
+            line = line[head.len()..].to_string();
+            lines.push(head);
+        }
+    }
+    if !line.trim().is_empty() {
+        lines.push(line.trim_end().to_string());
+    }
+    lines
+}
+
+/// `text` in lines of `width` columns. Groups separated by two spaces ("Tab next  Ctrl-S
+/// submit") are kept whole on a line where they fit; within a group, lines break at spaces,
+/// around Chinese characters and after a path's `/`, never before closing punctuation.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for group in text.split("  ").filter(|g| !g.trim().is_empty()) {
+        let pieces = if fits(group, width) {
+            vec![group.to_string()]
+        } else {
+            wrap_words(group, width)
+        };
+        for (i, piece) in pieces.into_iter().enumerate() {
+            match lines.last_mut() {
+                Some(last) if i == 0 && fits(&format!("{last}  {piece}"), width) => {
+                    last.push_str("  ");
+                    last.push_str(&piece);
+                }
+                _ => lines.push(piece),
+            }
+        }
+    }
+    lines
+}
+
+/// Lines `text` takes wrapped (see [`wrap`]) in `width` columns, at most `max`.
+pub fn wrapped_lines(text: &str, width: u16, max: u16) -> u16 {
+    (wrap(text, width as usize).len() as u16)
+        .clamp(1, max.max(1))
+        .min(max)
+}
+
+/// Draws `text` wrapped (see [`wrap`]) in `area` (its height is the most lines it may take;
+/// a text longer than that ends in "…") and returns the lines it took.
 pub fn wrapped(
     buf: &mut ratatui::buffer::Buffer,
     area: ratatui::layout::Rect,
     text: &str,
     style: ratatui::style::Style,
 ) -> u16 {
-    use ratatui::widgets::{Paragraph, Widget, Wrap};
-    let lines = wrapped_lines(text, area.width, area.height);
-    Paragraph::new(text)
-        .style(style)
-        .wrap(Wrap { trim: true })
-        .render(
-            ratatui::layout::Rect {
-                height: lines,
-                ..area
-            },
-            buf,
-        );
-    lines
+    let width = area.width as usize;
+    let mut lines = wrap(text, width);
+    let room = area.height as usize;
+    if lines.len() > room {
+        let rest = lines.split_off(room.saturating_sub(1)).join(" ");
+        if room > 0 {
+            lines.push(fit(&format!("{rest}…"), width).into_owned());
+        }
+    }
+    for (i, line) in lines.iter().enumerate() {
+        buf.set_stringn(area.x, area.y + i as u16, line, width, style);
+    }
+    lines.len() as u16
 }
 
 /// Does `text` fit in `width` columns?
@@ -81,6 +194,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn wrapping_never_leaves_a_lone_bracket_and_breaks_paths_at_slashes() {
+        assert_eq!(
+            wrap("凭条已打印（file:/tmp/acceptance.Xq3RtZ/p.bin）", 40),
+            ["凭条已打印（file:/tmp/acceptance.Xq3RtZ/", "p.bin）"]
+        );
+        assert_eq!(
+            wrap("slip printed (file:/tmp/acceptance.Xq3RtZ/p.bin)", 33),
+            ["slip printed (file:/tmp/", "acceptance.Xq3RtZ/p.bin)"]
+        );
+        assert_eq!(
+            wrap("Tab next  Shift-Tab back  Ctrl-X clear", 20),
+            ["Tab next", "Shift-Tab back", "Ctrl-X clear"],
+            "key groups stay whole"
+        );
+        assert_eq!(wrap("一二三四五，六七", 10), ["一二三四", "五，六七"]);
+        assert_eq!(
+            wrap(&"a".repeat(25), 10).len(),
+            3,
+            "a word wider than a line"
+        );
+        assert_eq!(
+            wrap("工会", 1),
+            ["工", "会"],
+            "never stuck on a character wider than a line"
+        );
+        for w in 6..40 {
+            for line in wrap("会员编号 K7M2QX-001A-1（file:/x/y）工会", w) {
+                assert!(fits(&line, w), "{line:?} in {w}");
+                assert!(!line.starts_with(['）', ')', '，']), "{line:?}");
+            }
+        }
+    }
+
+    #[test]
     fn fit_cuts_by_columns_and_marks_the_cut() {
         assert_eq!(fit("短", 4), "短");
         assert_eq!(fit("北京市朝阳区", 7), "北京市…");
@@ -88,8 +235,8 @@ mod tests {
         assert_eq!(fit("abcdef", 6), "abcdef");
         assert_eq!(fit("abc", 0), "");
         assert_eq!(wrapped_lines("短", 10, 3), 1);
-        assert_eq!(wrapped_lines(&"a".repeat(30), 20, 3), 3);
-        assert_eq!(wrapped_lines(&"a".repeat(30), 20, 2), 2);
+        assert_eq!(wrapped_lines(&"a".repeat(30), 20, 3), 2);
+        assert_eq!(wrapped_lines(&"a".repeat(50), 20, 2), 2);
         for w in 0..14 {
             assert!(unicode_width::UnicodeWidthStr::width(&*fit("工会abc会员编号", w)) <= w);
         }

@@ -156,7 +156,8 @@ const PICK: &[Binding<ListCmd>] = &[
 
 /// The help of the kinds' keys that are not in their hint lines (text fields and lists).
 pub fn help_lines(lang: Lang) -> Vec<String> {
-    let mut lines = keys::help_lines(crate::tui::widgets::input::KEYS, lang);
+    let mut lines = keys::help_lines(CONSENT, lang);
+    lines.extend(keys::help_lines(crate::tui::widgets::input::KEYS, lang));
     lines.extend(keys::help_lines(PICK, lang));
     lines
 }
@@ -327,14 +328,37 @@ impl YesNo {
     }
 }
 
-const CONSENT: &[Binding<bool>] = &[
-    Binding::new(true, &[Key::char('y')])
-        .also(&[Key::char('1'), SPACE, Key::char('是')])
-        .hint("keys.consent.yes"),
-    Binding::new(false, &[Key::char('n')])
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConsentCmd {
+    /// The worker's yes, read out: consents, and the form submits.
+    YesSubmit,
+    /// Consents only, for optional fields still to fill in.
+    Yes,
+    No,
+}
+
+const CONSENT: &[Binding<ConsentCmd>] = &[
+    Binding::new(ConsentCmd::YesSubmit, &[Key::char('y')])
+        .also(&[Key::char('是')])
+        .hint("keys.consent.yes_submit")
+        .help("help.form.consent"),
+    Binding::new(ConsentCmd::Yes, &[SPACE])
+        .also(&[Key::char('1')])
+        .hint("keys.consent.yes_only"),
+    Binding::new(ConsentCmd::No, &[Key::char('n')])
         .also(&[Key::char('0'), Key::char('否'), BACKSPACE, DELETE])
         .hint("keys.consent.no"),
 ];
+
+/// Is this key on the consent field the yes that also submits?
+pub fn consent_submits(key: &KeyEvent) -> bool {
+    keys::find(CONSENT, key, |_| true) == Some(ConsentCmd::YesSubmit)
+}
+
+/// The key that gives consent and submits (named in messages).
+pub fn consent_key() -> String {
+    keys::label(CONSENT, |c| *c == ConsentCmd::YesSubmit)
+}
 
 /// The worker's explicit yes to the processing of sensitive personal information.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -343,7 +367,8 @@ pub struct Consent(pub bool);
 impl Consent {
     fn handle_key(&mut self, key: &KeyEvent) -> Edit {
         match keys::find(CONSENT, key, |_| true) {
-            Some(yes) => set(&mut self.0, yes),
+            Some(ConsentCmd::YesSubmit | ConsentCmd::Yes) => set(&mut self.0, true),
+            Some(ConsentCmd::No) => set(&mut self.0, false),
             None => Edit::Pass,
         }
     }

@@ -1,10 +1,12 @@
 //! The registration form: one screen, keyboard only.
 //!
 //! Required fields first (name, ID number, phone, employer, consent), then the optional ones.
-//! Tab/Enter next, Shift-Tab (or Esc) previous. The ID number and the phone advance by
-//! themselves once complete and valid, and the Enter a card reader sends after the number is
-//! then swallowed, so a reader typing at full speed fills the form without a lost or doubled
-//! step. Pick lists take one key per choice. Errors appear beside a field once it was left.
+//! Tab/Enter next, Shift-Tab (or Esc) previous. The ID number advances by itself at its full
+//! length (its error shown at once if it is wrong, so the next field's digits never grow it),
+//! the phone once complete and valid; the Enter a card reader sends after the number is then
+//! swallowed (a Tab never is: it is the operator's), so a reader typing at full speed fills
+//! the form without a lost or doubled step. Y on the consent field is the worker's yes and
+//! submits. Pick lists take one key per choice. Errors appear beside a field once it was left.
 //!
 //! Every field is a [`member::Field`](crate::member::Field) with a [`Kind`] (text, pick list,
 //! yes/no, consent, several picks); the kind takes the keys the form leaves to the field.
@@ -17,13 +19,15 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent};
 
-pub use fields::{Consent, Kind, MultiPick, Pick, YesNo};
+pub use fields::{Consent, Kind, MultiPick, Pick, YesNo, consent_key};
 
 use super::Outcome;
 use crate::card::MemberNo;
 use crate::i18n::{self, Lang};
 use crate::member::document::parse_document;
-use crate::member::entry::{id_complete, kind_while_typing, phone_complete};
+use crate::member::entry::{
+    id_at_full_length, id_over_full_length, kind_while_typing, phone_complete,
+};
 use crate::member::options::ListKind;
 use crate::member::{
     DocKind, Document, Field, FieldError, IdFacts, MemberInput, Validated, Warning, validate,
@@ -384,6 +388,20 @@ impl FormState {
         }
     }
 
+    /// A restored draft: the focus on the first field not complete (the consent when all
+    /// are), so what is typed next goes where it belongs.
+    pub fn focus_first_incomplete(&mut self) {
+        let order: Vec<Field> = self.fields.iter().map(|(f, _)| *f).collect();
+        self.focus = order
+            .into_iter()
+            .find(|f| self.errors.iter().any(|e| shown_at(e.field) == *f))
+            .unwrap_or(Field::Consent);
+        let focus = self.focus;
+        if let Some(Kind::MultiPick(m)) = self.kind_mut(focus) {
+            m.enter(true);
+        }
+    }
+
     /// Employer suggestions matching what is typed.
     pub fn employer_suggestions(&self) -> Vec<&str> {
         let typed = self.text(Field::Employer);
@@ -412,7 +430,9 @@ impl FormState {
         }
         self.revalidate();
         let complete = match self.focus {
-            Field::IdNumber => id_complete(self.doc_type, &self.text(Field::IdNumber), self.today),
+            // valid or not: a wrong one shows its error now, and the digits that follow are
+            // the phone's
+            Field::IdNumber => id_at_full_length(self.doc_type, &self.text(Field::IdNumber)),
             Field::Phone => phone_complete(&self.text(Field::Phone)),
             _ => false,
         };
@@ -437,6 +457,8 @@ impl FormState {
             return self.field_key(&key);
         };
         match cmd {
+            // a stray Ctrl-S (after Y submitted, in a burst) on an empty form
+            Cmd::Submit if self.is_blank() => Outcome::Taken,
             Cmd::Submit => Outcome::Do(Action::Submit),
             Cmd::Tally => Outcome::Do(Action::Tally),
             Cmd::Clear if self.is_blank() => Outcome::Taken,
@@ -455,7 +477,8 @@ impl FormState {
                 self.revalidate();
                 Outcome::Do(Action::FormChanged)
             }
-            Cmd::Next if swallow => Outcome::Taken,
+            // only the reader's Enter: a Tab is the operator's (today's employer in one Tab)
+            Cmd::Next if swallow && key.code == KeyCode::Enter => Outcome::Taken,
             Cmd::Next => {
                 if self.focus == Field::Employer {
                     self.accept_suggestion();
@@ -489,13 +512,35 @@ impl FormState {
     /// A key the form leaves to the focused field's kind.
     fn field_key(&mut self, key: &KeyEvent) -> Outcome {
         let focus = self.focus;
+        let before = (focus == Field::IdNumber).then(|| self.text(Field::IdNumber));
         let Some(kind) = self.kind_mut(focus) else {
             return Outcome::Pass;
         };
-        match kind.handle_key(key) {
+        let edit = kind.handle_key(key);
+        // the worker's yes, read out: it submits a new registration (refused with the reasons
+        // if something is still missing)
+        if focus == Field::Consent
+            && self.editing.is_none()
+            && edit != Edit::Pass
+            && fields::consent_submits(key)
+        {
+            self.touched.insert(Field::Consent);
+            return Outcome::Do(Action::Submit);
+        }
+        match edit {
             Edit::Pass => Outcome::Pass,
             Edit::Taken => Outcome::Taken,
             Edit::Changed => {
+                if let Some(before) = before
+                    && id_over_full_length(
+                        kind_while_typing(self.doc_type, &self.text(Field::IdNumber)),
+                        &self.text(Field::IdNumber),
+                    )
+                {
+                    // an ID number at its full length never grows
+                    self.set_text(Field::IdNumber, &before);
+                    return Outcome::Taken;
+                }
                 if focus == Field::Employer {
                     self.suggestion = None;
                 }
@@ -596,14 +641,44 @@ mod tests {
     }
 
     #[test]
-    fn an_invalid_id_does_not_advance_and_shows_its_error_once_left() {
+    fn an_invalid_id_shows_its_error_at_full_length_and_moves_on() {
         let mut f = FormState::new(today());
         f.focus = Field::IdNumber;
-        typ(&mut f, "110105194912310021");
-        assert_eq!(f.focus, Field::IdNumber);
+        typ(&mut f, "11010519491231002");
         assert!(f.error_for(Field::IdNumber).is_none(), "not while typing");
-        press(&mut f, KeyCode::Tab);
-        assert!(f.error_for(Field::IdNumber).is_some());
+        typ(&mut f, "1");
+        assert!(
+            f.error_for(Field::IdNumber).is_some(),
+            "at the 18th character"
+        );
+        assert_eq!(
+            f.focus,
+            Field::Phone,
+            "the digits that follow are the phone's"
+        );
+    }
+
+    #[test]
+    fn y_on_the_consent_field_submits_a_new_registration_only() {
+        let mut f = FormState::new(today());
+        f.focus = Field::Consent;
+        assert!(matches!(typ(&mut f, "y")[0], Outcome::Do(Action::Submit)));
+        f.editing = Some(MemberNo::new("K7M2QX", 1).unwrap());
+        assert!(matches!(
+            typ(&mut f, "n")[0],
+            Outcome::Do(Action::FormChanged)
+        ));
+        assert!(matches!(
+            typ(&mut f, "y")[0],
+            Outcome::Do(Action::FormChanged)
+        ));
+    }
+
+    #[test]
+    fn ctrl_s_on_an_empty_form_does_nothing() {
+        let mut f = FormState::new(today());
+        let ctrl_s = f.handle_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+        assert!(matches!(ctrl_s, Outcome::Taken));
     }
 
     #[test]

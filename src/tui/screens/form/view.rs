@@ -6,7 +6,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::{Cmd, FormState, KEYS, Kind, is_required, label, reprint_key};
 use crate::i18n::{self, Lang};
@@ -17,7 +17,7 @@ use crate::tui::action::Action;
 use crate::tui::app::Screen;
 use crate::tui::keys::{self, SESSION, TAB};
 use crate::tui::theme;
-use crate::tui::widgets::{fit, fits};
+use crate::tui::widgets::{fit, fits, wrapped};
 
 const LABEL_W: u16 = 12;
 const INPUT_W: u16 = 30;
@@ -170,10 +170,7 @@ impl FormState {
             // two lines: the one above is only ever the employer suggestions' (not shown now)
             let two = Rect::new(area.x, bottom.saturating_sub(2), area.width, 2);
             Clear.render(two, buf);
-            Paragraph::new(hint.0)
-                .style(hint.1)
-                .wrap(Wrap { trim: true })
-                .render(two, buf);
+            wrapped(buf, two, &hint.0, hint.1);
         }
         if let Some(p) = cursor {
             frame.set_cursor_position(p);
@@ -268,12 +265,13 @@ impl FormState {
         if let Some(e) = &self.existing
             && self.editing.as_ref() != Some(&e.member_no)
         {
-            // short enough for 80 columns, the key first-class
+            // short enough for 80 columns, the key first-class; the name masked, for
+            // whoever stands at the booth
             return Some((
                 t!(
                     lang,
                     "form.existing",
-                    name = e.display_name(),
+                    name = crate::member::name::mask_name(&e.display_name()),
                     date = e.created_at.format("%Y-%m-%d"),
                     member_no = e.member_no,
                     key = reprint_key()
