@@ -224,6 +224,14 @@ pub fn open(text: &str, trusted: &[String]) -> Result<Bundle, BundleError> {
     })
 }
 
+/// The fingerprint of the office key a bundle says it is signed by (unchecked): for a
+/// laptop that pins the office at its first upload, and to re-open a kept bundle.
+pub fn claimed_fingerprint(text: &str) -> Option<String> {
+    let env: Envelope = serde_json::from_str(text).ok()?;
+    let key = key32(&env.office_key, "office_key").ok()?;
+    Some(BASE64URL_NOPAD.encode(&<sha2::Sha256 as sha2::Digest>::digest(key)))
+}
+
 /// Signs a body: the envelope's JSON text (what `GET /v1/bundle` serves). The body bytes are
 /// serde_json's compact form; they are signed as they are, so no one needs to canonicalise.
 pub fn sign(office: &OfficeKey, body: &BundleBody) -> String {

@@ -7,11 +7,16 @@
 //! - [`db`]: SQLite and PostgreSQL storage, migrations, classification.
 //! - [`auth`]: device tokens.
 //! - [`export`]: the office's copy of all records as xlsx/csv/json.
+//! - [`office`]: the office key's file; [`bundle`]: the signed trust bundle;
+//!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md).
 
 pub mod auth;
+pub mod bundle;
 pub mod db;
 pub mod export;
 pub mod ingest;
+pub mod office;
+pub mod page;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -19,9 +24,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::card::bundle::key_text;
+use crate::card::office::OfficeKey;
 use crate::i18n::Lang;
 use crate::t;
-pub use db::{Db, DbError, ServerStats};
+pub use db::{Db, DbError, OfficeState, ServerStats};
 
 /// `booth server run` options.
 #[derive(Clone, Debug)]
@@ -30,6 +37,29 @@ pub struct RunOptions {
     pub db: String,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub max_body: usize,
+    pub office: Arc<OfficeKey>,
+    pub lang: Lang,
+}
+
+/// Records the office key in the database on first use, and refuses a key file that is not
+/// the one the database knows (a wrong `--office-key`, or a rotation half done): a server
+/// signing with another key would make every laptop refuse its bundles.
+pub async fn claim_office_key(db: &Db, office: &OfficeKey, lang: Lang) -> Result<OfficeState, DbError> {
+    let mine = key_text(&office.public());
+    let fp = office.fingerprint();
+    let message = t!(lang, "server.office_key_mismatch", fingerprint = fp);
+    db.update_office(move |s| match &s.office_key {
+        None => Ok((
+            OfficeState {
+                office_key: Some(mine),
+                ..s.clone()
+            },
+            false,
+        )),
+        Some(k) if *k == mine => Ok((s.clone(), false)),
+        Some(_) => Err(DbError::Office("office_key_mismatch", message)),
+    })
+    .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,13 +101,14 @@ pub fn run(opts: &RunOptions) -> Result<(), ServeError> {
 
 async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
     let db = Db::open(&opts.db).await?;
+    claim_office_key(&db, &opts.office, opts.lang).await?;
     let listener = std::net::TcpListener::bind(&opts.listen).map_err(|why| ServeError::Listen {
         addr: opts.listen.clone(),
         why,
     })?;
     let addr = listener.local_addr()?;
     let kind = db.kind();
-    let app = Arc::new(routes::App::new(db, opts.max_body));
+    let app = Arc::new(routes::App::new(db, opts.max_body, opts.office.clone()));
     let service = routes::router(app).into_make_service();
     let handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
     let h = handle.clone();
