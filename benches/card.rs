@@ -150,7 +150,12 @@ fn bundle_bench() {
     }
     let issuer = &laptops[0];
     let revoked: Vec<String> = (20_001..21_001)
-        .map(|s| MemberNo::new(issuer.key_id(), s).unwrap().as_str().to_string())
+        .map(|s| {
+            MemberNo::new(issuer.key_id(), s)
+                .unwrap()
+                .as_str()
+                .to_string()
+        })
         .collect();
     let body = BundleBody {
         version: 1,

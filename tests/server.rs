@@ -137,7 +137,11 @@ fn refusals_answers_and_export() {
         changed["record"]["employer"] = json!("另一家公司");
         changed["content_hash"] = json!(booth::protocol::content_hash(&changed["record"]));
         let mut again = batch_item(10, day());
-        again["member_no"] = json!(booth::card::MemberNo::new(&test_key_id(), 60_001).unwrap().as_str());
+        again["member_no"] = json!(
+            booth::card::MemberNo::new(&test_key_id(), 60_001)
+                .unwrap()
+                .as_str()
+        );
         let (_, v) = post(
             &c,
             &url,
@@ -147,7 +151,9 @@ fn refusals_answers_and_export() {
         )
         .unwrap();
         assert_eq!(statuses(&v), ["conflict", "duplicate_person"]);
-        let first_no = booth::card::MemberNo::new(&test_key_id(), 10).unwrap().grouped();
+        let first_no = booth::card::MemberNo::new(&test_key_id(), 10)
+            .unwrap()
+            .grouped();
         assert_eq!(v["results"][1]["member_no"], json!(first_no));
         assert_eq!(members_on_server(&db.url), 6);
 

@@ -13,7 +13,15 @@ use common::*;
 use serde_json::{Value, json};
 
 fn upload(b: &Booth, url: &str, token: &str) -> (std::process::Output, Value) {
-    b.json(&["upload", "--server", url, "--token", token, "--give-up-after", "5"])
+    b.json(&[
+        "upload",
+        "--server",
+        url,
+        "--token",
+        token,
+        "--give-up-after",
+        "5",
+    ])
 }
 
 fn queued(b: &Booth) -> u64 {
@@ -24,7 +32,11 @@ fn queued(b: &Booth) -> u64 {
 
 fn office_fingerprint(db: &str) -> String {
     let (out, v) = server_cmd(&["keys", "--db", db]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     v["fingerprint"].as_str().unwrap().to_string()
 }
 
@@ -94,7 +106,10 @@ fn a_token_belongs_to_the_laptop_that_first_used_it() {
         let (out, v) = upload(&b, &url, &ta);
         assert_eq!(out.status.code(), Some(4), "{v}");
         assert_eq!(v["error"], "token_bound_to_other_key", "{v}");
-        assert!(v["message"].as_str().unwrap().contains("记录仍保留在本机"), "{v}");
+        assert!(
+            v["message"].as_str().unwrap().contains("记录仍保留在本机"),
+            "{v}"
+        );
         assert_eq!(members_on_server(&db.url), 1);
         assert_eq!(queued(&b), 2, "B's records stay queued");
 
@@ -144,27 +159,50 @@ fn unsigned_forged_foreign_and_colliding_batches_are_refused_whole() {
         let url = server.url();
         let c = http_client();
         let ct = "application/json";
-        let body = serde_json::to_vec(&batch(vec![batch_item(1, chrono::Local::now().date_naive())])).unwrap();
+        let body = serde_json::to_vec(&batch(vec![batch_item(
+            1,
+            chrono::Local::now().date_naive(),
+        )]))
+        .unwrap();
 
         let (st, v) = post_signed(&c, &url, &t1, body.clone(), ct, None).unwrap();
-        assert_eq!((st, v["error"].as_str()), (426, Some("upgrade_required")), "{v}");
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (426, Some("upgrade_required")),
+            "{v}"
+        );
 
         let other = booth::card::DeviceKey::from_secret(&[9; 32]);
         let (st, v) = post_signed(&c, &url, &t1, body.clone(), ct, Some(&other)).unwrap();
         assert_eq!(st, 403, "{v}");
-        assert_eq!(v["error"], "bad_device_key", "the body names another key id: {v}");
+        assert_eq!(
+            v["error"], "bad_device_key",
+            "the body names another key id: {v}"
+        );
 
         // the test key's numbers, signed by another key that claims the test key's id
         let mut forged = batch(vec![batch_item(2, chrono::Local::now().date_naive())]);
         forged["device_key_id"] = json!(other.key_id());
-        let (st, v) =
-            post_signed(&c, &url, &t1, serde_json::to_vec(&forged).unwrap(), ct, Some(&other))
-                .unwrap();
-        assert_eq!((st, v["error"].as_str()), (403, Some("foreign_member_number")), "{v}");
+        let (st, v) = post_signed(
+            &c,
+            &url,
+            &t1,
+            serde_json::to_vec(&forged).unwrap(),
+            ct,
+            Some(&other),
+        )
+        .unwrap();
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (403, Some("foreign_member_number")),
+            "{v}"
+        );
         // a void of someone else's number
         let mut foreign_void = batch(vec![]);
         foreign_void["device_key_id"] = json!(other.key_id());
-        foreign_void["voids"] = json!([booth::card::MemberNo::new(&test_key_id(), 5).unwrap().as_str()]);
+        foreign_void["voids"] = json!([booth::card::MemberNo::new(&test_key_id(), 5)
+            .unwrap()
+            .as_str()]);
         let (st, v) = post_signed(
             &c,
             &url,
@@ -174,7 +212,11 @@ fn unsigned_forged_foreign_and_colliding_batches_are_refused_whole() {
             Some(&other),
         )
         .unwrap();
-        assert_eq!((st, v["error"].as_str()), (403, Some("foreign_member_number")), "{v}");
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (403, Some("foreign_member_number")),
+            "{v}"
+        );
 
         // a body changed after signing
         let key = test_key();
@@ -199,7 +241,11 @@ fn unsigned_forged_foreign_and_colliding_batches_are_refused_whole() {
             .unwrap();
         assert_eq!(r.status(), 403);
         assert_eq!(r.json::<Value>().unwrap()["error"], "bad_batch_signature");
-        assert_eq!(members_on_server(&db.url), 0, "nothing stored by any refusal");
+        assert_eq!(
+            members_on_server(&db.url),
+            0,
+            "nothing stored by any refusal"
+        );
 
         // two real keys with one 30-bit id: the second is refused, naming what to do
         let (k1, k2) = colliding_pair();
@@ -211,11 +257,25 @@ fn unsigned_forged_foreign_and_colliding_batches_are_refused_whole() {
         let (st, v) = post_signed(&c, &url, &t1, empty(&k1), ct, Some(&k1)).unwrap();
         assert_eq!(st, 200, "{v}");
         let (st, v) = post_signed(&c, &url, &t2, empty(&k2), ct, Some(&k2)).unwrap();
-        assert_eq!((st, v["error"].as_str()), (403, Some("key_id_taken")), "{v}");
-        assert!(v["message"].as_str().unwrap().contains("booth keys regenerate"), "{v}");
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (403, Some("key_id_taken")),
+            "{v}"
+        );
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("booth keys regenerate"),
+            "{v}"
+        );
         // and token one stays with its key
         let (st, v) = post_signed(&c, &url, &t1, empty(&other), ct, Some(&other)).unwrap();
-        assert_eq!((st, v["error"].as_str()), (403, Some("token_bound_to_other_key")), "{v}");
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (403, Some("token_bound_to_other_key")),
+            "{v}"
+        );
     }
 }
 
@@ -253,7 +313,11 @@ fn revocations_reach_every_verifier() {
         assert!(out.status.success());
         let (out, v) = a.json(&["verify", &code3]);
         assert!(!out.status.success());
-        assert_eq!((v["verdict"].as_str(), v["reason"].as_str()), (Some("revoked"), Some("revoked")), "{v}");
+        assert_eq!(
+            (v["verdict"].as_str(), v["reason"].as_str()),
+            (Some("revoked"), Some("revoked")),
+            "{v}"
+        );
 
         let (out, v) = upload(&a, &url, &ta);
         assert!(out.status.success(), "{}", stderr(&out));
@@ -262,18 +326,39 @@ fn revocations_reach_every_verifier() {
         let canon = |n: &str| n.replace('-', "");
         assert_eq!(body["revoked"], json!([canon(&no3)]), "{body}");
         assert_eq!(body["keys"].as_array().unwrap().len(), 1);
-        assert_eq!(verify_at_service_point(&url, &fp, &code1)["verdict"], "valid");
-        assert_eq!(verify_at_service_point(&url, &fp, &code3)["verdict"], "revoked");
+        assert_eq!(
+            verify_at_service_point(&url, &fp, &code1)["verdict"],
+            "valid"
+        );
+        assert_eq!(
+            verify_at_service_point(&url, &fp, &code3)["verdict"],
+            "revoked"
+        );
         // altered: one base45 character changed
         let i = code1.len() / 2;
-        let altered = format!("{}{}{}", &code1[..i], if &code1[i..=i] == "A" { "B" } else { "A" }, &code1[i + 1..]);
-        assert_eq!(verify_at_service_point(&url, &fp, &altered)["verdict"], "invalid");
+        let altered = format!(
+            "{}{}{}",
+            &code1[..i],
+            if &code1[i..=i] == "A" { "B" } else { "A" },
+            &code1[i + 1..]
+        );
+        assert_eq!(
+            verify_at_service_point(&url, &fp, &altered)["verdict"],
+            "invalid"
+        );
 
         // the office voids a card; the laptop learns it with its next upload (nothing queued)
         let (out, _) = server_cmd(&["void", &no2, "--reason", "重复登记", "--db", &db.url]);
         assert!(out.status.success());
-        assert_eq!(verify_at_service_point(&url, &fp, &code2)["verdict"], "revoked");
-        assert_eq!(a.json(&["verify", &code2]).1["verdict"], "valid", "not known yet");
+        assert_eq!(
+            verify_at_service_point(&url, &fp, &code2)["verdict"],
+            "revoked"
+        );
+        assert_eq!(
+            a.json(&["verify", &code2]).1["verdict"],
+            "valid",
+            "not known yet"
+        );
         let (out, v) = upload(&a, &url, &ta);
         assert!(out.status.success(), "{v}");
         let (out, v) = a.json(&["verify", &code2]);
@@ -293,8 +378,16 @@ fn revocations_reach_every_verifier() {
         let (out, v) = upload(&b, &url, &tb);
         assert!(out.status.success(), "{v}");
         assert_eq!(v["rejected"][0]["code"], "duplicate_person", "{v}");
-        assert!(bundle(&url).1["revoked"].as_array().unwrap().contains(&json!(canon(&dup_no))));
-        assert_eq!(verify_at_service_point(&url, &fp, &dup_code)["verdict"], "revoked");
+        assert!(
+            bundle(&url).1["revoked"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(canon(&dup_no)))
+        );
+        assert_eq!(
+            verify_at_service_point(&url, &fp, &dup_code)["verdict"],
+            "revoked"
+        );
 
         // a revoked laptop: its cards up to the last number it uploaded stay valid, later
         // ones (a stolen laptop issuing cards) are invalid
@@ -302,10 +395,23 @@ fn revocations_reach_every_verifier() {
         assert!(out.status.success());
         let (_, later) = register(&a, 4);
         let v = verify_at_service_point(&url, &fp, &later);
-        assert_eq!((v["verdict"].as_str(), v["reason"].as_str()), (Some("invalid"), Some("device_revoked")), "{v}");
-        assert_eq!(verify_at_service_point(&url, &fp, &code1)["verdict"], "valid");
+        assert_eq!(
+            (v["verdict"].as_str(), v["reason"].as_str()),
+            (Some("invalid"), Some("device_revoked")),
+            "{v}"
+        );
+        assert_eq!(
+            verify_at_service_point(&url, &fp, &code1)["verdict"],
+            "valid"
+        );
         let (_, body) = bundle(&url);
-        let key = body["keys"].as_array().unwrap().iter().find(|k| k["device"] == "lap-a").unwrap().clone();
+        let key = body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["device"] == "lap-a")
+            .unwrap()
+            .clone();
         // seq 3 was voided on the laptop, never uploaded: the last uploaded is 2
         assert_eq!(key["max_seq"], 2, "{body}");
 
@@ -320,9 +426,18 @@ fn revocations_reach_every_verifier() {
         assert_eq!(env["format"], "booth-bundle/1");
 
         // another office's fingerprint: the bundle is refused, no verdict
-        let other = booth::card::office::OfficeKey::generate().unwrap().fingerprint();
+        let other = booth::card::office::OfficeKey::generate()
+            .unwrap()
+            .fingerprint();
         let s = Booth::new();
-        let (out, v) = s.json(&["verify", &code1, "--bundle", &format!("{url}/v1/bundle"), "--office-key", &other]);
+        let (out, v) = s.json(&[
+            "verify",
+            &code1,
+            "--bundle",
+            &format!("{url}/v1/bundle"),
+            "--office-key",
+            &other,
+        ]);
         assert!(!out.status.success());
         assert_eq!(v["reason"], "office_key_untrusted", "{v}");
         // no fingerprint at all: told how to get one
@@ -365,7 +480,9 @@ fn enrolment_codes_and_the_office_key_check() {
 
         let b = Booth::new();
         register(&b, 30);
-        let out = b.cmd(&["enroll", "-", "--json"]).stdin_bytes(code.as_bytes());
+        let out = b
+            .cmd(&["enroll", "-", "--json"])
+            .stdin_bytes(code.as_bytes());
         assert!(out.status.success(), "{}", stderr(&out));
         let (out, v) = b.json(&["upload"]);
         assert!(out.status.success(), "{v}");
@@ -373,7 +490,9 @@ fn enrolment_codes_and_the_office_key_check() {
         assert!(v["bundle_version"].as_u64().is_some(), "{v}");
 
         // enrolled with another office's fingerprint: nothing sent, records stay queued
-        let other_fp = booth::card::office::OfficeKey::generate().unwrap().fingerprint();
+        let other_fp = booth::card::office::OfficeKey::generate()
+            .unwrap()
+            .fingerprint();
         let (_, v) = server_cmd(&["add-device", "lap-x", "--db", &db.url]);
         let forged = booth::card::enrol::Enrolment {
             server: Some(url.clone()),
@@ -423,7 +542,15 @@ fn key_lists_refuse_colliding_ids_and_weak_keys() {
     let (_, code) = register(&a, 1);
     let (k1, k2) = colliding_pair();
     let list = a.dir.path().join("keys.txt");
-    std::fs::write(&list, format!("# office list\n{}\n{}\n", k1.export_line("A"), k2.export_line("B"))).unwrap();
+    std::fs::write(
+        &list,
+        format!(
+            "# office list\n{}\n{}\n",
+            k1.export_line("A"),
+            k2.export_line("B")
+        ),
+    )
+    .unwrap();
     let (out, v) = a.json(&["verify", &code, "--keys", list.to_str().unwrap()]);
     assert!(!out.status.success());
     let msg = v["message"].as_str().unwrap();
@@ -437,13 +564,18 @@ fn key_lists_refuse_colliding_ids_and_weak_keys() {
     });
     std::fs::write(
         &list,
-        format!("booth-key/1 {id} ed25519:{} 工会\n", data_encoding::BASE64URL_NOPAD.encode(&identity)),
+        format!(
+            "booth-key/1 {id} ed25519:{} 工会\n",
+            data_encoding::BASE64URL_NOPAD.encode(&identity)
+        ),
     )
     .unwrap();
     // a code "signed" by the identity key: R = identity, S = 0
     let no = booth::card::MemberNo::new(&id, 1).unwrap();
     let mut bytes = vec![1u8];
-    let v55 = no.as_str().chars().fold(0u64, |n, c| (n << 5) | u64::from(booth::card::number::symbol_value(c).unwrap()));
+    let v55 = no.as_str().chars().fold(0u64, |n, c| {
+        (n << 5) | u64::from(booth::card::number::symbol_value(c).unwrap())
+    });
     bytes.extend_from_slice(&(v55 << 9).to_be_bytes()[..7]);
     bytes.extend_from_slice(&[0x0b, 0x00, 0]);
     let mut sig = [0u8; 64];
@@ -461,8 +593,18 @@ fn key_lists_refuse_colliding_ids_and_weak_keys() {
 fn the_page_the_published_copy_and_the_office_key() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("office.db").display());
-    let (out, v) = server_cmd(&["init", "--db", &db, "--server-url", "https://booth.office.lan:8443"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (out, v) = server_cmd(&[
+        "init",
+        "--db",
+        &db,
+        "--server-url",
+        "https://booth.office.lan:8443",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let key_file = dir.path().join("office-key.pem");
     assert_eq!(v["office_key_file"], json!(key_file));
     #[cfg(unix)]
@@ -488,13 +630,22 @@ fn the_page_the_published_copy_and_the_office_key() {
         let r = c.get(format!("{url}{p}")).send().unwrap();
         assert_eq!(r.status(), 200, "{p}");
         assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
-        assert_eq!(r.headers()["content-security-policy"], booth::server::page::CSP);
+        assert_eq!(
+            r.headers()["content-security-policy"],
+            booth::server::page::CSP
+        );
         let page = r.text().unwrap();
-        assert!(page.contains(&format!(r#"<meta name="booth-office-key" content="{fp}">"#)), "{page}");
+        assert!(
+            page.contains(&format!(r#"<meta name="booth-office-key" content="{fp}">"#)),
+            "{page}"
+        );
         assert!(page.contains(r#"<meta name="booth-bundle" content="/v1/bundle">"#));
     }
     for (p, ty) in [
-        ("/verifier/vendor/zxing-wasm/zxing_reader.wasm", "application/wasm"),
+        (
+            "/verifier/vendor/zxing-wasm/zxing_reader.wasm",
+            "application/wasm",
+        ),
         ("/verifier/core.js", "text/javascript; charset=utf-8"),
         ("/verifier/icon.svg", "image/svg+xml"),
         ("/v-sw.js", "text/javascript; charset=utf-8"),
@@ -503,14 +654,35 @@ fn the_page_the_published_copy_and_the_office_key() {
         assert_eq!(r.status(), 200, "{p}");
         assert_eq!(r.headers()["content-type"], ty, "{p}");
     }
-    for p in ["/verifier/tools/check-page.py", "/verifier/../Cargo.toml", "/verifier/index.html"] {
-        assert_eq!(c.get(format!("{url}{p}")).send().unwrap().status(), 404, "{p}");
+    for p in [
+        "/verifier/tools/check-page.py",
+        "/verifier/../Cargo.toml",
+        "/verifier/index.html",
+    ] {
+        assert_eq!(
+            c.get(format!("{url}{p}")).send().unwrap().status(),
+            404,
+            "{p}"
+        );
     }
 
     let out_dir = dir.path().join("site");
-    let (out, v) = server_cmd(&["publish-verifier", "--out", out_dir.to_str().unwrap(), "--db", &db]);
+    let (out, v) = server_cmd(&[
+        "publish-verifier",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
     assert!(out.status.success(), "{v}");
-    for f in ["v/index.html", "V/index.html", "v-sw.js", "bundle.json", "verifier/app.js", "verifier/vendor/zxing-wasm/zxing_reader.wasm"] {
+    for f in [
+        "v/index.html",
+        "V/index.html",
+        "v-sw.js",
+        "bundle.json",
+        "verifier/app.js",
+        "verifier/vendor/zxing-wasm/zxing_reader.wasm",
+    ] {
         assert!(out_dir.join(f).is_file(), "{f}");
     }
     assert!(!out_dir.join("verifier/tools").exists());
@@ -528,10 +700,20 @@ fn the_page_the_published_copy_and_the_office_key() {
     let (out, v) = server_cmd(&["rotate-key", "--next", next.to_str().unwrap(), "--db", &db]);
     assert!(out.status.success(), "{v}");
     let next_fp = v["announced"].as_str().unwrap().to_string();
-    assert_eq!(bundle(&url).1["next_office_key"].as_str().map(str::len), Some(43));
+    assert_eq!(
+        bundle(&url).1["next_office_key"].as_str().map(str::len),
+        Some(43)
+    );
     let (out, v) = laptop.json(&["upload"]);
     assert!(out.status.success(), "{v}");
-    let (out, v) = server_cmd(&["rotate-key", "--next", next.to_str().unwrap(), "--finish", "--db", &db]);
+    let (out, v) = server_cmd(&[
+        "rotate-key",
+        "--next",
+        next.to_str().unwrap(),
+        "--finish",
+        "--db",
+        &db,
+    ]);
     assert!(out.status.success(), "{v}");
     // a server still holding the old key says so rather than signing with it
     let r = c.get(format!("{url}/v1/bundle")).send().unwrap();
@@ -544,9 +726,15 @@ fn the_page_the_published_copy_and_the_office_key() {
     register(&laptop, 41);
     let (out, v) = laptop.json(&["upload", "--server", &url]);
     assert!(out.status.success(), "{v}");
-    assert!(v["bundle_warning"].is_null(), "the laptop follows the announced key: {v}");
+    assert!(
+        v["bundle_warning"].is_null(),
+        "the laptop follows the announced key: {v}"
+    );
     let (env, _) = bundle(&url);
-    assert_eq!(booth::card::bundle::claimed_fingerprint(&env.to_string()).unwrap(), next_fp);
+    assert_eq!(
+        booth::card::bundle::claimed_fingerprint(&env.to_string()).unwrap(),
+        next_fp
+    );
 }
 
 fn v_code(db: &str, url: &str) -> String {

@@ -88,7 +88,14 @@ fn the_page_says_valid_invalid_and_revoked_with_both_engines() {
     assert!(out.status.success());
     let (out, v) = laptop.json(&["upload", "--server", &url, "--token", &token]);
     assert!(out.status.success(), "{v}");
-    let (out, _) = server_cmd(&["void", &office_voided_no, "--reason", "重复登记", "--db", &db]);
+    let (out, _) = server_cmd(&[
+        "void",
+        &office_voided_no,
+        "--reason",
+        "重复登记",
+        "--db",
+        &db,
+    ]);
     assert!(out.status.success());
     let i = genuine.len() / 2;
     let swap = if &genuine[i..=i] == "A" { "B" } else { "A" };

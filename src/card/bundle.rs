@@ -120,7 +120,12 @@ impl BundleError {
             BundleError::Untrusted(fp) => t!(lang, "bundle.untrusted", fingerprint = fp),
             BundleError::Signature => t!(lang, "bundle.signature").into(),
             BundleError::KeyIdMismatch { claimed, actual } => {
-                t!(lang, "bundle.key_id_mismatch", claimed = claimed, actual = actual)
+                t!(
+                    lang,
+                    "bundle.key_id_mismatch",
+                    claimed = claimed,
+                    actual = actual
+                )
             }
             BundleError::DuplicateKeyId(id) => t!(lang, "bundle.duplicate_key_id", key_id = id),
             BundleError::WeakKey(id) => t!(lang, "bundle.weak_key", key_id = id),
@@ -158,9 +163,8 @@ pub fn open(text: &str, trusted: &[String]) -> Result<Bundle, BundleError> {
     let body_bytes = BASE64URL_NOPAD
         .decode(env.body.as_bytes())
         .map_err(|_| BundleError::Malformed("envelope"))?;
-    let fp = data_encoding::BASE64URL_NOPAD.encode(&<sha2::Sha256 as sha2::Digest>::digest(
-        office_bytes,
-    ));
+    let fp = data_encoding::BASE64URL_NOPAD
+        .encode(&<sha2::Sha256 as sha2::Digest>::digest(office_bytes));
     if !trusted.contains(&fp) {
         return Err(BundleError::Untrusted(fp));
     }
@@ -294,10 +298,8 @@ pub(crate) mod tests {
             "office_key_untrusted"
         );
         // signed by another key, claiming the trusted one
-        let forged = sign(&other, &body).replace(
-            &key_text(&other.public()),
-            &key_text(&office.public()),
-        );
+        let forged =
+            sign(&other, &body).replace(&key_text(&other.public()), &key_text(&office.public()));
         assert_eq!(
             open(&forged, &[office.fingerprint()]).unwrap_err(),
             BundleError::Signature
@@ -321,23 +323,34 @@ pub(crate) mod tests {
 
         let mut body = body_with(&office, &[&a], 1);
         body.keys[0].key_id = "000000".into();
-        assert_eq!(open(&sign(&office, &body), &fp).unwrap_err().code(), "key_id_mismatch");
+        assert_eq!(
+            open(&sign(&office, &body), &fp).unwrap_err().code(),
+            "key_id_mismatch"
+        );
 
         let mut identity = [0u8; 32];
         identity[0] = 1;
         let mut body = body_with(&office, &[&a], 1);
         body.keys.push(BundleKey {
-            key_id: crate::card::number::key_id_from_digest(&<sha2::Sha256 as sha2::Digest>::digest(identity)),
+            key_id: crate::card::number::key_id_from_digest(
+                &<sha2::Sha256 as sha2::Digest>::digest(identity),
+            ),
             key: BASE64URL_NOPAD.encode(&identity),
             device: "x".into(),
             union: "x".into(),
             from: "2026-01-01".into(),
             max_seq: None,
         });
-        assert_eq!(open(&sign(&office, &body), &fp).unwrap_err().code(), "weak_key");
+        assert_eq!(
+            open(&sign(&office, &body), &fp).unwrap_err().code(),
+            "weak_key"
+        );
 
         let mut body = body_with(&office, &[&a], 1);
         body.office_key = key_text(&a.public());
-        assert_eq!(open(&sign(&office, &body), &fp).unwrap_err(), BundleError::Malformed("office_key"));
+        assert_eq!(
+            open(&sign(&office, &body), &fp).unwrap_err(),
+            BundleError::Malformed("office_key")
+        );
     }
 }

@@ -349,9 +349,15 @@ pub(crate) mod tests {
         };
         for weak in [identity, order2] {
             let id = crate::card::number::key_id_from_digest(&Sha256::digest(weak));
-            let line = format!("{KEY_LINE_TAG} {id} ed25519:{} X", BASE64URL_NOPAD.encode(&weak));
+            let line = format!(
+                "{KEY_LINE_TAG} {id} ed25519:{} X",
+                BASE64URL_NOPAD.encode(&weak)
+            );
             assert!(
-                matches!(TrustedKey::parse_line(&line, 5), Err(KeyLineError::Weak { line: 5, .. })),
+                matches!(
+                    TrustedKey::parse_line(&line, 5),
+                    Err(KeyLineError::Weak { line: 5, .. })
+                ),
                 "{line}"
             );
         }

@@ -88,6 +88,9 @@ mod tests {
         assert_eq!(back.public(), k.public());
         assert!(is_fingerprint(&k.fingerprint()));
         assert!(!is_fingerprint("abc"));
-        assert!(OfficeKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err());
+        assert!(
+            OfficeKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
     }
 }

@@ -105,7 +105,10 @@ impl Trust {
 /// `%25` → `%`). A damaged `%` sequence in a URL's fragment is `bad_fragment`.
 pub fn code_from_text(text: &str) -> Result<String, PayloadError> {
     let line = payload::trim_line(text);
-    let lower = line.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    let lower = line
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     if !(lower.starts_with("https://") || lower.starts_with("http://")) {
         return Ok(line.to_string());
     }
@@ -160,7 +163,8 @@ pub fn valid_verify_url(url: &str) -> bool {
         && host
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
-        && port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|c| c.is_ascii_digit()))
+        && port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]

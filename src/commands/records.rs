@@ -248,7 +248,9 @@ fn trust(ctx: &Ctx, a: &VerifyArgs<'_>) -> Result<Trust, CliError> {
             }
             None if store::is_initialised(&ctx.data_dir) => {
                 let s = open_store(ctx)?;
-                load_config(&s, ctx)?.office_key.ok_or_else(|| no_office_key(ctx))?
+                load_config(&s, ctx)?
+                    .office_key
+                    .ok_or_else(|| no_office_key(ctx))?
             }
             None => return Err(no_office_key(ctx)),
         };
@@ -270,7 +272,12 @@ fn trust(ctx: &Ctx, a: &VerifyArgs<'_>) -> Result<Trust, CliError> {
         t.add_keys(&key_list(ctx, &file)?).map_err(|c| {
             CliError::new(
                 "keys",
-                t!(ctx.lang, "cli.keys_conflict", path = file.display(), key_id = c.0),
+                t!(
+                    ctx.lang,
+                    "cli.keys_conflict",
+                    path = file.display(),
+                    key_id = c.0
+                ),
             )
         })?;
     }
@@ -280,8 +287,11 @@ fn trust(ctx: &Ctx, a: &VerifyArgs<'_>) -> Result<Trust, CliError> {
         key: own.public(),
         issuer: config.union,
     });
-    t.revoked
-        .extend(store.voided_numbers().map_err(|e| CliError::store(e, ctx))?);
+    t.revoked.extend(
+        store
+            .voided_numbers()
+            .map_err(|e| CliError::store(e, ctx))?,
+    );
     Ok(t)
 }
 

@@ -162,7 +162,12 @@ fn check_url(ctx: &Ctx, url: &str) -> Result<String, CliError> {
     }
 }
 
-fn init(ctx: &Ctx, db: &str, server_url: Option<&str>, arg: &OfficeKeyArg) -> Result<Output, CliError> {
+fn init(
+    ctx: &Ctx,
+    db: &str,
+    server_url: Option<&str>,
+    arg: &OfficeKeyArg,
+) -> Result<Output, CliError> {
     let url = server_url.map(|u| check_url(ctx, u)).transpose()?;
     let (rt, db, key, path, mut state) = open_with_key(ctx, db, arg)?;
     if let Some(url) = url {
@@ -207,10 +212,17 @@ fn keys(ctx: &Ctx, db: &str, arg: &OfficeKeyArg) -> Result<Output, CliError> {
         .map(|k| fingerprint(&k));
     let mut human = format!(
         "booth-office-key/1 ed25519:{public}\n{}",
-        t!(ctx.lang, "server.fingerprint", fingerprint = key.fingerprint())
+        t!(
+            ctx.lang,
+            "server.fingerprint",
+            fingerprint = key.fingerprint()
+        )
     );
     if let Some(fp) = &next_fp {
-        human.push_str(&format!("\n{}", t!(ctx.lang, "server.next_fingerprint", fingerprint = fp)));
+        human.push_str(&format!(
+            "\n{}",
+            t!(ctx.lang, "server.next_fingerprint", fingerprint = fp)
+        ));
     }
     Ok(Output {
         human,
@@ -310,7 +322,10 @@ fn rotate(
         office::load_or_create(next).map_err(err)?.0
     };
     if next_key.public() == current.public() {
-        return Err(CliError::new("usage", t!(ctx.lang, "server.rotate_same_key")));
+        return Err(CliError::new(
+            "usage",
+            t!(ctx.lang, "server.rotate_same_key"),
+        ));
     }
     let next_text = key_text(&next_key.public());
     if !finish {
@@ -408,7 +423,10 @@ fn publish(
         .map_err(|e| CliError::new(e.code(), e.message(ctx.lang)))?;
     let rel = bundle_url.trim_start_matches('/');
     if rel.is_empty() || rel.contains("..") || !rel.ends_with(".json") {
-        return Err(CliError::new("usage", t!(ctx.lang, "server.bad_bundle_url")));
+        return Err(CliError::new(
+            "usage",
+            t!(ctx.lang, "server.bad_bundle_url"),
+        ));
     }
     let files = page::publish(out, &key.fingerprint(), rel, &bundle).map_err(|why| {
         CliError::new(

@@ -228,7 +228,10 @@ pub fn enroll(ctx: &Ctx, code: &str, server: Option<&str>) -> Result<Output, Cli
     })?;
     let mut store = open_store(ctx)?;
     if e.server.is_none() && server.is_none() && load_config(&store, ctx)?.server.is_none() {
-        return Err(CliError::new("no_server", t!(ctx.lang, "cli.enrol_no_server")));
+        return Err(CliError::new(
+            "no_server",
+            t!(ctx.lang, "cli.enrol_no_server"),
+        ));
     }
     store
         .enroll(&e, server, ctx.lang)

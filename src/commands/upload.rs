@@ -25,10 +25,11 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
         // every local user sees a command line in `ps`
         eprintln!("booth: {}", t!(ctx.lang, "cli.token_flag_warning"));
     }
-    let token = a
-        .token
-        .clone()
-        .or_else(|| std::env::var("BOOTH_TOKEN").ok().filter(|t| !t.trim().is_empty()));
+    let token = a.token.clone().or_else(|| {
+        std::env::var("BOOTH_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+    });
     let mut store = open_store(ctx)?;
     // Given once on the command line, remembered for the next day (and the UI) — but only
     // once the office has answered: a mistyped token must not replace the one that works
@@ -129,10 +130,16 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
         ));
     }
     if let Some(v) = report.bundle_version {
-        human.push_str(&format!("\n{}", t!(ctx.lang, "sync.bundle_version", version = v)));
+        human.push_str(&format!(
+            "\n{}",
+            t!(ctx.lang, "sync.bundle_version", version = v)
+        ));
     }
     if let Some(w) = &report.bundle_warning {
-        human.push_str(&format!("\n{}", t!(ctx.lang, "sync.bundle_warning", why = w)));
+        human.push_str(&format!(
+            "\n{}",
+            t!(ctx.lang, "sync.bundle_warning", why = w)
+        ));
     }
     if purged.purged > 0 {
         human.push_str(&format!(

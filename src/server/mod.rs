@@ -44,7 +44,11 @@ pub struct RunOptions {
 /// Records the office key in the database on first use, and refuses a key file that is not
 /// the one the database knows (a wrong `--office-key`, or a rotation half done): a server
 /// signing with another key would make every laptop refuse its bundles.
-pub async fn claim_office_key(db: &Db, office: &OfficeKey, lang: Lang) -> Result<OfficeState, DbError> {
+pub async fn claim_office_key(
+    db: &Db,
+    office: &OfficeKey,
+    lang: Lang,
+) -> Result<OfficeState, DbError> {
     let mine = key_text(&office.public());
     let fp = office.fingerprint();
     let message = t!(lang, "server.office_key_mismatch", fingerprint = fp);

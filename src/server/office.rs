@@ -129,7 +129,11 @@ mod tests {
     #[test]
     fn made_once_0600_and_refused_when_readable_by_others() {
         let dir = tempfile::tempdir().unwrap();
-        let p = key_path(None, &format!("sqlite:{}", dir.path().join("o.db").display())).unwrap();
+        let p = key_path(
+            None,
+            &format!("sqlite:{}", dir.path().join("o.db").display()),
+        )
+        .unwrap();
         assert_eq!(p, dir.path().join(DEFAULT_FILE));
         let (k, made) = load_or_create(&p).unwrap();
         assert!(made);
@@ -144,7 +148,12 @@ mod tests {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
             assert!(matches!(load(&p), Err(KeyFileError::Permissions { .. })));
         }
-        assert!(matches!(key_path(None, "postgres://x/y"), Err(KeyFileError::NoPath)));
-        assert!(matches!(key_path(None, "sqlite:o.db"), Ok(p) if p == Path::new("./office-key.pem")));
+        assert!(matches!(
+            key_path(None, "postgres://x/y"),
+            Err(KeyFileError::NoPath)
+        ));
+        assert!(
+            matches!(key_path(None, "sqlite:o.db"), Ok(p) if p == Path::new("./office-key.pem"))
+        );
     }
 }

@@ -27,8 +27,14 @@ pub const FILES: &[(&str, &[u8])] = &[
     ("core.js", include_bytes!("../../assets/verifier/core.js")),
     ("icon.svg", include_bytes!("../../assets/verifier/icon.svg")),
     ("scan.js", include_bytes!("../../assets/verifier/scan.js")),
-    ("strings.js", include_bytes!("../../assets/verifier/strings.js")),
-    ("verifier.css", include_bytes!("../../assets/verifier/verifier.css")),
+    (
+        "strings.js",
+        include_bytes!("../../assets/verifier/strings.js"),
+    ),
+    (
+        "verifier.css",
+        include_bytes!("../../assets/verifier/verifier.css"),
+    ),
     (
         "vendor/noble/LICENSE-noble-ed25519",
         include_bytes!("../../assets/verifier/vendor/noble/LICENSE-noble-ed25519"),
@@ -97,7 +103,12 @@ pub fn content_type(path: &str) -> &'static str {
 /// Writes the page for a static HTTPS host (docs/verifier.md, "published copy"): `v/index.html`,
 /// `V/index.html`, `verifier/…`, `v-sw.js`, and the bundle at `bundle_path` (relative to the
 /// root, e.g. `bundle.json`), plus `_headers` with the CSP for hosts that read one.
-pub fn publish(out: &Path, fingerprint: &str, bundle_path: &str, bundle: &str) -> io::Result<usize> {
+pub fn publish(
+    out: &Path,
+    fingerprint: &str,
+    bundle_path: &str,
+    bundle: &str,
+) -> io::Result<usize> {
     let rel = bundle_path.trim_start_matches('/');
     let page = index_html(fingerprint, &format!("/{rel}"));
     let mut written = 0;
@@ -137,7 +148,11 @@ mod tests {
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).unwrap().flatten() {
                 let p = e.path();
-                let rel = p.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+                let rel = p
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 if p.is_dir() {
                     if rel != "tools" {
                         stack.push(p);

@@ -98,8 +98,7 @@ pub fn router(app: Arc<App>) -> Router {
     for p in page::PAGE_PATHS {
         r = r.route(p, get(verification_page));
     }
-    r
-        .fallback(not_found)
+    r.fallback(not_found)
         .layer(middleware::from_fn(access_log))
         .with_state(app)
 }
@@ -204,11 +203,17 @@ fn static_response(bytes: Vec<u8>, content_type: &'static str) -> Response {
 }
 
 async fn verification_page(State(app): State<Arc<App>>) -> Response {
-    static_response(app.page.clone().into_bytes(), page::content_type("index.html"))
+    static_response(
+        app.page.clone().into_bytes(),
+        page::content_type("index.html"),
+    )
 }
 
 async fn service_worker() -> Response {
-    static_response(page::service_worker().to_vec(), page::content_type("v-sw.js"))
+    static_response(
+        page::service_worker().to_vec(),
+        page::content_type("v-sw.js"),
+    )
 }
 
 async fn verifier_file(
@@ -246,7 +251,11 @@ async fn get_bundle(State(app): State<Arc<App>>, headers: HeaderMap) -> Response
     } else {
         StatusCode::OK
     };
-    let body = if fresh { String::new() } else { (*text).clone() };
+    let body = if fresh {
+        String::new()
+    } else {
+        (*text).clone()
+    };
     (
         status,
         [
@@ -463,12 +472,19 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
         .iter()
         .filter_map(|r| r.member_no.parse::<MemberNo>().ok());
     let mut voids = Vec::with_capacity(batch.voids.len());
-    let mut foreign = numbers.map(|n| n.to_string()).find(|n| !n.starts_with(&key_id));
+    let mut foreign = numbers
+        .map(|n| n.to_string())
+        .find(|n| !n.starts_with(&key_id));
     for v in &batch.voids {
         match v.parse::<MemberNo>() {
             Ok(n) if n.device() == key_id => voids.push(n.as_str().to_string()),
             _ => {
-                foreign.get_or_insert_with(|| crate::member::text::display_safe(v).chars().take(20).collect());
+                foreign.get_or_insert_with(|| {
+                    crate::member::text::display_safe(v)
+                        .chars()
+                        .take(20)
+                        .collect()
+                });
             }
         }
     }
@@ -476,7 +492,12 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
         return error(
             StatusCode::FORBIDDEN,
             "foreign_member_number",
-            t!(lang, "server.foreign_member_number", member_no = n, key_id = key_id),
+            t!(
+                lang,
+                "server.foreign_member_number",
+                member_no = n,
+                key_id = key_id
+            ),
             info,
         );
     }
@@ -486,7 +507,12 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
         union: batch
             .union
             .as_deref()
-            .map(|u| crate::member::text::display_safe(u).chars().take(60).collect())
+            .map(|u| {
+                crate::member::text::display_safe(u)
+                    .chars()
+                    .take(60)
+                    .collect()
+            })
             .unwrap_or_default(),
         from: batch
             .key_created

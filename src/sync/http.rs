@@ -144,8 +144,7 @@ fn client(ca: Option<&Path>, timeout: Duration) -> Result<Client, HttpSetupError
             // no reason to trust anyone else for this connection.
             b = b.tls_certs_only(certs);
         }
-        b.build()
-            .map_err(|e| HttpSetupError::Client(e.to_string()))
+        b.build().map_err(|e| HttpSetupError::Client(e.to_string()))
     }
 }
 

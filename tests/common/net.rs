@@ -331,7 +331,10 @@ pub fn post_signed(
     if let Some(k) = key {
         let b64 = data_encoding::BASE64URL_NOPAD;
         req = req
-            .header(booth::protocol::HEADER_DEVICE_KEY, b64.encode(k.public().as_bytes()))
+            .header(
+                booth::protocol::HEADER_DEVICE_KEY,
+                b64.encode(k.public().as_bytes()),
+            )
             .header(
                 booth::protocol::HEADER_SIGNATURE,
                 b64.encode(&k.sign(&booth::protocol::batch_message(&body))),

@@ -22,7 +22,8 @@ use super::{
 use crate::server::ingest::{Candidate, Decision};
 
 /// Append only; `booth_schema.version` counts the migrations applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE devices (
         id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         name        TEXT NOT NULL UNIQUE,
@@ -548,11 +549,13 @@ async fn bind(
         )
     };
     if let Some(kid) = bound {
-        return Ok(if key_of(kid).await?.as_deref() == Some(b.public_key.as_str()) {
-            Ok(false)
-        } else {
-            Err(BindRefusal::TokenBoundToOtherKey)
-        });
+        return Ok(
+            if key_of(kid).await?.as_deref() == Some(b.public_key.as_str()) {
+                Ok(false)
+            } else {
+                Err(BindRefusal::TokenBoundToOtherKey)
+            },
+        );
     }
     let inserted = tx
         .execute(

@@ -15,7 +15,8 @@ use super::{
 use crate::server::ingest::Decision;
 
 /// Append only. `PRAGMA user_version` counts the migrations applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE devices (
         id          INTEGER PRIMARY KEY,
         name        TEXT NOT NULL UNIQUE,
@@ -189,15 +190,16 @@ impl SqliteDb {
                 "INSERT INTO revoked (member_no, reason, source, device, revoked_at)
                  VALUES (?1, '', ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             )?;
-            let mut restore = tx.prepare_cached(
-                "DELETE FROM revoked WHERE member_no = ?1 AND source = ?2",
-            )?;
+            let mut restore =
+                tx.prepare_cached("DELETE FROM revoked WHERE member_no = ?1 AND source = ?2")?;
             for (c, d) in candidates.iter().zip(&decisions) {
                 changed |= match d {
                     Decision::DuplicatePerson(_) => {
                         revoke.execute(params![c.member_no, REVOKED_DUPLICATE, b.device, now])?
                     }
-                    Decision::Accepted => restore.execute(params![c.member_no, REVOKED_DUPLICATE])?,
+                    Decision::Accepted => {
+                        restore.execute(params![c.member_no, REVOKED_DUPLICATE])?
+                    }
                     _ => 0,
                 } > 0;
             }
