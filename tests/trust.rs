@@ -306,7 +306,7 @@ fn revocations_reach_every_verifier() {
         let url = server.url();
         let fp = office_fingerprint(&db.url);
         let a = Booth::new();
-        let (no1, code1) = register(&a, 1);
+        let (_, code1) = register(&a, 1);
         let (no2, code2) = register(&a, 2);
         let (no3, code3) = register(&a, 3);
         let (out, _) = a.json(&["void", &no3, "--reason", "登记错了"]);
@@ -689,7 +689,7 @@ fn the_page_the_published_copy_and_the_office_key() {
     let page = std::fs::read_to_string(out_dir.join("v/index.html")).unwrap();
     assert!(page.contains(r#"content="/bundle.json""#));
     let published = std::fs::read_to_string(out_dir.join("bundle.json")).unwrap();
-    assert!(booth::card::bundle::open(&published, &[fp.clone()]).is_ok());
+    assert!(booth::card::bundle::open(&published, std::slice::from_ref(&fp)).is_ok());
 
     // rotation: announce, a laptop keeps the announcing bundle, switch, the laptop follows
     let laptop = Booth::new();

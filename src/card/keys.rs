@@ -250,11 +250,11 @@ impl KeyRing {
     }
 
     /// Adds a key; the same key again is a no-op, another key with the same id an error
-    /// (returning the key already there), never a silent overwrite.
-    pub fn add(&mut self, key: TrustedKey) -> Result<(), TrustedKey> {
+    /// (naming the id), never a silent overwrite.
+    pub fn add(&mut self, key: TrustedKey) -> Result<(), String> {
         match self.keys.get(&key.key_id) {
             Some(old) if old.key == key.key => Ok(()),
-            Some(old) => Err(old.clone()),
+            Some(old) => Err(old.key_id.clone()),
             None => {
                 self.keys.insert(key.key_id.clone(), key);
                 Ok(())

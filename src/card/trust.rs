@@ -87,10 +87,10 @@ impl Trust {
             Ok(v) => v,
             Err(e) => return Verdict::Invalid(e),
         };
-        if let Some(&max) = self.max_seq.get(v.card.key_id()) {
-            if seq > max {
-                return Verdict::Invalid(PayloadError::DeviceRevoked(v.card.key_id().into()));
-            }
+        if let Some(&max) = self.max_seq.get(v.card.key_id())
+            && seq > max
+        {
+            return Verdict::Invalid(PayloadError::DeviceRevoked(v.card.key_id().into()));
         }
         if self.revoked.contains(v.card.member_no.as_str()) {
             Verdict::Revoked(v)

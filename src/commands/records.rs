@@ -223,9 +223,10 @@ fn bundle_error(ctx: &Ctx, e: BundleError) -> CliError {
 /// `<data>/trusted-keys.txt`.
 fn trust(ctx: &Ctx, a: &VerifyArgs<'_>) -> Result<Trust, CliError> {
     if let Some(path) = a.keys {
-        let mut t = Trust::default();
-        t.keys = key_list(ctx, path)?;
-        return Ok(t);
+        return Ok(Trust {
+            keys: key_list(ctx, path)?,
+            ..Trust::default()
+        });
     }
     if let Some(source) = a.bundle {
         let text = if source.starts_with("https://") || source.starts_with("http://") {
