@@ -585,6 +585,55 @@ fn key_lists_refuse_colliding_ids_and_weak_keys() {
     let (out, v) = a.json(&["verify", &forged, "--keys", list.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(v["message"].as_str().unwrap().contains("line 1"), "{v}");
+
+    // the same two attacks inside a bundle signed by the office: the whole bundle is refused
+    use booth::card::bundle::{BundleBody, BundleKey, key_text, sign};
+    let office = booth::card::office::OfficeKey::generate().unwrap();
+    let entry = |id: String, key: String| BundleKey {
+        key_id: id,
+        key,
+        device: "d".into(),
+        union: "工会".into(),
+        from: "2026-11-01".into(),
+        max_seq: None,
+    };
+    let body = |keys: Vec<BundleKey>| BundleBody {
+        version: 1,
+        issued_at: "2026-11-28T10:00:00Z".into(),
+        office_key: key_text(&office.public()),
+        next_office_key: None,
+        keys,
+        revoked: vec![],
+    };
+    let file = a.dir.path().join("bundle.json");
+    for (keys, reason) in [
+        (
+            vec![
+                entry(k1.key_id().into(), key_text(&k1.public())),
+                entry(k2.key_id().into(), key_text(&k2.public())),
+            ],
+            "duplicate_key_id",
+        ),
+        (
+            vec![entry(
+                id.clone(),
+                data_encoding::BASE64URL_NOPAD.encode(&identity),
+            )],
+            "weak_key",
+        ),
+    ] {
+        std::fs::write(&file, sign(&office, &body(keys))).unwrap();
+        let (out, v) = a.json(&[
+            "verify",
+            &forged,
+            "--bundle",
+            file.to_str().unwrap(),
+            "--office-key",
+            &office.fingerprint(),
+        ]);
+        assert!(!out.status.success());
+        assert_eq!(v["reason"], reason, "{v}");
+    }
 }
 
 /// The page and its files with the headers it was built under; publish-verifier's layout;
