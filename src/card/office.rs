@@ -50,10 +50,15 @@ impl OfficeKey {
             .map_err(|_| OfficeKeyError::Pem)
     }
 
+    /// PKCS#8 v1 (the private key alone): OpenSSL 3.0 reads it, the v2 form with the
+    /// public key appended it does not.
     pub fn to_pem(&self) -> Result<Zeroizing<String>, OfficeKeyError> {
-        self.signing
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|_| OfficeKeyError::Pem)
+        ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.signing.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|_| OfficeKeyError::Pem)
     }
 
     pub fn public(&self) -> VerifyingKey {
@@ -84,6 +89,8 @@ mod tests {
         let k = OfficeKey::generate().unwrap();
         let pem = k.to_pem().unwrap();
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+        // v1, as `openssl genpkey -algorithm ed25519` writes it (48 bytes of DER)
+        assert!(pem.contains("MC4CAQAwBQYDK2VwBCIEI"), "{}", &*pem);
         let back = OfficeKey::from_pem(&pem).unwrap();
         assert_eq!(back.public(), k.public());
         assert!(is_fingerprint(&k.fingerprint()));
