@@ -1,5 +1,7 @@
 //! Card benchmarks (issue 4): submit → ESC/POS bytes ready, submit → PNG written (p50/p99 over
-//! 1,000 cards), and verification per payload.
+//! 1,000 cards), and verification per payload; issue 12: 10,000 distinct codes checked against
+//! a signed trust bundle (500 laptop keys, 1,000 revoked numbers) as `booth verify` does, and
+//! the URL form's QR version.
 //!
 //! `cargo bench --bench card`. "Submit" is what the form's Ctrl-S does: validate, store in its
 //! own transaction (fsync), sign the payload, lay out the slip. The same run measures the
@@ -137,6 +139,7 @@ fn main() {
         t.elapsed().as_secs_f64() * 1e6 / (rounds * payloads.len()) as f64,
         rounds * payloads.len()
     );
+    bundle_bench();
     println!(
         "payload: {} characters, QR version {}",
         payloads[0].len(),
@@ -144,4 +147,94 @@ fn main() {
             .unwrap()
             .version
     );
+}
+
+/// 10,000 distinct codes of one laptop against a bundle of 500 laptop keys and 1,000 revoked
+/// numbers: the bundle opened once (signature, every key checked), then `Trust::check` per
+/// code — `booth verify`'s path without the process start.
+fn bundle_bench() {
+    use booth::card::bundle::{self, BundleBody, BundleKey, key_text};
+    use booth::card::office::OfficeKey;
+    use booth::card::payload::{Card, issue};
+    use booth::card::{DeviceKey, MemberNo, Trust};
+
+    let office = OfficeKey::generate().unwrap();
+    let laptops: Vec<DeviceKey> = (0..500u32)
+        .map(|i| {
+            let mut seed = [7u8; 32];
+            seed[..4].copy_from_slice(&i.to_le_bytes());
+            DeviceKey::from_secret(&seed)
+        })
+        .collect();
+    let mut keys: Vec<BundleKey> = Vec::new();
+    for k in &laptops {
+        if keys.iter().any(|e| e.key_id == k.key_id()) {
+            continue;
+        }
+        keys.push(BundleKey {
+            key_id: k.key_id().into(),
+            key: key_text(&k.public()),
+            device: "laptop".into(),
+            union: "北京市朝阳区总工会".into(),
+            from: "2026-11-01".into(),
+            max_seq: None,
+        });
+    }
+    let issuer = &laptops[0];
+    let revoked: Vec<String> = (20_001..21_001)
+        .map(|s| {
+            MemberNo::new(issuer.key_id(), s)
+                .unwrap()
+                .as_str()
+                .to_string()
+        })
+        .collect();
+    let body = BundleBody {
+        version: 1,
+        issued_at: "2026-11-28T10:00:00Z".into(),
+        office_key: key_text(&office.public()),
+        next_office_key: None,
+        keys,
+        revoked,
+    };
+    let text = bundle::sign(&office, &body);
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let codes: Vec<String> = (1..=10_000)
+        .map(|seq| {
+            let card = Card {
+                member_no: MemberNo::new(issuer.key_id(), seq).unwrap(),
+                union: "北京市朝阳区总工会".into(),
+                issued: day,
+            };
+            issue(&card, issuer).unwrap()
+        })
+        .collect();
+    let t = Instant::now();
+    let opened = bundle::open(&text, &[office.fingerprint()]).unwrap();
+    let trust = Trust::from_bundle(&opened);
+    let open_time = t.elapsed();
+    let t = Instant::now();
+    let valid = codes
+        .iter()
+        .filter(|c| trust.check(c).code() == "valid")
+        .count();
+    let elapsed = t.elapsed();
+    assert_eq!(valid, 10_000);
+    println!(
+        "bundle ({} keys, {} revoked, {} bytes): opened in {:.1} ms; 10,000 codes checked in {:.0} ms, {:.1} µs per code",
+        body.keys.len(),
+        body.revoked.len(),
+        text.len(),
+        open_time.as_secs_f64() * 1e3,
+        elapsed.as_secs_f64() * 1e3,
+        elapsed.as_secs_f64() * 1e6 / 10_000.0
+    );
+    for base in ["https://gh.example.cn", "https://verify.bjzgh.org.cn"] {
+        let url = booth::card::trust::url_form(base, &codes[0]);
+        println!(
+            "URL form via {base}: {} characters, QR version {}",
+            url.len(),
+            booth::card::qr::QrMatrix::encode(&url).unwrap().version
+        );
+    }
 }

@@ -99,8 +99,12 @@ fn fresh_pg(base: &str) -> String {
 }
 
 fn run(label: &str, db: &str, data: &std::path::Path, n: u32, logdir: &std::path::Path) {
+    // named for every backend: PostgreSQL has no "beside the database"
+    let office_key = logdir.join(format!("{label}-office-key.pem"));
     let out = Command::new(bin())
         .args(["server", "add-device", "bench", "--db", db, "--json"])
+        .arg("--office-key")
+        .arg(&office_key)
         .output()
         .unwrap();
     let token = serde_json::from_slice::<Value>(&out.stdout).unwrap()["token"]
@@ -110,6 +114,8 @@ fn run(label: &str, db: &str, data: &std::path::Path, n: u32, logdir: &std::path
     let log = logdir.join(format!("{label}.log"));
     let mut server = Command::new(bin())
         .args(["server", "run", "--listen", "127.0.0.1:0", "--db", db])
+        .arg("--office-key")
+        .arg(&office_key)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()

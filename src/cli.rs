@@ -105,15 +105,33 @@ pub enum Command {
         #[arg(long)]
         printer: Option<String>,
     },
-    /// Check a scanned membership code; exit 1 if forged, altered or from an unknown key.
+    /// Check a scanned membership code (or its HTTPS://HOST/V#… form); exit 1 if forged,
+    /// altered, from an unknown key, or revoked.
     Verify {
         /// The scanned text; `-` reads it from standard input. Base45 may start with `-`:
         /// such a payload is still a payload, not a flag.
         #[arg(allow_hyphen_values = true)]
         payload: String,
-        /// Trusted-key file (default: this laptop's key and <data>/trusted-keys.txt).
-        #[arg(long)]
+        /// A hand-made trusted-key file, instead of the bundle (no revocations).
+        #[arg(long, conflicts_with = "bundle")]
         keys: Option<PathBuf>,
+        /// The office's trust bundle: a file, or a URL such as https://HOST/v1/bundle
+        /// (default: the newest this laptop received).
+        #[arg(long, value_name = "FILE|URL")]
+        bundle: Option<String>,
+        /// The office key fingerprint the bundle must be signed with (default: from this
+        /// laptop's enrolment, or the office_key setting).
+        #[arg(long, value_name = "FINGERPRINT")]
+        office_key: Option<String>,
+    },
+    /// Take the enrolment code the office printed (booth server add-device): server, token
+    /// and office key, stored in the encrypted data folder.
+    Enroll {
+        /// BOOTH1-… ; `-` reads it from standard input.
+        code: String,
+        /// The server's address, when the code does not carry one.
+        #[arg(long)]
+        server: Option<String>,
     },
     /// This laptop's public key.
     Keys {
@@ -125,7 +143,8 @@ pub enum Command {
         /// The office server's address, https://HOST:PORT (default: the configured server).
         #[arg(long)]
         server: Option<String>,
-        /// The token from `booth server add-device` (may start with `-`).
+        /// The token from `booth server add-device` (may start with `-`). Visible to every
+        /// user in `ps`: prefer `booth enroll` or BOOTH_TOKEN.
         #[arg(long, allow_hyphen_values = true)]
         token: Option<String>,
         /// PEM certificate of the office's own certificate authority.
@@ -263,11 +282,23 @@ pub enum ConfigAction {
 pub enum KeysAction {
     /// Print this laptop's public key line for the union's trusted-key list.
     Export,
+    /// Make a new key pair for this laptop (only before its first registration: e.g. when
+    /// the office answered `key_id_taken`).
+    Regenerate,
+}
+
+/// The office key file (every server command takes it).
+#[derive(Debug, Args, Clone)]
+pub struct OfficeKeyArg {
+    /// The office's Ed25519 key, PKCS#8 PEM, 0600 (default: office-key.pem beside a SQLite
+    /// database; required with PostgreSQL). Made by the first command that needs it.
+    #[arg(long, env = "BOOTH_OFFICE_KEY", value_name = "FILE")]
+    pub office_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ServerAction {
-    /// Run the ingest server.
+    /// Run the ingest server (and the card verification page at /v).
     Run {
         /// Address and port to listen on.
         #[arg(long, default_value = "127.0.0.1:8443")]
@@ -296,22 +327,86 @@ pub enum ServerAction {
         /// Seconds a connection may stay silent (mid-body, or waiting on us) before it is closed.
         #[arg(long, default_value_t = 60)]
         idle_timeout: u64,
+        #[command(flatten)]
+        key: OfficeKeyArg,
     },
-    /// Register a laptop and print its new token (shown once).
+    /// Make the office key (if missing) and the database; remember the server's address.
+    Init {
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        /// The address laptops upload to (https://HOST:PORT), put in enrolment codes.
+        #[arg(long, value_name = "URL")]
+        server_url: Option<String>,
+        #[command(flatten)]
+        key: OfficeKeyArg,
+    },
+    /// The office key's public key and fingerprint.
+    Keys {
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
+    },
+    /// Register a laptop: prints its enrolment code and its new token (shown once).
     AddDevice {
         /// The laptop's name.
         name: String,
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
+        /// The address the laptop uploads to (default: the one `server init` remembered).
+        #[arg(long, value_name = "URL")]
+        server_url: Option<String>,
+        #[command(flatten)]
+        key: OfficeKeyArg,
     },
-    /// Refuse a laptop's token from now on.
+    /// Refuse a laptop's token from now on; its cards above the last number it uploaded
+    /// become invalid.
     RevokeDevice {
         /// The laptop's name.
         name: String,
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
+    },
+    /// Revoke a member's card (its number goes into the bundle's revoked list).
+    Void {
+        member_no: String,
+        /// Why (kept in the office's records only, never in the bundle).
+        #[arg(long)]
+        reason: String,
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
+    },
+    /// Change the office key: announce the next key, later switch to it (docs/trust.md).
+    RotateKey {
+        /// The next office key's file (made if missing).
+        #[arg(long, value_name = "FILE")]
+        next: PathBuf,
+        /// Switch to the announced key: it becomes the office key file, the old one is kept
+        /// beside it as FILE.old.
+        #[arg(long)]
+        finish: bool,
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
+    },
+    /// Write the verification page and the current bundle for a static HTTPS host.
+    PublishVerifier {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Where the page finds the bundle, relative to the site's root.
+        #[arg(long, default_value = "bundle.json", value_name = "PATH")]
+        bundle_url: String,
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
     },
     /// The office's copy of all records.
     Export {
@@ -324,12 +419,16 @@ pub enum ServerAction {
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
     },
     /// Counts: members (one per person), by device, by day.
     Stats {
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
     },
 }
 

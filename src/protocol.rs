@@ -18,6 +18,19 @@ pub const MAX_RECORDS_PER_BATCH: usize = 5_000;
 
 pub const PATH_BATCHES: &str = "/v1/batches";
 pub const PATH_HEALTH: &str = "/v1/health";
+/// The office's signed trust bundle (docs/trust.md); public, `ETag` = its version.
+pub const PATH_BUNDLE: &str = "/v1/bundle";
+
+/// The laptop's Ed25519 public key (unpadded base64url), on every batch request.
+pub const HEADER_DEVICE_KEY: &str = "booth-device-key";
+/// Strict Ed25519 by that key over [`BATCH_DOMAIN`] ‖ the exact request body bytes.
+pub const HEADER_SIGNATURE: &str = "booth-signature";
+pub const BATCH_DOMAIN: &[u8] = b"booth-batch/1";
+
+/// The message a batch signature covers.
+pub fn batch_message(body: &[u8]) -> Vec<u8> {
+    [BATCH_DOMAIN, body].concat()
+}
 
 /// One record's content as sent: the validated member plus where, when and by whom it was
 /// taken. Its canonical JSON is what the content hash covers.
@@ -40,6 +53,16 @@ pub struct BatchRequest {
     pub batch_id: Uuid,
     pub device_key_id: String,
     pub records: Vec<BatchItem>,
+    /// Member numbers voided on the laptop and not yet reported (canonical): the office
+    /// revokes them. Only numbers of the signing key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub voids: Vec<String>,
+    /// The laptop key's creation date, for the bundle's `from`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_created: Option<NaiveDate>,
+    /// The union name the laptop's cards carry, for the bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub union: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

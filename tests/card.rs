@@ -80,6 +80,53 @@ fn png_slip_decodes_and_verifies_and_a_flipped_character_is_refused() {
     }
 }
 
+/// With `verify_url` set, the slip's QR holds `HTTPS://HOST/V#GH1:…` (a phone camera opens
+/// the office's page): it still decodes with both decoders, fits version 8 on 58 mm, and
+/// `booth verify` takes it as it is scanned.
+#[test]
+fn the_url_form_qr_still_scans_and_verifies() {
+    let b = Booth::new();
+    for (k, v) in [
+        ("union", "北京市朝阳区总工会"),
+        ("verify_url", "https://verify.bjzgh.org.cn"),
+    ] {
+        let out = b.run(&["config", "set", k, v]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert!(
+        !b.run(&["config", "set", "verify_url", "http://x.cn/path"])
+            .status
+            .success()
+    );
+    let no = registered(&b, "买买提·吐尔逊", "11010519491231002X");
+    let png = b.dir.path().join("slip.png");
+    let (out, v) = b.json(&["card", &no, "--png", png.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let scanned = decode_png(&png);
+    let code = v["qr_payload"].as_str().unwrap();
+    assert_eq!(
+        scanned,
+        booth::card::trust::url_form("https://verify.bjzgh.org.cn", code)
+    );
+    assert!(
+        scanned.starts_with("HTTPS://VERIFY.BJZGH.ORG.CN/V#GH1:"),
+        "{scanned}"
+    );
+    let version = v["qr_version"].as_i64().unwrap();
+    assert!(version <= 8, "QR version {version} too dense for 58 mm");
+    let (out, vv) = b.json(&["verify", &scanned]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(vv["member_no"], no);
+    if let Ok(out) = std::process::Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(&png)
+        .output()
+        && out.status.success()
+    {
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), scanned);
+    }
+}
+
 #[test]
 fn another_laptops_code_needs_its_key() {
     let a = Booth::new();

@@ -137,7 +137,11 @@ fn refusals_answers_and_export() {
         changed["record"]["employer"] = json!("另一家公司");
         changed["content_hash"] = json!(booth::protocol::content_hash(&changed["record"]));
         let mut again = batch_item(10, day());
-        again["member_no"] = json!(booth::card::MemberNo::new("TESTAB", 1).unwrap().as_str());
+        again["member_no"] = json!(
+            booth::card::MemberNo::new(&test_key_id(), 60_001)
+                .unwrap()
+                .as_str()
+        );
         let (_, v) = post(
             &c,
             &url,
@@ -147,7 +151,9 @@ fn refusals_answers_and_export() {
         )
         .unwrap();
         assert_eq!(statuses(&v), ["conflict", "duplicate_person"]);
-        let first_no = booth::card::MemberNo::new("TESTAA", 10).unwrap().grouped();
+        let first_no = booth::card::MemberNo::new(&test_key_id(), 10)
+            .unwrap()
+            .grouped();
         assert_eq!(v["results"][1]["member_no"], json!(first_no));
         assert_eq!(members_on_server(&db.url), 6);
 
@@ -236,8 +242,8 @@ fn concurrent_batches_through_two_servers_store_each_person_once() {
                                 let person = 1000 + (t * 17 + round * 7 + j) % 60;
                                 let mut item = batch_item(person, day());
                                 let no = booth::card::MemberNo::new(
-                                    "TESTAC",
-                                    1 + t * 10_000 + round * 100 + j,
+                                    &test_key_id(),
+                                    100_001 + t * 10_000 + round * 100 + j,
                                 )
                                 .unwrap();
                                 item["member_no"] = json!(no.as_str());
@@ -350,7 +356,7 @@ fn hostile_bodies_get_clear_answers_and_never_stop_the_server() {
         let items = vec![
             json!({
                 "uuid": uuid::Uuid::new_v4(),
-                "member_no": booth::card::MemberNo::new("TESTAD", 1).unwrap().as_str(),
+                "member_no": booth::card::MemberNo::new(&test_key_id(), 70_001).unwrap().as_str(),
                 "content_hash": booth::protocol::content_hash(&odd),
                 "record": odd,
             }),

@@ -230,7 +230,13 @@ fn an_unreachable_server_or_bad_token_fails_clearly_and_keeps_the_queue() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let (out, v) = upload(&b, &url, "tok", &["--give-up-after", "2"]);
+    // the token from the environment: `--token` adds a warning line (visible in `ps`)
+    let out = b
+        .cmd(&["upload", "--server", &url, "--give-up-after", "2", "--json"])
+        .env("BOOTH_TOKEN", "tok")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!out.status.success());
     assert_eq!(v["error"], "unreachable");
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));

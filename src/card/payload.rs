@@ -74,6 +74,10 @@ pub enum PayloadError {
     UnknownKey(String),
     #[error("the signature does not match: the code was altered or forged")]
     BadSignature,
+    #[error("the code's number is above the last one its revoked laptop {0} uploaded")]
+    DeviceRevoked(String),
+    #[error("the address holds a damaged %-sequence")]
+    BadFragment,
 }
 
 impl PayloadError {
@@ -89,6 +93,8 @@ impl PayloadError {
             PayloadError::Malformed => "malformed",
             PayloadError::UnknownKey(_) => "unknown_key",
             PayloadError::BadSignature => "bad_signature",
+            PayloadError::DeviceRevoked(_) => "device_revoked",
+            PayloadError::BadFragment => "bad_fragment",
         }
     }
 
@@ -103,6 +109,8 @@ impl PayloadError {
             PayloadError::Malformed => t!(lang, "verify.malformed").into(),
             PayloadError::UnknownKey(k) => t!(lang, "verify.unknown_key", key_id = k),
             PayloadError::BadSignature => t!(lang, "verify.bad_signature").into(),
+            PayloadError::DeviceRevoked(k) => t!(lang, "verify.device_revoked", key_id = k),
+            PayloadError::BadFragment => t!(lang, "verify.bad_fragment").into(),
         }
     }
 }
@@ -241,8 +249,12 @@ pub fn decode(payload: &str) -> Result<Decoded, PayloadError> {
     let issued = epoch()
         .checked_add_days(Days::new(u64::from(days)))
         .ok_or(PayloadError::Malformed)?;
-    let (union, _, had_errors) = encoding_rs::GB18030.decode(&bytes[HEADER_LEN..body_len]);
-    if had_errors || union.chars().any(crate::member::text::is_hazardous) {
+    // No BOM sniffing: bytes that look like a UTF-8 or UTF-16 BOM are GB18030 here too, as
+    // the page's `TextDecoder('gb18030', {fatal: true})` reads them.
+    let union = encoding_rs::GB18030
+        .decode_without_bom_handling_and_without_replacement(&bytes[HEADER_LEN..body_len])
+        .ok_or(PayloadError::Malformed)?;
+    if union.chars().any(crate::member::text::is_hazardous) {
         return Err(PayloadError::Malformed);
     }
     let mut signature = [0u8; SIG_LEN];
@@ -266,9 +278,13 @@ pub struct Verified {
     pub key_issuer: String,
 }
 
-/// Decodes and verifies a scanned payload against the trusted keys.
+/// Decodes and verifies a scanned payload against the trusted keys (strict Ed25519).
 pub fn verify(payload: &str, keys: &KeyRing) -> Result<Verified, PayloadError> {
-    let decoded = decode(payload)?;
+    verify_decoded(decode(payload)?, keys)
+}
+
+/// Verifies an already decoded payload.
+pub fn verify_decoded(decoded: Decoded, keys: &KeyRing) -> Result<Verified, PayloadError> {
     let key_id = decoded.card.key_id().to_string();
     let key = keys.get(&key_id).ok_or(PayloadError::UnknownKey(key_id))?;
     if !key.verify(&signed_message(&decoded.body), &decoded.signature) {

@@ -14,7 +14,7 @@ use std::io::IsTerminal;
 
 use serde_json::{Value, json};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, KeysAction};
 use crate::i18n::Lang;
 use crate::member::FieldError;
 use crate::store::StoreError;
@@ -155,8 +155,27 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
         Command::Stats { date } => records::stats(ctx, date.as_deref()),
         Command::Config { action } => setup::config(ctx, action),
         Command::Void { member_no, reason } => records::void(ctx, member_no, reason),
-        Command::Keys { .. } => setup::keys_export(ctx),
-        Command::Verify { payload, keys } => records::verify(ctx, payload, keys.as_ref()),
+        Command::Keys {
+            action: KeysAction::Export,
+        } => setup::keys_export(ctx),
+        Command::Keys {
+            action: KeysAction::Regenerate,
+        } => setup::keys_regenerate(ctx),
+        Command::Verify {
+            payload,
+            keys,
+            bundle,
+            office_key,
+        } => records::verify(
+            ctx,
+            payload,
+            &records::VerifyArgs {
+                keys: keys.as_ref(),
+                bundle: bundle.as_deref(),
+                office_key: office_key.as_deref(),
+            },
+        ),
+        Command::Enroll { code, server } => setup::enroll(ctx, code, server.as_deref()),
         Command::Card(args) => cards::card(ctx, args),
         Command::Print { member_no, printer } => cards::print(ctx, member_no, printer.as_deref()),
         Command::Upload {

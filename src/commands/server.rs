@@ -1,15 +1,22 @@
-//! `server run | add-device | revoke-device | export | stats`.
+//! `server run | init | keys | add-device | revoke-device | void | rotate-key |
+//! publish-verifier | export | stats`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::{CliError, Ctx, Output};
-use crate::cli::ServerAction;
+use crate::card::MemberNo;
+use crate::card::bundle::key_text;
+use crate::card::enrol::Enrolment;
+use crate::card::office::{OfficeKey, fingerprint};
+use crate::cli::{OfficeKeyArg, ServerAction};
 use crate::export::{ExportFormat, export_from};
+use crate::server::db::REVOKED_BY_OFFICE;
 use crate::server::export::ServerSource;
-use crate::server::{self, Db, DbError, RunOptions, auth};
+use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office, page};
 use crate::t;
 
 pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
@@ -24,7 +31,9 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             max_connections,
             header_timeout,
             idle_timeout,
+            key,
         } => {
+            let (office, _) = office_key(ctx, db, key)?;
             let mut limits = server::listener::Limits::for_this_process();
             if let Some(n) = max_connections {
                 limits.max_connections = (*n).max(1);
@@ -39,6 +48,7 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 max_body: *max_body,
                 body_memory: *body_memory,
                 limits,
+                office: Arc::new(office),
                 lang: ctx.lang,
             };
             server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
@@ -47,8 +57,19 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 json: json!({ "stopped": true }),
             })
         }
-        ServerAction::AddDevice { name, db } => add_device(ctx, name, db),
-        ServerAction::RevokeDevice { name, db } => {
+        ServerAction::Init {
+            db,
+            server_url,
+            key,
+        } => init(ctx, db, server_url.as_deref(), key),
+        ServerAction::Keys { db, key } => keys(ctx, db, key),
+        ServerAction::AddDevice {
+            name,
+            db,
+            server_url,
+            key,
+        } => add_device(ctx, name, db, server_url.as_deref(), key),
+        ServerAction::RevokeDevice { name, db, .. } => {
             let (rt, db) = open(ctx, db)?;
             rt.block_on(db.revoke_device(name.clone()))
                 .map_err(|e| db_error(e, ctx))?;
@@ -57,8 +78,28 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 json: json!({ "device": name, "revoked": true }),
             })
         }
-        ServerAction::Export { format, out, db } => export(ctx, format, out, db),
-        ServerAction::Stats { db } => {
+        ServerAction::Void {
+            member_no,
+            reason,
+            db,
+            ..
+        } => void(ctx, member_no, reason, db),
+        ServerAction::RotateKey {
+            next,
+            finish,
+            db,
+            key,
+        } => rotate(ctx, next, *finish, db, key),
+        ServerAction::PublishVerifier {
+            out,
+            bundle_url,
+            db,
+            key,
+        } => publish(ctx, out, bundle_url, db, key),
+        ServerAction::Export {
+            format, out, db, ..
+        } => export(ctx, format, out, db),
+        ServerAction::Stats { db, .. } => {
             let (rt, db) = open(ctx, db)?;
             let s = rt.block_on(db.stats()).map_err(|e| db_error(e, ctx))?;
             let mut human = t!(ctx.lang, "server.stats", members = s.members);
@@ -81,6 +122,7 @@ fn db_error(e: DbError, ctx: &Ctx) -> CliError {
         DbError::DeviceExists => "device_exists",
         DbError::NoSuchDevice => "no_such_device",
         DbError::BadUrl => "usage",
+        DbError::Office(code, _) => code,
         _ => "db",
     };
     CliError::new(code, e.message(ctx.lang))
@@ -92,20 +134,335 @@ fn open(ctx: &Ctx, url: &str) -> Result<(tokio::runtime::Runtime, Db), CliError>
     Ok((rt, db))
 }
 
-fn add_device(ctx: &Ctx, name: &str, url: &str) -> Result<Output, CliError> {
+/// The office key, made on first use; with the file it lives in.
+fn office_key(ctx: &Ctx, db: &str, arg: &OfficeKeyArg) -> Result<(OfficeKey, PathBuf), CliError> {
+    let err = |e: office::KeyFileError| CliError::new("office_key", e.message(ctx.lang));
+    let path = office::key_path(arg.office_key.as_deref(), db).map_err(err)?;
+    let (key, made) = office::load_or_create(&path).map_err(err)?;
+    if made {
+        // on stderr: stdout may be JSON or the token a script reads
+        eprintln!(
+            "{}",
+            t!(
+                ctx.lang,
+                "server.office_key_made",
+                path = path.display(),
+                fingerprint = key.fingerprint()
+            )
+        );
+    }
+    Ok((key, path))
+}
+
+/// The database, with the office key recorded in it (or checked against it).
+fn open_with_key(
+    ctx: &Ctx,
+    db: &str,
+    arg: &OfficeKeyArg,
+) -> Result<(tokio::runtime::Runtime, Db, OfficeKey, PathBuf, OfficeState), CliError> {
+    let (key, path) = office_key(ctx, db, arg)?;
+    let (rt, db) = open(ctx, db)?;
+    let state = rt
+        .block_on(server::claim_office_key(&db, &key, ctx.lang))
+        .map_err(|e| db_error(e, ctx))?;
+    Ok((rt, db, key, path, state))
+}
+
+fn check_url(ctx: &Ctx, url: &str) -> Result<String, CliError> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(url.trim_end_matches('/').to_string())
+    } else {
+        Err(CliError::new("usage", t!(ctx.lang, "config.expect_url")))
+    }
+}
+
+fn init(
+    ctx: &Ctx,
+    db: &str,
+    server_url: Option<&str>,
+    arg: &OfficeKeyArg,
+) -> Result<Output, CliError> {
+    let url = server_url.map(|u| check_url(ctx, u)).transpose()?;
+    let (rt, db, key, path, mut state) = open_with_key(ctx, db, arg)?;
+    if let Some(url) = url {
+        state = rt
+            .block_on(db.update_office(move |s| {
+                Ok((
+                    OfficeState {
+                        server_url: Some(url),
+                        ..s.clone()
+                    },
+                    false,
+                ))
+            }))
+            .map_err(|e| db_error(e, ctx))?;
+    }
+    Ok(Output {
+        human: t!(
+            ctx.lang,
+            "server.init_done",
+            path = path.display(),
+            fingerprint = key.fingerprint(),
+            url = state.server_url.clone().unwrap_or_default()
+        ),
+        json: json!({
+            "office_key_file": path,
+            "fingerprint": key.fingerprint(),
+            "public_key": key_text(&key.public()),
+            "server_url": state.server_url,
+        }),
+    })
+}
+
+fn keys(ctx: &Ctx, db: &str, arg: &OfficeKeyArg) -> Result<Output, CliError> {
+    let (_rt, _db, key, path, state) = open_with_key(ctx, db, arg)?;
+    let public = key_text(&key.public());
+    let next_fp = state
+        .next_office_key
+        .as_deref()
+        .and_then(|k| data_encoding::BASE64URL_NOPAD.decode(k.as_bytes()).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+        .map(|k| fingerprint(&k));
+    let mut human = format!(
+        "booth-office-key/1 ed25519:{public}\n{}",
+        t!(
+            ctx.lang,
+            "server.fingerprint",
+            fingerprint = key.fingerprint()
+        )
+    );
+    if let Some(fp) = &next_fp {
+        human.push_str(&format!(
+            "\n{}",
+            t!(ctx.lang, "server.next_fingerprint", fingerprint = fp)
+        ));
+    }
+    Ok(Output {
+        human,
+        json: json!({
+            "public_key": public,
+            "fingerprint": key.fingerprint(),
+            "file": path,
+            "bundle_version": state.version,
+            "next_fingerprint": next_fp,
+        }),
+    })
+}
+
+fn add_device(
+    ctx: &Ctx,
+    name: &str,
+    url: &str,
+    server_url: Option<&str>,
+    arg: &OfficeKeyArg,
+) -> Result<Output, CliError> {
     if !auth::valid_device_name(name) {
         return Err(CliError::new(
             "usage",
             t!(ctx.lang, "server.bad_device_name"),
         ));
     }
-    let (rt, db) = open(ctx, url)?;
+    let given_url = server_url.map(|u| check_url(ctx, u)).transpose()?;
+    let (rt, db, key, _, state) = open_with_key(ctx, url, arg)?;
     let token = auth::new_token().map_err(|e| CliError::new("server", e.to_string()))?;
     rt.block_on(db.add_device(name.to_string(), crate::protocol::token_hash(&token)))
         .map_err(|e| db_error(e, ctx))?;
+    let code = Enrolment {
+        server: given_url.or(state.server_url),
+        token: token.clone(),
+        office_key: key.fingerprint(),
+        device: Some(name.to_string()),
+    }
+    .encode();
+    // The token stays the last word: scripts read it from there.
     Ok(Output {
-        human: t!(ctx.lang, "server.device_added", name = name, token = token),
-        json: json!({ "device": name, "token": token }),
+        human: t!(
+            ctx.lang,
+            "server.device_added",
+            name = name,
+            code = code,
+            token = token
+        ),
+        json: json!({
+            "device": name,
+            "token": token,
+            "enrolment_code": code,
+            "office_fingerprint": key.fingerprint(),
+        }),
+    })
+}
+
+fn void(ctx: &Ctx, member_no: &str, reason: &str, db: &str) -> Result<Output, CliError> {
+    let no: MemberNo = member_no
+        .parse()
+        .map_err(|_| CliError::new("member_no", t!(ctx.lang, "cli.bad_member_no")))?;
+    let reason = crate::member::record::free_text(reason, 200, true)
+        .ok()
+        .flatten()
+        .ok_or_else(|| CliError::new("invalid", t!(ctx.lang, "cli.void_reason")))?;
+    let (rt, db) = open(ctx, db)?;
+    let new = rt
+        .block_on(db.revoke_member(no.as_str().to_string(), reason, REVOKED_BY_OFFICE))
+        .map_err(|e| db_error(e, ctx))?;
+    let human = if new {
+        t!(ctx.lang, "server.member_revoked", member_no = no)
+    } else {
+        t!(ctx.lang, "server.member_already_revoked", member_no = no)
+    };
+    Ok(Output {
+        human,
+        json: json!({ "member_no": no, "revoked": true, "already": !new }),
+    })
+}
+
+/// Rotation in two steps (docs/trust.md): `--next FILE` announces FILE's key in the bundles
+/// signed by the current key; `--next FILE --finish` records FILE's key as the office key
+/// (bumping the version), keeps the old key file as `<office key>.old` and puts FILE in its
+/// place. Servers still running with the old file then answer `office_key_changed` until
+/// restarted.
+fn rotate(
+    ctx: &Ctx,
+    next: &Path,
+    finish: bool,
+    db: &str,
+    arg: &OfficeKeyArg,
+) -> Result<Output, CliError> {
+    let err = |e: office::KeyFileError| CliError::new("office_key", e.message(ctx.lang));
+    let (rt, db, current, path, _) = open_with_key(ctx, db, arg)?;
+    let next_key = if finish {
+        office::load(next).map_err(err)?
+    } else {
+        office::load_or_create(next).map_err(err)?.0
+    };
+    if next_key.public() == current.public() {
+        return Err(CliError::new(
+            "usage",
+            t!(ctx.lang, "server.rotate_same_key"),
+        ));
+    }
+    let next_text = key_text(&next_key.public());
+    if !finish {
+        let n = next_text.clone();
+        let state = rt
+            .block_on(db.update_office(move |s| {
+                let changed = s.next_office_key.as_deref() != Some(n.as_str());
+                Ok((
+                    OfficeState {
+                        next_office_key: Some(n),
+                        ..s.clone()
+                    },
+                    changed,
+                ))
+            }))
+            .map_err(|e| db_error(e, ctx))?;
+        return Ok(Output {
+            human: t!(
+                ctx.lang,
+                "server.rotate_announced",
+                fingerprint = next_key.fingerprint(),
+                version = state.version
+            ),
+            json: json!({
+                "announced": next_key.fingerprint(),
+                "bundle_version": state.version,
+            }),
+        });
+    }
+    let announced = rt
+        .block_on(db.office_state())
+        .map_err(|e| db_error(e, ctx))?
+        .next_office_key;
+    if announced.as_deref() != Some(next_text.as_str()) {
+        return Err(CliError::new(
+            "rotation_not_announced",
+            t!(ctx.lang, "server.rotate_not_announced"),
+        ));
+    }
+    // Files first (old kept, new in place), then the database: if the second step fails, the
+    // old key is still beside it and the database still names it.
+    let old = path.with_extension("pem.old");
+    std::fs::rename(&path, &old)
+        .and_then(|()| std::fs::copy(next, &path).map(|_| ()))
+        .map_err(|why| {
+            CliError::new(
+                "office_key",
+                t!(ctx.lang, "office.write", path = path.display(), why = why),
+            )
+        })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    let n = next_text.clone();
+    let state = rt
+        .block_on(db.update_office(move |s| {
+            Ok((
+                OfficeState {
+                    office_key: Some(n),
+                    next_office_key: None,
+                    ..s.clone()
+                },
+                true,
+            ))
+        }))
+        .map_err(|e| db_error(e, ctx))?;
+    Ok(Output {
+        human: t!(
+            ctx.lang,
+            "server.rotate_finished",
+            fingerprint = next_key.fingerprint(),
+            path = path.display(),
+            old = old.display()
+        ),
+        json: json!({
+            "office_key": next_key.fingerprint(),
+            "old_key_file": old,
+            "bundle_version": state.version,
+        }),
+    })
+}
+
+fn publish(
+    ctx: &Ctx,
+    out: &Path,
+    bundle_url: &str,
+    db: &str,
+    arg: &OfficeKeyArg,
+) -> Result<Output, CliError> {
+    let (rt, db, key, _, state) = open_with_key(ctx, db, arg)?;
+    let bundle = rt
+        .block_on(server::bundle::build(&db, &key, &state))
+        .map_err(|e| CliError::new(e.code(), e.message(ctx.lang)))?;
+    let rel = bundle_url.trim_start_matches('/');
+    if rel.is_empty() || rel.contains("..") || !rel.ends_with(".json") {
+        return Err(CliError::new(
+            "usage",
+            t!(ctx.lang, "server.bad_bundle_url"),
+        ));
+    }
+    let files = page::publish(out, &key.fingerprint(), rel, &bundle).map_err(|why| {
+        CliError::new(
+            "publish",
+            t!(ctx.lang, "office.write", path = out.display(), why = why),
+        )
+    })?;
+    Ok(Output {
+        human: t!(
+            ctx.lang,
+            "server.published",
+            files = files,
+            out = out.display(),
+            version = state.version
+        ),
+        json: json!({
+            "out": out,
+            "files": files,
+            "bundle": rel,
+            "bundle_version": state.version,
+            "fingerprint": key.fingerprint(),
+        }),
     })
 }
 

@@ -187,3 +187,70 @@ pub fn keys_export(ctx: &Ctx) -> Result<Output, CliError> {
         human: line,
     })
 }
+
+pub fn keys_regenerate(ctx: &Ctx) -> Result<Output, CliError> {
+    let mut store = open_store(ctx)?;
+    let key = store.regenerate_key().map_err(|e| match e {
+        store::trust::RegenerateError::HasRecords => {
+            CliError::new("has_records", t!(ctx.lang, "cli.regenerate_has_records"))
+        }
+        store::trust::RegenerateError::Store(e) => CliError::store(e, ctx),
+    })?;
+    Ok(Output {
+        human: t!(ctx.lang, "cli.regenerated", key_id = key.key_id()),
+        json: json!({ "key_id": key.key_id() }),
+    })
+}
+
+/// `booth enroll CODE`: server, token and office fingerprint into the encrypted settings.
+/// Offline is fine: the office key is checked against the first bundle at the first upload.
+pub fn enroll(ctx: &Ctx, code: &str, server: Option<&str>) -> Result<Output, CliError> {
+    use std::io::Read;
+    let text = if code == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(16 * 1024)
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::new("usage", e.to_string()))?;
+        s
+    } else {
+        code.to_string()
+    };
+    let e = crate::card::enrol::Enrolment::parse(&text).map_err(|e| {
+        CliError::new(
+            e.code(),
+            match e {
+                crate::card::enrol::EnrolError::Prefix => t!(ctx.lang, "cli.enrol_prefix").into(),
+                crate::card::enrol::EnrolError::Damaged => t!(ctx.lang, "cli.enrol_damaged").into(),
+                crate::card::enrol::EnrolError::Field(f) => {
+                    t!(ctx.lang, "cli.enrol_field", field = f)
+                }
+            },
+        )
+    })?;
+    let mut store = open_store(ctx)?;
+    if e.server.is_none() && server.is_none() && load_config(&store, ctx)?.server.is_none() {
+        return Err(CliError::new(
+            "no_server",
+            t!(ctx.lang, "cli.enrol_no_server"),
+        ));
+    }
+    store
+        .enroll(&e, server, ctx.lang)
+        .map_err(|err| CliError::new("config", err.message(ctx.lang)))?;
+    let c = load_config(&store, ctx)?;
+    Ok(Output {
+        human: t!(
+            ctx.lang,
+            "cli.enrolled",
+            server = c.server.clone().unwrap_or_default(),
+            device = e.device.clone().unwrap_or_default(),
+            fingerprint = e.office_key
+        ),
+        json: json!({
+            "server": c.server,
+            "device": e.device,
+            "office_fingerprint": e.office_key,
+        }),
+    })
+}

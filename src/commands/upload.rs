@@ -21,6 +21,15 @@ pub struct UploadArgs {
 }
 
 pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
+    if a.token.is_some() {
+        // every local user sees a command line in `ps`
+        eprintln!("booth: {}", t!(ctx.lang, "cli.token_flag_warning"));
+    }
+    let token = a.token.clone().or_else(|| {
+        std::env::var("BOOTH_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+    });
     let mut store = open_store(ctx)?;
     // Given once on the command line, remembered for the next day (and the UI) — but only
     // once the office has answered: a mistyped token must not replace the one that works
@@ -31,7 +40,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
             .map(|p| p.display().to_string());
     let given: Vec<(&str, String)> = [
         ("server", a.server.clone()),
-        ("token", a.token.clone()),
+        ("token", token),
         ("ca", ca_text),
     ]
     .into_iter()
@@ -49,6 +58,8 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
         ctx.lang,
     );
     settings.ca = config.ca.clone();
+    settings.office_key = config.office_key.clone();
+    settings.union = crate::card::payload_union(&config.union, config.union_short.as_deref());
     settings.batch_size = a.batch.max(1);
     settings.give_up_after = Duration::from_secs(a.give_up_after);
 
@@ -112,6 +123,24 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
             crate::member::text::display_safe(&r.reason)
         ));
     }
+    if report.voids_reported > 0 {
+        human.push_str(&format!(
+            "\n{}",
+            t!(ctx.lang, "sync.voids_reported", n = report.voids_reported)
+        ));
+    }
+    if let Some(v) = report.bundle_version {
+        human.push_str(&format!(
+            "\n{}",
+            t!(ctx.lang, "sync.bundle_version", version = v)
+        ));
+    }
+    if let Some(w) = &report.bundle_warning {
+        human.push_str(&format!(
+            "\n{}",
+            t!(ctx.lang, "sync.bundle_warning", why = w)
+        ));
+    }
     if purged.purged > 0 {
         human.push_str(&format!(
             "\n{}",
@@ -130,6 +159,9 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
             "batches": report.batches,
             "retries": report.retries,
             "elapsed_ms": report.elapsed.as_millis() as u64,
+            "voids_reported": report.voids_reported,
+            "bundle_version": report.bundle_version,
+            "bundle_warning": report.bundle_warning,
             "purged": purged.purged,
         }),
     })
@@ -139,6 +171,7 @@ fn upload_error(e: UploadError, ctx: &Ctx) -> CliError {
     let exit = match e {
         UploadError::NoServer | UploadError::NoToken => 2,
         UploadError::Unauthorized(_) => 3,
+        UploadError::Binding { .. } => 4,
         _ => 1,
     };
     let mut err = CliError::new(e.code(), e.message(ctx.lang));

@@ -38,6 +38,11 @@ pub struct Config {
     pub ca: Option<PathBuf>,
     /// A font file for slips, when the system's CJK fonts should not be used.
     pub font: Option<PathBuf>,
+    /// The office key's fingerprint (from the enrolment code): bundles must be signed by it.
+    pub office_key: Option<String>,
+    /// The verification page's public address (`https://host`): QR codes then hold
+    /// `HTTPS://HOST/V#GH1:…`, which a phone camera opens.
+    pub verify_url: Option<String>,
 }
 
 impl Default for Config {
@@ -57,6 +62,8 @@ impl Default for Config {
             token: None,
             ca: None,
             font: None,
+            office_key: None,
+            verify_url: None,
         }
     }
 }
@@ -77,6 +84,8 @@ pub const KEYS: &[&str] = &[
     "token",
     "ca",
     "font",
+    "office_key",
+    "verify_url",
 ];
 
 /// Why a configuration value is refused.
@@ -223,6 +232,22 @@ impl Config {
             "token" => self.token = optional(value).map(String::from),
             "ca" => self.ca = optional(value).map(PathBuf::from),
             "font" => self.font = optional(value).map(PathBuf::from),
+            "office_key" => {
+                self.office_key = match optional(value) {
+                    None => None,
+                    Some(v) if crate::card::office::is_fingerprint(v) => Some(v.to_string()),
+                    Some(_) => return Err(invalid(key, lang, "config.expect_fingerprint")),
+                }
+            }
+            "verify_url" => {
+                self.verify_url = match optional(value) {
+                    None => None,
+                    Some(v) if crate::card::trust::valid_verify_url(v) => {
+                        Some(v.trim_end_matches('/').to_string())
+                    }
+                    Some(_) => return Err(invalid(key, lang, "config.expect_verify_url")),
+                }
+            }
             _ => return Err(ConfigError::UnknownKey(key.into())),
         }
         Ok(())
@@ -264,6 +289,8 @@ impl Config {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
+            "office_key" => opt(&self.office_key),
+            "verify_url" => opt(&self.verify_url),
             _ => return None,
         })
     }
@@ -332,6 +359,8 @@ mod tests {
             union_short: Some("望京工会".into()),
             printer: Some(PrinterUri::parse("lp:Receipt_58").unwrap()),
             ca: Some("/etc/booth/ca.pem".into()),
+            office_key: Some("A".repeat(42) + "E"),
+            verify_url: Some("https://verify.example.cn".into()),
             ..Config::default()
         };
         let mut back = Config::default();

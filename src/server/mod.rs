@@ -8,20 +8,27 @@
 //! - [`db`]: SQLite and PostgreSQL storage, migrations, classification.
 //! - [`auth`]: device tokens.
 //! - [`export`]: the office's copy of all records as xlsx/csv/json.
+//! - [`office`]: the office key's file; [`bundle`]: the signed trust bundle;
+//!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md).
 
 pub mod auth;
+pub mod bundle;
 pub mod db;
 pub mod export;
 pub mod ingest;
 pub mod listener;
+pub mod office;
+pub mod page;
 pub mod routes;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::card::bundle::key_text;
+use crate::card::office::OfficeKey;
 use crate::i18n::Lang;
 use crate::t;
-pub use db::{Db, DbError, ServerStats};
+pub use db::{Db, DbError, OfficeState, ServerStats};
 
 /// `booth server run` options.
 #[derive(Clone, Debug)]
@@ -33,8 +40,34 @@ pub struct RunOptions {
     /// Bytes of request bodies held in memory at once, across all requests.
     pub body_memory: usize,
     pub limits: listener::Limits,
+    pub office: Arc<OfficeKey>,
     /// The language of what is printed for the person starting the server.
     pub lang: Lang,
+}
+
+/// Records the office key in the database on first use, and refuses a key file that is not
+/// the one the database knows (a wrong `--office-key`, or a rotation half done): a server
+/// signing with another key would make every laptop refuse its bundles.
+pub async fn claim_office_key(
+    db: &Db,
+    office: &OfficeKey,
+    lang: Lang,
+) -> Result<OfficeState, DbError> {
+    let mine = key_text(&office.public());
+    let fp = office.fingerprint();
+    let message = t!(lang, "server.office_key_mismatch", fingerprint = fp);
+    db.update_office(move |s| match &s.office_key {
+        None => Ok((
+            OfficeState {
+                office_key: Some(mine),
+                ..s.clone()
+            },
+            false,
+        )),
+        Some(k) if *k == mine => Ok((s.clone(), false)),
+        Some(_) => Err(DbError::Office("office_key_mismatch", message)),
+    })
+    .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +109,7 @@ pub fn run(opts: &RunOptions) -> Result<(), ServeError> {
 
 async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
     let db = Db::open(&opts.db).await?;
+    claim_office_key(&db, &opts.office, opts.lang).await?;
     let tls = match &opts.tls {
         Some((cert, key)) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
             crate::tls::server_config(cert, key).map_err(ServeError::Tls)?,
@@ -90,7 +124,12 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         })?;
     let addr = listener.local_addr()?;
     let kind = db.kind();
-    let app = Arc::new(routes::App::new(db, opts.max_body, opts.body_memory));
+    let app = Arc::new(routes::App::new(
+        db,
+        opts.max_body,
+        opts.body_memory,
+        opts.office.clone(),
+    ));
     let has_tls = tls.is_some();
     if !has_tls && !addr.ip().is_loopback() {
         // personal data would cross the network readable by anyone on the way

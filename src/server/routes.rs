@@ -19,11 +19,16 @@ use http_body_util::BodyExt;
 use serde_json::json;
 
 use super::auth::bearer;
-use super::db::Db;
+use super::db::{BatchWrite, BindRefusal, Binding, Db, Stored};
 use super::ingest::{self, Candidate};
+use super::{bundle, page};
+use crate::card::MemberNo;
+use crate::card::keys::{acceptable_key, key_id_of, verify_strict};
+use crate::card::office::OfficeKey;
 use crate::i18n::Lang;
 use crate::protocol::{
-    self, BatchRequest, BatchResponse, ErrorBody, ItemResult, MAX_RECORDS_PER_BATCH, Status,
+    self, BatchRequest, BatchResponse, ErrorBody, HEADER_DEVICE_KEY, HEADER_SIGNATURE, ItemResult,
+    MAX_RECORDS_PER_BATCH, Status,
 };
 use crate::t;
 
@@ -37,11 +42,16 @@ pub struct App {
     /// its body in memory and the database takes one writer (SQLite) or a pool's worth
     /// (PostgreSQL) anyway: more in flight only queue inside, holding memory while they wait.
     pub batch_slots: tokio::sync::Semaphore,
+    pub office: Arc<OfficeKey>,
+    /// The verification page with its trust anchors filled in.
+    page: String,
+    /// The last bundle signed, by version: rebuilt only when the version moves.
+    bundle_cache: tokio::sync::Mutex<Option<(u64, Arc<String>)>>,
 }
 
 impl App {
     /// `body_memory`: bytes of request bodies held at once (at least one largest body).
-    pub fn new(db: Db, max_body: usize, body_memory: usize) -> App {
+    pub fn new(db: Db, max_body: usize, body_memory: usize, office: Arc<OfficeKey>) -> App {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let budget_kib = body_memory.max(max_body).div_ceil(1024);
         App {
@@ -49,7 +59,24 @@ impl App {
             max_body,
             body_budget: Arc::new(tokio::sync::Semaphore::new(budget_kib)),
             batch_slots: tokio::sync::Semaphore::new((2 * cores).max(4)),
+            page: page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE),
+            office,
+            bundle_cache: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The current bundle (version, envelope text).
+    pub async fn bundle(&self) -> Result<(u64, Arc<String>), bundle::BundleServeError> {
+        let state = self.db.office_state().await?;
+        let mut cache = self.bundle_cache.lock().await;
+        if let Some((v, text)) = cache.as_ref()
+            && *v == state.version
+        {
+            return Ok((*v, text.clone()));
+        }
+        let text = Arc::new(bundle::build(&self.db, &self.office, &state).await?);
+        *cache = Some((state.version, text.clone()));
+        Ok((state.version, text))
     }
 }
 
@@ -74,10 +101,16 @@ struct LogInfo {
 }
 
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let mut r = Router::new()
         .route(protocol::PATH_HEALTH, get(health))
         .route(protocol::PATH_BATCHES, post(post_batch))
-        .fallback(not_found)
+        .route(protocol::PATH_BUNDLE, get(get_bundle))
+        .route(page::SERVICE_WORKER_PATH, get(service_worker))
+        .route("/verifier/{*path}", get(verifier_file));
+    for p in page::PAGE_PATHS {
+        r = r.route(p, get(verification_page));
+    }
+    r.fallback(not_found)
         .layer(middleware::from_fn(access_log))
         .with_state(app)
 }
@@ -89,6 +122,10 @@ async fn access_log(req: Request, next: Next) -> Response {
     let path: &'static str = match req.uri().path() {
         protocol::PATH_BATCHES => protocol::PATH_BATCHES,
         protocol::PATH_HEALTH => protocol::PATH_HEALTH,
+        protocol::PATH_BUNDLE => protocol::PATH_BUNDLE,
+        "/v" | "/V" | "/v/" | "/V/" => "/v",
+        page::SERVICE_WORKER_PATH => page::SERVICE_WORKER_PATH,
+        p if p.starts_with(page::FILES_PREFIX) => "/verifier/*",
         _ => "other",
     };
     let resp = next.run(req).await;
@@ -158,6 +195,89 @@ async fn health(State(app): State<Arc<App>>) -> Response {
             )
         }
     }
+}
+
+/// A page or one of its files, under the CSP the page was built for.
+fn static_response(bytes: Vec<u8>, content_type: &'static str) -> Response {
+    use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY};
+    (
+        [
+            (CONTENT_TYPE, content_type),
+            (CONTENT_SECURITY_POLICY, page::CSP),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (REFERRER_POLICY, "no-referrer"),
+            // the service worker asks the network first anyway
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn verification_page(State(app): State<Arc<App>>) -> Response {
+    static_response(
+        app.page.clone().into_bytes(),
+        page::content_type("index.html"),
+    )
+}
+
+async fn service_worker() -> Response {
+    static_response(
+        page::service_worker().to_vec(),
+        page::content_type("v-sw.js"),
+    )
+}
+
+async fn verifier_file(
+    axum::extract::Path(path): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match page::file(&path) {
+        Some(bytes) => static_response(bytes.to_vec(), page::content_type(&path)),
+        None => not_found(headers).await,
+    }
+}
+
+async fn get_bundle(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    use axum::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
+    let lang = lang_of(&headers);
+    let (version, text) = match app.bundle().await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "bundle not available");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                e.code(),
+                e.message(lang),
+                LogInfo::default(),
+            );
+        }
+    };
+    let etag = format!("\"{version}\"");
+    let fresh = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let status = if fresh {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    };
+    let body = if fresh {
+        String::new()
+    } else {
+        (*text).clone()
+    };
+    (
+        status,
+        [
+            (CONTENT_TYPE, "application/json".to_string()),
+            (ETAG, etag),
+            (CACHE_CONTROL, "no-cache".to_string()),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn not_found(headers: HeaderMap) -> Response {
@@ -240,6 +360,31 @@ async fn read_body(
         .unwrap_or(Err(BodyError::Timeout))
 }
 
+/// The batch's signing key, if the signature over the exact body bytes checks out strictly.
+/// Errors are reason codes.
+fn check_signature(
+    key_header: &str,
+    sig_header: &str,
+    body: &[u8],
+) -> Result<ed25519_dalek::VerifyingKey, &'static str> {
+    use data_encoding::BASE64URL_NOPAD;
+    let key_bytes: [u8; 32] = BASE64URL_NOPAD
+        .decode(key_header.trim().as_bytes())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or("bad_device_key")?;
+    let key = acceptable_key(&key_bytes).map_err(|_| "bad_device_key")?;
+    let sig: [u8; 64] = BASE64URL_NOPAD
+        .decode(sig_header.trim().as_bytes())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or("bad_batch_signature")?;
+    if !verify_strict(&key, &protocol::batch_message(body), &sig) {
+        return Err("bad_batch_signature");
+    }
+    Ok(key)
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)
@@ -293,6 +438,20 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             info,
         );
     }
+    // A laptop of the previous release signs nothing: it must be upgraded, not refused
+    // for what it cannot know.
+    let (Some(key_header), Some(sig_header)) = (
+        headers.get(HEADER_DEVICE_KEY).and_then(|v| v.to_str().ok()),
+        headers.get(HEADER_SIGNATURE).and_then(|v| v.to_str().ok()),
+    ) else {
+        return error(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            t!(lang, "server.upgrade_required").into(),
+            info,
+        );
+    };
+    let (key_header, sig_header) = (key_header.to_string(), sig_header.to_string());
     let held = match read_body(body, app.max_body, app.body_budget.clone()).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
@@ -330,6 +489,17 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             info,
         );
     };
+    let key = match check_signature(&key_header, &sig_header, bytes) {
+        Ok(k) => k,
+        Err(code) => {
+            let message = match code {
+                "bad_device_key" => t!(lang, "server.bad_device_key").into(),
+                _ => t!(lang, "server.bad_batch_signature").into(),
+            };
+            return error(StatusCode::FORBIDDEN, code, message, info);
+        }
+    };
+    let key_id = key_id_of(&key);
     let batch: BatchRequest = match serde_json::from_slice(bytes) {
         Ok(b) => b,
         Err(e) => {
@@ -340,6 +510,67 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
                 info,
             );
         }
+    };
+    if batch.device_key_id != key_id {
+        return error(
+            StatusCode::FORBIDDEN,
+            "bad_device_key",
+            t!(lang, "server.bad_device_key").into(),
+            info,
+        );
+    }
+    // Only this key's numbers: a token cannot claim another laptop's members or voids.
+    let numbers = batch
+        .records
+        .iter()
+        .filter_map(|r| r.member_no.parse::<MemberNo>().ok());
+    let mut voids = Vec::with_capacity(batch.voids.len());
+    let mut foreign = numbers
+        .map(|n| n.to_string())
+        .find(|n| !n.starts_with(&key_id));
+    for v in &batch.voids {
+        match v.parse::<MemberNo>() {
+            Ok(n) if n.device() == key_id => voids.push(n.as_str().to_string()),
+            _ => {
+                foreign.get_or_insert_with(|| {
+                    crate::member::text::display_safe(v)
+                        .chars()
+                        .take(20)
+                        .collect()
+                });
+            }
+        }
+    }
+    if let Some(n) = foreign {
+        return error(
+            StatusCode::FORBIDDEN,
+            "foreign_member_number",
+            t!(
+                lang,
+                "server.foreign_member_number",
+                member_no = n,
+                key_id = key_id
+            ),
+            info,
+        );
+    }
+    let binding = Binding {
+        key_id: key_id.clone(),
+        public_key: crate::card::bundle::key_text(&key),
+        union: batch
+            .union
+            .as_deref()
+            .map(|u| {
+                crate::member::text::display_safe(u)
+                    .chars()
+                    .take(60)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        from: batch
+            .key_created
+            .unwrap_or_else(|| chrono::Utc::now().date_naive())
+            .to_string(),
     };
     info.records = batch.records.len();
     if batch.records.len() > MAX_RECORDS_PER_BATCH {
@@ -375,16 +606,28 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
     };
 
     let db_start = Instant::now();
-    let decisions = if candidates.is_empty() {
-        Ok(Vec::new())
-    } else {
-        app.db
-            .store_batch(device, batch_id.to_string(), candidates.clone())
-            .await
-    };
+    let stored = app
+        .db
+        .store_batch(BatchWrite {
+            device,
+            batch_id: batch_id.to_string(),
+            binding,
+            candidates: candidates.clone(),
+            voids,
+        })
+        .await;
     info.db_ms = db_start.elapsed().as_millis() as u64;
-    let decisions = match decisions {
-        Ok(d) => d,
+    let decisions = match stored {
+        Ok(Stored::Done(d)) => d,
+        Ok(Stored::Refused(refusal)) => {
+            let message = match refusal {
+                BindRefusal::TokenBoundToOtherKey => {
+                    t!(lang, "server.token_bound_to_other_key", key_id = key_id)
+                }
+                BindRefusal::KeyIdTaken => t!(lang, "server.key_id_taken", key_id = key_id),
+            };
+            return error(StatusCode::FORBIDDEN, refusal.code(), message, info);
+        }
         Err(e) => {
             // Nothing of the batch is stored (one transaction): the client retries it.
             tracing::error!(error = %e, "batch not stored");

@@ -66,6 +66,21 @@ impl StoredMember {
         }
     }
 
+    /// What the card's QR holds: the code, or its URL form when the laptop names the
+    /// verification page's address (`verify_url`), so a phone camera opens the page.
+    pub fn qr_text(
+        &self,
+        union_short: Option<&str>,
+        verify_url: Option<&str>,
+        key: &DeviceKey,
+    ) -> Result<String, crate::card::payload::IssueError> {
+        let code = self.payload(union_short, key)?;
+        Ok(match verify_url {
+            Some(base) => crate::card::trust::url_form(base, &code),
+            None => code,
+        })
+    }
+
     /// The signed QR payload of this record's card.
     pub fn payload(
         &self,

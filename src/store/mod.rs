@@ -26,6 +26,7 @@ pub mod schema;
 pub mod settings;
 pub mod slips;
 pub mod stats;
+pub mod trust;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};

@@ -100,6 +100,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_day_state ON members (event_date, state);
     DROP INDEX members_event_date;
     "#,
+    // 4: the trust chain (docs/trust.md): voids reported to the office, the newest bundle
+    r#"
+    -- When the office was told of this void (it then revokes the number in its bundle).
+    ALTER TABLE members ADD COLUMN void_reported_at TEXT;
+    -- The newest trust bundle accepted from the office, as received. One row.
+    CREATE TABLE trust_bundle (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        version     INTEGER NOT NULL,
+        text        TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -8,8 +8,21 @@ use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use reqwest::header::{ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_TYPE};
 
+use crate::card::DeviceKey;
 use crate::i18n::Lang;
-use crate::protocol::{BatchResponse, ErrorBody, PATH_BATCHES};
+use crate::protocol::{
+    BatchResponse, ErrorBody, HEADER_DEVICE_KEY, HEADER_SIGNATURE, PATH_BATCHES, PATH_BUNDLE,
+    batch_message,
+};
+
+/// The refusals of a token/key binding (403): the whole request, records stay queued.
+pub const BINDING_CODES: &[&str] = &[
+    "token_bound_to_other_key",
+    "key_id_taken",
+    "foreign_member_number",
+    "bad_batch_signature",
+    "bad_device_key",
+];
 
 /// Why a request did not bring back answers.
 #[derive(Debug)]
@@ -19,6 +32,10 @@ pub enum SendError {
     Transient(String),
     /// 401/403: the token is unknown or revoked.
     Unauthorized(String),
+    /// 403 with a binding reason code: this token and this laptop's key do not go together.
+    Binding { code: String, message: String },
+    /// 426: the office wants a newer booth.
+    UpgradeRequired(String),
     /// 413: the batch is too big for this server; send smaller ones.
     TooLarge,
     /// Any other refusal: a client/server mismatch that retrying will not fix.
@@ -31,8 +48,10 @@ pub enum SendError {
 pub struct Http {
     client: Client,
     url: String,
+    bundle_url: String,
     auth: String,
     lang: Lang,
+    key: DeviceKey,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +71,58 @@ impl Http {
         ca: Option<&Path>,
         timeout: Duration,
         lang: Lang,
+        key: DeviceKey,
     ) -> Result<Http, HttpSetupError> {
+        let client = client(ca, timeout)?;
+        Ok(Http {
+            client,
+            url: format!("{}{PATH_BATCHES}", server.trim_end_matches('/')),
+            bundle_url: format!("{}{PATH_BUNDLE}", server.trim_end_matches('/')),
+            auth: format!("Bearer {token}"),
+            lang,
+            key,
+        })
+    }
+
+    /// The office's bundle; `None` when it is still version `known` (304).
+    pub fn fetch_bundle(&self, known: Option<u64>) -> Result<Option<String>, SendError> {
+        let mut req = self.client.get(&self.bundle_url);
+        if let Some(v) = known {
+            req = req.header(reqwest::header::IF_NONE_MATCH, format!("\"{v}\""));
+        }
+        let resp = req.send().map_err(|e| {
+            if is_certificate_error(&e) {
+                SendError::Certificate(describe(&e))
+            } else {
+                SendError::Transient(describe(&e))
+            }
+        })?;
+        match resp.status() {
+            StatusCode::NOT_MODIFIED => Ok(None),
+            StatusCode::OK => resp
+                .text()
+                .map(Some)
+                .map_err(|e| SendError::Transient(describe(&e))),
+            s => Err(SendError::Refused {
+                status: s.as_u16(),
+                message: s.to_string(),
+            }),
+        }
+    }
+}
+
+/// A bundle from any address (`booth verify --bundle URL`).
+pub fn fetch_url(url: &str, ca: Option<&Path>) -> Result<String, String> {
+    let client = client(ca, Duration::from_secs(30)).map_err(|e| e.to_string())?;
+    let resp = client.get(url).send().map_err(|e| describe(&e))?;
+    if !resp.status().is_success() {
+        return Err(resp.status().to_string());
+    }
+    resp.text().map_err(|e| describe(&e))
+}
+
+fn client(ca: Option<&Path>, timeout: Duration) -> Result<Client, HttpSetupError> {
+    {
         crate::tls::install_crypto_provider();
         let mut b = Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -73,17 +143,11 @@ impl Http {
             })?;
             b = b.tls_backend_preconfigured(tls);
         }
-        let client = b
-            .build()
-            .map_err(|e| HttpSetupError::Client(e.to_string()))?;
-        Ok(Http {
-            client,
-            url: format!("{}{PATH_BATCHES}", server.trim_end_matches('/')),
-            auth: format!("Bearer {token}"),
-            lang,
-        })
+        b.build().map_err(|e| HttpSetupError::Client(e.to_string()))
     }
+}
 
+impl Http {
     /// POSTs one batch body (already serialised: retries resend the same bytes).
     pub fn send(&self, body: &[u8]) -> Result<BatchResponse, SendError> {
         let resp = self
@@ -92,6 +156,14 @@ impl Http {
             .header(AUTHORIZATION, &self.auth)
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT_LANGUAGE, self.lang.code())
+            .header(
+                HEADER_DEVICE_KEY,
+                data_encoding::BASE64URL_NOPAD.encode(self.key.public().as_bytes()),
+            )
+            .header(
+                HEADER_SIGNATURE,
+                data_encoding::BASE64URL_NOPAD.encode(&self.key.sign(&batch_message(body))),
+            )
             .body(body.to_vec())
             .send()
             .map_err(|e| {
@@ -110,13 +182,19 @@ impl Http {
             return serde_json::from_slice(&bytes)
                 .map_err(|e| SendError::Transient(format!("unreadable answer: {e}")));
         }
-        let message = resp
+        let answer = resp
             .bytes()
             .ok()
-            .and_then(|b| serde_json::from_slice::<ErrorBody>(&b).ok())
+            .and_then(|b| serde_json::from_slice::<ErrorBody>(&b).ok());
+        let code = answer.as_ref().map(|e| e.error.clone()).unwrap_or_default();
+        let message = answer
             .map(|e| e.message)
             .unwrap_or_else(|| status.to_string());
         Err(match status {
+            StatusCode::FORBIDDEN if BINDING_CODES.contains(&code.as_str()) => {
+                SendError::Binding { code, message }
+            }
+            StatusCode::UPGRADE_REQUIRED => SendError::UpgradeRequired(message),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SendError::Unauthorized(message),
             StatusCode::PAYLOAD_TOO_LARGE => SendError::TooLarge,
             StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => {

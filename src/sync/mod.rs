@@ -17,12 +17,16 @@ use rusqlite::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
+use chrono::NaiveDate;
+
+use crate::card::bundle;
 use crate::i18n::Lang;
 use crate::protocol::{
     BatchItem, BatchRequest, MAX_RECORDS_PER_BATCH, Status, WireRecord, content_hash,
 };
 use crate::store::members::StoredMember;
 use crate::store::queue::{self, Answer, AnswerRow, UploadCounts};
+use crate::store::trust;
 use crate::store::{StoreError, now, timestamp};
 use crate::t;
 use http::{Http, HttpSetupError, SendError};
@@ -43,6 +47,11 @@ pub struct UploadSettings {
     pub request_timeout: Duration,
     /// Language of the server's rejection messages and of ours.
     pub lang: Lang,
+    /// The office key's fingerprint from the enrolment: the bundle must be signed by it.
+    /// Without one, the first bundle's key is pinned (and stored) at the first upload.
+    pub office_key: Option<String>,
+    /// The union name on this laptop's cards (for the office's bundle).
+    pub union: String,
 }
 
 impl UploadSettings {
@@ -55,6 +64,8 @@ impl UploadSettings {
             give_up_after: Duration::from_secs(300),
             request_timeout: Duration::from_secs(120),
             lang,
+            office_key: None,
+            union: String::new(),
         }
     }
 }
@@ -65,6 +76,8 @@ impl UploadSettings {
     pub fn from_config(config: &crate::config::Config, lang: Lang) -> Option<UploadSettings> {
         let mut s = UploadSettings::new(config.server.clone()?, config.token.clone()?, lang);
         s.ca = config.ca.clone();
+        s.office_key = config.office_key.clone();
+        s.union = crate::card::payload_union(&config.union, config.union_short.as_deref());
         Some(s)
     }
 }
@@ -115,6 +128,12 @@ pub struct UploadReport {
     pub remaining_queued: u64,
     pub batches: u64,
     pub retries: u64,
+    /// Voided numbers the office was told of in this run.
+    pub voids_reported: u64,
+    /// The version of the trust bundle this laptop holds after the run.
+    pub bundle_version: Option<u64>,
+    /// Why the bundle could not be refreshed (the upload itself went through).
+    pub bundle_warning: Option<String>,
     #[serde(skip)]
     pub elapsed: Duration,
 }
@@ -152,6 +171,12 @@ pub enum UploadError {
     Certificate(String),
     #[error("cancelled")]
     Cancelled,
+    #[error("the office refused this laptop's batch ({code}): {message}")]
+    Binding { code: String, message: String },
+    #[error("the office requires a newer booth: {0}")]
+    UpgradeRequired(String),
+    #[error("the office's trust bundle was refused: {0}")]
+    Bundle(bundle::BundleError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -168,6 +193,15 @@ impl UploadError {
             UploadError::Refused { .. } => "refused",
             UploadError::Certificate(_) => "certificate",
             UploadError::Cancelled => "cancelled",
+            UploadError::Binding { code, .. } => match code.as_str() {
+                "token_bound_to_other_key" => "token_bound_to_other_key",
+                "key_id_taken" => "key_id_taken",
+                "foreign_member_number" => "foreign_member_number",
+                "bad_device_key" => "bad_device_key",
+                _ => "bad_batch_signature",
+            },
+            UploadError::UpgradeRequired(_) => "upgrade_required",
+            UploadError::Bundle(e) => e.code(),
             UploadError::Store(_) => "store",
         }
     }
@@ -186,6 +220,9 @@ impl UploadError {
             }
             UploadError::Certificate(why) => t!(lang, "sync.certificate", why = why),
             UploadError::Cancelled => t!(lang, "sync.cancelled").into(),
+            UploadError::Binding { message, .. } => t!(lang, "sync.binding", why = message),
+            UploadError::UpgradeRequired(message) => t!(lang, "sync.upgrade", why = message),
+            UploadError::Bundle(e) => t!(lang, "sync.bundle_refused", why = e.message(lang)),
             UploadError::Store(e) => e.message(lang),
         }
     }
@@ -204,12 +241,14 @@ pub fn upload(
     if settings.token.trim().is_empty() {
         return Err(UploadError::NoToken);
     }
+    let (key, key_created) = trust::device_key(conn)?;
     let http = Http::new(
         &settings.server,
         &settings.token,
         settings.ca.as_deref(),
         settings.request_timeout,
         settings.lang,
+        key,
     )?;
     let upload_id = queue::start_upload(conn, &settings.server, &now())?;
     let mut report = UploadReport::default();
@@ -219,6 +258,7 @@ pub fn upload(
         conn,
         &http,
         settings,
+        key_created,
         upload_id,
         &mut report,
         &mut counts,
@@ -250,6 +290,7 @@ fn run(
     conn: &mut Connection,
     http: &Http,
     s: &UploadSettings,
+    key_created: NaiveDate,
     upload_id: i64,
     report: &mut UploadReport,
     counts: &mut UploadCounts,
@@ -257,22 +298,33 @@ fn run(
     cancel: &AtomicBool,
 ) -> Result<(), UploadError> {
     let device = queue::device_key_id(conn)?;
+    // An enrolment not yet confirmed by a bundle: check the office before sending it anyone's
+    // personal data.
+    if s.office_key.is_some() && trust::kept_bundle(conn)?.is_none() {
+        refresh_bundle(conn, http, s, report, true)?;
+    }
     let total = queue::queued_count(conn)?;
     report.queued_at_start = total;
     progress(Progress::Started { queued: total });
     let mut batch_size = s.batch_size.clamp(1, MAX_RECORDS_PER_BATCH);
     let mut after = 0i64;
     let mut done = 0u64;
+    let mut voids = trust::unreported_voids(conn, MAX_RECORDS_PER_BATCH)?;
+    let meta = BatchMeta {
+        device: &device,
+        key_created,
+        union: &s.union,
+    };
     loop {
         if cancel.load(Ordering::Relaxed) {
             return Err(UploadError::Cancelled);
         }
         let records = queue::queued_batch(conn, after, batch_size)?;
-        let Some(last) = records.last() else {
-            return Ok(());
-        };
-        let last_id = last.id;
-        let (body, sent) = batch_body(&device, &records)?;
+        if records.is_empty() && voids.is_empty() {
+            break;
+        }
+        let last_id = records.last().map(|r| r.id);
+        let (body, sent) = batch_body(&meta, &records, &voids)?;
         let resp = match send_with_retry(http, &body, s, report, progress, cancel) {
             Ok(r) => r,
             Err(Failure::TooLarge) if batch_size > 1 => {
@@ -289,6 +341,12 @@ fn run(
             }
             Err(Failure::Stop(e)) => return Err(e),
         };
+        if !voids.is_empty() {
+            trust::mark_voids_reported(conn, &voids, &now())?;
+            report.voids_reported += voids.len() as u64;
+            voids.clear();
+        }
+        let Some(last_id) = last_id else { continue };
         after = last_id;
         report.batches += 1;
         report.sent += sent.len() as u64;
@@ -371,12 +429,79 @@ fn run(
             rejected: counts.rejected,
         });
     }
+    refresh_bundle(conn, http, s, report, false)
+}
+
+/// Fetches the office's bundle and keeps it if it is trusted and not older than the one
+/// kept. Trusted: signed by the enrolled office key, or by the kept bundle's key or the next
+/// key it announces (rotation); a laptop never enrolled pins the first bundle's key.
+/// `strict`: a refused bundle stops the upload (the enrolment check); otherwise it is a
+/// warning in the report.
+fn refresh_bundle(
+    conn: &mut Connection,
+    http: &Http,
+    s: &UploadSettings,
+    report: &mut UploadReport,
+    strict: bool,
+) -> Result<(), UploadError> {
+    let kept = trust::kept_bundle(conn)?.and_then(|(_, text)| {
+        let fp = bundle::claimed_fingerprint(&text)?;
+        bundle::open(&text, &[fp]).ok()
+    });
+    let mut anchors: Vec<String> = s.office_key.iter().cloned().collect();
+    if let Some(b) = &kept {
+        anchors.extend(b.trusted_fingerprints());
+        report.bundle_version = Some(b.version);
+    }
+    let fetched = match http.fetch_bundle(kept.as_ref().map(|b| b.version)) {
+        Ok(Some(text)) => text,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            // no bundle (an older office server, the network): the upload stands
+            report.bundle_warning = Some(match e {
+                SendError::Transient(w) | SendError::Certificate(w) => w,
+                SendError::Refused { message, .. } => message,
+                _ => "bundle".into(),
+            });
+            return Ok(());
+        }
+    };
+    let pinning = anchors.is_empty();
+    if pinning {
+        anchors.extend(bundle::claimed_fingerprint(&fetched));
+    }
+    match bundle::open(&fetched, &anchors) {
+        Ok(b) => {
+            if trust::keep_bundle(conn, b.version, &b.text, &now())? {
+                report.bundle_version = Some(b.version);
+            }
+            if pinning {
+                trust::set_setting(conn, "office_key", &b.fingerprint())?;
+                tracing::info!(fingerprint = b.fingerprint(), "office key pinned");
+            }
+            Ok(())
+        }
+        Err(e) if strict => Err(UploadError::Bundle(e)),
+        Err(e) => {
+            tracing::warn!(code = e.code(), "trust bundle refused");
+            report.bundle_warning = Some(e.message(s.lang));
+            Ok(())
+        }
+    }
+}
+
+/// What every batch says about the laptop.
+struct BatchMeta<'a> {
+    device: &'a str,
+    key_created: NaiveDate,
+    union: &'a str,
 }
 
 /// The request body for a batch, and the records it carries.
 fn batch_body(
-    device: &str,
+    meta: &BatchMeta<'_>,
     records: &[StoredMember],
+    voids: &[String],
 ) -> Result<(Vec<u8>, Vec<StoredMember>), UploadError> {
     let mut items = Vec::with_capacity(records.len());
     let mut sent = Vec::with_capacity(records.len());
@@ -403,8 +528,11 @@ fn batch_body(
     }
     let body = serde_json::to_vec(&BatchRequest {
         batch_id: Uuid::new_v4(),
-        device_key_id: device.to_string(),
+        device_key_id: meta.device.to_string(),
         records: items,
+        voids: voids.to_vec(),
+        key_created: Some(meta.key_created),
+        union: (!meta.union.is_empty()).then(|| meta.union.to_string()),
     })
     .map_err(|e| StoreError::Damaged(e.to_string()))?;
     Ok((body, sent))
@@ -450,6 +578,12 @@ fn send_with_retry(
             }
             Err(SendError::Unauthorized(m)) => {
                 return Err(Failure::Stop(UploadError::Unauthorized(m)));
+            }
+            Err(SendError::Binding { code, message }) => {
+                return Err(Failure::Stop(UploadError::Binding { code, message }));
+            }
+            Err(SendError::UpgradeRequired(m)) => {
+                return Err(Failure::Stop(UploadError::UpgradeRequired(m)));
             }
             Err(SendError::TooLarge) => return Err(Failure::TooLarge),
             Err(SendError::Certificate(why)) => {

@@ -69,9 +69,35 @@ pub fn fresh_pg_database(base: &str) -> String {
     format!("{prefix}/{name}")
 }
 
+/// The office key file for a database: beside a SQLite file (the default), and for a
+/// PostgreSQL database a file in the temp folder named after it (PostgreSQL needs one named).
+pub fn office_key_env(cmd: &mut Command, args: &[&str]) {
+    let db = args
+        .iter()
+        .position(|a| *a == "--db")
+        .and_then(|i| args.get(i + 1))
+        .copied()
+        .unwrap_or_default();
+    cmd.env_remove("BOOTH_OFFICE_KEY");
+    if db.starts_with("postgres") {
+        let name = hex::encode(&sha2_digest(db.as_bytes())[..8]);
+        cmd.env(
+            "BOOTH_OFFICE_KEY",
+            std::env::temp_dir().join(format!("booth-test-office-{name}.pem")),
+        );
+    }
+}
+
+fn sha2_digest(b: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(b).to_vec()
+}
+
 /// `booth server ARGS` (admin commands), with `--json`.
 pub fn server_cmd(args: &[&str]) -> (Output, Value) {
-    let out = Command::new(booth_bin())
+    let mut cmd = Command::new(booth_bin());
+    office_key_env(&mut cmd, args);
+    let out = cmd
         .args(["server"])
         .args(args)
         .arg("--json")
@@ -125,7 +151,9 @@ impl Server {
     pub fn start_with(db: &str, extra: &[&str]) -> Server {
         let logdir = tempfile::tempdir().unwrap();
         let log = logdir.path().join("server.log");
-        let mut child = Command::new(booth_bin())
+        let mut cmd = Command::new(booth_bin());
+        office_key_env(&mut cmd, &["--db", db]);
+        let mut child = cmd
             .args(["server", "run", "--listen", "127.0.0.1:0", "--db", db])
             .args(extra)
             .env_remove("BOOTH_SERVER_DB")
@@ -253,7 +281,7 @@ pub fn batch_item_for(n: u32, id: &str, day: chrono::NaiveDate) -> Value {
         operator: "李".into(),
     })
     .unwrap();
-    let member_no = booth::card::MemberNo::new("TESTAA", n).unwrap();
+    let member_no = booth::card::MemberNo::new(&test_key_id(), n).unwrap();
     json!({
         "uuid": uuid::Uuid::new_v4(),
         "member_no": member_no.as_str(),
@@ -262,11 +290,20 @@ pub fn batch_item_for(n: u32, id: &str, day: chrono::NaiveDate) -> Value {
     })
 }
 
-pub fn batch(items: Vec<Value>) -> Value {
-    json!({ "batch_id": uuid::Uuid::new_v4(), "device_key_id": "TESTAA", "records": items })
+/// The laptop key of the hand-built batches (their member numbers carry its id).
+pub fn test_key() -> booth::card::DeviceKey {
+    booth::card::DeviceKey::from_secret(&[0x42; 32])
 }
 
-/// POSTs a batch body; returns status and JSON answer.
+pub fn test_key_id() -> String {
+    test_key().key_id().to_string()
+}
+
+pub fn batch(items: Vec<Value>) -> Value {
+    json!({ "batch_id": uuid::Uuid::new_v4(), "device_key_id": test_key_id(), "records": items })
+}
+
+/// POSTs a batch body signed by the test laptop key; returns status and JSON answer.
 pub fn post(
     client: &reqwest::blocking::Client,
     url: &str,
@@ -274,13 +311,36 @@ pub fn post(
     body: Vec<u8>,
     content_type: &str,
 ) -> Result<(u16, Value), reqwest::Error> {
-    let r = client
+    post_signed(client, url, token, body, content_type, Some(&test_key()))
+}
+
+/// As [`post`], signed by `key` (or unsigned, as the previous release sent batches).
+pub fn post_signed(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+    content_type: &str,
+    key: Option<&booth::card::DeviceKey>,
+) -> Result<(u16, Value), reqwest::Error> {
+    let mut req = client
         .post(format!("{url}/v1/batches"))
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", content_type)
-        .header("accept-language", "en")
-        .body(body)
-        .send()?;
+        .header("accept-language", "en");
+    if let Some(k) = key {
+        let b64 = data_encoding::BASE64URL_NOPAD;
+        req = req
+            .header(
+                booth::protocol::HEADER_DEVICE_KEY,
+                b64.encode(k.public().as_bytes()),
+            )
+            .header(
+                booth::protocol::HEADER_SIGNATURE,
+                b64.encode(&k.sign(&booth::protocol::batch_message(&body))),
+            );
+    }
+    let r = req.body(body).send()?;
     let status = r.status().as_u16();
     let v = r.json().unwrap_or(Value::Null);
     Ok((status, v))

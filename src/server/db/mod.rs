@@ -20,6 +20,82 @@ use super::ingest::{Candidate, Decision};
 use crate::i18n::Lang;
 use crate::t;
 
+/// The laptop key a batch was signed with, and what the bundle will say about it.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    pub key_id: String,
+    /// Unpadded base64url of the 32-byte public key.
+    pub public_key: String,
+    pub union: String,
+    /// The key's creation date, `YYYY-MM-DD`.
+    pub from: String,
+}
+
+/// Why a token and a key do not go together: the whole request is refused (403).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BindRefusal {
+    /// The token's first upload bound it to another laptop's key.
+    TokenBoundToOtherKey,
+    /// Another laptop's key has the same 30-bit key id.
+    KeyIdTaken,
+}
+
+impl BindRefusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            BindRefusal::TokenBoundToOtherKey => "token_bound_to_other_key",
+            BindRefusal::KeyIdTaken => "key_id_taken",
+        }
+    }
+}
+
+/// What storing a batch came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    Refused(BindRefusal),
+    /// One decision per candidate, in order.
+    Done(Vec<Decision>),
+}
+
+/// The office's row: the bundle's version and date, the office keys, the server's address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OfficeState {
+    pub version: u64,
+    pub issued_at: String,
+    /// The office key in use (base64url public key), recorded by the first server command.
+    pub office_key: Option<String>,
+    /// During a rotation: the key that will sign next.
+    pub next_office_key: Option<String>,
+    /// The address enrolment codes carry (`booth server init --server-url`).
+    pub server_url: Option<String>,
+}
+
+/// A bound laptop key, as the bundle lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRow {
+    pub key_id: String,
+    pub public_key: String,
+    pub device: String,
+    pub union: String,
+    pub from: String,
+    pub max_seq: Option<u32>,
+}
+
+/// Where a revocation came from (kept with the reason at the office, never in the bundle).
+pub const REVOKED_BY_LAPTOP: &str = "laptop";
+pub const REVOKED_BY_OFFICE: &str = "office";
+pub const REVOKED_DUPLICATE: &str = "duplicate_person";
+
+/// The highest sequence among member numbers (canonical), 0 if none.
+pub(crate) fn max_seq_of(numbers: impl IntoIterator<Item = String>) -> u32 {
+    numbers
+        .into_iter()
+        .filter_map(|n| n.parse::<crate::card::MemberNo>().ok())
+        .map(|n| n.seq())
+        .max()
+        .unwrap_or(0)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database URL must be sqlite:FILE or postgres://…")]
@@ -40,6 +116,10 @@ pub enum DbError {
     Damaged(String),
     #[error("internal: {0}")]
     Internal(String),
+    /// A refused office change (rotation out of order…), message already in the user's
+    /// language.
+    #[error("{1}")]
+    Office(&'static str, String),
 }
 
 impl DbError {
@@ -56,9 +136,21 @@ impl DbError {
             }
             DbError::DeviceExists => t!(lang, "server.device_exists").into(),
             DbError::NoSuchDevice => t!(lang, "server.no_such_device").into(),
+            DbError::Office(_, message) => message.clone(),
             other => t!(lang, "server.db_error", why = other),
         }
     }
+}
+
+/// A batch as the database stores it.
+#[derive(Clone, Debug)]
+pub struct BatchWrite {
+    pub device: String,
+    pub batch_id: String,
+    pub binding: Binding,
+    pub candidates: Vec<Candidate>,
+    /// Member numbers voided on the laptop (canonical, of the binding's key).
+    pub voids: Vec<String>,
 }
 
 /// One stored record, for the office's export.
@@ -146,19 +238,67 @@ impl Db {
         }
     }
 
-    /// Stores a batch in one transaction; one decision per candidate, in order.
-    pub async fn store_batch(
-        &self,
-        device: String,
-        batch_id: String,
-        candidates: Vec<Candidate>,
-    ) -> Result<Vec<Decision>, DbError> {
+    /// Stores a batch in one transaction: binds the token to the batch's key (or refuses),
+    /// inserts the records, revokes the laptop's voids and the `duplicate_person` numbers.
+    pub async fn store_batch(&self, batch: BatchWrite) -> Result<Stored, DbError> {
         match self {
             Db::Sqlite(db) => {
                 let db = db.clone();
-                blocking(move || db.store_batch(&device, &batch_id, &candidates)).await
+                blocking(move || db.store_batch(&batch)).await
             }
-            Db::Postgres(db) => db.store_batch(&device, &batch_id, &candidates).await,
+            Db::Postgres(db) => db.store_batch(&batch).await,
+        }
+    }
+
+    pub async fn office_state(&self) -> Result<OfficeState, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.office_state()).await
+            }
+            Db::Postgres(db) => db.office_state().await,
+        }
+    }
+
+    /// The bound keys (by key id) and the revoked numbers (sorted), for the bundle.
+    pub async fn bundle_rows(&self) -> Result<(Vec<KeyRow>, Vec<String>), DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.bundle_rows()).await
+            }
+            Db::Postgres(db) => db.bundle_rows().await,
+        }
+    }
+
+    /// Changes the office row: `f` gets the current state and returns the new one (or an
+    /// error); the bundle version goes up when `bump` says so.
+    pub async fn update_office(
+        &self,
+        f: impl FnOnce(&OfficeState) -> Result<(OfficeState, bool), DbError> + Send + 'static,
+    ) -> Result<OfficeState, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.update_office(f)).await
+            }
+            Db::Postgres(db) => db.update_office(f).await,
+        }
+    }
+
+    /// Revokes a member number at the office; false if it already was.
+    pub async fn revoke_member(
+        &self,
+        member_no: String,
+        reason: String,
+        source: &'static str,
+    ) -> Result<bool, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.revoke_member(&member_no, &reason, source)).await
+            }
+            Db::Postgres(db) => db.revoke_member(&member_no, &reason, source).await,
         }
     }
 

@@ -15,13 +15,15 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use super::{
-    DayCount, DbError, DeviceCount, MemberRow, ServerStats, classify_missed,
-    split_first_occurrences,
+    BatchWrite, BindRefusal, Binding, DayCount, DbError, DeviceCount, KeyRow, MemberRow,
+    OfficeState, REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, ServerStats, Stored, classify_missed,
+    max_seq_of, now_utc, split_first_occurrences,
 };
 use crate::server::ingest::{Candidate, Decision};
 
 /// Append only; `booth_schema.version` counts the migrations applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE devices (
         id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         name        TEXT NOT NULL UNIQUE,
@@ -44,7 +46,39 @@ const MIGRATIONS: &[&str] = &[r#"
     );
     CREATE INDEX members_event_date ON members (event_date);
     CREATE INDEX members_device ON members (device);
-    "#];
+    "#,
+    // 2: the trust chain (docs/trust.md): tokens bound to laptop keys, revocations, the
+    // bundle's version and the office keys.
+    r#"
+    ALTER TABLE devices ADD COLUMN key_id TEXT;
+    CREATE TABLE device_keys (
+        key_id      TEXT PRIMARY KEY,
+        public_key  TEXT NOT NULL UNIQUE,
+        device      TEXT NOT NULL,
+        union_name  TEXT NOT NULL,
+        key_from    TEXT NOT NULL,
+        max_seq     BIGINT,
+        bound_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE revoked (
+        member_no   TEXT PRIMARY KEY,
+        reason      TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        device      TEXT,
+        revoked_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE office (
+        id               INTEGER PRIMARY KEY CHECK (id = 1),
+        bundle_version   BIGINT NOT NULL,
+        bundle_issued_at TEXT NOT NULL,
+        office_key       TEXT,
+        next_office_key  TEXT,
+        server_url       TEXT
+    );
+    INSERT INTO office (id, bundle_version, bundle_issued_at)
+        VALUES (1, 1, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+    "#,
+];
 
 /// Any number; the same in every server: serialises concurrent migrations.
 const MIGRATION_LOCK: i64 = 0x0062_6f6f_7468; // "booth"
@@ -143,15 +177,10 @@ impl PgDb {
         Ok(client.query_opt(&stmt, &[&hash]).await?.map(|r| r.get(0)))
     }
 
-    pub async fn store_batch(
-        &self,
-        device: &str,
-        batch_id: &str,
-        candidates: &[Candidate],
-    ) -> Result<Vec<Decision>, DbError> {
+    pub async fn store_batch(&self, b: &BatchWrite) -> Result<Stored, DbError> {
         let mut attempt = 0;
         loop {
-            match self.try_store_batch(device, batch_id, candidates).await {
+            match self.try_store_batch(b).await {
                 Err(DbError::Postgres(e)) if retryable(&e) && attempt < RETRIES => {
                     attempt += 1;
                     tracing::info!(
@@ -166,14 +195,14 @@ impl PgDb {
         }
     }
 
-    async fn try_store_batch(
-        &self,
-        device: &str,
-        batch_id: &str,
-        candidates: &[Candidate],
-    ) -> Result<Vec<Decision>, DbError> {
+    async fn try_store_batch(&self, b: &BatchWrite) -> Result<Stored, DbError> {
+        let (device, batch_id, candidates) = (&b.device, &b.batch_id, &b.candidates);
         let mut client = self.pool.get().await.map_err(pool_err)?;
         let tx = client.transaction().await?;
+        let mut changed = match bind(&tx, device, &b.binding).await? {
+            Ok(changed) => changed,
+            Err(refusal) => return Ok(Stored::Refused(refusal)),
+        };
         let (first, rest) = split_first_occurrences(candidates);
         let col = |f: fn(&Candidate) -> String| -> Vec<String> {
             first.iter().map(|&i| f(&candidates[i])).collect()
@@ -238,8 +267,127 @@ impl PgDb {
                 decisions[i] = classify_missed(&candidates[i], &by_uuid, &by_person);
             }
         }
+        // The card of a record refused as the same person was handed out: revoke it. One
+        // accepted later (the operator corrected the ID) is valid again.
+        let mut revoke: Vec<String> = b.voids.clone();
+        let mut sources: Vec<String> = vec![REVOKED_BY_LAPTOP.to_string(); b.voids.len()];
+        let mut restore: Vec<String> = Vec::new();
+        for (c, d) in candidates.iter().zip(&decisions) {
+            match d {
+                Decision::DuplicatePerson(_) => {
+                    revoke.push(c.member_no.clone());
+                    sources.push(REVOKED_DUPLICATE.to_string());
+                }
+                Decision::Accepted => restore.push(c.member_no.clone()),
+                _ => {}
+            }
+        }
+        if !revoke.is_empty() {
+            changed |= tx
+                .execute(
+                    "INSERT INTO revoked (member_no, reason, source, device)
+                     SELECT n, '', s, $3 FROM unnest($1::text[], $2::text[]) AS t(n, s)
+                     ON CONFLICT DO NOTHING",
+                    &[&revoke, &sources, &device],
+                )
+                .await?
+                > 0;
+        }
+        if !restore.is_empty() {
+            changed |= tx
+                .execute(
+                    "DELETE FROM revoked WHERE member_no = ANY($1) AND source = $2",
+                    &[&restore, &REVOKED_DUPLICATE],
+                )
+                .await?
+                > 0;
+        }
+        if changed {
+            bump(&tx).await?;
+        }
         tx.commit().await?;
-        Ok(decisions)
+        Ok(Stored::Done(decisions))
+    }
+
+    pub async fn office_state(&self) -> Result<OfficeState, DbError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        office_state(&**client).await
+    }
+
+    pub async fn bundle_rows(&self) -> Result<(Vec<KeyRow>, Vec<String>), DbError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let keys = client
+            .query(
+                "SELECT key_id, public_key, device, union_name, key_from, max_seq
+                 FROM device_keys ORDER BY key_id COLLATE \"C\"",
+                &[],
+            )
+            .await?
+            .into_iter()
+            .map(|r| KeyRow {
+                key_id: r.get(0),
+                public_key: r.get(1),
+                device: r.get(2),
+                union: r.get(3),
+                from: r.get(4),
+                max_seq: r.get::<_, Option<i64>>(5).map(|m| m as u32),
+            })
+            .collect();
+        let revoked = client
+            .query(
+                "SELECT member_no FROM revoked ORDER BY member_no COLLATE \"C\"",
+                &[],
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect();
+        Ok((keys, revoked))
+    }
+
+    pub async fn update_office(
+        &self,
+        f: impl FnOnce(&OfficeState) -> Result<(OfficeState, bool), DbError>,
+    ) -> Result<OfficeState, DbError> {
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT 1 FROM office WHERE id = 1 FOR UPDATE", &[])
+            .await?;
+        let (new, bumped) = f(&office_state(&*tx).await?)?;
+        tx.execute(
+            "UPDATE office SET office_key = $1, next_office_key = $2, server_url = $3
+             WHERE id = 1",
+            &[&new.office_key, &new.next_office_key, &new.server_url],
+        )
+        .await?;
+        if bumped {
+            bump(&tx).await?;
+        }
+        let state = office_state(&*tx).await?;
+        tx.commit().await?;
+        Ok(state)
+    }
+
+    pub async fn revoke_member(
+        &self,
+        member_no: &str,
+        reason: &str,
+        source: &str,
+    ) -> Result<bool, DbError> {
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "INSERT INTO revoked (member_no, reason, source) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&member_no, &reason, &source],
+            )
+            .await?;
+        if n > 0 {
+            bump(&tx).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
     }
 
     pub async fn add_device(&self, name: &str, hash: &str) -> Result<(), DbError> {
@@ -255,7 +403,8 @@ impl PgDb {
             Some(false) => return Err(DbError::DeviceExists),
             Some(true) => {
                 tx.execute(
-                    "UPDATE devices SET token_hash = $2, created_at = now(), revoked_at = NULL
+                    "UPDATE devices SET token_hash = $2, created_at = now(), revoked_at = NULL,
+                        key_id = NULL
                      WHERE name = $1",
                     &[&name, &hash],
                 )
@@ -273,17 +422,39 @@ impl PgDb {
         Ok(())
     }
 
+    /// Refuses the token from now on; the bundle then caps the laptop's key at the highest
+    /// sequence it uploaded.
     pub async fn revoke_device(&self, name: &str) -> Result<(), DbError> {
-        let client = self.pool.get().await.map_err(pool_err)?;
-        let n = client
-            .execute(
-                "UPDATE devices SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL",
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        let tx = client.transaction().await?;
+        let Some(row) = tx
+            .query_opt(
+                "UPDATE devices SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL
+                 RETURNING key_id",
                 &[&name],
             )
-            .await?;
-        if n == 0 {
+            .await?
+        else {
             return Err(DbError::NoSuchDevice);
+        };
+        if let Some(kid) = row.get::<_, Option<String>>(0) {
+            let numbers: Vec<String> = tx
+                .query(
+                    "SELECT member_no FROM members WHERE substr(member_no, 1, 6) = $1",
+                    &[&kid],
+                )
+                .await?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect();
+            tx.execute(
+                "UPDATE device_keys SET max_seq = $2 WHERE key_id = $1",
+                &[&kid, &i64::from(max_seq_of(numbers))],
+            )
+            .await?;
+            bump(&tx).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -358,6 +529,95 @@ impl PgDb {
             })
             .collect())
     }
+}
+
+/// See the SQLite backend's `bind`: the device row is locked first, so two first uploads
+/// of one token cannot both bind.
+async fn bind(
+    tx: &tokio_postgres::Transaction<'_>,
+    device: &str,
+    b: &Binding,
+) -> Result<Result<bool, BindRefusal>, DbError> {
+    let bound: Option<String> = tx
+        .query_one(
+            "SELECT key_id FROM devices WHERE name = $1 FOR UPDATE",
+            &[&device],
+        )
+        .await?
+        .get(0);
+    let key_of = |kid: String| async move {
+        Ok::<_, DbError>(
+            tx.query_opt(
+                "SELECT public_key FROM device_keys WHERE key_id = $1",
+                &[&kid],
+            )
+            .await?
+            .map(|r| r.get::<_, String>(0)),
+        )
+    };
+    if let Some(kid) = bound {
+        return Ok(
+            if key_of(kid).await?.as_deref() == Some(b.public_key.as_str()) {
+                Ok(false)
+            } else {
+                Err(BindRefusal::TokenBoundToOtherKey)
+            },
+        );
+    }
+    let inserted = tx
+        .execute(
+            "INSERT INTO device_keys (key_id, public_key, device, union_name, key_from)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[&b.key_id, &b.public_key, &device, &b.union, &b.from],
+        )
+        .await?;
+    if key_of(b.key_id.clone()).await?.as_deref() != Some(b.public_key.as_str()) {
+        return Ok(Err(BindRefusal::KeyIdTaken));
+    }
+    let reissued = inserted == 0
+        && tx
+            .execute(
+                "UPDATE device_keys SET max_seq = NULL, device = $2 WHERE key_id = $1
+                   AND max_seq IS NOT NULL",
+                &[&b.key_id, &device],
+            )
+            .await?
+            > 0;
+    tx.execute(
+        "UPDATE devices SET key_id = $2 WHERE name = $1",
+        &[&device, &b.key_id],
+    )
+    .await?;
+    Ok(Ok(inserted > 0 || reissued))
+}
+
+async fn bump(tx: &tokio_postgres::Transaction<'_>) -> Result<(), DbError> {
+    let now = now_utc();
+    let at = now.get(..19).map(|s| format!("{s}Z")).unwrap_or_default();
+    tx.execute(
+        "UPDATE office SET bundle_version = bundle_version + 1, bundle_issued_at = $1
+         WHERE id = 1",
+        &[&at],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn office_state(c: &impl tokio_postgres::GenericClient) -> Result<OfficeState, DbError> {
+    let r = c
+        .query_one(
+            "SELECT bundle_version, bundle_issued_at, office_key, next_office_key, server_url
+             FROM office WHERE id = 1",
+            &[],
+        )
+        .await?;
+    Ok(OfficeState {
+        version: r.get::<_, i64>(0) as u64,
+        issued_at: r.get(1),
+        office_key: r.get(2),
+        next_office_key: r.get(3),
+        server_url: r.get(4),
+    })
 }
 
 fn rand_u8() -> u8 {

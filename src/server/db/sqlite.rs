@@ -8,13 +8,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    DayCount, DbError, DeviceCount, MemberRow, ServerStats, classify_missed, now_utc,
-    split_first_occurrences,
+    BatchWrite, BindRefusal, DayCount, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
+    REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, ServerStats, Stored, classify_missed, max_seq_of,
+    now_utc, split_first_occurrences,
 };
-use crate::server::ingest::{Candidate, Decision};
+use crate::server::ingest::Decision;
 
 /// Append only. `PRAGMA user_version` counts the migrations applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE devices (
         id          INTEGER PRIMARY KEY,
         name        TEXT NOT NULL UNIQUE,
@@ -37,7 +39,41 @@ const MIGRATIONS: &[&str] = &[r#"
     );
     CREATE INDEX members_event_date ON members (event_date);
     CREATE INDEX members_device ON members (device);
-    "#];
+    "#,
+    // 2: the trust chain (docs/trust.md): tokens bound to laptop keys, revocations, the
+    // bundle's version and the office keys.
+    r#"
+    ALTER TABLE devices ADD COLUMN key_id TEXT;
+    CREATE TABLE device_keys (
+        key_id      TEXT PRIMARY KEY,
+        public_key  TEXT NOT NULL UNIQUE,
+        device      TEXT NOT NULL,
+        union_name  TEXT NOT NULL,
+        key_from    TEXT NOT NULL,
+        -- set when the laptop is revoked: its codes above this sequence are invalid
+        max_seq     INTEGER,
+        bound_at    TEXT NOT NULL
+    );
+    CREATE TABLE revoked (
+        member_no   TEXT PRIMARY KEY,
+        -- the office's own record: never in the bundle
+        reason      TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        device      TEXT,
+        revoked_at  TEXT NOT NULL
+    );
+    CREATE TABLE office (
+        id               INTEGER PRIMARY KEY CHECK (id = 1),
+        bundle_version   INTEGER NOT NULL,
+        bundle_issued_at TEXT NOT NULL,
+        office_key       TEXT,
+        next_office_key  TEXT,
+        server_url       TEXT
+    );
+    INSERT INTO office (id, bundle_version, bundle_issued_at)
+        VALUES (1, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+    "#,
+];
 
 #[derive(Clone)]
 pub struct SqliteDb {
@@ -80,17 +116,17 @@ impl SqliteDb {
             .optional()?)
     }
 
-    pub fn store_batch(
-        &self,
-        device: &str,
-        batch_id: &str,
-        candidates: &[Candidate],
-    ) -> Result<Vec<Decision>, DbError> {
+    pub fn store_batch(&self, b: &BatchWrite) -> Result<Stored, DbError> {
         let mut conn = self.lock();
         // IMMEDIATE: take the write lock now, so another process on the same file waits
         // (busy_timeout) instead of failing at the first insert.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_utc();
+        let mut changed = match bind(&tx, &b.device, &b.binding, &now)? {
+            Ok(changed) => changed,
+            Err(refusal) => return Ok(Stored::Refused(refusal)),
+        };
+        let candidates = &b.candidates;
         let mut decisions = vec![Decision::Conflict; candidates.len()];
         let (first, rest) = split_first_occurrences(candidates);
         let mut missed = rest;
@@ -109,8 +145,8 @@ impl SqliteDb {
                     c.person_key,
                     c.content_hash,
                     c.record,
-                    device,
-                    batch_id,
+                    b.device,
+                    b.batch_id,
                     c.event_date.to_string(),
                     now,
                 ])?;
@@ -147,8 +183,104 @@ impl SqliteDb {
                 decisions[i] = classify_missed(&candidates[i], &by_uuid, &by_person);
             }
         }
+        {
+            // The card of a record refused as the same person was handed out: revoke it.
+            // One accepted later (the operator corrected the ID) is valid again.
+            let mut revoke = tx.prepare_cached(
+                "INSERT INTO revoked (member_no, reason, source, device, revoked_at)
+                 VALUES (?1, '', ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            )?;
+            let mut restore =
+                tx.prepare_cached("DELETE FROM revoked WHERE member_no = ?1 AND source = ?2")?;
+            for (c, d) in candidates.iter().zip(&decisions) {
+                changed |= match d {
+                    Decision::DuplicatePerson(_) => {
+                        revoke.execute(params![c.member_no, REVOKED_DUPLICATE, b.device, now])?
+                    }
+                    Decision::Accepted => {
+                        restore.execute(params![c.member_no, REVOKED_DUPLICATE])?
+                    }
+                    _ => 0,
+                } > 0;
+            }
+            for no in &b.voids {
+                changed |= revoke.execute(params![no, REVOKED_BY_LAPTOP, b.device, now])? > 0;
+            }
+        }
+        if changed {
+            bump(&tx, &now)?;
+        }
         tx.commit()?;
-        Ok(decisions)
+        Ok(Stored::Done(decisions))
+    }
+
+    pub fn office_state(&self) -> Result<OfficeState, DbError> {
+        office_state(&self.lock())
+    }
+
+    pub fn bundle_rows(&self) -> Result<(Vec<KeyRow>, Vec<String>), DbError> {
+        let conn = self.lock();
+        let keys = conn
+            .prepare(
+                "SELECT key_id, public_key, device, union_name, key_from, max_seq
+                 FROM device_keys ORDER BY key_id",
+            )?
+            .query_map([], |r| {
+                Ok(KeyRow {
+                    key_id: r.get(0)?,
+                    public_key: r.get(1)?,
+                    device: r.get(2)?,
+                    union: r.get(3)?,
+                    from: r.get(4)?,
+                    max_seq: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let revoked = conn
+            .prepare("SELECT member_no FROM revoked ORDER BY member_no")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok((keys, revoked))
+    }
+
+    pub fn update_office(
+        &self,
+        f: impl FnOnce(&OfficeState) -> Result<(OfficeState, bool), DbError>,
+    ) -> Result<OfficeState, DbError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (new, bumped) = f(&office_state(&tx)?)?;
+        tx.execute(
+            "UPDATE office SET office_key = ?1, next_office_key = ?2, server_url = ?3 WHERE id = 1",
+            params![new.office_key, new.next_office_key, new.server_url],
+        )?;
+        if bumped {
+            bump(&tx, &now_utc())?;
+        }
+        let state = office_state(&tx)?;
+        tx.commit()?;
+        Ok(state)
+    }
+
+    pub fn revoke_member(
+        &self,
+        member_no: &str,
+        reason: &str,
+        source: &str,
+    ) -> Result<bool, DbError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_utc();
+        let n = tx.execute(
+            "INSERT INTO revoked (member_no, reason, source, revoked_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+            params![member_no, reason, source, now],
+        )?;
+        if n > 0 {
+            bump(&tx, &now)?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
     }
 
     pub fn add_device(&self, name: &str, hash: &str) -> Result<(), DbError> {
@@ -163,9 +295,11 @@ impl SqliteDb {
             .optional()?;
         match existing {
             Some(None) => return Err(DbError::DeviceExists),
-            // A revoked name gets a fresh token: the laptop was re-issued.
+            // A revoked name gets a fresh token: the laptop was re-issued, and its first
+            // upload binds the token again.
             Some(Some(_)) => tx.execute(
-                "UPDATE devices SET token_hash = ?2, created_at = ?3, revoked_at = NULL
+                "UPDATE devices SET token_hash = ?2, created_at = ?3, revoked_at = NULL,
+                    key_id = NULL
                  WHERE name = ?1",
                 params![name, hash, now_utc()],
             )?,
@@ -178,14 +312,38 @@ impl SqliteDb {
         Ok(())
     }
 
+    /// Refuses the token from now on; the bundle then caps the laptop's key at the highest
+    /// sequence it uploaded (a stolen laptop cannot issue new valid cards).
     pub fn revoke_device(&self, name: &str) -> Result<(), DbError> {
-        let n = self.lock().execute(
-            "UPDATE devices SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
-            params![name, now_utc()],
-        )?;
-        if n == 0 {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_utc();
+        let key_id: Option<Option<String>> = tx
+            .query_row(
+                "SELECT key_id FROM devices WHERE name = ?1 AND revoked_at IS NULL",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(key_id) = key_id else {
             return Err(DbError::NoSuchDevice);
+        };
+        tx.execute(
+            "UPDATE devices SET revoked_at = ?2 WHERE name = ?1",
+            params![name, now],
+        )?;
+        if let Some(kid) = key_id {
+            let numbers: Vec<String> = tx
+                .prepare("SELECT member_no FROM members WHERE substr(member_no, 1, 6) = ?1")?
+                .query_map([&kid], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            tx.execute(
+                "UPDATE device_keys SET max_seq = ?2 WHERE key_id = ?1",
+                params![kid, max_seq_of(numbers)],
+            )?;
+            bump(&tx, &now)?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -243,6 +401,85 @@ impl SqliteDb {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Binds the device's token to the batch's key, or checks it is bound to it. `Ok(Err(_))`
+/// refuses the request; `Ok(Ok(true))` when the bundle changed.
+fn bind(
+    tx: &Connection,
+    device: &str,
+    b: &super::Binding,
+    now: &str,
+) -> Result<Result<bool, BindRefusal>, DbError> {
+    let bound: Option<String> = tx.query_row(
+        "SELECT key_id FROM devices WHERE name = ?1",
+        [device],
+        |r| r.get(0),
+    )?;
+    let key_of = |kid: &str| -> Result<Option<String>, DbError> {
+        Ok(tx
+            .query_row(
+                "SELECT public_key FROM device_keys WHERE key_id = ?1",
+                [kid],
+                |r| r.get(0),
+            )
+            .optional()?)
+    };
+    if let Some(kid) = bound {
+        return Ok(if key_of(&kid)?.as_deref() == Some(b.public_key.as_str()) {
+            Ok(false)
+        } else {
+            Err(BindRefusal::TokenBoundToOtherKey)
+        });
+    }
+    let inserted = tx.execute(
+        "INSERT INTO device_keys (key_id, public_key, device, union_name, key_from, bound_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        params![b.key_id, b.public_key, device, b.union, b.from, now],
+    )?;
+    if key_of(&b.key_id)?.as_deref() != Some(b.public_key.as_str()) {
+        return Ok(Err(BindRefusal::KeyIdTaken));
+    }
+    // The same laptop under a new token (re-issued): in service again.
+    let reissued = inserted == 0
+        && tx.execute(
+            "UPDATE device_keys SET max_seq = NULL, device = ?2 WHERE key_id = ?1
+               AND max_seq IS NOT NULL",
+            params![b.key_id, device],
+        )? > 0;
+    tx.execute(
+        "UPDATE devices SET key_id = ?2 WHERE name = ?1",
+        params![device, b.key_id],
+    )?;
+    Ok(Ok(inserted > 0 || reissued))
+}
+
+fn bump(tx: &Connection, now: &str) -> Result<(), DbError> {
+    // whole seconds: the bundle says when it changed, not to the millisecond
+    let at = now.get(..19).map(|s| format!("{s}Z")).unwrap_or_default();
+    tx.execute(
+        "UPDATE office SET bundle_version = bundle_version + 1, bundle_issued_at = ?1
+         WHERE id = 1",
+        [at],
+    )?;
+    Ok(())
+}
+
+fn office_state(conn: &Connection) -> Result<OfficeState, DbError> {
+    Ok(conn.query_row(
+        "SELECT bundle_version, bundle_issued_at, office_key, next_office_key, server_url
+         FROM office WHERE id = 1",
+        [],
+        |r| {
+            Ok(OfficeState {
+                version: r.get::<_, i64>(0)? as u64,
+                issued_at: r.get(1)?,
+                office_key: r.get(2)?,
+                next_office_key: r.get(3)?,
+                server_url: r.get(4)?,
+            })
+        },
+    )?)
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), DbError> {

@@ -1,0 +1,120 @@
+//! The enrolment code (docs/trust.md): one line the office prints with a new device token,
+//! `BOOTH1-` and the base64url of `{"s":server,"t":token,"k":office fingerprint,"d":device}`.
+//! A laptop that takes it knows where to upload, with what, and which office key to trust.
+
+use data_encoding::BASE64URL_NOPAD;
+use serde::{Deserialize, Serialize};
+
+use super::office::is_fingerprint;
+
+pub const PREFIX: &str = "BOOTH1-";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    /// The server's address; absent when the office has not said it (the laptop then needs
+    /// `--server`).
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(rename = "t")]
+    pub token: String,
+    /// The office key's fingerprint.
+    #[serde(rename = "k")]
+    pub office_key: String,
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EnrolError {
+    #[error("an enrolment code starts with BOOTH1-")]
+    Prefix,
+    #[error("the enrolment code is damaged (cut or mistyped)")]
+    Damaged,
+    #[error("the enrolment code's {0} is not valid")]
+    Field(&'static str),
+}
+
+impl EnrolError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            EnrolError::Prefix => "not_enrolment_code",
+            EnrolError::Damaged => "enrolment_damaged",
+            EnrolError::Field(_) => "enrolment_field",
+        }
+    }
+}
+
+impl Enrolment {
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        format!("{PREFIX}{}", BASE64URL_NOPAD.encode(&json))
+    }
+
+    /// Parses a code as printed (spaces and line breaks a copy may add are ignored).
+    pub fn parse(text: &str) -> Result<Enrolment, EnrolError> {
+        let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let rest = cleaned.strip_prefix(PREFIX).ok_or(EnrolError::Prefix)?;
+        if rest.len() > 4096 {
+            return Err(EnrolError::Damaged);
+        }
+        let json = BASE64URL_NOPAD
+            .decode(rest.as_bytes())
+            .map_err(|_| EnrolError::Damaged)?;
+        let e: Enrolment = serde_json::from_slice(&json).map_err(|_| EnrolError::Damaged)?;
+        let token_ok = (1..=256).contains(&e.token.len())
+            && !e.token.starts_with('-')
+            && e.token
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+        if !token_ok {
+            return Err(EnrolError::Field("token"));
+        }
+        if !is_fingerprint(&e.office_key) {
+            return Err(EnrolError::Field("office key"));
+        }
+        if let Some(s) = &e.server
+            && !(s.starts_with("https://") || s.starts_with("http://"))
+        {
+            return Err(EnrolError::Field("server"));
+        }
+        if let Some(d) = &e.device
+            && (d.chars().count() > 64 || crate::member::text::first_hazard(d).is_some())
+        {
+            return Err(EnrolError::Field("device"));
+        }
+        Ok(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_damage() {
+        let e = Enrolment {
+            server: Some("https://booth.office.lan:8443".into()),
+            token: "abc_DEF-123".into(),
+            office_key: "A".repeat(42) + "E",
+            device: Some("laptop-01".into()),
+        };
+        let code = e.encode();
+        assert!(code.starts_with("BOOTH1-eyJ"));
+        assert_eq!(Enrolment::parse(&code).unwrap(), e);
+        let wrapped = format!("{}\n{}", &code[..30], &code[30..]);
+        assert_eq!(Enrolment::parse(&wrapped).unwrap(), e);
+        assert_eq!(Enrolment::parse("BOOTH2-x"), Err(EnrolError::Prefix));
+        assert_eq!(
+            Enrolment::parse(&code[..code.len() - 5]),
+            Err(EnrolError::Damaged)
+        );
+        let bad = Enrolment {
+            office_key: "short".into(),
+            ..e
+        };
+        assert_eq!(
+            Enrolment::parse(&bad.encode()),
+            Err(EnrolError::Field("office key"))
+        );
+    }
+}

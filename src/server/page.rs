@@ -1,0 +1,179 @@
+//! The card verification page (`assets/verifier/`, docs/verifier.md), embedded at compile
+//! time and served as the page was built and checked: `/v`, `/V`, `/v/`, `/V/` (the page with
+//! its trust anchors filled in), `/verifier/…` (its files, `tools/` never), `/v-sw.js` (the
+//! service worker, at the root so its scope can be `/v`), all under one CSP. Also what
+//! `booth server publish-verifier` writes for a static host.
+
+use std::io;
+use std::path::Path;
+
+/// The header the page was built and checked under (docs/verifier.md); keep it.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    worker-src 'self' blob:; img-src 'self' data: blob:; media-src 'self' blob:; \
+    style-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+    frame-ancestors 'none'";
+
+pub const PAGE_PATHS: [&str; 4] = ["/v", "/V", "/v/", "/V/"];
+pub const SERVICE_WORKER_PATH: &str = "/v-sw.js";
+pub const FILES_PREFIX: &str = "/verifier/";
+
+const INDEX: &str = include_str!("../../assets/verifier/index.html");
+const SERVICE_WORKER: &[u8] = include_bytes!("../../assets/verifier/v-sw.js");
+
+/// `/verifier/<path>` → bytes. Everything in `assets/verifier/` but `tools/`, `index.html`
+/// and `v-sw.js` (a test checks this list against the folder).
+pub const FILES: &[(&str, &[u8])] = &[
+    ("app.js", include_bytes!("../../assets/verifier/app.js")),
+    ("core.js", include_bytes!("../../assets/verifier/core.js")),
+    ("icon.svg", include_bytes!("../../assets/verifier/icon.svg")),
+    ("scan.js", include_bytes!("../../assets/verifier/scan.js")),
+    (
+        "strings.js",
+        include_bytes!("../../assets/verifier/strings.js"),
+    ),
+    (
+        "verifier.css",
+        include_bytes!("../../assets/verifier/verifier.css"),
+    ),
+    (
+        "vendor/noble/LICENSE-noble-ed25519",
+        include_bytes!("../../assets/verifier/vendor/noble/LICENSE-noble-ed25519"),
+    ),
+    (
+        "vendor/noble/LICENSE-noble-hashes",
+        include_bytes!("../../assets/verifier/vendor/noble/LICENSE-noble-hashes"),
+    ),
+    (
+        "vendor/noble/noble-ed25519.js",
+        include_bytes!("../../assets/verifier/vendor/noble/noble-ed25519.js"),
+    ),
+    (
+        "vendor/zxing-wasm/LICENSE",
+        include_bytes!("../../assets/verifier/vendor/zxing-wasm/LICENSE"),
+    ),
+    (
+        "vendor/zxing-wasm/LICENSE-zxing-cpp",
+        include_bytes!("../../assets/verifier/vendor/zxing-wasm/LICENSE-zxing-cpp"),
+    ),
+    (
+        "vendor/zxing-wasm/zxing-reader.js",
+        include_bytes!("../../assets/verifier/vendor/zxing-wasm/zxing-reader.js"),
+    ),
+    (
+        "vendor/zxing-wasm/zxing_reader.wasm",
+        include_bytes!("../../assets/verifier/vendor/zxing-wasm/zxing_reader.wasm"),
+    ),
+];
+
+/// The page with its trust anchors: the office key's fingerprint and where the bundle is
+/// (same origin). Both are base64url or a path: attribute text that needs no escaping, but a
+/// bundle path is checked anyway.
+pub fn index_html(fingerprint: &str, bundle_url: &str) -> String {
+    let safe_url: String = bundle_url
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "/._-~".contains(*c))
+        .collect();
+    INDEX
+        .replace("{{OFFICE_KEY}}", fingerprint)
+        .replace("{{BUNDLE_URL}}", &safe_url)
+}
+
+pub fn service_worker() -> &'static [u8] {
+    SERVICE_WORKER
+}
+
+/// A file under `/verifier/`, by its path there.
+pub fn file(path: &str) -> Option<&'static [u8]> {
+    FILES.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
+}
+
+/// The content type by extension: `.wasm` must be `application/wasm` for streaming compile.
+pub fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, e)| e) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("wasm") => "application/wasm",
+        Some("json") => "application/json",
+        _ => "text/plain; charset=utf-8",
+    }
+}
+
+/// Writes the page for a static HTTPS host (docs/verifier.md, "published copy"): `v/index.html`,
+/// `V/index.html`, `verifier/…`, `v-sw.js`, and the bundle at `bundle_path` (relative to the
+/// root, e.g. `bundle.json`), plus `_headers` with the CSP for hosts that read one.
+pub fn publish(
+    out: &Path,
+    fingerprint: &str,
+    bundle_path: &str,
+    bundle: &str,
+) -> io::Result<usize> {
+    let rel = bundle_path.trim_start_matches('/');
+    let page = index_html(fingerprint, &format!("/{rel}"));
+    let mut written = 0;
+    let mut put = |path: &str, bytes: &[u8]| -> io::Result<()> {
+        let full = out.join(path);
+        if let Some(dir) = full.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(full, bytes)?;
+        written += 1;
+        Ok(())
+    };
+    put("v/index.html", page.as_bytes())?;
+    put("V/index.html", page.as_bytes())?;
+    put("v-sw.js", SERVICE_WORKER)?;
+    for (p, bytes) in FILES {
+        put(&format!("verifier/{p}"), bytes)?;
+    }
+    put(rel, bundle.as_bytes())?;
+    put(
+        "_headers",
+        format!("/*\n  Content-Security-Policy: {CSP}\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: no-referrer\n").as_bytes(),
+    )?;
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded list is the folder, less tools/, index.html and v-sw.js.
+    #[test]
+    fn embedded_files_are_the_folder() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/verifier");
+        let mut on_disk = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                let rel = p
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if p.is_dir() {
+                    if rel != "tools" {
+                        stack.push(p);
+                    }
+                } else if rel != "index.html" && rel != "v-sw.js" {
+                    on_disk.push(rel);
+                }
+            }
+        }
+        on_disk.sort();
+        let mut listed: Vec<String> = FILES.iter().map(|(p, _)| p.to_string()).collect();
+        listed.sort();
+        assert_eq!(listed, on_disk);
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        let page = index_html("FP", "/v1/bundle");
+        assert!(!page.contains("{{"));
+        assert!(page.contains(r#"content="FP""#));
+        assert!(page.contains(r#"content="/v1/bundle""#));
+        assert_eq!(content_type("a/b.wasm"), "application/wasm");
+    }
+}

@@ -1,0 +1,166 @@
+//! The card verification page (`/v`, served by the real `booth server run` on 127.0.0.1) in
+//! headless Chromium through WebDriver (chromedriver, Debian's `chromium-driver`): a genuine
+//! code is valid, an altered one invalid, one voided at the office or on the laptop revoked —
+//! with WebCrypto and with the forced pure-JS engine (`?engine=js`), which CI's Chromium
+//! would otherwise never run. Skips, saying so, where /usr/bin/chromedriver is missing;
+//! `.ci/run` installs it.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::net::*;
+use common::*;
+use fantoccini::{ClientBuilder, Locator};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_chromedriver() -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Driver(child), format!("http://127.0.0.1:{port}"))
+}
+
+/// The fragment as the QR's URL form and the page want it: `%` → `%25`, space → `%20`.
+fn fragment(code: &str) -> String {
+    code.replace('%', "%25").replace(' ', "%20")
+}
+
+fn register(b: &Booth, n: u32) -> (String, String) {
+    let (out, v) = b.register(&person_name(n), &valid_id(n), &phone(n));
+    assert!(out.status.success(), "{}", stderr(&out));
+    (
+        v["member_no"].as_str().unwrap().to_string(),
+        v["qr_payload"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn the_page_says_valid_invalid_and_revoked_with_both_engines() {
+    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "SKIPPED: {CHROMEDRIVER} or {CHROMIUM} missing (apt-get install chromium chromium-driver)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("office.db").display());
+    let token = add_device(&db, "lap-a");
+    let server = Server::start(&db);
+    let url = server.url();
+
+    let laptop = Booth::new();
+    let (_, genuine) = register(&laptop, 1);
+    let (office_voided_no, office_voided) = register(&laptop, 2);
+    let (laptop_voided_no, laptop_voided) = register(&laptop, 3);
+    let (out, _) = laptop.json(&["void", &laptop_voided_no, "--reason", "登记错了"]);
+    assert!(out.status.success());
+    let (out, v) = laptop.json(&["upload", "--server", &url, "--token", &token]);
+    assert!(out.status.success(), "{v}");
+    let (out, _) = server_cmd(&[
+        "void",
+        &office_voided_no,
+        "--reason",
+        "重复登记",
+        "--db",
+        &db,
+    ]);
+    assert!(out.status.success());
+    let i = genuine.len() / 2;
+    let swap = if &genuine[i..=i] == "A" { "B" } else { "A" };
+    let altered = format!("{}{swap}{}", &genuine[..i], &genuine[i + 1..]);
+
+    let cases = [
+        ("genuine", genuine.as_str(), "valid"),
+        ("altered", altered.as_str(), "invalid"),
+        ("voided at the office", office_voided.as_str(), "revoked"),
+        ("voided on the laptop", laptop_voided.as_str(), "revoked"),
+    ];
+    let (_driver, wd) = start_chromedriver();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let seen = rt.block_on(async {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=390,844"],
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&wd)
+            .await
+            .expect("WebDriver session");
+        let mut seen = Vec::new();
+        for engine in ["", "?engine=js"] {
+            for (name, code, _) in &cases {
+                // a fresh document each time: no earlier verdict to read by mistake
+                client.goto("about:blank").await.unwrap();
+                client
+                    .goto(&format!("{url}/v{engine}#{}", fragment(code)))
+                    .await
+                    .unwrap();
+                let verdict = client
+                    .wait()
+                    .at_most(Duration::from_secs(20))
+                    .for_element(Locator::Css("#verdict[data-state=done]"))
+                    .await
+                    .unwrap_or_else(|e| panic!("{name} {engine}: no verdict: {e}"));
+                let v = verdict.attr("data-verdict").await.unwrap();
+                let body = client.find(Locator::Css("body")).await.unwrap();
+                let used = body.attr("data-engine").await.unwrap();
+                seen.push((name.to_string(), engine, v, used));
+            }
+        }
+        client.close().await.unwrap();
+        seen
+    });
+    for (engine, expected_engine) in [("", "webcrypto"), ("?engine=js", "js")] {
+        for (name, _, expected) in &cases {
+            let (_, _, v, used) = seen
+                .iter()
+                .find(|(n, e, _, _)| n == name && *e == engine)
+                .unwrap();
+            assert_eq!(v.as_deref(), Some(*expected), "{name} {engine}: {seen:?}");
+            if engine == "?engine=js" {
+                assert_eq!(used.as_deref(), Some(expected_engine), "{seen:?}");
+            }
+        }
+    }
+    drop(server);
+}
