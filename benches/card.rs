@@ -15,7 +15,7 @@ use booth::i18n::Lang;
 use booth::member::document::check_char;
 use booth::member::{MemberInput, validate};
 use booth::slip::escpos::{self, Options};
-use booth::slip::font::Fonts;
+use booth::slip::font::{FontSource, Fonts};
 use booth::slip::{Slip, png};
 use booth::store::{self, Store};
 
@@ -62,7 +62,7 @@ fn main() {
         paper: config.paper,
         qr_mode: config.qr_mode,
     };
-    let fonts = Fonts::get(None).ok();
+    let fonts = Fonts::get(&FontSource::default()).ok();
     if fonts.is_none() {
         println!("(no CJK font: PNG figures are for QR-only slips)");
     }

@@ -37,6 +37,10 @@ pub struct Config {
     pub ca: Option<PathBuf>,
     /// A font file for slips, when the system's CJK fonts should not be used.
     pub font: Option<PathBuf>,
+    /// A folder of fonts for slips and card sheets, used instead of the system's.
+    pub font_dir: Option<PathBuf>,
+    /// The language printed on slips and cards: the members', not the operator's screen's.
+    pub slip_language: Lang,
 }
 
 impl Default for Config {
@@ -56,6 +60,8 @@ impl Default for Config {
             token: None,
             ca: None,
             font: None,
+            font_dir: None,
+            slip_language: Lang::Zh,
         }
     }
 }
@@ -76,6 +82,8 @@ pub const KEYS: &[&str] = &[
     "token",
     "ca",
     "font",
+    "font_dir",
+    "slip_language",
 ];
 
 /// Why a configuration value is refused.
@@ -214,6 +222,11 @@ impl Config {
             "token" => self.token = optional(value).map(String::from),
             "ca" => self.ca = optional(value).map(PathBuf::from),
             "font" => self.font = optional(value).map(PathBuf::from),
+            "font_dir" => self.font_dir = optional(value).map(PathBuf::from),
+            "slip_language" => {
+                self.slip_language = Lang::parse(value)
+                    .ok_or_else(|| invalid(key, lang, "config.expect_language"))?
+            }
             _ => return Err(ConfigError::UnknownKey(key.into())),
         }
         Ok(())
@@ -255,6 +268,12 @@ impl Config {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
+            "font_dir" => self
+                .font_dir
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            "slip_language" => self.slip_language.code().into(),
             _ => return None,
         })
     }
@@ -323,6 +342,8 @@ mod tests {
             union_short: Some("望京工会".into()),
             printer: Some(PrinterUri::parse("lp:Receipt_58").unwrap()),
             ca: Some("/etc/booth/ca.pem".into()),
+            font_dir: Some("/usr/share/booth/fonts".into()),
+            slip_language: Lang::En,
             ..Config::default()
         };
         let mut back = Config::default();
