@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+fn booth_body_memory() -> usize {
+    crate::server::routes::DEFAULT_BODY_MEMORY
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "booth",
@@ -230,6 +234,18 @@ pub enum ServerAction {
         /// Largest request body accepted, in bytes.
         #[arg(long, default_value_t = 16 * 1024 * 1024)]
         max_body: usize,
+        /// Bytes of request bodies held in memory at once, across all requests; more wait.
+        #[arg(long, default_value_t = booth_body_memory())]
+        body_memory: usize,
+        /// Connections open at once (default: below this process's open-file limit).
+        #[arg(long)]
+        max_connections: Option<usize>,
+        /// Seconds a client has to send a request's headers (and to finish a TLS handshake).
+        #[arg(long, default_value_t = 10)]
+        header_timeout: u64,
+        /// Seconds a connection may stay silent (mid-body, or waiting on us) before it is closed.
+        #[arg(long, default_value_t = 60)]
+        idle_timeout: u64,
     },
     /// Register a laptop and print its new token (shown once).
     AddDevice {

@@ -132,7 +132,7 @@ fn the_terminal_shows_no_escape_sequences() {
         app.handle_key(KeyEvent::from(KeyCode::Char(c)));
     }
     app.handle_key(KeyEvent::from(KeyCode::Enter));
-    assert_eq!(app.screen, Screen::Form);
+    assert_eq!(app.screen, Screen::Form, "unlock: {:?}", app.unlock.error);
     app.handle_key(KeyEvent::from(KeyCode::F(3)));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while app.records.rows.is_empty() {

@@ -375,3 +375,77 @@ fn hostile_bodies_get_clear_answers_and_never_stop_the_server() {
         assert_eq!(members_on_server(&db.url), 1);
     }
 }
+
+/// Every field the office stores is held to the laptop's rules: event fields too, and
+/// nothing beyond what a booth sends. A 100,000-character place with ESC and NUL once went in
+/// as `accepted` and broke every xlsx export afterwards.
+#[test]
+fn event_fields_and_extra_fields_are_checked_like_the_laptops() {
+    let db = &test_dbs()[0];
+    let token = add_device(&db.url, "laptop-1");
+    let server = Server::start(&db.url);
+    let c = http_client();
+    let rehash = |mut item: Value, edit: &dyn Fn(&mut Value)| {
+        edit(&mut item["record"]);
+        item["content_hash"] = booth::protocol::content_hash(&item["record"]).into();
+        item
+    };
+    let cases: Vec<(&str, Value)> = vec![
+        (
+            "place",
+            rehash(batch_item(1, day()), &|r| {
+                r["place"] = format!("望京\u{1b}[2J\0{}", "x".repeat(100_000)).into()
+            }),
+        ),
+        (
+            "operator",
+            rehash(batch_item(2, day()), &|r| r["operator"] = "".into()),
+        ),
+        (
+            "record",
+            rehash(batch_item(3, day()), &|r| {
+                r["extra"] = "x".repeat(1000).into()
+            }),
+        ),
+        (
+            "record",
+            rehash(batch_item(4, day()), &|r| {
+                r["union"] = "  朝阳区总工会 ".into()
+            }),
+        ),
+        (
+            "consent_at",
+            rehash(batch_item(5, day()), &|r| {
+                r["consent_at"] = "yesterday".into()
+            }),
+        ),
+    ];
+    for (field, item) in cases {
+        let body = serde_json::to_vec(&batch(vec![item])).unwrap();
+        let (st, v) = post(&c, &server.url(), &token, body, "application/json").unwrap();
+        assert_eq!(st, 200, "{v}");
+        let r = &v["results"][0];
+        assert_eq!(r["status"], "rejected", "{field}: {v}");
+        assert_eq!(r["errors"][0]["field"], field, "{v}");
+    }
+    let good = serde_json::to_vec(&batch(vec![batch_item(6, day())])).unwrap();
+    let (_, v) = post(&c, &server.url(), &token, good, "application/json").unwrap();
+    assert_eq!(v["results"][0]["status"], "accepted", "{v}");
+    assert_eq!(members_on_server(&db.url), 1);
+    let out_dir = tempfile::tempdir().unwrap();
+    let xlsx = out_dir.path().join("all.xlsx");
+    let (out, _) = server_cmd(&[
+        "export",
+        "--format",
+        "xlsx",
+        "--out",
+        xlsx.to_str().unwrap(),
+        "--db",
+        &db.url,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

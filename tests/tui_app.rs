@@ -6,11 +6,13 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use booth::i18n::Lang;
+use booth::member::Field;
+use booth::tui::action::Action;
 use booth::tui::app::{App, Overlay, Screen};
 use booth::tui::event::AppEvent;
 use booth::tui::screens::done::PrintStatus;
-use booth::tui::screens::form::FieldId;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use zeroize::Zeroizing;
 
 mod common;
 
@@ -97,7 +99,7 @@ fn register_print_and_next() {
     h.key(KeyCode::Enter);
     assert_eq!(h.app.screen, Screen::Form);
     assert!(h.app.form.is_blank());
-    assert_eq!(h.app.form.focus, FieldId::Name);
+    assert_eq!(h.app.form.focus, Field::Name);
     // the day's employer is now a suggestion: one Tab takes it
     assert_eq!(h.app.form.employers, vec!["某某快递有限公司".to_string()]);
 }
@@ -161,10 +163,10 @@ fn errors_focus_the_first_bad_field_and_keep_what_was_typed() {
     h.typ("110105194912310021");
     h.ctrl('s');
     assert_eq!(h.app.screen, Screen::Form);
-    assert_eq!(h.app.form.focus, FieldId::IdNumber);
-    assert_eq!(h.app.form.name.value(), "张三");
-    assert_eq!(h.app.form.id_number.value(), "110105194912310021");
-    assert!(h.app.form.error_for(FieldId::Phone).is_some());
+    assert_eq!(h.app.form.focus, Field::IdNumber);
+    assert_eq!(h.app.form.text(Field::Name), "张三");
+    assert_eq!(h.app.form.text(Field::IdNumber), "110105194912310021");
+    assert!(h.app.form.error_for(Field::Phone).is_some());
 }
 
 #[test]
@@ -173,22 +175,22 @@ fn an_error_shows_once_the_field_is_left_and_stays_while_fixing_it() {
     h.typ("张三");
     h.key(KeyCode::Tab);
     h.typ("1101051949"); // still typing: no error yet
-    assert!(h.app.form.error_for(FieldId::IdNumber).is_none());
+    assert!(h.app.form.error_for(Field::IdNumber).is_none());
     h.typ("12310021"); // 18 characters, wrong check character: no auto-advance
-    assert_eq!(h.app.form.focus, FieldId::IdNumber);
+    assert_eq!(h.app.form.focus, Field::IdNumber);
     h.key(KeyCode::Tab);
-    assert!(h.app.form.error_for(FieldId::IdNumber).is_some());
+    assert!(h.app.form.error_for(Field::IdNumber).is_some());
     // back to fix it: the reason is still beside it, until the fix is typed
     h.app
         .handle_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
-    assert_eq!(h.app.form.focus, FieldId::IdNumber);
-    assert!(h.app.form.error_for(FieldId::IdNumber).is_some());
+    assert_eq!(h.app.form.focus, Field::IdNumber);
+    assert!(h.app.form.error_for(Field::IdNumber).is_some());
     h.key(KeyCode::Backspace);
     h.typ("X");
-    assert!(h.app.form.error_for(FieldId::IdNumber).is_none());
+    assert!(h.app.form.error_for(Field::IdNumber).is_none());
     assert_eq!(
         h.app.form.focus,
-        FieldId::Phone,
+        Field::Phone,
         "a valid ID moves on by itself"
     );
 }
@@ -218,7 +220,7 @@ fn idle_lock_hides_everything_and_keeps_the_form() {
     h.typ("secret1");
     h.key(KeyCode::Enter);
     assert_eq!(h.app.screen, Screen::Form);
-    assert_eq!(h.app.form.name.value(), "买买提");
+    assert_eq!(h.app.form.text(Field::Name), "买买提");
 }
 
 #[test]
@@ -242,7 +244,7 @@ fn paste_goes_in_as_one_piece_without_control_characters() {
     h.app.handle_event(AppEvent::Input(Event::Paste(
         "买买提·吐尔逊\u{1b}[31m\n".into(),
     )));
-    assert_eq!(h.app.form.name.value(), "买买提·吐尔逊[31m ");
+    assert_eq!(h.app.form.text(Field::Name), "买买提·吐尔逊[31m ");
     // a paste on the lock screen goes nowhere
     h.key(KeyCode::F(10));
     h.app
@@ -298,7 +300,7 @@ fn leaving_an_edit_abandons_it_and_brings_back_the_registration_in_progress() {
     h.key(KeyCode::F(3));
     h.key(KeyCode::F(2));
     assert!(h.app.form.editing.is_none());
-    assert_eq!(h.app.form.name.value(), "半截");
+    assert_eq!(h.app.form.text(Field::Name), "半截");
     let stored = h.app.store().unwrap().get(&h.app.records.rows[0].member_no);
     assert_eq!(stored.unwrap().unwrap().member.unwrap().name, "葛婷婷");
     // editing twice in a row keeps the registration in progress too
@@ -312,7 +314,7 @@ fn leaving_an_edit_abandons_it_and_brings_back_the_registration_in_progress() {
     h.key(KeyCode::F(4));
     h.key(KeyCode::F(2));
     assert!(h.app.form.editing.is_none());
-    assert_eq!(h.app.form.name.value(), "半截");
+    assert_eq!(h.app.form.text(Field::Name), "半截");
 }
 
 #[test]
@@ -335,7 +337,7 @@ fn records_search_view_edit_and_void() {
     h.typ("e");
     assert_eq!(h.app.screen, Screen::Form);
     assert!(h.app.form.editing.is_some());
-    h.app.form.focus = FieldId::Employer;
+    h.app.form.focus = Field::Employer;
     h.ctrl('u');
     h.typ("另一家公司");
     h.ctrl('s');
@@ -353,7 +355,7 @@ fn records_search_view_edit_and_void() {
         "另一家公司"
     );
     assert_eq!(
-        h.app.form.name.value(),
+        h.app.form.text(Field::Name),
         "半截",
         "the registration in progress is back"
     );
@@ -445,7 +447,7 @@ fn the_upload_screen_uploads_and_reports() {
     h.key(KeyCode::Enter);
     assert!(h.app.upload.running);
     h.pump_until("the upload", |a| !a.upload.running);
-    let (msg, ok) = h.app.upload.message.clone().unwrap();
+    let (msg, ok) = h.app.upload.status.message(Lang::Zh).unwrap();
     assert!(ok, "{msg}");
     assert_eq!(h.app.upload.done, 2);
     assert_eq!(h.app.counts.queued, 0);
@@ -473,7 +475,7 @@ fn a_terminal_too_small_to_show_the_form_takes_no_typing_but_quits() {
         KeyCode::Char('王'),
         KeyModifiers::NONE,
     ))));
-    assert_eq!(h.app.form.name.value(), "王");
+    assert_eq!(h.app.form.text(Field::Name), "王");
     h.app.handle_event(ev(Event::Resize(60, 20)));
     h.app.handle_event(ev(Event::Key(KeyEvent::new(
         KeyCode::Char('q'),
@@ -483,4 +485,80 @@ fn a_terminal_too_small_to_show_the_form_takes_no_typing_but_quits() {
     h.app.shutdown();
     let store = h.app.store().unwrap();
     assert_eq!(store.load_draft().unwrap().unwrap().0.name, "王");
+}
+
+#[test]
+fn the_app_runs_actions_as_its_keys_do() {
+    let mut h = Harness::new();
+    h.app.update(Action::Tally);
+    assert_eq!(h.app.counts.consultations, 1);
+    h.app.update(Action::Goto(Screen::Dashboard));
+    assert_eq!(h.app.screen, Screen::Dashboard);
+    h.pump_until("the figures", |a| a.dashboard.figures.is_some());
+    h.app.update(Action::Help);
+    assert_eq!(h.app.overlay, Some(Overlay::Help));
+    h.key(KeyCode::Char('x'));
+    assert_eq!(h.app.overlay, None, "any key closes the help");
+    h.app.update(Action::Lock);
+    assert_eq!(h.app.screen, Screen::Locked);
+    h.app
+        .update(Action::Unlock(Zeroizing::new("secret1".into())));
+    assert_eq!(h.app.screen, Screen::Dashboard, "back where it locked");
+    h.app.update(Action::UndoTally);
+    assert_eq!(h.app.counts.consultations, 0);
+}
+
+#[test]
+fn esc_belongs_to_the_screen_shown() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::F(3));
+    h.pump_until("the list", |a| a.records.rows.len() == 1);
+    h.key(KeyCode::Enter);
+    h.typ("v");
+    assert!(h.app.records.void_reason.is_some());
+    // Esc steps back one level at a time: the void prompt, the record, the list
+    h.key(KeyCode::Esc);
+    assert!(h.app.records.void_reason.is_none());
+    assert!(h.app.records.detail.is_some());
+    h.key(KeyCode::Esc);
+    assert!(h.app.records.detail.is_none());
+    assert_eq!(h.app.screen, Screen::Records);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.screen, Screen::Form);
+    // on the form, Esc is the previous field
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.form.focus, Field::Name);
+    h.key(KeyCode::F(5));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.screen, Screen::Form);
+}
+
+#[test]
+fn the_help_names_the_keys_of_the_screen_shown_and_the_apps() {
+    let mut h = Harness::new();
+    h.key(KeyCode::F(1));
+    let form = h.app.help_lines().join("\n");
+    for key in [
+        "Tab/Enter",
+        "Shift-Tab/Esc",
+        "Ctrl-S",
+        "Ctrl-D",
+        "Ctrl-U",
+        "F8",
+        "Ctrl-Q",
+    ] {
+        assert!(
+            form.contains(key),
+            "{key} missing from the form's help:\n{form}"
+        );
+    }
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::F(3));
+    let records = h.app.help_lines().join("\n");
+    assert!(records.contains("PgDn") && records.contains("Enter"));
+    assert!(!records.contains("Ctrl-D"), "not the form's keys");
+    assert!(records.contains("F2"), "and the app's");
 }

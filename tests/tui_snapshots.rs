@@ -8,13 +8,14 @@ use std::sync::mpsc;
 use booth::card::MemberNo;
 use booth::card::qr::QrMatrix;
 use booth::i18n::Lang;
+use booth::member::Field;
 use booth::member::MemberInput;
 use booth::member::State;
 use booth::store::members::Summary;
 use booth::store::stats::{Counts, DayFigures};
 use booth::tui::app::{App, Overlay, Screen, Tone};
 use booth::tui::screens::done::{DoneState, PrintStatus};
-use booth::tui::screens::form::{FieldId, FormState};
+use booth::tui::screens::form::FormState;
 use booth::tui::view;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use ratatui::Terminal;
@@ -113,7 +114,7 @@ fn filled_form() -> FormState {
         ..Default::default()
     };
     let mut f = FormState::from_input(&input, today());
-    f.focus = FieldId::EmploymentForm;
+    f.focus = Field::EmploymentForm;
     f
 }
 
@@ -148,20 +149,22 @@ fn form_screens() {
         app.counts.queued = 12;
         snap("form_filled", &app);
         // refused submit: every error shown
-        let mut f = FormState::new(today());
-        f.name.set("张三");
-        f.id_number.set("110105194912310021");
-        f.phone.set("12345");
-        f.revalidate();
+        let input = MemberInput {
+            name: "张三".into(),
+            id_number: "110105194912310021".into(),
+            phone: "12345".into(),
+            ..Default::default()
+        };
+        let mut f = FormState::from_input(&input, today());
         f.show_all_errors = true;
-        f.focus = FieldId::IdNumber;
+        f.focus = Field::IdNumber;
         app.form = f;
         app.message = Some((booth::t!(lang, "form.fix_errors").into(), Tone::Bad));
         snap("form_errors", &app);
         app.message = None;
         // a person already registered here: who, when, and the key to reprint, in 80 columns
         let mut f = filled_form();
-        f.focus = FieldId::Phone;
+        f.focus = Field::Phone;
         f.existing = Some(booth::store::members::Existing {
             member_no: MemberNo::new("K7M2QX", 42).unwrap(),
             name: Some("买买提·吐尔逊".into()),
@@ -171,8 +174,8 @@ fn form_screens() {
         app.form = f;
         snap("form_existing", &app);
         app.form.employers = vec!["某某快递有限公司".into(), "城市配送站".into()];
-        app.form.employer.clear();
-        app.form.focus = FieldId::Employer;
+        app.form.set_text(Field::Employer, "");
+        app.form.focus = Field::Employer;
         snap("form_employer_suggestions", &app);
         app.overlay = Some(Overlay::Help);
         snap("help", &app);

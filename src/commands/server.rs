@@ -1,6 +1,7 @@
 //! `server run | add-device | revoke-device | export | stats`.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -19,12 +20,26 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             tls_cert,
             tls_key,
             max_body,
+            body_memory,
+            max_connections,
+            header_timeout,
+            idle_timeout,
         } => {
+            let mut limits = server::listener::Limits::for_this_process();
+            if let Some(n) = max_connections {
+                limits.max_connections = (*n).max(1);
+            }
+            limits.header_timeout = Duration::from_secs((*header_timeout).max(1));
+            limits.handshake_timeout = limits.header_timeout;
+            limits.idle_timeout = Duration::from_secs((*idle_timeout).max(1));
             let opts = RunOptions {
                 listen: listen.clone(),
                 db: db.clone(),
                 tls: tls_cert.clone().zip(tls_key.clone()),
                 max_body: *max_body,
+                body_memory: *body_memory,
+                limits,
+                lang: ctx.lang,
             };
             server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
             Ok(Output {

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use crate::card::payload::{MAX_UNION_BYTES, check_union_name};
 use crate::i18n::Lang;
 use crate::member::BoothEvent;
+use crate::member::state::{OPERATOR_MAX_CHARS, PLACE_MAX_CHARS, UNION_MAX_CHARS};
 use crate::t;
 pub use printer::{BadPrinterUri, Paper, PrinterUri, QrMode};
 
@@ -90,7 +91,14 @@ pub const KEYS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
     UnknownKey(String),
-    Invalid { key: String, expected: String },
+    Invalid {
+        key: String,
+        expected: String,
+    },
+    /// The union's name (or short name) does not fit the QR payload.
+    UnionTooLong {
+        key: String,
+    },
 }
 
 impl ConfigError {
@@ -107,6 +115,12 @@ impl ConfigError {
             ConfigError::Invalid { key, expected } => {
                 t!(lang, "config.invalid", key = key, expected = expected)
             }
+            ConfigError::UnionTooLong { key } => t!(
+                lang,
+                "config.invalid",
+                key = key,
+                expected = t!(lang, "config.union_too_long", max = MAX_UNION_BYTES / 2)
+            ),
         }
     }
 }
@@ -138,10 +152,7 @@ impl Config {
         let mut c = self.clone();
         c.apply(key, value, lang)?;
         if key == "union" && c.union_short.is_none() && check_union_name(&c.union).is_err() {
-            return Err(ConfigError::Invalid {
-                key: key.into(),
-                expected: t!(lang, "config.union_too_long", max = MAX_UNION_BYTES / 2),
-            });
+            return Err(ConfigError::UnionTooLong { key: key.into() });
         }
         Ok(c)
     }
@@ -151,22 +162,20 @@ impl Config {
     /// settings read back.
     pub fn apply(&mut self, key: &str, value: &str, lang: Lang) -> Result<(), ConfigError> {
         match key {
-            "union" => self.union = text_value(key, value, 60, lang)?,
+            "union" => self.union = text_value(key, value, UNION_MAX_CHARS, lang)?,
             "union_short" => {
                 self.union_short = match optional(value) {
                     None => None,
                     Some(v) => {
                         let v = text_value(key, v, 24, lang)?;
-                        check_union_name(&v).map_err(|_| ConfigError::Invalid {
-                            key: key.into(),
-                            expected: t!(lang, "config.union_too_long", max = MAX_UNION_BYTES / 2),
-                        })?;
+                        check_union_name(&v)
+                            .map_err(|_| ConfigError::UnionTooLong { key: key.into() })?;
                         Some(v)
                     }
                 }
             }
-            "place" => self.place = text_value(key, value, 60, lang)?,
-            "operator" => self.operator = text_value(key, value, 40, lang)?,
+            "place" => self.place = text_value(key, value, PLACE_MAX_CHARS, lang)?,
+            "operator" => self.operator = text_value(key, value, OPERATOR_MAX_CHARS, lang)?,
             "language" => {
                 self.language = Lang::parse(value)
                     .ok_or_else(|| invalid(key, lang, "config.expect_language"))?

@@ -4,12 +4,14 @@
 //! - [`record`]: what is typed ([`MemberInput`]) and what is stored ([`Member`]); [`validate`].
 //! - [`document`]: resident IDs (GB 11643), residence permits, foreign PR IDs, passports.
 //! - [`phone`], [`name`], [`uscc`]: the other checked fields.
+//! - [`entry`]: typing a record in: when a number is complete, the document type as typed.
 //! - [`region`]: GB/T 2260 codes, current and historic. [`options`]: pick lists.
 //! - [`text`]: character normalisation and the hazardous-character filter.
 //! - [`state`]: a record's life (queued, uploaded, voided, rejected), its booth event, and
 //!   what may still be done with it.
 
 pub mod document;
+pub mod entry;
 pub mod error;
 pub mod name;
 pub mod options;

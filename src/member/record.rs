@@ -266,8 +266,10 @@ pub fn parse_yes_no(raw: &str) -> Result<Option<bool>, Reason> {
     }
 }
 
-/// Splits a needs cell into known codes and free text for "other".
-fn parse_needs(raw: &str) -> Result<(Vec<String>, Option<String>), Reason> {
+/// Splits typed or imported needs into the list's codes (in order, no repeats) and the
+/// free-text parts for "other". The one place that knows the separators: the form, import and
+/// the server all split here.
+pub fn split_needs(raw: &str) -> (Vec<String>, Vec<String>) {
     let mut codes: Vec<String> = Vec::new();
     let mut other: Vec<String> = Vec::new();
     for part in raw.split([',', '，', '、', ';', '；', '\n']) {
@@ -284,6 +286,12 @@ fn parse_needs(raw: &str) -> Result<(Vec<String>, Option<String>), Reason> {
             None => other.push(part.to_string()),
         }
     }
+    (codes, other)
+}
+
+/// Splits a needs cell into known codes and free text for "other".
+fn parse_needs(raw: &str) -> Result<(Vec<String>, Option<String>), Reason> {
+    let (mut codes, other) = split_needs(raw);
     let other = if other.is_empty() {
         None
     } else {

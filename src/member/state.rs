@@ -56,6 +56,32 @@ pub struct BoothEvent {
     pub operator: String,
 }
 
+/// Longest union name, place and operator name, in characters (the setup screen, `config set`
+/// and the office server all hold records to these).
+pub const UNION_MAX_CHARS: usize = 60;
+pub const PLACE_MAX_CHARS: usize = 60;
+pub const OPERATOR_MAX_CHARS: usize = 40;
+
+impl BoothEvent {
+    /// Each field checked as the laptop checks it when it is set (required, no control or
+    /// hazardous characters, within its length), and tidied the same way. `Err` names the
+    /// first bad field.
+    pub fn checked(&self) -> Result<BoothEvent, (&'static str, crate::member::Reason)> {
+        use crate::member::record::free_text;
+        let field = |name: &'static str, value: &str, max: usize| match free_text(value, max, true)
+        {
+            Ok(Some(tidy)) => Ok(tidy),
+            Ok(None) => Err((name, crate::member::Reason::Required)),
+            Err(reason) => Err((name, reason)),
+        };
+        Ok(BoothEvent {
+            union: field("union", &self.union, UNION_MAX_CHARS)?,
+            place: field("place", &self.place, PLACE_MAX_CHARS)?,
+            operator: field("operator", &self.operator, OPERATOR_MAX_CHARS)?,
+        })
+    }
+}
+
 /// May the operator still change or void this record? Only before the office has it, and only
 /// while its personal data is on the laptop (a purged record has nothing left to edit).
 pub fn may_edit(state: State, has_personal_data: bool) -> bool {
@@ -71,6 +97,31 @@ pub fn may_print(state: State, has_personal_data: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_fields_are_held_to_the_laptops_rules() {
+        let ok = BoothEvent {
+            union: "朝阳区总工会".into(),
+            place: " 望京  SOHO ".into(),
+            operator: "李明".into(),
+        };
+        assert_eq!(ok.checked().unwrap().place, "望京 SOHO");
+        let long = BoothEvent {
+            place: "望".repeat(100_000),
+            ..ok.clone()
+        };
+        assert_eq!(long.checked().unwrap_err().0, "place");
+        let control = BoothEvent {
+            operator: "李\u{1b}[2J\0".into(),
+            ..ok.clone()
+        };
+        assert_eq!(control.checked().unwrap_err().0, "operator");
+        let empty = BoothEvent {
+            union: " ".into(),
+            ..ok
+        };
+        assert_eq!(empty.checked().unwrap_err().0, "union");
+    }
 
     #[test]
     fn only_queued_and_rejected_records_with_their_data_are_editable() {

@@ -6,8 +6,10 @@ use chrono::NaiveDate;
 
 use crate::card::MemberNo;
 use crate::i18n::Lang;
-use crate::member::validate;
-use crate::protocol::{BatchItem, ItemResult, Status, WireError, WireRecord, content_hash};
+use crate::member::{BoothEvent, validate};
+use crate::protocol::{
+    BatchItem, ItemResult, Status, WireError, WireRecord, canonical_json, content_hash,
+};
 use crate::t;
 
 /// A record that passed every check the database is not needed for.
@@ -52,8 +54,20 @@ fn wire_error(field: &str, code: &str, message: String) -> WireError {
     }
 }
 
-/// Checks one record; `Err` is its final answer.
-pub fn check(index: usize, item: &BatchItem, lang: Lang) -> Result<Candidate, ItemResult> {
+/// A registration day the office can believe: not before the first booth release's cards
+/// could be dated (2020), not after tomorrow of the office's clock (laptop clocks drift).
+fn plausible_day(day: NaiveDate, today: NaiveDate) -> bool {
+    let first = NaiveDate::from_ymd_opt(2020, 1, 1).expect("valid date");
+    day >= first && day <= today + chrono::Days::new(1)
+}
+
+/// Checks one record; `Err` is its final answer. `today` is the office's date.
+pub fn check(
+    index: usize,
+    item: &BatchItem,
+    today: NaiveDate,
+    lang: Lang,
+) -> Result<Candidate, ItemResult> {
     let member_no: MemberNo = item.member_no.parse().map_err(|_| {
         rejected(
             item,
@@ -95,6 +109,61 @@ pub fn check(index: usize, item: &BatchItem, lang: Lang) -> Result<Candidate, It
                 .collect(),
         )
     })?;
+    let event = BoothEvent {
+        union: record.union.clone(),
+        place: record.place.clone(),
+        operator: record.operator.clone(),
+    }
+    .checked()
+    .map_err(|(field, reason)| {
+        let message = reason.message(lang);
+        rejected(item, vec![wire_error(field, reason.code(), message)])
+    })?;
+    for (field, at) in [
+        ("consent_at", &record.consent_at),
+        ("created_at", &record.created_at),
+    ] {
+        if chrono::DateTime::parse_from_rfc3339(at).is_err() || at.len() > 40 {
+            return Err(rejected(
+                item,
+                vec![wire_error(
+                    field,
+                    "bad_time",
+                    t!(lang, "server.bad_time").into(),
+                )],
+            ));
+        }
+    }
+    if !plausible_day(record.event_date, today) {
+        return Err(rejected(
+            item,
+            vec![wire_error(
+                "event_date",
+                "bad_date",
+                t!(lang, "server.bad_event_date").into(),
+            )],
+        ));
+    }
+    // What is stored is what the laptop would have sent for this record: the validated,
+    // tidied form, nothing more. Anything else (extra fields, untidy text) is not a booth's.
+    let canonical = serde_json::to_value(WireRecord {
+        member: v.member.clone(),
+        union: event.union,
+        place: event.place,
+        operator: event.operator,
+        ..record.clone()
+    })
+    .unwrap_or_default();
+    if canonical_json(&canonical) != canonical_json(&item.record) {
+        return Err(rejected(
+            item,
+            vec![wire_error(
+                "record",
+                "not_canonical",
+                t!(lang, "server.not_canonical").into(),
+            )],
+        ));
+    }
     Ok(Candidate {
         index,
         uuid: item.uuid.to_string(),

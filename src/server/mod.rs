@@ -3,6 +3,7 @@
 //! from its database, so several can run behind a load balancer on one PostgreSQL.
 //!
 //! - [`routes`]: HTTP handlers and the access log.
+//! - [`listener`]: accepting connections on a hostile network (caps and time limits).
 //! - [`ingest`]: per-record checks that need no database (hash, validation).
 //! - [`db`]: SQLite and PostgreSQL storage, migrations, classification.
 //! - [`auth`]: device tokens.
@@ -12,12 +13,11 @@ pub mod auth;
 pub mod db;
 pub mod export;
 pub mod ingest;
+pub mod listener;
 pub mod routes;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::i18n::Lang;
 use crate::t;
@@ -30,6 +30,11 @@ pub struct RunOptions {
     pub db: String,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub max_body: usize,
+    /// Bytes of request bodies held in memory at once, across all requests.
+    pub body_memory: usize,
+    pub limits: listener::Limits,
+    /// The language of what is printed for the person starting the server.
+    pub lang: Lang,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,50 +76,50 @@ pub fn run(opts: &RunOptions) -> Result<(), ServeError> {
 
 async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
     let db = Db::open(&opts.db).await?;
-    let listener = std::net::TcpListener::bind(&opts.listen).map_err(|why| ServeError::Listen {
-        addr: opts.listen.clone(),
-        why,
-    })?;
+    let tls = match &opts.tls {
+        Some((cert, key)) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
+            crate::tls::server_config(cert, key).map_err(ServeError::Tls)?,
+        ))),
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(&opts.listen)
+        .await
+        .map_err(|why| ServeError::Listen {
+            addr: opts.listen.clone(),
+            why,
+        })?;
     let addr = listener.local_addr()?;
     let kind = db.kind();
-    let app = Arc::new(routes::App::new(db, opts.max_body));
-    let service = routes::router(app).into_make_service();
-    let handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
-    let h = handle.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down");
-        h.graceful_shutdown(Some(Duration::from_secs(30)));
-    });
-    let tls = opts.tls.is_some();
-    tracing::info!(%addr, db = kind, tls, max_body = opts.max_body, "server listening");
+    let app = Arc::new(routes::App::new(db, opts.max_body, opts.body_memory));
+    let has_tls = tls.is_some();
+    if !has_tls && !addr.ip().is_loopback() {
+        // personal data would cross the network readable by anyone on the way
+        tracing::warn!(%addr, "plain HTTP on a non-loopback address: use --tls-cert/--tls-key");
+        eprintln!("{}", t!(opts.lang, "server.plain_http", addr = addr));
+    }
+    tracing::info!(
+        %addr,
+        db = kind,
+        tls = has_tls,
+        max_body = opts.max_body,
+        max_connections = opts.limits.max_connections,
+        "server listening"
+    );
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
             "{}",
-            serde_json::json!({ "listening": addr.to_string(), "tls": tls, "db": kind })
+            serde_json::json!({ "listening": addr.to_string(), "tls": has_tls, "db": kind })
         );
         let _ = out.flush();
     }
-    match &opts.tls {
-        Some((cert, key)) => {
-            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .map_err(ServeError::Tls)?;
-            axum_server::tls_rustls::from_tcp_rustls(listener, config)?
-                .handle(handle)
-                .serve(service)
-                .await?
-        }
-        None => {
-            axum_server::from_tcp(listener)?
-                .handle(handle)
-                .serve(service)
-                .await?
-        }
-    }
+    let shutdown = async {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+    };
+    listener::serve(listener, tls, routes::router(app), opts.limits, shutdown).await;
     Ok(())
 }
 

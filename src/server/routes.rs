@@ -30,6 +30,9 @@ use crate::t;
 pub struct App {
     pub db: Db,
     pub max_body: usize,
+    /// Request-body bytes held at once across all requests, in KiB: past it, a new body
+    /// waits (and gets 503 "busy" after a while) instead of growing the server's memory.
+    pub body_budget: Arc<tokio::sync::Semaphore>,
     /// Batches being decoded, checked and stored at once. A decoded batch takes several times
     /// its body in memory and the database takes one writer (SQLite) or a pool's worth
     /// (PostgreSQL) anyway: more in flight only queue inside, holding memory while they wait.
@@ -37,15 +40,24 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(db: Db, max_body: usize) -> App {
+    /// `body_memory`: bytes of request bodies held at once (at least one largest body).
+    pub fn new(db: Db, max_body: usize, body_memory: usize) -> App {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let budget_kib = body_memory.max(max_body).div_ceil(1024);
         App {
             db,
             max_body,
+            body_budget: Arc::new(tokio::sync::Semaphore::new(budget_kib)),
             batch_slots: tokio::sync::Semaphore::new((2 * cores).max(4)),
         }
     }
 }
+
+/// Request bodies held at once unless `--body-memory` says otherwise: 96 MiB (six
+/// maximum-size batches, or hundreds of ordinary ones: a batch of 500 records is about 0.5 MB).
+pub const DEFAULT_BODY_MEMORY: usize = 96 * 1024 * 1024;
+/// How long a body may wait for the budget before the client is told to come back later.
+const BODY_BUDGET_WAIT: Duration = Duration::from_secs(20);
 
 /// What the access log may say about a request (no personal data by construction).
 #[derive(Clone, Debug, Default)]
@@ -161,16 +173,34 @@ enum BodyError {
     TooLarge,
     Read,
     Timeout,
+    /// The server holds as many bodies as it will; the client should retry later.
+    Busy,
 }
 
-/// Reads at most `limit` bytes. Past the limit the rest is read and thrown away (up to a
-/// bound) before answering 413, so the client sees the answer rather than a reset
-/// connection while it is still sending.
-async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, BodyError> {
+/// A request body in memory, with its share of the server's body budget (given back when
+/// the request is done with it).
+struct HeldBody {
+    bytes: Vec<u8>,
+    _budget: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Reads at most `limit` bytes, each KiB taken from `budget` as it arrives. Past the limit
+/// the rest is read and thrown away (up to a bound) before answering 413, so the client sees
+/// the answer rather than a reset connection while it is still sending. A body that trickles
+/// in slower than the time limit is cut.
+async fn read_body(
+    body: Body,
+    limit: usize,
+    budget: Arc<tokio::sync::Semaphore>,
+) -> Result<HeldBody, BodyError> {
     const DRAIN_MAX: usize = 256 * 1024 * 1024;
     let read = async move {
         let mut body = body;
         let mut buf = Vec::new();
+        let mut held = budget
+            .clone()
+            .try_acquire_many_owned(0)
+            .map_err(|_| BodyError::Busy)?;
         let mut seen = 0usize;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|_| BodyError::Read)?;
@@ -182,13 +212,27 @@ async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, BodyError> {
                     }
                     continue;
                 }
+                let need = (buf.len() + data.len()).div_ceil(1024) - held.num_permits();
+                if need > 0 {
+                    let more = tokio::time::timeout(
+                        BODY_BUDGET_WAIT,
+                        budget.clone().acquire_many_owned(need as u32),
+                    )
+                    .await
+                    .map_err(|_| BodyError::Busy)?
+                    .map_err(|_| BodyError::Busy)?;
+                    held.merge(more);
+                }
                 buf.extend_from_slice(&data);
             }
         }
         if seen > limit {
             Err(BodyError::TooLarge)
         } else {
-            Ok(buf)
+            Ok(HeldBody {
+                bytes: buf,
+                _budget: held,
+            })
         }
     };
     tokio::time::timeout(Duration::from_secs(120), read)
@@ -249,13 +293,21 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             info,
         );
     }
-    let bytes = match read_body(body, app.max_body).await {
+    let held = match read_body(body, app.max_body, app.body_budget.clone()).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
                 t!(lang, "server.too_large", max = app.max_body),
+                info,
+            );
+        }
+        Err(BodyError::Busy) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                t!(lang, "server.busy").into(),
                 info,
             );
         }
@@ -268,6 +320,7 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             );
         }
     };
+    let bytes = &held.bytes;
     // Closed only at shutdown, and then the request is not served anyway.
     let Ok(_slot) = app.batch_slots.acquire().await else {
         return error(
@@ -277,7 +330,7 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             info,
         );
     };
-    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+    let batch: BatchRequest = match serde_json::from_slice(bytes) {
         Ok(b) => b,
         Err(e) => {
             return error(
@@ -299,11 +352,12 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
     }
 
     // Hashing and validation are CPU work: off the async workers.
+    let today = chrono::Local::now().date_naive();
     let checked = tokio::task::spawn_blocking(move || {
         let mut answers: Vec<Option<ItemResult>> = vec![None; batch.records.len()];
         let mut candidates: Vec<Candidate> = Vec::new();
         for (i, item) in batch.records.iter().enumerate() {
-            match ingest::check(i, item, lang) {
+            match ingest::check(i, item, today, lang) {
                 Ok(c) => candidates.push(c),
                 Err(answer) => answers[i] = Some(answer),
             }

@@ -1,11 +1,15 @@
 //! The terminal UI (ratatui + crossterm): the booth day from the passphrase to the dashboard.
 //!
-//! - [`app`]: state and `update`; [`view`]: drawing; [`screens`]: one module per screen.
+//! - [`app`]: state, routing and `update`; [`action`]: what screens ask the app to do.
+//! - [`screens`]: one module per screen (state, keys, render); [`view`]: the frame around them.
+//! - [`keys`]: key bindings as typed lists, which also write the key hints and the help.
 //! - [`event`]: the one channel (input, worker results); [`workers`]: threads off the key path.
 //! - [`terminal`]: entering/leaving raw mode, restored on exit, error, panic and SIGTERM.
 
+pub mod action;
 pub mod app;
 pub mod event;
+pub mod keys;
 pub mod screens;
 pub mod terminal;
 pub mod theme;

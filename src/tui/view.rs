@@ -1,14 +1,15 @@
 //! Drawing the whole app from its state: header tabs, the current screen, the status bar,
-//! overlays. Pure: reads the state, writes the frame.
+//! the box on top. Pure: reads the state, writes the frame; every screen draws itself.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::app::{App, Overlay, Screen, Tone};
+use super::action::Action;
+use super::app::{App, Screen, Tone};
+use super::keys::{self, SESSION};
 use super::theme;
-use crate::i18n::Lang;
 use crate::t;
 use crate::tui::widgets::{fit, fits};
 
@@ -68,26 +69,25 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     render_status(app, frame, status);
     if let Some(o) = app.overlay {
-        render_overlay(app, o, frame, area);
+        o.render(app.help_lines(), frame, area, lang);
     }
 }
 
+/// The screens' tabs, each with the key that goes there (from the app's key list).
 fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     let lang = app.lang;
-    let tabs = [
-        (Screen::Form, "F2", t!(lang, "tab.form")),
-        (Screen::Records, "F3", t!(lang, "tab.records")),
-        (Screen::Dashboard, "F4", t!(lang, "tab.dashboard")),
-        (Screen::Upload, "F5", t!(lang, "tab.upload")),
-    ];
     let mut spans = Vec::new();
-    for (screen, key, label) in tabs {
-        let style = if app.screen == screen {
+    for b in SESSION {
+        let (Action::Goto(screen), Some(text)) = (&b.cmd, b.help) else {
+            continue;
+        };
+        let style = if app.screen == *screen {
             theme::tab_active()
         } else {
             theme::dim()
         };
-        spans.push(Span::styled(format!(" {key} {label} "), style));
+        let label = crate::i18n::text(lang, text);
+        spans.push(Span::styled(format!(" {} {label} ", b.label()), style));
         spans.push(Span::raw(" "));
     }
     if let Some(s) = &app.session {
@@ -138,7 +138,11 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         Some((m, Tone::Good | Tone::Info)) if app.screen != Screen::Locked => {
             (m.clone(), theme::status(), true)
         }
-        _ => (keys_hint(app), theme::status(), false),
+        _ => (
+            keys::hint_line(app.app_keys(), lang, "  ", |_| true),
+            theme::status(),
+            false,
+        ),
     };
     let width = area.width as usize;
     // Key hints that do not fit are left out whole, not cut mid-word (F1 lists them all).
@@ -174,88 +178,4 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         let room = width - msg_x;
         buf.set_stringn(area.x + msg_x as u16, area.y, fit(&msg, room), room, style);
     }
-}
-
-fn keys_hint(app: &App) -> String {
-    let lang = app.lang;
-    match app.screen {
-        Screen::Setup | Screen::Unlock | Screen::Locked => t!(lang, "status.keys_locked").into(),
-        _ => t!(lang, "status.keys").into(),
-    }
-}
-
-fn render_overlay(app: &App, o: Overlay, frame: &mut Frame, area: Rect) {
-    let lang = app.lang;
-    let (title, lines): (&str, Vec<String>) = match o {
-        Overlay::Help => (t!(lang, "help.title"), help_lines(app.screen, lang)),
-        Overlay::ConfirmQuit => (
-            t!(lang, "confirm.quit_title"),
-            vec![t!(lang, "confirm.quit").into()],
-        ),
-        Overlay::ConfirmClear => (
-            t!(lang, "confirm.clear_title"),
-            vec![t!(lang, "confirm.clear").into()],
-        ),
-    };
-    let w = area.width.min(72);
-    // Height after wrapping, so a long line is not cut off.
-    let inner = w.saturating_sub(2).max(1) as usize;
-    let rows: usize = lines
-        .iter()
-        .map(|l| {
-            unicode_width::UnicodeWidthStr::width(l.as_str())
-                .div_ceil(inner)
-                .max(1)
-        })
-        .sum();
-    let h = (rows as u16 + 2).min(area.height);
-    let r = Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    );
-    let buf = frame.buffer_mut();
-    Clear.render(r, buf);
-    Paragraph::new(lines.into_iter().map(Line::from).collect::<Vec<_>>())
-        .block(
-            Block::bordered()
-                .title(title.to_string())
-                .border_style(theme::hint()),
-        )
-        .wrap(Wrap { trim: false })
-        .render(r, buf);
-}
-
-fn help_lines(screen: Screen, lang: Lang) -> Vec<String> {
-    let keys: &[&str] = match screen {
-        Screen::Form => &[
-            "help.form.move",
-            "help.form.submit",
-            "help.form.lists",
-            "help.form.doc_type",
-            "help.form.clear",
-            "help.form.reprint",
-        ],
-        Screen::Done => &["help.done"],
-        Screen::Records => &["help.records.search", "help.records.view"],
-        Screen::Upload => &["help.upload"],
-        _ => &[],
-    };
-    let mut lines: Vec<String> = keys
-        .iter()
-        .map(|k| crate::i18n::text(lang, k).to_string())
-        .collect();
-    lines.push(String::new());
-    for k in [
-        "help.global.screens",
-        "help.global.tally",
-        "help.global.lock",
-        "help.global.quit",
-    ] {
-        lines.push(crate::i18n::text(lang, k).to_string());
-    }
-    lines.push(String::new());
-    lines.push(t!(lang, "help.close").into());
-    lines
 }

@@ -40,6 +40,8 @@ pub enum DraftReq {
     Stop,
 }
 
+/// A page of the records list: `before` the last row shown, or the first page.
+#[derive(Clone, Debug)]
 pub struct SearchReq {
     pub query: String,
     pub before: Option<i64>,

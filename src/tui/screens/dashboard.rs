@@ -1,6 +1,7 @@
 //! The day's figures: consultations, sign-ups, conversion, sign-ups per hour, employment
 //! forms, the needs most asked, queue size, last upload. Computed off the UI thread.
 
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -11,6 +12,10 @@ use crate::i18n::Lang;
 use crate::member::options::ListKind;
 use crate::store::stats::DayFigures;
 use crate::t;
+use crate::tui::action::Action;
+use crate::tui::app::Screen;
+use crate::tui::keys::{self, Binding, ESC};
+use crate::tui::screens::Outcome;
 use crate::tui::theme;
 use crate::tui::widgets::fit;
 
@@ -19,7 +24,26 @@ pub struct DashboardState {
     pub figures: Option<DayFigures>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmd {
+    Back,
+}
+
+const KEYS: &[Binding<Cmd>] = &[Binding::new(Cmd::Back, &[ESC]).help("help.back_to_form")];
+
+/// F1 on the dashboard.
+pub fn help(lang: Lang) -> Vec<String> {
+    keys::help_lines(KEYS, lang)
+}
+
 impl DashboardState {
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        match keys::find(KEYS, &key, |_| true) {
+            Some(Cmd::Back) => Outcome::Do(Action::Goto(Screen::Form)),
+            None => Outcome::Pass,
+        }
+    }
+
     pub fn render(&self, frame: &mut Frame, area: Rect, lang: Lang) {
         let buf = frame.buffer_mut();
         let Some(f) = &self.figures else {
@@ -163,6 +187,11 @@ fn shown_hours(per_hour: &[u64; 24]) -> std::ops::RangeInclusive<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lists_strings_exist() {
+        keys::assert_strings_exist(KEYS);
+    }
 
     #[test]
     fn the_chart_widens_to_every_hour_with_sign_ups() {

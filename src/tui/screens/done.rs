@@ -1,7 +1,8 @@
 //! After a registration: the member number large, the QR code big enough for a phone camera,
 //! and what happened to the slip. One key reprints, one starts the next member.
+//! The slip's status arrives from the print worker ([`DoneState::printed`]).
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -13,6 +14,10 @@ use crate::card::qr::{QUIET_ZONE, QrMatrix};
 use crate::i18n::Lang;
 use crate::slip::terminal::{half_block_size, half_blocks};
 use crate::t;
+use crate::tui::action::Action;
+use crate::tui::app::Screen;
+use crate::tui::keys::{self, Binding, ENTER, ESC, Key, f};
+use crate::tui::screens::Outcome;
 use crate::tui::theme;
 use crate::tui::widgets::{fit, fits, wrapped};
 
@@ -33,17 +38,55 @@ pub struct DoneState {
     pub notes: Vec<String>,
 }
 
-pub enum DoneAction {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmd {
     Next,
     Reprint,
+    Records,
+}
+
+const KEYS: &[Binding<Cmd>] = &[
+    Binding::new(Cmd::Next, &[ENTER])
+        .also(&[Key::char('n'), ESC])
+        .hint("keys.done.next")
+        .help("help.done.next"),
+    Binding::new(Cmd::Reprint, &[Key::char('p')])
+        .also(&[f(8)])
+        .hint("keys.reprint")
+        .help("help.done.reprint"),
+    // the app's F3, named here because the registration is there now
+    Binding::new(Cmd::Records, &[f(3)]).hint("keys.to_records"),
+];
+
+/// F1 on the done screen.
+pub fn help(lang: Lang) -> Vec<String> {
+    keys::help_lines(KEYS, lang)
 }
 
 impl DoneState {
-    pub fn handle_key(&mut self, key: KeyEvent) -> Option<DoneAction> {
-        match key.code {
-            KeyCode::Enter | KeyCode::Char('n' | 'N') | KeyCode::Esc => Some(DoneAction::Next),
-            KeyCode::Char('p' | 'P') | KeyCode::F(8) => Some(DoneAction::Reprint),
-            _ => None,
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        match keys::find(KEYS, &key, |_| true) {
+            Some(Cmd::Next) => Outcome::Do(Action::NextMember),
+            Some(Cmd::Reprint) => Outcome::Do(Action::Reprint(self.member_no.clone())),
+            Some(Cmd::Records) => Outcome::Do(Action::Goto(Screen::Records)),
+            None => Outcome::Pass,
+        }
+    }
+
+    /// A reprint was sent, maybe of this member's slip.
+    pub fn reprinting(&mut self, member_no: &MemberNo) {
+        if self.member_no == *member_no {
+            self.print = PrintStatus::Printing;
+        }
+    }
+
+    /// The print worker's answer, if it is about this member's slip.
+    pub fn printed(&mut self, member_no: &str, ok: bool, message: &str) {
+        if self.member_no.as_str() == member_no {
+            self.print = PrintStatus::Done {
+                ok,
+                message: message.to_string(),
+            };
         }
     }
 
@@ -112,7 +155,10 @@ impl DoneState {
         y += 1;
         let text_w = left_w.saturating_sub(1);
         // the keys wrap between "key action" groups, never inside one
-        let keys = key_lines(t!(lang, "done.keys"), text_w as usize);
+        let keys = key_lines(
+            &keys::hint_line(KEYS, lang, "   ", |_| true),
+            text_w as usize,
+        );
         let keys_y = (area.y + area.height.saturating_sub(1)).saturating_sub(keys.len() as u16);
         // what happened to the slip, and any warnings: wrapped at words (a path where it
         // must), down to the key line
@@ -156,4 +202,14 @@ fn key_lines(keys: &str, width: usize) -> Vec<String> {
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lists_strings_exist() {
+        keys::assert_strings_exist(KEYS);
+    }
 }

@@ -8,7 +8,6 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Row, Table, Widget};
 
-use crate::card::MemberNo;
 use crate::i18n::Lang;
 use crate::member::State;
 use crate::member::options::ListKind;
@@ -17,9 +16,14 @@ use crate::member::text::display_safe;
 use crate::store::StoredMember;
 use crate::store::members::Summary;
 use crate::t;
+use crate::tui::action::Action;
+use crate::tui::app::Screen;
+use crate::tui::keys::{self, BACKSPACE, Binding, DOWN, ENTER, ESC, Key, UP, f};
+use crate::tui::screens::Outcome;
 use crate::tui::theme;
 use crate::tui::widgets::fit;
-use crate::tui::widgets::input::TextInput;
+use crate::tui::widgets::input::{Edit, TextInput};
+use crate::tui::workers::SearchReq;
 
 pub const PAGE: usize = 50;
 
@@ -37,17 +41,72 @@ pub struct RecordsState {
     pub void_reason: Option<TextInput>,
 }
 
-pub enum RecordsAction {
-    Search {
-        query: String,
-        before: Option<i64>,
-        seq: u64,
-    },
-    Open(MemberNo),
-    Edit(MemberNo),
-    Void(MemberNo, String),
-    Reprint(MemberNo),
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ListCmd {
+    /// ↑↓
+    Select,
+    More,
+    PageUp,
+    View,
+    Back,
 }
+
+/// The list's keys; what else is typed goes into the search.
+const LIST: &[Binding<ListCmd>] = &[
+    Binding::new(ListCmd::Select, &[UP, DOWN])
+        .hint("keys.records.select")
+        .help("help.records.select"),
+    Binding::new(ListCmd::More, &[Key::plain(KeyCode::PageDown)])
+        .hint("keys.records.more")
+        .help("help.records.more"),
+    Binding::new(ListCmd::PageUp, &[Key::plain(KeyCode::PageUp)])
+        .help("help.records.page_up")
+        .same_line(),
+    Binding::new(ListCmd::View, &[ENTER])
+        .hint("keys.records.view")
+        .help("help.records.view"),
+    Binding::new(ListCmd::Back, &[ESC])
+        .hint("keys.records.back")
+        .help("help.back_to_form"),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DetailCmd {
+    Edit,
+    Void,
+    Reprint,
+    Back,
+}
+
+/// The keys of an open record.
+const DETAIL: &[Binding<DetailCmd>] = &[
+    Binding::new(DetailCmd::Edit, &[Key::char('e')])
+        .hint("keys.records.edit")
+        .help("help.records.edit"),
+    Binding::new(DetailCmd::Void, &[Key::char('v')])
+        .hint("keys.records.void")
+        .help("help.records.void"),
+    Binding::new(DetailCmd::Reprint, &[Key::char('p')])
+        .also(&[f(8)])
+        .hint("keys.reprint")
+        .help("help.records.reprint"),
+    Binding::new(DetailCmd::Back, &[ESC])
+        .also(&[BACKSPACE])
+        .hint("keys.back_plain")
+        .help("help.records.back"),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VoidCmd {
+    Confirm,
+    Cancel,
+}
+
+/// The keys while the reason for a void is typed.
+const VOID: &[Binding<VoidCmd>] = &[
+    Binding::new(VoidCmd::Confirm, &[ENTER]),
+    Binding::new(VoidCmd::Cancel, &[ESC]),
+];
 
 impl Default for RecordsState {
     fn default() -> Self {
@@ -66,28 +125,28 @@ impl Default for RecordsState {
 
 impl RecordsState {
     /// A new search from the first page.
-    pub fn search(&mut self) -> RecordsAction {
+    pub fn search(&mut self) -> SearchReq {
         self.seq += 1;
         self.loading = true;
         self.exhausted = false;
-        RecordsAction::Search {
+        SearchReq {
             query: self.query.value(),
             before: None,
             seq: self.seq,
         }
     }
 
-    fn more(&mut self) -> Option<RecordsAction> {
+    fn more(&mut self) -> Option<Action> {
         if self.loading || self.exhausted {
             return None;
         }
         self.seq += 1;
         self.loading = true;
-        Some(RecordsAction::Search {
+        Some(Action::Search(SearchReq {
             query: self.query.value(),
             before: self.rows.last().map(|r| r.id),
             seq: self.seq,
-        })
+        }))
     }
 
     /// A page of results arrived.
@@ -105,84 +164,127 @@ impl RecordsState {
         }
     }
 
-    pub fn paste(&mut self, s: &str) -> Option<RecordsAction> {
+    /// The search failed: nothing is loading any more.
+    pub fn search_failed(&mut self) {
+        self.loading = false;
+    }
+
+    pub fn paste(&mut self, s: &str) -> Option<Action> {
         if let Some(r) = &mut self.void_reason {
             r.insert_str(s);
             return None;
         }
-        self.query.insert_str(s).then(|| self.search())
+        self.query
+            .insert_str(s)
+            .then(|| Action::Search(self.search()))
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent) -> Option<RecordsAction> {
-        if let Some(reason) = &mut self.void_reason {
-            match key.code {
-                KeyCode::Esc => self.void_reason = None,
-                KeyCode::Enter => {
-                    let text = reason.value();
-                    if !text.trim().is_empty() {
-                        self.void_reason = None;
-                        return self
-                            .detail
-                            .as_ref()
-                            .map(|d| RecordsAction::Void(d.member_no.clone(), text));
-                    }
-                }
-                _ => {
-                    reason.handle_key(&key);
-                }
-            }
-            return None;
+    fn detail_enabled(d: &StoredMember, cmd: DetailCmd) -> bool {
+        match cmd {
+            DetailCmd::Edit | DetailCmd::Void => d.may_edit(),
+            DetailCmd::Reprint => d.may_print(),
+            DetailCmd::Back => true,
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        if self.void_reason.is_some() {
+            return self.void_key(key);
         }
         if let Some(d) = &self.detail {
-            let editable = d.may_edit();
-            return match key.code {
-                KeyCode::Esc | KeyCode::Backspace => {
+            let no = d.member_no.clone();
+            return match keys::find(DETAIL, &key, |c| Self::detail_enabled(d, *c)) {
+                Some(DetailCmd::Back) => {
                     self.detail = None;
-                    None
+                    Outcome::Taken
                 }
-                KeyCode::Char('e' | 'E') if editable => {
-                    Some(RecordsAction::Edit(d.member_no.clone()))
-                }
-                KeyCode::Char('v' | 'V') if editable => {
+                Some(DetailCmd::Edit) => Outcome::Do(Action::EditRecord(no)),
+                Some(DetailCmd::Void) => {
                     self.void_reason = Some(TextInput::new(200));
-                    None
+                    Outcome::Taken
                 }
-                KeyCode::Char('p' | 'P') | KeyCode::F(8) if d.may_print() => {
-                    Some(RecordsAction::Reprint(d.member_no.clone()))
-                }
-                _ => None,
+                Some(DetailCmd::Reprint) => Outcome::Do(Action::Reprint(no)),
+                None => Outcome::Pass,
             };
         }
-        match key.code {
-            KeyCode::Up => {
+        let Some(cmd) = keys::find(LIST, &key, |_| true) else {
+            return match self.query.handle_key(&key) {
+                Edit::Changed => Outcome::Do(Action::Search(self.search())),
+                Edit::Taken => Outcome::Taken,
+                Edit::Pass => Outcome::Pass,
+            };
+        };
+        match cmd {
+            ListCmd::Select if key.code == KeyCode::Up => {
                 self.selected = self.selected.saturating_sub(1);
-                None
+                Outcome::Taken
             }
-            KeyCode::Down => {
+            ListCmd::Select => {
                 if self.selected + 1 < self.rows.len() {
                     self.selected += 1;
                 }
                 if self.selected + 5 >= self.rows.len() {
-                    return self.more();
+                    return self.more().into();
                 }
-                None
+                Outcome::Taken
             }
-            KeyCode::PageDown => {
+            ListCmd::More => {
                 self.selected = (self.selected + 10).min(self.rows.len().saturating_sub(1));
                 if self.selected + 10 >= self.rows.len() {
-                    return self.more();
+                    return self.more().into();
                 }
-                None
+                Outcome::Taken
             }
-            KeyCode::PageUp => {
+            ListCmd::PageUp => {
                 self.selected = self.selected.saturating_sub(10);
-                None
+                Outcome::Taken
             }
-            KeyCode::Enter => self
+            ListCmd::View => self
                 .rows
                 .get(self.selected)
-                .map(|r| RecordsAction::Open(r.member_no.clone())),
-            _ => self.query.handle_key(&key).then(|| self.search()),
+                .map(|r| Action::OpenRecord(r.member_no.clone()))
+                .into(),
+            ListCmd::Back => Outcome::Do(Action::Goto(Screen::Form)),
+        }
+    }
+
+    /// Typing the reason for a void: Enter voids (with a reason only), Esc gives up.
+    fn void_key(&mut self, key: KeyEvent) -> Outcome {
+        let Some(reason) = &mut self.void_reason else {
+            return Outcome::Pass;
+        };
+        match keys::find(VOID, &key, |_| true) {
+            Some(VoidCmd::Cancel) => {
+                self.void_reason = None;
+                Outcome::Taken
+            }
+            Some(VoidCmd::Confirm) => {
+                let text = reason.value();
+                if text.trim().is_empty() {
+                    return Outcome::Taken;
+                }
+                self.void_reason = None;
+                self.detail
+                    .as_ref()
+                    .map(|d| Action::VoidRecord(d.member_no.clone(), text))
+                    .into()
+            }
+            None => match reason.handle_key(&key) {
+                Edit::Pass => Outcome::Pass,
+                Edit::Taken | Edit::Changed => Outcome::Taken,
+            },
+        }
+    }
+
+    /// F1: the keys of the list, or of the open record.
+    pub fn help(&self, lang: Lang) -> Vec<String> {
+        match &self.detail {
+            Some(_) => keys::help_lines(DETAIL, lang),
+            None => {
+                let mut lines = vec![t!(lang, "help.records.search").to_string()];
+                lines.extend(keys::help_lines(LIST, lang));
+                lines
+            }
         }
     }
 
@@ -296,7 +398,7 @@ impl RecordsState {
         };
         let bottom = area.y + area.height.saturating_sub(1);
         let width = area.width as usize;
-        let line = format!("{status}   {}", t!(lang, "records.keys"));
+        let line = format!("{status}   {}", keys::hint_line(LIST, lang, "  ", |_| true));
         buf.set_stringn(area.x, bottom, fit(&line, width), width, theme::hint());
         frame.set_cursor_position(cursor);
     }
@@ -379,10 +481,11 @@ impl RecordsState {
         }
         let bottom = area.y + area.height.saturating_sub(1);
         if let Some(r) = &self.void_reason {
+            let confirm = keys::label(VOID, |c| *c == VoidCmd::Confirm);
             buf.set_stringn(
                 area.x,
                 bottom - 1,
-                t!(lang, "records.void_prompt"),
+                t!(lang, "records.void_prompt", key = confirm),
                 24,
                 theme::warn(),
             );
@@ -399,14 +502,15 @@ impl RecordsState {
             );
             frame.set_cursor_position(p);
         }
-        let editable = d.may_edit();
-        let keys = if editable {
-            t!(lang, "records.detail_keys")
-        } else if d.state == State::Voided {
-            t!(lang, "records.detail_keys_voided")
-        } else {
-            t!(lang, "records.detail_keys_readonly")
-        };
+        // the keys that work on this record, and why the others do not
+        let mut keys = keys::hint_line(DETAIL, lang, "  ", |c| Self::detail_enabled(d, *c));
+        if !d.may_edit() {
+            keys.push_str(if d.state == State::Voided {
+                t!(lang, "records.why_not.voided")
+            } else {
+                t!(lang, "records.why_not.uploaded")
+            });
+        }
         frame.buffer_mut().set_line(
             area.x,
             bottom,
@@ -466,6 +570,13 @@ fn optional_lines(d: &crate::member::Details, lang: Lang) -> Vec<(String, String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lists_strings_exist() {
+        keys::assert_strings_exist(LIST);
+        keys::assert_strings_exist(DETAIL);
+        keys::assert_strings_exist(VOID);
+    }
 
     #[test]
     fn every_optional_field_filled_in_is_shown() {

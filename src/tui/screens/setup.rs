@@ -1,18 +1,21 @@
 //! First run: union, booth place, operator, language, printer, passphrase twice.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use unicode_width::UnicodeWidthStr;
 use zeroize::Zeroizing;
 
-use crate::card::payload::check_union_name;
-use crate::config::PrinterUri;
+use crate::config::{Config, ConfigError};
 use crate::i18n::Lang;
-use crate::member::record::free_text;
 use crate::t;
+use crate::tui::action::Action;
+use crate::tui::keys::{
+    self, BACK_TAB, Binding, DOWN, ENTER, ESC, Key, LEFT, OUTSIDE, RIGHT, SPACE, TAB, UP,
+};
+use crate::tui::screens::Outcome;
 use crate::tui::theme;
-use crate::tui::widgets::input::TextInput;
+use crate::tui::widgets::input::{Edit, TextInput};
 use crate::tui::widgets::{wrapped, wrapped_lines};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,19 +40,39 @@ const ORDER: [SetupField; 7] = [
 ];
 
 /// What setup produces.
+#[derive(Clone)]
 pub struct SetupData {
-    pub union: String,
-    pub place: String,
-    pub operator: String,
-    pub lang: Lang,
-    pub printer: Option<String>,
+    /// Checked by the same per-key validator as `booth config set`.
+    pub config: Config,
     pub passphrase: Zeroizing<String>,
 }
 
-pub enum SetupAction {
-    LanguageChanged(Lang),
-    Create(SetupData),
+/// The settings setup makes, in the order they are stored.
+pub const SETUP_KEYS: [&str; 5] = ["union", "place", "operator", "language", "printer"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmd {
+    Finish,
+    /// Enter on the last field finishes too.
+    FinishOnLast,
+    Next,
+    Back,
+    Language,
 }
+
+const KEYS: &[Binding<Cmd>] = &[
+    Binding::new(Cmd::FinishOnLast, &[ENTER]),
+    Binding::new(Cmd::Next, &[TAB, ENTER])
+        .also(&[DOWN])
+        .hint("keys.next"),
+    Binding::new(Cmd::Back, &[BACK_TAB])
+        .also(&[UP, ESC])
+        .hint("keys.back"),
+    Binding::new(Cmd::Language, &[LEFT, RIGHT])
+        .also(&[SPACE])
+        .hint("keys.language"),
+    Binding::new(Cmd::Finish, &[Key::ctrl('s')]).hint("keys.finish"),
+];
 
 /// The shortest passphrase setup accepts: it is the only thing between a stolen laptop and
 /// the records (Argon2id makes each guess cost 0.1 s or more).
@@ -109,44 +132,44 @@ impl SetupState {
     /// Checks everything; the first problem becomes the error line and gets the focus.
     fn check(&mut self) -> Option<SetupData> {
         let lang = self.lang;
-        let text = |t: &TextInput, max| free_text(&t.value(), max, true).ok().flatten();
         let fail = |s: &mut SetupState, f: SetupField, msg: String| {
             s.focus = f;
             s.error = Some(msg);
             None
         };
-        let Some(union) = text(&self.union, 60) else {
-            return fail(self, SetupField::Union, t!(lang, "setup.need_union").into());
-        };
-        if check_union_name(&union).is_err() {
-            return fail(
-                self,
-                SetupField::Union,
-                t!(lang, "setup.union_too_long").into(),
-            );
-        }
-        let Some(place) = text(&self.place, 60) else {
-            return fail(self, SetupField::Place, t!(lang, "setup.need_place").into());
-        };
-        let Some(operator) = text(&self.operator, 40) else {
-            return fail(
-                self,
+        // what `booth config set` checks, key by key; an empty required field gets its own
+        // plain request first
+        let mut config = Config::default();
+        let fields = [
+            (SetupField::Union, "union", Some("setup.need_union")),
+            (SetupField::Place, "place", Some("setup.need_place")),
+            (
                 SetupField::Operator,
-                t!(lang, "setup.need_operator").into(),
-            );
-        };
-        let printer = self.printer.value().trim().to_string();
-        let printer = if printer.is_empty() || printer == "none" || printer == "无" {
-            None
-        } else if PrinterUri::parse(&printer).is_ok() {
-            Some(printer)
-        } else {
-            return fail(
-                self,
-                SetupField::Printer,
-                t!(lang, "setup.bad_printer").into(),
-            );
-        };
+                "operator",
+                Some("setup.need_operator"),
+            ),
+            (SetupField::Printer, "printer", None),
+        ];
+        for (field, key, empty) in fields {
+            let value = self.input(field).map(|i| i.value()).unwrap_or_default();
+            if let Some(empty) = empty
+                && value.trim().is_empty()
+            {
+                return fail(self, field, crate::i18n::text(lang, empty).into());
+            }
+            match config.with_setting(key, &value, lang) {
+                Ok(c) => config = c,
+                // said the setup's way: what to do here, not which config key to set
+                Err(ConfigError::UnionTooLong { .. }) => {
+                    return fail(self, field, t!(lang, "setup.union_too_long").into());
+                }
+                Err(_) if field == SetupField::Printer => {
+                    return fail(self, field, t!(lang, "setup.bad_printer").into());
+                }
+                Err(e) => return fail(self, field, e.message(lang)),
+            }
+        }
+        config.language = lang;
         let p1 = Zeroizing::new(self.pass1.value());
         if p1.chars().count() < MIN_PASSPHRASE {
             return fail(
@@ -166,38 +189,45 @@ impl SetupState {
         self.pass1.wipe();
         self.pass2.wipe();
         Some(SetupData {
-            union,
-            place,
-            operator,
-            lang,
-            printer,
+            config,
             passphrase: p1,
         })
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent) -> Option<SetupAction> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('s') if ctrl => return self.check().map(SetupAction::Create),
-            KeyCode::Enter if self.focus == SetupField::Pass2 => {
-                return self.check().map(SetupAction::Create);
+    fn enabled(&self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::FinishOnLast => self.focus == SetupField::Pass2,
+            Cmd::Language => self.focus == SetupField::Language,
+            _ => true,
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        let Some(cmd) = keys::find(KEYS, &key, |c| self.enabled(*c)) else {
+            let f = self.focus;
+            return match self.input(f).map(|i| i.handle_key(&key)) {
+                None | Some(Edit::Pass) => Outcome::Pass,
+                Some(Edit::Taken | Edit::Changed) => Outcome::Taken,
+            };
+        };
+        match cmd {
+            Cmd::Finish | Cmd::FinishOnLast => self
+                .check()
+                .map(|d| Action::CreateFolder(Box::new(d)))
+                .into(),
+            Cmd::Next => {
+                self.step(true);
+                Outcome::Taken
             }
-            KeyCode::Enter | KeyCode::Tab | KeyCode::Down => self.step(true),
-            KeyCode::BackTab | KeyCode::Up | KeyCode::Esc => self.step(false),
-            KeyCode::Left | KeyCode::Right | KeyCode::Char(' ')
-                if self.focus == SetupField::Language =>
-            {
+            Cmd::Back => {
+                self.step(false);
+                Outcome::Taken
+            }
+            Cmd::Language => {
                 self.lang = self.lang.toggled();
-                return Some(SetupAction::LanguageChanged(self.lang));
-            }
-            _ => {
-                let f = self.focus;
-                if let Some(i) = self.input(f) {
-                    i.handle_key(&key);
-                }
+                Outcome::Do(Action::SetupLanguage(self.lang))
             }
         }
-        None
     }
 
     fn hint(f: SetupField, lang: Lang) -> &'static str {
@@ -317,15 +347,63 @@ impl SetupState {
                 theme::error(),
             );
         }
-        buf.set_stringn(
-            area.x,
-            bottom,
-            t!(lang, "setup.keys"),
-            area.width as usize,
-            theme::hint(),
+        let keys = format!(
+            "{}  {}",
+            keys::hint_line(KEYS, lang, "  ", |_| true),
+            keys::hint_line(OUTSIDE, lang, "  ", |a| matches!(a, Action::Quit))
         );
+        buf.set_stringn(area.x, bottom, keys, area.width as usize, theme::hint());
         if let Some(p) = cursor {
             frame.set_cursor_position(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lists_strings_exist() {
+        keys::assert_strings_exist(KEYS);
+    }
+
+    fn filled(lang: Lang) -> SetupState {
+        let mut s = SetupState::new(lang);
+        s.union.set("朝阳区总工会");
+        s.place.set("望京 SOHO");
+        s.operator.set("李明");
+        s.pass1.set("booth-pass");
+        s.pass2.set("booth-pass");
+        s
+    }
+
+    /// Setup and `booth config set` share one validator: what one refuses the other does.
+    #[test]
+    fn setup_refuses_what_config_set_refuses() {
+        let lang = Lang::Zh;
+        let ok = filled(lang).check().expect("a good setup passes");
+        assert_eq!(ok.config.place, "望京 SOHO");
+        assert_eq!(ok.config.language, lang);
+        for (field, key, value) in [
+            (SetupField::Operator, "operator", "李\u{1b}[2J"),
+            (SetupField::Place, "place", "望京\u{7}"),
+            (
+                SetupField::Union,
+                "union",
+                "北京市朝阳区望京街道总工会联合委员会",
+            ),
+            (SetupField::Printer, "printer", "usb"),
+        ] {
+            assert!(
+                Config::default().with_setting(key, value, lang).is_err(),
+                "config set refuses {key}"
+            );
+            let mut s = filled(lang);
+            s.input(field).unwrap().set(value);
+            assert!(s.check().is_none(), "setup refuses {key}");
+            assert_eq!(s.focus, field);
+            assert!(s.error.is_some());
         }
     }
 }

@@ -1,14 +1,24 @@
 //! The passphrase screen: at start, and as the idle lock. It shows no personal data.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use zeroize::Zeroizing;
 
 use crate::i18n::Lang;
 use crate::t;
+use crate::tui::action::Action;
+use crate::tui::keys::{self, Binding, ENTER, OUTSIDE};
+use crate::tui::screens::Outcome;
 use crate::tui::theme;
-use crate::tui::widgets::input::TextInput;
+use crate::tui::widgets::input::{Edit, TextInput};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmd {
+    Unlock,
+}
+
+const KEYS: &[Binding<Cmd>] = &[Binding::new(Cmd::Unlock, &[ENTER]).hint("keys.unlock")];
 
 #[derive(Clone, Debug)]
 pub struct UnlockState {
@@ -28,17 +38,17 @@ impl UnlockState {
     }
 
     /// Enter hands over the passphrase (and clears the field).
-    pub fn handle_key(&mut self, key: KeyEvent) -> Option<Zeroizing<String>> {
-        match key.code {
-            KeyCode::Enter if !self.pass.is_empty() => {
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        match keys::find(KEYS, &key, |_| !self.pass.is_empty()) {
+            Some(Cmd::Unlock) => {
                 let p = Zeroizing::new(self.pass.value());
                 self.pass.wipe();
-                Some(p)
+                Outcome::Do(Action::Unlock(p))
             }
-            _ => {
-                self.pass.handle_key(&key);
-                None
-            }
+            None => match self.pass.handle_key(&key) {
+                Edit::Pass => Outcome::Pass,
+                Edit::Taken | Edit::Changed => Outcome::Taken,
+            },
         }
     }
 
@@ -74,7 +84,22 @@ impl UnlockState {
                 theme::error(),
             );
         }
-        buf.set_stringn(x, mid + 4, t!(lang, "unlock.keys"), 60, theme::hint());
+        let keys = format!(
+            "{}  {}",
+            keys::hint_line(KEYS, lang, "  ", |_| true),
+            keys::hint_line(OUTSIDE, lang, "  ", |_| true)
+        );
+        buf.set_stringn(x, mid + 4, keys, 60, theme::hint());
         frame.set_cursor_position(p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lists_strings_exist() {
+        keys::assert_strings_exist(KEYS);
     }
 }

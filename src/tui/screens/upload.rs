@@ -1,18 +1,80 @@
 //! The end-of-day upload: queue size, progress bar, count and rate, per-record outcomes,
-//! retry. The upload itself runs on a worker thread and reports progress as messages.
+//! retry. The upload runs on a worker thread; its progress messages come here and become this
+//! screen's state (as gitui's push popup does with its progress channel); the screen owns
+//! the flag that cancels it.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::{Gauge, Widget};
 
+use super::Outcome;
 use crate::i18n::Lang;
+use crate::member::text::display_safe;
+use crate::sync::{Progress, UploadError, UploadReport};
 use crate::t;
+use crate::tui::action::Action;
+use crate::tui::app::Screen;
+use crate::tui::keys::{self, Binding, ENTER, ESC, Key};
 use crate::tui::theme;
 use crate::tui::widgets::{fit, wrapped};
 
-#[derive(Clone, Debug, Default)]
+/// What the last upload said, in words at drawing time (the language may change meanwhile).
+#[derive(Debug, Default)]
+pub enum Status {
+    #[default]
+    Idle,
+    /// Could not start (no connection to the store, not configured): the reason, in words.
+    NotStarted(String),
+    Starting,
+    Sent {
+        accepted: u64,
+        rejected: u64,
+    },
+    Retrying {
+        attempt: u32,
+        secs: u64,
+        reason: String,
+    },
+    Finished(Box<UploadReport>),
+    Failed(UploadError),
+}
+
+impl Status {
+    /// The line under the bar, and whether it is good news.
+    pub fn message(&self, lang: Lang) -> Option<(String, bool)> {
+        Some(match self {
+            Status::Idle => return None,
+            Status::NotStarted(why) => (why.clone(), false),
+            Status::Starting => (t!(lang, "upload.starting").into(), true),
+            Status::Sent { accepted, rejected } => (
+                t!(lang, "sync.bar", accepted = accepted, rejected = rejected),
+                true,
+            ),
+            Status::Retrying {
+                attempt,
+                secs,
+                reason,
+            } => (
+                format!(
+                    "{} — {}",
+                    t!(lang, "sync.retrying", attempt = attempt, secs = secs),
+                    reason
+                ),
+                false,
+            ),
+            Status::Finished(report) => (report.summary(lang), report.rejected.is_empty()),
+            Status::Failed(e) => (e.message(lang), false),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct UploadState {
     pub queued: u64,
     pub server: Option<String>,
@@ -23,22 +85,128 @@ pub struct UploadState {
     pub rate: f64,
     /// Outcome lines (member number and answer), newest last.
     pub log: Vec<(String, bool)>,
-    pub message: Option<(String, bool)>,
+    pub status: Status,
+    /// Set to stop the running upload between batches.
+    cancel: Arc<AtomicBool>,
+    started: Option<Instant>,
 }
 
-pub enum UploadAction {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmd {
     Start,
+    Cancel,
+    Back,
+}
+
+const KEYS: &[Binding<Cmd>] = &[
+    Binding::new(Cmd::Start, &[ENTER])
+        .also(&[Key::char('r'), Key::char('u')])
+        .hint("keys.upload.start")
+        .help("help.upload.start"),
+    Binding::new(Cmd::Cancel, &[Key::char('c')])
+        .also(&[ESC])
+        .hint("keys.upload.cancel")
+        .help("help.upload.cancel"),
+    Binding::new(Cmd::Back, &[ESC])
+        .hint("keys.back_plain")
+        .help("help.back_to_form"),
+];
+
+/// F1 on the upload screen.
+pub fn help(lang: Lang) -> Vec<String> {
+    keys::help_lines(KEYS, lang)
 }
 
 impl UploadState {
-    pub fn handle_key(&mut self, key: KeyEvent) -> Option<UploadAction> {
-        match key.code {
-            KeyCode::Enter | KeyCode::Char('r' | 'R' | 'u' | 'U')
-                if self.configured && !self.running =>
-            {
-                Some(UploadAction::Start)
+    fn enabled(&self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::Start => self.configured && !self.running,
+            Cmd::Cancel => self.running,
+            Cmd::Back => !self.running,
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        match keys::find(KEYS, &key, |c| self.enabled(*c)) {
+            Some(Cmd::Start) => Outcome::Do(Action::StartUpload),
+            Some(Cmd::Cancel) => {
+                self.cancel();
+                Outcome::Taken
             }
-            _ => None,
+            Some(Cmd::Back) => Outcome::Do(Action::Goto(Screen::Form)),
+            None => Outcome::Pass,
+        }
+    }
+
+    /// Stops a running upload between batches (a batch in flight is answered next time as
+    /// already there).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// An upload of `total` records starts: the flag the worker watches for a cancel.
+    pub fn begin(&mut self, total: u64) -> Arc<AtomicBool> {
+        self.cancel = Arc::new(AtomicBool::new(false));
+        self.running = true;
+        self.done = 0;
+        self.total = total;
+        self.rate = 0.0;
+        self.log.clear();
+        self.status = Status::Starting;
+        self.started = Some(Instant::now());
+        Arc::clone(&self.cancel)
+    }
+
+    /// The upload could not start: why, in words.
+    pub fn not_started(&mut self, why: String) {
+        self.status = Status::NotStarted(why);
+    }
+
+    pub fn progress(&mut self, p: Progress) {
+        match p {
+            Progress::Started { queued } => self.total = queued,
+            Progress::Batch {
+                done,
+                total,
+                accepted,
+                rejected,
+            } => {
+                self.done = done;
+                self.total = total;
+                let secs = self
+                    .started
+                    .map_or(0.0, |t| t.elapsed().as_secs_f64())
+                    .max(0.001);
+                self.rate = done as f64 / secs;
+                self.status = Status::Sent { accepted, rejected };
+            }
+            Progress::Retrying {
+                attempt,
+                wait,
+                reason,
+            } => {
+                self.status = Status::Retrying {
+                    attempt,
+                    secs: wait.as_secs(),
+                    reason,
+                }
+            }
+        }
+    }
+
+    pub fn finished(&mut self, r: Result<Box<UploadReport>, UploadError>) {
+        self.running = false;
+        match r {
+            Ok(report) => {
+                for rej in &report.rejected {
+                    self.log.push((
+                        format!("{}  {}", rej.member_no, display_safe(&rej.reason)),
+                        false,
+                    ));
+                }
+                self.status = Status::Finished(report);
+            }
+            Err(e) => self.status = Status::Failed(e),
         }
     }
 
@@ -91,9 +259,9 @@ impl UploadState {
                 .render(Rect::new(area.x, y, area.width.min(70), 1), buf);
             y += 2;
         }
-        if let Some((m, ok)) = &self.message {
-            let style = if *ok { theme::ok() } else { theme::error() };
-            y += wrapped(buf, Rect::new(area.x, y, area.width, 3), m, style) + 1;
+        if let Some((m, ok)) = self.status.message(lang) {
+            let style = if ok { theme::ok() } else { theme::error() };
+            y += wrapped(buf, Rect::new(area.x, y, area.width, 3), &m, style) + 1;
         }
         let bottom = area.y + area.height.saturating_sub(1);
         let room = bottom.saturating_sub(y) as usize;
@@ -103,11 +271,59 @@ impl UploadState {
             buf.set_stringn(area.x, y, fit(line, width), width, style);
             y += 1;
         }
-        let keys = if self.configured {
-            t!(lang, "upload.keys")
-        } else {
-            t!(lang, "upload.keys_unconfigured")
-        };
+        // what each key does when it can: all of them once configured
+        let keys = keys::hint_line(KEYS, lang, "   ", |c| self.configured || *c == Cmd::Back);
         buf.set_stringn(area.x, bottom, keys, area.width as usize, theme::hint());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn esc_cancels_while_running_and_goes_back_otherwise() {
+        let mut u = UploadState {
+            configured: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            u.handle_key(key(KeyCode::Esc)),
+            Outcome::Do(Action::Goto(Screen::Form))
+        ));
+        let flag = u.begin(10);
+        assert!(matches!(u.handle_key(key(KeyCode::Enter)), Outcome::Pass));
+        assert!(matches!(u.handle_key(key(KeyCode::Esc)), Outcome::Taken));
+        assert!(flag.load(Ordering::Relaxed), "the worker sees the cancel");
+    }
+
+    #[test]
+    fn progress_becomes_the_screens_state() {
+        let mut u = UploadState::default();
+        u.begin(0);
+        u.progress(Progress::Started { queued: 60 });
+        u.progress(Progress::Batch {
+            done: 30,
+            total: 60,
+            accepted: 29,
+            rejected: 1,
+        });
+        assert_eq!((u.done, u.total), (30, 60));
+        assert!(u.rate > 0.0);
+        let (m, ok) = u.status.message(Lang::En).unwrap();
+        assert!(ok && m.contains("29"), "{m}");
+        u.finished(Err(UploadError::Cancelled));
+        assert!(!u.running);
+        assert!(!u.status.message(Lang::Zh).unwrap().1);
+    }
+
+    #[test]
+    fn the_lists_strings_exist() {
+        keys::assert_strings_exist(KEYS);
     }
 }

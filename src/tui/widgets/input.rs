@@ -8,6 +8,40 @@ use ratatui::style::Style;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::member::text::display_safe;
+use crate::tui::keys::{self, BACKSPACE, Binding, DELETE, Key, LEFT, RIGHT};
+
+/// What a key did to a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edit {
+    /// Not a key of this field.
+    Pass,
+    /// Taken, nothing changed (the cursor moved, or the value was already so).
+    Taken,
+    Changed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextCmd {
+    ClearToStart,
+    DeleteBack,
+    DeleteForward,
+    Left,
+    Right,
+    Home,
+    End,
+}
+
+/// The editing keys of every text field (characters typed go in as they are).
+pub const KEYS: &[Binding<TextCmd>] = &[
+    // readline's habit
+    Binding::new(TextCmd::ClearToStart, &[Key::ctrl('u')]).help("help.text.clear_to_start"),
+    Binding::new(TextCmd::DeleteBack, &[BACKSPACE]),
+    Binding::new(TextCmd::DeleteForward, &[DELETE]),
+    Binding::new(TextCmd::Left, &[LEFT]),
+    Binding::new(TextCmd::Right, &[RIGHT]),
+    Binding::new(TextCmd::Home, &[Key::plain(KeyCode::Home)]),
+    Binding::new(TextCmd::End, &[Key::plain(KeyCode::End)]),
+];
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TextInput {
@@ -41,11 +75,6 @@ impl TextInput {
         self.cursor = self.chars.len();
     }
 
-    pub fn clear(&mut self) {
-        self.chars.clear();
-        self.cursor = 0;
-    }
-
     /// Clears and overwrites the characters in memory (passphrase fields).
     pub fn wipe(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.chars);
@@ -72,47 +101,50 @@ impl TextInput {
         changed
     }
 
-    /// Editing keys. Returns true if the text changed.
-    pub fn handle_key(&mut self, key: &KeyEvent) -> bool {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('u') if ctrl => {
-                // Ctrl-U: clear to the start (readline habit)
+    /// Editing keys and typed characters; other keys are left to the screen.
+    pub fn handle_key(&mut self, key: &KeyEvent) -> Edit {
+        let plain = !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let changed = match keys::find(KEYS, key, |_| true) {
+            Some(TextCmd::ClearToStart) => {
                 let changed = self.cursor > 0;
                 self.chars.drain(..self.cursor);
                 self.cursor = 0;
                 changed
             }
-            KeyCode::Char(c) if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) => {
-                self.insert_str(&c.to_string())
-            }
-            KeyCode::Backspace if self.cursor > 0 => {
+            Some(TextCmd::DeleteBack) if self.cursor > 0 => {
                 self.cursor -= 1;
                 self.chars.remove(self.cursor);
                 true
             }
-            KeyCode::Delete if self.cursor < self.chars.len() => {
+            Some(TextCmd::DeleteForward) if self.cursor < self.chars.len() => {
                 self.chars.remove(self.cursor);
                 true
             }
-            KeyCode::Left => {
+            Some(TextCmd::DeleteBack | TextCmd::DeleteForward) => false,
+            Some(TextCmd::Left) => {
                 self.cursor = self.cursor.saturating_sub(1);
                 false
             }
-            KeyCode::Right => {
+            Some(TextCmd::Right) => {
                 self.cursor = (self.cursor + 1).min(self.chars.len());
                 false
             }
-            KeyCode::Home => {
+            Some(TextCmd::Home) => {
                 self.cursor = 0;
                 false
             }
-            KeyCode::End => {
+            Some(TextCmd::End) => {
                 self.cursor = self.chars.len();
                 false
             }
-            _ => false,
-        }
+            None => match key.code {
+                KeyCode::Char(c) if plain => self.insert_str(&c.to_string()),
+                _ => return Edit::Pass,
+            },
+        };
+        if changed { Edit::Changed } else { Edit::Taken }
     }
 
     /// Columns before the cursor.

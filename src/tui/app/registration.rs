@@ -1,0 +1,230 @@
+//! Registering: the form's draft and look-up, submit, the done screen and its slip, and the
+//! records (open, edit, void), which come back to the form.
+
+use super::{App, Screen, Tone};
+use crate::card::MemberNo;
+use crate::card::qr::QrMatrix;
+use crate::member::text::display_safe;
+use crate::printer::PrintJob;
+use crate::store::{RegisterError, StoredMember};
+use crate::t;
+use crate::tui::screens::done::{DoneState, PrintStatus};
+use crate::tui::screens::form::{self, FormState};
+
+impl App {
+    /// The form changed: the draft is saved (a new registration only) and the person looked
+    /// up.
+    pub(super) fn form_changed(&mut self) {
+        if self.form.editing.is_none()
+            && let Some(s) = &self.session
+        {
+            s.workers.save_draft(self.form.to_input(), self.now());
+        }
+        self.look_up_person();
+    }
+
+    /// Once the ID number is valid: is this person registered here already? One indexed
+    /// lookup per person, not per keystroke.
+    pub(super) fn look_up_person(&mut self) {
+        let Some(doc) = self.form.document() else {
+            self.form.existing = None;
+            return;
+        };
+        if let Some(s) = &self.session {
+            self.form.existing = s.store.find_person(&doc).ok().flatten();
+        }
+    }
+
+    pub(super) fn submit(&mut self) {
+        let now = self.now();
+        self.form.today = now.date_naive();
+        let v = match self.form.validated() {
+            Ok(v) => v,
+            Err(errors) => {
+                self.form.refused(errors);
+                self.say(t!(self.lang, "form.fix_errors"), Tone::Bad);
+                return;
+            }
+        };
+        let Some(s) = &mut self.session else { return };
+        let result = match self.form.editing.clone() {
+            Some(no) => s.store.update(&no, &v, &now),
+            None => s.store.register(&v, &s.config.event(), &now),
+        };
+        match result {
+            Ok(m) => {
+                if self.form.editing.is_some() {
+                    self.finish_edit(m);
+                } else {
+                    s.workers.clear_draft();
+                    self.show_done(m, v.warnings.iter().map(|w| w.message(self.lang)).collect());
+                    // The record is stored and the done screen keeps its own copy of what it
+                    // shows, so the form starts the next member now: whichever way the
+                    // operator leaves (Enter, F3 then F2, Ctrl-Q), the submitted person is
+                    // not found in it again.
+                    self.blank_form();
+                }
+                self.refresh_counts();
+            }
+            Err(RegisterError::Duplicate(e)) => {
+                self.form.existing = Some(*e);
+                let text = t!(
+                    self.lang,
+                    "form.already_registered",
+                    key = form::reprint_key()
+                );
+                self.say(text, Tone::Bad);
+            }
+            Err(RegisterError::Store(e)) => {
+                // Disk full and the like: the form and its draft stay; nothing is lost.
+                tracing::warn!(error = %e, "registration not stored");
+                let text = e.diagnose(&self.data_dir).message(self.lang);
+                self.say(text, Tone::Bad);
+            }
+        }
+    }
+
+    fn show_done(&mut self, m: StoredMember, notes: Vec<String>) {
+        let Some(s) = &self.session else { return };
+        let payload = m.payload(s.config.union_short.as_deref(), s.store.device_key());
+        let qr = payload.as_ref().ok().and_then(|p| QrMatrix::encode(p).ok());
+        let (Some(qr), Ok(_)) = (qr, payload) else {
+            self.say(t!(self.lang, "done.no_qr"), Tone::Bad);
+            return;
+        };
+        self.done = Some(DoneState {
+            member_no: m.member_no.clone(),
+            name: m
+                .member
+                .as_ref()
+                .map(|x| display_safe(&x.name).into_owned())
+                .unwrap_or_default(),
+            date: t!(self.lang, "slip.date", date = m.event_date),
+            qr,
+            print: PrintStatus::Printing,
+            notes,
+        });
+        self.screen = Screen::Done;
+        self.message = None;
+        self.send_print(&m);
+    }
+
+    fn send_print(&mut self, m: &StoredMember) {
+        let Some(s) = &self.session else { return };
+        let uri = s.config.printer.clone();
+        match PrintJob::for_member(&s.store, &s.config, m, uri) {
+            Ok(job) => s.workers.print(job),
+            Err(e) => {
+                let msg = e.message(self.lang);
+                if let Some(d) = &mut self.done {
+                    d.printed(m.member_no.as_str(), false, &msg);
+                }
+                self.say(msg, Tone::Bad);
+            }
+        }
+    }
+
+    pub(super) fn reprint(&mut self, no: &MemberNo) {
+        let Some(s) = &self.session else { return };
+        match s.store.get(no) {
+            Ok(Some(m)) => {
+                if let Some(d) = &mut self.done {
+                    d.reprinting(no);
+                }
+                self.say(t!(self.lang, "done.reprinting", member_no = no), Tone::Info);
+                self.send_print(&m);
+            }
+            Ok(None) => self.say(t!(self.lang, "cli.no_member", member_no = no), Tone::Bad),
+            Err(e) => self.say(e.message(self.lang), Tone::Bad),
+        }
+    }
+
+    pub(super) fn next_member(&mut self) {
+        self.done = None;
+        self.screen = Screen::Form;
+        self.message = None;
+    }
+
+    /// The clear question answered yes: an empty form, and no draft.
+    pub(super) fn clear_form(&mut self) {
+        self.overlay = None;
+        self.blank_form();
+        if let Some(s) = &self.session {
+            s.workers.clear_draft();
+        }
+    }
+
+    /// An empty form, cursor in name, with the day's employers to suggest.
+    fn blank_form(&mut self) {
+        self.form = FormState::new(self.now().date_naive());
+        self.load_employers();
+    }
+
+    pub(super) fn load_employers(&mut self) {
+        let today = self.now().date_naive();
+        if let Some(s) = &self.session {
+            self.form.employers = s.store.recent_employers(today, 8).unwrap_or_default();
+        }
+    }
+
+    pub(super) fn open_record(&mut self, no: &MemberNo) {
+        let Some(s) = &self.session else { return };
+        match s.store.get(no) {
+            Ok(m) => self.records.detail = m,
+            Err(e) => self.say(e.message(self.lang), Tone::Bad),
+        }
+    }
+
+    /// The record in the form; the registration in progress is put aside until the edit
+    /// is saved or left.
+    pub(super) fn edit_record(&mut self, no: MemberNo) {
+        let today = self.now().date_naive();
+        let Some(s) = &self.session else { return };
+        match s.store.get(&no) {
+            Ok(Some(m)) => {
+                if let Some(member) = &m.member {
+                    let mut f = FormState::from_input(&member.to_input(), today);
+                    f.editing = Some(no);
+                    f.employers = self.form.employers.clone();
+                    self.stashed_form = Some(std::mem::replace(&mut self.form, f));
+                    self.screen = Screen::Form;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => self.say(e.message(self.lang), Tone::Bad),
+        }
+    }
+
+    pub(super) fn void_record(&mut self, no: &MemberNo, reason: &str) {
+        let now = self.now();
+        let Some(s) = &mut self.session else { return };
+        match s.store.void(no, reason, &now) {
+            Ok(()) => {
+                self.records.detail = s.store.get(no).ok().flatten();
+                self.refresh_counts();
+                // a voided record's employer is often the mistake: no longer suggested
+                self.load_employers();
+                self.say(t!(self.lang, "cli.voided", member_no = no), Tone::Good);
+            }
+            Err(e) => self.say(e.message(self.lang), Tone::Bad),
+        }
+    }
+
+    /// After an edit, saved or abandoned: the registration that was in progress comes back.
+    pub(super) fn restore_stashed_form(&mut self) {
+        self.form = self
+            .stashed_form
+            .take()
+            .unwrap_or_else(|| FormState::new(self.now().date_naive()));
+    }
+
+    fn finish_edit(&mut self, m: StoredMember) {
+        self.restore_stashed_form();
+        self.records.detail = Some(m.clone());
+        self.screen = Screen::Records;
+        self.say(
+            t!(self.lang, "records.saved", member_no = m.member_no),
+            Tone::Good,
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! The boxes over a screen: the help, and the two questions (quit, clear the form).
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+
+use crate::i18n::Lang;
+use crate::t;
+use crate::tui::action::Action;
+use crate::tui::keys::{self, Binding, Key};
+use crate::tui::theme;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    ConfirmQuit,
+    ConfirmClear,
+}
+
+/// The answer yes to a question; any other key is no.
+const YES: &[Binding<()>] = &[Binding::new((), &[Key::char('y')]).also(&[Key::char('是')])];
+
+impl Overlay {
+    /// The help closes on any key; a question is answered by its yes key or any other.
+    pub fn handle_key(self, key: &KeyEvent) -> Action {
+        let yes = keys::find(YES, key, |_| true).is_some();
+        match self {
+            Overlay::ConfirmQuit if yes => Action::QuitNow,
+            Overlay::ConfirmClear if yes => Action::ClearForm,
+            _ => Action::CloseOverlay,
+        }
+    }
+
+    /// A box in the middle of `area`; `help` is what the help shows.
+    pub fn render(self, help: Vec<String>, frame: &mut Frame, area: Rect, lang: Lang) {
+        let yes = keys::label(YES, |_| true);
+        let (title, lines): (&str, Vec<String>) = match self {
+            Overlay::Help => (t!(lang, "help.title"), help),
+            Overlay::ConfirmQuit => (
+                t!(lang, "confirm.quit_title"),
+                vec![t!(lang, "confirm.quit", key = yes)],
+            ),
+            Overlay::ConfirmClear => (
+                t!(lang, "confirm.clear_title"),
+                vec![t!(lang, "confirm.clear", key = yes)],
+            ),
+        };
+        let w = area.width.min(72);
+        // Height after wrapping, so a long line is not cut off.
+        let inner = w.saturating_sub(2).max(1) as usize;
+        let rows: usize = lines
+            .iter()
+            .map(|l| {
+                unicode_width::UnicodeWidthStr::width(l.as_str())
+                    .div_ceil(inner)
+                    .max(1)
+            })
+            .sum();
+        let h = (rows as u16 + 2).min(area.height);
+        let r = Rect::new(
+            area.x + (area.width - w) / 2,
+            area.y + (area.height - h) / 2,
+            w,
+            h,
+        );
+        let buf = frame.buffer_mut();
+        Clear.render(r, buf);
+        Paragraph::new(lines.into_iter().map(Line::from).collect::<Vec<_>>())
+            .block(
+                Block::bordered()
+                    .title(title.to_string())
+                    .border_style(theme::hint()),
+            )
+            .wrap(Wrap { trim: false })
+            .render(r, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    #[test]
+    fn a_question_takes_yes_and_anything_else_is_no() {
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert!(matches!(
+            Overlay::ConfirmQuit.handle_key(&key('Y')),
+            Action::QuitNow
+        ));
+        assert!(matches!(
+            Overlay::ConfirmClear.handle_key(&key('是')),
+            Action::ClearForm
+        ));
+        assert!(matches!(
+            Overlay::ConfirmQuit.handle_key(&key('n')),
+            Action::CloseOverlay
+        ));
+        assert!(matches!(
+            Overlay::Help.handle_key(&key('y')),
+            Action::CloseOverlay
+        ));
+    }
+}
