@@ -2,6 +2,7 @@
 //! domain modules, and prints a human line or JSON. Errors become one line on stderr (and a
 //! JSON object on stdout with `--json`) with a non-zero exit status.
 
+mod batch;
 mod cards;
 mod import;
 mod records;
@@ -151,6 +152,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
         Command::Keys { .. } => setup::keys_export(ctx),
         Command::Verify { payload, keys } => records::verify(ctx, payload, keys.as_ref()),
         Command::Card(args) => cards::card(ctx, args),
+        Command::Cards(args) => batch::cards(ctx, args),
         Command::Print { member_no, printer } => cards::print(ctx, member_no, printer.as_deref()),
         Command::Upload {
             server,

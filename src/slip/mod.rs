@@ -5,7 +5,9 @@
 pub mod escpos;
 pub mod font;
 pub mod lines;
+pub mod pdf;
 pub mod png;
+pub mod selection;
 pub mod svg;
 pub mod terminal;
 

@@ -100,6 +100,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_day_state ON members (event_date, state);
     DROP INDEX members_event_date;
     "#,
+    // 4: batch runs (cards printed one after another) resume where they stopped
+    r#"
+    -- Which member numbers a kind of batch output (the caller names it) has done, by which
+    -- run and when: nobody is done twice unless asked.
+    CREATE TABLE batch_done (
+        kind      TEXT NOT NULL,
+        member_no TEXT NOT NULL,
+        run       TEXT NOT NULL,
+        done_at   TEXT NOT NULL,
+        PRIMARY KEY (kind, member_no)
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.
