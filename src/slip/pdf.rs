@@ -291,7 +291,8 @@ impl Sheet<'_> {
         let quiet = QUIET_ZONE as f32 * module;
         let snap = |mm: f32| (mm / MODULE_MM).floor() * MODULE_MM;
         let qr_left = snap(left + CARD_W - INSET - quiet - module * modules);
-        let qr_top = snap(top + (CARD_H - module * modules) / 2.0);
+        // the grid of PDF space, whose origin is the page's bottom edge
+        let qr_top = PAGE_H - snap(PAGE_H - (top + (CARD_H - module * modules) / 2.0));
         draw_qr(c, slip, qr_left, qr_top, module);
 
         // Text on the left, up to the QR's quiet zone.
@@ -378,9 +379,6 @@ impl Sheet<'_> {
     }
 }
 
-/// How far a row's dark run reaches into the next row, in mm.
-const SEAM: f32 = 0.05;
-
 /// Dark modules as rectangles, one per run of a row, filled at once.
 fn draw_qr(c: &mut Content, slip: &Slip, left: f32, top: f32, module: f32) {
     let w = slip.qr.width;
@@ -399,7 +397,7 @@ fn draw_qr(c: &mut Content, slip: &Slip, left: f32, top: f32, module: f32) {
             let x0 = left + start as f32 * module;
             let x1 = left + x as f32 * module;
             let y0 = top + y as f32 * module;
-            let y1 = top + (y + 1) as f32 * module + if y + 1 < w { SEAM } else { 0.0 };
+            let y1 = top + (y + 1) as f32 * module;
             c.rect(x0 * MM, (PAGE_H - y1) * MM, (x1 - x0) * MM, (y1 - y0) * MM);
         }
     }
