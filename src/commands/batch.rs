@@ -164,8 +164,11 @@ fn pdf(
     };
     let file = std::fs::File::create(&part).map_err(write_err)?;
     let pb = progress_bar(ctx, total, t!(ctx.lang, "cards.progress_pdf"));
+    let conn = store
+        .second_connection()
+        .map_err(|e| CliError::store(e, ctx))?;
     let cards = slips(
-        store,
+        &conn,
         config,
         store.device_key(),
         config.slip_language,
@@ -265,8 +268,11 @@ fn print(
         });
     }
     let limit = (!interactive).then(|| Duration::from_secs(a.paper_wait));
+    let conn = store
+        .second_connection()
+        .map_err(|e| CliError::store(e, ctx))?;
     let report = print_batch(
-        store,
+        &conn,
         config,
         store.device_key(),
         config.slip_language,

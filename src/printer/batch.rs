@@ -14,7 +14,8 @@ use crate::i18n::Lang;
 use crate::slip::Slip;
 use crate::slip::escpos::{self, Options};
 use crate::slip::selection::CardsError;
-use crate::store::{Store, now};
+use crate::store;
+use rusqlite::Connection;
 
 /// The store's name for this kind of batch output.
 pub const KIND: &str = "print";
@@ -85,10 +86,13 @@ impl BatchPrint {
 }
 
 /// Prints the slips of `numbers` in order. `events` hears every step; `wait` is called when
-/// the printer fails and says whether to try the same slip again or stop.
+/// the printer fails and says whether to try the same slip again or stop. `conn` is any
+/// connection to the store, such as
+/// [`Store::second_connection`](crate::store::Store::second_connection): the terminal UI runs it
+/// on a worker thread.
 #[allow(clippy::too_many_arguments)]
 pub fn print_batch(
-    store: &Store,
+    conn: &Connection,
     config: &Config,
     key: &DeviceKey,
     lang: Lang,
@@ -104,7 +108,7 @@ pub fn print_batch(
     };
     for (i, no) in numbers.iter().enumerate() {
         let member_no = no.as_str();
-        if !job.again && store.batch_done(KIND, member_no)? {
+        if !job.again && store::batch::is_done(conn, KIND, member_no)? {
             report.already += 1;
             events(BatchEvent::AlreadyPrinted {
                 done: i + 1,
@@ -113,7 +117,7 @@ pub fn print_batch(
             });
             continue;
         }
-        let m = store.get(no)?.ok_or(CardsError::Vanished)?;
+        let m = store::members::get_on(conn, no)?.ok_or(CardsError::Vanished)?;
         let slip = Slip::new(&m, config, key, lang)?;
         let bytes = escpos::slip_bytes(&slip, job.options);
         loop {
@@ -134,7 +138,7 @@ pub fn print_batch(
                 }
             }
         }
-        store.mark_batch_done(KIND, member_no, &job.run, &now())?;
+        store::batch::mark_done(conn, KIND, member_no, &job.run, &store::now())?;
         report.printed += 1;
         events(BatchEvent::Printed {
             done: i + 1,

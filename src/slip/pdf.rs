@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use ab_glyph::Font as _;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Chunk, Content, Filter, Finish, Name, Rect, Ref, Str};
 use subsetter::GlyphRemapper;
@@ -143,8 +144,6 @@ impl UsedFont {
         new
     }
 }
-
-use ab_glyph::Font as _;
 
 /// Writes the sheets of `cards` (`total` of them, for progress) to `out`, page by page, calling
 /// `progress(done, total)` after each card.

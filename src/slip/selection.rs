@@ -149,16 +149,17 @@ pub fn parse_members(text: &str) -> (Vec<MemberNo>, Vec<BadLine>) {
     (numbers, bad)
 }
 
-/// The slips of the selected numbers, read and signed one at a time.
+/// The slips of the selected numbers, read and signed one at a time, on any connection to the
+/// store (a worker thread's [`Store::second_connection`]).
 pub fn slips<'a>(
-    store: &'a Store,
+    conn: &'a rusqlite::Connection,
     config: &'a Config,
     key: &'a DeviceKey,
     lang: Lang,
     numbers: &'a [MemberNo],
 ) -> impl Iterator<Item = Result<Slip, CardsError>> + 'a {
     numbers.iter().map(move |no| {
-        let m = store.get(no)?.ok_or(CardsError::Vanished)?;
+        let m = crate::store::members::get_on(conn, no)?.ok_or(CardsError::Vanished)?;
         Ok(Slip::new(&m, config, key, lang)?)
     })
 }

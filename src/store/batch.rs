@@ -4,19 +4,39 @@
 //! plain rows.
 
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, StoreError, timestamp};
+
+/// True if `member_no` was done by a batch of this kind (on any connection to the store).
+pub fn is_done(conn: &Connection, kind: &str, member_no: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM batch_done WHERE kind = ?1 AND member_no = ?2")?
+        .query_row(params![kind, member_no], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Records `member_no` as done by run `run`, in its own transaction (on any connection).
+pub fn mark_done(
+    conn: &Connection,
+    kind: &str,
+    member_no: &str,
+    run: &str,
+    at: &DateTime<FixedOffset>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO batch_done (kind, member_no, run, done_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (kind, member_no) DO UPDATE SET run = ?3, done_at = ?4",
+    )?
+    .execute(params![kind, member_no, run, timestamp(at)])?;
+    Ok(())
+}
 
 impl Store {
     /// True if `member_no` was done by a batch of this kind.
     pub fn batch_done(&self, kind: &str, member_no: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM batch_done WHERE kind = ?1 AND member_no = ?2")?
-            .query_row(params![kind, member_no], |_| Ok(()))
-            .optional()?
-            .is_some())
+        is_done(&self.conn, kind, member_no)
     }
 
     /// Records `member_no` as done by run `run` (a second time: the newer run and time).
@@ -28,13 +48,7 @@ impl Store {
         run: &str,
         at: &DateTime<FixedOffset>,
     ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO batch_done (kind, member_no, run, done_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (kind, member_no) DO UPDATE SET run = ?3, done_at = ?4",
-            )?
-            .execute(params![kind, member_no, run, timestamp(at)])?;
-        Ok(())
+        mark_done(&self.conn, kind, member_no, run, at)
     }
 
     /// How many member numbers a batch of this kind has done, over all runs.
