@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use booth::slip::escpos::reader::{Op, parse};
 use common::*;
-use serde_json::Value;
 
 const DROID: &str = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf";
 const DEJAVU: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
