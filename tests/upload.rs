@@ -325,6 +325,55 @@ fn tls_with_the_office_s_own_certificate_authority() {
     }
 }
 
+/// The usual one-line self-signed office certificate (`openssl req -x509 -newkey … -addext
+/// subjectAltName=IP:…`) is its own CA, which path validation refuses as a server
+/// certificate (`CaUsedAsEndEntity`): `--ca` pins it instead. Another self-signed
+/// certificate is still refused.
+#[test]
+fn tls_with_a_self_signed_office_certificate_pinned_by_ca() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let self_signed = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        // what `openssl req -x509` makes by default: basicConstraints CA:TRUE
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).unwrap();
+        let (cert_pem, key_pem) = (
+            dir.path().join(format!("{name}.crt")),
+            dir.path().join(format!("{name}.key")),
+        );
+        std::fs::write(&cert_pem, cert.pem()).unwrap();
+        std::fs::write(&key_pem, key.serialize_pem()).unwrap();
+        (cert_pem, key_pem)
+    };
+    let (office_crt, office_key) = self_signed("office");
+    let (other_crt, _) = self_signed("other");
+    let db = &test_dbs()[0];
+    let server = Server::start_with(
+        &db.url,
+        &[
+            "--tls-cert",
+            office_crt.to_str().unwrap(),
+            "--tls-key",
+            office_key.to_str().unwrap(),
+        ],
+    );
+    let token = add_device(&db.url, "laptop-1");
+    let b = Booth::new();
+    b.register("王芳", &valid_id(3), &phone(3));
+    let url = format!("https://127.0.0.1:{}", server.addr.port());
+    let (out, v) = upload(&b, &url, &token, &["--ca", other_crt.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert_eq!(v["error"], "certificate", "{v}");
+    assert_eq!(queued(&b), 1);
+    let (out, v) = upload(&b, &url, &token, &["--ca", office_crt.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(v["accepted"], 1);
+}
+
 #[test]
 fn purge_removes_personal_data_after_retention_and_keeps_the_figures() {
     let db = &test_dbs()[0];

@@ -64,15 +64,14 @@ impl Http {
                 path: path.display().to_string(),
                 why,
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .ok()
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| HttpSetupError::CaParse {
+            // Only the office's certificates: a laptop configured for the office's own
+            // certificate has no reason to trust anyone else for this connection.
+            let tls = crate::tls::client_config_for_office(&pem).map_err(|_| {
+                HttpSetupError::CaParse {
                     path: path.display().to_string(),
-                })?;
-            // Only the office's CA: a laptop configured for the office's own certificate has
-            // no reason to trust anyone else for this connection.
-            b = b.tls_certs_only(certs);
+                }
+            })?;
+            b = b.tls_backend_preconfigured(tls);
         }
         let client = b
             .build()
