@@ -185,7 +185,8 @@ pub fn write_cards<W: Write, E: From<PdfError>>(
         let content = sheet.page(cards, out)?;
         let page = out.reserve();
         let content_ref = out.reserve();
-        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&content, 6);
+        // the fastest level: half the time of the default, pages barely larger
+        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&content, 1);
         let mut c = Chunk::new();
         c.stream(content_ref, &compressed)
             .filter(Filter::FlateDecode);
