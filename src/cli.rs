@@ -97,6 +97,9 @@ pub enum Command {
     },
     /// The membership slip or QR code as a file.
     Card(CardArgs),
+    /// Cards for many members: A4 sheets of wallet-size cards as PDF for a print shop, or
+    /// the slips printed one after another.
+    Cards(Box<CardsArgs>),
     /// Print the membership slip.
     Print {
         /// The record's member number.
@@ -258,6 +261,37 @@ pub struct CardArgs {
     pub member_no: String,
     #[command(flatten)]
     pub output: CardOutput,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("output").required(true).args(["pdf", "print"])))]
+#[command(group(clap::ArgGroup::new("selection").required(true).args(["all", "date", "members"])))]
+pub struct CardsArgs {
+    /// Write A4 sheets of ten wallet-size cards (85.6 × 54 mm, crop marks) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pdf: Option<PathBuf>,
+    /// Print the slips one after another.
+    #[arg(long)]
+    pub print: bool,
+    /// With --print: file:/dev/usb/lp0, tcp://HOST:9100 or lp:QUEUE (default: the configured printer).
+    #[arg(long, requires = "print")]
+    pub printer: Option<String>,
+    /// Every record that may have a card.
+    #[arg(long)]
+    pub all: bool,
+    /// The records of one booth day.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// A text or CSV file of member numbers, one per line (first column).
+    #[arg(long, value_name = "FILE")]
+    pub members: Option<PathBuf>,
+    /// With --print: print again those an earlier run printed.
+    #[arg(long, requires = "print")]
+    pub again: bool,
+    /// With --print and no terminal: how long to wait for paper before stopping (the run
+    /// resumes where it stopped when started again).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub paper_wait: u64,
 }
 
 #[derive(Debug, Subcommand)]
