@@ -366,6 +366,7 @@ pub enum ServerAction {
     },
     /// Make the office key (if missing) and the database; remember the server's address.
     Init {
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         /// The address laptops upload to (https://HOST:PORT), put in enrolment codes.
@@ -376,6 +377,7 @@ pub enum ServerAction {
     },
     /// The office key's public key and fingerprint.
     Keys {
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         #[command(flatten)]
@@ -407,10 +409,12 @@ pub enum ServerAction {
     },
     /// Revoke a member's card (its number goes into the bundle's revoked list).
     Void {
+        /// The member number.
         member_no: String,
         /// Why (kept in the office's records only, never in the bundle).
         #[arg(long)]
         reason: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         #[command(flatten)]
@@ -425,6 +429,7 @@ pub enum ServerAction {
         /// beside it as FILE.old.
         #[arg(long)]
         finish: bool,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         #[command(flatten)]
@@ -432,11 +437,13 @@ pub enum ServerAction {
     },
     /// Write the verification page and the current bundle for a static HTTPS host.
     PublishVerifier {
+        /// The folder to write into.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Where the page finds the bundle, relative to the site's root.
         #[arg(long, default_value = "bundle.json", value_name = "PATH")]
         bundle_url: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         #[command(flatten)]
