@@ -302,7 +302,7 @@ mod tests {
     #[test]
     fn consultations_from_before_get_the_configured_booth() {
         let mut conn = Connection::open_in_memory().unwrap();
-        for (i, sql) in super::super::schema::MIGRATIONS.iter().take(4).enumerate() {
+        for (i, sql) in super::super::schema::MIGRATIONS.iter().take(5).enumerate() {
             conn.execute_batch(sql).unwrap();
             conn.pragma_update(None, "user_version", (i + 1) as i64)
                 .unwrap();

@@ -112,7 +112,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         received_at TEXT NOT NULL
     ) STRICT;
     "#,
-    // 5: booth events for the office's figures (SPEC §8): where a consultation was counted
+    // 5: batch runs (cards printed one after another) resume where they stopped
+    r#"
+    -- Which member numbers a kind of batch output (the caller names it) has done, by which
+    -- run and when: nobody is done twice unless asked.
+    CREATE TABLE batch_done (
+        kind      TEXT NOT NULL,
+        member_no TEXT NOT NULL,
+        run       TEXT NOT NULL,
+        done_at   TEXT NOT NULL,
+        PRIMARY KEY (kind, member_no)
+    ) STRICT;
+    "#,
+    // 6: booth events for the office's figures (SPEC §8): where a consultation was counted
     // and what the worker needed; import rows told apart from booth sign-ups.
     r#"
     ALTER TABLE consultations ADD COLUMN needs TEXT NOT NULL DEFAULT '';
