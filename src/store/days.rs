@@ -74,31 +74,35 @@ impl Store {
     }
 }
 
+/// (date, union, place).
+type Key = (String, String, String);
+/// Summaries by key, each with the time of the entry its operator comes from.
+type Days = HashMap<Key, (DaySummary, String)>;
+
+/// The summary for a key (made on first sight); its operator is the latest entry's.
+fn entry(days: &mut Days, key: Key, operator: String, at: String) -> Option<&mut DaySummary> {
+    let date = key.0.parse::<NaiveDate>().ok()?;
+    let (summary, latest) = days.entry(key.clone()).or_insert_with(|| {
+        (
+            DaySummary {
+                date,
+                union: key.1,
+                place: key.2,
+                ..DaySummary::default()
+            },
+            String::new(),
+        )
+    });
+    if at > *latest {
+        summary.operator = operator;
+        *latest = at;
+    }
+    Some(summary)
+}
+
 /// Every booth day and place this laptop has, newest first, at most `limit`.
 pub fn day_summaries(conn: &Connection, limit: usize) -> Result<Vec<DaySummary>, StoreError> {
-    type Key = (String, String, String);
-    // (summary, time of the entry its operator comes from)
-    let mut days: HashMap<Key, (DaySummary, String)> = HashMap::new();
-    let parse = |d: &str| d.parse::<NaiveDate>().ok();
-    let mut entry = |key: Key, operator: String, at: String| -> Option<&mut DaySummary> {
-        let date = parse(&key.0)?;
-        let (summary, latest) = days.entry(key.clone()).or_insert_with(|| {
-            (
-                DaySummary {
-                    date,
-                    union: key.1.clone(),
-                    place: key.2.clone(),
-                    ..DaySummary::default()
-                },
-                String::new(),
-            )
-        });
-        if at > *latest {
-            summary.operator = operator;
-            *latest = at;
-        }
-        Some(summary)
-    };
+    let mut days: Days = HashMap::new();
     // SQLite's bare columns beside max(): the operator of the group's latest row.
     let mut stmt = conn.prepare_cached(
         "SELECT event_date, union_name, place, operator, max(at), count(*)
@@ -114,7 +118,7 @@ pub fn day_summaries(conn: &Connection, limit: usize) -> Result<Vec<DaySummary>,
     })?;
     for row in rows {
         let (key, operator, at, n) = row?;
-        if let Some(s) = entry(key, operator, at) {
+        if let Some(s) = entry(&mut days, key, operator, at) {
             s.consultations = n;
         }
     }
@@ -134,7 +138,7 @@ pub fn day_summaries(conn: &Connection, limit: usize) -> Result<Vec<DaySummary>,
     })?;
     for row in rows {
         let (key, operator, at, registrations, voids) = row?;
-        if let Some(s) = entry(key, operator, at) {
+        if let Some(s) = entry(&mut days, key, operator, at) {
             s.registrations = registrations;
             s.voids = voids;
         }

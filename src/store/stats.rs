@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::{Store, StoreError, parse_timestamp, timestamp};
+use super::{Store, StoreError, parse_timestamp};
 
 /// Counts for one day or for all days.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

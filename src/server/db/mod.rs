@@ -9,8 +9,11 @@
 //! other hash: conflict; same person: duplicate). The constraint, not a prior read, decides,
 //! so two servers racing on the same person cannot both insert it.
 
+pub mod figures;
 pub mod postgres;
 pub mod sqlite;
+
+pub use figures::{Counts, FigureFilter, Figures};
 
 use std::collections::HashMap;
 
@@ -151,6 +154,8 @@ pub struct BatchWrite {
     pub candidates: Vec<Candidate>,
     /// Member numbers voided on the laptop (canonical, of the binding's key).
     pub voids: Vec<String>,
+    /// The laptop's day summaries that passed the checks: each replaces the office's copy.
+    pub days: Vec<super::ingest::DayRow>,
 }
 
 /// One stored record, for the office's export.
