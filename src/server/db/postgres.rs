@@ -16,8 +16,8 @@ use tokio_postgres::error::SqlState;
 
 use super::figures::{self, DayIn, FigureFilter, Increments, MembersIn, RawFigures};
 use super::{
-    BatchWrite, BindRefusal, Binding, DayCount, DbError, DeviceCount, KeyRow, MemberRow,
-    OfficeState, REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, ServerStats, Stored, classify_missed,
+    BatchWrite, BindRefusal, Binding, DbError, DeviceCount, KeyRow, MemberRow,
+    OfficeState, REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed,
     max_seq_of, now_utc, split_first_occurrences,
 };
 use crate::server::ingest::{Candidate, Decision};
@@ -470,45 +470,22 @@ impl PgDb {
         Ok(())
     }
 
-    pub async fn stats(&self) -> Result<ServerStats, DbError> {
+    /// Every device the office issued a token to, and whether it is revoked.
+    pub async fn devices(&self) -> Result<Vec<DeviceCount>, DbError> {
         let client = self.pool.get().await.map_err(pool_err)?;
-        let members: i64 = client
-            .query_one("SELECT count(*) FROM members", &[])
-            .await?
-            .get(0);
-        let by_device = client
+        Ok(client
             .query(
-                "SELECT d.name, count(m.id), d.revoked_at IS NOT NULL FROM devices d
-                 LEFT JOIN members m ON m.device = d.name
-                 GROUP BY d.name, d.revoked_at ORDER BY d.name",
+                "SELECT name, revoked_at IS NOT NULL FROM devices ORDER BY name",
                 &[],
             )
             .await?
             .into_iter()
             .map(|r| DeviceCount {
                 device: r.get(0),
-                members: r.get::<_, i64>(1) as u64,
-                revoked: r.get(2),
+                revoked: r.get(1),
+                ..Default::default()
             })
-            .collect();
-        let by_day = client
-            .query(
-                "SELECT event_date::text, count(*) FROM members GROUP BY event_date
-                 ORDER BY event_date",
-                &[],
-            )
-            .await?
-            .into_iter()
-            .map(|r| DayCount {
-                date: r.get(0),
-                members: r.get::<_, i64>(1) as u64,
-            })
-            .collect();
-        Ok(ServerStats {
-            members: members as u64,
-            by_device,
-            by_day,
-        })
+            .collect())
     }
 
     pub async fn members_page(

@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::figures::{self, DayIn, FigureFilter, Increments, MembersIn, RawFigures};
 use super::{
-    BatchWrite, BindRefusal, DayCount, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
-    REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, ServerStats, Stored, classify_missed, max_seq_of,
+    BatchWrite, BindRefusal, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
+    REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of,
     now_utc, split_first_occurrences,
 };
 use crate::server::ingest::Decision;
@@ -356,38 +356,19 @@ impl SqliteDb {
         Ok(())
     }
 
-    pub fn stats(&self) -> Result<ServerStats, DbError> {
-        let conn = self.lock();
-        let members: u64 = conn.query_row("SELECT count(*) FROM members", [], |r| r.get(0))?;
-        let by_device = conn
-            .prepare(
-                "SELECT d.name, count(m.id), d.revoked_at IS NOT NULL FROM devices d
-                 LEFT JOIN members m ON m.device = d.name GROUP BY d.name ORDER BY d.name",
-            )?
+    /// Every device the office issued a token to, and whether it is revoked.
+    pub fn devices(&self) -> Result<Vec<DeviceCount>, DbError> {
+        Ok(self
+            .lock()
+            .prepare("SELECT name, revoked_at IS NOT NULL FROM devices ORDER BY name")?
             .query_map([], |r| {
                 Ok(DeviceCount {
                     device: r.get(0)?,
-                    members: r.get(1)?,
-                    revoked: r.get(2)?,
+                    revoked: r.get(1)?,
+                    ..Default::default()
                 })
             })?
-            .collect::<Result<_, _>>()?;
-        let by_day = conn
-            .prepare(
-                "SELECT event_date, count(*) FROM members GROUP BY event_date ORDER BY event_date",
-            )?
-            .query_map([], |r| {
-                Ok(DayCount {
-                    date: r.get(0)?,
-                    members: r.get(1)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(ServerStats {
-            members,
-            by_device,
-            by_day,
-        })
+            .collect::<Result<_, _>>()?)
     }
 
     pub fn members_page(&self, after: i64, limit: i64) -> Result<Vec<(i64, MemberRow)>, DbError> {
