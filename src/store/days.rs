@@ -69,6 +69,21 @@ impl Store {
         )?)
     }
 
+    /// Sets the needs of the day's latest consultation (the TUI's keys after F6); false when
+    /// the day has none.
+    pub fn set_last_consultation_needs(
+        &mut self,
+        day: NaiveDate,
+        needs: &[String],
+    ) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE consultations SET needs = ?2
+             WHERE id = (SELECT max(id) FROM consultations WHERE event_date = ?1)",
+            params![day.to_string(), known_needs(needs).join(",")],
+        )?;
+        Ok(n > 0)
+    }
+
     pub fn day_summaries(&self, limit: usize) -> Result<Vec<DaySummary>, StoreError> {
         day_summaries(&self.conn, limit)
     }
@@ -228,6 +243,20 @@ mod tests {
         assert_eq!(
             got,
             [("legal_aid".to_string(), 1), ("skills".to_string(), 1)].into()
+        );
+        // the keys after F6 change the latest one's needs
+        assert!(
+            store
+                .set_last_consultation_needs(day, &needs(&["skills", "childcare"]))
+                .unwrap()
+        );
+        let got = consultation_needs(&store.conn, day).unwrap();
+        assert_eq!(got.get("skills"), Some(&2));
+        assert_eq!(got.get("childcare"), Some(&1));
+        assert!(
+            !store
+                .set_last_consultation_needs(at(25, 9).date_naive(), &[])
+                .unwrap()
         );
         // undo takes the last one back, whatever its needs
         assert!(store.remove_last_consultation(day).unwrap());
