@@ -314,7 +314,10 @@ mod tests {
         assert_eq!(v["document"]["number"], "11010519491231002X");
         // a booth sign-up's record is what it was before imports were marked (same hash)
         assert!(v.get("imported").is_none());
-        let imported = WireRecord { imported: true, ..r };
+        let imported = WireRecord {
+            imported: true,
+            ..r
+        };
         let v = serde_json::to_value(&imported).unwrap();
         assert_eq!(v["imported"], true);
         assert_eq!(serde_json::from_value::<WireRecord>(v).unwrap(), imported);
@@ -337,7 +340,10 @@ mod tests {
             registrations: 1,
             voids: 0,
         };
-        let with = BatchRequest { days: vec![day.clone()], ..b };
+        let with = BatchRequest {
+            days: vec![day.clone()],
+            ..b
+        };
         let text = serde_json::to_string(&with).unwrap();
         let back: BatchRequest = serde_json::from_str(&text).unwrap();
         assert_eq!(back.days, vec![day]);

@@ -63,10 +63,7 @@ fn by_name<'a>(list: &'a Value, key: &str, name: &str) -> &'a Value {
 fn two_laptops_at_two_places_give_the_office_the_sums() {
     for db in test_dbs() {
         eprintln!("backend: {}", db.label);
-        let (ta, tb) = (
-            add_device(&db.url, "lap-a"),
-            add_device(&db.url, "lap-b"),
-        );
+        let (ta, tb) = (add_device(&db.url, "lap-a"), add_device(&db.url, "lap-b"));
         let server = Server::start(&db.url);
         let url = server.url();
         let (a, b) = (Booth::new(), Booth::new());
@@ -114,8 +111,14 @@ fn two_laptops_at_two_places_give_the_office_the_sums() {
 
         let s = server_stats(&db.url);
         let totals = |s: &Value| {
-            ["meetings", "consultations", "registered", "members", "enterprises"]
-                .map(|k| s[k].as_u64().unwrap_or_else(|| panic!("no {k} in {s}")))
+            [
+                "meetings",
+                "consultations",
+                "registered",
+                "members",
+                "enterprises",
+            ]
+            .map(|k| s[k].as_u64().unwrap_or_else(|| panic!("no {k} in {s}")))
         };
         // members: 2 + 1 signed up, 2 imported; enterprises: 京东物流 (spaces folded),
         // 美团外卖 by its credit code, the roster's employer
@@ -134,8 +137,14 @@ fn two_laptops_at_two_places_give_the_office_the_sums() {
         assert_eq!(place_b["consultations"], 4);
         assert_eq!(place_b["members"], 3);
         let dev_b = by_name(&s["by_device"], "device", "lap-b");
-        assert_eq!((&dev_b["registered"], &dev_b["members"]), (&json!(1), &json!(3)));
-        assert_eq!(by_name(&s["by_union"], "name", "朝阳区总工会")["meetings"], 1);
+        assert_eq!(
+            (&dev_b["registered"], &dev_b["members"]),
+            (&json!(1), &json!(3))
+        );
+        assert_eq!(
+            by_name(&s["by_union"], "name", "朝阳区总工会")["meetings"],
+            1
+        );
         assert_eq!(s["by_day"].as_array().unwrap().len(), 1, "{s}");
         assert_eq!(s["by_day"][0]["meetings"], 2);
         assert_eq!(s["by_day"][0]["members"], 5);
@@ -143,7 +152,10 @@ fn two_laptops_at_two_places_give_the_office_the_sums() {
         assert_eq!(by_name(&s["needs"], "code", "skills")["count"], 1);
         assert_eq!(by_name(&s["needs"], "code", "rest_station")["count"], 1);
         assert_eq!(s["new_employment_forms"]["members"], 2, "{s}");
-        assert_eq!(by_name(&s["employment_forms"], "code", "courier")["count"], 1);
+        assert_eq!(
+            by_name(&s["employment_forms"], "code", "courier")["count"],
+            1
+        );
         assert_eq!(
             by_name(&s["employment_forms"], "code", "labor_contract")["count"],
             1
@@ -159,8 +171,14 @@ fn two_laptops_at_two_places_give_the_office_the_sums() {
         upload(&b, &url, &tb);
         assert_eq!(totals(&server_stats(&db.url)), [2, 7, 3, 5, 3]);
         let s = server_stats(&db.url);
-        assert_eq!(by_name(&s["by_place"], "name", YIZHUANG)["consultations"], 4);
-        assert_eq!(by_name(&s["by_place"], "name", WANGJING)["consultations"], 3);
+        assert_eq!(
+            by_name(&s["by_place"], "name", YIZHUANG)["consultations"],
+            4
+        );
+        assert_eq!(
+            by_name(&s["by_place"], "name", WANGJING)["consultations"],
+            3
+        );
 
         // The console's calls: one place, one device, a day range, the pick lists.
         let f = figures(
@@ -171,7 +189,13 @@ fn two_laptops_at_two_places_give_the_office_the_sums() {
             },
         );
         assert_eq!(
-            (f.meetings, f.consultations, f.registered, f.members, f.enterprises),
+            (
+                f.meetings,
+                f.consultations,
+                f.registered,
+                f.members,
+                f.enterprises
+            ),
             (1, 3, 1, 3, 2)
         );
         let f = figures(

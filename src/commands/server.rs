@@ -102,7 +102,9 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         } => export(ctx, format, out, db),
         ServerAction::Stats { db, .. } => {
             let (rt, db) = open(ctx, db)?;
-            let s = rt.block_on(db.stats(ctx.lang)).map_err(|e| db_error(e, ctx))?;
+            let s = rt
+                .block_on(db.stats(ctx.lang))
+                .map_err(|e| db_error(e, ctx))?;
             let human = stats_text(&s, ctx.lang);
             Ok(Output {
                 human,
@@ -136,22 +138,44 @@ fn stats_text(s: &server::ServerStats, lang: Lang) -> String {
     )];
     out.push(t!(lang, "server.stats_by_device").into());
     for d in &s.by_device {
-        out.push(line(&d.device, d.meetings, d.consultations, d.registered, d.members));
+        out.push(line(
+            &d.device,
+            d.meetings,
+            d.consultations,
+            d.registered,
+            d.members,
+        ));
     }
     out.push(t!(lang, "server.stats_by_day").into());
     for d in &s.by_day {
-        out.push(line(&d.date, d.meetings, d.consultations, d.registered, d.members));
+        out.push(line(
+            &d.date,
+            d.meetings,
+            d.consultations,
+            d.registered,
+            d.members,
+        ));
     }
     out.push(t!(lang, "server.stats_by_place").into());
     for p in &s.by_place {
         let c = &p.counts;
-        out.push(line(&p.name, c.meetings, c.consultations, c.registered, c.members));
+        out.push(line(
+            &p.name,
+            c.meetings,
+            c.consultations,
+            c.registered,
+            c.members,
+        ));
     }
     out.push(t!(lang, "server.stats_needs").into());
     for n in &s.needs {
         out.push(format!("  {}: {}", n.label, n.count));
     }
-    out.push(t!(lang, "server.stats_forms", n = s.new_employment_forms.members));
+    out.push(t!(
+        lang,
+        "server.stats_forms",
+        n = s.new_employment_forms.members
+    ));
     for f in &s.employment_forms {
         out.push(format!("  {}: {}", f.label, f.count));
     }

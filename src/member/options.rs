@@ -155,11 +155,24 @@ mod tests {
     fn the_new_forms_of_employment_are_the_six_of_the_list() {
         let zh: Vec<&str> = NEW_EMPLOYMENT_FORMS
             .iter()
-            .map(|c| ListKind::EmploymentForm.by_code(c).expect("in the list").zh.as_str())
+            .map(|c| {
+                ListKind::EmploymentForm
+                    .by_code(c)
+                    .expect("in the list")
+                    .zh
+                    .as_str()
+            })
             .collect();
         assert_eq!(
             zh,
-            ["快递员", "外卖配送员", "网约车司机", "货车司机", "网约家政", "网络主播"]
+            [
+                "快递员",
+                "外卖配送员",
+                "网约车司机",
+                "货车司机",
+                "网约家政",
+                "网络主播"
+            ]
         );
         assert!(!is_new_employment_form("labor_contract"));
         assert!(!is_new_employment_form("other"));

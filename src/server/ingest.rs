@@ -238,9 +238,8 @@ pub fn check_days(
     for d in days {
         match check_day(d, today, lang) {
             Ok(row) => {
-                let same = |r: &DayRow| {
-                    r.date == row.date && r.union == row.union && r.place == row.place
-                };
+                let same =
+                    |r: &DayRow| r.date == row.date && r.union == row.union && r.place == row.place;
                 if rows.iter().any(same) {
                     refused.push(day_refused(
                         d,
@@ -325,7 +324,12 @@ fn check_day(d: &DaySummary, today: NaiveDate, lang: Lang) -> Result<DayRow, Wir
         place: event.place,
         operator: event.operator,
         consultations: d.consultations,
-        needs: d.needs.iter().filter(|(_, n)| **n > 0).map(|(c, n)| (c.clone(), *n)).collect(),
+        needs: d
+            .needs
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| (c.clone(), *n))
+            .collect(),
         registrations: d.registrations,
         voids: d.voids,
     })

@@ -193,9 +193,8 @@ pub fn consultation_needs(
     day: NaiveDate,
 ) -> Result<BTreeMap<String, u64>, StoreError> {
     let mut needs = BTreeMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT needs FROM consultations WHERE event_date = ?1 AND needs != ''",
-    )?;
+    let mut stmt = conn
+        .prepare_cached("SELECT needs FROM consultations WHERE event_date = ?1 AND needs != ''")?;
     for row in stmt.query_map([day.to_string()], |r| r.get::<_, String>(0))? {
         for code in row?.split(',').filter(|c| !c.is_empty()) {
             *needs.entry(code.to_string()).or_default() += 1;

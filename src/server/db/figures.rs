@@ -395,7 +395,11 @@ impl RawFigures {
             by_day.entry(m.date.clone()).or_default().counts.members += m.n;
             by_place.entry(m.place.clone()).or_default().counts.members += m.n;
             by_union.entry(m.union.clone()).or_default().counts.members += m.n;
-            by_device.entry(m.device.clone()).or_default().counts.members += m.n;
+            by_device
+                .entry(m.device.clone())
+                .or_default()
+                .counts
+                .members += m.n;
         }
         for (code, n) in self.needs {
             *needs.entry(code).or_default() += n;

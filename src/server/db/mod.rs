@@ -254,10 +254,7 @@ impl ServerStats {
         };
         let mut by_device: Vec<DeviceCount> = devices
             .into_iter()
-            .map(|d| DeviceCount {
-                members: 0,
-                ..d
-            })
+            .map(|d| DeviceCount { members: 0, ..d })
             .collect();
         for (name, c) in &figures.by_device {
             let i = match by_device.iter().position(|d| d.device == *name) {

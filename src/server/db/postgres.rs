@@ -16,9 +16,9 @@ use tokio_postgres::error::SqlState;
 
 use super::figures::{self, DayIn, FigureFilter, Increments, MembersIn, RawFigures};
 use super::{
-    BatchWrite, BindRefusal, Binding, DbError, DeviceCount, KeyRow, MemberRow,
-    OfficeState, REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed,
-    max_seq_of, now_utc, split_first_occurrences,
+    BatchWrite, BindRefusal, Binding, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
+    REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
+    split_first_occurrences,
 };
 use crate::server::ingest::{Candidate, Decision};
 

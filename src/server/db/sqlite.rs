@@ -10,8 +10,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::figures::{self, DayIn, FigureFilter, Increments, MembersIn, RawFigures};
 use super::{
     BatchWrite, BindRefusal, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
-    REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of,
-    now_utc, split_first_occurrences,
+    REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
+    split_first_occurrences,
 };
 use crate::server::ingest::Decision;
 
@@ -504,8 +504,9 @@ fn add_increments(tx: &Connection, device: &str, inc: &Increments) -> Result<(),
         "INSERT INTO enterprise_days (enterprise, event_date, union_name, place, device)
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
     )?;
-    let mut ents =
-        tx.prepare_cached("INSERT INTO enterprises (enterprise) VALUES (?1) ON CONFLICT DO NOTHING")?;
+    let mut ents = tx.prepare_cached(
+        "INSERT INTO enterprises (enterprise) VALUES (?1) ON CONFLICT DO NOTHING",
+    )?;
     for (enterprise, (date, union, place)) in inc.enterprises.keys() {
         ent_days.execute(params![enterprise, date, union, place, device])?;
         ents.execute([enterprise])?;

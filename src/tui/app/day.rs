@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use super::{Action, App, Tone};
 use crate::t;
-use crate::tui::screens::needs::NeedsPicker;
 use crate::tui::keys::{self, SESSION};
+use crate::tui::screens::needs::NeedsPicker;
 
 impl App {
     pub(super) fn tally(&mut self) {

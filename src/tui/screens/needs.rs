@@ -94,11 +94,11 @@ impl NeedsPicker {
             lines.extend(items.into_iter().map(Line::from));
         }
         let h = (lines.len() as u16 + 2).min(area.height);
-        let w = area.width.min(76);
+        // the whole width: a box edge inside the form could split a wide character
         let r = Rect::new(
-            area.x + (area.width - w) / 2,
+            area.x,
             area.y + area.height.saturating_sub(h + 1),
-            w,
+            area.width,
             h,
         );
         let buf = frame.buffer_mut();
@@ -143,7 +143,10 @@ mod tests {
             p.handle_key(&key(KeyCode::Char('王'))),
             NeedsOutcome::CloseAndPass
         );
-        assert_eq!(p.handle_key(&key(KeyCode::F(2))), NeedsOutcome::CloseAndPass);
+        assert_eq!(
+            p.handle_key(&key(KeyCode::F(2))),
+            NeedsOutcome::CloseAndPass
+        );
         assert_eq!(
             p.handle_key(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
             NeedsOutcome::CloseAndPass
