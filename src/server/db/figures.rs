@@ -36,6 +36,9 @@ impl FigureFilter {
     }
 }
 
+/// The dashboard's pick lists: (unions, places, devices), each sorted.
+pub type Dimensions = (Vec<String>, Vec<String>, Vec<String>);
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub meetings: u64,
@@ -77,9 +80,7 @@ impl Db {
     }
 
     /// Distinct values for the dashboard's filter pick lists.
-    pub async fn figure_dimensions(
-        &self,
-    ) -> Result<(Vec<String>, Vec<String>, Vec<String>), DbError> {
+    pub async fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
         match self {
             Db::Sqlite(db) => {
                 let db = db.clone();

@@ -14,7 +14,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use super::figures::{self, DayIn, FigureFilter, Increments, MembersIn, RawFigures};
+use super::figures::{self, DayIn, Dimensions, FigureFilter, Increments, MembersIn, RawFigures};
 use super::{
     BatchWrite, BindRefusal, Binding, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
     REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
@@ -753,9 +753,7 @@ impl PgDb {
         })
     }
 
-    pub(crate) async fn figure_dimensions(
-        &self,
-    ) -> Result<(Vec<String>, Vec<String>, Vec<String>), DbError> {
+    pub(crate) async fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
         let client = self.pool.get().await.map_err(pool_err)?;
         let mut out = Vec::new();
         for column in ["union_name", "place", "device"] {

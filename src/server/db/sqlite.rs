@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::figures::{self, DayIn, FigureFilter, Increments, MembersIn, RawFigures};
+use super::figures::{self, DayIn, Dimensions, FigureFilter, Increments, MembersIn, RawFigures};
 use super::{
     BatchWrite, BindRefusal, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
     REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
@@ -611,9 +611,7 @@ impl SqliteDb {
         })
     }
 
-    pub(crate) fn figure_dimensions(
-        &self,
-    ) -> Result<(Vec<String>, Vec<String>, Vec<String>), DbError> {
+    pub(crate) fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
         let conn = self.lock();
         let distinct = |column: &str| -> Result<Vec<String>, DbError> {
             let of = |table: &str| -> Result<Vec<String>, DbError> {
