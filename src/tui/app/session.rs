@@ -120,6 +120,7 @@ impl App {
         self.before_lock = self.screen;
         self.screen = Screen::Locked;
         self.overlay = None;
+        self.needs = None;
         self.unlock = UnlockState::new(true);
         tracing::info!("screen locked");
     }
