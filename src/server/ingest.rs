@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 
+use super::db::search::SearchKeys;
 use crate::card::MemberNo;
 use crate::i18n::Lang;
 use crate::member::{BoothEvent, validate};
@@ -25,6 +26,8 @@ pub struct Candidate {
     /// The record as the laptop sent it (the hash covers its canonical form).
     pub record: String,
     pub event_date: NaiveDate,
+    /// What the console finds the record by (db::search).
+    pub keys: SearchKeys,
 }
 
 /// What the database decided for a candidate.
@@ -148,8 +151,8 @@ pub fn check(
     // tidied form, nothing more. Anything else (extra fields, untidy text) is not a booth's.
     let canonical = serde_json::to_value(WireRecord {
         member: v.member.clone(),
-        union: event.union,
-        place: event.place,
+        union: event.union.clone(),
+        place: event.place.clone(),
         operator: event.operator,
         ..record.clone()
     })
@@ -164,7 +167,9 @@ pub fn check(
             )],
         ));
     }
+    let keys = SearchKeys::of(&v.member, &event.union, &event.place);
     Ok(Candidate {
+        keys,
         index,
         uuid: item.uuid.to_string(),
         member_no: member_no.as_str().to_string(),
