@@ -192,7 +192,7 @@ pub(crate) fn where_clause(
 ) -> (String, Vec<Param>) {
     let mut parts = vec!["m.erased_at IS NULL".to_string()];
     let mut params: Vec<Param> = Vec::new();
-    let mut push = |p: Param, params: &mut Vec<Param>| {
+    let push = |p: Param, params: &mut Vec<Param>| {
         params.push(p);
         params.len()
     };
@@ -278,7 +278,7 @@ impl Db {
                 let (db, f) = (db.clone(), filter.clone());
                 blocking(move || sqlite::search(&db.lock(), &f, before, limit)).await
             }
-            Db::Postgres(db) => postgres::search(&**db.client().await?, filter, before, limit).await,
+            Db::Postgres(db) => postgres::search(&db.client().await?, filter, before, limit).await,
         }
     }
 
@@ -292,7 +292,7 @@ impl Db {
                     let db = db.clone();
                     blocking(move || sqlite::unkeyed(&db.lock())).await?
                 }
-                Db::Postgres(db) => postgres::unkeyed(&**db.client().await?).await?,
+                Db::Postgres(db) => postgres::unkeyed(&db.client().await?).await?,
             };
             if rows.is_empty() {
                 return Ok(total);
@@ -471,7 +471,7 @@ pub(crate) mod postgres {
     }
 
     pub async fn search(
-        c: &tokio_postgres::Client,
+        c: &deadpool_postgres::Object,
         f: &MemberFilter,
         before: Option<i64>,
         limit: i64,
@@ -489,7 +489,7 @@ pub(crate) mod postgres {
         Ok(c.query(&stmt, &refs).await?.iter().map(list_row).collect())
     }
 
-    pub async fn unkeyed(c: &tokio_postgres::Client) -> Result<Vec<(i64, String)>, DbError> {
+    pub async fn unkeyed(c: &deadpool_postgres::Object) -> Result<Vec<(i64, String)>, DbError> {
         Ok(c
             .query(
                 "SELECT id, record FROM members WHERE s_name IS NULL AND erased_at IS NULL
