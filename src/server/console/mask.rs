@@ -6,9 +6,9 @@ pub fn id_number(s: &str) -> String {
     keep_ends(s, 3, 2)
 }
 
-/// A phone: its first three and last four digits (`138****8000`).
+/// A phone: its last four digits (`*******8000`), what a search by phone tail names.
 pub fn phone(s: &str) -> String {
-    keep_ends(s, 3, 4)
+    keep_ends(s, 0, 4)
 }
 
 /// A name: its first character (`葛**`).
@@ -43,7 +43,7 @@ mod tests {
     #[test]
     fn masks_look_like_what_offices_print() {
         assert_eq!(id_number("11010519491231002X"), "110*************2X");
-        assert_eq!(phone("13800138000"), "138****8000");
+        assert_eq!(phone("13800138000"), "*******8000");
         assert_eq!(name("葛婷婷"), "葛**");
         assert_eq!(id_number(""), "");
     }
