@@ -442,7 +442,7 @@ pub(crate) mod postgres {
             f,
             before,
             &|n| format!("${n}"),
-            &|n| format!("${n}::date"),
+            &|n| format!("${n}::text::date"),
             &|_| "(m.record::json->>'phone')".into(),
             "(m.member_no COLLATE \"C\")",
         )
