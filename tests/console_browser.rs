@@ -61,10 +61,18 @@ async fn browser(wd: &str, width: u32, height: u32) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
+        // The viewport exactly (a window's size includes the browser's own frame, and has a
+        // minimum width above a phone's): emulated device metrics.
         serde_json::json!({
             "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--hide-scrollbars", format!("--window-size={width},{height}")],
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                     format!("--window-size={},{}", width.max(800), height + 200)],
+            "mobileEmulation": {
+                "deviceMetrics": {
+                    "width": width, "height": height, "pixelRatio": 1.0,
+                    "mobile": width < 600, "touch": width < 600,
+                },
+            },
         }),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())

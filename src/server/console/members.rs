@@ -68,6 +68,21 @@ impl ListQuery {
         })
     }
 
+    /// Any filter besides the search box (the filters' panel then starts open).
+    pub fn has_filters(&self) -> bool {
+        [
+            &self.union,
+            &self.place,
+            &self.device,
+            &self.from,
+            &self.to,
+            &self.review,
+            &self.form,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
+    }
+
     /// The query string of this view without the page position (for links and exports).
     pub fn view_query(&self) -> String {
         let mut s = url_pairs(&[
