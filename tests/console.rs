@@ -13,7 +13,13 @@ fn every_page_wants_a_session_and_says_so_safely() {
     for tdb in test_dbs() {
         let (server, _) = seeded(&tdb.url, 1);
         let mut web = Web::new(&server.url());
-        for path in ["/", "/members", "/devices", "/audit", "/members/export?format=csv"] {
+        for path in [
+            "/",
+            "/members",
+            "/devices",
+            "/audit",
+            "/members/export?format=csv",
+        ] {
             let a = web.get(path);
             assert_eq!(a.status, 303, "{} {path}", tdb.label);
             assert!(
@@ -51,11 +57,20 @@ fn a_viewer_finds_a_member_masked_and_the_view_is_audited() {
         for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
             assert!(cookie.contains(flag), "{cookie}");
         }
-        assert!(!cookie.contains("Secure"), "plain HTTP on loopback: {cookie}");
+        assert!(
+            !cookie.contains("Secure"),
+            "plain HTTP on loopback: {cookie}"
+        );
 
         let dash = web.get("/");
         assert_eq!(dash.status, 200);
-        for f in ["meetings", "consultations", "registered", "members", "enterprises"] {
+        for f in [
+            "meetings",
+            "consultations",
+            "registered",
+            "members",
+            "enterprises",
+        ] {
             assert!(
                 dash.body.contains(&format!("data-figure=\"{f}\"")),
                 "{f} missing"
@@ -71,23 +86,41 @@ fn a_viewer_finds_a_member_masked_and_the_view_is_audited() {
             percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC)
         ));
         assert_eq!(page.status, 200);
-        assert!(page.body.contains(&name), "{}: not found by name", tdb.label);
+        assert!(
+            page.body.contains(&name),
+            "{}: not found by name",
+            tdb.label
+        );
         assert!(!page.body.contains(&id), "full ID in the list");
         assert!(!page.body.contains(&phone(7)), "full phone in the list");
-        assert!(page.body.contains(&format!("{}*", &id[..3])), "masked ID shown");
+        assert!(
+            page.body.contains(&format!("{}*", &id[..3])),
+            "masked ID shown"
+        );
         // by phone tail
         let tail = &phone(7)[7..];
         let page = web.get(&format!("/members?q={tail}"));
-        assert!(page.body.contains(&name), "{}: not found by phone tail", tdb.label);
+        assert!(
+            page.body.contains(&name),
+            "{}: not found by phone tail",
+            tdb.label
+        );
         // by member number, grouped
         let no = booth::card::MemberNo::new(&test_key_id(), 7).unwrap();
         let page = web.get(&format!("/members?q={}", no.grouped()));
-        assert!(page.body.contains(&no.grouped()), "{}: not found by number", tdb.label);
+        assert!(
+            page.body.contains(&no.grouped()),
+            "{}: not found by number",
+            tdb.label
+        );
         // the member's page, masked too
         let page = web.get(&format!("/members/{}", no.as_str()));
         assert_eq!(page.status, 200);
         assert!(!page.body.contains(&id));
-        assert!(!page.body.contains("id=\"reveal\""), "a viewer has no reveal button");
+        assert!(
+            !page.body.contains("id=\"reveal\""),
+            "a viewer has no reveal button"
+        );
 
         // a viewer cannot reveal, review, correct, erase, manage devices or read the audit log
         for (path, pairs) in [
@@ -112,10 +145,16 @@ fn a_viewer_finds_a_member_masked_and_the_view_is_audited() {
         let devices = web.get("/devices");
         assert_eq!(devices.status, 200);
         assert!(devices.body.contains("lap-a"));
-        assert!(!devices.body.contains("/revoke"), "no revoke button for a viewer");
+        assert!(
+            !devices.body.contains("/revoke"),
+            "no revoke button for a viewer"
+        );
 
         let entries = audit_entries(&tdb.url);
-        assert!(has_entry(&entries, "zhangli", "members.search"), "{entries:?}");
+        assert!(
+            has_entry(&entries, "zhangli", "members.search"),
+            "{entries:?}"
+        );
         assert!(has_entry(&entries, "zhangli", "member.view"));
         assert!(!has_entry(&entries, "zhangli", "member.reveal"));
         // the audit log names no one: no typed name in a search's target
@@ -155,14 +194,21 @@ fn an_admin_reveals_reviews_corrects_and_erases_each_on_the_record() {
         let forged = web
             .client
             .post(format!("{}{path}/reveal", server.url()))
-            .header("cookie", format!("booth_session={}", web.cookie.clone().unwrap()))
+            .header(
+                "cookie",
+                format!("booth_session={}", web.cookie.clone().unwrap()),
+            )
             .header("origin", "https://evil.example")
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form_body(&[("csrf", &token)]))
             .send()
             .unwrap();
         assert_eq!(forged.status().as_u16(), 403, "cross-origin POST");
-        assert!(!has_entry(&audit_entries(&tdb.url), "admin", "member.reveal"));
+        assert!(!has_entry(
+            &audit_entries(&tdb.url),
+            "admin",
+            "member.reveal"
+        ));
 
         let a = web.post_csrf(&format!("{path}/reveal"), &[]);
         assert_eq!(a.status, 200);
@@ -194,14 +240,20 @@ fn an_admin_reveals_reviews_corrects_and_erases_each_on_the_record() {
         let a = web.post_csrf(&format!("{path}/correct"), &[("phone", "12345")]);
         assert_eq!(a.status, 200);
         assert!(a.body.contains("class=\"error\""), "bad phone refused");
-        let a = web.post_csrf(&format!("{path}/correct"), &[("employer", "新单位物流公司")]);
+        let a = web.post_csrf(
+            &format!("{path}/correct"),
+            &[("employer", "新单位物流公司")],
+        );
         assert_eq!(a.status, 200);
         assert!(a.body.contains("新单位物流公司"), "{}", tdb.label);
         let found = web.get(&format!(
             "/members?q={}",
             percent_encoding::utf8_percent_encode("新单位", percent_encoding::NON_ALPHANUMERIC)
         ));
-        assert!(found.body.contains(&no.grouped()), "found by the new employer");
+        assert!(
+            found.body.contains(&no.grouped()),
+            "found by the new employer"
+        );
 
         // erasure: personal fields gone, number revoked, figures kept
         let before = members_on_server(&tdb.url);
@@ -213,7 +265,10 @@ fn an_admin_reveals_reviews_corrects_and_erases_each_on_the_record() {
         assert!(!a.body.contains("新单位物流公司"));
         assert_eq!(members_on_server(&tdb.url), before, "figures kept");
         let gone = web.get(&format!("/members?q={}", &phone(3)[7..]));
-        assert!(!gone.body.contains(&no.grouped()), "an erased member is not listed");
+        assert!(
+            !gone.body.contains(&no.grouped()),
+            "an erased member is not listed"
+        );
         let bundle: serde_json::Value = http_client()
             .get(format!("{}/v1/bundle", server.url()))
             .send()
@@ -266,19 +321,32 @@ fn devices_are_added_once_and_revoked_by_admins_with_audit() {
             chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
         )]))
         .unwrap();
-        let (status, v) =
-            post(&http_client(), &server.url(), &token, body.clone(), "application/json")
-                .unwrap();
+        let (status, v) = post(
+            &http_client(),
+            &server.url(),
+            &token,
+            body.clone(),
+            "application/json",
+        )
+        .unwrap();
         assert_ne!(status, 401, "{}: the new token is valid: {v}", tdb.label);
         assert_eq!(
-            web.post_csrf("/devices", &[("name", "lap-b")]).body.contains("class=\"error\""),
+            web.post_csrf("/devices", &[("name", "lap-b")])
+                .body
+                .contains("class=\"error\""),
             true,
             "a second lap-b is refused"
         );
         let a = web.post_csrf("/devices/lap-b/revoke", &[]);
         assert_eq!(a.status, 303);
-        let (status, _) =
-            post(&http_client(), &server.url(), &token, body, "application/json").unwrap();
+        let (status, _) = post(
+            &http_client(),
+            &server.url(),
+            &token,
+            body,
+            "application/json",
+        )
+        .unwrap();
         assert_eq!(status, 401, "a revoked token is refused");
         let entries = audit_entries(&tdb.url);
         assert!(has_entry(&entries, "admin", "device.add"));
@@ -329,16 +397,27 @@ fn removing_a_user_ends_their_sessions_and_english_is_selectable() {
             .get(format!("{}/members", server.url()))
             .header(
                 "cookie",
-                format!("booth_session={}; booth_lang=en", web.cookie.clone().unwrap()),
+                format!(
+                    "booth_session={}; booth_lang=en",
+                    web.cookie.clone().unwrap()
+                ),
             )
             .send()
             .unwrap()
             .text()
             .unwrap();
-        assert!(a.contains("Members") && a.contains("lang=\"en\""), "English page");
+        assert!(
+            a.contains("Members") && a.contains("lang=\"en\""),
+            "English page"
+        );
         let a = web.get("/lang/en?next=/members");
         assert_eq!(a.location.as_deref(), Some("/members"));
-        assert!(a.headers["set-cookie"].to_str().unwrap().starts_with("booth_lang=en"));
+        assert!(
+            a.headers["set-cookie"]
+                .to_str()
+                .unwrap()
+                .starts_with("booth_lang=en")
+        );
         let a = web.get("/lang/en?next=//evil.example/");
         assert_eq!(a.location.as_deref(), Some("/"), "no open redirect");
 
@@ -390,9 +469,17 @@ fn exports_stream_the_filtered_view_and_are_audited() {
         web.login("admin", ADMIN_PASS);
         let csv = web.get("/members/export?format=csv&x=");
         assert_eq!(csv.status, 200, "{}", tdb.label);
-        assert!(csv.headers["content-disposition"].to_str().unwrap().contains(".csv"));
+        assert!(
+            csv.headers["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains(".csv")
+        );
         assert_eq!(csv.body.lines().count(), 2_301, "header and every member");
-        assert!(csv.body.contains(&valid_id(1234)), "the export is the full record");
+        assert!(
+            csv.body.contains(&valid_id(1234)),
+            "the export is the full record"
+        );
         let day = web.get("/members/export?format=csv&from=2026-11-02&to=2026-11-02");
         // people i with i % 3 == 1 were registered on 2026-11-02
         let expected = (1..=2_300u32).filter(|i| i % 3 == 1).count();
@@ -401,7 +488,10 @@ fn exports_stream_the_filtered_view_and_are_audited() {
         let xlsx = web
             .client
             .get(format!("{}/members/export?format=xlsx&x=", server.url()))
-            .header("cookie", format!("booth_session={}", web.cookie.clone().unwrap()))
+            .header(
+                "cookie",
+                format!("booth_session={}", web.cookie.clone().unwrap()),
+            )
             .send()
             .unwrap()
             .bytes()
@@ -418,7 +508,10 @@ fn exports_stream_the_filtered_view_and_are_audited() {
             .filter(|e| e["action"] == "export")
             .map(|e| e["count"].as_i64().unwrap())
             .collect();
-        assert!(counts.contains(&2_300) && counts.contains(&(expected as i64)), "{counts:?}");
+        assert!(
+            counts.contains(&2_300) && counts.contains(&(expected as i64)),
+            "{counts:?}"
+        );
         assert_eq!(web.get("/members/export?format=pdf").status, 400);
     }
 }

@@ -52,7 +52,9 @@ fn start_chromedriver() -> (Driver, String) {
 fn have_browser() -> bool {
     let ok = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
     if !ok {
-        eprintln!("SKIPPED: {CHROMEDRIVER} or {CHROMIUM} missing (apt-get install chromium chromium-driver)");
+        eprintln!(
+            "SKIPPED: {CHROMEDRIVER} or {CHROMIUM} missing (apt-get install chromium chromium-driver)"
+        );
     }
     ok
 }
@@ -150,14 +152,22 @@ fn the_console_in_a_browser() {
         for e in c.find_all(Locator::Css("[data-figure]")).await.unwrap() {
             let key = e.attr("data-figure").await.unwrap().unwrap();
             let text = e.text().await.unwrap();
-            let n: u64 = text.replace(',', "").trim().parse().unwrap_or_else(|_| {
-                panic!("figure {key} is not a number: {text:?}")
-            });
+            let n: u64 = text
+                .replace(',', "")
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("figure {key} is not a number: {text:?}"));
             figures.insert(key, n);
         }
         assert_eq!(
             figures.keys().cloned().collect::<Vec<_>>(),
-            ["consultations", "enterprises", "meetings", "members", "registered"]
+            [
+                "consultations",
+                "enterprises",
+                "meetings",
+                "members",
+                "registered"
+            ]
         );
 
         // the live search (htmx, under the CSP): type a phone's last four digits
@@ -171,11 +181,19 @@ fn the_console_in_a_browser() {
             if rows.len() < 40 {
                 break;
             }
-            assert!(Instant::now() < deadline, "the live search did not narrow the list");
+            assert!(
+                Instant::now() < deadline,
+                "the live search did not narrow the list"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert!(
-            c.current_url().await.unwrap().query().unwrap_or("").contains(&phone12[7..]),
+            c.current_url()
+                .await
+                .unwrap()
+                .query()
+                .unwrap_or("")
+                .contains(&phone12[7..]),
             "the search is in the address (a link to it works)"
         );
         let sel = format!("tr[data-member='{}']", no.as_str());
@@ -190,7 +208,12 @@ fn the_console_in_a_browser() {
         assert!(!src.contains(&id), "full ID in the member list");
         assert!(!src.contains(&phone12), "full phone in the member list");
 
-        row.find(Locator::Css("a")).await.unwrap().click().await.unwrap();
+        row.find(Locator::Css("a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         c.wait()
             .at_most(Duration::from_secs(20))
             .for_element(Locator::Css("dl.record"))
@@ -205,10 +228,17 @@ fn the_console_in_a_browser() {
         c.goto(&format!("{url}/devices")).await.unwrap();
         let src = c.source().await.unwrap();
         assert!(src.contains("lap-a"));
-        assert!(c.find(Locator::Css("form[action='/devices']")).await.is_err());
+        assert!(
+            c.find(Locator::Css("form[action='/devices']"))
+                .await
+                .is_err()
+        );
         assert!(!src.contains("/revoke"), "a viewer cannot revoke");
         c.goto(&format!("{url}/audit")).await.unwrap();
-        assert!(c.source().await.unwrap().contains("只有管理员"), "audit log is admins'");
+        assert!(
+            c.source().await.unwrap().contains("只有管理员"),
+            "audit log is admins'"
+        );
         c.goto(&format!("{url}/")).await.unwrap();
         logout(&c).await;
         c.goto(&format!("{url}/members")).await.unwrap();
@@ -219,25 +249,42 @@ fn the_console_in_a_browser() {
 
         // an admin: a reveal without its CSRF token is refused, with it the ID shows
         login(&c, &url, "admin", ADMIN_PASS).await;
-        c.goto(&format!("{url}/members/{}", no.as_str())).await.unwrap();
+        c.goto(&format!("{url}/members/{}", no.as_str()))
+            .await
+            .unwrap();
         c.execute(
             "document.querySelector('#reveal').form.querySelector('[name=csrf]').remove()",
             vec![],
         )
         .await
         .unwrap();
-        c.find(Locator::Css("#reveal")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("#reveal"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         c.wait()
             .at_most(Duration::from_secs(20))
             .for_element(Locator::Css("p.error"))
             .await
             .expect("refused");
         let src = c.source().await.unwrap();
-        assert!(src.contains("安全检查") && !src.contains(&id), "CSRF-less POST refused");
+        assert!(
+            src.contains("安全检查") && !src.contains(&id),
+            "CSRF-less POST refused"
+        );
         assert!(!has_entry(&audit_entries(&db), "admin", "member.reveal"));
 
-        c.goto(&format!("{url}/members/{}", no.as_str())).await.unwrap();
-        c.find(Locator::Css("#reveal")).await.unwrap().click().await.unwrap();
+        c.goto(&format!("{url}/members/{}", no.as_str()))
+            .await
+            .unwrap();
+        c.find(Locator::Css("#reveal"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         c.wait()
             .at_most(Duration::from_secs(20))
             .for_element(Locator::Css("dl.record"))
@@ -255,7 +302,9 @@ fn the_console_in_a_browser() {
         assert!(has_entry(&entries, "zhangli", "members.search"));
         assert!(has_entry(&entries, "zhangli", "member.view"));
         // the admin reads it in the console too
-        c.goto(&format!("{url}/audit?action=member.reveal")).await.unwrap();
+        c.goto(&format!("{url}/audit?action=member.reveal"))
+            .await
+            .unwrap();
         assert!(c.source().await.unwrap().contains(no.as_str()));
         logout(&c).await;
         c.close().await.unwrap();
@@ -292,16 +341,28 @@ fn screenshots_of_every_page() {
                         std::fs::write(&path, png).unwrap();
                     }
                 };
-                c.goto(&format!("{url}/lang/{lang}?next=/login")).await.unwrap();
+                c.goto(&format!("{url}/lang/{lang}?next=/login"))
+                    .await
+                    .unwrap();
                 shot("login").await;
                 login(&c, &url, "admin", ADMIN_PASS).await;
                 shot("dashboard").await;
                 c.goto(&format!("{url}/members")).await.unwrap();
                 shot("members").await;
-                c.goto(&format!("{url}/members/{}", no.as_str())).await.unwrap();
+                c.goto(&format!("{url}/members/{}", no.as_str()))
+                    .await
+                    .unwrap();
                 shot("member").await;
-                c.find(Locator::Css("#reveal")).await.unwrap().click().await.unwrap();
-                c.wait().for_element(Locator::Css("dl.record")).await.unwrap();
+                c.find(Locator::Css("#reveal"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+                c.wait()
+                    .for_element(Locator::Css("dl.record"))
+                    .await
+                    .unwrap();
                 shot("member-revealed").await;
                 c.goto(&format!("{url}/devices")).await.unwrap();
                 shot("devices").await;

@@ -198,10 +198,12 @@ fn add_user(ctx: &Ctx, name: &str, role: &str, url: &str) -> Result<Output, CliE
         }
     };
     if !session::acceptable_password(&password) {
-        return Err(CliError::new("password", t!(ctx.lang, "server.bad_password")));
+        return Err(CliError::new(
+            "password",
+            t!(ctx.lang, "server.bad_password"),
+        ));
     }
-    let hash =
-        session::hash_password(&password).map_err(|e| CliError::new("password", e))?;
+    let hash = session::hash_password(&password).map_err(|e| CliError::new("password", e))?;
     let (rt, db) = open(ctx, url)?;
     rt.block_on(async {
         db.add_user(name.to_string(), role, hash).await?;
@@ -210,7 +212,12 @@ fn add_user(ctx: &Ctx, name: &str, role: &str, url: &str) -> Result<Output, CliE
     })
     .map_err(|e| db_error(e, ctx))?;
     Ok(Output {
-        human: t!(ctx.lang, "server.user_added", name = name, role = role.code()),
+        human: t!(
+            ctx.lang,
+            "server.user_added",
+            name = name,
+            role = role.code()
+        ),
         json: json!({ "user": name, "role": role.code() }),
     })
 }

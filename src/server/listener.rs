@@ -126,10 +126,13 @@ pub async fn serve(
             let _slot = slot;
             let has_tls = tls.is_some();
             // who is at the other end, for the console's login throttling and Secure cookies
-            let router = tower::ServiceExt::map_request(router, move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnInfo { peer, tls: has_tls });
-                req
-            });
+            let router = tower::ServiceExt::map_request(
+                router,
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnInfo { peer, tls: has_tls });
+                    req
+                },
+            );
             let service = TowerToHyperService::new(router);
             let io = match tls {
                 Some(acceptor) => {

@@ -14,7 +14,9 @@ pub const ADMIN_PASS: &str = "Admin-Pass-2026!";
 /// `booth server add-user NAME --role ROLE --db DB` with the password in the environment.
 pub fn add_user(db: &str, name: &str, role: &str, password: &str) -> Output {
     let mut cmd = Command::new(booth_bin());
-    let args = ["server", "add-user", name, "--role", role, "--db", db, "--json"];
+    let args = [
+        "server", "add-user", name, "--role", role, "--db", db, "--json",
+    ];
     office_key_env(&mut cmd, &args);
     cmd.args(args)
         .env("BOOTH_USER_PASSWORD", password)
@@ -153,7 +155,10 @@ impl Web {
 
     /// A POST carrying this session's CSRF token.
     pub fn post_csrf(&mut self, path: &str, pairs: &[(&str, &str)]) -> Answer {
-        let token = self.csrf.clone().expect("a page with the CSRF token was read");
+        let token = self
+            .csrf
+            .clone()
+            .expect("a page with the CSRF token was read");
         let mut all = vec![("csrf", token.as_str())];
         all.extend_from_slice(pairs);
         self.post(path, &all)
@@ -172,7 +177,11 @@ impl Web {
 /// `booth server audit --json --db DB` entries.
 pub fn audit_entries(db: &str) -> Vec<serde_json::Value> {
     let (out, v) = server_cmd(&["audit", "--db", db]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     v["entries"].as_array().cloned().unwrap_or_default()
 }
 

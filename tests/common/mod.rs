@@ -2,8 +2,8 @@
 //! and generators of valid identity data.
 #![allow(dead_code)]
 
-pub mod pty;
 pub mod console;
+pub mod pty;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -126,13 +126,21 @@ pub async fn revoke(
     }
     let result = async {
         app.db.revoke_device(name.clone()).await?;
-        app.db.audit(v.entry("device.revoke", name.clone(), 1)).await
+        app.db
+            .audit(v.entry("device.revoke", name.clone(), 1))
+            .await
     }
     .await;
     match result {
         Ok(()) => redirect("/devices"),
         Err(DbError::NoSuchDevice) => {
-            render(&app, &v, None, Some(Tr(v.lang).t("server.no_such_device").into())).await
+            render(
+                &app,
+                &v,
+                None,
+                Some(Tr(v.lang).t("server.no_such_device").into()),
+            )
+            .await
         }
         Err(e) => db_failed(v.lang, &e),
     }

@@ -159,7 +159,10 @@ pub async fn download(
         chrono::Utc::now().format("%Y%m%d-%H%M%S")
     );
     (
-        [(CONTENT_TYPE, ctype.to_string()), (CONTENT_DISPOSITION, name)],
+        [
+            (CONTENT_TYPE, ctype.to_string()),
+            (CONTENT_DISPOSITION, name),
+        ],
         Body::from_stream(stream),
     )
         .into_response()

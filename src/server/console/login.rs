@@ -132,8 +132,10 @@ pub async fn submit(
         Err(e) => return db_failed(lang, &e),
     };
     let (hash, password) = (
-        user.as_ref()
-            .map_or_else(|| session::dummy_hash().to_string(), |u| u.password_hash.clone()),
+        user.as_ref().map_or_else(
+            || session::dummy_hash().to_string(),
+            |u| u.password_hash.clone(),
+        ),
         f.password,
     );
     let good = tokio::task::spawn_blocking(move || session::verify_password(&password, &hash))
@@ -153,7 +155,10 @@ pub async fn submit(
             return db_failed(lang, &e);
         }
         tracing::info!(target: "console", "login failed");
-        return page(StatusCode::UNAUTHORIZED, tr.t("console.login_failed").into());
+        return page(
+            StatusCode::UNAUTHORIZED,
+            tr.t("console.login_failed").into(),
+        );
     };
     let (Ok(id), Ok(csrf)) = (session::random_token(), session::random_token()) else {
         return super::refused(lang, StatusCode::SERVICE_UNAVAILABLE, "console.db_failed");
@@ -203,7 +208,11 @@ pub async fn logout(
     let now = now_secs();
     if let Err(e) = app
         .db
-        .end_sessions(Some(v.id_hash.clone()), now - IDLE_LIMIT, now - ABSOLUTE_LIMIT)
+        .end_sessions(
+            Some(v.id_hash.clone()),
+            now - IDLE_LIMIT,
+            now - ABSOLUTE_LIMIT,
+        )
         .await
     {
         return db_failed(v.lang, &e);

@@ -264,9 +264,7 @@ pub async fn list(
         }
         rows = shown.iter().map(|r| row(tr, r)).collect();
     }
-    let first = q
-        .before
-        .map(|_| format!("/members?{}", q.view_query()));
+    let first = q.before.map(|_| format!("/members?{}", q.view_query()));
     if is_htmx(&headers) {
         return MembersTable {
             c,
@@ -414,11 +412,19 @@ fn member_page(
 /// The member behind a path's number (any spelling), or the page to answer instead.
 async fn find(app: &App, v: &Viewer, no: &str) -> Result<MemberDetail, Response> {
     let Ok(no) = no.parse::<MemberNo>() else {
-        return Err(refused(v.lang, StatusCode::NOT_FOUND, "console.no_such_member"));
+        return Err(refused(
+            v.lang,
+            StatusCode::NOT_FOUND,
+            "console.no_such_member",
+        ));
     };
     match app.db.member_detail(no.as_str().to_string()).await {
         Ok(Some(d)) => Ok(d),
-        Ok(None) => Err(refused(v.lang, StatusCode::NOT_FOUND, "console.no_such_member")),
+        Ok(None) => Err(refused(
+            v.lang,
+            StatusCode::NOT_FOUND,
+            "console.no_such_member",
+        )),
         Err(e) => Err(db_failed(v.lang, &e)),
     }
 }
@@ -492,8 +498,14 @@ pub async fn review(
         Err(r) => return r,
     };
     let Some(status) = Review::parse(&f.status) else {
-        return member_page(&v, &d, false, vec![Tr(v.lang).t("console.bad_review").into()], None)
-            .into_response();
+        return member_page(
+            &v,
+            &d,
+            false,
+            vec![Tr(v.lang).t("console.bad_review").into()],
+            None,
+        )
+        .into_response();
     };
     let comment: String = f.comment.trim().chars().take(500).collect();
     let result = async {
@@ -549,8 +561,14 @@ pub async fn correct(
         .ok()
         .filter(|_| d.erased_at.is_none())
     else {
-        return member_page(&v, &d, false, vec![tr.t("console.cannot_correct").into()], None)
-            .into_response();
+        return member_page(
+            &v,
+            &d,
+            false,
+            vec![tr.t("console.cannot_correct").into()],
+            None,
+        )
+        .into_response();
     };
     let mut input = w.member.to_input();
     for (field, new) in [
@@ -577,7 +595,11 @@ pub async fn correct(
         ..w
     };
     let Ok(json) = serde_json::to_string(&record) else {
-        return refused(v.lang, StatusCode::INTERNAL_SERVER_ERROR, "console.db_failed");
+        return refused(
+            v.lang,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "console.db_failed",
+        );
     };
     let result = async {
         app.db
@@ -590,14 +612,19 @@ pub async fn correct(
     .await;
     match result {
         Ok(()) => match find(&app, &v, &no).await {
-            Ok(d) => member_page(&v, &d, false, Vec::new(), Some("console.corrected"))
-                .into_response(),
+            Ok(d) => {
+                member_page(&v, &d, false, Vec::new(), Some("console.corrected")).into_response()
+            }
             Err(r) => r,
         },
-        Err(DbError::PersonTaken) => {
-            member_page(&v, &d, false, vec![tr.t("console.person_taken").into()], None)
-                .into_response()
-        }
+        Err(DbError::PersonTaken) => member_page(
+            &v,
+            &d,
+            false,
+            vec![tr.t("console.person_taken").into()],
+            None,
+        )
+        .into_response(),
         Err(e) => db_failed(v.lang, &e),
     }
 }
@@ -654,7 +681,9 @@ pub async fn erase(
         .into_response();
     }
     let result = async {
-        app.db.erase_member(d.member_no.clone(), remains(&d)).await?;
+        app.db
+            .erase_member(d.member_no.clone(), remains(&d))
+            .await?;
         app.db
             .audit(v.entry("member.erase", d.member_no.clone(), 1))
             .await

@@ -250,7 +250,11 @@ impl Viewer {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(refused(self.lang, StatusCode::FORBIDDEN, "console.admin_only"))
+            Err(refused(
+                self.lang,
+                StatusCode::FORBIDDEN,
+                "console.admin_only",
+            ))
         }
     }
 
@@ -294,12 +298,7 @@ pub fn refused(lang: Lang, status: StatusCode, key: &'static str) -> Response {
         tr.t(key),
         tr.t("console.nav.dashboard"),
     );
-    (
-        status,
-        [(CONTENT_TYPE, "text/html; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
 /// A database failure as the console shows it (the detail goes to the log only).
@@ -309,33 +308,32 @@ pub fn db_failed(lang: Lang, e: &DbError) -> Response {
 }
 
 fn to_login(parts: &Parts, clear: bool, tls: bool) -> Response {
-    let mut resp = if parts.method == axum::http::Method::GET
-        && !parts.headers.contains_key("hx-request")
-    {
-        let next = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        let to = if next == "/" {
-            "/login".to_string()
+    let mut resp =
+        if parts.method == axum::http::Method::GET && !parts.headers.contains_key("hx-request") {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let to = if next == "/" {
+                "/login".to_string()
+            } else {
+                format!(
+                    "/login?next={}",
+                    percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+                )
+            };
+            redirect(&to)
         } else {
-            format!(
-                "/login?next={}",
-                percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
-            )
+            let mut r = refused(
+                lang_of(&parts.headers),
+                StatusCode::UNAUTHORIZED,
+                "console.login_needed",
+            );
+            r.headers_mut()
+                .insert("hx-redirect", HeaderValue::from_static("/login"));
+            r
         };
-        redirect(&to)
-    } else {
-        let mut r = refused(
-            lang_of(&parts.headers),
-            StatusCode::UNAUTHORIZED,
-            "console.login_needed",
-        );
-        r.headers_mut()
-            .insert("hx-redirect", HeaderValue::from_static("/login"));
-        r
-    };
     if clear && let Ok(v) = HeaderValue::from_str(&session::cleared_session_cookie(tls)) {
         resp.headers_mut().append(SET_COOKIE, v);
     }
@@ -347,10 +345,7 @@ impl FromRequestParts<Arc<App>> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Viewer, Response> {
         let lang = lang_of(&parts.headers);
-        let tls = parts
-            .extensions
-            .get::<ConnInfo>()
-            .is_some_and(|c| c.tls);
+        let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
         let Some(id) = cookie_value(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login(parts, false, tls));
         };

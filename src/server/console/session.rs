@@ -60,8 +60,7 @@ pub fn acceptable_password(p: &str) -> bool {
 pub fn valid_user_name(n: &str) -> bool {
     let len = n.chars().count();
     (1..=64).contains(&len)
-        && n
-            .chars()
+        && n.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 

@@ -248,8 +248,8 @@ impl Db {
                 let db = db.clone();
                 blocking(move || {
                     let mut conn = db.lock();
-                    let tx = conn
-                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let tx =
+                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                     let now = now_utc();
                     let id: Option<i64> = tx
                         .query_row(

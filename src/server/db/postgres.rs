@@ -298,8 +298,8 @@ impl PgDb {
                  ON CONFLICT DO NOTHING
                  RETURNING uuid",
                 &[
-                    &uuids, &nos, &persons, &hashes, &records, &dates, &device, &batch_id,
-                    &names, &tails, &employers, &unions, &places, &forms,
+                    &uuids, &nos, &persons, &hashes, &records, &dates, &device, &batch_id, &names,
+                    &tails, &employers, &unions, &places, &forms,
                 ],
             )
             .await?

@@ -490,16 +490,15 @@ pub(crate) mod postgres {
     }
 
     pub async fn unkeyed(c: &deadpool_postgres::Object) -> Result<Vec<(i64, String)>, DbError> {
-        Ok(c
-            .query(
-                "SELECT id, record FROM members WHERE s_name IS NULL AND erased_at IS NULL
+        Ok(c.query(
+            "SELECT id, record FROM members WHERE s_name IS NULL AND erased_at IS NULL
                  ORDER BY id LIMIT 2000",
-                &[],
-            )
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
     }
 
     pub async fn set_keys(

@@ -349,9 +349,8 @@ impl Db {
                 let db = db.clone();
                 blocking(move || {
                     let conn = db.lock();
-                    let mut stmt = conn.prepare_cached(
-                        "SELECT locked_until FROM login_failures WHERE key = ?1",
-                    )?;
+                    let mut stmt = conn
+                        .prepare_cached("SELECT locked_until FROM login_failures WHERE key = ?1")?;
                     let mut max = None;
                     for k in &keys {
                         let v: Option<i64> = stmt.query_row([k], |r| r.get(0)).optional()?;
@@ -396,11 +395,10 @@ impl Db {
                     let mut conn = db.lock();
                     let tx = conn.transaction()?;
                     for (key, free) in &keys {
-                        let n: i64 = tx.query_row(
-                            upsert_sqlite,
-                            params![key, now, forget_before],
-                            |r| r.get(0),
-                        )?;
+                        let n: i64 =
+                            tx.query_row(upsert_sqlite, params![key, now, forget_before], |r| {
+                                r.get(0)
+                            })?;
                         let lock = lock_seconds(n, *free, throttle.max_lock);
                         tx.execute(
                             "UPDATE login_failures SET locked_until = ?2 WHERE key = ?1",
