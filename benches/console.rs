@@ -105,7 +105,7 @@ async fn fill(url: &str, members: u64, audit: u64) {
     let mut i = 0u64;
     while i < members {
         let n = chunk.min(members - i);
-        let mut cols: Vec<Vec<String>> = vec![Vec::with_capacity(n as usize); 14];
+        let mut cols: Vec<Vec<String>> = (0..14).map(|_| Vec::with_capacity(n as usize)).collect();
         for j in i..i + n {
             let device = j % DEVICES;
             let day = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap()
@@ -123,16 +123,20 @@ async fn fill(url: &str, members: u64, audit: u64) {
                 details: Default::default(),
             };
             let k = SearchKeys::of(&member, union, &place);
-            let rec = serde_json::to_string(&WireRecord {
-                member,
-                consent_at: format!("{day}T10:00:00+08:00"),
-                created_at: format!("{day}T10:00:00+08:00"),
-                event_date: day,
-                union: union.into(),
-                place: place.clone(),
-                operator: "李".into(),
-            })
-            .unwrap();
+            // the record as a laptop sends it: the member's fields, then where and when
+            let mut rec = serde_json::to_value(&member).unwrap();
+            for (k, v) in [
+                ("consent_at", format!("{day}T10:00:00+08:00")),
+                ("created_at", format!("{day}T10:00:00+08:00")),
+                ("event_date", day.to_string()),
+                ("union", union.to_string()),
+                ("place", place.clone()),
+                ("operator", "李".to_string()),
+            ] {
+                rec[k] = serde_json::Value::String(v);
+            }
+            let rec = rec.to_string();
+            debug_assert!(serde_json::from_str::<WireRecord>(&rec).is_ok());
             let no = MemberNo::new(&keys[device as usize], (j / DEVICES + 1) as u32).unwrap();
             let row = [
                 uuid::Uuid::new_v4().to_string(),
@@ -170,7 +174,7 @@ async fn fill(url: &str, members: u64, audit: u64) {
             .await
             .unwrap();
         i += n;
-        if i % 500_000 == 0 || i == members {
+        if i.is_multiple_of(500_000) || i == members {
             eprintln!(
                 "  {i} members loaded ({:.0} rows/s)",
                 i as f64 / start.elapsed().as_secs_f64()

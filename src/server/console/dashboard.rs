@@ -33,23 +33,24 @@ fn some(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.chars().take(200).collect())
 }
 
-/// A date field: empty is "no bound"; anything else must be `YYYY-MM-DD`.
-pub fn date(s: &str) -> Result<Option<chrono::NaiveDate>, ()> {
+/// A date field: empty is "no bound"; anything else must be `YYYY-MM-DD` (else the message
+/// key `bad`).
+pub fn date(s: &str, bad: &'static str) -> Result<Option<chrono::NaiveDate>, &'static str> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| ())
+        .map_err(|_| bad)
 }
 
 impl FilterQuery {
     /// The filter, or the message key for a date that is not one.
     pub fn filter(&self) -> Result<FigureFilter, &'static str> {
         Ok(FigureFilter {
-            from: date(&self.from).map_err(|_| "console.bad_from")?,
-            to: date(&self.to).map_err(|_| "console.bad_to")?,
+            from: date(&self.from, "console.bad_from")?,
+            to: date(&self.to, "console.bad_to")?,
             union: some(&self.union),
             place: some(&self.place),
             device: some(&self.device),

@@ -371,6 +371,8 @@ pub fn write_xlsx(
 
 #[cfg(test)]
 mod tests {
+    use calamine::Reader;
+
     use super::*;
     use crate::server::db::search::Review;
 
@@ -412,7 +414,6 @@ mod tests {
 
     #[test]
     fn an_xlsx_past_a_sheets_rows_goes_on_to_more_sheets_and_opens() {
-        use calamine::Reader;
         let mut out = Vec::new();
         let n = write_xlsx(&mut paged(rows(7)), &mut out, Lang::En, 3).unwrap();
         assert_eq!(n, 7);

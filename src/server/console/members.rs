@@ -61,8 +61,8 @@ impl ListQuery {
             union: some(&self.union),
             place: some(&self.place),
             device: some(&self.device),
-            from: date(&self.from).map_err(|_| "console.bad_from")?,
-            to: date(&self.to).map_err(|_| "console.bad_to")?,
+            from: date(&self.from, "console.bad_from")?,
+            to: date(&self.to, "console.bad_to")?,
             review: Review::parse(self.review.trim()),
             form: some(&self.form),
         })
