@@ -467,6 +467,42 @@ pub enum ServerAction {
         #[command(flatten)]
         key: OfficeKeyArg,
     },
+    /// Add an office user of the console (password from BOOTH_USER_PASSWORD, else asked).
+    AddUser {
+        /// The user's login name.
+        name: String,
+        /// What the user may do: admin (reveal, correct, erase, devices, audit log, exports)
+        /// or viewer (figures and masked member lists).
+        #[arg(long, value_name = "admin|viewer")]
+        role: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+    /// Remove an office user; their sessions end at once.
+    RemoveUser {
+        /// The user's login name.
+        name: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+    /// The audit log: views of personal data, reveals, exports, corrections, erasures, user
+    /// and device changes (newest first).
+    Audit {
+        /// Entries to print at most.
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        /// Only this user's entries.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only this action's entries (e.g. member.reveal).
+        #[arg(long)]
+        action: Option<String>,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
     /// Counts: members (one per person), by device, by day.
     Stats {
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB

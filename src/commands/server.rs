@@ -1,5 +1,5 @@
 //! `server run | init | keys | add-device | revoke-device | void | rotate-key |
-//! publish-verifier | export | stats`.
+//! publish-verifier | export | add-user | remove-user | audit | stats`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,7 +15,10 @@ use crate::card::office::{OfficeKey, fingerprint};
 use crate::cli::{OfficeKeyArg, ServerAction};
 use crate::export::{ExportFormat, export_from};
 use crate::i18n::Lang;
+use crate::server::console::session;
 use crate::server::db::REVOKED_BY_OFFICE;
+use crate::server::db::audit::{AuditEntry, AuditFilter};
+use crate::server::db::users::Role;
 use crate::server::export::ServerSource;
 use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office, page};
 use crate::t;
@@ -100,6 +103,45 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         ServerAction::Export {
             format, out, db, ..
         } => export(ctx, format, out, db),
+        ServerAction::AddUser { name, role, db } => add_user(ctx, name, role, db),
+        ServerAction::RemoveUser { name, db } => {
+            let (rt, db) = open(ctx, db)?;
+            rt.block_on(async {
+                db.remove_user(name.clone()).await?;
+                db.audit(cli_entry("user.remove", name)).await
+            })
+            .map_err(|e| db_error(e, ctx))?;
+            Ok(Output {
+                human: t!(ctx.lang, "server.user_removed", name = name),
+                json: json!({ "user": name, "removed": true }),
+            })
+        }
+        ServerAction::Audit {
+            limit,
+            actor,
+            action,
+            db,
+        } => {
+            let (rt, db) = open(ctx, db)?;
+            let filter = AuditFilter {
+                actor: actor.clone(),
+                action: action.clone(),
+            };
+            let rows = rt
+                .block_on(db.audit_page(&filter, None, (*limit).clamp(1, 1_000_000)))
+                .map_err(|e| db_error(e, ctx))?;
+            let mut human = t!(ctx.lang, "server.audit_entries", count = rows.len());
+            for r in &rows {
+                human.push_str(&format!(
+                    "\n  {}  {}  {}  {}  {}",
+                    r.at, r.actor, r.action, r.target, r.count
+                ));
+            }
+            Ok(Output {
+                human,
+                json: json!({ "entries": rows }),
+            })
+        }
         ServerAction::Stats { db, .. } => {
             let (rt, db) = open(ctx, db)?;
             let s = rt
@@ -182,10 +224,75 @@ fn stats_text(s: &server::ServerStats, lang: Lang) -> String {
     out.join("\n")
 }
 
+/// What the audit log records of a change made on the office's command line.
+fn cli_entry(action: &'static str, target: &str) -> AuditEntry {
+    AuditEntry {
+        actor: "cli".into(),
+        action,
+        target: target.to_string(),
+        count: 1,
+    }
+}
+
+/// `server add-user NAME --role admin|viewer`: the password from `BOOTH_USER_PASSWORD`, else
+/// asked twice on the terminal; stored as an Argon2id hash.
+fn add_user(ctx: &Ctx, name: &str, role: &str, url: &str) -> Result<Output, CliError> {
+    if !session::valid_user_name(name) {
+        return Err(CliError::new("usage", t!(ctx.lang, "server.bad_user_name")));
+    }
+    let Some(role) = Role::parse(role) else {
+        return Err(CliError::new("usage", t!(ctx.lang, "cli.bad_role")));
+    };
+    let password = match std::env::var("BOOTH_USER_PASSWORD") {
+        Ok(p) if !p.is_empty() => zeroize::Zeroizing::new(p),
+        _ => {
+            let read = |prompt: String| {
+                rpassword::prompt_password(prompt)
+                    .map(zeroize::Zeroizing::new)
+                    .map_err(|e| CliError::new("password", e.to_string()))
+            };
+            let first = read(t!(ctx.lang, "server.password_prompt", name = name))?;
+            let again = read(t!(ctx.lang, "server.password_again").to_string())?;
+            if *first != *again {
+                return Err(CliError::new(
+                    "password",
+                    t!(ctx.lang, "server.password_mismatch"),
+                ));
+            }
+            first
+        }
+    };
+    if !session::acceptable_password(&password) {
+        return Err(CliError::new(
+            "password",
+            t!(ctx.lang, "server.bad_password"),
+        ));
+    }
+    let hash = session::hash_password(&password).map_err(|e| CliError::new("password", e))?;
+    let (rt, db) = open(ctx, url)?;
+    rt.block_on(async {
+        db.add_user(name.to_string(), role, hash).await?;
+        db.audit(cli_entry("user.add", &format!("{name} ({})", role.code())))
+            .await
+    })
+    .map_err(|e| db_error(e, ctx))?;
+    Ok(Output {
+        human: t!(
+            ctx.lang,
+            "server.user_added",
+            name = name,
+            role = role.code()
+        ),
+        json: json!({ "user": name, "role": role.code() }),
+    })
+}
+
 fn db_error(e: DbError, ctx: &Ctx) -> CliError {
     let code = match e {
         DbError::DeviceExists => "device_exists",
         DbError::NoSuchDevice => "no_such_device",
+        DbError::UserExists => "user_exists",
+        DbError::NoSuchUser => "no_such_user",
         DbError::BadUrl => "usage",
         DbError::Office(code, _) => code,
         _ => "db",

@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 
+use super::db::search::SearchKeys;
 use crate::card::MemberNo;
 use crate::i18n::Lang;
 use crate::member::options::ListKind;
@@ -30,6 +31,8 @@ pub struct Candidate {
     pub event_date: NaiveDate,
     /// What the office's figures count of it (kept up to date at ingest).
     pub facets: Facets,
+    /// What the console finds the record by (db::search).
+    pub keys: SearchKeys,
 }
 
 /// A record as the office's figures see it (SPEC §8): where and when, booth sign-up or
@@ -196,8 +199,8 @@ pub fn check(
     // tidied form, nothing more. Anything else (extra fields, untidy text) is not a booth's.
     let tidy = WireRecord {
         member: v.member.clone(),
-        union: event.union,
-        place: event.place,
+        union: event.union.clone(),
+        place: event.place.clone(),
         operator: event.operator,
         ..record.clone()
     };
@@ -212,7 +215,9 @@ pub fn check(
             )],
         ));
     }
+    let keys = SearchKeys::of(&v.member, &event.union, &event.place);
     Ok(Candidate {
+        keys,
         index,
         uuid: item.uuid.to_string(),
         member_no: member_no.as_str().to_string(),

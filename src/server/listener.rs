@@ -62,6 +62,13 @@ fn default_max_connections() -> usize {
     files.saturating_sub(RESERVED_FDS).clamp(16, 16_384) as usize
 }
 
+/// The connection a request came on, put on each request as an extension.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    pub tls: bool,
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish
 /// for up to 30 s.
 pub async fn serve(
@@ -120,6 +127,15 @@ pub async fn serve(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _slot = slot;
+            let has_tls = tls.is_some();
+            // who is at the other end, for the console's login throttling and Secure cookies
+            let router = tower::ServiceExt::map_request(
+                router,
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnInfo { peer, tls: has_tls });
+                    req
+                },
+            );
             let service = TowerToHyperService::new(router);
             let io = match tls {
                 Some(acceptor) => {

@@ -8,11 +8,13 @@
 //! - [`db`]: SQLite and PostgreSQL storage, migrations, classification.
 //! - [`auth`]: device tokens.
 //! - [`export`]: the office's copy of all records as xlsx/csv/json.
+//! - [`console`]: the office's web console (users, sessions, pages, audit).
 //! - [`office`]: the office key's file; [`bundle`]: the signed trust bundle;
 //!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md).
 
 pub mod auth;
 pub mod bundle;
+pub mod console;
 pub mod db;
 pub mod export;
 pub mod ingest;

@@ -113,7 +113,8 @@ pub fn router(app: Arc<App>) -> Router {
     for p in page::PAGE_PATHS {
         r = r.route(p, get(verification_page));
     }
-    r.fallback(not_found)
+    r.merge(super::console::router())
+        .fallback(not_found)
         .layer(middleware::from_fn(access_log))
         .with_state(app)
 }
@@ -129,6 +130,18 @@ async fn access_log(req: Request, next: Next) -> Response {
         "/v" | "/V" | "/v/" | "/V/" => "/v",
         page::SERVICE_WORKER_PATH => page::SERVICE_WORKER_PATH,
         p if p.starts_with(page::FILES_PREFIX) => "/verifier/*",
+        // the console: its route names only (a member number in a path is not logged)
+        "/" => "/",
+        "/login" => "/login",
+        "/logout" => "/logout",
+        "/members" => "/members",
+        "/members/export" => "/members/export",
+        "/devices" => "/devices",
+        "/audit" => "/audit",
+        p if p.starts_with("/members/") => "/members/*",
+        p if p.starts_with("/devices/") => "/devices/*",
+        p if p.starts_with("/console/") => "/console/*",
+        p if p.starts_with("/lang/") => "/lang/*",
         _ => "other",
     };
     let resp = next.run(req).await;

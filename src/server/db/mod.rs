@@ -9,9 +9,14 @@
 //! other hash: conflict; same person: duplicate). The constraint, not a prior read, decides,
 //! so two servers racing on the same person cannot both insert it.
 
+pub mod audit;
+pub mod devices;
 pub mod figures;
+pub mod pipl;
 pub mod postgres;
+pub mod search;
 pub mod sqlite;
+pub mod users;
 
 pub use figures::{Counts, FigureFilter, Figures};
 
@@ -115,6 +120,14 @@ pub enum DbError {
     DeviceExists,
     #[error("no such device")]
     NoSuchDevice,
+    #[error("an office user with this name already exists")]
+    UserExists,
+    #[error("no such office user")]
+    NoSuchUser,
+    #[error("no such member")]
+    NoSuchMember,
+    #[error("another member holds this document number")]
+    PersonTaken,
     #[error("damaged row: {0}")]
     Damaged(String),
     #[error("internal: {0}")]
@@ -139,6 +152,10 @@ impl DbError {
             }
             DbError::DeviceExists => t!(lang, "server.device_exists").into(),
             DbError::NoSuchDevice => t!(lang, "server.no_such_device").into(),
+            DbError::UserExists => t!(lang, "console.user_exists").into(),
+            DbError::NoSuchUser => t!(lang, "console.no_such_user").into(),
+            DbError::NoSuchMember => t!(lang, "console.no_such_member").into(),
+            DbError::PersonTaken => t!(lang, "console.person_taken").into(),
             DbError::Office(_, message) => message.clone(),
             other => t!(lang, "server.db_error", why = other),
         }
@@ -331,12 +348,21 @@ impl Db {
             let db = tokio::task::spawn_blocking(move || sqlite::SqliteDb::open(&path))
                 .await
                 .map_err(|e| DbError::Internal(e.to_string()))??;
-            Ok(Db::Sqlite(db))
+            Db::Sqlite(db).keyed().await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Db::Postgres(postgres::PgDb::open(url).await?))
+            Db::Postgres(postgres::PgDb::open(url).await?).keyed().await
         } else {
             Err(DbError::BadUrl)
         }
+    }
+
+    /// Records stored before the console's search keys existed get them now (once).
+    async fn keyed(self) -> Result<Db, DbError> {
+        let n = self.backfill_search_keys().await?;
+        if n > 0 {
+            tracing::info!(records = n, "search keys filled for older records");
+        }
+        Ok(self)
     }
 
     pub fn kind(&self) -> &'static str {
@@ -480,7 +506,7 @@ impl Db {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, DbError> + Send + 'static,
 ) -> Result<T, DbError> {
     tokio::task::spawn_blocking(f)

@@ -82,6 +82,65 @@ const MIGRATIONS: &[&str] = &[
     // 3: the campaign's figures (SPEC §8), kept at ingest; members held before are counted
     // by `backfill_figures` right after.
     figures::PG_MIGRATION,
+    // 4: the office console (docs/console.md). Search keys are C-collated: a prefix range
+    // (`>= 'x' AND < 'x\u{10FFFF}'`, or LIKE 'x%') walks their plain btree whatever the
+    // database's locale, like text_pattern_ops, and the same index serves ordering.
+    r#"
+    CREATE TABLE office_users (
+        name          TEXT PRIMARY KEY,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+        password_hash TEXT NOT NULL,
+        created_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE console_sessions (
+        id_hash    TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL,
+        csrf       TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        seen_at    BIGINT NOT NULL
+    );
+    CREATE INDEX console_sessions_user ON console_sessions (user_name);
+    CREATE TABLE login_failures (
+        key          TEXT PRIMARY KEY,
+        failures     BIGINT NOT NULL,
+        last_at      BIGINT NOT NULL,
+        locked_until BIGINT NOT NULL
+    );
+    CREATE TABLE audit_log (
+        id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+        actor  TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        count  BIGINT NOT NULL
+    );
+    CREATE INDEX audit_log_actor ON audit_log (actor, id);
+    CREATE INDEX audit_log_action ON audit_log (action, id);
+    CREATE TABLE member_reviews (
+        member_id BIGINT PRIMARY KEY,
+        status    TEXT NOT NULL,
+        comment   TEXT NOT NULL,
+        by_user   TEXT NOT NULL,
+        at        TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE INDEX member_reviews_status ON member_reviews (status, member_id);
+    ALTER TABLE members
+        ADD COLUMN s_name TEXT COLLATE "C",
+        ADD COLUMN s_phone_tail TEXT COLLATE "C",
+        ADD COLUMN s_employer TEXT COLLATE "C",
+        ADD COLUMN s_union TEXT,
+        ADD COLUMN s_place TEXT,
+        ADD COLUMN s_form TEXT,
+        ADD COLUMN corrected_at TIMESTAMPTZ,
+        ADD COLUMN erased_at TIMESTAMPTZ;
+    CREATE INDEX members_s_name ON members (s_name);
+    CREATE INDEX members_s_phone_tail ON members (s_phone_tail, id);
+    CREATE INDEX members_s_employer ON members (s_employer);
+    CREATE INDEX members_s_union ON members (s_union, id);
+    CREATE INDEX members_s_place ON members (s_place, id);
+    CREATE INDEX members_no_prefix ON members ((member_no COLLATE "C"));
+    CREATE INDEX members_device_received ON members (device, received_at);
+    "#,
 ];
 
 /// The migration that created the figures' tables (1-based).
@@ -95,7 +154,7 @@ pub struct PgDb {
     pool: Pool,
 }
 
-fn pool_err(e: impl std::fmt::Display) -> DbError {
+pub(crate) fn pool_err(e: impl std::fmt::Display) -> DbError {
     DbError::Pool(e.to_string())
 }
 
@@ -173,6 +232,11 @@ impl PgDb {
         Ok(())
     }
 
+    /// A pooled connection, for the console's queries (db::users, db::search, …).
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
+        self.pool.get().await.map_err(pool_err)
+    }
+
     pub async fn ping(&self) -> Result<(), DbError> {
         let client = self.pool.get().await.map_err(pool_err)?;
         client.execute("SELECT 1", &[]).await?;
@@ -223,17 +287,29 @@ impl PgDb {
         let hashes = col(|c| c.content_hash.clone());
         let records = col(|c| c.record.clone());
         let dates = col(|c| c.event_date.to_string());
+        let names = col(|c| c.keys.name.clone());
+        let tails = col(|c| c.keys.phone_tail.clone());
+        let employers = col(|c| c.keys.employer.clone());
+        let unions = col(|c| c.keys.union.clone());
+        let places = col(|c| c.keys.place.clone());
+        let forms: Vec<Option<String>> = first
+            .iter()
+            .map(|&i| candidates[i].keys.form.clone())
+            .collect();
         let inserted: HashSet<String> = tx
             .query(
                 "INSERT INTO members (uuid, member_no, person_key, content_hash, record, device,
-                    batch_id, event_date)
-                 SELECT u, n, p, h, r, $7, $8, d::date
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-                    AS t(u, n, p, h, r, d)
+                    batch_id, event_date, s_name, s_phone_tail, s_employer, s_union, s_place,
+                    s_form)
+                 SELECT u, n, p, h, r, $7, $8, d::date, sn, sp, se, su, spl, sf
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+                    AS t(u, n, p, h, r, d, sn, sp, se, su, spl, sf)
                  ON CONFLICT DO NOTHING
                  RETURNING uuid",
                 &[
-                    &uuids, &nos, &persons, &hashes, &records, &dates, &device, &batch_id,
+                    &uuids, &nos, &persons, &hashes, &records, &dates, &device, &batch_id, &names,
+                    &tails, &employers, &unions, &places, &forms,
                 ],
             )
             .await?
@@ -498,7 +574,7 @@ impl PgDb {
             .query(
                 "SELECT id, uuid, member_no, record, device,
                     to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')
-                 FROM members WHERE id > $1 ORDER BY id LIMIT $2",
+                 FROM members WHERE id > $1 AND erased_at IS NULL ORDER BY id LIMIT $2",
                 &[&after, &limit],
             )
             .await?;
@@ -839,7 +915,7 @@ async fn bind(
     Ok(Ok(inserted > 0 || reissued))
 }
 
-async fn bump(tx: &tokio_postgres::Transaction<'_>) -> Result<(), DbError> {
+pub(crate) async fn bump(tx: &tokio_postgres::Transaction<'_>) -> Result<(), DbError> {
     let now = now_utc();
     let at = now.get(..19).map(|s| format!("{s}Z")).unwrap_or_default();
     tx.execute(

@@ -77,6 +77,64 @@ const MIGRATIONS: &[&str] = &[
     // 3: the campaign's figures (SPEC §8), kept at ingest; members held before are counted
     // by `backfill_figures` right after.
     figures::SQLITE_MIGRATION,
+    // 4: the office console (docs/console.md): office users, sessions shared by every server,
+    // failed-login counts, the audit log, review states, and search keys kept beside each
+    // record at ingest (never the full phone or ID: those stay in the record only).
+    r#"
+    CREATE TABLE office_users (
+        name          TEXT PRIMARY KEY,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+        password_hash TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+    );
+    CREATE TABLE console_sessions (
+        -- SHA-256 of the cookie's value: a copy of the database opens no session
+        id_hash    TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL,
+        csrf       TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        seen_at    INTEGER NOT NULL
+    );
+    CREATE INDEX console_sessions_user ON console_sessions (user_name);
+    CREATE TABLE login_failures (
+        key          TEXT PRIMARY KEY,
+        failures     INTEGER NOT NULL,
+        last_at      INTEGER NOT NULL,
+        locked_until INTEGER NOT NULL
+    );
+    CREATE TABLE audit_log (
+        id     INTEGER PRIMARY KEY,
+        at     TEXT NOT NULL,
+        actor  TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        count  INTEGER NOT NULL
+    );
+    CREATE INDEX audit_log_actor ON audit_log (actor, id);
+    CREATE INDEX audit_log_action ON audit_log (action, id);
+    CREATE TABLE member_reviews (
+        member_id INTEGER PRIMARY KEY,
+        status    TEXT NOT NULL,
+        comment   TEXT NOT NULL,
+        by_user   TEXT NOT NULL,
+        at        TEXT NOT NULL
+    );
+    CREATE INDEX member_reviews_status ON member_reviews (status, member_id);
+    ALTER TABLE members ADD COLUMN s_name TEXT;
+    ALTER TABLE members ADD COLUMN s_phone_tail TEXT;
+    ALTER TABLE members ADD COLUMN s_employer TEXT;
+    ALTER TABLE members ADD COLUMN s_union TEXT;
+    ALTER TABLE members ADD COLUMN s_place TEXT;
+    ALTER TABLE members ADD COLUMN s_form TEXT;
+    ALTER TABLE members ADD COLUMN corrected_at TEXT;
+    ALTER TABLE members ADD COLUMN erased_at TEXT;
+    CREATE INDEX members_s_name ON members (s_name);
+    CREATE INDEX members_s_phone_tail ON members (s_phone_tail);
+    CREATE INDEX members_s_employer ON members (s_employer);
+    CREATE INDEX members_s_union ON members (s_union);
+    CREATE INDEX members_s_place ON members (s_place);
+    CREATE INDEX members_device_received ON members (device, received_at);
+    "#,
 ];
 
 /// The migration that created the figures' tables (1-based).
@@ -102,7 +160,7 @@ impl SqliteDb {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction open (rusqlite rolls back
         // on drop), so a poisoned lock is still a usable connection.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
@@ -140,12 +198,14 @@ impl SqliteDb {
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO members (uuid, member_no, person_key, content_hash, record, device,
-                    batch_id, event_date, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    batch_id, event_date, received_at, s_name, s_phone_tail, s_employer,
+                    s_union, s_place, s_form)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT DO NOTHING",
             )?;
             for i in first {
                 let c = &candidates[i];
+                let k = &c.keys;
                 let n = insert.execute(params![
                     c.uuid,
                     c.member_no,
@@ -156,6 +216,12 @@ impl SqliteDb {
                     b.batch_id,
                     c.event_date.to_string(),
                     now,
+                    k.name,
+                    k.phone_tail,
+                    k.employer,
+                    k.union,
+                    k.place,
+                    k.form,
                 ])?;
                 if n == 1 {
                     decisions[i] = Decision::Accepted;
@@ -375,7 +441,7 @@ impl SqliteDb {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
             "SELECT id, uuid, member_no, record, device, received_at FROM members
-             WHERE id > ?1 ORDER BY id LIMIT ?2",
+             WHERE id > ?1 AND erased_at IS NULL ORDER BY id LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after, limit], |r| {
             Ok((
@@ -444,7 +510,7 @@ fn bind(
     Ok(Ok(inserted > 0 || reissued))
 }
 
-fn bump(tx: &Connection, now: &str) -> Result<(), DbError> {
+pub(crate) fn bump(tx: &Connection, now: &str) -> Result<(), DbError> {
     // whole seconds: the bundle says when it changed, not to the millisecond
     let at = now.get(..19).map(|s| format!("{s}Z")).unwrap_or_default();
     tx.execute(

@@ -1,0 +1,167 @@
+//! `/`: the campaign's figures (db::figures, maintained at ingest) with charts per day,
+//! place, needs and employment form, filtered by date range, union, place and device.
+
+use std::sync::Arc;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{Chrome, Viewer, db_failed, svg};
+use crate::member::options::ListKind;
+use crate::server::db::FigureFilter;
+use crate::server::routes::App;
+
+#[derive(Deserialize, Default, Clone)]
+pub struct FilterQuery {
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub union: String,
+    #[serde(default)]
+    pub place: String,
+    #[serde(default)]
+    pub device: String,
+}
+
+fn some(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.chars().take(200).collect())
+}
+
+/// A date field: empty is "no bound"; anything else must be `YYYY-MM-DD` (else the message
+/// key `bad`).
+pub fn date(s: &str, bad: &'static str) -> Result<Option<chrono::NaiveDate>, &'static str> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| bad)
+}
+
+impl FilterQuery {
+    /// The filter, or the message key for a date that is not one.
+    pub fn filter(&self) -> Result<FigureFilter, &'static str> {
+        Ok(FigureFilter {
+            from: date(&self.from, "console.bad_from")?,
+            to: date(&self.to, "console.bad_to")?,
+            union: some(&self.union),
+            place: some(&self.place),
+            device: some(&self.device),
+        })
+    }
+}
+
+pub struct Figure {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub value: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    pub c: Chrome,
+    pub q: FilterQuery,
+    pub error: Option<&'static str>,
+    pub figures: Vec<Figure>,
+    pub unions: Vec<String>,
+    pub places: Vec<String>,
+    pub devices: Vec<String>,
+    pub chart_days: String,
+    pub chart_places: String,
+    pub chart_needs: String,
+    pub chart_forms: String,
+}
+
+pub async fn page(
+    State(app): State<Arc<App>>,
+    v: Viewer,
+    RawQuery(raw): RawQuery,
+    Query(q): Query<FilterQuery>,
+) -> Response {
+    let here = match &raw {
+        Some(r) => format!("/?{r}"),
+        None => "/".into(),
+    };
+    let c = Chrome::new(&v, "dashboard", &here);
+    let tr = c.tr;
+    let (filter, error) = match q.filter() {
+        Ok(f) => (f, None),
+        Err(key) => (FigureFilter::default(), Some(key)),
+    };
+    let (figs, dims) = match tokio::join!(app.db.figures(&filter), app.db.figure_dimensions()) {
+        (Ok(f), Ok(d)) => (f, d),
+        (Err(e), _) | (_, Err(e)) => return db_failed(v.lang, &e),
+    };
+    let figures = vec![
+        Figure {
+            key: "meetings",
+            label: tr.t("console.fig.meetings"),
+            value: super::thousands(figs.meetings),
+        },
+        Figure {
+            key: "consultations",
+            label: tr.t("console.fig.consultations"),
+            value: super::thousands(figs.consultations),
+        },
+        Figure {
+            key: "registered",
+            label: tr.t("console.fig.registered"),
+            value: super::thousands(figs.registered),
+        },
+        Figure {
+            key: "members",
+            label: tr.t("console.fig.members"),
+            value: super::thousands(figs.members),
+        },
+        Figure {
+            key: "enterprises",
+            label: tr.t("console.fig.enterprises"),
+            value: super::thousands(figs.enterprises),
+        },
+    ];
+    let days: Vec<(String, u64)> = figs
+        .by_day
+        .iter()
+        .map(|(d, c)| (d.to_string(), c.registered))
+        .collect();
+    let places: Vec<(String, u64)> = figs
+        .by_place
+        .iter()
+        .map(|(p, c)| (p.clone(), c.registered))
+        .collect();
+    let label = |kind: ListKind, rows: &[(String, u64)]| -> Vec<(String, u64)> {
+        rows.iter()
+            .map(|(code, n)| (kind.label(code, v.lang), *n))
+            .collect()
+    };
+    DashboardPage {
+        chart_days: svg::columns(tr.t("console.chart.by_day"), &days),
+        chart_places: svg::bars(tr.t("console.chart.by_place"), &places, 12),
+        chart_needs: svg::bars(
+            tr.t("console.chart.needs"),
+            &label(ListKind::Needs, &figs.needs),
+            12,
+        ),
+        chart_forms: svg::bars(
+            tr.t("console.chart.forms"),
+            &label(ListKind::EmploymentForm, &figs.employment_forms),
+            12,
+        ),
+        c,
+        q,
+        error,
+        figures,
+        unions: dims.0,
+        places: dims.1,
+        devices: dims.2,
+    }
+    .into_response()
+}

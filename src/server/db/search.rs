@@ -1,0 +1,578 @@
+//! Finding members in the office's database (the console's `/members`): search keys kept
+//! beside each record at ingest, what a typed query means, and the keyset-paged list.
+//!
+//! The record itself is JSON; searching it at 5,000,000 members needs columns with indexes:
+//! - `s_name`: the name, folded ([`fold`]); searched by prefix (a surname, a whole name).
+//! - `s_phone_tail`: the last four digits of the phone, nothing more (the full number stays in
+//!   the record only; an 11-digit query also checks the record's phone on the tail's rows).
+//! - `s_employer`: the employer, folded; searched by prefix.
+//! - `member_no` (canonical): prefix; `s_union`, `s_place`, `s_form`, `device`, `event_date`:
+//!   exact filters.
+//!
+//! Every list is newest first (`id DESC`) and paged by the last id seen, so page 1,000 costs
+//! what page 1 costs. Prefix ranges (`>= p AND < p || U+10FFFF`) compare bytes: SQLite's
+//! default collation, and PostgreSQL's C-collated columns (docs/console.md).
+
+use serde::Serialize;
+
+use super::{Db, DbError, blocking};
+use crate::member::Member;
+use crate::member::text::fold_width;
+
+/// The searchable form of a text: full-width folded, spaces removed, ASCII lower-cased.
+/// The same function makes the keys at ingest and reads the query, so they always agree.
+pub fn fold(s: &str) -> String {
+    s.chars()
+        .map(fold_width)
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// What ingest stores beside a record for the console to find it by.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchKeys {
+    pub name: String,
+    pub phone_tail: String,
+    pub employer: String,
+    pub union: String,
+    pub place: String,
+    pub form: Option<String>,
+}
+
+impl SearchKeys {
+    pub fn of(member: &Member, union: &str, place: &str) -> SearchKeys {
+        let digits: Vec<char> = member.phone.chars().filter(char::is_ascii_digit).collect();
+        let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+        SearchKeys {
+            name: fold(&member.name),
+            phone_tail: tail,
+            employer: fold(&member.employer),
+            union: union.to_string(),
+            place: place.to_string(),
+            form: member.details.employment_form.clone(),
+        }
+    }
+}
+
+/// What the search box's text is taken to mean.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Needle {
+    /// Nothing typed: every member.
+    All,
+    /// A member number or its beginning (canonical symbols).
+    MemberNo(String),
+    /// Four digits: the phone's last four; eleven digits: a whole mobile number.
+    Phone { tail: String, full: Option<String> },
+    /// A name's or an employer's beginning (folded).
+    Text(String),
+}
+
+impl Needle {
+    /// Four digits are a phone's tail; a mobile number (1[3-9], eleven digits) a phone; a
+    /// whole member number, or ASCII letters and digits mixed (at least five), a member
+    /// number's beginning; anything else a name's or employer's beginning.
+    pub fn parse(q: &str) -> Needle {
+        let f: String = fold(q)
+            .chars()
+            .filter(|c| !crate::member::text::is_dash(*c))
+            .collect();
+        if f.is_empty() {
+            return Needle::All;
+        }
+        if let Ok(no) = f.parse::<crate::card::MemberNo>() {
+            return Needle::MemberNo(no.as_str().to_string());
+        }
+        let all_digits = f.chars().all(|c| c.is_ascii_digit());
+        if all_digits && f.len() == 4 {
+            return Needle::Phone {
+                tail: f,
+                full: None,
+            };
+        }
+        if all_digits
+            && f.len() == 11
+            && f.starts_with('1')
+            && matches!(f.as_bytes()[1], b'3'..=b'9')
+        {
+            return Needle::Phone {
+                tail: f[7..].to_string(),
+                full: Some(f),
+            };
+        }
+        let alnum = f.chars().all(|c| c.is_ascii_alphanumeric());
+        if alnum && f.len() >= 5 && f.chars().any(|c| c.is_ascii_digit()) {
+            // Crockford's look-alikes, as MemberNo's own parser reads them
+            let canon: String = f
+                .to_ascii_uppercase()
+                .chars()
+                .map(|c| match c {
+                    'I' | 'L' => '1',
+                    'O' => '0',
+                    c => c,
+                })
+                .collect();
+            return Needle::MemberNo(canon);
+        }
+        Needle::Text(f)
+    }
+}
+
+/// Review states an admin sets per member (SPEC §8): 待审核 / 已审核 / 有疑问.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Review {
+    Pending,
+    Approved,
+    Questioned,
+}
+
+impl Review {
+    pub const ALL: [Review; 3] = [Review::Pending, Review::Approved, Review::Questioned];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Review::Pending => "pending",
+            Review::Approved => "approved",
+            Review::Questioned => "questioned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Review> {
+        Review::ALL.into_iter().find(|r| r.code() == s)
+    }
+}
+
+/// A filtered view of the members (the list, and its export).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberFilter {
+    pub needle: Option<Needle>,
+    pub union: Option<String>,
+    pub place: Option<String>,
+    pub device: Option<String>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    pub review: Option<Review>,
+    pub form: Option<String>,
+}
+
+/// One member as the list shows it (the record is masked by the page, not here).
+#[derive(Clone, Debug)]
+pub struct ListRow {
+    pub id: i64,
+    pub uuid: String,
+    pub member_no: String,
+    pub record: String,
+    pub device: String,
+    pub event_date: String,
+    pub received_at: String,
+    pub review: Review,
+}
+
+/// A parameter of a built query, bound by each backend its own way.
+#[derive(Clone, Debug)]
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// The end of a prefix range: every string starting with `p` is below it.
+fn prefix_end(p: &str) -> String {
+    format!("{p}\u{10FFFF}")
+}
+
+/// The WHERE clause and parameters of a filter, `ph(n)` writing placeholder n (1-based),
+/// `date(n)` a date placeholder.
+pub(crate) fn where_clause(
+    f: &MemberFilter,
+    before: Option<i64>,
+    ph: &dyn Fn(usize) -> String,
+    date: &dyn Fn(usize) -> String,
+    phone_of_record: &dyn Fn(usize) -> String,
+    member_no_col: &str,
+) -> (String, Vec<Param>) {
+    let mut parts = vec!["m.erased_at IS NULL".to_string()];
+    let mut params: Vec<Param> = Vec::new();
+    let push = |p: Param, params: &mut Vec<Param>| {
+        params.push(p);
+        params.len()
+    };
+    match &f.needle {
+        None | Some(Needle::All) => {}
+        Some(Needle::MemberNo(p)) => {
+            let a = push(Param::Text(p.clone()), &mut params);
+            let b = push(Param::Text(prefix_end(p)), &mut params);
+            parts.push(format!(
+                "{member_no_col} >= {} AND {member_no_col} < {}",
+                ph(a),
+                ph(b)
+            ));
+        }
+        Some(Needle::Phone { tail, full }) => {
+            let a = push(Param::Text(tail.clone()), &mut params);
+            parts.push(format!("m.s_phone_tail = {}", ph(a)));
+            if let Some(full) = full {
+                let b = push(Param::Text(full.clone()), &mut params);
+                parts.push(format!("{} = {}", phone_of_record(0), ph(b)));
+            }
+        }
+        Some(Needle::Text(p)) => {
+            let a = push(Param::Text(p.clone()), &mut params);
+            let b = push(Param::Text(prefix_end(p)), &mut params);
+            parts.push(format!(
+                "((m.s_name >= {0} AND m.s_name < {1}) OR (m.s_employer >= {0} AND m.s_employer < {1}))",
+                ph(a),
+                ph(b)
+            ));
+        }
+    }
+    for (col, v) in [
+        ("m.s_union", &f.union),
+        ("m.s_place", &f.place),
+        ("m.device", &f.device),
+        ("m.s_form", &f.form),
+    ] {
+        if let Some(v) = v {
+            let n = push(Param::Text(v.clone()), &mut params);
+            parts.push(format!("{col} = {}", ph(n)));
+        }
+    }
+    if let Some(d) = f.from {
+        let n = push(Param::Text(d.to_string()), &mut params);
+        parts.push(format!("m.event_date >= {}", date(n)));
+    }
+    if let Some(d) = f.to {
+        let n = push(Param::Text(d.to_string()), &mut params);
+        parts.push(format!("m.event_date <= {}", date(n)));
+    }
+    match f.review {
+        None => {}
+        Some(Review::Pending) => parts.push(
+            "NOT EXISTS (SELECT 1 FROM member_reviews r WHERE r.member_id = m.id AND r.status <> 'pending')"
+                .into(),
+        ),
+        Some(r) => {
+            let n = push(Param::Text(r.code().into()), &mut params);
+            parts.push(format!(
+                "EXISTS (SELECT 1 FROM member_reviews r WHERE r.member_id = m.id AND r.status = {})",
+                ph(n)
+            ));
+        }
+    }
+    if let Some(b) = before {
+        let n = push(Param::Int(b), &mut params);
+        parts.push(format!("m.id < {}", ph(n)));
+    }
+    (parts.join(" AND "), params)
+}
+
+impl Db {
+    /// Up to `limit` members matching `filter`, newest first, below id `before`.
+    pub async fn search_members(
+        &self,
+        filter: &MemberFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ListRow>, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let (db, f) = (db.clone(), filter.clone());
+                blocking(move || sqlite::search(&db.lock(), &f, before, limit)).await
+            }
+            Db::Postgres(db) => postgres::search(&db.client().await?, filter, before, limit).await,
+        }
+    }
+
+    /// Fills the search keys of records stored before the console existed (or by an older
+    /// server), a page at a time; returns how many were filled.
+    pub async fn backfill_search_keys(&self) -> Result<u64, DbError> {
+        let mut total = 0u64;
+        loop {
+            let rows = match self {
+                Db::Sqlite(db) => {
+                    let db = db.clone();
+                    blocking(move || sqlite::unkeyed(&db.lock())).await?
+                }
+                Db::Postgres(db) => postgres::unkeyed(&db.client().await?).await?,
+            };
+            if rows.is_empty() {
+                return Ok(total);
+            }
+            let keyed: Vec<(i64, SearchKeys)> = rows
+                .into_iter()
+                .map(|(id, record)| (id, keys_of_record(&record)))
+                .collect();
+            total += keyed.len() as u64;
+            match self {
+                Db::Sqlite(db) => {
+                    let db = db.clone();
+                    blocking(move || sqlite::set_keys(&mut db.lock(), &keyed)).await?
+                }
+                Db::Postgres(db) => postgres::set_keys(&mut db.client().await?, &keyed).await?,
+            }
+        }
+    }
+}
+
+/// The keys of a stored record; a record that does not parse gets empty keys (it is then
+/// found by member number only, and not filled again).
+pub fn keys_of_record(record: &str) -> SearchKeys {
+    match serde_json::from_str::<crate::protocol::WireRecord>(record) {
+        Ok(r) => SearchKeys::of(&r.member, &r.union, &r.place),
+        Err(_) => SearchKeys::default(),
+    }
+}
+
+const LIST_COLUMNS: &str = "m.id, m.uuid, m.member_no, m.record, m.device, m.event_date, \
+    m.received_at, (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)";
+
+pub(crate) mod sqlite {
+    use rusqlite::{Connection, ToSql, params};
+
+    use super::*;
+
+    pub(crate) fn bind(params: &[Param]) -> Vec<Box<dyn ToSql>> {
+        params
+            .iter()
+            .map(|p| -> Box<dyn ToSql> {
+                match p {
+                    Param::Text(s) => Box::new(s.clone()),
+                    Param::Int(i) => Box::new(*i),
+                }
+            })
+            .collect()
+    }
+
+    pub(crate) fn clause(f: &MemberFilter, before: Option<i64>) -> (String, Vec<Param>) {
+        where_clause(
+            f,
+            before,
+            &|n| format!("?{n}"),
+            &|n| format!("?{n}"),
+            &|_| "json_extract(m.record, '$.phone')".into(),
+            "m.member_no",
+        )
+    }
+
+    pub fn search(
+        conn: &Connection,
+        f: &MemberFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ListRow>, DbError> {
+        let (w, params) = clause(f, before);
+        let sql = format!(
+            "SELECT {LIST_COLUMNS} FROM members m WHERE {w} ORDER BY m.id DESC LIMIT {limit}"
+        );
+        let bound = bind(&params);
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            rusqlite::params_from_iter(bound.iter().map(|b| b.as_ref())),
+            |r| {
+                Ok(ListRow {
+                    id: r.get(0)?,
+                    uuid: r.get(1)?,
+                    member_no: r.get(2)?,
+                    record: r.get(3)?,
+                    device: r.get(4)?,
+                    event_date: r.get(5)?,
+                    received_at: r.get(6)?,
+                    review: r
+                        .get::<_, Option<String>>(7)?
+                        .as_deref()
+                        .and_then(Review::parse)
+                        .unwrap_or(Review::Pending),
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn unkeyed(conn: &Connection) -> Result<Vec<(i64, String)>, DbError> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, record FROM members WHERE s_name IS NULL AND erased_at IS NULL
+             ORDER BY id LIMIT 2000",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn set_keys(conn: &mut Connection, keyed: &[(i64, SearchKeys)]) -> Result<(), DbError> {
+        let tx = conn.transaction()?;
+        {
+            let mut up = tx.prepare_cached(
+                "UPDATE members SET s_name = ?2, s_phone_tail = ?3, s_employer = ?4,
+                    s_union = ?5, s_place = ?6, s_form = ?7 WHERE id = ?1",
+            )?;
+            for (id, k) in keyed {
+                up.execute(params![
+                    id,
+                    k.name,
+                    k.phone_tail,
+                    k.employer,
+                    k.union,
+                    k.place,
+                    k.form
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+pub(crate) mod postgres {
+    use tokio_postgres::types::ToSql;
+
+    use super::*;
+
+    pub(crate) fn bind(params: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+        params
+            .iter()
+            .map(|p| -> Box<dyn ToSql + Sync + Send> {
+                match p {
+                    Param::Text(s) => Box::new(s.clone()),
+                    Param::Int(i) => Box::new(*i),
+                }
+            })
+            .collect()
+    }
+
+    pub(crate) fn clause(f: &MemberFilter, before: Option<i64>) -> (String, Vec<Param>) {
+        where_clause(
+            f,
+            before,
+            &|n| format!("${n}"),
+            &|n| format!("${n}::text::date"),
+            &|_| "(m.record::json->>'phone')".into(),
+            "(m.member_no COLLATE \"C\")",
+        )
+    }
+
+    pub(crate) const LIST_COLUMNS_PG: &str = "m.id, m.uuid, m.member_no, m.record, m.device, \
+        m.event_date::text, \
+        to_char(m.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+        (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)";
+
+    pub(crate) fn list_row(r: &tokio_postgres::Row) -> ListRow {
+        ListRow {
+            id: r.get(0),
+            uuid: r.get(1),
+            member_no: r.get(2),
+            record: r.get(3),
+            device: r.get(4),
+            event_date: r.get(5),
+            received_at: r.get(6),
+            review: r
+                .get::<_, Option<String>>(7)
+                .as_deref()
+                .and_then(Review::parse)
+                .unwrap_or(Review::Pending),
+        }
+    }
+
+    pub async fn search(
+        c: &deadpool_postgres::Object,
+        f: &MemberFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ListRow>, DbError> {
+        let (w, params) = clause(f, before);
+        let sql = format!(
+            "SELECT {LIST_COLUMNS_PG} FROM members m WHERE {w} ORDER BY m.id DESC LIMIT {limit}"
+        );
+        let bound = bind(&params);
+        let refs: Vec<&(dyn ToSql + Sync)> = bound
+            .iter()
+            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let stmt = c.prepare_cached(&sql).await?;
+        Ok(c.query(&stmt, &refs).await?.iter().map(list_row).collect())
+    }
+
+    pub async fn unkeyed(c: &deadpool_postgres::Object) -> Result<Vec<(i64, String)>, DbError> {
+        Ok(c.query(
+            "SELECT id, record FROM members WHERE s_name IS NULL AND erased_at IS NULL
+                 ORDER BY id LIMIT 2000",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+    }
+
+    pub async fn set_keys(
+        c: &mut deadpool_postgres::Object,
+        keyed: &[(i64, SearchKeys)],
+    ) -> Result<(), DbError> {
+        let col = |f: fn(&SearchKeys) -> String| -> Vec<String> {
+            keyed.iter().map(|(_, k)| f(k)).collect()
+        };
+        let ids: Vec<i64> = keyed.iter().map(|(id, _)| *id).collect();
+        let forms: Vec<Option<String>> = keyed.iter().map(|(_, k)| k.form.clone()).collect();
+        c.execute(
+            "UPDATE members m SET s_name = t.n, s_phone_tail = t.p, s_employer = t.e,
+                s_union = t.u, s_place = t.pl, s_form = t.f
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                $6::text[], $7::text[]) AS t(id, n, p, e, u, pl, f)
+             WHERE m.id = t.id",
+            &[
+                &ids,
+                &col(|k| k.name.clone()),
+                &col(|k| k.phone_tail.clone()),
+                &col(|k| k.employer.clone()),
+                &col(|k| k.union.clone()),
+                &col(|k| k.place.clone()),
+                &forms,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_mean_what_an_office_types() {
+        assert_eq!(Needle::parse("  "), Needle::All);
+        assert_eq!(
+            Needle::parse("8000"),
+            Needle::Phone {
+                tail: "8000".into(),
+                full: None
+            }
+        );
+        assert_eq!(
+            Needle::parse("138-0013-8000"),
+            Needle::Phone {
+                tail: "8000".into(),
+                full: Some("13800138000".into())
+            }
+        );
+        assert_eq!(Needle::parse("葛婷"), Needle::Text("葛婷".into()));
+        assert_eq!(Needle::parse("京东 物流"), Needle::Text("京东物流".into()));
+        assert_eq!(Needle::parse("ＪＤ"), Needle::Text("jd".into()));
+        assert_eq!(Needle::parse("k7m2q"), Needle::MemberNo("K7M2Q".into()));
+        assert_eq!(Needle::parse("k7m2qo"), Needle::MemberNo("K7M2Q0".into()));
+    }
+
+    #[test]
+    fn a_whole_member_number_is_exact_in_any_spelling() {
+        let no = crate::card::MemberNo::new("K7M2QX", 42).unwrap();
+        let grouped = no.grouped().to_lowercase();
+        assert_eq!(
+            Needle::parse(&grouped),
+            Needle::MemberNo(no.as_str().to_string())
+        );
+    }
+
+    #[test]
+    fn folding_makes_keys_and_queries_agree() {
+        assert_eq!(fold("Ｊｏｈｎ　Ｓｍｉｔｈ"), "johnsmith");
+        assert_eq!(fold("北京 京东"), "北京京东");
+        assert!(prefix_end("葛").as_str() > "葛婷婷");
+    }
+}

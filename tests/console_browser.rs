@@ -1,0 +1,376 @@
+//! The office console in headless Chromium through WebDriver (Debian's `chromium-driver`),
+//! against the real `booth server run` on 127.0.0.1: log in, read the figures, search a member
+//! (no full ID anywhere in the page, the live search working under the CSP), a viewer who
+//! cannot reveal or manage devices, an admin's audited reveal, a POST without its CSRF token
+//! refused, logout. With `BOOTH_SCREENSHOTS=1`, also writes every page in both languages at
+//! 1280×800 and 390×844 into docs/console/. Skips, saying so, where chromedriver is missing.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::console::*;
+use common::net::*;
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_chromedriver() -> (Driver, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Driver(child), format!("http://127.0.0.1:{port}"))
+}
+
+fn have_browser() -> bool {
+    let ok = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
+    if !ok {
+        eprintln!(
+            "SKIPPED: {CHROMEDRIVER} or {CHROMIUM} missing (apt-get install chromium chromium-driver)"
+        );
+    }
+    ok
+}
+
+async fn browser(wd: &str, width: u32, height: u32) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        // The viewport exactly (a window's size includes the browser's own frame, and has a
+        // minimum width above a phone's): emulated device metrics.
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                     format!("--window-size={},{}", width.max(800), height + 200)],
+            "mobileEmulation": {
+                "deviceMetrics": {
+                    "width": width, "height": height, "pixelRatio": 1.0,
+                    "mobile": width < 600, "touch": width < 600,
+                },
+            },
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(wd)
+        .await
+        .expect("WebDriver session")
+}
+
+async fn login(c: &Client, url: &str, user: &str, password: &str) {
+    c.goto(&format!("{url}/")).await.unwrap();
+    // no session: the console sends us to the login form
+    assert!(c.current_url().await.unwrap().path().starts_with("/login"));
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    let p = c.find(Locator::Css("input[name=password]")).await.unwrap();
+    p.send_keys(password).await.unwrap();
+    c.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#logout"))
+        .await
+        .expect("logged in");
+}
+
+async fn logout(c: &Client) {
+    c.find(Locator::Css("#logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .expect("back at the login form");
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn the_console_in_a_browser() {
+    if !have_browser() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("office.db").display());
+    let (server, _) = seeded(&db, 40);
+    let url = server.url();
+    let no = booth::card::MemberNo::new(&test_key_id(), 12).unwrap();
+    let (name, id, phone12) = (person_name(12), valid_id(12), phone(12));
+    let (_driver, wd) = start_chromedriver();
+    rt().block_on(async {
+        let c = browser(&wd, 1280, 800).await;
+
+        // a viewer: figures, a search, a masked member, no reveal, no device management
+        login(&c, &url, "zhangli", VIEWER_PASS).await;
+        assert_eq!(c.current_url().await.unwrap().path(), "/");
+        let mut figures = std::collections::BTreeMap::new();
+        for e in c.find_all(Locator::Css("[data-figure]")).await.unwrap() {
+            let key = e.attr("data-figure").await.unwrap().unwrap();
+            let text = e.text().await.unwrap();
+            let n: u64 = text
+                .replace(',', "")
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("figure {key} is not a number: {text:?}"));
+            figures.insert(key, n);
+        }
+        assert_eq!(
+            figures.keys().cloned().collect::<Vec<_>>(),
+            [
+                "consultations",
+                "enterprises",
+                "meetings",
+                "members",
+                "registered"
+            ]
+        );
+
+        // the live search (htmx, under the CSP): type a phone's last four digits
+        c.goto(&format!("{url}/members")).await.unwrap();
+        let q = c.find(Locator::Css("#q")).await.unwrap();
+        q.send_keys(&phone12[7..]).await.unwrap();
+        // the list narrows in place, without a page load
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let rows = c.find_all(Locator::Css("tr[data-member]")).await.unwrap();
+            if rows.len() < 40 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the live search did not narrow the list"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            c.current_url()
+                .await
+                .unwrap()
+                .query()
+                .unwrap_or("")
+                .contains(&phone12[7..]),
+            "the search is in the address (a link to it works)"
+        );
+        let sel = format!("tr[data-member='{}']", no.as_str());
+        let row = c
+            .find(Locator::Css(&sel))
+            .await
+            .expect("the live search finds the member");
+        let row_text = row.text().await.unwrap();
+        assert!(row_text.contains(&name), "{row_text}");
+        assert!(row_text.contains(&phone12[7..]));
+        let src = c.source().await.unwrap();
+        assert!(!src.contains(&id), "full ID in the member list");
+        assert!(!src.contains(&phone12), "full phone in the member list");
+
+        row.find(Locator::Css("a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("dl.record"))
+            .await
+            .unwrap();
+        let src = c.source().await.unwrap();
+        assert!(src.contains(&name) && !src.contains(&id));
+        assert!(
+            c.find(Locator::Css("#reveal")).await.is_err(),
+            "a viewer has no reveal button"
+        );
+        c.goto(&format!("{url}/devices")).await.unwrap();
+        let src = c.source().await.unwrap();
+        assert!(src.contains("lap-a"));
+        assert!(
+            c.find(Locator::Css("form[action='/devices']"))
+                .await
+                .is_err()
+        );
+        assert!(!src.contains("/revoke"), "a viewer cannot revoke");
+        c.goto(&format!("{url}/audit")).await.unwrap();
+        assert!(
+            c.source().await.unwrap().contains("只有管理员"),
+            "audit log is admins'"
+        );
+        c.goto(&format!("{url}/")).await.unwrap();
+        logout(&c).await;
+        c.goto(&format!("{url}/members")).await.unwrap();
+        assert!(
+            c.current_url().await.unwrap().path().starts_with("/login"),
+            "after logout the console asks for a login"
+        );
+
+        // an admin: a reveal without its CSRF token is refused, with it the ID shows
+        login(&c, &url, "admin", ADMIN_PASS).await;
+        c.goto(&format!("{url}/members/{}", no.as_str()))
+            .await
+            .unwrap();
+        c.execute(
+            "document.querySelector('#reveal').form.querySelector('[name=csrf]').remove()",
+            vec![],
+        )
+        .await
+        .unwrap();
+        c.find(Locator::Css("#reveal"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("p.error"))
+            .await
+            .expect("refused");
+        let src = c.source().await.unwrap();
+        assert!(
+            src.contains("安全检查") && !src.contains(&id),
+            "CSRF-less POST refused"
+        );
+        assert!(!has_entry(&audit_entries(&db), "admin", "member.reveal"));
+
+        c.goto(&format!("{url}/members/{}", no.as_str()))
+            .await
+            .unwrap();
+        c.find(Locator::Css("#reveal"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("dl.record"))
+            .await
+            .unwrap();
+        let src = c.source().await.unwrap();
+        assert!(src.contains(&id), "the admin sees the full ID");
+        let entries = audit_entries(&db);
+        assert!(
+            entries.iter().any(|e| e["actor"] == "admin"
+                && e["action"] == "member.reveal"
+                && e["target"] == no.as_str()),
+            "the reveal is audited"
+        );
+        assert!(has_entry(&entries, "zhangli", "members.search"));
+        assert!(has_entry(&entries, "zhangli", "member.view"));
+        // the admin reads it in the console too
+        c.goto(&format!("{url}/audit?action=member.reveal"))
+            .await
+            .unwrap();
+        assert!(c.source().await.unwrap().contains(no.as_str()));
+        logout(&c).await;
+        c.close().await.unwrap();
+    });
+}
+
+/// Every page, zh and en, desktop and phone, into docs/console/ (`BOOTH_SCREENSHOTS=1`).
+#[test]
+fn screenshots_of_every_page() {
+    if std::env::var("BOOTH_SCREENSHOTS").is_err() {
+        eprintln!("SKIPPED: set BOOTH_SCREENSHOTS=1 to write docs/console/*.png");
+        return;
+    }
+    if !have_browser() {
+        return;
+    }
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/console");
+    std::fs::create_dir_all(&out).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("office.db").display());
+    let (server, _) = seeded(&db, 60);
+    let url = server.url();
+    let no = booth::card::MemberNo::new(&test_key_id(), 12).unwrap();
+    let (_driver, wd) = start_chromedriver();
+    rt().block_on(async {
+        for (w, h, size) in [(1280, 800, "desktop"), (390, 844, "phone")] {
+            let c = browser(&wd, w, h).await;
+            for lang in ["zh", "en"] {
+                let shot = |name: &'static str| {
+                    let c = c.clone();
+                    let path = out.join(format!("{name}-{lang}-{size}.png"));
+                    async move {
+                        let png = c.screenshot().await.unwrap();
+                        std::fs::write(&path, png).unwrap();
+                    }
+                };
+                c.goto(&format!("{url}/lang/{lang}?next=/login"))
+                    .await
+                    .unwrap();
+                shot("login").await;
+                login(&c, &url, "admin", ADMIN_PASS).await;
+                shot("dashboard").await;
+                c.goto(&format!("{url}/members")).await.unwrap();
+                shot("members").await;
+                c.goto(&format!("{url}/members/{}", no.as_str()))
+                    .await
+                    .unwrap();
+                shot("member").await;
+                c.find(Locator::Css("#reveal"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+                c.wait()
+                    .for_element(Locator::Css("dl.record"))
+                    .await
+                    .unwrap();
+                shot("member-revealed").await;
+                c.goto(&format!("{url}/devices")).await.unwrap();
+                shot("devices").await;
+                c.goto(&format!("{url}/audit")).await.unwrap();
+                shot("audit").await;
+                logout(&c).await;
+            }
+            c.close().await.unwrap();
+        }
+    });
+}
