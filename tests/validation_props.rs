@@ -1078,7 +1078,11 @@ fn day_summary() -> impl Strategy<Value = booth::protocol::DaySummary> {
     (
         -3000i64..400,
         prop_oneof![Just("朝阳区总工会".to_string()), ".{0,70}"],
-        prop_oneof![Just("望京".to_string()), Just("亦庄".to_string()), ".{0,70}"],
+        prop_oneof![
+            Just("望京".to_string()),
+            Just("亦庄".to_string()),
+            ".{0,70}"
+        ],
         prop_oneof![Just("李".to_string()), ".{0,50}"],
         0u64..200_000,
         proptest::collection::btree_map(need_code(), 0u64..200_000, 0..4),
