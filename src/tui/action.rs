@@ -50,10 +50,31 @@ pub enum Action {
     VoidRecord(MemberNo, String),
 
     // ---- upload
-    StartUpload,
+    /// `plain_http_ok`: the operator said yes to an unencrypted address (asked first).
+    StartUpload {
+        plain_http_ok: bool,
+    },
+    /// The enrolment code and certificate file typed on the upload screen.
+    Enroll(Box<EnrolInput>),
 
-    /// Why a key did nothing, for the status line.
+    /// What the upload screen's entry holds when Enter is pressed (checked by the app).
+#[derive(Clone)]
+pub struct EnrolInput {
+    /// Holds the device token.
+    pub code: Zeroizing<String>,
+    pub ca: String,
+}
+
+/// Why a key did nothing, for the status line.
     Tell(Notice),
+}
+
+/// What the upload screen's entry holds when Enter is pressed (checked by the app).
+#[derive(Clone)]
+pub struct EnrolInput {
+    /// Holds the device token.
+    pub code: Zeroizing<String>,
+    pub ca: String,
 }
 
 /// Why a key did nothing (the app words it in the operator's language).
