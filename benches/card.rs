@@ -1,7 +1,8 @@
 //! Card benchmarks (issue 4): submit → ESC/POS bytes ready, submit → PNG written (p50/p99 over
 //! 1,000 cards), and verification per payload; issue 12: 10,000 distinct codes checked against
 //! a signed trust bundle (500 laptop keys, 1,000 revoked numbers) as `booth verify` does, and
-//! the URL form's QR version.
+//! the URL form's QR version; issue 16: 20,000 cards to PDF sheets, and batch printing to a raw
+//! TCP printer on loopback (slips per second).
 //!
 //! `cargo bench --bench card`. "Submit" is what the form's Ctrl-S does: validate, store in its
 //! own transaction (fsync), sign the payload, lay out the slip. The same run measures the
@@ -17,7 +18,7 @@ use booth::i18n::Lang;
 use booth::member::document::check_char;
 use booth::member::{MemberInput, validate};
 use booth::slip::escpos::{self, Options};
-use booth::slip::font::Fonts;
+use booth::slip::font::{FontSource, Fonts};
 use booth::slip::{Slip, png};
 use booth::store::{self, Store};
 
@@ -64,7 +65,7 @@ fn main() {
         paper: config.paper,
         qr_mode: config.qr_mode,
     };
-    let fonts = Fonts::get(None).ok();
+    let fonts = Fonts::get(&FontSource::default()).ok();
     if fonts.is_none() {
         println!("(no CJK font: PNG figures are for QR-only slips)");
     }
@@ -146,6 +147,97 @@ fn main() {
         booth::card::qr::QrMatrix::encode(&payloads[0])
             .unwrap()
             .version
+    );
+
+    roster_cards();
+}
+
+/// Issue 16: a whole roster's cards. 20,000 records imported in batches, then the PDF sheets
+/// (the library call `booth cards --pdf` makes), then 50 slips printed one after another to a
+/// TCP printer on loopback that answers the paper-status query as a real one does.
+fn roster_cards() {
+    use booth::printer::batch::{BatchPrint, Resume, print_batch};
+    use booth::slip::pdf::write_cards;
+    use booth::slip::selection::{Selection, select, slips};
+    use std::io::{Read, Write};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut st = Store::create(tmp.path(), b"bench", Lang::Zh).unwrap();
+    let config = Config {
+        union: "北京市朝阳区总工会".into(),
+        ..Config::default()
+    };
+    let event = config.event();
+    // `cargo test --all-targets` runs this too, without `--bench`: 500 cards, as a smoke test
+    let quick =
+        std::env::args().any(|a| a == "--quick") || !std::env::args().any(|a| a == "--bench");
+    let n = if quick { 500 } else { 20_000 };
+    let now = store::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(5_000) {
+        let mut batch = st.batch().unwrap();
+        for &i in chunk {
+            let v = validate(&input(i), now.date_naive()).unwrap();
+            batch.register(&v, &event, &now).unwrap();
+        }
+        batch.commit().unwrap();
+    }
+    let Ok(fonts) = Fonts::get(&FontSource::default()) else {
+        println!("(no font: no PDF figure)");
+        return;
+    };
+    let t = Instant::now();
+    let selected = select(&st, &Selection::All, &|_| false).unwrap();
+    let path = tmp.path().join("cards.pdf");
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let conn = st.second_connection().unwrap();
+    let cards = slips(&conn, &config, st.device_key(), Lang::Zh, &selected.numbers);
+    let (_, summary) = write_cards::<_, booth::slip::selection::CardsError>(
+        cards,
+        selected.numbers.len(),
+        fonts,
+        file,
+        |_, _| {},
+    )
+    .unwrap();
+    println!(
+        "{} cards to PDF: {:.1} s, {} pages, {:.1} MB",
+        summary.cards,
+        t.elapsed().as_secs_f64(),
+        summary.pages,
+        std::fs::metadata(&path).unwrap().len() as f64 / 1e6
+    );
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut q = [0u8; 3];
+            if conn.read_exact(&mut q).is_ok() {
+                let _ = conn.write_all(&[0x12]); // paper present
+                let _ = std::io::copy(&mut conn, &mut std::io::sink());
+            }
+        }
+    });
+    let printer = booth::config::PrinterUri::parse(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    let job = BatchPrint::new(&config, printer, true);
+    let numbers = &selected.numbers[..50];
+    let t = Instant::now();
+    let report = print_batch(
+        &conn,
+        &config,
+        st.device_key(),
+        Lang::Zh,
+        numbers,
+        &job,
+        |_| {},
+        |_| Resume::Stop,
+    )
+    .unwrap();
+    assert_eq!(report.printed, 50);
+    println!(
+        "batch printing to a TCP printer on loopback: {:.1} slips/s (n = 50)",
+        50.0 / t.elapsed().as_secs_f64()
     );
 }
 

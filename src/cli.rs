@@ -97,6 +97,9 @@ pub enum Command {
     },
     /// The membership slip or QR code as a file.
     Card(CardArgs),
+    /// Cards for many members: A4 sheets of wallet-size cards as PDF for a print shop, or
+    /// the slips printed one after another.
+    Cards(Box<CardsArgs>),
     /// Print the membership slip.
     Print {
         /// The record's member number.
@@ -264,6 +267,37 @@ pub struct CardArgs {
     pub output: CardOutput,
 }
 
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("output").required(true).args(["pdf", "print"])))]
+#[command(group(clap::ArgGroup::new("selection").required(true).args(["all", "date", "members"])))]
+pub struct CardsArgs {
+    /// Write A4 sheets of ten wallet-size cards (85.6 × 54 mm, crop marks) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pdf: Option<PathBuf>,
+    /// Print the slips one after another.
+    #[arg(long)]
+    pub print: bool,
+    /// With --print: file:/dev/usb/lp0, tcp://HOST:9100 or lp:QUEUE (default: the configured printer).
+    #[arg(long, requires = "print")]
+    pub printer: Option<String>,
+    /// Every record that may have a card.
+    #[arg(long)]
+    pub all: bool,
+    /// The records of one booth day.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// A text or CSV file of member numbers, one per line (first column).
+    #[arg(long, value_name = "FILE")]
+    pub members: Option<PathBuf>,
+    /// With --print: print again those an earlier run printed.
+    #[arg(long, requires = "print")]
+    pub again: bool,
+    /// With --print and no terminal: how long to wait for paper before stopping (the run
+    /// resumes where it stopped when started again).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub paper_wait: u64,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ConfigAction {
     /// Set KEY to VALUE (`none` clears an optional setting).
@@ -336,6 +370,7 @@ pub enum ServerAction {
     },
     /// Make the office key (if missing) and the database; remember the server's address.
     Init {
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         /// The address laptops upload to (https://HOST:PORT), put in enrolment codes.
@@ -346,6 +381,7 @@ pub enum ServerAction {
     },
     /// The office key's public key and fingerprint.
     Keys {
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         #[command(flatten)]
@@ -377,10 +413,12 @@ pub enum ServerAction {
     },
     /// Revoke a member's card (its number goes into the bundle's revoked list).
     Void {
+        /// The member number.
         member_no: String,
         /// Why (kept in the office's records only, never in the bundle).
         #[arg(long)]
         reason: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         #[command(flatten)]
@@ -395,6 +433,7 @@ pub enum ServerAction {
         /// beside it as FILE.old.
         #[arg(long)]
         finish: bool,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         #[command(flatten)]
@@ -402,11 +441,13 @@ pub enum ServerAction {
     },
     /// Write the verification page and the current bundle for a static HTTPS host.
     PublishVerifier {
+        /// The folder to write into.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Where the page finds the bundle, relative to the site's root.
         #[arg(long, default_value = "bundle.json", value_name = "PATH")]
         bundle_url: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         #[command(flatten)]

@@ -9,8 +9,9 @@
 //! - [`card`]: member numbers, device key, signed QR payload, QR matrix. Uses `member`.
 //! - [`config`]: the laptop's settings as a typed value, one validator per key. Uses `card`, `member`.
 //! - [`store`]: the encrypted SQLite store, its folder (slips, logs), queue, figures. Uses the above.
-//! - [`slip`]: the slip's text and its PNG, SVG, ESC/POS and terminal renderers. Uses `store` and below.
-//! - [`printer`]: device path, raw TCP 9100 and CUPS transports; print jobs. Uses `slip` and below.
+//! - [`slip`]: the slip's text and its PNG, SVG, ESC/POS and terminal renderers; PDF card sheets;
+//!   fonts and line breaking; which records a batch of cards takes. Uses `store` and below.
+//! - [`printer`]: device path, raw TCP 9100 and CUPS transports; print jobs; batch runs. Uses `slip` and below.
 //! - [`export`]: xlsx / CSV / JSON files of records, from the store or the office's rows. Uses `store`.
 //! - [`roster`]: reading offices' staff spreadsheets for import. Uses `member`.
 //! - [`sync`]: the laptop's upload client. Uses `protocol`, `tls`, `store` and below; never `server`.

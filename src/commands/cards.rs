@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::config::PrinterUri;
 use crate::printer::{PrintJob, PrintOutcome};
 use crate::slip::escpos::Options;
-use crate::slip::font::Fonts;
+use crate::slip::font::{FontSource, Fonts};
 use crate::slip::{Slip, png, svg};
 use crate::store::{Store, StoredMember};
 use crate::t;
@@ -26,7 +26,7 @@ fn member(ctx: &Ctx, store: &Store, no: &str) -> Result<StoredMember, CliError> 
 }
 
 fn slip(ctx: &Ctx, store: &Store, config: &Config, m: &StoredMember) -> Result<Slip, CliError> {
-    Slip::new(m, config, store.device_key(), config.language)
+    Slip::new(m, config, store.device_key(), config.slip_language)
         .map_err(|e| CliError::new("card", e.message(ctx.lang)))
 }
 
@@ -46,19 +46,14 @@ pub fn card(ctx: &Ctx, a: &CardArgs) -> Result<Output, CliError> {
     let s = slip(ctx, &store, &config, &m)?;
     let mut notes = Vec::new();
     let (path, format) = if let Some(p) = &a.output.png {
-        let fonts = match Fonts::get(config.font.as_deref()) {
-            Ok(f) => Some(f),
-            Err(_) => {
-                notes.push(t!(ctx.lang, "print.font_missing").to_string());
-                None
-            }
-        };
-        png::write(p, &s, fonts).map_err(|e| {
+        let fonts = Fonts::get(&FontSource::of(&config)).ok();
+        let coverage = png::write(p, &s, fonts).map_err(|e| {
             CliError::new(
                 "write",
                 t!(ctx.lang, "export.write", path = p.display(), why = e),
             )
         })?;
+        notes.extend(coverage.note(ctx.lang));
         (p, "png")
     } else if let Some(p) = &a.output.svg {
         write_file(ctx, p, svg::render(&s).as_bytes())?;
@@ -123,6 +118,7 @@ pub fn print(ctx: &Ctx, no: &str, printer: Option<&str>) -> Result<Output, CliEr
         PrintOutcome::Printed { printer } => json!({ "printed": true, "printer": printer }),
         PrintOutcome::Saved { path, error, .. } => json!({
             "printed": false, "saved_png": path, "printer_error": error.as_ref().map(|e| e.to_string()),
+            "notes": outcome.notes(ctx.lang),
         }),
         PrintOutcome::Failed { .. } => json!({ "printed": false }),
     };

@@ -2,6 +2,7 @@
 //! domain modules, and prints a human line or JSON. Errors become one line on stderr (and a
 //! JSON object on stdout with `--json`) with a non-zero exit status.
 
+mod batch;
 mod cards;
 mod docs;
 mod import;
@@ -177,6 +178,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
         ),
         Command::Enroll { code, server } => setup::enroll(ctx, code, server.as_deref()),
         Command::Card(args) => cards::card(ctx, args),
+        Command::Cards(args) => batch::cards(ctx, args),
         Command::Print { member_no, printer } => cards::print(ctx, member_no, printer.as_deref()),
         Command::Upload {
             server,

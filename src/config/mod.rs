@@ -43,6 +43,10 @@ pub struct Config {
     /// The verification page's public address (`https://host`): QR codes then hold
     /// `HTTPS://HOST/V#GH1:…`, which a phone camera opens.
     pub verify_url: Option<String>,
+    /// A folder of fonts for slips and card sheets, used instead of the system's.
+    pub font_dir: Option<PathBuf>,
+    /// The language printed on slips and cards: the members', not the operator's screen's.
+    pub slip_language: Lang,
 }
 
 impl Default for Config {
@@ -64,6 +68,8 @@ impl Default for Config {
             font: None,
             office_key: None,
             verify_url: None,
+            font_dir: None,
+            slip_language: Lang::Zh,
         }
     }
 }
@@ -86,6 +92,8 @@ pub const KEYS: &[&str] = &[
     "font",
     "office_key",
     "verify_url",
+    "font_dir",
+    "slip_language",
 ];
 
 /// Why a configuration value is refused.
@@ -248,6 +256,11 @@ impl Config {
                     Some(_) => return Err(invalid(key, lang, "config.expect_verify_url")),
                 }
             }
+            "font_dir" => self.font_dir = optional(value).map(PathBuf::from),
+            "slip_language" => {
+                self.slip_language = Lang::parse(value)
+                    .ok_or_else(|| invalid(key, lang, "config.expect_language"))?
+            }
             _ => return Err(ConfigError::UnknownKey(key.into())),
         }
         Ok(())
@@ -291,6 +304,12 @@ impl Config {
                 .unwrap_or_default(),
             "office_key" => opt(&self.office_key),
             "verify_url" => opt(&self.verify_url),
+            "font_dir" => self
+                .font_dir
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            "slip_language" => self.slip_language.code().into(),
             _ => return None,
         })
     }
@@ -361,6 +380,8 @@ mod tests {
             ca: Some("/etc/booth/ca.pem".into()),
             office_key: Some("A".repeat(42) + "E"),
             verify_url: Some("https://verify.example.cn".into()),
+            font_dir: Some("/usr/share/booth/fonts".into()),
+            slip_language: Lang::En,
             ..Config::default()
         };
         let mut back = Config::default();

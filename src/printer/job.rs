@@ -8,7 +8,7 @@ use super::transport::{PrintError, Timeouts, send};
 use crate::config::PrinterUri;
 use crate::i18n::Lang;
 use crate::slip::escpos::{self, Options};
-use crate::slip::font::Fonts;
+use crate::slip::font::{Coverage, FontSource, Fonts};
 use crate::slip::{Slip, png};
 use crate::store::slips;
 use crate::t;
@@ -20,7 +20,7 @@ pub struct PrintJob {
     pub printer: Option<PrinterUri>,
     pub options: Options,
     pub slips_dir: PathBuf,
-    pub font: Option<PathBuf>,
+    pub fonts: FontSource,
     pub timeouts: Timeouts,
 }
 
@@ -34,8 +34,8 @@ pub enum PrintOutcome {
     Saved {
         path: PathBuf,
         error: Option<PrintError>,
-        /// No CJK font: the PNG has the QR code and Latin text only.
-        font_missing: bool,
+        /// Characters no font on this machine has (drawn as "?"), or no font at all.
+        coverage: Coverage,
     },
     /// Nothing could be written at all (disk full…); the registration itself is kept.
     Failed {
@@ -49,13 +49,22 @@ impl PrintOutcome {
         matches!(self, PrintOutcome::Printed { .. })
     }
 
+    /// Warnings to show on a line of their own (a character no font has); also part of
+    /// [`PrintOutcome::message`].
+    pub fn notes(&self, lang: Lang) -> Vec<String> {
+        match self {
+            PrintOutcome::Saved { coverage, .. } => coverage.note(lang).into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn message(&self, lang: Lang) -> String {
         match self {
             PrintOutcome::Printed { printer } => t!(lang, "print.printed", printer = printer),
             PrintOutcome::Saved {
                 path,
                 error,
-                font_missing,
+                coverage,
             } => {
                 let mut s = match error {
                     None => t!(lang, "print.saved_no_printer", path = path.display()),
@@ -66,9 +75,9 @@ impl PrintOutcome {
                         path = path.display()
                     ),
                 };
-                if *font_missing {
+                if let Some(note) = coverage.note(lang) {
                     s.push(' ');
-                    s.push_str(t!(lang, "print.font_missing"));
+                    s.push_str(&note);
                 }
                 s
             }
@@ -89,7 +98,7 @@ impl PrintJob {
         printer: Option<PrinterUri>,
     ) -> Result<PrintJob, crate::slip::SlipError> {
         Ok(PrintJob {
-            slip: Slip::new(m, config, store.device_key(), config.language)?,
+            slip: Slip::new(m, config, store.device_key(), config.slip_language)?,
             member_no: m.member_no.as_str().to_string(),
             printer,
             options: Options {
@@ -97,7 +106,7 @@ impl PrintJob {
                 qr_mode: config.qr_mode,
             },
             slips_dir: slips::dir(store.dir()),
-            font: config.font.clone(),
+            fonts: FontSource::of(config),
             timeouts: Timeouts::default(),
         })
     }
@@ -124,10 +133,10 @@ impl PrintJob {
             None => None,
         };
         match self.save_png() {
-            Ok((path, font_missing)) => PrintOutcome::Saved {
+            Ok((path, coverage)) => PrintOutcome::Saved {
                 path,
                 error,
-                font_missing,
+                coverage,
             },
             Err(e) => PrintOutcome::Failed {
                 error,
@@ -136,12 +145,12 @@ impl PrintJob {
         }
     }
 
-    /// Saves `<data>/slips/<member no>.png`; says whether the CJK font was missing.
-    pub fn save_png(&self) -> std::io::Result<(PathBuf, bool)> {
+    /// Saves `<data>/slips/<member no>.png`; says which characters had no font.
+    pub fn save_png(&self) -> std::io::Result<(PathBuf, Coverage)> {
         crate::store::ensure_dir(&self.slips_dir)?;
         let path = slips::file_in(&self.slips_dir, &self.member_no);
-        let fonts = Fonts::get(self.font.as_deref()).ok();
-        png::write(&path, &self.slip, fonts)?;
-        Ok((path, fonts.is_none()))
+        let fonts = Fonts::get(&self.fonts).ok();
+        let coverage = png::write(&path, &self.slip, fonts)?;
+        Ok((path, coverage))
     }
 }

@@ -131,21 +131,84 @@ fn to_tcp(host: &str, port: u16, bytes: &[u8], t: Timeouts) -> Result<(), PrintE
     Err(last)
 }
 
+/// DLE EOT 4: the paper roll sensor status (Epson ESC/POS; the Chinese clones answer it too).
+const DLE_EOT_PAPER: [u8; 3] = [0x10, 0x04, 0x04];
+
+/// True if a status byte is a real paper-sensor answer (fixed bits 0x12) reporting the roll
+/// empty (bits 5 and 6, "paper end").
+fn says_paper_end(status: u8) -> Option<bool> {
+    (status & 0x93 == 0x12).then_some(status & 0x60 == 0x60)
+}
+
+/// Asks the printer whether it has paper: `Some(true)` yes, `Some(false)` out of paper,
+/// `None` when it cannot say (no answer, not reachable, a CUPS queue). Takes at most about a
+/// second: a batch run polls it while paused.
+pub fn paper_present(uri: &PrinterUri, t: Timeouts) -> Option<bool> {
+    match uri {
+        PrinterUri::Tcp { host, port } => {
+            let addr = (host.as_str(), *port).to_socket_addrs().ok()?.next()?;
+            let mut stream =
+                TcpStream::connect_timeout(&addr, t.connect.min(Duration::from_secs(1))).ok()?;
+            stream
+                .set_write_timeout(Some(Duration::from_millis(500)))
+                .ok()?;
+            stream.write_all(&DLE_EOT_PAPER).ok()?;
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            stream
+                .set_read_timeout(Some(Duration::from_millis(500)))
+                .ok()?;
+            let mut status = [0u8; 1];
+            match stream.read(&mut status) {
+                Ok(1) => says_paper_end(status[0]).map(|end| !end),
+                _ => None,
+            }
+        }
+        PrinterUri::Device(path) => device_status(path),
+        PrinterUri::Cups(_) => None,
+    }
+}
+
+/// The status query on a device path, on a helper thread: a USB printer may never answer,
+/// and at most one such read is left waiting at a time.
+fn device_status(path: &Path) -> Option<bool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WAITING: AtomicBool = AtomicBool::new(false);
+    if !path.starts_with("/dev") || WAITING.swap(true, Ordering::SeqCst) {
+        return None; // a plain file (tests, spooling) has no sensor to ask
+    }
+    let path = path.to_path_buf();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let answer = (|| {
+            let mut f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .ok()?;
+            f.write_all(&DLE_EOT_PAPER).ok()?;
+            let mut status = [0u8; 1];
+            (f.read(&mut status).ok()? == 1).then_some(status[0])
+        })();
+        WAITING.store(false, Ordering::SeqCst);
+        let _ = tx.send(answer);
+    });
+    let status = rx.recv_timeout(Duration::from_millis(500)).ok()??;
+    says_paper_end(status).map(|end| !end)
+}
+
 /// Asks the printer for its paper sensor (DLE EOT 4). Printers that answer and report the
 /// roll empty get a clear "out of paper"; printers that do not answer within 300 ms are sent
 /// the slip anyway.
 fn paper_check(stream: &mut TcpStream) -> Result<(), PrintError> {
-    const DLE_EOT_PAPER: [u8; 3] = [0x10, 0x04, 0x04];
     if stream.write_all(&DLE_EOT_PAPER).is_err() {
         return Ok(());
     }
     let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
     let mut status = [0u8; 1];
-    if let Ok(1) = stream.read(&mut status) {
-        // Fixed bits 0x12 mark a real status byte; 0x60 is "paper end".
-        if status[0] & 0x93 == 0x12 && status[0] & 0x60 == 0x60 {
-            return Err(PrintError::OutOfPaper);
-        }
+    if let Ok(1) = stream.read(&mut status)
+        && says_paper_end(status[0]) == Some(true)
+    {
+        return Err(PrintError::OutOfPaper);
     }
     Ok(())
 }

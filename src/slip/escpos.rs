@@ -8,7 +8,7 @@
 //!
 //! [`reader`] parses these bytes back; tests use it to check what a printer would receive.
 
-use unicode_width::UnicodeWidthChar;
+use unicode_width::UnicodeWidthStr;
 
 use super::Slip;
 use crate::card::qr::{QUIET_ZONE, QrMatrix};
@@ -42,20 +42,10 @@ pub fn gb18030(text: &str) -> Vec<u8> {
     bytes.into_owned()
 }
 
-/// Wraps to the paper's width (display columns: CJK characters are two wide).
+/// Wraps to the paper's width (display columns: CJK characters are two wide), by the
+/// slip's line-breaking rules ([`super::lines`]).
 fn wrap(text: &str, cols: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    let mut width = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if width + w > cols && width > 0 {
-            lines.push(String::new());
-            width = 0;
-        }
-        lines.last_mut().expect("non-empty").push(c);
-        width += w;
-    }
-    lines
+    super::lines::break_lines(text, cols as f32, |s| s.width() as f32)
 }
 
 struct Writer {
@@ -154,13 +144,7 @@ pub fn slip_bytes(slip: &Slip, opts: Options) -> Vec<u8> {
     w.out.push(LF);
     w.align_centre(false);
     w.text_lines(&slip.name_line, cols);
-    // the label's own language's colon ("Name: …" above is from the same strings)
-    let colon = if slip.member_no_label.is_ascii() {
-        ":"
-    } else {
-        "："
-    };
-    w.text_lines(&format!("{}{colon}", slip.member_no_label), cols);
+    w.text_lines(slip.member_no_label_colon().trim_end(), cols);
     w.align_centre(true);
     w.size(1, 2);
     w.text_lines(&slip.member_no, cols);

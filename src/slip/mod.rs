@@ -1,10 +1,13 @@
 //! The membership slip: what it says ([`Slip`]), and its renderers — PNG ([`png`]), SVG
 //! ([`svg`]), ESC/POS bytes for thermal printers ([`escpos`]) and the terminal ([`terminal`]).
-//! Fonts for the images are found by [`font`].
+//! Fonts for the images are found by [`font`]; every renderer breaks lines by [`lines`].
 
 pub mod escpos;
 pub mod font;
+pub mod lines;
+pub mod pdf;
 pub mod png;
+pub mod selection;
 pub mod svg;
 pub mod terminal;
 
@@ -57,6 +60,20 @@ impl SlipError {
 }
 
 impl Slip {
+    /// "会员编号：A1B2C3-0001-X" / "Member number: A1B2C3-0001-X".
+    pub fn member_no_line(&self) -> String {
+        format!("{}{}", self.member_no_label_colon(), self.member_no)
+    }
+
+    /// The label with its own language's colon ("Name: …" above is from the same strings).
+    pub fn member_no_label_colon(&self) -> String {
+        if self.member_no_label.is_ascii() {
+            format!("{}: ", self.member_no_label)
+        } else {
+            format!("{}：", self.member_no_label)
+        }
+    }
+
     pub fn new(
         m: &StoredMember,
         config: &Config,

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use unicode_width::UnicodeWidthChar;
+
 use super::Slip;
 use crate::card::qr::QUIET_ZONE;
 
@@ -22,6 +24,23 @@ fn esc(s: &str) -> String {
         .collect()
 }
 
+/// Breaks a line by the slip's rules. The viewer picks the font, so widths are estimated on
+/// the wide side: a CJK character one em, any other 0.6 em.
+fn wrap(text: &str, size: f64, max: f64) -> Vec<String> {
+    let em = |s: &str| -> f32 {
+        s.chars()
+            .map(|c| {
+                if c.width().unwrap_or(0) >= 2 {
+                    1.0
+                } else {
+                    0.6
+                }
+            })
+            .sum()
+    };
+    super::lines::break_lines(text, (max / size) as f32, em)
+}
+
 pub fn render(slip: &Slip) -> String {
     let w = 384.0;
     let modules = slip.qr.width + 2 * QUIET_ZONE;
@@ -34,24 +53,20 @@ pub fn render(slip: &Slip) -> String {
         } else {
             (40.0, "start")
         };
-        let _ = writeln!(
-            body,
-            r#"  <text x="{x}" y="{:.1}" font-size="{size}" text-anchor="{anchor}">{}</text>"#,
-            *y,
-            esc(s)
-        );
-        *y += size * 1.4;
+        for line in wrap(s, size, w - 80.0) {
+            let _ = writeln!(
+                body,
+                r#"  <text x="{x}" y="{:.1}" font-size="{size}" text-anchor="{anchor}">{}</text>"#,
+                *y,
+                esc(&line)
+            );
+            *y += size * 1.4;
+        }
     };
     text(&mut body, &mut y, &slip.union, 22.0, true);
     text(&mut body, &mut y, &slip.title, 16.0, true);
     text(&mut body, &mut y, &slip.name_line, 18.0, false);
-    text(
-        &mut body,
-        &mut y,
-        &format!("{}：{}", slip.member_no_label, slip.member_no),
-        18.0,
-        false,
-    );
+    text(&mut body, &mut y, &slip.member_no_line(), 18.0, false);
     text(&mut body, &mut y, &slip.date_line, 16.0, false);
     let qr_top = y - 10.0;
     let qr_left = (w - module * modules as f64) / 2.0;

@@ -526,13 +526,7 @@ impl Store {
     }
 
     pub fn get(&self, member_no: &MemberNo) -> Result<Option<StoredMember>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM members WHERE member_no = ?1"
-            ))?
-            .query_row([member_no.as_str()], from_row)
-            .optional()?)
+        get_on(&self.conn, member_no)
     }
 
     /// Calls `f` for every record matching `filter`, in registration order, without loading
@@ -678,6 +672,17 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// A record by member number on any connection to the store (a background thread's
+/// [`Store::second_connection`]).
+pub fn get_on(conn: &Connection, member_no: &MemberNo) -> Result<Option<StoredMember>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM members WHERE member_no = ?1"
+        ))?
+        .query_row([member_no.as_str()], from_row)
+        .optional()?)
 }
 
 /// Search for the records screen: a member-number prefix, the last four digits of a phone,

@@ -18,6 +18,7 @@
 //! slips/         slips saved as PNG when no printer took them (purged with the records)
 //! ```
 
+pub mod batch;
 pub mod drafts;
 pub mod keyfile;
 pub mod members;

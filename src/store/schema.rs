@@ -112,6 +112,18 @@ const MIGRATIONS: &[&str] = &[
         received_at TEXT NOT NULL
     ) STRICT;
     "#,
+    // 5: batch runs (cards printed one after another) resume where they stopped
+    r#"
+    -- Which member numbers a kind of batch output (the caller names it) has done, by which
+    -- run and when: nobody is done twice unless asked.
+    CREATE TABLE batch_done (
+        kind      TEXT NOT NULL,
+        member_no TEXT NOT NULL,
+        run       TEXT NOT NULL,
+        done_at   TEXT NOT NULL,
+        PRIMARY KEY (kind, member_no)
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.
