@@ -822,3 +822,93 @@ fn consent_refused_says_it_is_required_and_how_to_give_it() {
     let (text, _) = h.app.message.clone().unwrap();
     assert!(text.contains("同意") && text.contains('Y'), "{text}");
 }
+
+/// Issue 14 item 7: the cadre sets up the upload on the upload screen alone (the code pasted,
+/// a certificate file refused in words, then left empty) and uploads.
+#[test]
+fn the_upload_is_set_up_on_the_upload_screen_with_the_enrolment_code() {
+    use common::net::{Server, members_on_server, server_cmd};
+    let mut h = Harness::new();
+    let db = format!("sqlite:{}", h._dir.path().join("office.db").display());
+    let server = Server::start(&db);
+    let (out, v) = server_cmd(&[
+        "add-device",
+        "laptop-tui",
+        "--db",
+        &db,
+        "--server-url",
+        &server.url(),
+    ]);
+    assert!(out.status.success(), "{v}");
+    let code = v["enrolment_code"].as_str().unwrap().to_string();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::F(5));
+    assert_eq!(h.app.screen, Screen::Upload);
+    assert!(!h.app.upload.configured);
+    assert!(h.app.upload.entry.is_some(), "the entry is open at once");
+    // a cut code is refused beside the field, nothing stored
+    h.app
+        .handle_event(AppEvent::Input(Event::Paste(code[..code.len() - 5].into())));
+    h.key(KeyCode::Enter);
+    let entry = h.app.upload.entry.as_ref().unwrap();
+    let (_, why) = entry.error.as_ref().expect("a cut code is refused");
+    assert!(why.contains("登记码"), "{why}");
+    // the whole code pasted again replaces the cut one; a certificate file that is not there
+    h.app
+        .handle_event(AppEvent::Input(Event::Paste(format!("{code}\n"))));
+    h.key(KeyCode::Tab);
+    h.typ("/nonexistent/office-ca.pem");
+    h.key(KeyCode::Enter);
+    let entry = h.app.upload.entry.as_ref().unwrap();
+    let (field, why) = entry.error.as_ref().unwrap();
+    assert_eq!(*field, booth::tui::screens::enrol::EntryField::Ca);
+    assert!(
+        why.contains("office-ca.pem") && why.contains("不存在"),
+        "{why}"
+    );
+    assert!(h.app.session.as_ref().unwrap().config.token.is_none());
+    h.ctrl('u');
+    h.key(KeyCode::Enter);
+    assert!(h.app.upload.entry.is_none(), "{:?}", h.app.upload.entry);
+    assert!(h.app.upload.configured);
+    let config = &h.app.session.as_ref().unwrap().config;
+    assert_eq!(config.server.as_deref(), Some(server.url().as_str()));
+    assert!(config.office_key.is_some());
+    // loopback plain HTTP: no question
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.overlay, None);
+    assert!(h.app.upload.running);
+    h.pump_until("the upload", |a| !a.upload.running);
+    let (msg, ok) = h.app.upload.status.message(Lang::Zh).unwrap();
+    assert!(ok, "{msg}");
+    assert_eq!(members_on_server(&db), 1);
+}
+
+/// Plain HTTP to another machine is asked about first; "no" sends nothing.
+#[test]
+fn plain_http_to_another_machine_asks_first() {
+    let code = booth::card::enrol::Enrolment {
+        server: Some("http://192.0.2.10:8080".into()),
+        token: "tok_abcdefghijklmnopqrstuvwxyz0123456789ABCD".into(),
+        office_key: booth::card::office::OfficeKey::generate()
+            .unwrap()
+            .fingerprint(),
+        device: Some("lap".into()),
+    }
+    .encode();
+    let mut h = Harness::new();
+    h.key(KeyCode::F(5));
+    h.app.handle_event(AppEvent::Input(Event::Paste(code)));
+    h.key(KeyCode::Enter);
+    assert!(h.app.upload.configured, "{:?}", h.app.upload.entry);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.overlay, Some(Overlay::ConfirmPlainHttp));
+    let text = h.app.overlay_text().join("\n");
+    assert!(
+        text.contains("192.0.2.10") && text.contains("http://"),
+        "{text}"
+    );
+    h.key(KeyCode::Char('n'));
+    assert_eq!(h.app.overlay, None);
+    assert!(!h.app.upload.running, "no means nothing is sent");
+}

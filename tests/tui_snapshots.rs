@@ -136,6 +136,14 @@ fn setup_and_unlock_screens() {
         app.setup.focus = booth::tui::screens::setup::SetupField::UnionShort;
         app.setup.error = Some(booth::t!(lang, "setup.union_too_long").into());
         snap("setup_union_short", &app);
+        // the office's enrolment code, optional, with its hint; refused in words
+        app.setup.focus = booth::tui::screens::setup::SetupField::Code;
+        app.setup.error = None;
+        snap("setup_code", &app);
+        app.setup.code.set("BOOTH1-abc");
+        app.setup.error =
+            Some(booth::sync::enrol::check_code("BOOTH1-abc", false, lang).unwrap_err());
+        snap("setup_code_refused", &app);
         app.screen = Screen::Unlock;
         app.unlock.error = Some(booth::t!(lang, "store.wrong_passphrase").into());
         snap("unlock_wrong_passphrase", &app);
@@ -360,6 +368,41 @@ fn dashboard_and_upload_screens() {
         app.screen = Screen::Upload;
         app.upload.queued = 60;
         snap("upload_unconfigured", &app);
+        // the code and the office's certificate, typed on the upload screen
+        app.upload.ca = Some("/media/usb/office-ca.pem".into());
+        app.upload.open_entry();
+        snap("upload_enrol", &app);
+        app.upload.enrol_refused(
+            booth::tui::screens::enrol::EntryField::Ca,
+            booth::sync::enrol::check_ca("/media/usb/office-ca.pem", lang).unwrap_err(),
+        );
+        snap("upload_enrol_refused", &app);
+        app.upload.entry = None;
+        app.upload.configured = true;
+        app.upload.server = Some("https://union.example.cn".into());
+        app.upload.running = true;
+        app.upload.total = 60;
+        app.upload.progress(booth::sync::Progress::Retrying {
+            attempt: 3,
+            wait: std::time::Duration::from_millis(1900),
+            reason: booth::sync::NetError::NameNotFound("union.example.cn".into()),
+            since: std::time::Duration::from_secs(4),
+            limit: std::time::Duration::from_secs(300),
+        });
+        snap("upload_retrying", &app);
+        app.upload.finished(Err(booth::sync::UploadError::Binding {
+            code: "token_bound_to_other_key".into(),
+            message: "raw server words".into(),
+        }));
+        snap("upload_binding_refused", &app);
+        app.upload
+            .finished(Err(booth::sync::UploadError::UpgradeRequired(
+                "raw server words".into(),
+            )));
+        snap("upload_upgrade_required", &app);
+        app.upload.configured = false;
+        app.upload.server = None;
+        app.upload.status = Default::default();
         app.upload.configured = true;
         app.upload.server = Some("https://union.example.cn".into());
         app.upload.running = true;

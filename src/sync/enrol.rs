@@ -21,11 +21,7 @@ pub fn code_problem(e: &EnrolError, lang: Lang) -> String {
 
 /// An enrolment code as typed or pasted: `None` when left empty. `have_server`: the laptop
 /// already knows the office's address, so a code without one will do.
-pub fn check_code(
-    text: &str,
-    have_server: bool,
-    lang: Lang,
-) -> Result<Option<Enrolment>, String> {
+pub fn check_code(text: &str, have_server: bool, lang: Lang) -> Result<Option<Enrolment>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }

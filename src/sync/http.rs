@@ -8,8 +8,8 @@ use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use reqwest::header::{ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_TYPE};
 
-use crate::card::DeviceKey;
 use super::net::{CertProblem, NetError, certificate_problem, describe};
+use crate::card::DeviceKey;
 use crate::i18n::Lang;
 use crate::protocol::{
     BatchResponse, ErrorBody, HEADER_DEVICE_KEY, HEADER_SIGNATURE, PATH_BATCHES, PATH_BUNDLE,

@@ -242,7 +242,11 @@ impl UploadError {
             UploadError::PlainHttp { host } => t!(lang, "sync.plain_http", host = host),
             UploadError::Cancelled => t!(lang, "sync.cancelled").into(),
             UploadError::Binding { code, message } => {
-                t!(lang, "sync.binding", why = binding_reason(code, message, lang))
+                t!(
+                    lang,
+                    "sync.binding",
+                    why = binding_reason(code, message, lang)
+                )
             }
             UploadError::UpgradeRequired(_) => t!(lang, "sync.upgrade").into(),
             UploadError::Bundle(e) => t!(lang, "sync.bundle_refused", why = e.message(lang)),
@@ -676,7 +680,7 @@ fn binding_reason(code: &str, server_message: &str, lang: Lang) -> String {
 /// "5 分钟" / "90 秒": how long retries went on.
 pub fn duration_words(d: Duration, lang: Lang) -> String {
     let secs = d.as_secs();
-    if secs >= 60 && secs % 60 == 0 {
+    if secs >= 60 && secs.is_multiple_of(60) {
         t!(lang, "sync.minutes", n = secs / 60)
     } else {
         t!(lang, "sync.seconds", n = secs)

@@ -52,6 +52,12 @@ impl NetError {
                     _ => {}
                 }
             }
+            // the server closed the connection before its answer was whole
+            if let Some(h) = err.downcast_ref::<hyper::Error>()
+                && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
+            {
+                return NetError::Cut;
+            }
             // hyper-util's connector names a failed name lookup so (its error type is private)
             if err.to_string() == "dns error" {
                 return NetError::NameNotFound(host.to_string());
@@ -105,7 +111,10 @@ impl NetError {
 fn io_kind(err: &(dyn StdError + 'static)) -> Option<ErrorKind> {
     let io = err.downcast_ref::<std::io::Error>()?;
     // an io::Error made from another error answers `Other`; the inner one may know better
-    match io.get_ref().and_then(|i| i.downcast_ref::<std::io::Error>()) {
+    match io
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<std::io::Error>())
+    {
         Some(inner) => Some(inner.kind()),
         None => Some(io.kind()),
     }

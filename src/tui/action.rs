@@ -57,15 +57,7 @@ pub enum Action {
     /// The enrolment code and certificate file typed on the upload screen.
     Enroll(Box<EnrolInput>),
 
-    /// What the upload screen's entry holds when Enter is pressed (checked by the app).
-#[derive(Clone)]
-pub struct EnrolInput {
-    /// Holds the device token.
-    pub code: Zeroizing<String>,
-    pub ca: String,
-}
-
-/// Why a key did nothing, for the status line.
+    /// Why a key did nothing, for the status line.
     Tell(Notice),
 }
 

@@ -225,6 +225,10 @@ impl App {
                 self.form.paste(s)
             }
             Screen::Records => self.records.paste(s),
+            Screen::Upload => {
+                self.upload.paste(s);
+                None
+            }
             // never paste into a passphrase by accident from a clipboard full of records
             _ => None,
         };
@@ -363,7 +367,11 @@ impl App {
             Action::OpenRecord(no) => self.open_record(&no),
             Action::EditRecord(no) => self.edit_record(no),
             Action::VoidRecord(no, reason) => self.void_record(&no, &reason),
-            Action::StartUpload => self.start_upload(),
+            Action::StartUpload { plain_http_ok } => {
+                self.overlay = None;
+                self.start_upload(plain_http_ok)
+            }
+            Action::Enroll(input) => self.enroll(*input),
             Action::Tell(notice) => {
                 let text = match notice {
                     Notice::VoidNeedsReason => t!(self.lang, "records.void_needs_reason"),
@@ -411,7 +419,7 @@ impl App {
             Screen::Done => done::help(lang),
             Screen::Records => self.records.help(lang),
             Screen::Dashboard => dashboard::help(lang),
-            Screen::Upload => upload::help(lang),
+            Screen::Upload => upload::help(&self.upload, lang),
             Screen::Setup | Screen::Unlock | Screen::Locked => Vec::new(),
         };
         lines.push(String::new());
@@ -419,6 +427,20 @@ impl App {
         lines.push(String::new());
         lines.push(t!(lang, "help.close").into());
         lines
+    }
+
+    /// What the box on top says: the plain-HTTP question names the host, the rest is the help.
+    pub fn overlay_text(&self) -> Vec<String> {
+        let server = self
+            .session
+            .as_ref()
+            .and_then(|s| s.config.server.as_deref());
+        match (self.overlay, server.and_then(crate::sync::plain_http_host)) {
+            (Some(Overlay::ConfirmPlainHttp), Some(host)) => {
+                super::screens::overlay::plain_http_question(&host, self.lang)
+            }
+            _ => self.help_lines(),
+        }
     }
 
     /// For the e2e tests and the benchmark: the store, if unlocked.

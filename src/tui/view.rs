@@ -79,7 +79,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     render_status(app, frame, status);
     if let Some(o) = app.overlay {
-        o.render(app.help_lines(), frame, area, lang);
+        o.render(app.overlay_text(), frame, area, lang);
     }
 }
 

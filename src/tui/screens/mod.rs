@@ -3,6 +3,7 @@
 
 pub mod dashboard;
 pub mod done;
+pub mod enrol;
 pub mod form;
 pub mod overlay;
 pub mod records;

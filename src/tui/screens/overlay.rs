@@ -1,4 +1,5 @@
-//! The boxes over a screen: the help, and the two questions (quit, clear the form).
+//! The boxes over a screen: the help, and the questions (quit, clear the form, upload over
+//! plain HTTP).
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -17,6 +18,8 @@ pub enum Overlay {
     Help,
     ConfirmQuit,
     ConfirmClear,
+    /// The office's address is `http://` on another machine: upload unencrypted anyway?
+    ConfirmPlainHttp,
 }
 
 /// The answer yes to a question; any other key is no.
@@ -29,15 +32,20 @@ impl Overlay {
         match self {
             Overlay::ConfirmQuit if yes => Action::QuitNow,
             Overlay::ConfirmClear if yes => Action::ClearForm,
+            Overlay::ConfirmPlainHttp if yes => Action::StartUpload {
+                plain_http_ok: true,
+            },
             _ => Action::CloseOverlay,
         }
     }
 
-    /// A box in the middle of `area`; `help` is what the help shows.
-    pub fn render(self, help: Vec<String>, frame: &mut Frame, area: Rect, lang: Lang) {
+    /// A box in the middle of `area`; `text` is what the help (or the plain-HTTP question,
+    /// [`plain_http_question`]) shows.
+    pub fn render(self, text: Vec<String>, frame: &mut Frame, area: Rect, lang: Lang) {
         let yes = keys::label(YES, |_| true);
         let (title, lines): (&str, Vec<String>) = match self {
-            Overlay::Help => (t!(lang, "help.title"), help),
+            Overlay::Help => (t!(lang, "help.title"), text),
+            Overlay::ConfirmPlainHttp => (t!(lang, "confirm.plain_http_title"), text),
             Overlay::ConfirmQuit => (
                 t!(lang, "confirm.quit_title"),
                 vec![t!(lang, "confirm.quit", key = yes)],
@@ -78,6 +86,16 @@ impl Overlay {
     }
 }
 
+/// The question before sending personal data unencrypted to `host`.
+pub fn plain_http_question(host: &str, lang: Lang) -> Vec<String> {
+    let yes = keys::label(YES, |_| true);
+    vec![
+        t!(lang, "confirm.plain_http", host = host),
+        String::new(),
+        t!(lang, "confirm.plain_http_keys", key = yes),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +120,17 @@ mod tests {
             Overlay::Help.handle_key(&key('y')),
             Action::CloseOverlay
         ));
+        assert!(matches!(
+            Overlay::ConfirmPlainHttp.handle_key(&key('y')),
+            Action::StartUpload {
+                plain_http_ok: true
+            }
+        ));
+        for no in ['n', '\r', 'u'] {
+            assert!(matches!(
+                Overlay::ConfirmPlainHttp.handle_key(&key(no)),
+                Action::CloseOverlay
+            ));
+        }
     }
 }
