@@ -912,3 +912,96 @@ fn plain_http_to_another_machine_asks_first() {
     assert_eq!(h.app.overlay, None);
     assert!(!h.app.upload.running, "no means nothing is sent");
 }
+
+/// Issue 16 item 3: the records list filtered by an employer or a day, "print these cards":
+/// a PDF of card sheets, made off the UI thread with progress, and the slips on the printer.
+#[test]
+fn print_these_cards_from_the_filtered_records_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let slips = dir.path().join("slips.bin");
+    let printer = format!("file:{}", slips.display());
+    let mut h = Harness::with_store(|s| {
+        s.set_config("printer", &printer, Lang::Zh).unwrap();
+    });
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::Enter);
+    h.register("王建国", "110105198001010016", "13900139000");
+    h.pump_until("the slips", |a| {
+        a.done
+            .as_ref()
+            .is_some_and(|d| d.print != PrintStatus::Printing)
+    });
+    h.key(KeyCode::F(3));
+    assert_eq!(h.app.screen, Screen::Records);
+    // not a day nor an employer: Ctrl-P is not this list's
+    h.ctrl('p');
+    assert!(h.app.records.cards.is_none());
+    h.typ("@某某快递");
+    h.ctrl('p');
+    let cards = h.app.records.cards.as_ref().expect("the cards panel opens");
+    assert_eq!(
+        cards.filter,
+        booth::store::members::ListFilter::Employer("某某快递".into())
+    );
+    // a PDF where asked
+    let pdf = dir.path().join("cards.pdf");
+    h.ctrl('u');
+    h.typ(pdf.to_str().unwrap());
+    h.key(KeyCode::Enter);
+    h.pump_until("the PDF", |a| {
+        matches!(
+            a.records.cards.as_ref().unwrap().phase,
+            booth::tui::screens::cards::Phase::Finished(_)
+        )
+    });
+    let phase = &h.app.records.cards.as_ref().unwrap().phase;
+    match phase {
+        booth::tui::screens::cards::Phase::Finished(
+            booth::tui::screens::cards::CardsDone::Pdf {
+                cards, pages, path, ..
+            },
+        ) => {
+            assert_eq!((*cards, *pages), (2, 1));
+            assert_eq!(path, &pdf);
+        }
+        other => panic!("{other:?}"),
+    }
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert!(!dir.path().join("cards.pdf.part").exists());
+    h.key(KeyCode::Enter);
+    assert!(h.app.records.cards.is_none(), "Enter closes a finished run");
+
+    // the same members on the printer: two slips more in the printer's file
+    let before = std::fs::metadata(&slips).unwrap().len();
+    h.ctrl('p');
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    h.pump_until("the printing", |a| {
+        matches!(
+            a.records.cards.as_ref().unwrap().phase,
+            booth::tui::screens::cards::Phase::Finished(_)
+        )
+    });
+    let phase = &h.app.records.cards.as_ref().unwrap().phase;
+    assert_eq!(
+        phase,
+        &booth::tui::screens::cards::Phase::Finished(
+            booth::tui::screens::cards::CardsDone::Printed {
+                printed: 2,
+                already: 0
+            }
+        )
+    );
+    let after = std::fs::metadata(&slips).unwrap().len();
+    assert!(after > before, "{before} → {after}");
+    // a folder that does not exist: said before anything runs
+    h.key(KeyCode::Esc);
+    h.ctrl('p');
+    h.ctrl('u');
+    h.typ("/nonexistent-folder/cards.pdf");
+    h.key(KeyCode::Enter);
+    let c = h.app.records.cards.as_ref().unwrap();
+    assert_eq!(c.phase, booth::tui::screens::cards::Phase::Choosing);
+    assert!(c.error.is_some());
+}

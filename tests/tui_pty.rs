@@ -373,3 +373,43 @@ fn the_enrolment_code_is_pasted_on_the_upload_screen_and_the_day_uploads() {
     t.key(CTRL_Q);
     assert_eq!(t.wait_exit(10), Some(0));
 }
+
+/// Issue 16 item 3: the records list filtered by a day, Ctrl-P, a PDF file: the card sheets
+/// are written off the UI thread with progress, and the panel says how many.
+#[test]
+fn print_these_cards_to_a_pdf_from_the_records_list() {
+    let b = Booth::new();
+    for i in 0..3 {
+        let (out, v) = b.register(
+            ["葛婷婷", "王建国", "买买提"][i],
+            &valid_id(40 + i as u32),
+            &phone(40 + i as u32),
+        );
+        assert!(out.status.success(), "{v}");
+    }
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let pdf = b.dir.path().join("cards today.pdf");
+    let mut t = Tui::start(&b.data(), 100, 32);
+    t.wait_for("请输入口令", 10);
+    t.send(PASS);
+    t.key(ENTER);
+    t.wait_for("新会员登记", 10);
+    t.key(F3);
+    t.wait_for("已列出 3 条", 10);
+    t.send(&today);
+    t.wait_for("Ctrl-P 打印这些会员卡", 5);
+    t.key("\x10"); // Ctrl-P
+    t.wait_for("打印这些会员卡", 5);
+    t.wait_for(&format!("范围：{today} 当天登记的会员"), 5);
+    t.key("\x15"); // Ctrl-U: the suggested file name goes
+    t.send(pdf.to_str().unwrap());
+    t.key(ENTER);
+    t.wait_for("已写入 3 张会员卡（1 页 A4）", 30);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-") && bytes.ends_with(b"%%EOF\n"));
+    // back to the list with its filter
+    t.key(ENTER);
+    t.wait_for("已列出 3 条", 5);
+    t.key(CTRL_Q);
+    assert_eq!(t.wait_exit(10), Some(0));
+}

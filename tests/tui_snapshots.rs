@@ -295,6 +295,56 @@ fn records_screens() {
     }
 }
 
+/// "Print these cards": the list filtered by an employer offers it; the panel's choice, its
+/// progress, a pause, and the end with a warning about characters no font has.
+#[test]
+fn print_these_cards_screens() {
+    use booth::tui::screens::cards::{CardsDone, CardsProgress, CardsState};
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        app.screen = Screen::Records;
+        app.records.rows = (1..=3).map(|i| summary(i, State::Queued)).collect();
+        app.records.exhausted = true;
+        app.records.query.set("@某某快递");
+        snap("records_filtered", &app);
+        let filter = app.records.filter().unwrap();
+        app.records.cards = Some(CardsState::new(
+            filter,
+            "/home/cadre/booth-cards-2026-11-24.pdf".into(),
+            Some("tcp://192.168.1.50:9100".into()),
+        ));
+        snap("cards_choose", &app);
+        let c = app.records.cards.as_mut().unwrap();
+        let _flags = c.begin();
+        c.progress(CardsProgress::Selected {
+            total: 120,
+            skipped: 1,
+        });
+        c.progress(CardsProgress::Card {
+            done: 45,
+            total: 120,
+        });
+        snap("cards_running", &app);
+        let c = app.records.cards.as_mut().unwrap();
+        c.target = booth::tui::screens::cards::Target::Printer;
+        c.progress(CardsProgress::Paused(
+            booth::printer::PrintError::OutOfPaper.message(lang),
+        ));
+        snap("cards_paused", &app);
+        let c = app.records.cards.as_mut().unwrap();
+        c.target = booth::tui::screens::cards::Target::Pdf;
+        let mut coverage = booth::slip::font::Coverage::Complete;
+        coverage.add_missing('𠮷');
+        c.finished(CardsDone::Pdf {
+            path: "/home/cadre/booth-cards-2026-11-24.pdf".into(),
+            cards: 119,
+            pages: 12,
+            notes: coverage.note(lang).into_iter().collect(),
+        });
+        snap("cards_done", &app);
+    }
+}
+
 #[test]
 fn record_detail_masks_the_id_and_phone() {
     for lang in Lang::ALL {

@@ -8,6 +8,7 @@ use super::screens::setup::SetupData;
 use super::workers::SearchReq;
 use crate::card::MemberNo;
 use crate::i18n::Lang;
+use crate::store::members::ListFilter;
 
 #[derive(Clone)]
 pub enum Action {
@@ -48,6 +49,9 @@ pub enum Action {
     OpenRecord(MemberNo),
     EditRecord(MemberNo),
     VoidRecord(MemberNo, String),
+    /// "Print these cards" for the day or employer the records list is filtered by.
+    OpenCards(ListFilter),
+    PrintCards(Box<CardsJob>),
 
     // ---- upload
     /// `plain_http_ok`: the operator said yes to an unencrypted address (asked first).
@@ -59,6 +63,21 @@ pub enum Action {
 
     /// Why a key did nothing, for the status line.
     Tell(Notice),
+}
+
+/// A batch of cards: whose, and where to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardsJob {
+    pub filter: ListFilter,
+    pub output: CardsOutput,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CardsOutput {
+    /// Card sheets for a print shop, written to this file.
+    Pdf(std::path::PathBuf),
+    /// The slips one after another on the booth's printer.
+    Printer,
 }
 
 /// What the upload screen's entry holds when Enter is pressed (checked by the app).

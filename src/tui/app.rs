@@ -322,6 +322,16 @@ impl App {
                 Err(_) => self.say(t!(self.lang, "dashboard.failed"), Tone::Bad),
             },
             WorkerMsg::UploadProgress(p) => self.upload.progress(p),
+            WorkerMsg::Cards(p) => {
+                if let Some(c) = &mut self.records.cards {
+                    c.progress(p);
+                }
+            }
+            WorkerMsg::CardsFinished(done) => {
+                if let Some(c) = &mut self.records.cards {
+                    c.finished(done);
+                }
+            }
             WorkerMsg::UploadFinished(r) => {
                 self.upload.finished(r);
                 self.purge();
@@ -367,6 +377,8 @@ impl App {
             Action::OpenRecord(no) => self.open_record(&no),
             Action::EditRecord(no) => self.edit_record(no),
             Action::VoidRecord(no, reason) => self.void_record(&no, &reason),
+            Action::OpenCards(filter) => self.open_cards(filter),
+            Action::PrintCards(job) => self.print_cards(*job),
             Action::StartUpload { plain_http_ok } => {
                 self.overlay = None;
                 self.start_upload(plain_http_ok)

@@ -158,3 +158,56 @@ impl App {
         self.upload.enrolled(server);
     }
 }
+
+impl App {
+    /// "Print these cards" for the records list's day or employer: the choice of PDF or
+    /// printer, with a file name in the home folder to start from.
+    pub(super) fn open_cards(&mut self, filter: crate::store::members::ListFilter) {
+        let Some(s) = &self.session else { return };
+        let name = match &filter {
+            crate::store::members::ListFilter::Date(d) => format!("booth-cards-{d}.pdf"),
+            crate::store::members::ListFilter::Employer(_) => {
+                format!("booth-cards-{}.pdf", self.now().format("%Y-%m-%d-%H%M"))
+            }
+        };
+        let folder = std::env::var_os("HOME")
+            .map(std::path::PathBuf::from)
+            .filter(|h| h.is_dir())
+            .unwrap_or_else(|| self.data_dir.clone());
+        let printer = s.config.printer.as_ref().map(|p| p.to_string());
+        self.records.cards = Some(crate::tui::screens::cards::CardsState::new(
+            filter,
+            folder.join(name),
+            printer,
+        ));
+    }
+
+    pub(super) fn print_cards(&mut self, job: crate::tui::action::CardsJob) {
+        use crate::tui::action::CardsOutput;
+        let lang = self.lang;
+        let Some(s) = &self.session else { return };
+        let Some(cards) = &mut self.records.cards else {
+            return;
+        };
+        if let CardsOutput::Pdf(path) = &job.output {
+            // said before the run: a folder that is not there
+            let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+            if !path.is_absolute() || folder.is_some_and(|f| !f.is_dir()) {
+                let why = t!(lang, "cards.bad_folder", path = path.display());
+                return cards.refused(why);
+            }
+        }
+        let conn = match s.store.second_connection() {
+            Ok(c) => c,
+            Err(e) => {
+                let why = e.diagnose(&self.data_dir).message(lang);
+                return cards.refused(why);
+            }
+        };
+        // the office's revocations, read here once (the bundle is on this connection)
+        let revoked = Box::new(crate::slip::selection::office_revocations(&s.store));
+        let (cancel, go_on) = cards.begin();
+        s.workers
+            .cards(conn, s.config.clone(), job, revoked, cancel, go_on, lang);
+    }
+}
