@@ -172,7 +172,21 @@ pub fn certificate_problem(e: &reqwest::Error) -> Option<CertProblem> {
         }
         cause = err.source();
     }
-    None
+    // the chain may hide it behind wrappers that expose no source: rustls's own wording
+    let text = describe(e);
+    text.contains("invalid peer certificate").then(|| {
+        if text.contains("UnknownIssuer") || text.contains("BadSignature") {
+            CertProblem::UnknownIssuer
+        } else if text.contains("Expired") {
+            CertProblem::Expired
+        } else if text.contains("NotValidYet") {
+            CertProblem::NotYetValid
+        } else if text.contains("NotValidForName") {
+            CertProblem::WrongName
+        } else {
+            CertProblem::Other
+        }
+    })
 }
 
 /// reqwest's error with its causes, for the log (the top level alone says just "error
