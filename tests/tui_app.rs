@@ -1005,3 +1005,79 @@ fn print_these_cards_from_the_filtered_records_list() {
     assert_eq!(c.phase, booth::tui::screens::cards::Phase::Choosing);
     assert!(c.error.is_some());
 }
+
+/// Issue 12 leftover: with `verify_url` set, the done screen's QR is the URL form the slip
+/// carries (a phone camera opens the office's page).
+#[test]
+fn the_done_screen_shows_the_url_form_when_verify_url_is_set() {
+    let url = "https://verify.example.cn";
+    let mut h = Harness::with_store(|s| {
+        s.set_config("verify_url", url, Lang::Zh).unwrap();
+    });
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    assert_eq!(h.app.screen, Screen::Done);
+    let d = h.app.done.as_ref().unwrap();
+    let store = h.app.store().unwrap();
+    let m = store.get(&d.member_no).unwrap().unwrap();
+    let url_form = m.qr_text(None, Some(url), store.device_key()).unwrap();
+    assert!(
+        url_form.starts_with("HTTPS://VERIFY.EXAMPLE.CN/V#"),
+        "{url_form}"
+    );
+    assert_eq!(d.qr, booth::card::qr::QrMatrix::encode(&url_form).unwrap());
+    let code = m.payload(None, store.device_key()).unwrap();
+    assert_ne!(d.qr, booth::card::qr::QrMatrix::encode(&code).unwrap());
+}
+
+/// Issue 14 item 6 in the UI: a slip saved with a character no font has gets a warning line
+/// of its own on the done screen (and the print line does not repeat it).
+#[test]
+fn a_slip_with_a_character_no_font_has_is_warned_on_its_own_line() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.pump_until("the slip", |a| {
+        a.done
+            .as_ref()
+            .is_some_and(|d| d.print != PrintStatus::Printing)
+    });
+    let no = h.app.done.as_ref().unwrap().member_no.as_str().to_string();
+    let mut coverage = booth::slip::font::Coverage::Complete;
+    coverage.add_missing('𠮷');
+    let note = coverage.note(Lang::Zh).unwrap();
+    h.app
+        .handle_event(AppEvent::Worker(booth::tui::workers::WorkerMsg::Printed {
+            member_no: no,
+            outcome: booth::printer::PrintOutcome::Saved {
+                path: "/tmp/slip.png".into(),
+                error: None,
+                coverage,
+            },
+        }));
+    let d = h.app.done.as_ref().unwrap();
+    assert_eq!(d.notes, vec![note.clone()]);
+    match &d.print {
+        PrintStatus::Done { message, .. } => assert!(!message.contains(&note), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    // elsewhere (a reprint from the records): the status line says both, as a warning
+    h.key(KeyCode::F(3));
+    h.app
+        .handle_event(AppEvent::Worker(booth::tui::workers::WorkerMsg::Printed {
+            member_no: "X".into(),
+            outcome: booth::printer::PrintOutcome::Saved {
+                path: "/tmp/slip.png".into(),
+                error: None,
+                coverage: {
+                    let mut c = booth::slip::font::Coverage::Complete;
+                    c.add_missing('𠮷');
+                    c
+                },
+            },
+        }));
+    let (text, tone) = h.app.message.clone().unwrap();
+    assert!(
+        text.contains(&note) && text.contains("/tmp/slip.png"),
+        "{text}"
+    );
+    assert_eq!(tone, booth::tui::app::Tone::Bad);
+}

@@ -236,6 +236,30 @@ fn after_submit_screen() {
             ),
         };
         snap("done_printed", &app);
+        // saved with a character no font has: a warning line of its own
+        let mut coverage = booth::slip::font::Coverage::Complete;
+        coverage.add_missing('𠮷');
+        let d = app.done.as_mut().unwrap();
+        d.print = PrintStatus::Done {
+            ok: true,
+            message: booth::t!(
+                lang,
+                "print.saved_no_printer",
+                path = "/home/booth/.local/share/booth/slips/K7M2QX00428.png"
+            ),
+        };
+        d.notes = coverage.note(lang).into_iter().collect();
+        snap("done_font_warning", &app);
+        let d = app.done.as_mut().unwrap();
+        d.notes.clear();
+        d.print = PrintStatus::Done {
+            ok: true,
+            message: booth::t!(
+                lang,
+                "print.printed",
+                printer = "file:/tmp/acceptance.Xq3RtZ/p.bin"
+            ),
+        };
         // the next member typed while the card is still up: beside the form where it fits
         // with its whole quiet zone (100×32, 120×40), its number and keys in the title row
         // where it does not (80×24)

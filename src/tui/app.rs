@@ -294,16 +294,35 @@ impl App {
                 self.say(text, Tone::Bad);
             }
             WorkerMsg::Printed { member_no, outcome } => {
-                let message = outcome.message(self.lang);
+                // a character no font has is a warning of its own line, not part of the news
+                let notes = outcome.notes(self.lang);
+                let mut message = outcome.message(self.lang);
+                for n in &notes {
+                    if let Some(rest) = message.strip_suffix(n.as_str()) {
+                        message = rest.trim_end().to_string();
+                    }
+                }
                 let ok = matches!(
                     outcome,
                     PrintOutcome::Printed { .. } | PrintOutcome::Saved { error: None, .. }
                 );
-                if let Some(d) = &mut self.done {
+                if let Some(d) = &mut self.done
+                    && d.member_no.as_str() == member_no
+                {
                     d.printed(&member_no, ok, &message);
+                    for n in &notes {
+                        if !d.notes.contains(n) {
+                            d.notes.push(n.clone());
+                        }
+                    }
                 }
                 if self.screen != Screen::Done {
-                    self.say(message, if ok { Tone::Good } else { Tone::Bad });
+                    let tone = match (ok, notes.is_empty()) {
+                        (true, true) => Tone::Good,
+                        _ => Tone::Bad,
+                    };
+                    let text = std::iter::once(message).chain(notes).collect::<Vec<_>>();
+                    self.say(text.join(" "), tone);
                 }
             }
             WorkerMsg::Search {
