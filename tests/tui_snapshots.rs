@@ -464,6 +464,13 @@ fn dashboard_and_upload_screens() {
             limit: std::time::Duration::from_secs(300),
         });
         snap("upload_retrying", &app);
+        // retries stop after a bounded time, saying so
+        app.upload.finished(Err(booth::sync::UploadError::GaveUp {
+            after: std::time::Duration::from_secs(300),
+            why: booth::sync::NetError::Refused,
+        }));
+        snap("upload_gave_up", &app);
+        app.upload.running = true;
         app.upload.finished(Err(booth::sync::UploadError::Binding {
             code: "token_bound_to_other_key".into(),
             message: "raw server words".into(),
