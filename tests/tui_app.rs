@@ -1081,3 +1081,40 @@ fn a_slip_with_a_character_no_font_has_is_warned_on_its_own_line() {
     );
     assert_eq!(tone, booth::tui::app::Tone::Bad);
 }
+
+/// A code used on a second laptop: the office refuses it (403, the token is bound to the
+/// first laptop's key), and the upload screen says why and what to do, not the server's text.
+#[test]
+fn a_code_already_used_by_another_laptop_is_refused_in_words() {
+    use common::net::{Server, server_cmd};
+    let mut first = Harness::new();
+    let db = format!("sqlite:{}", first._dir.path().join("office.db").display());
+    let server = Server::start(&db);
+    let (out, v) = server_cmd(&[
+        "add-device",
+        "laptop-a",
+        "--db",
+        &db,
+        "--server-url",
+        &server.url(),
+    ]);
+    assert!(out.status.success(), "{v}");
+    let code = v["enrolment_code"].as_str().unwrap().to_string();
+    let mut second = Harness::new();
+    for h in [&mut first, &mut second] {
+        h.register("葛婷婷", "11010519491231002X", "13800138000");
+        h.key(KeyCode::F(5));
+        h.app
+            .handle_event(AppEvent::Input(Event::Paste(code.clone())));
+        h.key(KeyCode::Enter);
+        assert!(h.app.upload.configured);
+        h.key(KeyCode::Enter);
+        h.pump_until("the upload", |a| !a.upload.running);
+    }
+    assert!(first.app.upload.status.message(Lang::Zh).unwrap().1);
+    let (msg, ok) = second.app.upload.status.message(Lang::Zh).unwrap();
+    assert!(!ok);
+    assert!(msg.contains("这个令牌已属于另一台电脑"), "{msg}");
+    assert!(msg.contains("登记码"), "{msg}");
+    assert_eq!(second.app.counts.queued, 1, "the record stays queued");
+}
