@@ -316,7 +316,13 @@ async fn read_body(
     const DRAIN_MAX: usize = 256 * 1024 * 1024;
     let read = async move {
         let mut body = body;
-        let mut buf = Vec::new();
+        // Sized once from the announced length: growing by doubling would copy the body and
+        // leave up to twice its size resident, outside what the budget counts. Untouched
+        // capacity costs no memory until the bytes arrive.
+        let announced =
+            usize::try_from(axum::body::HttpBody::size_hint(&body).upper().unwrap_or(0))
+                .unwrap_or(0);
+        let mut buf = Vec::with_capacity(announced.min(limit));
         let mut held = budget
             .clone()
             .try_acquire_many_owned(0)
