@@ -1118,3 +1118,132 @@ fn a_code_already_used_by_another_laptop_is_refused_in_words() {
     assert!(msg.contains("登记码"), "{msg}");
     assert_eq!(second.app.counts.queued, 1, "the record stays queued");
 }
+
+/// A raw TCP printer on loopback answering the paper-status query from `paper`; counts the
+/// slips it receives.
+fn fake_printer() -> (
+    String,
+    Arc<std::sync::atomic::AtomicBool>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("tcp://{}", listener.local_addr().unwrap());
+    let paper = Arc::new(AtomicBool::new(true));
+    let slips = Arc::new(AtomicUsize::new(0));
+    let (p, s) = (paper.clone(), slips.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut query = [0u8; 3];
+            if conn.read_exact(&mut query).is_err() {
+                continue;
+            }
+            let status = if p.load(Ordering::SeqCst) { 0x12 } else { 0x72 };
+            let _ = conn.write_all(&[status]);
+            let mut rest = Vec::new();
+            let _ = conn.read_to_end(&mut rest);
+            if !rest.is_empty() {
+                s.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    (uri, paper, slips)
+}
+
+/// Printing these cards pauses when the printer is out of paper, says so, goes on by itself
+/// when paper is back, and Esc during a pause stops the run.
+#[test]
+fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
+    use booth::tui::screens::cards::{CardsDone, Phase};
+    use std::sync::atomic::Ordering;
+    let (uri, paper, slips) = fake_printer();
+    let mut h = Harness::with_store(|s| {
+        s.set_config("printer", &uri, Lang::Zh).unwrap();
+    });
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::Enter);
+    h.register("王建国", "110105198001010016", "13900139000");
+    h.pump_until("the slips", |a| {
+        a.done
+            .as_ref()
+            .is_some_and(|d| d.print != PrintStatus::Printing)
+    });
+    let before = slips.load(Ordering::SeqCst);
+    paper.store(false, Ordering::SeqCst);
+    h.key(KeyCode::F(3));
+    h.typ("@某某快递");
+    h.ctrl('p');
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    let paused = |a: &App| {
+        matches!(
+            &a.records.cards.as_ref().unwrap().phase,
+            Phase::Running {
+                paused: Some(_),
+                ..
+            }
+        )
+    };
+    h.pump_until("the pause", paused);
+    match &h.app.records.cards.as_ref().unwrap().phase {
+        Phase::Running {
+            paused: Some(why), ..
+        } => assert!(why.contains("缺纸"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    paper.store(true, Ordering::SeqCst);
+    h.pump_until("the end", |a| {
+        matches!(a.records.cards.as_ref().unwrap().phase, Phase::Finished(_))
+    });
+    assert_eq!(
+        h.app.records.cards.as_ref().unwrap().phase,
+        Phase::Finished(CardsDone::Printed {
+            printed: 2,
+            already: 0
+        })
+    );
+    assert_eq!(slips.load(Ordering::SeqCst) - before, 2);
+    // again: nobody printed twice; out of paper and stopped with Esc
+    h.key(KeyCode::Esc);
+    h.ctrl('p');
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    h.pump_until("the second run", |a| {
+        matches!(a.records.cards.as_ref().unwrap().phase, Phase::Finished(_))
+    });
+    assert_eq!(
+        h.app.records.cards.as_ref().unwrap().phase,
+        Phase::Finished(CardsDone::Printed {
+            printed: 0,
+            already: 2
+        })
+    );
+    // a third worker, the printer out of paper, Esc during the pause: stopped, not printed
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::F(2));
+    h.register("买买提", &common::valid_id(7), &common::phone(7));
+    assert_eq!(h.app.screen, Screen::Done, "{:?}", h.app.message);
+    h.pump_until("the slip", |a| {
+        a.done
+            .as_ref()
+            .is_some_and(|d| d.print != PrintStatus::Printing)
+    });
+    let before = slips.load(Ordering::SeqCst);
+    paper.store(false, Ordering::SeqCst);
+    h.key(KeyCode::F(3));
+    h.ctrl('p');
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    h.pump_until("the pause", paused);
+    h.key(KeyCode::Esc);
+    h.pump_until("the stop", |a| {
+        matches!(a.records.cards.as_ref().unwrap().phase, Phase::Finished(_))
+    });
+    assert_eq!(
+        h.app.records.cards.as_ref().unwrap().phase,
+        Phase::Finished(CardsDone::Cancelled { done: 2 })
+    );
+    assert_eq!(slips.load(Ordering::SeqCst), before);
+}
