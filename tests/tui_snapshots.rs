@@ -481,6 +481,20 @@ fn dashboard_and_upload_screens() {
                 "raw server words".into(),
             )));
         snap("upload_upgrade_required", &app);
+        // an http:// office on another machine: asked before anything is sent
+        {
+            let s = app.session.as_mut().unwrap();
+            s.config = s
+                .store
+                .set_config("server", "http://192.168.1.20:8080", lang)
+                .unwrap();
+        }
+        app.upload.running = false;
+        app.upload.status = Default::default();
+        app.upload.server = Some("http://192.168.1.20:8080".into());
+        app.overlay = Some(Overlay::ConfirmPlainHttp);
+        snap("confirm_plain_http", &app);
+        app.overlay = None;
         app.upload.configured = false;
         app.upload.server = None;
         app.upload.status = Default::default();

@@ -5,7 +5,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use crate::i18n::Lang;
 use crate::t;
@@ -56,16 +56,17 @@ impl Overlay {
             ),
         };
         let w = area.width.min(72);
-        // Height after wrapping, so a long line is not cut off.
+        // wrapped here (Chinese between characters, never at a lone space), so the box's
+        // height is the text's and no line is cut off
         let inner = w.saturating_sub(2).max(1) as usize;
-        let rows: usize = lines
+        let lines: Vec<String> = lines
             .iter()
-            .map(|l| {
-                unicode_width::UnicodeWidthStr::width(l.as_str())
-                    .div_ceil(inner)
-                    .max(1)
+            .flat_map(|l| match crate::tui::widgets::wrap(l, inner) {
+                wrapped if wrapped.is_empty() => vec![String::new()],
+                wrapped => wrapped,
             })
-            .sum();
+            .collect();
+        let rows = lines.len();
         let h = (rows as u16 + 2).min(area.height);
         let r = Rect::new(
             area.x + (area.width - w) / 2,
@@ -81,7 +82,6 @@ impl Overlay {
                     .title(title.to_string())
                     .border_style(theme::hint()),
             )
-            .wrap(Wrap { trim: false })
             .render(r, buf);
     }
 }
