@@ -933,9 +933,11 @@ fn print_these_cards_from_the_filtered_records_list() {
     });
     h.key(KeyCode::F(3));
     assert_eq!(h.app.screen, Screen::Records);
-    // not a day nor an employer: Ctrl-P is not this list's
+    // not a day nor an employer: Ctrl-P says what it needs
     h.ctrl('p');
     assert!(h.app.records.cards.is_none());
+    let (text, _) = h.app.message.clone().unwrap();
+    assert!(text.contains("@"), "{text}");
     h.typ("@某某快递");
     h.ctrl('p');
     let cards = h.app.records.cards.as_ref().expect("the cards panel opens");

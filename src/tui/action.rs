@@ -93,4 +93,6 @@ pub struct EnrolInput {
 pub enum Notice {
     /// Enter on an empty reason for a void.
     VoidNeedsReason,
+    /// Ctrl-P on a records list that is not filtered by a day or an employer.
+    CardsNeedFilter,
 }

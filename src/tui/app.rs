@@ -406,6 +406,7 @@ impl App {
             Action::Tell(notice) => {
                 let text = match notice {
                     Notice::VoidNeedsReason => t!(self.lang, "records.void_needs_reason"),
+                    Notice::CardsNeedFilter => t!(self.lang, "records.cards_need_filter"),
                 };
                 self.say(text, Tone::Bad);
             }

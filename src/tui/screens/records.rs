@@ -249,7 +249,7 @@ impl RecordsState {
                 None => Outcome::Pass,
             };
         }
-        let Some(cmd) = keys::find(LIST, &key, |c| self.list_enabled(*c)) else {
+        let Some(cmd) = keys::find(LIST, &key, |_| true) else {
             return match self.query.handle_key(&key) {
                 Edit::Changed => Outcome::Do(Action::Search(self.search())),
                 Edit::Taken => Outcome::Taken,
@@ -257,7 +257,11 @@ impl RecordsState {
             };
         };
         match cmd {
-            ListCmd::PrintCards => self.filter().map(Action::OpenCards).into(),
+            // said, not silent: which searches name a group of cards
+            ListCmd::PrintCards => Outcome::Do(match self.filter() {
+                Some(f) => Action::OpenCards(f),
+                None => Action::Tell(Notice::CardsNeedFilter),
+            }),
             ListCmd::Select if key.code == KeyCode::Up => {
                 self.selected = self.selected.saturating_sub(1);
                 Outcome::Taken
