@@ -1222,6 +1222,25 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
             already: 2
         })
     );
+    // asked for (A): printed again
+    let before = slips.load(Ordering::SeqCst);
+    h.key(KeyCode::Esc);
+    h.ctrl('p');
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Char('a'));
+    assert!(h.app.records.cards.as_ref().unwrap().again);
+    h.key(KeyCode::Enter);
+    h.pump_until("the run again", |a| {
+        matches!(a.records.cards.as_ref().unwrap().phase, Phase::Finished(_))
+    });
+    assert_eq!(
+        h.app.records.cards.as_ref().unwrap().phase,
+        Phase::Finished(CardsDone::Printed {
+            printed: 2,
+            already: 0
+        })
+    );
+    assert_eq!(slips.load(Ordering::SeqCst) - before, 2);
     // a third worker, the printer out of paper, Esc during the pause: stopped, not printed
     h.key(KeyCode::Esc);
     h.key(KeyCode::F(2));

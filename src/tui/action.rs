@@ -76,8 +76,9 @@ pub struct CardsJob {
 pub enum CardsOutput {
     /// Card sheets for a print shop, written to this file.
     Pdf(std::path::PathBuf),
-    /// The slips one after another on the booth's printer.
-    Printer,
+    /// The slips one after another on the booth's printer; `again`: also those an earlier
+    /// run printed.
+    Printer { again: bool },
 }
 
 /// What the upload screen's entry holds when Enter is pressed (checked by the app).

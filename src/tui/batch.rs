@@ -65,7 +65,8 @@ pub fn run(
             report,
         )
         .unwrap_or_else(failed),
-        CardsOutput::Printer => print(
+        CardsOutput::Printer { again } => print(
+            *again,
             conn,
             config,
             &key,
@@ -166,6 +167,7 @@ fn pdf(
 
 #[allow(clippy::too_many_arguments)]
 fn print(
+    again: bool,
     conn: &Connection,
     config: &Config,
     key: &DeviceKey,
@@ -178,7 +180,7 @@ fn print(
     let Some(uri) = config.printer.clone() else {
         return Ok(CardsDone::Failed(t!(lang, "cards.no_printer_tui").into()));
     };
-    let job = BatchPrint::new(config, uri.clone(), false);
+    let job = BatchPrint::new(config, uri.clone(), again);
     let total = numbers.len();
     let (mut printed, mut already) = (0, 0);
     // one slip at a time, so a stop between two slips is seen at once; the run's id and the

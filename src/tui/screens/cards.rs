@@ -94,6 +94,7 @@ pub enum Problem {
 enum Cmd {
     Start,
     Target,
+    Again,
     Continue,
     Cancel,
     Close,
@@ -107,6 +108,9 @@ const KEYS: &[Binding<Cmd>] = &[
         .also(&[LEFT, RIGHT])
         .hint("keys.cards.target")
         .help("help.cards.target"),
+    Binding::new(Cmd::Again, &[Key::char('a')])
+        .hint("keys.cards.again")
+        .help("help.cards.again"),
     Binding::new(Cmd::Continue, &[ENTER])
         .hint("keys.cards.continue")
         .help("help.cards.continue"),
@@ -136,6 +140,8 @@ pub enum CardsKey {
 pub struct CardsState {
     pub filter: ListFilter,
     pub target: Target,
+    /// On the printer: also those an earlier run printed.
+    pub again: bool,
     pub path: TextInput,
     /// The booth's printer, as configured (`None`: only the PDF).
     pub printer: Option<String>,
@@ -155,6 +161,7 @@ impl CardsState {
         CardsState {
             filter,
             target: Target::Pdf,
+            again: false,
             path,
             printer,
             phase: Phase::Choosing,
@@ -173,6 +180,7 @@ impl CardsState {
         match (cmd, &self.phase) {
             (Cmd::Start, Phase::Choosing) => true,
             (Cmd::Target, Phase::Choosing) => self.printer.is_some(),
+            (Cmd::Again, Phase::Choosing) => self.target == Target::Printer,
             (Cmd::Continue, Phase::Running { paused, .. }) => paused.is_some(),
             (Cmd::Cancel, Phase::Running { .. }) => !self.cancel.load(Ordering::Relaxed),
             // Enter is Start's while choosing (first in the list): Close takes only Esc there
@@ -191,7 +199,7 @@ impl CardsState {
         match keys::find(KEYS, &key, |c| self.enabled(*c)) {
             Some(Cmd::Start) => {
                 let output = match self.target {
-                    Target::Printer => CardsOutput::Printer,
+                    Target::Printer => CardsOutput::Printer { again: self.again },
                     Target::Pdf => {
                         let p = self.path.value();
                         if p.trim().is_empty() {
@@ -212,6 +220,10 @@ impl CardsState {
                     Target::Pdf => Target::Printer,
                     Target::Printer => Target::Pdf,
                 };
+                CardsKey::Other(Outcome::Taken)
+            }
+            Some(Cmd::Again) => {
+                self.again = !self.again;
                 CardsKey::Other(Outcome::Taken)
             }
             Some(Cmd::Continue) => {
@@ -360,6 +372,14 @@ impl CardsState {
             y += 1;
         }
         let mut cursor = None;
+        // the choice while choosing; during the run only if taken
+        if self.target == Target::Printer && (choosing || self.again) {
+            let mark = if self.again { "[x] " } else { "[ ] " };
+            let text = format!("{mark}{}", t!(lang, "cards.again"));
+            let room = (area.x + area.width).saturating_sub(x) as usize;
+            buf.set_stringn(x, y, text, room, theme::label());
+            y += 1;
+        }
         if self.target == Target::Pdf {
             buf.set_stringn(area.x, y, t!(lang, "cards.file"), width, theme::label());
             let style = if choosing {
@@ -492,7 +512,7 @@ mod tests {
         assert_eq!(c.target, Target::Printer);
         match c.handle_key(key(KeyCode::Enter)) {
             CardsKey::Other(Outcome::Do(Action::PrintCards(job))) => {
-                assert_eq!(job.output, CardsOutput::Printer);
+                assert_eq!(job.output, CardsOutput::Printer { again: false });
             }
             _ => panic!("Enter starts"),
         }
