@@ -339,6 +339,13 @@ fn print_these_cards_screens() {
         ));
         snap("cards_choose", &app);
         let c = app.records.cards.as_mut().unwrap();
+        c.target = booth::tui::screens::cards::Target::Printer;
+        c.again = true;
+        snap("cards_choose_printer", &app);
+        let c = app.records.cards.as_mut().unwrap();
+        c.target = booth::tui::screens::cards::Target::Pdf;
+        c.again = false;
+        let c = app.records.cards.as_mut().unwrap();
         let _flags = c.begin();
         c.progress(CardsProgress::Selected {
             total: 120,
