@@ -42,8 +42,12 @@ pub enum Command {
     /// Count a person who asked but did not join.
     Consult {
         /// Remove today's last consultation instead (a key pressed by mistake).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "needs")]
         undo: bool,
+        /// What the worker asked for: needs from the list, by code or name, separated by
+        /// commas (e.g. legal_aid,skills or 法律援助,技能培训).
+        #[arg(long, value_name = "NEEDS")]
+        needs: Option<String>,
     },
     /// Register a whole workplace from a staff list (.csv/.txt in any encoding, .xlsx, .xls,
     /// .ods, WPS .et).

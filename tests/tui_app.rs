@@ -211,6 +211,40 @@ fn tally_and_undo() {
     assert_eq!(h.app.counts.consultations, 1);
 }
 
+/// F6, then the needs' keys mark what the worker asked for (again to unmark); the next
+/// worker's name typed straight after goes into the form, not lost.
+#[test]
+fn f6_then_the_needs_keys_then_the_next_name() {
+    let mut h = Harness::new();
+    h.key(KeyCode::F(6));
+    assert!(h.app.needs.is_some());
+    for c in ['1', '2', '1', '9'] {
+        h.key(KeyCode::Char(c));
+    }
+    h.typ("王芳");
+    assert!(h.app.needs.is_none());
+    assert_eq!(h.app.form.text(Field::Name), "王芳");
+    // a second consultation, its picker closed at once with Enter: no needs
+    h.key(KeyCode::F(6));
+    h.key(KeyCode::Enter);
+    assert!(h.app.needs.is_none());
+    assert_eq!(h.app.counts.consultations, 2);
+    let store = &h.app.session.as_ref().unwrap().store;
+    let days = store.day_summaries(10).unwrap();
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0].consultations, 2);
+    assert_eq!(
+        days[0].needs,
+        [("childcare".to_string(), 1), ("skills".to_string(), 1)].into()
+    );
+    // Shift-F6 takes the last one back and closes the keys
+    h.key(KeyCode::F(6));
+    h.app
+        .handle_key(KeyEvent::new(KeyCode::F(6), KeyModifiers::SHIFT));
+    assert!(h.app.needs.is_none());
+    assert_eq!(h.app.counts.consultations, 2);
+}
+
 #[test]
 fn idle_lock_hides_everything_and_keeps_the_form() {
     let mut h = Harness::new();

@@ -556,3 +556,18 @@ fn a_small_terminal_asks_to_be_enlarged() {
         insta::assert_snapshot!(format!("too_small_{}", lang.code()), text);
     }
 }
+
+/// F6 counted a consultation: the needs' keys wait at the bottom, two of them marked.
+#[test]
+fn needs_after_f6() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        for code in [KeyCode::F(6), KeyCode::Char('1'), KeyCode::Char('5')] {
+            app.handle_key(KeyEvent::from(code));
+        }
+        app.message = None;
+        assert!(app.needs.is_some());
+        snap("needs_after_f6", &app);
+    }
+}

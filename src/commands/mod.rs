@@ -145,7 +145,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
     };
     match command {
         Command::Register(args) => records::register(ctx, args),
-        Command::Consult { undo } => records::consult(ctx, *undo),
+        Command::Consult { undo, needs } => records::consult(ctx, *undo, needs.as_deref()),
         Command::Import {
             file,
             sheet,

@@ -140,6 +140,17 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
             t!(ctx.lang, "sync.voids_reported", n = report.voids_reported)
         ));
     }
+    if report.days_reported > 0 || report.days_rejected > 0 {
+        human.push_str(&format!(
+            "\n{}",
+            t!(
+                ctx.lang,
+                "sync.days_reported",
+                n = report.days_reported,
+                refused = report.days_rejected
+            )
+        ));
+    }
     if let Some(v) = report.bundle_version {
         human.push_str(&format!(
             "\n{}",
@@ -171,6 +182,8 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
             "retries": report.retries,
             "elapsed_ms": report.elapsed.as_millis() as u64,
             "voids_reported": report.voids_reported,
+            "days_reported": report.days_reported,
+            "days_rejected": report.days_rejected,
             "bundle_version": report.bundle_version,
             "bundle_warning": report.bundle_warning,
             "purged": purged.purged,

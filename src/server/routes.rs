@@ -28,7 +28,7 @@ use crate::card::office::OfficeKey;
 use crate::i18n::Lang;
 use crate::protocol::{
     self, BatchRequest, BatchResponse, ErrorBody, HEADER_DEVICE_KEY, HEADER_SIGNATURE, ItemResult,
-    MAX_RECORDS_PER_BATCH, Status,
+    MAX_DAYS_PER_BATCH, MAX_RECORDS_PER_BATCH, Status,
 };
 use crate::t;
 
@@ -96,6 +96,9 @@ struct LogInfo {
     rejected: usize,
     duplicate_person: usize,
     conflict: usize,
+    /// Day summaries sent, and refused.
+    days: usize,
+    days_rejected: usize,
     db_ms: u64,
     error: Option<&'static str>,
 }
@@ -147,6 +150,8 @@ async fn access_log(req: Request, next: Next) -> Response {
         rejected = info.rejected,
         duplicate_person = info.duplicate_person,
         conflict = info.conflict,
+        days = info.days,
+        days_rejected = info.days_rejected,
         db_ms = info.db_ms,
         error = info.error.unwrap_or("-"),
     );
@@ -587,6 +592,15 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             info,
         );
     }
+    if batch.days.len() > MAX_DAYS_PER_BATCH {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_days",
+            t!(lang, "server.too_many_days", max = MAX_DAYS_PER_BATCH),
+            info,
+        );
+    }
+    info.days = batch.days.len();
 
     // Hashing and validation are CPU work: off the async workers.
     let today = chrono::Local::now().date_naive();
@@ -599,10 +613,11 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
                 Err(answer) => answers[i] = Some(answer),
             }
         }
-        (batch.batch_id, answers, candidates)
+        let days = ingest::check_days(&batch.days, today, lang);
+        (batch.batch_id, answers, candidates, days)
     })
     .await;
-    let Ok((batch_id, mut answers, candidates)) = checked else {
+    let Ok((batch_id, mut answers, candidates, (days, days_rejected))) = checked else {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -620,6 +635,7 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             binding,
             candidates: candidates.clone(),
             voids,
+            days: days.clone(),
         })
         .await;
     info.db_ms = db_start.elapsed().as_millis() as u64;
@@ -658,7 +674,14 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             Status::Conflict => info.conflict += 1,
         }
     }
-    let mut resp = axum::Json(BatchResponse { batch_id, results }).into_response();
+    info.days_rejected = days_rejected.len();
+    let mut resp = axum::Json(BatchResponse {
+        batch_id,
+        results,
+        days_stored: days.len() as u64,
+        days_rejected,
+    })
+    .into_response();
     resp.extensions_mut().insert(info);
     resp
 }

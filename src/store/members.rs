@@ -44,6 +44,9 @@ pub struct StoredMember {
     /// For `duplicate_person` answers: the member number the office already has.
     pub server_member_no: Option<String>,
     pub purged_at: Option<DateTime<FixedOffset>>,
+    /// Registered by `booth import`, not at the booth (the office counts it as a member, not
+    /// as a booth sign-up).
+    pub imported: bool,
 }
 
 impl StoredMember {
@@ -184,7 +187,7 @@ fn person_hash(pepper: &[u8; 32], doc: &Document) -> [u8; 32] {
 pub(crate) const COLUMNS: &str =
     "id, uuid, member_no, record, gender, birth_date, region, employment_form,
     needs, union_name, place, operator, event_date, consent_at, created_at, updated_at, state,
-    state_reason, server_member_no, purged_at";
+    state_reason, server_member_no, purged_at, imported";
 
 fn bad(what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -243,6 +246,7 @@ pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<StoredMember> {
         purged_at: r
             .get::<_, Option<String>>(19)?
             .and_then(|s| parse_timestamp(&s)),
+        imported: r.get(20)?,
     })
 }
 
@@ -318,7 +322,7 @@ impl Stamp {
 }
 
 /// Inserts one validated record inside an open transaction. Shared by [`Store::register`]
-/// (a transaction of one) and import (batches).
+/// (a transaction of one) and import (batches, `imported`).
 fn insert(
     tx: &Connection,
     device: &Device,
@@ -326,6 +330,7 @@ fn insert(
     v: &Validated,
     event: &BoothEvent,
     stamp: &Stamp,
+    imported: bool,
 ) -> Result<Registered, RegisterError> {
     let hash = person_hash(&device.pepper, &v.member.document);
     let seq = *next_seq;
@@ -342,9 +347,9 @@ fn insert(
         .prepare_cached(
             "INSERT INTO members (uuid, member_no, person_hash, doc_kind, record, name, phone_tail,
                 gender, birth_date, region, employment_form, needs, consent_at, union_name, place,
-                event_date, operator, created_at, updated_at, state)
+                event_date, operator, created_at, updated_at, state, imported)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?13, ?13, 'queued')",
+                ?13, ?13, 'queued', ?18)",
         )?
         .execute(params![
             uuid.to_string(),
@@ -364,6 +369,7 @@ fn insert(
             event.place,
             stamp.date,
             event.operator,
+            imported,
         ]);
     // The unique person hash decides, in the same statement: no look-up first. A failed
     // single-row INSERT leaves the transaction as it was.
@@ -400,6 +406,8 @@ pub struct Batch<'a> {
     /// The member sequence, kept here during the batch and written back on commit.
     next_seq: u32,
     stamp: Option<Stamp>,
+    /// `booth import`'s rows: members, not booth sign-ups.
+    imported: bool,
 }
 
 /// A transaction that takes the write lock at once (BEGIN IMMEDIATE): with the draft writer
@@ -436,7 +444,15 @@ impl Batch<'_> {
             Some(s) if s.given == *now => s,
             slot => slot.insert(Stamp::of(now)),
         };
-        insert(&self.tx, self.device, &mut self.next_seq, v, event, stamp)
+        insert(
+            &self.tx,
+            self.device,
+            &mut self.next_seq,
+            v,
+            event,
+            stamp,
+            self.imported,
+        )
     }
 
     /// Whether this person is already in the store (including rows of this batch).
@@ -505,8 +521,18 @@ impl Store {
         Ok(self.get(&r.member_no)?.ok_or(StoreError::NotFound)?)
     }
 
-    /// Opens a batch of registrations in one transaction (import).
+    /// Opens a batch of booth sign-ups in one transaction.
     pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        self.open_batch(false)
+    }
+
+    /// Opens a batch of registrations from a staff list (`booth import`): members, not booth
+    /// sign-ups, in the office's figures.
+    pub fn import_batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        self.open_batch(true)
+    }
+
+    fn open_batch(&mut self, imported: bool) -> Result<Batch<'_>, StoreError> {
         let tx = write_transaction(&mut self.conn)?;
         let next_seq = read_seq(&tx)?;
         Ok(Batch {
@@ -514,6 +540,7 @@ impl Store {
             device: &self.device,
             next_seq,
             stamp: None,
+            imported,
         })
     }
 

@@ -24,7 +24,8 @@ use chrono::NaiveDate;
 use crate::card::bundle;
 use crate::i18n::Lang;
 use crate::protocol::{
-    BatchItem, BatchRequest, MAX_RECORDS_PER_BATCH, Status, WireRecord, content_hash,
+    BatchItem, BatchRequest, DaySummary, MAX_DAYS_PER_BATCH, MAX_RECORDS_PER_BATCH, Status,
+    WireRecord, content_hash,
 };
 use crate::store::members::StoredMember;
 use crate::store::queue::{self, Answer, AnswerRow, UploadCounts};
@@ -141,6 +142,10 @@ pub struct UploadReport {
     pub retries: u64,
     /// Voided numbers the office was told of in this run.
     pub voids_reported: u64,
+    /// Day summaries (per booth day and place) the office stored in this run.
+    pub days_reported: u64,
+    /// Day summaries the office refused (their reasons are in the log).
+    pub days_rejected: u64,
     /// The version of the trust bundle this laptop holds after the run.
     pub bundle_version: Option<u64>,
     /// Why the bundle could not be refreshed (the upload itself went through).
@@ -344,6 +349,11 @@ fn run(
     let mut after = 0i64;
     let mut done = 0u64;
     let mut voids = trust::unreported_voids(conn, MAX_RECORDS_PER_BATCH)?;
+    // The day summaries go with the first request, which is sent even with nothing queued.
+    let mut days: Vec<DaySummary> = crate::store::days::day_summaries(conn, MAX_DAYS_PER_BATCH)?
+        .into_iter()
+        .map(wire_day)
+        .collect();
     let meta = BatchMeta {
         device: &device,
         key_created,
@@ -354,11 +364,11 @@ fn run(
             return Err(UploadError::Cancelled);
         }
         let records = queue::queued_batch(conn, after, batch_size)?;
-        if records.is_empty() && voids.is_empty() {
+        if records.is_empty() && voids.is_empty() && days.is_empty() {
             break;
         }
         let last_id = records.last().map(|r| r.id);
-        let (body, sent) = batch_body(&meta, &records, &voids)?;
+        let (body, sent) = batch_body(&meta, &records, &voids, &days)?;
         let resp = match retrying(s, report, progress, cancel, || http.send(&body)) {
             Ok(r) => r,
             Err(Failure::TooLarge) if batch_size > 1 => {
@@ -379,6 +389,15 @@ fn run(
             trust::mark_voids_reported(conn, &voids, &now())?;
             report.voids_reported += voids.len() as u64;
             voids.clear();
+        }
+        if !days.is_empty() {
+            report.days_reported += resp.days_stored;
+            report.days_rejected += resp.days_rejected.len() as u64;
+            for d in &resp.days_rejected {
+                let codes: Vec<&str> = d.errors.iter().map(|e| e.code.as_str()).collect();
+                tracing::warn!(date = %d.date, codes = ?codes, "day summary refused by the office");
+            }
+            days.clear();
         }
         let Some(last_id) = last_id else { continue };
         after = last_id;
@@ -551,11 +570,26 @@ struct BatchMeta<'a> {
     union: &'a str,
 }
 
+/// A day summary as the protocol sends it.
+fn wire_day(d: crate::store::days::DaySummary) -> DaySummary {
+    DaySummary {
+        date: d.date,
+        union: d.union,
+        place: d.place,
+        operator: d.operator,
+        consultations: d.consultations,
+        needs: d.needs,
+        registrations: d.registrations,
+        voids: d.voids,
+    }
+}
+
 /// The request body for a batch, and the records it carries.
 fn batch_body(
     meta: &BatchMeta<'_>,
     records: &[StoredMember],
     voids: &[String],
+    days: &[DaySummary],
 ) -> Result<(Vec<u8>, Vec<StoredMember>), UploadError> {
     let mut items = Vec::with_capacity(records.len());
     let mut sent = Vec::with_capacity(records.len());
@@ -570,6 +604,7 @@ fn batch_body(
             union: m.event.union.clone(),
             place: m.event.place.clone(),
             operator: m.event.operator.clone(),
+            imported: m.imported,
         })
         .map_err(|e| StoreError::Damaged(e.to_string()))?;
         items.push(BatchItem {
@@ -587,6 +622,7 @@ fn batch_body(
         voids: voids.to_vec(),
         key_created: Some(meta.key_created),
         union: (!meta.union.is_empty()).then(|| meta.union.to_string()),
+        days: days.to_vec(),
     })
     .map_err(|e| StoreError::Damaged(e.to_string()))?;
     Ok((body, sent))

@@ -25,6 +25,7 @@ use super::screens::Outcome;
 use super::screens::dashboard::DashboardState;
 use super::screens::done::DoneState;
 use super::screens::form::FormState;
+use super::screens::needs::{NeedsOutcome, NeedsPicker};
 use super::screens::records::RecordsState;
 use super::screens::setup::SetupState;
 use super::screens::unlock::UnlockState;
@@ -87,6 +88,8 @@ pub struct App {
     /// The screen to return to after the idle lock.
     pub before_lock: Screen,
     pub overlay: Option<Overlay>,
+    /// Open after F6: the needs of the consultation just counted.
+    pub needs: Option<NeedsPicker>,
     pub session: Option<Session>,
     pub setup: SetupState,
     pub unlock: UnlockState,
@@ -127,6 +130,7 @@ impl App {
             },
             before_lock: Screen::Form,
             overlay: None,
+            needs: None,
             session: None,
             setup: SetupState::new(lang),
             unlock: UnlockState::new(false),
@@ -213,6 +217,7 @@ impl App {
 
     fn handle_paste(&mut self, s: &str) {
         self.last_input = Instant::now();
+        self.needs = None;
         let action = match self.screen {
             Screen::Setup => {
                 self.setup.paste(s);
@@ -244,6 +249,16 @@ impl App {
         if let Some(o) = self.overlay {
             let a = o.handle_key(&key);
             return self.update(a);
+        }
+        if let Some(picker) = &mut self.needs {
+            match picker.handle_key(&key) {
+                NeedsOutcome::Changed(codes) => return self.tally_needs(&codes),
+                NeedsOutcome::Close => {
+                    self.needs = None;
+                    return;
+                }
+                NeedsOutcome::CloseAndPass => self.needs = None,
+            }
         }
         let outcome = match self.screen {
             Screen::Setup => self.setup.handle_key(key),

@@ -78,6 +78,9 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Upload => app.upload.render(frame, inner, lang),
     }
     render_status(app, frame, status);
+    if let Some(p) = &app.needs {
+        p.render(frame, body, lang);
+    }
     if let Some(o) = app.overlay {
         o.render(app.overlay_text(), frame, area, lang);
     }

@@ -9,6 +9,7 @@ use crate::t;
 use crate::tui::action::EnrolInput;
 use crate::tui::keys::{self, SESSION};
 use crate::tui::screens::enrol::EntryField;
+use crate::tui::screens::needs::NeedsPicker;
 
 impl App {
     pub(super) fn tally(&mut self) {
@@ -22,13 +23,26 @@ impl App {
                     t!(self.lang, "status.tallied", n = n, key = undo),
                     Tone::Good,
                 );
+                // the needs' keys may follow; anything else goes on as before
+                self.needs = Some(NeedsPicker::default());
             }
             Err(e) => self.say(e.message(self.lang), Tone::Bad),
         }
     }
 
+    /// The needs marked after F6, onto the consultation just counted.
+    pub(super) fn tally_needs(&mut self, codes: &[String]) {
+        let today = self.now().date_naive();
+        let Some(s) = &mut self.session else { return };
+        if let Err(e) = s.store.set_last_consultation_needs(today, codes) {
+            self.needs = None;
+            self.say(e.message(self.lang), Tone::Bad);
+        }
+    }
+
     pub(super) fn undo_tally(&mut self) {
         let today = self.now().date_naive();
+        self.needs = None;
         let Some(s) = &mut self.session else { return };
         match s.store.remove_last_consultation(today) {
             Ok(true) => {

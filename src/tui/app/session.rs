@@ -134,6 +134,7 @@ impl App {
         self.before_lock = self.screen;
         self.screen = Screen::Locked;
         self.overlay = None;
+        self.needs = None;
         self.unlock = UnlockState::new(true);
         tracing::info!("screen locked");
     }

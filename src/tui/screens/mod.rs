@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod done;
 pub mod enrol;
 pub mod form;
+pub mod needs;
 pub mod overlay;
 pub mod records;
 pub mod setup;
