@@ -164,6 +164,10 @@ pub enum Command {
         /// records stay queued).
         #[arg(long, default_value_t = 300, value_name = "SECS")]
         give_up_after: u64,
+        /// Allow sending personal data over unencrypted http:// to another machine (127.0.0.1,
+        /// ::1 and localhost need no flag).
+        #[arg(long)]
+        allow_http: bool,
     },
     /// Remove names, ID numbers and phones of uploaded records older than the retention period.
     Purge,

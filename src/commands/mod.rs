@@ -186,6 +186,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
             ca,
             batch,
             give_up_after,
+            allow_http,
         } => upload::upload(
             ctx,
             &upload::UploadArgs {
@@ -194,6 +195,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
                 ca: ca.clone(),
                 batch: *batch,
                 give_up_after: *give_up_after,
+                allow_http: *allow_http,
             },
         ),
         Command::Purge => upload::purge(ctx),

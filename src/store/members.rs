@@ -712,8 +712,62 @@ pub fn get_on(conn: &Connection, member_no: &MemberNo) -> Result<Option<StoredMe
         .optional()?)
 }
 
+/// A search of the records list that names a group worth a batch of cards: one booth day
+/// (`2026-11-24`), or the workers of an employer (`@顺丰`: the employer's name holds the text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListFilter {
+    Date(NaiveDate),
+    Employer(String),
+}
+
+impl ListFilter {
+    /// The filter a search text asks for, if it is one.
+    pub fn parse(query: &str) -> Option<ListFilter> {
+        let q = crate::member::text::tidy(query);
+        if let Some(rest) = q.strip_prefix('@').or_else(|| q.strip_prefix('＠')) {
+            let rest = rest.trim();
+            return (!rest.is_empty()).then(|| ListFilter::Employer(rest.to_string()));
+        }
+        NaiveDate::parse_from_str(&q, "%Y-%m-%d")
+            .ok()
+            .map(ListFilter::Date)
+    }
+
+    /// The SQL condition and its one parameter.
+    fn condition(&self) -> (&'static str, String) {
+        match self {
+            ListFilter::Date(d) => ("event_date = ?1", d.format("%Y-%m-%d").to_string()),
+            // a scan of the records, on a worker thread; the employer is only in the record
+            ListFilter::Employer(e) => (
+                "instr(json_extract(record, '$.employer'), ?1) > 0",
+                e.clone(),
+            ),
+        }
+    }
+}
+
+/// Calls `f` for every record `filter` names, in registration order, one at a time, on any
+/// connection to the store (a worker thread's).
+pub fn for_each_matching<E: From<StoreError>>(
+    conn: &Connection,
+    filter: &ListFilter,
+    mut f: impl FnMut(StoredMember) -> Result<(), E>,
+) -> Result<(), E> {
+    let (cond, param) = filter.condition();
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM members WHERE {cond} ORDER BY id"
+        ))
+        .map_err(StoreError::from)?;
+    let mut rows = stmt.query([param]).map_err(StoreError::from)?;
+    while let Some(row) = rows.next().map_err(StoreError::from)? {
+        f(from_row(row).map_err(StoreError::from)?)?;
+    }
+    Ok(())
+}
+
 /// Search for the records screen: a member-number prefix, the last four digits of a phone,
-/// or the start of a name; newest first, `limit` rows before `before_id` (keyset paging:
+/// the start of a name, or a [`ListFilter`] (a day, an employer); newest first, `limit` rows before `before_id` (keyset paging:
 /// as fast on page 1,000 as on page 1).
 pub fn search(
     conn: &Connection,
@@ -743,7 +797,14 @@ pub fn search(
     };
     let select = "SELECT id, member_no, name, record, phone_tail, created_at, state FROM members";
     let limit = limit as i64;
-    let rows: Vec<Summary> = if q.is_empty() {
+    let rows: Vec<Summary> = if let Some(filter) = ListFilter::parse(&q) {
+        let (cond, param) = filter.condition();
+        conn.prepare_cached(&format!(
+            "{select} WHERE {cond} AND id < ?2 ORDER BY id DESC LIMIT ?3"
+        ))?
+        .query_map(params![param, before, limit], map)?
+        .collect::<Result<_, _>>()?
+    } else if q.is_empty() {
         conn.prepare_cached(&format!("{select} WHERE id < ?1 ORDER BY id DESC LIMIT ?2"))?
             .query_map(params![before, limit], map)?
             .collect::<Result<_, _>>()?
@@ -796,6 +857,27 @@ pub fn search(
 mod tests {
     use super::*;
     use crate::member::{MemberInput, validate};
+
+    #[test]
+    fn a_day_or_an_employer_is_a_filter_anything_else_a_search() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        assert_eq!(
+            ListFilter::parse(" 2026-11-24 "),
+            Some(ListFilter::Date(day))
+        );
+        // full-width digits and at sign, as an IME types them
+        assert_eq!(
+            ListFilter::parse("２０２６-１１-２４"),
+            Some(ListFilter::Date(day))
+        );
+        assert_eq!(
+            ListFilter::parse("＠顺丰 速运"),
+            Some(ListFilter::Employer("顺丰 速运".into()))
+        );
+        for search in ["", "@", "@  ", "2026-13-01", "葛婷", "2222", "5NC0DH"] {
+            assert_eq!(ListFilter::parse(search), None, "{search}");
+        }
+    }
     use crate::store::test_store as fast_store;
 
     fn input(id: &str) -> MemberInput {

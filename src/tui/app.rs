@@ -230,6 +230,10 @@ impl App {
                 self.form.paste(s)
             }
             Screen::Records => self.records.paste(s),
+            Screen::Upload => {
+                self.upload.paste(s);
+                None
+            }
             // never paste into a passphrase by accident from a clipboard full of records
             _ => None,
         };
@@ -305,16 +309,35 @@ impl App {
                 self.say(text, Tone::Bad);
             }
             WorkerMsg::Printed { member_no, outcome } => {
-                let message = outcome.message(self.lang);
+                // a character no font has is a warning of its own line, not part of the news
+                let notes = outcome.notes(self.lang);
+                let mut message = outcome.message(self.lang);
+                for n in &notes {
+                    if let Some(rest) = message.strip_suffix(n.as_str()) {
+                        message = rest.trim_end().to_string();
+                    }
+                }
                 let ok = matches!(
                     outcome,
                     PrintOutcome::Printed { .. } | PrintOutcome::Saved { error: None, .. }
                 );
-                if let Some(d) = &mut self.done {
+                if let Some(d) = &mut self.done
+                    && d.member_no.as_str() == member_no
+                {
                     d.printed(&member_no, ok, &message);
+                    for n in &notes {
+                        if !d.notes.contains(n) {
+                            d.notes.push(n.clone());
+                        }
+                    }
                 }
                 if self.screen != Screen::Done {
-                    self.say(message, if ok { Tone::Good } else { Tone::Bad });
+                    let tone = match (ok, notes.is_empty()) {
+                        (true, true) => Tone::Good,
+                        _ => Tone::Bad,
+                    };
+                    let text = std::iter::once(message).chain(notes).collect::<Vec<_>>();
+                    self.say(text.join(" "), tone);
                 }
             }
             WorkerMsg::Search {
@@ -333,6 +356,16 @@ impl App {
                 Err(_) => self.say(t!(self.lang, "dashboard.failed"), Tone::Bad),
             },
             WorkerMsg::UploadProgress(p) => self.upload.progress(p),
+            WorkerMsg::Cards(p) => {
+                if let Some(c) = &mut self.records.cards {
+                    c.progress(p);
+                }
+            }
+            WorkerMsg::CardsFinished(done) => {
+                if let Some(c) = &mut self.records.cards {
+                    c.finished(done);
+                }
+            }
             WorkerMsg::UploadFinished(r) => {
                 self.upload.finished(r);
                 self.purge();
@@ -378,10 +411,17 @@ impl App {
             Action::OpenRecord(no) => self.open_record(&no),
             Action::EditRecord(no) => self.edit_record(no),
             Action::VoidRecord(no, reason) => self.void_record(&no, &reason),
-            Action::StartUpload => self.start_upload(),
+            Action::OpenCards(filter) => self.open_cards(filter),
+            Action::PrintCards(job) => self.print_cards(*job),
+            Action::StartUpload { plain_http_ok } => {
+                self.overlay = None;
+                self.start_upload(plain_http_ok)
+            }
+            Action::Enroll(input) => self.enroll(*input),
             Action::Tell(notice) => {
                 let text = match notice {
                     Notice::VoidNeedsReason => t!(self.lang, "records.void_needs_reason"),
+                    Notice::CardsNeedFilter => t!(self.lang, "records.cards_need_filter"),
                 };
                 self.say(text, Tone::Bad);
             }
@@ -426,7 +466,7 @@ impl App {
             Screen::Done => done::help(lang),
             Screen::Records => self.records.help(lang),
             Screen::Dashboard => dashboard::help(lang),
-            Screen::Upload => upload::help(lang),
+            Screen::Upload => upload::help(&self.upload, lang),
             Screen::Setup | Screen::Unlock | Screen::Locked => Vec::new(),
         };
         lines.push(String::new());
@@ -434,6 +474,20 @@ impl App {
         lines.push(String::new());
         lines.push(t!(lang, "help.close").into());
         lines
+    }
+
+    /// What the box on top says: the plain-HTTP question names the host, the rest is the help.
+    pub fn overlay_text(&self) -> Vec<String> {
+        let server = self
+            .session
+            .as_ref()
+            .and_then(|s| s.config.server.as_deref());
+        match (self.overlay, server.and_then(crate::sync::plain_http_host)) {
+            (Some(Overlay::ConfirmPlainHttp), Some(host)) => {
+                super::screens::overlay::plain_http_question(&host, self.lang)
+            }
+            _ => self.help_lines(),
+        }
     }
 
     /// For the e2e tests and the benchmark: the store, if unlocked.

@@ -82,7 +82,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         p.render(frame, body, lang);
     }
     if let Some(o) = app.overlay {
-        o.render(app.help_lines(), frame, area, lang);
+        o.render(app.overlay_text(), frame, area, lang);
     }
 }
 
