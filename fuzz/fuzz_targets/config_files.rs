@@ -11,5 +11,5 @@ fuzz_target!(|data: &[u8]| {
         assert!(kf.params.memory_kib <= 1024 * 1024 && kf.params.iterations <= 16);
     }
     let _ = KeyRing::parse(&text);
-    let _ = booth::printer::PrinterUri::parse(&text);
+    let _ = booth::config::PrinterUri::parse(&text);
 });

@@ -14,8 +14,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(canonical_json(&again), canonical_json(&v));
     }
     if let Ok(batch) = serde_json::from_slice::<BatchRequest>(data) {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
         for (i, item) in batch.records.iter().enumerate() {
-            let _ = ingest::check(i, item, Lang::En);
+            let _ = ingest::check(i, item, today, Lang::En);
         }
+        let _ = ingest::check_days(&batch.days, today, Lang::En);
     }
 });
