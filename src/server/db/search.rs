@@ -488,7 +488,11 @@ pub(crate) mod postgres {
         // Not a cached statement: PostgreSQL would soon plan it once for any value (a generic
         // plan), and a plan good for a common surname walks the whole table for a rare name.
         // An unnamed statement is planned with the values (0.5 ms), each time.
-        Ok(c.query(sql.as_str(), &refs).await?.iter().map(list_row).collect())
+        Ok(c.query(sql.as_str(), &refs)
+            .await?
+            .iter()
+            .map(list_row)
+            .collect())
     }
 
     pub async fn unkeyed(c: &deadpool_postgres::Object) -> Result<Vec<(i64, String)>, DbError> {
