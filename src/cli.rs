@@ -42,8 +42,12 @@ pub enum Command {
     /// Count a person who asked but did not join.
     Consult {
         /// Remove today's last consultation instead (a key pressed by mistake).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "needs")]
         undo: bool,
+        /// What the worker asked for: needs from the list, by code or name, separated by
+        /// commas (e.g. legal_aid,skills or 法律援助,技能培训).
+        #[arg(long, value_name = "NEEDS")]
+        needs: Option<String>,
     },
     /// Register a whole workplace from a staff list (.csv/.txt in any encoding, .xlsx, .xls,
     /// .ods, WPS .et).
@@ -160,6 +164,10 @@ pub enum Command {
         /// records stay queued).
         #[arg(long, default_value_t = 300, value_name = "SECS")]
         give_up_after: u64,
+        /// Allow sending personal data over unencrypted http:// to another machine (127.0.0.1,
+        /// ::1 and localhost need no flag).
+        #[arg(long)]
+        allow_http: bool,
     },
     /// Remove names, ID numbers and phones of uploaded records older than the retention period.
     Purge,

@@ -2,6 +2,8 @@
 //! ingest server ([`crate::server`]). The contract is `docs/upload-protocol.md` and
 //! `docs/openapi.yaml`; change the three together.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -15,6 +17,12 @@ pub const DEFAULT_BATCH: usize = 500;
 /// The server refuses larger batches (400): one batch is one transaction, and one request
 /// should stay well inside the client's time limit.
 pub const MAX_RECORDS_PER_BATCH: usize = 5_000;
+/// The server refuses more day summaries in one request (400): a laptop has one per booth
+/// day and place, so this is years of daily booths.
+pub const MAX_DAYS_PER_BATCH: usize = 5_000;
+/// The largest count a day summary may carry: far above any booth day (Beijing's meetings
+/// averaged a few dozen consulted), low enough that sums over millions of days stay exact.
+pub const MAX_DAY_COUNT: u64 = 100_000;
 
 pub const PATH_BATCHES: &str = "/v1/batches";
 pub const PATH_HEALTH: &str = "/v1/health";
@@ -46,6 +54,38 @@ pub struct WireRecord {
     pub union: String,
     pub place: String,
     pub operator: String,
+    /// Registered by `booth import` from a staff list, not at the booth: the office counts
+    /// it as a member, not as a booth sign-up. Absent (false) for booth sign-ups.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
+}
+
+/// The laptop's current count for one booth day and place (SPEC §8). Each upload sends
+/// them all; the office replaces its copy (device × date × place × union) with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaySummary {
+    pub date: NaiveDate,
+    pub union: String,
+    pub place: String,
+    /// The operator of the day's latest entry.
+    pub operator: String,
+    /// People who asked but did not join.
+    pub consultations: u64,
+    /// Need code → consultations that named it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub needs: BTreeMap<String, u64>,
+    /// Booth sign-ups (form or `booth register`) not voided; imports are not counted.
+    pub registrations: u64,
+    /// Booth sign-ups voided.
+    pub voids: u64,
+}
+
+/// A day summary the office did not take, and why (the rest of the request stands).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayRejected {
+    pub date: NaiveDate,
+    pub place: String,
+    pub errors: Vec<WireError>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -63,6 +103,10 @@ pub struct BatchRequest {
     /// The union name the laptop's cards carry, for the bundle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub union: Option<String>,
+    /// The laptop's day summaries (in the first request of an upload, which is sent even
+    /// when nothing is queued). Absent from older laptops.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<DaySummary>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -121,6 +165,15 @@ pub struct ItemResult {
 pub struct BatchResponse {
     pub batch_id: Uuid,
     pub results: Vec<ItemResult>,
+    /// Day summaries stored (each replaced the office's copy).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub days_stored: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days_rejected: Vec<DayRejected>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The body of every non-200 answer.
@@ -253,10 +306,49 @@ mod tests {
             union: "工会".into(),
             place: "望京".into(),
             operator: "李".into(),
+            imported: false,
         };
         let v = serde_json::to_value(&r).unwrap();
         let back: WireRecord = serde_json::from_value(v.clone()).unwrap();
         assert_eq!(back, r);
         assert_eq!(v["document"]["number"], "11010519491231002X");
+        // a booth sign-up's record is what it was before imports were marked (same hash)
+        assert!(v.get("imported").is_none());
+        let imported = WireRecord {
+            imported: true,
+            ..r
+        };
+        let v = serde_json::to_value(&imported).unwrap();
+        assert_eq!(v["imported"], true);
+        assert_eq!(serde_json::from_value::<WireRecord>(v).unwrap(), imported);
+    }
+
+    /// A request from a laptop that knows no day summaries still parses, and one with them
+    /// parses back to what was sent.
+    #[test]
+    fn day_summaries_are_optional_in_a_batch() {
+        let old = r#"{"batch_id":"7f0c2a7e-7c1a-4c55-9d5e-0b6d1c7e2d8f","device_key_id":"R853PE","records":[]}"#;
+        let b: BatchRequest = serde_json::from_str(old).unwrap();
+        assert!(b.days.is_empty() && b.voids.is_empty());
+        let day = DaySummary {
+            date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+            union: "朝阳区总工会".into(),
+            place: "望京".into(),
+            operator: "李".into(),
+            consultations: 3,
+            needs: [("legal_aid".to_string(), 2)].into(),
+            registrations: 1,
+            voids: 0,
+        };
+        let with = BatchRequest {
+            days: vec![day.clone()],
+            ..b
+        };
+        let text = serde_json::to_string(&with).unwrap();
+        let back: BatchRequest = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.days, vec![day]);
+        // counts are unsigned: a negative one is not a request of this shape
+        let negative = text.replace("\"consultations\":3", "\"consultations\":-3");
+        assert!(serde_json::from_str::<BatchRequest>(&negative).is_err());
     }
 }

@@ -191,8 +191,11 @@ fn the_server_prints_no_postgresql_notices() {
     // the second start meets "relation … already exists, skipping" notices
     for name in ["甲", "乙"] {
         // even with the client library's own log lines let through
-        let out = std::process::Command::new(booth_bin())
-            .args(["server", "add-device", name, "--db", &url])
+        let args = ["server", "add-device", name, "--db", &url];
+        let mut cmd = std::process::Command::new(booth_bin());
+        office_key_env(&mut cmd, &args);
+        let out = cmd
+            .args(args)
             .env("BOOTH_LOG", "info,tokio_postgres=info")
             .output()
             .unwrap();

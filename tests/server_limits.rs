@@ -114,11 +114,13 @@ fn request_bodies_in_memory_are_bounded() {
             "60",
         ],
     );
-    // A: 700 kB of an announced 900 kB body, then one byte a second.
+    // A: 700 kB of an announced 900 kB body, then one byte a second. Its key and signature
+    // headers are there (checked once the body is in), or it would be sent away at once.
     let mut a = TcpStream::connect(server.addr).unwrap();
     write!(
         a,
         "POST /v1/batches HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         booth-device-key: AAAA\r\nbooth-signature: AAAA\r\n\
          Content-Type: application/json\r\nContent-Length: 900000\r\n\r\n"
     )
     .unwrap();

@@ -211,6 +211,40 @@ fn tally_and_undo() {
     assert_eq!(h.app.counts.consultations, 1);
 }
 
+/// F6, then the needs' keys mark what the worker asked for (again to unmark); the next
+/// worker's name typed straight after goes into the form, not lost.
+#[test]
+fn f6_then_the_needs_keys_then_the_next_name() {
+    let mut h = Harness::new();
+    h.key(KeyCode::F(6));
+    assert!(h.app.needs.is_some());
+    for c in ['1', '2', '1', '9'] {
+        h.key(KeyCode::Char(c));
+    }
+    h.typ("王芳");
+    assert!(h.app.needs.is_none());
+    assert_eq!(h.app.form.text(Field::Name), "王芳");
+    // a second consultation, its picker closed at once with Enter: no needs
+    h.key(KeyCode::F(6));
+    h.key(KeyCode::Enter);
+    assert!(h.app.needs.is_none());
+    assert_eq!(h.app.counts.consultations, 2);
+    let store = &h.app.session.as_ref().unwrap().store;
+    let days = store.day_summaries(10).unwrap();
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0].consultations, 2);
+    assert_eq!(
+        days[0].needs,
+        [("childcare".to_string(), 1), ("skills".to_string(), 1)].into()
+    );
+    // Shift-F6 takes the last one back and closes the keys
+    h.key(KeyCode::F(6));
+    h.app
+        .handle_key(KeyEvent::new(KeyCode::F(6), KeyModifiers::SHIFT));
+    assert!(h.app.needs.is_none());
+    assert_eq!(h.app.counts.consultations, 2);
+}
+
 #[test]
 fn idle_lock_hides_everything_and_keeps_the_form() {
     let mut h = Harness::new();
@@ -821,4 +855,450 @@ fn consent_refused_says_it_is_required_and_how_to_give_it() {
     h.ctrl('s');
     let (text, _) = h.app.message.clone().unwrap();
     assert!(text.contains("同意") && text.contains('Y'), "{text}");
+}
+
+/// Issue 14 item 7: the cadre sets up the upload on the upload screen alone (the code pasted,
+/// a certificate file refused in words, then left empty) and uploads.
+#[test]
+fn the_upload_is_set_up_on_the_upload_screen_with_the_enrolment_code() {
+    use common::net::{Server, members_on_server, server_cmd};
+    let mut h = Harness::new();
+    let db = format!("sqlite:{}", h._dir.path().join("office.db").display());
+    let server = Server::start(&db);
+    let (out, v) = server_cmd(&[
+        "add-device",
+        "laptop-tui",
+        "--db",
+        &db,
+        "--server-url",
+        &server.url(),
+    ]);
+    assert!(out.status.success(), "{v}");
+    let code = v["enrolment_code"].as_str().unwrap().to_string();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::F(5));
+    assert_eq!(h.app.screen, Screen::Upload);
+    assert!(!h.app.upload.configured);
+    assert!(h.app.upload.entry.is_some(), "the entry is open at once");
+    // a cut code is refused beside the field, nothing stored
+    h.app
+        .handle_event(AppEvent::Input(Event::Paste(code[..code.len() - 5].into())));
+    h.key(KeyCode::Enter);
+    let entry = h.app.upload.entry.as_ref().unwrap();
+    let (_, why) = entry.error.as_ref().expect("a cut code is refused");
+    assert!(why.contains("登记码"), "{why}");
+    // the whole code pasted again replaces the cut one; a certificate file that is not there
+    h.app
+        .handle_event(AppEvent::Input(Event::Paste(format!("{code}\n"))));
+    h.key(KeyCode::Tab);
+    h.typ("/nonexistent/office-ca.pem");
+    h.key(KeyCode::Enter);
+    let entry = h.app.upload.entry.as_ref().unwrap();
+    let (field, why) = entry.error.as_ref().unwrap();
+    assert_eq!(*field, booth::tui::screens::enrol::EntryField::Ca);
+    assert!(
+        why.contains("office-ca.pem") && why.contains("不存在"),
+        "{why}"
+    );
+    assert!(h.app.session.as_ref().unwrap().config.token.is_none());
+    h.ctrl('u');
+    h.key(KeyCode::Enter);
+    assert!(h.app.upload.entry.is_none(), "{:?}", h.app.upload.entry);
+    assert!(h.app.upload.configured);
+    let config = &h.app.session.as_ref().unwrap().config;
+    assert_eq!(config.server.as_deref(), Some(server.url().as_str()));
+    assert!(config.office_key.is_some());
+    // loopback plain HTTP: no question
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.overlay, None);
+    assert!(h.app.upload.running);
+    h.pump_until("the upload", |a| !a.upload.running);
+    let (msg, ok) = h.app.upload.status.message(Lang::Zh).unwrap();
+    assert!(ok, "{msg}");
+    assert_eq!(members_on_server(&db), 1);
+}
+
+/// Plain HTTP to another machine is asked about first; "no" sends nothing.
+#[test]
+fn plain_http_to_another_machine_asks_first() {
+    let code = booth::card::enrol::Enrolment {
+        server: Some("http://192.0.2.10:8080".into()),
+        token: "tok_abcdefghijklmnopqrstuvwxyz0123456789ABCD".into(),
+        office_key: booth::card::office::OfficeKey::generate()
+            .unwrap()
+            .fingerprint(),
+        device: Some("lap".into()),
+    }
+    .encode();
+    let mut h = Harness::new();
+    h.key(KeyCode::F(5));
+    h.app.handle_event(AppEvent::Input(Event::Paste(code)));
+    h.key(KeyCode::Enter);
+    assert!(h.app.upload.configured, "{:?}", h.app.upload.entry);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.overlay, Some(Overlay::ConfirmPlainHttp));
+    let text = h.app.overlay_text().join("\n");
+    assert!(
+        text.contains("192.0.2.10") && text.contains("http://"),
+        "{text}"
+    );
+    h.key(KeyCode::Char('n'));
+    assert_eq!(h.app.overlay, None);
+    assert!(!h.app.upload.running, "no means nothing is sent");
+}
+
+/// Issue 16 item 3: the records list filtered by an employer or a day, "print these cards":
+/// a PDF of card sheets, made off the UI thread with progress, and the slips on the printer.
+#[test]
+fn print_these_cards_from_the_filtered_records_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let slips = dir.path().join("slips.bin");
+    let printer = format!("file:{}", slips.display());
+    let mut h = Harness::with_store(|s| {
+        s.set_config("printer", &printer, Lang::Zh).unwrap();
+    });
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::Enter);
+    h.register("王建国", "110105198001010016", "13900139000");
+    h.pump_until("the slips", |a| {
+        a.done
+            .as_ref()
+            .is_some_and(|d| d.print != PrintStatus::Printing)
+    });
+    h.key(KeyCode::F(3));
+    assert_eq!(h.app.screen, Screen::Records);
+    // not a day nor an employer: Ctrl-P says what it needs
+    h.ctrl('p');
+    assert!(h.app.records.cards.is_none());
+    let (text, _) = h.app.message.clone().unwrap();
+    assert!(text.contains("@"), "{text}");
+    h.typ("@某某快递");
+    h.ctrl('p');
+    let cards = h.app.records.cards.as_ref().expect("the cards panel opens");
+    assert_eq!(
+        cards.filter,
+        booth::store::members::ListFilter::Employer("某某快递".into())
+    );
+    // a PDF where asked
+    let pdf = dir.path().join("cards.pdf");
+    h.ctrl('u');
+    h.typ(pdf.to_str().unwrap());
+    h.key(KeyCode::Enter);
+    h.pump_until("the PDF", |a| {
+        matches!(
+            a.records.cards.as_ref().unwrap().phase,
+            booth::tui::screens::cards::Phase::Finished(_)
+        )
+    });
+    let phase = &h.app.records.cards.as_ref().unwrap().phase;
+    match phase {
+        booth::tui::screens::cards::Phase::Finished(
+            booth::tui::screens::cards::CardsDone::Pdf {
+                cards, pages, path, ..
+            },
+        ) => {
+            assert_eq!((*cards, *pages), (2, 1));
+            assert_eq!(path, &pdf);
+        }
+        other => panic!("{other:?}"),
+    }
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert!(!dir.path().join("cards.pdf.part").exists());
+    h.key(KeyCode::Enter);
+    assert!(h.app.records.cards.is_none(), "Enter closes a finished run");
+
+    // the same members on the printer: two slips more in the printer's file
+    let before = std::fs::metadata(&slips).unwrap().len();
+    h.ctrl('p');
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    h.pump_until("the printing", |a| {
+        matches!(
+            a.records.cards.as_ref().unwrap().phase,
+            booth::tui::screens::cards::Phase::Finished(_)
+        )
+    });
+    let phase = &h.app.records.cards.as_ref().unwrap().phase;
+    assert_eq!(
+        phase,
+        &booth::tui::screens::cards::Phase::Finished(
+            booth::tui::screens::cards::CardsDone::Printed {
+                printed: 2,
+                already: 0
+            }
+        )
+    );
+    let after = std::fs::metadata(&slips).unwrap().len();
+    assert!(after > before, "{before} → {after}");
+    // a folder that does not exist: said before anything runs
+    h.key(KeyCode::Esc);
+    h.ctrl('p');
+    h.ctrl('u');
+    h.typ("/nonexistent-folder/cards.pdf");
+    h.key(KeyCode::Enter);
+    let c = h.app.records.cards.as_ref().unwrap();
+    assert_eq!(c.phase, booth::tui::screens::cards::Phase::Choosing);
+    assert!(c.error.is_some());
+}
+
+/// Issue 12 leftover: with `verify_url` set, the done screen's QR is the URL form the slip
+/// carries (a phone camera opens the office's page).
+#[test]
+fn the_done_screen_shows_the_url_form_when_verify_url_is_set() {
+    let url = "https://verify.example.cn";
+    let mut h = Harness::with_store(|s| {
+        s.set_config("verify_url", url, Lang::Zh).unwrap();
+    });
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    assert_eq!(h.app.screen, Screen::Done);
+    let d = h.app.done.as_ref().unwrap();
+    let store = h.app.store().unwrap();
+    let m = store.get(&d.member_no).unwrap().unwrap();
+    let url_form = m.qr_text(None, Some(url), store.device_key()).unwrap();
+    assert!(
+        url_form.starts_with("HTTPS://VERIFY.EXAMPLE.CN/V#"),
+        "{url_form}"
+    );
+    assert_eq!(d.qr, booth::card::qr::QrMatrix::encode(&url_form).unwrap());
+    let code = m.payload(None, store.device_key()).unwrap();
+    assert_ne!(d.qr, booth::card::qr::QrMatrix::encode(&code).unwrap());
+}
+
+/// Issue 14 item 6 in the UI: a slip saved with a character no font has gets a warning line
+/// of its own on the done screen (and the print line does not repeat it).
+#[test]
+fn a_slip_with_a_character_no_font_has_is_warned_on_its_own_line() {
+    let mut h = Harness::new();
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.pump_until("the slip", |a| {
+        a.done
+            .as_ref()
+            .is_some_and(|d| d.print != PrintStatus::Printing)
+    });
+    let no = h.app.done.as_ref().unwrap().member_no.as_str().to_string();
+    let mut coverage = booth::slip::font::Coverage::Complete;
+    coverage.add_missing('𠮷');
+    let note = coverage.note(Lang::Zh).unwrap();
+    h.app
+        .handle_event(AppEvent::Worker(booth::tui::workers::WorkerMsg::Printed {
+            member_no: no,
+            outcome: booth::printer::PrintOutcome::Saved {
+                path: "/tmp/slip.png".into(),
+                error: None,
+                coverage,
+            },
+        }));
+    let d = h.app.done.as_ref().unwrap();
+    assert_eq!(d.notes, vec![note.clone()]);
+    match &d.print {
+        PrintStatus::Done { message, .. } => assert!(!message.contains(&note), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    // elsewhere (a reprint from the records): the status line says both, as a warning
+    h.key(KeyCode::F(3));
+    h.app
+        .handle_event(AppEvent::Worker(booth::tui::workers::WorkerMsg::Printed {
+            member_no: "X".into(),
+            outcome: booth::printer::PrintOutcome::Saved {
+                path: "/tmp/slip.png".into(),
+                error: None,
+                coverage: {
+                    let mut c = booth::slip::font::Coverage::Complete;
+                    c.add_missing('𠮷');
+                    c
+                },
+            },
+        }));
+    let (text, tone) = h.app.message.clone().unwrap();
+    assert!(
+        text.contains(&note) && text.contains("/tmp/slip.png"),
+        "{text}"
+    );
+    assert_eq!(tone, booth::tui::app::Tone::Bad);
+}
+
+/// A code used on a second laptop: the office refuses it (403, the token is bound to the
+/// first laptop's key), and the upload screen says why and what to do, not the server's text.
+#[test]
+fn a_code_already_used_by_another_laptop_is_refused_in_words() {
+    use common::net::{Server, server_cmd};
+    let mut first = Harness::new();
+    let db = format!("sqlite:{}", first._dir.path().join("office.db").display());
+    let server = Server::start(&db);
+    let (out, v) = server_cmd(&[
+        "add-device",
+        "laptop-a",
+        "--db",
+        &db,
+        "--server-url",
+        &server.url(),
+    ]);
+    assert!(out.status.success(), "{v}");
+    let code = v["enrolment_code"].as_str().unwrap().to_string();
+    let mut second = Harness::new();
+    for h in [&mut first, &mut second] {
+        h.register("葛婷婷", "11010519491231002X", "13800138000");
+        h.key(KeyCode::F(5));
+        h.app
+            .handle_event(AppEvent::Input(Event::Paste(code.clone())));
+        h.key(KeyCode::Enter);
+        assert!(h.app.upload.configured);
+        h.key(KeyCode::Enter);
+        h.pump_until("the upload", |a| !a.upload.running);
+    }
+    assert!(first.app.upload.status.message(Lang::Zh).unwrap().1);
+    let (msg, ok) = second.app.upload.status.message(Lang::Zh).unwrap();
+    assert!(!ok);
+    assert!(msg.contains("这个令牌已属于另一台电脑"), "{msg}");
+    assert!(msg.contains("登记码"), "{msg}");
+    assert_eq!(second.app.counts.queued, 1, "the record stays queued");
+}
+
+/// A raw TCP printer on loopback answering the paper-status query from `paper`; counts the
+/// slips it receives.
+fn fake_printer() -> (
+    String,
+    Arc<std::sync::atomic::AtomicBool>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("tcp://{}", listener.local_addr().unwrap());
+    let paper = Arc::new(AtomicBool::new(true));
+    let slips = Arc::new(AtomicUsize::new(0));
+    let (p, s) = (paper.clone(), slips.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut query = [0u8; 3];
+            if conn.read_exact(&mut query).is_err() {
+                continue;
+            }
+            let status = if p.load(Ordering::SeqCst) { 0x12 } else { 0x72 };
+            let _ = conn.write_all(&[status]);
+            let mut rest = Vec::new();
+            let _ = conn.read_to_end(&mut rest);
+            if !rest.is_empty() {
+                s.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    (uri, paper, slips)
+}
+
+/// Printing these cards pauses when the printer is out of paper, says so, goes on by itself
+/// when paper is back, and Esc during a pause stops the run.
+#[test]
+fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
+    use booth::tui::screens::cards::{CardsDone, Phase};
+    use std::sync::atomic::Ordering;
+    let (uri, paper, slips) = fake_printer();
+    let mut h = Harness::with_store(|s| {
+        s.set_config("printer", &uri, Lang::Zh).unwrap();
+    });
+    h.register("葛婷婷", "11010519491231002X", "13800138000");
+    h.key(KeyCode::Enter);
+    h.register("王建国", "110105198001010016", "13900139000");
+    h.pump_until("the slips", |a| {
+        a.done
+            .as_ref()
+            .is_some_and(|d| d.print != PrintStatus::Printing)
+    });
+    let before = slips.load(Ordering::SeqCst);
+    paper.store(false, Ordering::SeqCst);
+    h.key(KeyCode::F(3));
+    h.typ("@某某快递");
+    h.ctrl('p');
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    let paused = |a: &App| {
+        matches!(
+            &a.records.cards.as_ref().unwrap().phase,
+            Phase::Running {
+                paused: Some(_),
+                ..
+            }
+        )
+    };
+    h.pump_until("the pause", paused);
+    match &h.app.records.cards.as_ref().unwrap().phase {
+        Phase::Running {
+            paused: Some(why), ..
+        } => assert!(why.contains("缺纸"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    paper.store(true, Ordering::SeqCst);
+    h.pump_until("the end", |a| {
+        matches!(a.records.cards.as_ref().unwrap().phase, Phase::Finished(_))
+    });
+    assert_eq!(
+        h.app.records.cards.as_ref().unwrap().phase,
+        Phase::Finished(CardsDone::Printed {
+            printed: 2,
+            already: 0
+        })
+    );
+    assert_eq!(slips.load(Ordering::SeqCst) - before, 2);
+    // again: nobody printed twice; out of paper and stopped with Esc
+    h.key(KeyCode::Esc);
+    h.ctrl('p');
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    h.pump_until("the second run", |a| {
+        matches!(a.records.cards.as_ref().unwrap().phase, Phase::Finished(_))
+    });
+    assert_eq!(
+        h.app.records.cards.as_ref().unwrap().phase,
+        Phase::Finished(CardsDone::Printed {
+            printed: 0,
+            already: 2
+        })
+    );
+    // asked for (A): printed again
+    let before = slips.load(Ordering::SeqCst);
+    h.key(KeyCode::Esc);
+    h.ctrl('p');
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Char('a'));
+    assert!(h.app.records.cards.as_ref().unwrap().again);
+    h.key(KeyCode::Enter);
+    h.pump_until("the run again", |a| {
+        matches!(a.records.cards.as_ref().unwrap().phase, Phase::Finished(_))
+    });
+    assert_eq!(
+        h.app.records.cards.as_ref().unwrap().phase,
+        Phase::Finished(CardsDone::Printed {
+            printed: 2,
+            already: 0
+        })
+    );
+    assert_eq!(slips.load(Ordering::SeqCst) - before, 2);
+    // a third worker, the printer out of paper, Esc during the pause: stopped, not printed
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::F(2));
+    h.register("买买提", &common::valid_id(7), &common::phone(7));
+    assert_eq!(h.app.screen, Screen::Done, "{:?}", h.app.message);
+    h.pump_until("the slip", |a| {
+        a.done
+            .as_ref()
+            .is_some_and(|d| d.print != PrintStatus::Printing)
+    });
+    let before = slips.load(Ordering::SeqCst);
+    paper.store(false, Ordering::SeqCst);
+    h.key(KeyCode::F(3));
+    h.ctrl('p');
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    h.pump_until("the pause", paused);
+    h.key(KeyCode::Esc);
+    h.pump_until("the stop", |a| {
+        matches!(a.records.cards.as_ref().unwrap().phase, Phase::Finished(_))
+    });
+    assert_eq!(
+        h.app.records.cards.as_ref().unwrap().phase,
+        Phase::Finished(CardsDone::Cancelled { done: 2 })
+    );
+    assert_eq!(slips.load(Ordering::SeqCst), before);
 }

@@ -47,6 +47,9 @@ fn a_booth_day_in_the_terminal() {
     t.key(TAB);
     t.key(TAB);
     t.key(TAB);
+    // the office's enrolment code and certificate: later, on the upload screen
+    t.key(TAB);
+    t.key(TAB);
     t.send(PASS);
     t.key(TAB);
     t.send(PASS);
@@ -323,4 +326,90 @@ fn three_workers_typed_in_bursts_are_stored_exactly() {
             "three slips in the printer file"
         );
     }
+}
+
+/// Issue 14 item 7: a cadre sets up the upload and uploads from the terminal alone: the
+/// enrolment code as `booth server add-device` printed it, pasted on the upload screen (a
+/// mistyped one refused in words first), then Enter, Enter.
+#[test]
+fn the_enrolment_code_is_pasted_on_the_upload_screen_and_the_day_uploads() {
+    use common::net::{Server, members_on_server, server_cmd};
+    let b = Booth::new();
+    let (out, _) = b.register_sample();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = format!("sqlite:{}", b.dir.path().join("office.db").display());
+    let server = Server::start(&db);
+    let (out, v) = server_cmd(&[
+        "add-device",
+        "laptop-pty",
+        "--db",
+        &db,
+        "--server-url",
+        &server.url(),
+    ]);
+    assert!(out.status.success(), "{v}");
+    let code = v["enrolment_code"].as_str().unwrap().to_string();
+
+    let mut t = Tui::start(&b.data(), 80, 24);
+    t.wait_for("请输入口令", 10);
+    t.send(PASS);
+    t.key(ENTER);
+    t.wait_for("新会员登记", 10);
+    t.key(F5);
+    t.wait_for("未配置上传", 5);
+    t.wait_for("登记码", 5);
+    // typed with a slip of the finger: refused beside the field, in words
+    t.send("BOOTH1-abc");
+    t.key(ENTER);
+    t.wait_for("登记码已损坏", 5);
+    // the whole code pasted (a terminal's bracketed paste) replaces it
+    t.send(&format!("\x1b[200~{code}\x1b[201~"));
+    t.key(ENTER);
+    t.wait_for("已设置上传", 10);
+    assert!(t.screen().contains(&server.url()), "{}", t.screen());
+    t.key(ENTER);
+    t.wait_for("待上传记录：0 条", 20);
+    assert_eq!(members_on_server(&db), 1);
+    t.key(CTRL_Q);
+    assert_eq!(t.wait_exit(10), Some(0));
+}
+
+/// Issue 16 item 3: the records list filtered by a day, Ctrl-P, a PDF file: the card sheets
+/// are written off the UI thread with progress, and the panel says how many.
+#[test]
+fn print_these_cards_to_a_pdf_from_the_records_list() {
+    let b = Booth::new();
+    for i in 0..3 {
+        let (out, v) = b.register(
+            ["葛婷婷", "王建国", "买买提"][i],
+            &valid_id(40 + i as u32),
+            &phone(40 + i as u32),
+        );
+        assert!(out.status.success(), "{v}");
+    }
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let pdf = b.dir.path().join("cards today.pdf");
+    let mut t = Tui::start(&b.data(), 100, 32);
+    t.wait_for("请输入口令", 10);
+    t.send(PASS);
+    t.key(ENTER);
+    t.wait_for("新会员登记", 10);
+    t.key(F3);
+    t.wait_for("已列出 3 条", 10);
+    t.send(&today);
+    t.wait_for("Ctrl-P 打印这些会员卡", 5);
+    t.key("\x10"); // Ctrl-P
+    t.wait_for("打印这些会员卡", 5);
+    t.wait_for(&format!("范围：{today} 当天登记的会员"), 5);
+    t.key("\x15"); // Ctrl-U: the suggested file name goes
+    t.send(pdf.to_str().unwrap());
+    t.key(ENTER);
+    t.wait_for("已写入 3 张会员卡（1 页 A4）", 30);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-") && bytes.ends_with(b"%%EOF\n"));
+    // back to the list with its filter
+    t.key(ENTER);
+    t.wait_for("已列出 3 条", 5);
+    t.key(CTRL_Q);
+    assert_eq!(t.wait_exit(10), Some(0));
 }

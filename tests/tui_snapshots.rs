@@ -136,6 +136,14 @@ fn setup_and_unlock_screens() {
         app.setup.focus = booth::tui::screens::setup::SetupField::UnionShort;
         app.setup.error = Some(booth::t!(lang, "setup.union_too_long").into());
         snap("setup_union_short", &app);
+        // the office's enrolment code, optional, with its hint; refused in words
+        app.setup.focus = booth::tui::screens::setup::SetupField::Code;
+        app.setup.error = None;
+        snap("setup_code", &app);
+        app.setup.code.set("BOOTH1-abc");
+        app.setup.error =
+            Some(booth::sync::enrol::check_code("BOOTH1-abc", false, lang).unwrap_err());
+        snap("setup_code_refused", &app);
         app.screen = Screen::Unlock;
         app.unlock.error = Some(booth::t!(lang, "store.wrong_passphrase").into());
         snap("unlock_wrong_passphrase", &app);
@@ -228,6 +236,30 @@ fn after_submit_screen() {
             ),
         };
         snap("done_printed", &app);
+        // saved with a character no font has: a warning line of its own
+        let mut coverage = booth::slip::font::Coverage::Complete;
+        coverage.add_missing('𠮷');
+        let d = app.done.as_mut().unwrap();
+        d.print = PrintStatus::Done {
+            ok: true,
+            message: booth::t!(
+                lang,
+                "print.saved_no_printer",
+                path = "/home/booth/.local/share/booth/slips/K7M2QX00428.png"
+            ),
+        };
+        d.notes = coverage.note(lang).into_iter().collect();
+        snap("done_font_warning", &app);
+        let d = app.done.as_mut().unwrap();
+        d.notes.clear();
+        d.print = PrintStatus::Done {
+            ok: true,
+            message: booth::t!(
+                lang,
+                "print.printed",
+                printer = "file:/tmp/acceptance.Xq3RtZ/p.bin"
+            ),
+        };
         // the next member typed while the card is still up: beside the form where it fits
         // with its whole quiet zone (100×32, 120×40), its number and keys in the title row
         // where it does not (80×24)
@@ -284,6 +316,63 @@ fn records_screens() {
         app.records.query.set("8001");
         app.records.rows.clear();
         snap("records_none", &app);
+    }
+}
+
+/// "Print these cards": the list filtered by an employer offers it; the panel's choice, its
+/// progress, a pause, and the end with a warning about characters no font has.
+#[test]
+fn print_these_cards_screens() {
+    use booth::tui::screens::cards::{CardsDone, CardsProgress, CardsState};
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        app.screen = Screen::Records;
+        app.records.rows = (1..=3).map(|i| summary(i, State::Queued)).collect();
+        app.records.exhausted = true;
+        app.records.query.set("@某某快递");
+        snap("records_filtered", &app);
+        let filter = app.records.filter().unwrap();
+        app.records.cards = Some(CardsState::new(
+            filter,
+            "/home/cadre/booth-cards-2026-11-24.pdf".into(),
+            Some("tcp://192.168.1.50:9100".into()),
+        ));
+        snap("cards_choose", &app);
+        let c = app.records.cards.as_mut().unwrap();
+        c.target = booth::tui::screens::cards::Target::Printer;
+        c.again = true;
+        snap("cards_choose_printer", &app);
+        let c = app.records.cards.as_mut().unwrap();
+        c.target = booth::tui::screens::cards::Target::Pdf;
+        c.again = false;
+        let c = app.records.cards.as_mut().unwrap();
+        let _flags = c.begin();
+        c.progress(CardsProgress::Selected {
+            total: 120,
+            skipped: 1,
+        });
+        c.progress(CardsProgress::Card {
+            done: 45,
+            total: 120,
+        });
+        snap("cards_running", &app);
+        let c = app.records.cards.as_mut().unwrap();
+        c.target = booth::tui::screens::cards::Target::Printer;
+        c.progress(CardsProgress::Paused(
+            booth::printer::PrintError::OutOfPaper.message(lang),
+        ));
+        snap("cards_paused", &app);
+        let c = app.records.cards.as_mut().unwrap();
+        c.target = booth::tui::screens::cards::Target::Pdf;
+        let mut coverage = booth::slip::font::Coverage::Complete;
+        coverage.add_missing('𠮷');
+        c.finished(CardsDone::Pdf {
+            path: "/home/cadre/booth-cards-2026-11-24.pdf".into(),
+            cards: 119,
+            pages: 12,
+            notes: coverage.note(lang).into_iter().collect(),
+        });
+        snap("cards_done", &app);
     }
 }
 
@@ -360,6 +449,62 @@ fn dashboard_and_upload_screens() {
         app.screen = Screen::Upload;
         app.upload.queued = 60;
         snap("upload_unconfigured", &app);
+        // the code and the office's certificate, typed on the upload screen
+        app.upload.ca = Some("/media/usb/office-ca.pem".into());
+        app.upload.open_entry();
+        snap("upload_enrol", &app);
+        app.upload.enrol_refused(
+            booth::tui::screens::enrol::EntryField::Ca,
+            booth::sync::enrol::check_ca("/media/usb/office-ca.pem", lang).unwrap_err(),
+        );
+        snap("upload_enrol_refused", &app);
+        app.upload.entry = None;
+        app.upload.configured = true;
+        app.upload.server = Some("https://union.example.cn".into());
+        app.upload.running = true;
+        app.upload.total = 60;
+        app.upload.progress(booth::sync::Progress::Retrying {
+            attempt: 3,
+            wait: std::time::Duration::from_millis(1900),
+            reason: booth::sync::NetError::NameNotFound("union.example.cn".into()),
+            since: std::time::Duration::from_secs(4),
+            limit: std::time::Duration::from_secs(300),
+        });
+        snap("upload_retrying", &app);
+        // retries stop after a bounded time, saying so
+        app.upload.finished(Err(booth::sync::UploadError::GaveUp {
+            after: std::time::Duration::from_secs(300),
+            why: booth::sync::NetError::Refused,
+        }));
+        snap("upload_gave_up", &app);
+        app.upload.running = true;
+        app.upload.finished(Err(booth::sync::UploadError::Binding {
+            code: "token_bound_to_other_key".into(),
+            message: "raw server words".into(),
+        }));
+        snap("upload_binding_refused", &app);
+        app.upload
+            .finished(Err(booth::sync::UploadError::UpgradeRequired(
+                "raw server words".into(),
+            )));
+        snap("upload_upgrade_required", &app);
+        // an http:// office on another machine: asked before anything is sent
+        {
+            let s = app.session.as_mut().unwrap();
+            s.config = s
+                .store
+                .set_config("server", "http://192.168.1.20:8080", lang)
+                .unwrap();
+        }
+        app.upload.running = false;
+        app.upload.status = Default::default();
+        app.upload.server = Some("http://192.168.1.20:8080".into());
+        app.overlay = Some(Overlay::ConfirmPlainHttp);
+        snap("confirm_plain_http", &app);
+        app.overlay = None;
+        app.upload.configured = false;
+        app.upload.server = None;
+        app.upload.status = Default::default();
         app.upload.configured = true;
         app.upload.server = Some("https://union.example.cn".into());
         app.upload.running = true;
@@ -409,5 +554,20 @@ fn a_small_terminal_asks_to_be_enlarged() {
         let text = draw(&app, 60, 20);
         assert!(text.contains("80") && text.contains("24"));
         insta::assert_snapshot!(format!("too_small_{}", lang.code()), text);
+    }
+}
+
+/// F6 counted a consultation: the needs' keys wait at the bottom, two of them marked.
+#[test]
+fn needs_after_f6() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        for code in [KeyCode::F(6), KeyCode::Char('1'), KeyCode::Char('5')] {
+            app.handle_key(KeyEvent::from(code));
+        }
+        app.message = None;
+        assert!(app.needs.is_some());
+        snap("needs_after_f6", &app);
     }
 }

@@ -490,3 +490,67 @@ fn a_server_with_a_small_body_limit_gets_smaller_batches() {
         assert!(server.log_text().contains("\"status\":413"));
     }
 }
+
+/// Issue 13 item 12: personal data never goes over plain HTTP to another machine without
+/// `--allow-http` (the rule is sync's, shared with the terminal UI); with it, a failure is
+/// told in words, not as the library's text.
+#[test]
+fn plain_http_to_another_machine_needs_allow_http() {
+    let b = Booth::new();
+    import(&b, 2, 300);
+    let url = "http://booth-office.invalid:8080";
+    let out = b
+        .cmd(&["upload", "--server", url, "--give-up-after", "1"])
+        .env("BOOTH_TOKEN", "tok")
+        .env("BOOTH_LANG", "zh-CN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--allow-http") && err.contains("booth-office.invalid"),
+        "{err}"
+    );
+    let (out, v) = b.json(&["upload", "--server", url, "--token", "tok"]);
+    assert!(!out.status.success());
+    assert_eq!(v["error"], "plain_http", "{v}");
+    assert_eq!(queued(&b), 2);
+    // said yes: tried, and the failure is in the operator's words
+    let out = b
+        .cmd(&[
+            "upload",
+            "--server",
+            url,
+            "--give-up-after",
+            "1",
+            "--allow-http",
+        ])
+        .env("BOOTH_TOKEN", "tok")
+        .env("BOOTH_LANG", "zh-CN")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("连不上工会服务器：找不到服务器名称 booth-office.invalid"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("dns error") && !err.contains("reqwest"),
+        "{err}"
+    );
+    assert_eq!(queued(&b), 2);
+    // loopback needs no flag (tests, a local proxy)
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_, v) = upload(
+        &b,
+        &format!("http://127.0.0.1:{port}"),
+        "tok",
+        &["--give-up-after", "1"],
+    );
+    assert_eq!(v["error"], "unreachable", "{v}");
+}

@@ -1064,3 +1064,79 @@ proptest! {
         prop_assert_eq!(StatedType::parse(&dressed), stated, "{:?} vs {:?}", dressed, plain);
     }
 }
+
+// ----------------------------------------------------------- day summaries at the office
+
+fn need_code() -> impl Strategy<Value = String> {
+    prop_oneof![
+        select(vec!["legal_aid", "skills", "childcare", "other"]).prop_map(String::from),
+        "[a-z_]{1,12}",
+    ]
+}
+
+fn day_summary() -> impl Strategy<Value = booth::protocol::DaySummary> {
+    (
+        -3000i64..400,
+        prop_oneof![Just("朝阳区总工会".to_string()), ".{0,70}"],
+        prop_oneof![
+            Just("望京".to_string()),
+            Just("亦庄".to_string()),
+            ".{0,70}"
+        ],
+        prop_oneof![Just("李".to_string()), ".{0,50}"],
+        0u64..200_000,
+        proptest::collection::btree_map(need_code(), 0u64..200_000, 0..4),
+        0u64..200_000,
+        0u64..200_000,
+    )
+        .prop_map(
+            |(offset, union, place, operator, consultations, needs, registrations, voids)| {
+                booth::protocol::DaySummary {
+                    date: today() - chrono::Duration::days(offset),
+                    union,
+                    place,
+                    operator,
+                    consultations,
+                    needs,
+                    registrations,
+                    voids,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Every summary is stored or refused with a reason, never both and never lost; what is
+    /// stored holds the laptop's rules (fields as `config set` keeps them, counts in bounds,
+    /// needs of the list and no more than the consultations, one per day, union and place).
+    #[test]
+    fn day_summaries_stored_hold_the_laptops_rules(
+        days in proptest::collection::vec(day_summary(), 0..8),
+    ) {
+        use booth::member::options::ListKind;
+        use booth::protocol::MAX_DAY_COUNT;
+        let (stored, refused) = booth::server::ingest::check_days(&days, today(), Lang::En);
+        prop_assert_eq!(stored.len() + refused.len(), days.len());
+        prop_assert!(refused.iter().all(|r| !r.errors.is_empty()));
+        let mut keys = std::collections::HashSet::new();
+        for d in &stored {
+            prop_assert!(keys.insert((d.date, d.union.clone(), d.place.clone())));
+            for text in [&d.union, &d.place, &d.operator] {
+                prop_assert!(!text.is_empty() && !text.chars().any(is_hazardous) && tidy(text) == *text);
+            }
+            prop_assert!(d.union.chars().count() <= 60 && d.place.chars().count() <= 60);
+            prop_assert!(d.operator.chars().count() <= 40);
+            prop_assert!(d.date <= today() + Days::new(1));
+            prop_assert!(d.date >= NaiveDate::from_ymd_opt(2020, 1, 1).unwrap());
+            for n in [d.consultations, d.registrations, d.voids] {
+                prop_assert!(n <= MAX_DAY_COUNT);
+            }
+            for (code, n) in &d.needs {
+                prop_assert!(ListKind::Needs.by_code(code).is_some());
+                prop_assert!(*n > 0 && *n <= d.consultations);
+            }
+        }
+    }
+}

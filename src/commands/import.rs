@@ -319,7 +319,7 @@ fn write_rows(
     let lang = run.lang;
     let today = run.now.date_naive();
     let batch_rows = batch_size();
-    let mut batch = store.batch()?;
+    let mut batch = store.import_batch()?;
     let mut in_batch = 0;
     for row in rows.by_ref() {
         if let Some(pb) = progress {
@@ -418,7 +418,7 @@ fn write_rows(
         if !run.dry_run && in_batch >= batch_rows {
             batch.commit()?;
             report.committed();
-            batch = store.batch()?;
+            batch = store.import_batch()?;
             in_batch = 0;
         }
     }

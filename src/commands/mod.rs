@@ -145,7 +145,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
     };
     match command {
         Command::Register(args) => records::register(ctx, args),
-        Command::Consult { undo } => records::consult(ctx, *undo),
+        Command::Consult { undo, needs } => records::consult(ctx, *undo, needs.as_deref()),
         Command::Import {
             file,
             sheet,
@@ -186,6 +186,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
             ca,
             batch,
             give_up_after,
+            allow_http,
         } => upload::upload(
             ctx,
             &upload::UploadArgs {
@@ -194,6 +195,7 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
                 ca: ca.clone(),
                 batch: *batch,
                 give_up_after: *give_up_after,
+                allow_http: *allow_http,
             },
         ),
         Command::Purge => upload::purge(ctx),

@@ -99,7 +99,12 @@ pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
     })
 }
 
-pub fn consult(ctx: &Ctx, undo: bool) -> Result<Output, CliError> {
+pub fn consult(ctx: &Ctx, undo: bool, needs: Option<&str>) -> Result<Output, CliError> {
+    // checked before the store is opened: a mistyped need counts nobody
+    let needs = match needs {
+        Some(raw) => consult_needs(ctx, raw)?,
+        None => Vec::new(),
+    };
     let mut store = open_store(ctx)?;
     let now = store::now();
     if undo {
@@ -108,7 +113,7 @@ pub fn consult(ctx: &Ctx, undo: bool) -> Result<Output, CliError> {
             .map_err(|e| CliError::store(e, ctx))?;
     } else {
         store
-            .add_consultation(&now)
+            .consult(&needs, &now)
             .map_err(|e| CliError::store(e, ctx))?;
     }
     let f = store
@@ -120,8 +125,34 @@ pub fn consult(ctx: &Ctx, undo: bool) -> Result<Output, CliError> {
             "cli.consultations_today",
             n = f.counts.consultations
         ),
-        json: json!({ "consultations": f.counts.consultations }),
+        json: json!({ "consultations": f.counts.consultations, "needs": needs }),
     })
+}
+
+/// `--needs`: codes or names of the needs list (as the form and imports take them), each
+/// once; anything else is refused with the list's codes.
+fn consult_needs(ctx: &Ctx, raw: &str) -> Result<Vec<String>, CliError> {
+    let (codes, unknown) = crate::member::record::split_needs(raw);
+    if let Some(first) = unknown.first() {
+        let known: Vec<String> = crate::member::options::ListKind::Needs
+            .choices()
+            .iter()
+            .map(|c| format!("{} ({})", c.code, c.label(ctx.lang)))
+            .collect();
+        return Err(CliError::new(
+            "invalid",
+            t!(
+                ctx.lang,
+                "cli.unknown_need",
+                need = crate::member::text::display_safe(first)
+                    .chars()
+                    .take(40)
+                    .collect::<String>(),
+                known = known.join(", ")
+            ),
+        ));
+    }
+    Ok(codes)
 }
 
 pub fn void(ctx: &Ctx, member_no: &str, reason: &str) -> Result<Output, CliError> {

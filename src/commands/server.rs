@@ -14,6 +14,7 @@ use crate::card::enrol::Enrolment;
 use crate::card::office::{OfficeKey, fingerprint};
 use crate::cli::{OfficeKeyArg, ServerAction};
 use crate::export::{ExportFormat, export_from};
+use crate::i18n::Lang;
 use crate::server::console::session;
 use crate::server::db::REVOKED_BY_OFFICE;
 use crate::server::db::audit::{AuditEntry, AuditFilter};
@@ -143,20 +144,84 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         }
         ServerAction::Stats { db, .. } => {
             let (rt, db) = open(ctx, db)?;
-            let s = rt.block_on(db.stats()).map_err(|e| db_error(e, ctx))?;
-            let mut human = t!(ctx.lang, "server.stats", members = s.members);
-            for d in &s.by_device {
-                human.push_str(&format!("\n  {}: {}", d.device, d.members));
-            }
-            for d in &s.by_day {
-                human.push_str(&format!("\n  {}: {}", d.date, d.members));
-            }
+            let s = rt
+                .block_on(db.stats(ctx.lang))
+                .map_err(|e| db_error(e, ctx))?;
+            let human = stats_text(&s, ctx.lang);
             Ok(Output {
                 human,
                 json: serde_json::to_value(&s).unwrap_or_default(),
             })
         }
     }
+}
+
+/// `server stats` for people: the totals, then by device, day and place, needs and forms.
+fn stats_text(s: &server::ServerStats, lang: Lang) -> String {
+    let line = |name: &str, meetings: u64, consultations: u64, registered: u64, members: u64| {
+        t!(
+            lang,
+            "server.stats_line",
+            name = name,
+            meetings = meetings,
+            consultations = consultations,
+            registered = registered,
+            members = members
+        )
+    };
+    let mut out = vec![t!(
+        lang,
+        "server.stats",
+        meetings = s.meetings,
+        consultations = s.consultations,
+        registered = s.registered,
+        members = s.members,
+        enterprises = s.enterprises
+    )];
+    out.push(t!(lang, "server.stats_by_device").into());
+    for d in &s.by_device {
+        out.push(line(
+            &d.device,
+            d.meetings,
+            d.consultations,
+            d.registered,
+            d.members,
+        ));
+    }
+    out.push(t!(lang, "server.stats_by_day").into());
+    for d in &s.by_day {
+        out.push(line(
+            &d.date,
+            d.meetings,
+            d.consultations,
+            d.registered,
+            d.members,
+        ));
+    }
+    out.push(t!(lang, "server.stats_by_place").into());
+    for p in &s.by_place {
+        let c = &p.counts;
+        out.push(line(
+            &p.name,
+            c.meetings,
+            c.consultations,
+            c.registered,
+            c.members,
+        ));
+    }
+    out.push(t!(lang, "server.stats_needs").into());
+    for n in &s.needs {
+        out.push(format!("  {}: {}", n.label, n.count));
+    }
+    out.push(t!(
+        lang,
+        "server.stats_forms",
+        n = s.new_employment_forms.members
+    ));
+    for f in &s.employment_forms {
+        out.push(format!("  {}: {}", f.label, f.count));
+    }
+    out.join("\n")
 }
 
 /// What the audit log records of a change made on the office's command line.

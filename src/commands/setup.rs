@@ -216,18 +216,8 @@ pub fn enroll(ctx: &Ctx, code: &str, server: Option<&str>) -> Result<Output, Cli
     } else {
         code.to_string()
     };
-    let e = crate::card::enrol::Enrolment::parse(&text).map_err(|e| {
-        CliError::new(
-            e.code(),
-            match e {
-                crate::card::enrol::EnrolError::Prefix => t!(ctx.lang, "cli.enrol_prefix").into(),
-                crate::card::enrol::EnrolError::Damaged => t!(ctx.lang, "cli.enrol_damaged").into(),
-                crate::card::enrol::EnrolError::Field(f) => {
-                    t!(ctx.lang, "cli.enrol_field", field = f)
-                }
-            },
-        )
-    })?;
+    let e = crate::card::enrol::Enrolment::parse(&text)
+        .map_err(|e| CliError::new(e.code(), crate::sync::enrol::code_problem(&e, ctx.lang)))?;
     let mut store = open_store(ctx)?;
     if e.server.is_none() && server.is_none() && load_config(&store, ctx)?.server.is_none() {
         return Err(CliError::new(

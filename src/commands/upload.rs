@@ -18,6 +18,7 @@ pub struct UploadArgs {
     pub ca: Option<PathBuf>,
     pub batch: usize,
     pub give_up_after: u64,
+    pub allow_http: bool,
 }
 
 pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
@@ -62,6 +63,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     settings.union = crate::card::payload_union(&config.union, config.union_short.as_deref());
     settings.batch_size = a.batch.max(1);
     settings.give_up_after = Duration::from_secs(a.give_up_after);
+    settings.allow_http = a.allow_http;
 
     let mut conn = store
         .second_connection()
@@ -93,11 +95,20 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
                     rejected = rejected
                 ));
             }
-            Progress::Retrying { attempt, wait, .. } => b.set_message(t!(
-                lang,
-                "sync.retrying",
-                attempt = attempt,
-                secs = format!("{:.1}", wait.as_secs_f64())
+            Progress::Retrying {
+                attempt,
+                wait,
+                reason,
+                ..
+            } => b.set_message(format!(
+                "{} — {}",
+                reason.message(lang),
+                t!(
+                    lang,
+                    "sync.retrying",
+                    attempt = attempt,
+                    secs = format!("{:.1}", wait.as_secs_f64())
+                )
             )),
         }
     };
@@ -127,6 +138,17 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
         human.push_str(&format!(
             "\n{}",
             t!(ctx.lang, "sync.voids_reported", n = report.voids_reported)
+        ));
+    }
+    if report.days_reported > 0 || report.days_rejected > 0 {
+        human.push_str(&format!(
+            "\n{}",
+            t!(
+                ctx.lang,
+                "sync.days_reported",
+                n = report.days_reported,
+                refused = report.days_rejected
+            )
         ));
     }
     if let Some(v) = report.bundle_version {
@@ -160,6 +182,8 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
             "retries": report.retries,
             "elapsed_ms": report.elapsed.as_millis() as u64,
             "voids_reported": report.voids_reported,
+            "days_reported": report.days_reported,
+            "days_rejected": report.days_rejected,
             "bundle_version": report.bundle_version,
             "bundle_warning": report.bundle_warning,
             "purged": purged.purged,
@@ -169,7 +193,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
 
 fn upload_error(e: UploadError, ctx: &Ctx) -> CliError {
     let exit = match e {
-        UploadError::NoServer | UploadError::NoToken => 2,
+        UploadError::NoServer | UploadError::NoToken | UploadError::PlainHttp { .. } => 2,
         UploadError::Unauthorized(_) => 3,
         UploadError::Binding { .. } => 4,
         _ => 1,

@@ -45,6 +45,21 @@ fn lists() -> &'static Lists {
     L.get_or_init(|| toml::from_str(OPTIONS).expect("assets/i18n/options.toml is valid"))
 }
 
+/// The new forms of employment (SPEC §2: 新就业形态), which the office reports apart.
+pub const NEW_EMPLOYMENT_FORMS: &[&str] = &[
+    "courier",
+    "food_delivery",
+    "ride_hailing",
+    "truck_driver",
+    "online_domestic",
+    "live_streamer",
+];
+
+/// Whether an employment-form code is one of the new forms of employment.
+pub fn is_new_employment_form(code: &str) -> bool {
+    NEW_EMPLOYMENT_FORMS.contains(&code)
+}
+
 /// The optional fields that pick from a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ListKind {
@@ -134,6 +149,33 @@ mod tests {
                 assert!(!c.zh.is_empty() && !c.en.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn the_new_forms_of_employment_are_the_six_of_the_list() {
+        let zh: Vec<&str> = NEW_EMPLOYMENT_FORMS
+            .iter()
+            .map(|c| {
+                ListKind::EmploymentForm
+                    .by_code(c)
+                    .expect("in the list")
+                    .zh
+                    .as_str()
+            })
+            .collect();
+        assert_eq!(
+            zh,
+            [
+                "快递员",
+                "外卖配送员",
+                "网约车司机",
+                "货车司机",
+                "网约家政",
+                "网络主播"
+            ]
+        );
+        assert!(!is_new_employment_form("labor_contract"));
+        assert!(!is_new_employment_form("other"));
     }
 
     #[test]

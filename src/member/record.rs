@@ -91,6 +91,13 @@ pub struct Member {
 }
 
 impl Member {
+    /// The employer as the office counts enterprises (SPEC §8): by its unified social credit
+    /// code when given, else by its name with all spaces removed and full-width characters
+    /// folded. The prefix keeps a code and a name that happen to be equal apart.
+    pub fn enterprise_key(&self) -> String {
+        enterprise_key(&self.employer, self.details.employer_uscc.as_deref())
+    }
+
     /// Back to text fields, so a stored record can be edited in the form or re-validated by
     /// the server with exactly the rules used at the booth.
     pub fn to_input(&self) -> MemberInput {
@@ -236,6 +243,21 @@ pub fn validate(input: &MemberInput, today: NaiveDate) -> Result<Validated, Vec<
     })
 }
 
+/// See [`Member::enterprise_key`].
+pub fn enterprise_key(employer: &str, uscc: Option<&str>) -> String {
+    match uscc.map(super::uscc::normalize_uscc) {
+        Some(code) if !code.is_empty() => format!("c:{code}"),
+        _ => {
+            let name: String = employer
+                .chars()
+                .map(super::text::fold_width)
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            format!("n:{name}")
+        }
+    }
+}
+
 /// Tidied text with no hazardous characters, at most `max` characters; `None` when empty.
 pub fn free_text(raw: &str, max: usize, required: bool) -> Result<Option<String>, Reason> {
     if let Some(c) = first_hazard(raw) {
@@ -320,6 +342,30 @@ mod tests {
             consent: true,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn enterprises_are_keyed_by_credit_code_else_by_the_folded_name() {
+        let typed = |employer: &str, uscc: &str| {
+            let input = MemberInput {
+                employer: employer.into(),
+                employer_uscc: uscc.into(),
+                ..good()
+            };
+            validate(&input, today()).unwrap().member.enterprise_key()
+        };
+        // spaces (ideographic ones too) and full-width letters make no new enterprise
+        assert_eq!(typed("京东 物流", ""), typed("京东物流", ""));
+        assert_eq!(typed("京东\u{3000}物流", ""), typed("京东物流", ""));
+        assert_eq!(typed("ＪＤ 物流（北京）", ""), typed("JD物流(北京)", ""));
+        assert_ne!(typed("京东物流", ""), typed("顺丰速运", ""));
+        // a credit code decides whatever the name says
+        let code = "91350100M000100Y43";
+        assert_eq!(typed("京东物流", code), typed("京东物流北京分公司", code));
+        assert_eq!(typed("京东物流", code), format!("c:{code}"));
+        assert_ne!(typed("京东物流", code), typed("京东物流", ""));
+        // the raw function folds by itself, for callers with unvalidated text
+        assert_eq!(enterprise_key(" ＡＢ c ", None), "n:ABc");
     }
 
     #[test]

@@ -7,9 +7,12 @@ use chrono::NaiveDate;
 use super::db::search::SearchKeys;
 use crate::card::MemberNo;
 use crate::i18n::Lang;
+use crate::member::options::ListKind;
+use crate::member::state::PLACE_MAX_CHARS;
 use crate::member::{BoothEvent, validate};
 use crate::protocol::{
-    BatchItem, ItemResult, Status, WireError, WireRecord, canonical_json, content_hash,
+    BatchItem, DayRejected, DaySummary, ItemResult, MAX_DAY_COUNT, Status, WireError, WireRecord,
+    canonical_json, content_hash,
 };
 use crate::t;
 
@@ -26,8 +29,53 @@ pub struct Candidate {
     /// The record as the laptop sent it (the hash covers its canonical form).
     pub record: String,
     pub event_date: NaiveDate,
+    /// What the office's figures count of it (kept up to date at ingest).
+    pub facets: Facets,
     /// What the console finds the record by (db::search).
     pub keys: SearchKeys,
+}
+
+/// A record as the office's figures see it (SPEC §8): where and when, booth sign-up or
+/// import, employment form, needs and enterprise. No personal data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facets {
+    pub union: String,
+    pub place: String,
+    pub imported: bool,
+    /// Employment-form code, "" when not asked.
+    pub employment_form: String,
+    /// Need codes of the list.
+    pub needs: Vec<String>,
+    /// `Member::enterprise_key`.
+    pub enterprise: String,
+}
+
+impl Facets {
+    /// The facets of a record the laptop sent (already checked).
+    pub fn of(record: &WireRecord) -> Facets {
+        let d = &record.member.details;
+        Facets {
+            union: record.union.clone(),
+            place: record.place.clone(),
+            imported: record.imported,
+            employment_form: d.employment_form.clone().unwrap_or_default(),
+            needs: d.needs.clone(),
+            enterprise: record.member.enterprise_key(),
+        }
+    }
+}
+
+/// A day summary that passed the laptop's rules, tidied as the laptop tidies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayRow {
+    pub date: NaiveDate,
+    pub union: String,
+    pub place: String,
+    pub operator: String,
+    pub consultations: u64,
+    pub needs: std::collections::BTreeMap<String, u64>,
+    pub registrations: u64,
+    pub voids: u64,
 }
 
 /// What the database decided for a candidate.
@@ -149,14 +197,14 @@ pub fn check(
     }
     // What is stored is what the laptop would have sent for this record: the validated,
     // tidied form, nothing more. Anything else (extra fields, untidy text) is not a booth's.
-    let canonical = serde_json::to_value(WireRecord {
+    let tidy = WireRecord {
         member: v.member.clone(),
         union: event.union.clone(),
         place: event.place.clone(),
         operator: event.operator,
         ..record.clone()
-    })
-    .unwrap_or_default();
+    };
+    let canonical = serde_json::to_value(&tidy).unwrap_or_default();
     if canonical_json(&canonical) != canonical_json(&item.record) {
         return Err(rejected(
             item,
@@ -177,6 +225,118 @@ pub fn check(
         content_hash: hash,
         record: serde_json::to_string(&item.record).unwrap_or_default(),
         event_date: record.event_date,
+        facets: Facets::of(&tidy),
+    })
+}
+
+/// Checks the day summaries of a request with the laptop's rules: the booth's fields as
+/// `config set` holds them, a plausible date, counts within bounds, needs of the list and
+/// no more than the consultations, one summary per day, union and place. Returns the rows
+/// to store and the refused ones.
+pub fn check_days(
+    days: &[DaySummary],
+    today: NaiveDate,
+    lang: Lang,
+) -> (Vec<DayRow>, Vec<DayRejected>) {
+    let mut rows: Vec<DayRow> = Vec::new();
+    let mut refused = Vec::new();
+    for d in days {
+        match check_day(d, today, lang) {
+            Ok(row) => {
+                let same =
+                    |r: &DayRow| r.date == row.date && r.union == row.union && r.place == row.place;
+                if rows.iter().any(same) {
+                    refused.push(day_refused(
+                        d,
+                        wire_error(
+                            "date",
+                            "duplicate_day",
+                            t!(lang, "server.duplicate_day").into(),
+                        ),
+                    ));
+                } else {
+                    rows.push(row);
+                }
+            }
+            Err(e) => refused.push(day_refused(d, e)),
+        }
+    }
+    (rows, refused)
+}
+
+fn day_refused(d: &DaySummary, error: WireError) -> DayRejected {
+    DayRejected {
+        date: d.date,
+        // echoed for the laptop's log: only what it sent, made safe to show, cut short
+        place: crate::member::text::display_safe(&d.place)
+            .chars()
+            .take(PLACE_MAX_CHARS)
+            .collect(),
+        errors: vec![error],
+    }
+}
+
+fn check_day(d: &DaySummary, today: NaiveDate, lang: Lang) -> Result<DayRow, WireError> {
+    let event = BoothEvent {
+        union: d.union.clone(),
+        place: d.place.clone(),
+        operator: d.operator.clone(),
+    }
+    .checked()
+    .map_err(|(field, reason)| wire_error(field, reason.code(), reason.message(lang)))?;
+    if !plausible_day(d.date, today) {
+        return Err(wire_error(
+            "date",
+            "bad_date",
+            t!(lang, "server.bad_event_date").into(),
+        ));
+    }
+    let too_many = |field: &str| {
+        wire_error(
+            field,
+            "too_large",
+            t!(lang, "server.day_count_too_large", max = MAX_DAY_COUNT),
+        )
+    };
+    for (field, n) in [
+        ("consultations", d.consultations),
+        ("registrations", d.registrations),
+        ("voids", d.voids),
+    ] {
+        if n > MAX_DAY_COUNT {
+            return Err(too_many(field));
+        }
+    }
+    for (code, &n) in &d.needs {
+        if ListKind::Needs.by_code(code).is_none() {
+            return Err(wire_error(
+                "needs",
+                "unknown_need",
+                t!(lang, "server.unknown_need").into(),
+            ));
+        }
+        if n > d.consultations {
+            return Err(wire_error(
+                "needs",
+                "more_needs_than_consultations",
+                t!(lang, "server.needs_over_consultations").into(),
+            ));
+        }
+    }
+    Ok(DayRow {
+        date: d.date,
+        union: event.union,
+        place: event.place,
+        operator: event.operator,
+        consultations: d.consultations,
+        needs: d
+            .needs
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| (c.clone(), *n))
+            .collect(),
+        registrations: d.registrations,
+        voids: d.voids,
     })
 }
 

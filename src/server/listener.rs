@@ -83,6 +83,9 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        // A connection's read buffer is memory outside the body budget: keep it small, so
+        // hundreds of uploading laptops cost their bodies, not their buffers.
+        .max_buf_size(64 * 1024)
         .keep_alive(true);
     let http = Arc::new(http);
     tokio::pin!(shutdown);

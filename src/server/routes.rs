@@ -28,7 +28,7 @@ use crate::card::office::OfficeKey;
 use crate::i18n::Lang;
 use crate::protocol::{
     self, BatchRequest, BatchResponse, ErrorBody, HEADER_DEVICE_KEY, HEADER_SIGNATURE, ItemResult,
-    MAX_RECORDS_PER_BATCH, Status,
+    MAX_DAYS_PER_BATCH, MAX_RECORDS_PER_BATCH, Status,
 };
 use crate::t;
 
@@ -96,6 +96,9 @@ struct LogInfo {
     rejected: usize,
     duplicate_person: usize,
     conflict: usize,
+    /// Day summaries sent, and refused.
+    days: usize,
+    days_rejected: usize,
     db_ms: u64,
     error: Option<&'static str>,
 }
@@ -160,6 +163,8 @@ async fn access_log(req: Request, next: Next) -> Response {
         rejected = info.rejected,
         duplicate_person = info.duplicate_person,
         conflict = info.conflict,
+        days = info.days,
+        days_rejected = info.days_rejected,
         db_ms = info.db_ms,
         error = info.error.unwrap_or("-"),
     );
@@ -329,7 +334,13 @@ async fn read_body(
     const DRAIN_MAX: usize = 256 * 1024 * 1024;
     let read = async move {
         let mut body = body;
-        let mut buf = Vec::new();
+        // Sized once from the announced length: growing by doubling would copy the body and
+        // leave up to twice its size resident, outside what the budget counts. Untouched
+        // capacity costs no memory until the bytes arrive.
+        let announced =
+            usize::try_from(axum::body::HttpBody::size_hint(&body).upper().unwrap_or(0))
+                .unwrap_or(0);
+        let mut buf = Vec::with_capacity(announced.min(limit));
         let mut held = budget
             .clone()
             .try_acquire_many_owned(0)
@@ -594,6 +605,15 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             info,
         );
     }
+    if batch.days.len() > MAX_DAYS_PER_BATCH {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_days",
+            t!(lang, "server.too_many_days", max = MAX_DAYS_PER_BATCH),
+            info,
+        );
+    }
+    info.days = batch.days.len();
 
     // Hashing and validation are CPU work: off the async workers.
     let today = chrono::Local::now().date_naive();
@@ -606,10 +626,11 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
                 Err(answer) => answers[i] = Some(answer),
             }
         }
-        (batch.batch_id, answers, candidates)
+        let days = ingest::check_days(&batch.days, today, lang);
+        (batch.batch_id, answers, candidates, days)
     })
     .await;
-    let Ok((batch_id, mut answers, candidates)) = checked else {
+    let Ok((batch_id, mut answers, candidates, (days, days_rejected))) = checked else {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -627,6 +648,7 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             binding,
             candidates: candidates.clone(),
             voids,
+            days: days.clone(),
         })
         .await;
     info.db_ms = db_start.elapsed().as_millis() as u64;
@@ -665,7 +687,14 @@ async fn post_batch(State(app): State<Arc<App>>, req: Request) -> Response {
             Status::Conflict => info.conflict += 1,
         }
     }
-    let mut resp = axum::Json(BatchResponse { batch_id, results }).into_response();
+    info.days_rejected = days_rejected.len();
+    let mut resp = axum::Json(BatchResponse {
+        batch_id,
+        results,
+        days_stored: days.len() as u64,
+        days_rejected,
+    })
+    .into_response();
     resp.extensions_mut().insert(info);
     resp
 }

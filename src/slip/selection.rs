@@ -10,7 +10,7 @@ use crate::card::{DeviceKey, MemberNo};
 use crate::config::Config;
 use crate::i18n::Lang;
 use crate::member::State;
-use crate::store::members::StateFilter;
+use crate::store::members::{ListFilter, StateFilter};
 use crate::store::{Store, StoreError, StoredMember};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +122,26 @@ pub fn select(
             })?;
         }
     }
+    Ok(out)
+}
+
+/// The records a filter of the records list names (the terminal UI's "print these cards"), on
+/// any connection to the store (a worker thread's): as [`select`] does for a day, the voided
+/// and purged are left out silently, the revoked with a line.
+pub fn select_matching(
+    conn: &rusqlite::Connection,
+    filter: &ListFilter,
+    revoked: &dyn Fn(&MemberNo) -> bool,
+) -> Result<Selected, StoreError> {
+    let mut out = Selected::default();
+    crate::store::members::for_each_matching(conn, filter, |m| {
+        match why_not(&m, revoked) {
+            None => out.numbers.push(m.member_no),
+            Some(Skip::Revoked) => out.skipped.push((m.member_no, Skip::Revoked)),
+            Some(_) => {}
+        }
+        Ok::<(), StoreError>(())
+    })?;
     Ok(out)
 }
 

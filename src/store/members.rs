@@ -44,6 +44,9 @@ pub struct StoredMember {
     /// For `duplicate_person` answers: the member number the office already has.
     pub server_member_no: Option<String>,
     pub purged_at: Option<DateTime<FixedOffset>>,
+    /// Registered by `booth import`, not at the booth (the office counts it as a member, not
+    /// as a booth sign-up).
+    pub imported: bool,
 }
 
 impl StoredMember {
@@ -184,7 +187,7 @@ fn person_hash(pepper: &[u8; 32], doc: &Document) -> [u8; 32] {
 pub(crate) const COLUMNS: &str =
     "id, uuid, member_no, record, gender, birth_date, region, employment_form,
     needs, union_name, place, operator, event_date, consent_at, created_at, updated_at, state,
-    state_reason, server_member_no, purged_at";
+    state_reason, server_member_no, purged_at, imported";
 
 fn bad(what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -243,6 +246,7 @@ pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<StoredMember> {
         purged_at: r
             .get::<_, Option<String>>(19)?
             .and_then(|s| parse_timestamp(&s)),
+        imported: r.get(20)?,
     })
 }
 
@@ -318,7 +322,7 @@ impl Stamp {
 }
 
 /// Inserts one validated record inside an open transaction. Shared by [`Store::register`]
-/// (a transaction of one) and import (batches).
+/// (a transaction of one) and import (batches, `imported`).
 fn insert(
     tx: &Connection,
     device: &Device,
@@ -326,6 +330,7 @@ fn insert(
     v: &Validated,
     event: &BoothEvent,
     stamp: &Stamp,
+    imported: bool,
 ) -> Result<Registered, RegisterError> {
     let hash = person_hash(&device.pepper, &v.member.document);
     let seq = *next_seq;
@@ -342,9 +347,9 @@ fn insert(
         .prepare_cached(
             "INSERT INTO members (uuid, member_no, person_hash, doc_kind, record, name, phone_tail,
                 gender, birth_date, region, employment_form, needs, consent_at, union_name, place,
-                event_date, operator, created_at, updated_at, state)
+                event_date, operator, created_at, updated_at, state, imported)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?13, ?13, 'queued')",
+                ?13, ?13, 'queued', ?18)",
         )?
         .execute(params![
             uuid.to_string(),
@@ -364,6 +369,7 @@ fn insert(
             event.place,
             stamp.date,
             event.operator,
+            imported,
         ]);
     // The unique person hash decides, in the same statement: no look-up first. A failed
     // single-row INSERT leaves the transaction as it was.
@@ -400,6 +406,8 @@ pub struct Batch<'a> {
     /// The member sequence, kept here during the batch and written back on commit.
     next_seq: u32,
     stamp: Option<Stamp>,
+    /// `booth import`'s rows: members, not booth sign-ups.
+    imported: bool,
 }
 
 /// A transaction that takes the write lock at once (BEGIN IMMEDIATE): with the draft writer
@@ -436,7 +444,15 @@ impl Batch<'_> {
             Some(s) if s.given == *now => s,
             slot => slot.insert(Stamp::of(now)),
         };
-        insert(&self.tx, self.device, &mut self.next_seq, v, event, stamp)
+        insert(
+            &self.tx,
+            self.device,
+            &mut self.next_seq,
+            v,
+            event,
+            stamp,
+            self.imported,
+        )
     }
 
     /// Whether this person is already in the store (including rows of this batch).
@@ -505,8 +521,18 @@ impl Store {
         Ok(self.get(&r.member_no)?.ok_or(StoreError::NotFound)?)
     }
 
-    /// Opens a batch of registrations in one transaction (import).
+    /// Opens a batch of booth sign-ups in one transaction.
     pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        self.open_batch(false)
+    }
+
+    /// Opens a batch of registrations from a staff list (`booth import`): members, not booth
+    /// sign-ups, in the office's figures.
+    pub fn import_batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        self.open_batch(true)
+    }
+
+    fn open_batch(&mut self, imported: bool) -> Result<Batch<'_>, StoreError> {
         let tx = write_transaction(&mut self.conn)?;
         let next_seq = read_seq(&tx)?;
         Ok(Batch {
@@ -514,6 +540,7 @@ impl Store {
             device: &self.device,
             next_seq,
             stamp: None,
+            imported,
         })
     }
 
@@ -685,8 +712,62 @@ pub fn get_on(conn: &Connection, member_no: &MemberNo) -> Result<Option<StoredMe
         .optional()?)
 }
 
+/// A search of the records list that names a group worth a batch of cards: one booth day
+/// (`2026-11-24`), or the workers of an employer (`@顺丰`: the employer's name holds the text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListFilter {
+    Date(NaiveDate),
+    Employer(String),
+}
+
+impl ListFilter {
+    /// The filter a search text asks for, if it is one.
+    pub fn parse(query: &str) -> Option<ListFilter> {
+        let q = crate::member::text::tidy(query);
+        if let Some(rest) = q.strip_prefix('@').or_else(|| q.strip_prefix('＠')) {
+            let rest = rest.trim();
+            return (!rest.is_empty()).then(|| ListFilter::Employer(rest.to_string()));
+        }
+        NaiveDate::parse_from_str(&q, "%Y-%m-%d")
+            .ok()
+            .map(ListFilter::Date)
+    }
+
+    /// The SQL condition and its one parameter.
+    fn condition(&self) -> (&'static str, String) {
+        match self {
+            ListFilter::Date(d) => ("event_date = ?1", d.format("%Y-%m-%d").to_string()),
+            // a scan of the records, on a worker thread; the employer is only in the record
+            ListFilter::Employer(e) => (
+                "instr(json_extract(record, '$.employer'), ?1) > 0",
+                e.clone(),
+            ),
+        }
+    }
+}
+
+/// Calls `f` for every record `filter` names, in registration order, one at a time, on any
+/// connection to the store (a worker thread's).
+pub fn for_each_matching<E: From<StoreError>>(
+    conn: &Connection,
+    filter: &ListFilter,
+    mut f: impl FnMut(StoredMember) -> Result<(), E>,
+) -> Result<(), E> {
+    let (cond, param) = filter.condition();
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM members WHERE {cond} ORDER BY id"
+        ))
+        .map_err(StoreError::from)?;
+    let mut rows = stmt.query([param]).map_err(StoreError::from)?;
+    while let Some(row) = rows.next().map_err(StoreError::from)? {
+        f(from_row(row).map_err(StoreError::from)?)?;
+    }
+    Ok(())
+}
+
 /// Search for the records screen: a member-number prefix, the last four digits of a phone,
-/// or the start of a name; newest first, `limit` rows before `before_id` (keyset paging:
+/// the start of a name, or a [`ListFilter`] (a day, an employer); newest first, `limit` rows before `before_id` (keyset paging:
 /// as fast on page 1,000 as on page 1).
 pub fn search(
     conn: &Connection,
@@ -716,7 +797,14 @@ pub fn search(
     };
     let select = "SELECT id, member_no, name, record, phone_tail, created_at, state FROM members";
     let limit = limit as i64;
-    let rows: Vec<Summary> = if q.is_empty() {
+    let rows: Vec<Summary> = if let Some(filter) = ListFilter::parse(&q) {
+        let (cond, param) = filter.condition();
+        conn.prepare_cached(&format!(
+            "{select} WHERE {cond} AND id < ?2 ORDER BY id DESC LIMIT ?3"
+        ))?
+        .query_map(params![param, before, limit], map)?
+        .collect::<Result<_, _>>()?
+    } else if q.is_empty() {
         conn.prepare_cached(&format!("{select} WHERE id < ?1 ORDER BY id DESC LIMIT ?2"))?
             .query_map(params![before, limit], map)?
             .collect::<Result<_, _>>()?
@@ -769,6 +857,27 @@ pub fn search(
 mod tests {
     use super::*;
     use crate::member::{MemberInput, validate};
+
+    #[test]
+    fn a_day_or_an_employer_is_a_filter_anything_else_a_search() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        assert_eq!(
+            ListFilter::parse(" 2026-11-24 "),
+            Some(ListFilter::Date(day))
+        );
+        // full-width digits and at sign, as an IME types them
+        assert_eq!(
+            ListFilter::parse("２０２６-１１-２４"),
+            Some(ListFilter::Date(day))
+        );
+        assert_eq!(
+            ListFilter::parse("＠顺丰 速运"),
+            Some(ListFilter::Employer("顺丰 速运".into()))
+        );
+        for search in ["", "@", "@  ", "2026-13-01", "葛婷", "2222", "5NC0DH"] {
+            assert_eq!(ListFilter::parse(search), None, "{search}");
+        }
+    }
     use crate::store::test_store as fast_store;
 
     fn input(id: &str) -> MemberInput {

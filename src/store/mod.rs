@@ -19,6 +19,7 @@
 //! ```
 
 pub mod batch;
+pub mod days;
 pub mod drafts;
 pub mod keyfile;
 pub mod members;

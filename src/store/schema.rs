@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// Append only: a released migration is never edited.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: first release
     r#"
     CREATE TABLE settings (
@@ -123,6 +123,25 @@ const MIGRATIONS: &[&str] = &[
         done_at   TEXT NOT NULL,
         PRIMARY KEY (kind, member_no)
     ) STRICT;
+    "#,
+    // 6: booth events for the office's figures (SPEC §8): where a consultation was counted
+    // and what the worker needed; import rows told apart from booth sign-ups.
+    r#"
+    ALTER TABLE consultations ADD COLUMN needs TEXT NOT NULL DEFAULT '';
+    ALTER TABLE consultations ADD COLUMN union_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE consultations ADD COLUMN place TEXT NOT NULL DEFAULT '';
+    ALTER TABLE consultations ADD COLUMN operator TEXT NOT NULL DEFAULT '';
+    -- Consultations counted before were at the booth configured now (defaults as in
+    -- config::Config::default, for a setting never changed).
+    UPDATE consultations SET
+        union_name = coalesce((SELECT value FROM settings WHERE key = 'union'), '工会'),
+        place = coalesce((SELECT value FROM settings WHERE key = 'place'), '职工沟通会'),
+        operator = coalesce((SELECT value FROM settings WHERE key = 'operator'), '经办人');
+    -- 1: registered by `booth import`. Rows from before cannot be told apart: booth sign-ups.
+    ALTER TABLE members ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;
+    -- The day summaries read booth sign-ups by day and place from this index alone.
+    CREATE INDEX members_booth_days ON members (event_date, union_name, place, state)
+        WHERE imported = 0;
     "#,
 ];
 

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::{Store, StoreError, parse_timestamp, timestamp};
+use super::{Store, StoreError, parse_timestamp};
 
 /// Counts for one day or for all days.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -33,7 +33,7 @@ pub struct DayFigures {
     pub per_hour: [u64; 24],
     /// Sign-ups by employment-form code ("" for not asked).
     pub by_employment_form: BTreeMap<String, u64>,
-    /// Needs codes, most asked first.
+    /// Needs codes, most asked first (sign-ups' and consultations').
     pub top_needs: Vec<(String, u64)>,
     /// All days together.
     pub all_days: Counts,
@@ -50,16 +50,9 @@ pub struct LastUpload {
 }
 
 impl Store {
+    /// A consultation without needs (see [`Store::consult`]).
     pub fn add_consultation(&mut self, now: &DateTime<FixedOffset>) -> Result<u64, StoreError> {
-        self.conn.execute(
-            "INSERT INTO consultations (at, event_date) VALUES (?1, ?2)",
-            params![timestamp(now), now.date_naive().to_string()],
-        )?;
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM consultations WHERE event_date = ?1",
-            [now.date_naive().to_string()],
-            |r| r.get(0),
-        )?)
+        self.consult(&[], now)
     }
 
     /// Undo for a tally pressed by mistake: removes the day's latest consultation.
@@ -184,6 +177,10 @@ pub fn day_figures(conn: &Connection, day: NaiveDate) -> Result<DayFigures, Stor
         for code in row?.split(',').filter(|s| !s.is_empty()) {
             *needs.entry(code.to_string()).or_default() += 1;
         }
+    }
+    // what people who did not join asked for counts too
+    for (code, n) in super::days::consultation_needs(conn, day)? {
+        *needs.entry(code).or_default() += n;
     }
     let mut top: Vec<(String, u64)> = needs.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

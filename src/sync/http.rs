@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use reqwest::header::{ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_TYPE};
 
+use super::net::{CertProblem, NetError, certificate_problem, describe};
 use crate::card::DeviceKey;
 use crate::i18n::Lang;
 use crate::protocol::{
@@ -29,7 +30,7 @@ pub const BINDING_CODES: &[&str] = &[
 pub enum SendError {
     /// Network trouble, a cut connection, a timeout, 5xx, 429: the same batch may be sent
     /// again (the server answers `already_there` for what it already stored).
-    Transient(String),
+    Transient(NetError),
     /// 401/403: the token is unknown or revoked.
     Unauthorized(String),
     /// 403 with a binding reason code: this token and this laptop's key do not go together.
@@ -42,7 +43,7 @@ pub enum SendError {
     Refused { status: u16, message: String },
     /// The server's certificate is not trusted (or not for this name): retrying will not
     /// help; the operator needs the office's CA (`--ca`) or the right server name.
-    Certificate(String),
+    Certificate(CertProblem),
 }
 
 pub struct Http {
@@ -52,6 +53,8 @@ pub struct Http {
     auth: String,
     lang: Lang,
     key: DeviceKey,
+    /// The server's name, for "name not found".
+    host: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +84,7 @@ impl Http {
             auth: format!("Bearer {token}"),
             lang,
             key,
+            host: super::net::host_of(server),
         })
     }
 
@@ -90,19 +94,16 @@ impl Http {
         if let Some(v) = known {
             req = req.header(reqwest::header::IF_NONE_MATCH, format!("\"{v}\""));
         }
-        let resp = req.send().map_err(|e| {
-            if is_certificate_error(&e) {
-                SendError::Certificate(describe(&e))
-            } else {
-                SendError::Transient(describe(&e))
-            }
-        })?;
+        let resp = req.send().map_err(|e| self.failed(&e))?;
         match resp.status() {
             StatusCode::NOT_MODIFIED => Ok(None),
-            StatusCode::OK => resp
-                .text()
-                .map(Some)
-                .map_err(|e| SendError::Transient(describe(&e))),
+            StatusCode::OK => resp.text().map(Some).map_err(|e| self.failed(&e)),
+            s if s.is_server_error()
+                || s == StatusCode::REQUEST_TIMEOUT
+                || s == StatusCode::TOO_MANY_REQUESTS =>
+            {
+                Err(SendError::Transient(NetError::Server(s.as_u16())))
+            }
             s => Err(SendError::Refused {
                 status: s.as_u16(),
                 message: s.to_string(),
@@ -166,21 +167,15 @@ impl Http {
             )
             .body(body.to_vec())
             .send()
-            .map_err(|e| {
-                if is_certificate_error(&e) {
-                    SendError::Certificate(describe(&e))
-                } else {
-                    SendError::Transient(describe(&e))
-                }
-            })?;
+            .map_err(|e| self.failed(&e))?;
         let status = resp.status();
         if status == StatusCode::OK {
             // A response cut half-way fails here: transient, the batch is sent again.
-            let bytes = resp
-                .bytes()
-                .map_err(|e| SendError::Transient(describe(&e)))?;
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| SendError::Transient(format!("unreadable answer: {e}")));
+            let bytes = resp.bytes().map_err(|e| self.failed(&e))?;
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                tracing::warn!(error = %e, "unreadable answer to a batch");
+                SendError::Transient(NetError::BadAnswer)
+            });
         }
         let answer = resp
             .bytes()
@@ -190,6 +185,7 @@ impl Http {
         let message = answer
             .map(|e| e.message)
             .unwrap_or_else(|| status.to_string());
+        tracing::info!(status = status.as_u16(), code, message, "batch not taken");
         Err(match status {
             StatusCode::FORBIDDEN if BINDING_CODES.contains(&code.as_str()) => {
                 SendError::Binding { code, message }
@@ -198,9 +194,9 @@ impl Http {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SendError::Unauthorized(message),
             StatusCode::PAYLOAD_TOO_LARGE => SendError::TooLarge,
             StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => {
-                SendError::Transient(format!("{status}: {message}"))
+                SendError::Transient(NetError::Server(status.as_u16()))
             }
-            s if s.is_server_error() => SendError::Transient(format!("{status}: {message}")),
+            s if s.is_server_error() => SendError::Transient(NetError::Server(s.as_u16())),
             s => SendError::Refused {
                 status: s.as_u16(),
                 message,
@@ -209,35 +205,14 @@ impl Http {
     }
 }
 
-/// reqwest's error with its causes (the top level alone says just "error sending request").
-fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
-}
-
-/// True if a TLS certificate check failed somewhere in the error's causes.
-fn is_certificate_error(e: &reqwest::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        // rustls errors arrive wrapped in an io::Error, whose `source()` skips the inner
-        // error: look inside explicitly.
-        let inner = err
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|i| i.downcast_ref::<rustls::Error>());
-        if let Some(rustls::Error::InvalidCertificate(_)) =
-            err.downcast_ref::<rustls::Error>().or(inner)
-        {
-            return true;
+impl Http {
+    /// A request that brought no answer: the certificate, or the network's kind of failure
+    /// (the library's own words go to the log).
+    fn failed(&self, e: &reqwest::Error) -> SendError {
+        tracing::info!(error = describe(e), "request failed");
+        match certificate_problem(e) {
+            Some(p) => SendError::Certificate(p),
+            None => SendError::Transient(NetError::from_reqwest(e, &self.host)),
         }
-        source = err.source();
     }
-    // The chain may hide it behind wrappers that expose no source: rustls's own wording.
-    describe(e).contains("invalid peer certificate")
 }

@@ -7,7 +7,9 @@
 //! transaction for the whole batch. A killed or cut upload sends the unanswered records
 //! again, and the server answers `already_there` for those it already has.
 
+pub mod enrol;
 pub mod http;
+pub mod net;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +24,8 @@ use chrono::NaiveDate;
 use crate::card::bundle;
 use crate::i18n::Lang;
 use crate::protocol::{
-    BatchItem, BatchRequest, MAX_RECORDS_PER_BATCH, Status, WireRecord, content_hash,
+    BatchItem, BatchRequest, DaySummary, MAX_DAYS_PER_BATCH, MAX_RECORDS_PER_BATCH, Status,
+    WireRecord, content_hash,
 };
 use crate::store::members::StoredMember;
 use crate::store::queue::{self, Answer, AnswerRow, UploadCounts};
@@ -30,6 +33,7 @@ use crate::store::trust;
 use crate::store::{StoreError, now, timestamp};
 use crate::t;
 use http::{Http, HttpSetupError, SendError};
+pub use net::{CertProblem, NetError, plain_http_host};
 
 /// Where and how to upload.
 #[derive(Clone, Debug)]
@@ -52,6 +56,9 @@ pub struct UploadSettings {
     pub office_key: Option<String>,
     /// The union name on this laptop's cards (for the office's bundle).
     pub union: String,
+    /// The operator said yes to plain HTTP to another machine (`--allow-http`, the UI's
+    /// question); without it such an upload is refused before anything is sent.
+    pub allow_http: bool,
 }
 
 impl UploadSettings {
@@ -66,6 +73,7 @@ impl UploadSettings {
             lang,
             office_key: None,
             union: String::new(),
+            allow_http: false,
         }
     }
 }
@@ -95,10 +103,14 @@ pub enum Progress {
         accepted: u64,
         rejected: u64,
     },
+    /// A request failed in a way that may pass: the next try is `wait` away. Retries stop
+    /// once `since` (the first failure of this batch) reaches `limit`.
     Retrying {
         attempt: u32,
         wait: Duration,
-        reason: String,
+        reason: NetError,
+        since: Duration,
+        limit: Duration,
     },
 }
 
@@ -130,6 +142,10 @@ pub struct UploadReport {
     pub retries: u64,
     /// Voided numbers the office was told of in this run.
     pub voids_reported: u64,
+    /// Day summaries (per booth day and place) the office stored in this run.
+    pub days_reported: u64,
+    /// Day summaries the office refused (their reasons are in the log).
+    pub days_rejected: u64,
     /// The version of the trust bundle this laptop holds after the run.
     pub bundle_version: Option<u64>,
     /// Why the bundle could not be refreshed (the upload itself went through).
@@ -163,12 +179,14 @@ pub enum UploadError {
     Setup(#[from] HttpSetupError),
     #[error("the server refused the token: {0}")]
     Unauthorized(String),
-    #[error("gave up after {secs} s: {why}")]
-    GaveUp { secs: u64, why: String },
+    #[error("gave up after {} s: {}", after.as_secs(), why.code())]
+    GaveUp { after: Duration, why: NetError },
     #[error("the server refused the batch ({status}): {message}")]
     Refused { status: u16, message: String },
-    #[error("the server's certificate is not trusted: {0}")]
-    Certificate(String),
+    #[error("the server's certificate is not trusted: {0:?}")]
+    Certificate(CertProblem),
+    #[error("plain HTTP to {host} without --allow-http")]
+    PlainHttp { host: String },
     #[error("cancelled")]
     Cancelled,
     #[error("the office refused this laptop's batch ({code}): {message}")]
@@ -177,6 +195,8 @@ pub enum UploadError {
     UpgradeRequired(String),
     #[error("the office's trust bundle was refused: {0}")]
     Bundle(bundle::BundleError),
+    #[error("the office gave no trust bundle (HTTP {status})")]
+    NoBundle { status: u16 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -192,6 +212,7 @@ impl UploadError {
             UploadError::GaveUp { .. } => "unreachable",
             UploadError::Refused { .. } => "refused",
             UploadError::Certificate(_) => "certificate",
+            UploadError::PlainHttp { .. } => "plain_http",
             UploadError::Cancelled => "cancelled",
             UploadError::Binding { code, .. } => match code.as_str() {
                 "token_bound_to_other_key" => "token_bound_to_other_key",
@@ -202,6 +223,7 @@ impl UploadError {
             },
             UploadError::UpgradeRequired(_) => "upgrade_required",
             UploadError::Bundle(e) => e.code(),
+            UploadError::NoBundle { .. } => "office_key_untrusted",
             UploadError::Store(_) => "store",
         }
     }
@@ -212,17 +234,28 @@ impl UploadError {
             UploadError::NoToken => t!(lang, "sync.no_token").into(),
             UploadError::Setup(e) => t!(lang, "sync.setup", why = e),
             UploadError::Unauthorized(why) => t!(lang, "sync.unauthorized", why = why),
-            UploadError::GaveUp { secs, why } => {
-                t!(lang, "sync.gave_up", secs = secs, why = why)
-            }
+            UploadError::GaveUp { after, why } => t!(
+                lang,
+                "sync.gave_up",
+                why = why.message(lang),
+                after = duration_words(*after, lang)
+            ),
             UploadError::Refused { status, message } => {
                 t!(lang, "sync.refused", status = status, why = message)
             }
-            UploadError::Certificate(why) => t!(lang, "sync.certificate", why = why),
+            UploadError::Certificate(p) => t!(lang, "sync.certificate", why = p.reason(lang)),
+            UploadError::PlainHttp { host } => t!(lang, "sync.plain_http", host = host),
             UploadError::Cancelled => t!(lang, "sync.cancelled").into(),
-            UploadError::Binding { message, .. } => t!(lang, "sync.binding", why = message),
-            UploadError::UpgradeRequired(message) => t!(lang, "sync.upgrade", why = message),
+            UploadError::Binding { code, message } => {
+                t!(
+                    lang,
+                    "sync.binding",
+                    why = binding_reason(code, message, lang)
+                )
+            }
+            UploadError::UpgradeRequired(_) => t!(lang, "sync.upgrade").into(),
             UploadError::Bundle(e) => t!(lang, "sync.bundle_refused", why = e.message(lang)),
+            UploadError::NoBundle { status } => t!(lang, "sync.no_bundle", status = status),
             UploadError::Store(e) => e.message(lang),
         }
     }
@@ -240,6 +273,12 @@ pub fn upload(
     }
     if settings.token.trim().is_empty() {
         return Err(UploadError::NoToken);
+    }
+    // the token and everyone's personal data would cross the network readable
+    if let Some(host) = plain_http_host(&settings.server)
+        && !settings.allow_http
+    {
+        return Err(UploadError::PlainHttp { host });
     }
     let (key, key_created) = trust::device_key(conn)?;
     let http = Http::new(
@@ -301,7 +340,7 @@ fn run(
     // An enrolment not yet confirmed by a bundle: check the office before sending it anyone's
     // personal data.
     if s.office_key.is_some() && trust::kept_bundle(conn)?.is_none() {
-        refresh_bundle(conn, http, s, report, true)?;
+        refresh_bundle(conn, http, s, report, true, progress, cancel)?;
     }
     let total = queue::queued_count(conn)?;
     report.queued_at_start = total;
@@ -310,6 +349,11 @@ fn run(
     let mut after = 0i64;
     let mut done = 0u64;
     let mut voids = trust::unreported_voids(conn, MAX_RECORDS_PER_BATCH)?;
+    // The day summaries go with the first request, which is sent even with nothing queued.
+    let mut days: Vec<DaySummary> = crate::store::days::day_summaries(conn, MAX_DAYS_PER_BATCH)?
+        .into_iter()
+        .map(wire_day)
+        .collect();
     let meta = BatchMeta {
         device: &device,
         key_created,
@@ -320,12 +364,12 @@ fn run(
             return Err(UploadError::Cancelled);
         }
         let records = queue::queued_batch(conn, after, batch_size)?;
-        if records.is_empty() && voids.is_empty() {
+        if records.is_empty() && voids.is_empty() && days.is_empty() {
             break;
         }
         let last_id = records.last().map(|r| r.id);
-        let (body, sent) = batch_body(&meta, &records, &voids)?;
-        let resp = match send_with_retry(http, &body, s, report, progress, cancel) {
+        let (body, sent) = batch_body(&meta, &records, &voids, &days)?;
+        let resp = match retrying(s, report, progress, cancel, || http.send(&body)) {
             Ok(r) => r,
             Err(Failure::TooLarge) if batch_size > 1 => {
                 // The office's limit is lower than our batch: halve it and send again.
@@ -345,6 +389,15 @@ fn run(
             trust::mark_voids_reported(conn, &voids, &now())?;
             report.voids_reported += voids.len() as u64;
             voids.clear();
+        }
+        if !days.is_empty() {
+            report.days_reported += resp.days_stored;
+            report.days_rejected += resp.days_rejected.len() as u64;
+            for d in &resp.days_rejected {
+                let codes: Vec<&str> = d.errors.iter().map(|e| e.code.as_str()).collect();
+                tracing::warn!(date = %d.date, codes = ?codes, "day summary refused by the office");
+            }
+            days.clear();
         }
         let Some(last_id) = last_id else { continue };
         after = last_id;
@@ -429,7 +482,7 @@ fn run(
             rejected: counts.rejected,
         });
     }
-    refresh_bundle(conn, http, s, report, false)
+    refresh_bundle(conn, http, s, report, false, progress, cancel)
 }
 
 /// Fetches the office's bundle and keeps it if it is trusted and not older than the one
@@ -443,6 +496,8 @@ fn refresh_bundle(
     s: &UploadSettings,
     report: &mut UploadReport,
     strict: bool,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
 ) -> Result<(), UploadError> {
     let kept = trust::kept_bundle(conn)?.and_then(|(_, text)| {
         let fp = bundle::claimed_fingerprint(&text)?;
@@ -453,17 +508,35 @@ fn refresh_bundle(
         anchors.extend(b.trusted_fingerprints());
         report.bundle_version = Some(b.version);
     }
-    let fetched = match http.fetch_bundle(kept.as_ref().map(|b| b.version)) {
-        Ok(Some(text)) => text,
-        Ok(None) => return Ok(()),
-        Err(e) => {
-            // no bundle (an older office server, the network): the upload stands
-            report.bundle_warning = Some(match e {
-                SendError::Transient(w) | SendError::Certificate(w) => w,
-                SendError::Refused { message, .. } => message,
-                _ => "bundle".into(),
-            });
-            return Ok(());
+    let known = kept.as_ref().map(|b| b.version);
+    let fetched = if strict {
+        // before anyone's personal data goes to this server, its office key must be checked:
+        // no bundle, no upload (the network is tried as long as for a batch)
+        match retrying(s, report, progress, cancel, || http.fetch_bundle(known)) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Ok(()),
+            Err(Failure::Stop(UploadError::Refused { status, .. })) => {
+                return Err(UploadError::NoBundle { status });
+            }
+            Err(Failure::Stop(e)) => return Err(e),
+            Err(Failure::TooLarge) => {
+                return Err(UploadError::NoBundle { status: 413 });
+            }
+        }
+    } else {
+        match http.fetch_bundle(known) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                // no bundle (an older office server, the network): the upload stands
+                report.bundle_warning = Some(match e {
+                    SendError::Transient(n) => n.message(s.lang),
+                    SendError::Certificate(p) => p.reason(s.lang).to_string(),
+                    SendError::Refused { message, .. } => message,
+                    _ => "bundle".into(),
+                });
+                return Ok(());
+            }
         }
     };
     let pinning = anchors.is_empty();
@@ -497,11 +570,26 @@ struct BatchMeta<'a> {
     union: &'a str,
 }
 
+/// A day summary as the protocol sends it.
+fn wire_day(d: crate::store::days::DaySummary) -> DaySummary {
+    DaySummary {
+        date: d.date,
+        union: d.union,
+        place: d.place,
+        operator: d.operator,
+        consultations: d.consultations,
+        needs: d.needs,
+        registrations: d.registrations,
+        voids: d.voids,
+    }
+}
+
 /// The request body for a batch, and the records it carries.
 fn batch_body(
     meta: &BatchMeta<'_>,
     records: &[StoredMember],
     voids: &[String],
+    days: &[DaySummary],
 ) -> Result<(Vec<u8>, Vec<StoredMember>), UploadError> {
     let mut items = Vec::with_capacity(records.len());
     let mut sent = Vec::with_capacity(records.len());
@@ -516,6 +604,7 @@ fn batch_body(
             union: m.event.union.clone(),
             place: m.event.place.clone(),
             operator: m.event.operator.clone(),
+            imported: m.imported,
         })
         .map_err(|e| StoreError::Damaged(e.to_string()))?;
         items.push(BatchItem {
@@ -533,6 +622,7 @@ fn batch_body(
         voids: voids.to_vec(),
         key_created: Some(meta.key_created),
         union: (!meta.union.is_empty()).then(|| meta.union.to_string()),
+        days: days.to_vec(),
     })
     .map_err(|e| StoreError::Damaged(e.to_string()))?;
     Ok((body, sent))
@@ -543,56 +633,93 @@ enum Failure {
     Stop(UploadError),
 }
 
-/// Sends until answered; transient failures are retried with exponential backoff and jitter
-/// until `give_up_after` has passed since the first failure.
-fn send_with_retry(
-    http: &Http,
-    body: &[u8],
+/// Tries `attempt` until it is answered; transient failures are retried with exponential
+/// backoff and jitter until `give_up_after` has passed since the first failure, each retry
+/// reported. Every other failure stops at once.
+fn retrying<T>(
     s: &UploadSettings,
     report: &mut UploadReport,
     progress: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
-) -> Result<crate::protocol::BatchResponse, Failure> {
-    let first_failure = Instant::now();
+    mut attempt_once: impl FnMut() -> Result<T, SendError>,
+) -> Result<T, Failure> {
+    let mut first_failure: Option<Instant> = None;
     let mut attempt = 0u32;
     loop {
-        match http.send(body) {
+        match attempt_once() {
             Ok(r) => return Ok(r),
             Err(SendError::Transient(why)) => {
+                let since = first_failure.get_or_insert_with(Instant::now).elapsed();
                 attempt += 1;
                 report.retries += 1;
                 let wait = backoff(attempt);
-                if first_failure.elapsed() + wait > s.give_up_after {
+                if since + wait > s.give_up_after {
+                    tracing::warn!(attempt, reason = why.code(), "upload gave up");
                     return Err(Failure::Stop(UploadError::GaveUp {
-                        secs: s.give_up_after.as_secs(),
+                        after: s.give_up_after,
                         why,
                     }));
                 }
-                tracing::info!(attempt, wait_ms = wait.as_millis() as u64, "upload retry");
+                tracing::info!(
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    reason = why.code(),
+                    "upload retry"
+                );
                 progress(Progress::Retrying {
                     attempt,
                     wait,
                     reason: why,
+                    since,
+                    limit: s.give_up_after,
                 });
                 sleep_unless_cancelled(wait, cancel).map_err(Failure::Stop)?;
             }
-            Err(SendError::Unauthorized(m)) => {
-                return Err(Failure::Stop(UploadError::Unauthorized(m)));
-            }
-            Err(SendError::Binding { code, message }) => {
-                return Err(Failure::Stop(UploadError::Binding { code, message }));
-            }
-            Err(SendError::UpgradeRequired(m)) => {
-                return Err(Failure::Stop(UploadError::UpgradeRequired(m)));
-            }
             Err(SendError::TooLarge) => return Err(Failure::TooLarge),
-            Err(SendError::Certificate(why)) => {
-                return Err(Failure::Stop(UploadError::Certificate(why)));
-            }
-            Err(SendError::Refused { status, message }) => {
-                return Err(Failure::Stop(UploadError::Refused { status, message }));
-            }
+            Err(other) => return Err(Failure::Stop(stopped(other))),
         }
+    }
+}
+
+/// A failure retrying will not fix, as the upload's error.
+fn stopped(e: SendError) -> UploadError {
+    match e {
+        SendError::Unauthorized(m) => UploadError::Unauthorized(m),
+        SendError::Binding { code, message } => UploadError::Binding { code, message },
+        SendError::UpgradeRequired(m) => UploadError::UpgradeRequired(m),
+        SendError::Certificate(p) => UploadError::Certificate(p),
+        SendError::Refused { status, message } => UploadError::Refused { status, message },
+        SendError::TooLarge => UploadError::Refused {
+            status: 413,
+            message: String::new(),
+        },
+        SendError::Transient(why) => UploadError::GaveUp {
+            after: Duration::ZERO,
+            why,
+        },
+    }
+}
+
+/// Why the office refused this laptop's batch, in the operator's words for the codes this
+/// release knows (the server's own message otherwise).
+fn binding_reason(code: &str, server_message: &str, lang: Lang) -> String {
+    match code {
+        "token_bound_to_other_key" => t!(lang, "sync.refusal.token_bound_to_other_key").into(),
+        "key_id_taken" => t!(lang, "sync.refusal.key_id_taken").into(),
+        "foreign_member_number" => t!(lang, "sync.refusal.foreign_member_number").into(),
+        "bad_batch_signature" => t!(lang, "sync.refusal.bad_batch_signature").into(),
+        "bad_device_key" => t!(lang, "sync.refusal.bad_device_key").into(),
+        _ => crate::member::text::display_safe(server_message).into_owned(),
+    }
+}
+
+/// "5 分钟" / "90 秒": how long retries went on.
+pub fn duration_words(d: Duration, lang: Lang) -> String {
+    let secs = d.as_secs();
+    if secs >= 60 && secs.is_multiple_of(60) {
+        t!(lang, "sync.minutes", n = secs / 60)
+    } else {
+        t!(lang, "sync.seconds", n = secs)
     }
 }
 

@@ -8,6 +8,7 @@ use super::screens::setup::SetupData;
 use super::workers::SearchReq;
 use crate::card::MemberNo;
 use crate::i18n::Lang;
+use crate::store::members::ListFilter;
 
 #[derive(Clone)]
 pub enum Action {
@@ -48,12 +49,44 @@ pub enum Action {
     OpenRecord(MemberNo),
     EditRecord(MemberNo),
     VoidRecord(MemberNo, String),
+    /// "Print these cards" for the day or employer the records list is filtered by.
+    OpenCards(ListFilter),
+    PrintCards(Box<CardsJob>),
 
     // ---- upload
-    StartUpload,
+    /// `plain_http_ok`: the operator said yes to an unencrypted address (asked first).
+    StartUpload {
+        plain_http_ok: bool,
+    },
+    /// The enrolment code and certificate file typed on the upload screen.
+    Enroll(Box<EnrolInput>),
 
     /// Why a key did nothing, for the status line.
     Tell(Notice),
+}
+
+/// A batch of cards: whose, and where to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardsJob {
+    pub filter: ListFilter,
+    pub output: CardsOutput,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CardsOutput {
+    /// Card sheets for a print shop, written to this file.
+    Pdf(std::path::PathBuf),
+    /// The slips one after another on the booth's printer; `again`: also those an earlier
+    /// run printed.
+    Printer { again: bool },
+}
+
+/// What the upload screen's entry holds when Enter is pressed (checked by the app).
+#[derive(Clone)]
+pub struct EnrolInput {
+    /// Holds the device token.
+    pub code: Zeroizing<String>,
+    pub ca: String,
 }
 
 /// Why a key did nothing (the app words it in the operator's language).
@@ -61,4 +94,6 @@ pub enum Action {
 pub enum Notice {
     /// Enter on an empty reason for a void.
     VoidNeedsReason,
+    /// Ctrl-P on a records list that is not filtered by a day or an employer.
+    CardsNeedFilter,
 }

@@ -25,6 +25,7 @@ use super::screens::Outcome;
 use super::screens::dashboard::DashboardState;
 use super::screens::done::DoneState;
 use super::screens::form::FormState;
+use super::screens::needs::{NeedsOutcome, NeedsPicker};
 use super::screens::records::RecordsState;
 use super::screens::setup::SetupState;
 use super::screens::unlock::UnlockState;
@@ -87,6 +88,8 @@ pub struct App {
     /// The screen to return to after the idle lock.
     pub before_lock: Screen,
     pub overlay: Option<Overlay>,
+    /// Open after F6: the needs of the consultation just counted.
+    pub needs: Option<NeedsPicker>,
     pub session: Option<Session>,
     pub setup: SetupState,
     pub unlock: UnlockState,
@@ -127,6 +130,7 @@ impl App {
             },
             before_lock: Screen::Form,
             overlay: None,
+            needs: None,
             session: None,
             setup: SetupState::new(lang),
             unlock: UnlockState::new(false),
@@ -213,6 +217,7 @@ impl App {
 
     fn handle_paste(&mut self, s: &str) {
         self.last_input = Instant::now();
+        self.needs = None;
         let action = match self.screen {
             Screen::Setup => {
                 self.setup.paste(s);
@@ -225,6 +230,10 @@ impl App {
                 self.form.paste(s)
             }
             Screen::Records => self.records.paste(s),
+            Screen::Upload => {
+                self.upload.paste(s);
+                None
+            }
             // never paste into a passphrase by accident from a clipboard full of records
             _ => None,
         };
@@ -240,6 +249,16 @@ impl App {
         if let Some(o) = self.overlay {
             let a = o.handle_key(&key);
             return self.update(a);
+        }
+        if let Some(picker) = &mut self.needs {
+            match picker.handle_key(&key) {
+                NeedsOutcome::Changed(codes) => return self.tally_needs(&codes),
+                NeedsOutcome::Close => {
+                    self.needs = None;
+                    return;
+                }
+                NeedsOutcome::CloseAndPass => self.needs = None,
+            }
         }
         let outcome = match self.screen {
             Screen::Setup => self.setup.handle_key(key),
@@ -290,16 +309,35 @@ impl App {
                 self.say(text, Tone::Bad);
             }
             WorkerMsg::Printed { member_no, outcome } => {
-                let message = outcome.message(self.lang);
+                // a character no font has is a warning of its own line, not part of the news
+                let notes = outcome.notes(self.lang);
+                let mut message = outcome.message(self.lang);
+                for n in &notes {
+                    if let Some(rest) = message.strip_suffix(n.as_str()) {
+                        message = rest.trim_end().to_string();
+                    }
+                }
                 let ok = matches!(
                     outcome,
                     PrintOutcome::Printed { .. } | PrintOutcome::Saved { error: None, .. }
                 );
-                if let Some(d) = &mut self.done {
+                if let Some(d) = &mut self.done
+                    && d.member_no.as_str() == member_no
+                {
                     d.printed(&member_no, ok, &message);
+                    for n in &notes {
+                        if !d.notes.contains(n) {
+                            d.notes.push(n.clone());
+                        }
+                    }
                 }
                 if self.screen != Screen::Done {
-                    self.say(message, if ok { Tone::Good } else { Tone::Bad });
+                    let tone = match (ok, notes.is_empty()) {
+                        (true, true) => Tone::Good,
+                        _ => Tone::Bad,
+                    };
+                    let text = std::iter::once(message).chain(notes).collect::<Vec<_>>();
+                    self.say(text.join(" "), tone);
                 }
             }
             WorkerMsg::Search {
@@ -318,6 +356,16 @@ impl App {
                 Err(_) => self.say(t!(self.lang, "dashboard.failed"), Tone::Bad),
             },
             WorkerMsg::UploadProgress(p) => self.upload.progress(p),
+            WorkerMsg::Cards(p) => {
+                if let Some(c) = &mut self.records.cards {
+                    c.progress(p);
+                }
+            }
+            WorkerMsg::CardsFinished(done) => {
+                if let Some(c) = &mut self.records.cards {
+                    c.finished(done);
+                }
+            }
             WorkerMsg::UploadFinished(r) => {
                 self.upload.finished(r);
                 self.purge();
@@ -363,10 +411,17 @@ impl App {
             Action::OpenRecord(no) => self.open_record(&no),
             Action::EditRecord(no) => self.edit_record(no),
             Action::VoidRecord(no, reason) => self.void_record(&no, &reason),
-            Action::StartUpload => self.start_upload(),
+            Action::OpenCards(filter) => self.open_cards(filter),
+            Action::PrintCards(job) => self.print_cards(*job),
+            Action::StartUpload { plain_http_ok } => {
+                self.overlay = None;
+                self.start_upload(plain_http_ok)
+            }
+            Action::Enroll(input) => self.enroll(*input),
             Action::Tell(notice) => {
                 let text = match notice {
                     Notice::VoidNeedsReason => t!(self.lang, "records.void_needs_reason"),
+                    Notice::CardsNeedFilter => t!(self.lang, "records.cards_need_filter"),
                 };
                 self.say(text, Tone::Bad);
             }
@@ -411,7 +466,7 @@ impl App {
             Screen::Done => done::help(lang),
             Screen::Records => self.records.help(lang),
             Screen::Dashboard => dashboard::help(lang),
-            Screen::Upload => upload::help(lang),
+            Screen::Upload => upload::help(&self.upload, lang),
             Screen::Setup | Screen::Unlock | Screen::Locked => Vec::new(),
         };
         lines.push(String::new());
@@ -419,6 +474,20 @@ impl App {
         lines.push(String::new());
         lines.push(t!(lang, "help.close").into());
         lines
+    }
+
+    /// What the box on top says: the plain-HTTP question names the host, the rest is the help.
+    pub fn overlay_text(&self) -> Vec<String> {
+        let server = self
+            .session
+            .as_ref()
+            .and_then(|s| s.config.server.as_deref());
+        match (self.overlay, server.and_then(crate::sync::plain_http_host)) {
+            (Some(Overlay::ConfirmPlainHttp), Some(host)) => {
+                super::screens::overlay::plain_http_question(&host, self.lang)
+            }
+            _ => self.help_lines(),
+        }
     }
 
     /// For the e2e tests and the benchmark: the store, if unlocked.

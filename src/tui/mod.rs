@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod app;
+pub mod batch;
 pub mod event;
 pub mod keys;
 pub mod screens;

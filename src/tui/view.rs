@@ -78,8 +78,11 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Upload => app.upload.render(frame, inner, lang),
     }
     render_status(app, frame, status);
+    if let Some(p) = &app.needs {
+        p.render(frame, body, lang);
+    }
     if let Some(o) = app.overlay {
-        o.render(app.help_lines(), frame, area, lang);
+        o.render(app.overlay_text(), frame, area, lang);
     }
 }
 

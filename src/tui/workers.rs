@@ -32,6 +32,8 @@ pub enum WorkerMsg {
     Figures(Result<Box<DayFigures>, String>),
     UploadProgress(crate::sync::Progress),
     UploadFinished(Result<Box<crate::sync::UploadReport>, crate::sync::UploadError>),
+    Cards(super::screens::cards::CardsProgress),
+    CardsFinished(super::screens::cards::CardsDone),
 }
 
 pub enum DraftReq {
@@ -214,6 +216,41 @@ impl Workers {
                 let r =
                     crate::sync::upload(&mut conn, &settings, &mut progress, &cancel).map(Box::new);
                 let _ = ev.send(AppEvent::Worker(WorkerMsg::UploadFinished(r)));
+            });
+    }
+
+    /// Makes a batch of cards on its own thread and connection ([`super::batch::run`]);
+    /// progress and the end come back as messages.
+    #[allow(clippy::too_many_arguments)]
+    pub fn cards(
+        &self,
+        conn: rusqlite::Connection,
+        config: crate::config::Config,
+        job: super::action::CardsJob,
+        revoked: Box<dyn Fn(&crate::card::MemberNo) -> bool + Send>,
+        cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        go_on: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        lang: crate::i18n::Lang,
+    ) {
+        let ev = self.events.clone();
+        let _ = std::thread::Builder::new()
+            .name("cards".into())
+            .spawn(move || {
+                let progress_ev = ev.clone();
+                let mut report = move |p| {
+                    let _ = progress_ev.send(AppEvent::Worker(WorkerMsg::Cards(p)));
+                };
+                let done = super::batch::run(
+                    &conn,
+                    &config,
+                    &job,
+                    &*revoked,
+                    &cancel,
+                    &go_on,
+                    lang,
+                    &mut report,
+                );
+                let _ = ev.send(AppEvent::Worker(WorkerMsg::CardsFinished(done)));
             });
     }
 

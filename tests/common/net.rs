@@ -279,6 +279,7 @@ pub fn batch_item_for(n: u32, id: &str, day: chrono::NaiveDate) -> Value {
         union: "朝阳区总工会".into(),
         place: "望京".into(),
         operator: "李".into(),
+        imported: false,
     })
     .unwrap();
     let member_no = booth::card::MemberNo::new(&test_key_id(), n).unwrap();

@@ -143,11 +143,13 @@ pub async fn submit(
         .unwrap_or(false);
     let Some(user) = user.filter(|_| good) else {
         let t = Throttle::default();
+        // the lock runs from the failure, not from the request's start: the password hash
+        // alone takes a good part of a second
         if let Err(e) = app
             .db
             .login_failed(
                 vec![(user_key, t.free_per_user), (addr_key, t.free_per_address)],
-                now,
+                now_secs(),
                 t,
             )
             .await

@@ -171,6 +171,8 @@ pub struct BatchWrite {
     pub candidates: Vec<Candidate>,
     /// Member numbers voided on the laptop (canonical, of the binding's key).
     pub voids: Vec<String>,
+    /// The laptop's day summaries that passed the checks: each replaces the office's copy.
+    pub days: Vec<super::ingest::DayRow>,
 }
 
 /// One stored record, for the office's export.
@@ -188,22 +190,146 @@ pub struct DeviceCount {
     pub device: String,
     pub members: u64,
     pub revoked: bool,
+    pub meetings: u64,
+    pub consultations: u64,
+    pub registered: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DayCount {
     pub date: String,
     pub members: u64,
+    pub meetings: u64,
+    pub consultations: u64,
+    pub registered: u64,
 }
 
-/// `booth server stats`.
+/// `booth server stats`: the campaign's figures (SPEC §8), with the devices the office
+/// issued tokens to.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ServerStats {
-    /// One per person.
+    /// One per person, imports included.
     pub members: u64,
+    pub meetings: u64,
+    pub consultations: u64,
+    /// Booth sign-ups, voided ones and imports excluded.
+    pub registered: u64,
+    pub enterprises: u64,
+    /// Every device with a token, and any other that sent figures.
     pub by_device: Vec<DeviceCount>,
-    /// By registration date.
+    /// By booth (registration) date, ascending.
     pub by_day: Vec<DayCount>,
+    pub by_place: Vec<NamedCounts>,
+    pub by_union: Vec<NamedCounts>,
+    pub needs: Vec<CodeCount>,
+    pub employment_forms: Vec<CodeCount>,
+    /// The new forms of employment (couriers, riders, drivers…), reported apart.
+    pub new_employment_forms: NewForms,
+}
+
+/// The counts of one place or union.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NamedCounts {
+    pub name: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CodeCount {
+    pub code: String,
+    /// The name in the language asked for.
+    pub label: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NewForms {
+    /// Members in any of the new forms of employment.
+    pub members: u64,
+    pub by_form: Vec<CodeCount>,
+}
+
+impl ServerStats {
+    /// The figures laid out for `server stats`, with the device list (names and revocation)
+    /// from `devices`.
+    pub fn of(figures: Figures, devices: Vec<DeviceCount>, lang: Lang) -> ServerStats {
+        use crate::member::options::{ListKind, is_new_employment_form};
+        let label = |kind: ListKind, code: &str| {
+            kind.by_code(code)
+                .map(|o| o.label(lang).to_string())
+                .unwrap_or_else(|| code.to_string())
+        };
+        let codes = |kind: ListKind, v: &[(String, u64)]| -> Vec<CodeCount> {
+            v.iter()
+                .map(|(code, count)| CodeCount {
+                    label: label(kind, code),
+                    code: code.clone(),
+                    count: *count,
+                })
+                .collect()
+        };
+        let mut by_device: Vec<DeviceCount> = devices
+            .into_iter()
+            .map(|d| DeviceCount { members: 0, ..d })
+            .collect();
+        for (name, c) in &figures.by_device {
+            let i = match by_device.iter().position(|d| d.device == *name) {
+                Some(i) => i,
+                None => {
+                    by_device.push(DeviceCount {
+                        device: name.clone(),
+                        ..Default::default()
+                    });
+                    by_device.len() - 1
+                }
+            };
+            let d = &mut by_device[i];
+            d.members = c.members;
+            d.meetings = c.meetings;
+            d.consultations = c.consultations;
+            d.registered = c.registered;
+        }
+        by_device.sort_by(|a, b| a.device.cmp(&b.device));
+        let named = |v: Vec<(String, Counts)>| -> Vec<NamedCounts> {
+            v.into_iter()
+                .map(|(name, counts)| NamedCounts { name, counts })
+                .collect()
+        };
+        let forms = codes(ListKind::EmploymentForm, &figures.employment_forms);
+        let new_forms: Vec<CodeCount> = forms
+            .iter()
+            .filter(|f| is_new_employment_form(&f.code))
+            .cloned()
+            .collect();
+        ServerStats {
+            members: figures.members,
+            meetings: figures.meetings,
+            consultations: figures.consultations,
+            registered: figures.registered,
+            enterprises: figures.enterprises,
+            by_device,
+            by_day: figures
+                .by_day
+                .into_iter()
+                .map(|(date, c)| DayCount {
+                    date: date.to_string(),
+                    members: c.members,
+                    meetings: c.meetings,
+                    consultations: c.consultations,
+                    registered: c.registered,
+                })
+                .collect(),
+            by_place: named(figures.by_place),
+            by_union: named(figures.by_union),
+            needs: codes(ListKind::Needs, &figures.needs),
+            employment_forms: forms,
+            new_employment_forms: NewForms {
+                members: new_forms.iter().map(|f| f.count).sum(),
+                by_form: new_forms,
+            },
+        }
+    }
 }
 
 pub enum Db {
@@ -351,14 +477,17 @@ impl Db {
         }
     }
 
-    pub async fn stats(&self) -> Result<ServerStats, DbError> {
-        match self {
+    /// `booth server stats`: the figures of the whole campaign, names in `lang`.
+    pub async fn stats(&self, lang: Lang) -> Result<ServerStats, DbError> {
+        let devices = match self {
             Db::Sqlite(db) => {
                 let db = db.clone();
-                blocking(move || db.stats()).await
+                blocking(move || db.devices()).await?
             }
-            Db::Postgres(db) => db.stats().await,
-        }
+            Db::Postgres(db) => db.devices().await?,
+        };
+        let figures = self.figures(&FigureFilter::default()).await?;
+        Ok(ServerStats::of(figures, devices, lang))
     }
 
     /// Up to `limit` records after row `after` (keyset paging), for export.

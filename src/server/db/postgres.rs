@@ -14,10 +14,11 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
+use super::figures::{self, DayIn, Dimensions, FigureFilter, Increments, MembersIn, RawFigures};
 use super::{
-    BatchWrite, BindRefusal, Binding, DayCount, DbError, DeviceCount, KeyRow, MemberRow,
-    OfficeState, REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, ServerStats, Stored, classify_missed,
-    max_seq_of, now_utc, split_first_occurrences,
+    BatchWrite, BindRefusal, Binding, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
+    REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
+    split_first_occurrences,
 };
 use crate::server::ingest::{Candidate, Decision};
 
@@ -78,7 +79,10 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO office (id, bundle_version, bundle_issued_at)
         VALUES (1, 1, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
     "#,
-    // 3: the office console (docs/console.md). Search keys are C-collated: a prefix range
+    // 3: the campaign's figures (SPEC §8), kept at ingest; members held before are counted
+    // by `backfill_figures` right after.
+    figures::PG_MIGRATION,
+    // 4: the office console (docs/console.md). Search keys are C-collated: a prefix range
     // (`>= 'x' AND < 'x\u{10FFFF}'`, or LIKE 'x%') walks their plain btree whatever the
     // database's locale, like text_pattern_ops, and the same index serves ordering.
     r#"
@@ -138,6 +142,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_device_received ON members (device, received_at);
     "#,
 ];
+
+/// The migration that created the figures' tables (1-based).
+const FIGURES_VERSION: usize = 3;
 
 /// Any number; the same in every server: serialises concurrent migrations.
 const MIGRATION_LOCK: i64 = 0x0062_6f6f_7468; // "booth"
@@ -214,6 +221,9 @@ impl PgDb {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.batch_execute(sql).await?;
+            if i + 1 == FIGURES_VERSION {
+                backfill_figures(&tx).await?;
+            }
             tx.execute("UPDATE booth_schema SET version = $1", &[&((i + 1) as i64)])
                 .await?;
             tracing::info!(version = i + 1, "server schema migrated (postgres)");
@@ -381,6 +391,8 @@ impl PgDb {
         if changed {
             bump(&tx).await?;
         }
+        add_increments(&tx, device, &Increments::of(candidates, &decisions)).await?;
+        store_days(&tx, device, &b.days).await?;
         tx.commit().await?;
         Ok(Stored::Done(decisions))
     }
@@ -534,45 +546,22 @@ impl PgDb {
         Ok(())
     }
 
-    pub async fn stats(&self) -> Result<ServerStats, DbError> {
+    /// Every device the office issued a token to, and whether it is revoked.
+    pub async fn devices(&self) -> Result<Vec<DeviceCount>, DbError> {
         let client = self.pool.get().await.map_err(pool_err)?;
-        let members: i64 = client
-            .query_one("SELECT count(*) FROM members", &[])
-            .await?
-            .get(0);
-        let by_device = client
+        Ok(client
             .query(
-                "SELECT d.name, count(m.id), d.revoked_at IS NOT NULL FROM devices d
-                 LEFT JOIN members m ON m.device = d.name
-                 GROUP BY d.name, d.revoked_at ORDER BY d.name",
+                "SELECT name, revoked_at IS NOT NULL FROM devices ORDER BY name",
                 &[],
             )
             .await?
             .into_iter()
             .map(|r| DeviceCount {
                 device: r.get(0),
-                members: r.get::<_, i64>(1) as u64,
-                revoked: r.get(2),
+                revoked: r.get(1),
+                ..Default::default()
             })
-            .collect();
-        let by_day = client
-            .query(
-                "SELECT event_date::text, count(*) FROM members GROUP BY event_date
-                 ORDER BY event_date",
-                &[],
-            )
-            .await?
-            .into_iter()
-            .map(|r| DayCount {
-                date: r.get(0),
-                members: r.get::<_, i64>(1) as u64,
-            })
-            .collect();
-        Ok(ServerStats {
-            members: members as u64,
-            by_device,
-            by_day,
-        })
+            .collect())
     }
 
     pub async fn members_page(
@@ -604,6 +593,265 @@ impl PgDb {
                 )
             })
             .collect())
+    }
+}
+
+/// Adds what one batch's accepted members count to the figures' tables: one statement per
+/// table, keys in sorted order (two batches of one place and day wait, not deadlock).
+async fn add_increments(
+    tx: &tokio_postgres::Transaction<'_>,
+    device: &str,
+    inc: &Increments,
+) -> Result<(), DbError> {
+    if inc.is_empty() {
+        return Ok(());
+    }
+    let (mut d, mut u, mut p, mut imp, mut n) = (vec![], vec![], vec![], vec![], vec![]);
+    for (((date, union, place), imported), count) in &inc.days {
+        d.push(date.clone());
+        u.push(union.clone());
+        p.push(place.clone());
+        imp.push(*imported);
+        n.push(*count);
+    }
+    tx.execute(
+        "INSERT INTO member_days (event_date, union_name, place, device, imported, n)
+         SELECT d::date, u, p, $6, i, n
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::bigint[])
+            AS t(d, u, p, i, n)
+         ON CONFLICT (event_date, union_name, place, device, imported)
+         DO UPDATE SET n = member_days.n + excluded.n",
+        &[&d, &u, &p, &imp, &n, &device],
+    )
+    .await?;
+    for (table, column, map) in [
+        ("member_forms", "form", &inc.forms),
+        ("member_needs", "need", &inc.needs),
+    ] {
+        if map.is_empty() {
+            continue;
+        }
+        let (mut d, mut u, mut p, mut c, mut n) = (vec![], vec![], vec![], vec![], vec![]);
+        for (((date, union, place), code), count) in map {
+            d.push(date.clone());
+            u.push(union.clone());
+            p.push(place.clone());
+            c.push(code.clone());
+            n.push(*count);
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO {table} (event_date, union_name, place, device, {column}, n)
+                 SELECT d::date, u, p, $6, c, n
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+                    AS t(d, u, p, c, n)
+                 ON CONFLICT (event_date, union_name, place, device, {column})
+                 DO UPDATE SET n = {table}.n + excluded.n"
+            ),
+            &[&d, &u, &p, &c, &n, &device],
+        )
+        .await?;
+    }
+    let (mut e, mut d, mut u, mut p) = (vec![], vec![], vec![], vec![]);
+    for (enterprise, (date, union, place)) in inc.enterprises.keys() {
+        e.push(enterprise.clone());
+        d.push(date.clone());
+        u.push(union.clone());
+        p.push(place.clone());
+    }
+    tx.execute(
+        "INSERT INTO enterprise_days (enterprise, event_date, union_name, place, device)
+         SELECT e, d::date, u, p, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+            AS t(e, d, u, p)
+         ON CONFLICT DO NOTHING",
+        &[&e, &d, &u, &p, &device],
+    )
+    .await?;
+    let mut distinct = e;
+    distinct.sort();
+    distinct.dedup();
+    tx.execute(
+        "INSERT INTO enterprises (enterprise) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        &[&distinct],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Each day summary replaces the office's copy of it.
+async fn store_days(
+    tx: &tokio_postgres::Transaction<'_>,
+    device: &str,
+    days: &[crate::server::ingest::DayRow],
+) -> Result<(), DbError> {
+    if days.is_empty() {
+        return Ok(());
+    }
+    let mut rows: Vec<&crate::server::ingest::DayRow> = days.iter().collect();
+    rows.sort_by(|a, b| (a.date, &a.union, &a.place).cmp(&(b.date, &b.union, &b.place)));
+    let col = |f: fn(&crate::server::ingest::DayRow) -> String| -> Vec<String> {
+        rows.iter().map(|d| f(d)).collect()
+    };
+    let num = |f: fn(&crate::server::ingest::DayRow) -> u64| -> Vec<i64> {
+        rows.iter().map(|d| f(d) as i64).collect()
+    };
+    tx.execute(
+        "INSERT INTO booth_days (device, event_date, union_name, place, operator, consultations,
+            needs, registrations, voids)
+         SELECT $1, d::date, u, p, o, c, n, r, v
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+            $8::bigint[], $9::bigint[]) AS t(d, u, p, o, c, n, r, v)
+         ON CONFLICT (device, event_date, union_name, place) DO UPDATE SET
+            operator = excluded.operator, consultations = excluded.consultations,
+            needs = excluded.needs, registrations = excluded.registrations,
+            voids = excluded.voids, received_at = now()",
+        &[
+            &device,
+            &col(|d| d.date.to_string()),
+            &col(|d| d.union.clone()),
+            &col(|d| d.place.clone()),
+            &col(|d| d.operator.clone()),
+            &num(|d| d.consultations),
+            &col(figures::needs_json),
+            &num(|d| d.registrations),
+            &num(|d| d.voids),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Counts the members held before the figures' tables existed (once, when they are made).
+async fn backfill_figures(tx: &tokio_postgres::Transaction<'_>) -> Result<(), DbError> {
+    let mut by_device: HashMap<String, Increments> = HashMap::new();
+    for row in tx.query("SELECT device, record FROM members", &[]).await? {
+        let (device, record): (String, String) = (row.get(0), row.get(1));
+        // stored only after the server's own checks: a record that does not parse now is
+        // left out of the figures rather than stopping the server
+        if let Ok(w) = serde_json::from_str::<crate::protocol::WireRecord>(&record) {
+            by_device
+                .entry(device)
+                .or_default()
+                .add(w.event_date, &crate::server::ingest::Facets::of(&w));
+        }
+    }
+    for (device, inc) in &by_device {
+        add_increments(tx, device, inc).await?;
+    }
+    Ok(())
+}
+
+impl PgDb {
+    pub(crate) async fn figure_rows(&self, f: &FigureFilter) -> Result<RawFigures, DbError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let (cond, params) =
+            figures::where_clause(f, |i| format!("${i}"), |p| format!("{p}::text::date"));
+        let p: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|s| s as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let days = client
+            .query(
+                &format!(
+                    "SELECT event_date::text, union_name, place, device, consultations,
+                        registrations, needs FROM booth_days{cond}"
+                ),
+                &p,
+            )
+            .await?
+            .into_iter()
+            .map(|r| DayIn {
+                date: r.get(0),
+                union: r.get(1),
+                place: r.get(2),
+                device: r.get(3),
+                consultations: r.get::<_, i64>(4).max(0) as u64,
+                registrations: r.get::<_, i64>(5).max(0) as u64,
+                needs: r.get(6),
+            })
+            .collect();
+        let members = client
+            .query(
+                &format!(
+                    "SELECT event_date::text, union_name, place, device, sum(n)::bigint
+                     FROM member_days{cond} GROUP BY event_date, union_name, place, device"
+                ),
+                &p,
+            )
+            .await?
+            .into_iter()
+            .map(|r| MembersIn {
+                date: r.get(0),
+                union: r.get(1),
+                place: r.get(2),
+                device: r.get(3),
+                n: r.get::<_, i64>(4).max(0) as u64,
+            })
+            .collect();
+        let mut sums = Vec::new();
+        for (table, column) in [("member_forms", "form"), ("member_needs", "need")] {
+            sums.push(
+                client
+                    .query(
+                        &format!(
+                            "SELECT {column}, sum(n)::bigint FROM {table}{cond} GROUP BY {column}"
+                        ),
+                        &p,
+                    )
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1).max(0) as u64))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let needs = sums.pop().unwrap_or_default();
+        let forms = sums.pop().unwrap_or_default();
+        let enterprises: i64 = if figures::overall(f) {
+            client
+                .query_one("SELECT count(*) FROM enterprises", &[])
+                .await?
+                .get(0)
+        } else {
+            client
+                .query_one(
+                    &format!("SELECT count(DISTINCT enterprise) FROM enterprise_days{cond}"),
+                    &p,
+                )
+                .await?
+                .get(0)
+        };
+        Ok(RawFigures {
+            days,
+            members,
+            forms,
+            needs,
+            enterprises: enterprises.max(0) as u64,
+        })
+    }
+
+    pub(crate) async fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let mut out = Vec::new();
+        for column in ["union_name", "place", "device"] {
+            let mut both = Vec::new();
+            for table in ["booth_days", "member_days"] {
+                both.push(
+                    client
+                        .query(&format!("SELECT DISTINCT {column} FROM {table}"), &[])
+                        .await?
+                        .into_iter()
+                        .map(|r| r.get::<_, String>(0))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let b = both.pop().unwrap_or_default();
+            let a = both.pop().unwrap_or_default();
+            out.push(figures::merge_sorted(a, b));
+        }
+        let devices = out.pop().unwrap_or_default();
+        let places = out.pop().unwrap_or_default();
+        let unions = out.pop().unwrap_or_default();
+        Ok((unions, places, devices))
     }
 }
 

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::figures::{self, DayIn, Dimensions, FigureFilter, Increments, MembersIn, RawFigures};
 use super::{
-    BatchWrite, BindRefusal, DayCount, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
-    REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, ServerStats, Stored, classify_missed, max_seq_of,
-    now_utc, split_first_occurrences,
+    BatchWrite, BindRefusal, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
+    REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
+    split_first_occurrences,
 };
 use crate::server::ingest::Decision;
 
@@ -73,7 +74,10 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO office (id, bundle_version, bundle_issued_at)
         VALUES (1, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
     "#,
-    // 3: the office console (docs/console.md): office users, sessions shared by every server,
+    // 3: the campaign's figures (SPEC §8), kept at ingest; members held before are counted
+    // by `backfill_figures` right after.
+    figures::SQLITE_MIGRATION,
+    // 4: the office console (docs/console.md): office users, sessions shared by every server,
     // failed-login counts, the audit log, review states, and search keys kept beside each
     // record at ingest (never the full phone or ID: those stay in the record only).
     r#"
@@ -132,6 +136,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_device_received ON members (device, received_at);
     "#,
 ];
+
+/// The migration that created the figures' tables (1-based).
+const FIGURES_VERSION: i64 = 3;
 
 #[derive(Clone)]
 pub struct SqliteDb {
@@ -276,6 +283,8 @@ impl SqliteDb {
         if changed {
             bump(&tx, &now)?;
         }
+        add_increments(&tx, &b.device, &Increments::of(candidates, &decisions))?;
+        store_days(&tx, &b.device, &b.days, &now)?;
         tx.commit()?;
         Ok(Stored::Done(decisions))
     }
@@ -413,38 +422,19 @@ impl SqliteDb {
         Ok(())
     }
 
-    pub fn stats(&self) -> Result<ServerStats, DbError> {
-        let conn = self.lock();
-        let members: u64 = conn.query_row("SELECT count(*) FROM members", [], |r| r.get(0))?;
-        let by_device = conn
-            .prepare(
-                "SELECT d.name, count(m.id), d.revoked_at IS NOT NULL FROM devices d
-                 LEFT JOIN members m ON m.device = d.name GROUP BY d.name ORDER BY d.name",
-            )?
+    /// Every device the office issued a token to, and whether it is revoked.
+    pub fn devices(&self) -> Result<Vec<DeviceCount>, DbError> {
+        Ok(self
+            .lock()
+            .prepare("SELECT name, revoked_at IS NOT NULL FROM devices ORDER BY name")?
             .query_map([], |r| {
                 Ok(DeviceCount {
                     device: r.get(0)?,
-                    members: r.get(1)?,
-                    revoked: r.get(2)?,
+                    revoked: r.get(1)?,
+                    ..Default::default()
                 })
             })?
-            .collect::<Result<_, _>>()?;
-        let by_day = conn
-            .prepare(
-                "SELECT event_date, count(*) FROM members GROUP BY event_date ORDER BY event_date",
-            )?
-            .query_map([], |r| {
-                Ok(DayCount {
-                    date: r.get(0)?,
-                    members: r.get(1)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(ServerStats {
-            members,
-            by_device,
-            by_day,
-        })
+            .collect::<Result<_, _>>()?)
     }
 
     pub fn members_page(&self, after: i64, limit: i64) -> Result<Vec<(i64, MemberRow)>, DbError> {
@@ -548,6 +538,188 @@ fn office_state(conn: &Connection) -> Result<OfficeState, DbError> {
     )?)
 }
 
+/// Adds what one batch's accepted members count to the figures' tables.
+fn add_increments(tx: &Connection, device: &str, inc: &Increments) -> Result<(), DbError> {
+    if inc.is_empty() {
+        return Ok(());
+    }
+    let mut days = tx.prepare_cached(
+        "INSERT INTO member_days (event_date, union_name, place, device, imported, n)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (event_date, union_name, place, device, imported)
+         DO UPDATE SET n = n + excluded.n",
+    )?;
+    for (((date, union, place), imported), n) in &inc.days {
+        days.execute(params![date, union, place, device, imported, n])?;
+    }
+    for (table, column, map) in [
+        ("member_forms", "form", &inc.forms),
+        ("member_needs", "need", &inc.needs),
+    ] {
+        let mut stmt = tx.prepare_cached(&format!(
+            "INSERT INTO {table} (event_date, union_name, place, device, {column}, n)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (event_date, union_name, place, device, {column})
+             DO UPDATE SET n = n + excluded.n"
+        ))?;
+        for (((date, union, place), code), n) in map {
+            stmt.execute(params![date, union, place, device, code, n])?;
+        }
+    }
+    let mut ent_days = tx.prepare_cached(
+        "INSERT INTO enterprise_days (enterprise, event_date, union_name, place, device)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    )?;
+    let mut ents = tx.prepare_cached(
+        "INSERT INTO enterprises (enterprise) VALUES (?1) ON CONFLICT DO NOTHING",
+    )?;
+    for (enterprise, (date, union, place)) in inc.enterprises.keys() {
+        ent_days.execute(params![enterprise, date, union, place, device])?;
+        ents.execute([enterprise])?;
+    }
+    Ok(())
+}
+
+/// Each day summary replaces the office's copy of it.
+fn store_days(
+    tx: &Connection,
+    device: &str,
+    days: &[crate::server::ingest::DayRow],
+    now: &str,
+) -> Result<(), DbError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO booth_days (device, event_date, union_name, place, operator, consultations,
+            needs, registrations, voids, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (device, event_date, union_name, place) DO UPDATE SET
+            operator = excluded.operator, consultations = excluded.consultations,
+            needs = excluded.needs, registrations = excluded.registrations,
+            voids = excluded.voids, received_at = excluded.received_at",
+    )?;
+    for d in days {
+        stmt.execute(params![
+            device,
+            d.date.to_string(),
+            d.union,
+            d.place,
+            d.operator,
+            d.consultations as i64,
+            figures::needs_json(d),
+            d.registrations as i64,
+            d.voids as i64,
+            now
+        ])?;
+    }
+    Ok(())
+}
+
+impl SqliteDb {
+    pub(crate) fn figure_rows(&self, f: &FigureFilter) -> Result<RawFigures, DbError> {
+        let conn = self.lock();
+        let (cond, params) = figures::where_clause(f, |_| "?".into(), |p| p);
+        let p = || rusqlite::params_from_iter(params.iter());
+        let days = conn
+            .prepare_cached(&format!(
+                "SELECT event_date, union_name, place, device, consultations, registrations,
+                    needs FROM booth_days{cond}"
+            ))?
+            .query_map(p(), |r| {
+                Ok(DayIn {
+                    date: r.get(0)?,
+                    union: r.get(1)?,
+                    place: r.get(2)?,
+                    device: r.get(3)?,
+                    consultations: r.get(4)?,
+                    registrations: r.get(5)?,
+                    needs: r.get(6)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let members = conn
+            .prepare_cached(&format!(
+                "SELECT event_date, union_name, place, device, sum(n) FROM member_days{cond}
+                 GROUP BY event_date, union_name, place, device"
+            ))?
+            .query_map(p(), |r| {
+                Ok(MembersIn {
+                    date: r.get(0)?,
+                    union: r.get(1)?,
+                    place: r.get(2)?,
+                    device: r.get(3)?,
+                    n: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let sums = |table: &str, column: &str| -> Result<Vec<(String, u64)>, DbError> {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {column}, sum(n) FROM {table}{cond} GROUP BY {column}"
+                ))?
+                .query_map(p(), |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?)
+        };
+        let forms = sums("member_forms", "form")?;
+        let needs = sums("member_needs", "need")?;
+        let enterprises = if figures::overall(f) {
+            conn.query_row("SELECT count(*) FROM enterprises", [], |r| r.get(0))?
+        } else {
+            conn.prepare_cached(&format!(
+                "SELECT count(DISTINCT enterprise) FROM enterprise_days{cond}"
+            ))?
+            .query_row(p(), |r| r.get(0))?
+        };
+        Ok(RawFigures {
+            days,
+            members,
+            forms,
+            needs,
+            enterprises,
+        })
+    }
+
+    pub(crate) fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
+        let conn = self.lock();
+        let distinct = |column: &str| -> Result<Vec<String>, DbError> {
+            let of = |table: &str| -> Result<Vec<String>, DbError> {
+                Ok(conn
+                    .prepare_cached(&format!("SELECT DISTINCT {column} FROM {table}"))?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?)
+            };
+            Ok(figures::merge_sorted(of("booth_days")?, of("member_days")?))
+        };
+        Ok((
+            distinct("union_name")?,
+            distinct("place")?,
+            distinct("device")?,
+        ))
+    }
+}
+
+/// Counts the members held before the figures' tables existed (once, when they are made).
+fn backfill_figures(tx: &Connection) -> Result<(), DbError> {
+    let mut by_device: HashMap<String, Increments> = HashMap::new();
+    {
+        let mut stmt = tx.prepare("SELECT device, record FROM members")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (device, record) = row?;
+            // stored only after the server's own checks: a record that does not parse now
+            // is left out of the figures rather than stopping the server
+            if let Ok(w) = serde_json::from_str::<crate::protocol::WireRecord>(&record) {
+                by_device
+                    .entry(device)
+                    .or_default()
+                    .add(w.event_date, &crate::server::ingest::Facets::of(&w));
+            }
+        }
+    }
+    for (device, inc) in &by_device {
+        add_increments(tx, device, inc)?;
+    }
+    Ok(())
+}
+
 fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     let supported = MIGRATIONS.len() as i64;
     loop {
@@ -565,6 +737,9 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
             return Ok(());
         }
         tx.execute_batch(MIGRATIONS[version as usize])?;
+        if version + 1 == FIGURES_VERSION {
+            backfill_figures(&tx)?;
+        }
         tx.pragma_update(None, "user_version", version + 1)?;
         tx.commit()?;
         tracing::info!(version = version + 1, "server schema migrated (sqlite)");

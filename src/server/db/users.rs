@@ -73,12 +73,15 @@ impl Default for Throttle {
 }
 
 /// Seconds a key is locked after its `failures`-th failure.
+/// The first lock is long enough to stop a script (a guess a second would otherwise go on
+/// at nearly full speed) and doubles from there.
 pub fn lock_seconds(failures: i64, free: i64, max_lock: i64) -> i64 {
+    const FIRST_LOCK: i64 = 30;
     if failures < free {
         0
     } else {
         let exp = (failures - free).min(20) as u32;
-        (1i64 << exp).min(max_lock)
+        (FIRST_LOCK << exp).min(max_lock)
     }
 }
 
@@ -499,9 +502,10 @@ mod tests {
     #[test]
     fn locks_grow_after_the_free_tries_and_stop_at_the_cap() {
         assert_eq!(lock_seconds(4, 5, 900), 0);
-        assert_eq!(lock_seconds(5, 5, 900), 1);
-        assert_eq!(lock_seconds(6, 5, 900), 2);
-        assert_eq!(lock_seconds(9, 5, 900), 16);
+        assert_eq!(lock_seconds(5, 5, 900), 30);
+        assert_eq!(lock_seconds(6, 5, 900), 60);
+        assert_eq!(lock_seconds(9, 5, 900), 480);
+        assert_eq!(lock_seconds(10, 5, 900), 900);
         assert_eq!(lock_seconds(40, 5, 900), 900);
         assert_eq!(lock_seconds(i64::MAX, 5, 900), 900);
     }

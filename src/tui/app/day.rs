@@ -3,9 +3,13 @@
 
 use std::time::Instant;
 
-use super::{Action, App, Tone};
+use super::{Action, App, Overlay, Tone};
+use crate::sync::enrol::{check_ca, check_code};
 use crate::t;
+use crate::tui::action::EnrolInput;
 use crate::tui::keys::{self, SESSION};
+use crate::tui::screens::enrol::EntryField;
+use crate::tui::screens::needs::NeedsPicker;
 
 impl App {
     pub(super) fn tally(&mut self) {
@@ -19,13 +23,26 @@ impl App {
                     t!(self.lang, "status.tallied", n = n, key = undo),
                     Tone::Good,
                 );
+                // the needs' keys may follow; anything else goes on as before
+                self.needs = Some(NeedsPicker::default());
             }
             Err(e) => self.say(e.message(self.lang), Tone::Bad),
         }
     }
 
+    /// The needs marked after F6, onto the consultation just counted.
+    pub(super) fn tally_needs(&mut self, codes: &[String]) {
+        let today = self.now().date_naive();
+        let Some(s) = &mut self.session else { return };
+        if let Err(e) = s.store.set_last_consultation_needs(today, codes) {
+            self.needs = None;
+            self.say(e.message(self.lang), Tone::Bad);
+        }
+    }
+
     pub(super) fn undo_tally(&mut self) {
         let today = self.now().date_naive();
+        self.needs = None;
         let Some(s) = &mut self.session else { return };
         match s.store.remove_last_consultation(today) {
             Ok(true) => {
@@ -59,14 +76,28 @@ impl App {
         self.upload.queued = self.counts.queued;
         self.upload.server = s.config.server.clone();
         self.upload.configured = s.config.server.is_some() && s.config.token.is_some();
+        self.upload.ca = s.config.ca.as_ref().map(|p| p.display().to_string());
+        // nothing else to do here before the code is entered
+        if !self.upload.configured {
+            self.upload.open_entry();
+        }
     }
 
-    pub(super) fn start_upload(&mut self) {
+    /// `plain_http_ok`: the operator answered yes to the question about an unencrypted
+    /// address; without it such an address is asked about first.
+    pub(super) fn start_upload(&mut self, plain_http_ok: bool) {
         let Some(s) = &self.session else { return };
-        let Some(settings) = crate::sync::UploadSettings::from_config(&s.config, self.lang) else {
+        let Some(mut settings) = crate::sync::UploadSettings::from_config(&s.config, self.lang)
+        else {
             let why = t!(self.lang, "upload.not_configured").into();
             return self.upload.not_started(why);
         };
+        // the rule is sync's (it refuses without the yes); the question is the screen's
+        if crate::sync::plain_http_host(&settings.server).is_some() && !plain_http_ok {
+            self.overlay = Some(Overlay::ConfirmPlainHttp);
+            return;
+        }
+        settings.allow_http = plain_http_ok;
         let conn = match s.store.second_connection() {
             Ok(c) => c,
             Err(e) => {
@@ -94,5 +125,103 @@ impl App {
                 self.say(text, Tone::Bad);
             }
         }
+    }
+}
+
+impl App {
+    /// The enrolment code and the office's certificate file from the upload screen: checked,
+    /// then stored in the encrypted settings as `booth enroll` and `booth config set ca` do.
+    pub(super) fn enroll(&mut self, input: EnrolInput) {
+        let lang = self.lang;
+        let Some(s) = &mut self.session else { return };
+        let have_server = s.config.server.is_some();
+        let code = match check_code(&input.code, have_server, lang) {
+            Ok(Some(e)) => Some(e),
+            // only the certificate changes: fine once a code was entered before
+            Ok(None) if s.config.token.is_some() => None,
+            Ok(None) => {
+                let why = t!(lang, "enrol.need_code").into();
+                return self.upload.enrol_refused(EntryField::Code, why);
+            }
+            Err(why) => return self.upload.enrol_refused(EntryField::Code, why),
+        };
+        let ca = match check_ca(&input.ca, lang) {
+            Ok(ca) => ca,
+            Err(why) => return self.upload.enrol_refused(EntryField::Ca, why),
+        };
+        if let Some(e) = &code
+            && let Err(err) = s.store.enroll(e, None, lang)
+        {
+            return self
+                .upload
+                .enrol_refused(EntryField::Code, err.message(lang));
+        }
+        let ca_text = ca.map(|p| p.display().to_string()).unwrap_or_default();
+        match s.store.set_config("ca", &ca_text, lang) {
+            Ok(c) => s.config = c,
+            Err(err) => {
+                return self.upload.enrol_refused(EntryField::Ca, err.message(lang));
+            }
+        }
+        tracing::info!(
+            device = code.as_ref().and_then(|e| e.device.as_deref()),
+            "upload set up from the terminal UI"
+        );
+        let server = s.config.server.clone().unwrap_or_default();
+        self.refresh_upload();
+        self.upload.enrolled(server);
+    }
+}
+
+impl App {
+    /// "Print these cards" for the records list's day or employer: the choice of PDF or
+    /// printer, with a file name in the home folder to start from.
+    pub(super) fn open_cards(&mut self, filter: crate::store::members::ListFilter) {
+        let Some(s) = &self.session else { return };
+        let name = match &filter {
+            crate::store::members::ListFilter::Date(d) => format!("booth-cards-{d}.pdf"),
+            crate::store::members::ListFilter::Employer(_) => {
+                format!("booth-cards-{}.pdf", self.now().format("%Y-%m-%d-%H%M"))
+            }
+        };
+        let folder = std::env::var_os("HOME")
+            .map(std::path::PathBuf::from)
+            .filter(|h| h.is_dir())
+            .unwrap_or_else(|| self.data_dir.clone());
+        let printer = s.config.printer.as_ref().map(|p| p.to_string());
+        self.records.cards = Some(crate::tui::screens::cards::CardsState::new(
+            filter,
+            folder.join(name),
+            printer,
+        ));
+    }
+
+    pub(super) fn print_cards(&mut self, job: crate::tui::action::CardsJob) {
+        use crate::tui::action::CardsOutput;
+        let lang = self.lang;
+        let Some(s) = &self.session else { return };
+        let Some(cards) = &mut self.records.cards else {
+            return;
+        };
+        if let CardsOutput::Pdf(path) = &job.output {
+            // said before the run: a folder that is not there
+            let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+            if !path.is_absolute() || folder.is_some_and(|f| !f.is_dir()) {
+                let why = t!(lang, "cards.bad_folder", path = path.display());
+                return cards.refused(why);
+            }
+        }
+        let conn = match s.store.second_connection() {
+            Ok(c) => c,
+            Err(e) => {
+                let why = e.diagnose(&self.data_dir).message(lang);
+                return cards.refused(why);
+            }
+        };
+        // the office's revocations, read here once (the bundle is on this connection)
+        let revoked = Box::new(crate::slip::selection::office_revocations(&s.store));
+        let (cancel, go_on) = cards.begin();
+        s.workers
+            .cards(conn, s.config.clone(), job, revoked, cancel, go_on, lang);
     }
 }

@@ -98,7 +98,13 @@ impl App {
 
     fn show_done(&mut self, m: StoredMember, notes: Vec<String>) {
         let Some(s) = &self.session else { return };
-        let payload = m.payload(s.config.union_short.as_deref(), s.store.device_key());
+        // as on the slip: the URL form when the office's page address is set, so a phone
+        // camera opens the page
+        let payload = m.qr_text(
+            s.config.union_short.as_deref(),
+            s.config.verify_url.as_deref(),
+            s.store.device_key(),
+        );
         let name = m
             .member
             .as_ref()

@@ -33,8 +33,22 @@ impl App {
                 return;
             }
         }
+        // the office's code and certificate, when given: as `booth enroll` stores them
+        if let Some(e) = &data.enrol
+            && let Err(err) = store.enroll(e, None, self.lang)
+        {
+            self.setup.error = Some(err.message(self.lang));
+            return;
+        }
+        if let Some(ca) = &data.ca
+            && let Err(err) = store.set_config("ca", &ca.display().to_string(), self.lang)
+        {
+            self.setup.error = Some(err.message(self.lang));
+            return;
+        }
         tracing::info!(
             key_id = store.device_key().key_id(),
+            enrolled = data.enrol.is_some(),
             "set up from the terminal UI"
         );
         self.open_session(store);
@@ -120,6 +134,7 @@ impl App {
         self.before_lock = self.screen;
         self.screen = Screen::Locked;
         self.overlay = None;
+        self.needs = None;
         self.unlock = UnlockState::new(true);
         tracing::info!("screen locked");
     }

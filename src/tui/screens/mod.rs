@@ -1,9 +1,12 @@
 //! One module per screen: its state, its keys (a typed list, see [`keys`](super::keys)), its
 //! key handling (returning what it wants done) and a render that only reads the state.
 
+pub mod cards;
 pub mod dashboard;
 pub mod done;
+pub mod enrol;
 pub mod form;
+pub mod needs;
 pub mod overlay;
 pub mod records;
 pub mod setup;

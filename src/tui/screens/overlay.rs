@@ -1,10 +1,11 @@
-//! The boxes over a screen: the help, and the two questions (quit, clear the form).
+//! The boxes over a screen: the help, and the questions (quit, clear the form, upload over
+//! plain HTTP).
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use crate::i18n::Lang;
 use crate::t;
@@ -17,6 +18,8 @@ pub enum Overlay {
     Help,
     ConfirmQuit,
     ConfirmClear,
+    /// The office's address is `http://` on another machine: upload unencrypted anyway?
+    ConfirmPlainHttp,
 }
 
 /// The answer yes to a question; any other key is no.
@@ -29,15 +32,20 @@ impl Overlay {
         match self {
             Overlay::ConfirmQuit if yes => Action::QuitNow,
             Overlay::ConfirmClear if yes => Action::ClearForm,
+            Overlay::ConfirmPlainHttp if yes => Action::StartUpload {
+                plain_http_ok: true,
+            },
             _ => Action::CloseOverlay,
         }
     }
 
-    /// A box in the middle of `area`; `help` is what the help shows.
-    pub fn render(self, help: Vec<String>, frame: &mut Frame, area: Rect, lang: Lang) {
+    /// A box in the middle of `area`; `text` is what the help (or the plain-HTTP question,
+    /// [`plain_http_question`]) shows.
+    pub fn render(self, text: Vec<String>, frame: &mut Frame, area: Rect, lang: Lang) {
         let yes = keys::label(YES, |_| true);
         let (title, lines): (&str, Vec<String>) = match self {
-            Overlay::Help => (t!(lang, "help.title"), help),
+            Overlay::Help => (t!(lang, "help.title"), text),
+            Overlay::ConfirmPlainHttp => (t!(lang, "confirm.plain_http_title"), text),
             Overlay::ConfirmQuit => (
                 t!(lang, "confirm.quit_title"),
                 vec![t!(lang, "confirm.quit", key = yes)],
@@ -48,16 +56,17 @@ impl Overlay {
             ),
         };
         let w = area.width.min(72);
-        // Height after wrapping, so a long line is not cut off.
+        // wrapped here (Chinese between characters, never at a lone space), so the box's
+        // height is the text's and no line is cut off
         let inner = w.saturating_sub(2).max(1) as usize;
-        let rows: usize = lines
+        let lines: Vec<String> = lines
             .iter()
-            .map(|l| {
-                unicode_width::UnicodeWidthStr::width(l.as_str())
-                    .div_ceil(inner)
-                    .max(1)
+            .flat_map(|l| match crate::tui::widgets::wrap(l, inner) {
+                wrapped if wrapped.is_empty() => vec![String::new()],
+                wrapped => wrapped,
             })
-            .sum();
+            .collect();
+        let rows = lines.len();
         let h = (rows as u16 + 2).min(area.height);
         let r = Rect::new(
             area.x + (area.width - w) / 2,
@@ -73,9 +82,18 @@ impl Overlay {
                     .title(title.to_string())
                     .border_style(theme::hint()),
             )
-            .wrap(Wrap { trim: false })
             .render(r, buf);
     }
+}
+
+/// The question before sending personal data unencrypted to `host`.
+pub fn plain_http_question(host: &str, lang: Lang) -> Vec<String> {
+    let yes = keys::label(YES, |_| true);
+    vec![
+        t!(lang, "confirm.plain_http", host = host),
+        String::new(),
+        t!(lang, "confirm.plain_http_keys", key = yes),
+    ]
 }
 
 #[cfg(test)]
@@ -102,5 +120,17 @@ mod tests {
             Overlay::Help.handle_key(&key('y')),
             Action::CloseOverlay
         ));
+        assert!(matches!(
+            Overlay::ConfirmPlainHttp.handle_key(&key('y')),
+            Action::StartUpload {
+                plain_http_ok: true
+            }
+        ));
+        for no in ['n', '\r', 'u'] {
+            assert!(matches!(
+                Overlay::ConfirmPlainHttp.handle_key(&key(no)),
+                Action::CloseOverlay
+            ));
+        }
     }
 }

@@ -25,6 +25,9 @@ use crate::tui::widgets::fit;
 use crate::tui::widgets::input::{Edit, TextInput};
 use crate::tui::workers::SearchReq;
 
+use super::cards::{CardsKey, CardsState};
+use crate::store::members::ListFilter;
+
 pub const PAGE: usize = 50;
 
 #[derive(Clone, Debug)]
@@ -39,10 +42,14 @@ pub struct RecordsState {
     pub detail: Option<StoredMember>,
     /// Typing the reason for a void.
     pub void_reason: Option<TextInput>,
+    /// "Print these cards" for the day or employer the search names.
+    pub cards: Option<CardsState>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ListCmd {
+    /// The search names a day or an employer: their cards.
+    PrintCards,
     /// ↑↓
     Select,
     More,
@@ -53,6 +60,9 @@ enum ListCmd {
 
 /// The list's keys; what else is typed goes into the search.
 const LIST: &[Binding<ListCmd>] = &[
+    Binding::new(ListCmd::PrintCards, &[Key::ctrl('p')])
+        .hint("keys.records.print_cards")
+        .help("help.records.print_cards"),
     Binding::new(ListCmd::Select, &[UP, DOWN])
         .hint("keys.records.select")
         .help("help.records.select"),
@@ -119,6 +129,7 @@ impl Default for RecordsState {
             exhausted: false,
             detail: None,
             void_reason: None,
+            cards: None,
         }
     }
 }
@@ -175,7 +186,23 @@ impl RecordsState {
         self.loading = false;
     }
 
+    /// The day or employer the search names, if it names one.
+    pub fn filter(&self) -> Option<ListFilter> {
+        ListFilter::parse(&self.query.value())
+    }
+
+    fn list_enabled(&self, cmd: ListCmd) -> bool {
+        match cmd {
+            ListCmd::PrintCards => self.filter().is_some(),
+            _ => true,
+        }
+    }
+
     pub fn paste(&mut self, s: &str) -> Option<Action> {
+        if let Some(c) = &mut self.cards {
+            c.paste(s);
+            return None;
+        }
         if let Some(r) = &mut self.void_reason {
             r.insert_str(s);
             return None;
@@ -194,6 +221,15 @@ impl RecordsState {
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        if let Some(c) = &mut self.cards {
+            return match c.handle_key(key) {
+                CardsKey::Close => {
+                    self.cards = None;
+                    Outcome::Taken
+                }
+                CardsKey::Other(o) => o,
+            };
+        }
         if self.void_reason.is_some() {
             return self.void_key(key);
         }
@@ -221,6 +257,11 @@ impl RecordsState {
             };
         };
         match cmd {
+            // said, not silent: which searches name a group of cards
+            ListCmd::PrintCards => Outcome::Do(match self.filter() {
+                Some(f) => Action::OpenCards(f),
+                None => Action::Tell(Notice::CardsNeedFilter),
+            }),
             ListCmd::Select if key.code == KeyCode::Up => {
                 self.selected = self.selected.saturating_sub(1);
                 Outcome::Taken
@@ -284,6 +325,9 @@ impl RecordsState {
 
     /// F1: the keys of the list, or of the open record.
     pub fn help(&self, lang: Lang) -> Vec<String> {
+        if self.cards.is_some() {
+            return super::cards::help(lang);
+        }
         match &self.detail {
             Some(_) => keys::help_lines(DETAIL, lang),
             None => {
@@ -295,6 +339,9 @@ impl RecordsState {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, lang: Lang) {
+        if let Some(c) = &self.cards {
+            return c.render(frame, area, lang);
+        }
         if let Some(d) = &self.detail {
             self.render_detail(frame, area, lang, d);
             return;
@@ -404,7 +451,10 @@ impl RecordsState {
         };
         let bottom = area.y + area.height.saturating_sub(1);
         let width = area.width as usize;
-        let line = format!("{status}   {}", keys::hint_line(LIST, lang, "  ", |_| true));
+        let line = format!(
+            "{status}   {}",
+            keys::hint_line(LIST, lang, "  ", |c| self.list_enabled(*c))
+        );
         buf.set_stringn(area.x, bottom, fit(&line, width), width, theme::hint());
         frame.set_cursor_position(cursor);
     }

@@ -1,5 +1,6 @@
 //! First run: union (and its short name when the full one is too long for the QR code),
-//! booth place, operator, language, printer, passphrase twice.
+//! booth place, operator, language, printer, the office's enrolment code and certificate file
+//! (optional: the upload screen takes them later too), passphrase twice.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -27,17 +28,21 @@ pub enum SetupField {
     Operator,
     Language,
     Printer,
+    Code,
+    Ca,
     Pass1,
     Pass2,
 }
 
-const ORDER: [SetupField; 8] = [
+const ORDER: [SetupField; 10] = [
     SetupField::Union,
     SetupField::UnionShort,
     SetupField::Place,
     SetupField::Operator,
     SetupField::Language,
     SetupField::Printer,
+    SetupField::Code,
+    SetupField::Ca,
     SetupField::Pass1,
     SetupField::Pass2,
 ];
@@ -48,6 +53,10 @@ pub struct SetupData {
     /// Checked by the same per-key validator as `booth config set`.
     pub config: Config,
     pub passphrase: Zeroizing<String>,
+    /// The office's enrolment code, when one was entered (stored as `booth enroll` does).
+    pub enrol: Option<crate::card::enrol::Enrolment>,
+    /// The office's certificate file, when the office uses its own certificate.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 /// The settings setup makes, in the order they are stored (the short name before a union
@@ -97,6 +106,8 @@ pub struct SetupState {
     pub operator: TextInput,
     pub lang: Lang,
     pub printer: TextInput,
+    pub code: TextInput,
+    pub ca: TextInput,
     pub pass1: TextInput,
     pub pass2: TextInput,
     pub focus: SetupField,
@@ -112,6 +123,8 @@ impl SetupState {
             operator: TextInput::new(40),
             lang,
             printer: TextInput::new(120),
+            code: TextInput::new(2048),
+            ca: TextInput::new(1024),
             pass1: TextInput::new(128),
             pass2: TextInput::new(128),
             focus: SetupField::Union,
@@ -126,6 +139,8 @@ impl SetupState {
             SetupField::Place => &mut self.place,
             SetupField::Operator => &mut self.operator,
             SetupField::Printer => &mut self.printer,
+            SetupField::Code => &mut self.code,
+            SetupField::Ca => &mut self.ca,
             SetupField::Pass1 => &mut self.pass1,
             SetupField::Pass2 => &mut self.pass2,
             SetupField::Language => return None,
@@ -137,6 +152,13 @@ impl SetupState {
     }
 
     pub fn paste(&mut self, s: &str) {
+        // a pasted enrolment code is the code, wherever the focus was
+        if s.trim_start().starts_with(crate::card::enrol::PREFIX)
+            && !matches!(self.focus, SetupField::Pass1 | SetupField::Pass2)
+        {
+            self.focus = SetupField::Code;
+            self.code.set("");
+        }
         let f = self.focus;
         if let Some(i) = self.input(f) {
             i.insert_str(s);
@@ -192,6 +214,14 @@ impl SetupState {
             }
         }
         config.language = lang;
+        let enrol = match crate::sync::enrol::check_code(&self.code.value(), false, lang) {
+            Ok(e) => e,
+            Err(why) => return fail(self, SetupField::Code, why),
+        };
+        let ca = match crate::sync::enrol::check_ca(&self.ca.value(), lang) {
+            Ok(ca) => ca,
+            Err(why) => return fail(self, SetupField::Ca, why),
+        };
         let p1 = Zeroizing::new(self.pass1.value());
         if p1.chars().count() < MIN_PASSPHRASE {
             return fail(
@@ -213,6 +243,8 @@ impl SetupState {
         Some(SetupData {
             config,
             passphrase: p1,
+            enrol,
+            ca,
         })
     }
 
@@ -257,6 +289,8 @@ impl SetupState {
             SetupField::UnionShort => t!(lang, "setup.union_short_hint"),
             SetupField::Printer => t!(lang, "setup.printer_hint"),
             SetupField::Pass1 => t!(lang, "setup.passphrase_hint"),
+            SetupField::Code => t!(lang, "setup.code_hint"),
+            SetupField::Ca => t!(lang, "enrol.ca_hint"),
             _ => "",
         }
     }
@@ -293,6 +327,8 @@ impl SetupState {
                 SetupField::Operator => (t!(lang, "setup.operator"), Some(&self.operator), false),
                 SetupField::Language => (t!(lang, "setup.language"), None, false),
                 SetupField::Printer => (t!(lang, "setup.printer"), Some(&self.printer), false),
+                SetupField::Code => (t!(lang, "enrol.code"), Some(&self.code), false),
+                SetupField::Ca => (t!(lang, "enrol.ca"), Some(&self.ca), false),
                 SetupField::Pass1 => (t!(lang, "setup.passphrase"), Some(&self.pass1), true),
                 SetupField::Pass2 => (t!(lang, "setup.passphrase_again"), Some(&self.pass2), true),
             };
@@ -412,6 +448,44 @@ mod tests {
         s.union_short.set(long);
         assert!(s.check().is_none());
         assert_eq!(s.focus, SetupField::UnionShort);
+    }
+
+    /// The office's code is optional in setup; given, it is checked and handed over.
+    #[test]
+    fn setup_takes_the_enrolment_code_or_none() {
+        let none = filled(Lang::Zh).check().unwrap();
+        assert!(none.enrol.is_none() && none.ca.is_none());
+        let code = crate::card::enrol::Enrolment {
+            server: Some("https://booth.office.lan".into()),
+            token: "tok".into(),
+            office_key: crate::card::office::OfficeKey::generate()
+                .unwrap()
+                .fingerprint(),
+            device: None,
+        }
+        .encode();
+        let mut s = filled(Lang::Zh);
+        s.focus = SetupField::Pass1;
+        s.paste(&code);
+        assert_eq!(s.focus, SetupField::Pass1, "never into a passphrase field");
+        s.pass1.set("booth-pass");
+        s.focus = SetupField::Place;
+        s.paste(&code);
+        assert_eq!(s.focus, SetupField::Code, "a pasted code goes to its field");
+        let data = s.check().unwrap();
+        assert_eq!(
+            data.enrol.unwrap().server.as_deref(),
+            Some("https://booth.office.lan")
+        );
+        let mut s = filled(Lang::En);
+        s.code.set(&code[..code.len() - 3]);
+        s.ca.set("/nonexistent/ca.pem");
+        assert!(s.check().is_none());
+        assert_eq!(s.focus, SetupField::Code);
+        s.code.set("");
+        assert!(s.check().is_none());
+        assert_eq!(s.focus, SetupField::Ca);
+        assert!(s.error.as_ref().unwrap().contains("no such file"));
     }
 
     fn filled(lang: Lang) -> SetupState {

@@ -14,9 +14,10 @@ use ratatui::style::Style;
 use ratatui::widgets::{Gauge, Widget};
 
 use super::Outcome;
+use super::enrol::{EnrolEntry, EntryField};
 use crate::i18n::Lang;
 use crate::member::text::display_safe;
-use crate::sync::{Progress, UploadError, UploadReport};
+use crate::sync::{NetError, Progress, UploadError, UploadReport, duration_words};
 use crate::t;
 use crate::tui::action::Action;
 use crate::tui::app::Screen;
@@ -39,7 +40,13 @@ pub enum Status {
     Retrying {
         attempt: u32,
         secs: u64,
-        reason: String,
+        reason: NetError,
+        /// How long retries go on before the upload stops.
+        limit: std::time::Duration,
+    },
+    /// The code and certificate were taken: the upload is set up.
+    Enrolled {
+        server: String,
     },
     Finished(Box<UploadReport>),
     Failed(UploadError),
@@ -60,14 +67,22 @@ impl Status {
                 attempt,
                 secs,
                 reason,
+                limit,
             } => (
                 format!(
                     "{} — {}",
-                    t!(lang, "sync.retrying", attempt = attempt, secs = secs),
-                    reason
+                    reason.message(lang),
+                    t!(
+                        lang,
+                        "upload.retrying",
+                        attempt = attempt,
+                        secs = secs,
+                        limit = duration_words(*limit, lang)
+                    )
                 ),
                 false,
             ),
+            Status::Enrolled { server } => (t!(lang, "upload.enrolled", server = server), true),
             Status::Finished(report) => (report.summary(lang), report.rejected.is_empty()),
             Status::Failed(e) => (e.message(lang), false),
         })
@@ -86,6 +101,11 @@ pub struct UploadState {
     /// Outcome lines (member number and answer), newest last.
     pub log: Vec<(String, bool)>,
     pub status: Status,
+    /// The enrolment code and the office's certificate being typed (open when the upload is
+    /// not set up, and on `e`).
+    pub entry: Option<EnrolEntry>,
+    /// The office's certificate file the laptop has now, for the entry.
+    pub ca: Option<String>,
     /// Set to stop the running upload between batches.
     cancel: Arc<AtomicBool>,
     started: Option<Instant>,
@@ -94,6 +114,7 @@ pub struct UploadState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cmd {
     Start,
+    Enrol,
     Cancel,
     Back,
 }
@@ -103,6 +124,9 @@ const KEYS: &[Binding<Cmd>] = &[
         .also(&[Key::char('r'), Key::char('u')])
         .hint("keys.upload.start")
         .help("help.upload.start"),
+    Binding::new(Cmd::Enrol, &[Key::char('e')])
+        .hint("keys.upload.enrol")
+        .help("help.upload.enrol"),
     Binding::new(Cmd::Cancel, &[Key::char('c')])
         .also(&[ESC])
         .hint("keys.upload.cancel")
@@ -112,23 +136,74 @@ const KEYS: &[Binding<Cmd>] = &[
         .help("help.back_to_form"),
 ];
 
-/// F1 on the upload screen.
-pub fn help(lang: Lang) -> Vec<String> {
-    keys::help_lines(KEYS, lang)
+/// F1 on the upload screen (the entry's keys while it is open).
+pub fn help(u: &UploadState, lang: Lang) -> Vec<String> {
+    match &u.entry {
+        Some(_) => super::enrol::help(lang),
+        None => keys::help_lines(KEYS, lang),
+    }
 }
 
 impl UploadState {
     fn enabled(&self, cmd: Cmd) -> bool {
         match cmd {
             Cmd::Start => self.configured && !self.running,
+            Cmd::Enrol => !self.running,
             Cmd::Cancel => self.running,
             Cmd::Back => !self.running,
         }
     }
 
+    /// Opens the entry for the enrolment code (the certificate file as it is now).
+    pub fn open_entry(&mut self) {
+        if self.entry.is_none() && !self.running {
+            self.entry = Some(EnrolEntry::new(self.ca.as_deref()));
+        }
+    }
+
+    /// The code and certificate were stored: the entry closes.
+    pub fn enrolled(&mut self, server: String) {
+        self.entry = None;
+        self.status = Status::Enrolled { server };
+    }
+
+    /// What the app found wrong with what was typed.
+    pub fn enrol_refused(&mut self, field: EntryField, message: String) {
+        if let Some(e) = &mut self.entry {
+            e.refused(field, message);
+        }
+    }
+
+    /// A paste: into the entry; a pasted code opens it.
+    pub fn paste(&mut self, s: &str) {
+        if self.entry.is_none() && s.trim_start().starts_with(crate::card::enrol::PREFIX) {
+            self.open_entry();
+        }
+        if let Some(e) = &mut self.entry {
+            e.paste(s);
+        }
+    }
+
     pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        if let Some(entry) = &mut self.entry {
+            return match entry.handle_key(key) {
+                // Esc leaves the entry; with nothing set up there is nothing else here
+                Outcome::Pass if ESC.matches(&key) && self.configured => {
+                    self.entry = None;
+                    Outcome::Taken
+                }
+                Outcome::Pass if ESC.matches(&key) => Outcome::Do(Action::Goto(Screen::Form)),
+                other => other,
+            };
+        }
         match keys::find(KEYS, &key, |c| self.enabled(*c)) {
-            Some(Cmd::Start) => Outcome::Do(Action::StartUpload),
+            Some(Cmd::Start) => Outcome::Do(Action::StartUpload {
+                plain_http_ok: false,
+            }),
+            Some(Cmd::Enrol) => {
+                self.open_entry();
+                Outcome::Taken
+            }
             Some(Cmd::Cancel) => {
                 self.cancel();
                 Outcome::Taken
@@ -184,11 +259,14 @@ impl UploadState {
                 attempt,
                 wait,
                 reason,
+                limit,
+                ..
             } => {
                 self.status = Status::Retrying {
                     attempt,
-                    secs: wait.as_secs(),
+                    secs: wait.as_secs_f64().ceil() as u64,
                     reason,
+                    limit,
                 }
             }
         }
@@ -240,6 +318,25 @@ impl UploadState {
             theme::warn()
         };
         y += wrapped(buf, Rect::new(area.x, y, area.width, 3), &server, style) + 1;
+        let bottom = area.y + area.height.saturating_sub(1);
+        if let Some(entry) = &self.entry {
+            let room = Rect::new(area.x, y, area.width, bottom.saturating_sub(y));
+            let (rows, cursor) = entry.render(buf, room, lang);
+            y += rows + 1;
+            if let Some((m, ok)) = self.status.message(lang) {
+                let style = if ok { theme::ok() } else { theme::error() };
+                let rows = 5.min(bottom.saturating_sub(y));
+                wrapped(buf, Rect::new(area.x, y, area.width, rows), &m, style);
+            }
+            let keys = format!(
+                "{}   {}",
+                super::enrol::hint_line(lang),
+                keys::hint_line(KEYS, lang, "   ", |c| *c == Cmd::Back)
+            );
+            buf.set_stringn(area.x, bottom, keys, area.width as usize, theme::hint());
+            frame.set_cursor_position(cursor);
+            return;
+        }
         if self.running || self.total > 0 {
             let ratio = if self.total == 0 {
                 0.0
@@ -261,9 +358,9 @@ impl UploadState {
         }
         if let Some((m, ok)) = self.status.message(lang) {
             let style = if ok { theme::ok() } else { theme::error() };
-            y += wrapped(buf, Rect::new(area.x, y, area.width, 3), &m, style) + 1;
+            // a refusal says what to do: room for all of it
+            y += wrapped(buf, Rect::new(area.x, y, area.width, 5), &m, style) + 1;
         }
-        let bottom = area.y + area.height.saturating_sub(1);
         let room = bottom.saturating_sub(y) as usize;
         for (line, ok) in self.log.iter().rev().take(room).rev() {
             let style: Style = if *ok { theme::label() } else { theme::warn() };
@@ -272,7 +369,9 @@ impl UploadState {
             y += 1;
         }
         // what each key does when it can: all of them once configured
-        let keys = keys::hint_line(KEYS, lang, "   ", |c| self.configured || *c == Cmd::Back);
+        let keys = keys::hint_line(KEYS, lang, "   ", |c| {
+            self.configured || matches!(c, Cmd::Back | Cmd::Enrol)
+        });
         buf.set_stringn(area.x, bottom, keys, area.width as usize, theme::hint());
     }
 }
@@ -320,6 +419,50 @@ mod tests {
         u.finished(Err(UploadError::Cancelled));
         assert!(!u.running);
         assert!(!u.status.message(Lang::Zh).unwrap().1);
+    }
+
+    #[test]
+    fn the_entry_opens_on_e_or_a_pasted_code_and_esc_leaves_it() {
+        let mut u = UploadState {
+            configured: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            u.handle_key(key(KeyCode::Char('e'))),
+            Outcome::Taken
+        ));
+        assert!(u.entry.is_some());
+        // typing goes into the code, not to the upload's own keys
+        assert!(matches!(
+            u.handle_key(key(KeyCode::Char('u'))),
+            Outcome::Taken
+        ));
+        assert_eq!(u.entry.as_ref().unwrap().code.value(), "u");
+        assert!(matches!(u.handle_key(key(KeyCode::Esc)), Outcome::Taken));
+        assert!(
+            u.entry.is_none(),
+            "Esc closes the entry when set up already"
+        );
+        u.paste("  BOOTH1-xyz");
+        assert_eq!(u.entry.as_ref().unwrap().code.value(), "  BOOTH1-xyz");
+        // not set up: Esc leaves the screen (there is nothing else here)
+        let mut u = UploadState::default();
+        u.open_entry();
+        assert!(matches!(
+            u.handle_key(key(KeyCode::Esc)),
+            Outcome::Do(Action::Goto(Screen::Form))
+        ));
+        // Enter on an upload that is set up asks to start, without the plain-HTTP yes
+        let mut u = UploadState {
+            configured: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            u.handle_key(key(KeyCode::Enter)),
+            Outcome::Do(Action::StartUpload {
+                plain_http_ok: false
+            })
+        ));
     }
 
     #[test]

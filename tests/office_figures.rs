@@ -1,0 +1,305 @@
+//! The campaign's figures reach the office (SPEC §8): two laptops tally and register at two
+//! places, upload to the real server on 127.0.0.1, and `booth server stats --json` gives the
+//! sums. SQLite always, PostgreSQL when BOOTH_TEST_PG_URL is set.
+
+mod common;
+
+use booth::server::db::{Db, FigureFilter};
+use common::net::*;
+use common::*;
+use serde_json::{Value, json};
+
+const YIZHUANG: &str = "亦庄科创十四街";
+const WANGJING: &str = "望京外卖骑手驿站";
+
+fn ok(b: &Booth, args: &[&str]) -> Value {
+    let (out, v) = b.json(args);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    v
+}
+
+fn sign_up(b: &Booth, n: u32, employer: &str, extra: &[&str]) -> String {
+    let (id, ph) = (valid_id(n), phone(n));
+    let mut args = vec![
+        "register",
+        "--name",
+        "葛婷婷",
+        "--id",
+        &id,
+        "--phone",
+        &ph,
+        "--employer",
+        employer,
+        "--consent",
+    ];
+    args.extend_from_slice(extra);
+    ok(b, &args)["member_no"].as_str().unwrap().to_string()
+}
+
+fn upload(b: &Booth, url: &str, token: &str) -> Value {
+    ok(b, &["upload", "--server", url, "--token", token])
+}
+
+fn figures(db: &str, filter: FigureFilter) -> booth::server::db::Figures {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = Db::open(db).await.unwrap();
+        db.figures(&filter).await.unwrap()
+    })
+}
+
+fn by_name<'a>(list: &'a Value, key: &str, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e[key] == name)
+        .unwrap_or_else(|| panic!("no {name} in {list}"))
+}
+
+#[test]
+fn two_laptops_at_two_places_give_the_office_the_sums() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let (ta, tb) = (add_device(&db.url, "lap-a"), add_device(&db.url, "lap-b"));
+        let server = Server::start(&db.url);
+        let url = server.url();
+        let (a, b) = (Booth::new(), Booth::new());
+        ok(&a, &["config", "set", "place", YIZHUANG]);
+        ok(&b, &["config", "set", "place", WANGJING]);
+        ok(&b, &["config", "set", "union", "朝阳区总工会"]);
+
+        // A: 3 consulted (two named needs), 2 signed up, one more signed up then voided.
+        ok(&a, &["consult", "--needs", "legal_aid,技能培训"]);
+        ok(&a, &["consult", "--needs", "legal_aid"]);
+        ok(&a, &["consult"]);
+        sign_up(&a, 1, "京东物流", &["--employment-form", "courier"]);
+        sign_up(&a, 2, "京东 物流", &["--employment-form", "labor_contract"]);
+        let mistake = sign_up(&a, 3, "京东物流", &[]);
+        ok(&a, &["void", &mistake, "--reason", "登记错了"]);
+        // B: 4 consulted, 1 signed up, a staff list of 2 imported (members, not sign-ups).
+        for _ in 0..4 {
+            ok(&b, &["consult"]);
+        }
+        sign_up(
+            &b,
+            4,
+            "美团外卖",
+            &[
+                "--employment-form",
+                "food_delivery",
+                "--employer-uscc",
+                "91350100M000100Y43",
+                "--needs",
+                "rest_station",
+            ],
+        );
+        let roster = b.dir.path().join("roster.csv");
+        write_roster(&roster, 2, 100);
+        ok(&b, &["import", roster.to_str().unwrap(), "--consent"]);
+        // a need that is not on the list counts nobody
+        let (out, v) = b.json(&["consult", "--needs", "午饭"]);
+        assert!(!out.status.success());
+        assert_eq!(v["error"], "invalid", "{v}");
+
+        let up = upload(&a, &url, &ta);
+        assert_eq!(up["days_reported"], 1, "{up}");
+        assert_eq!(up["days_rejected"], 0, "{up}");
+        upload(&b, &url, &tb);
+
+        let s = server_stats(&db.url);
+        let totals = |s: &Value| {
+            [
+                "meetings",
+                "consultations",
+                "registered",
+                "members",
+                "enterprises",
+            ]
+            .map(|k| s[k].as_u64().unwrap_or_else(|| panic!("no {k} in {s}")))
+        };
+        // members: 2 + 1 signed up, 2 imported; enterprises: 京东物流 (spaces folded),
+        // 美团外卖 by its credit code, the roster's employer
+        assert_eq!(totals(&s), [2, 7, 3, 5, 3], "{s:#}");
+        let place_a = by_name(&s["by_place"], "name", YIZHUANG);
+        assert_eq!(
+            (
+                &place_a["meetings"],
+                &place_a["consultations"],
+                &place_a["registered"],
+                &place_a["members"]
+            ),
+            (&json!(1), &json!(3), &json!(2), &json!(2))
+        );
+        let place_b = by_name(&s["by_place"], "name", WANGJING);
+        assert_eq!(place_b["consultations"], 4);
+        assert_eq!(place_b["members"], 3);
+        let dev_b = by_name(&s["by_device"], "device", "lap-b");
+        assert_eq!(
+            (&dev_b["registered"], &dev_b["members"]),
+            (&json!(1), &json!(3))
+        );
+        assert_eq!(
+            by_name(&s["by_union"], "name", "朝阳区总工会")["meetings"],
+            1
+        );
+        assert_eq!(s["by_day"].as_array().unwrap().len(), 1, "{s}");
+        assert_eq!(s["by_day"][0]["meetings"], 2);
+        assert_eq!(s["by_day"][0]["members"], 5);
+        assert_eq!(by_name(&s["needs"], "code", "legal_aid")["count"], 2);
+        assert_eq!(by_name(&s["needs"], "code", "skills")["count"], 1);
+        assert_eq!(by_name(&s["needs"], "code", "rest_station")["count"], 1);
+        assert_eq!(s["new_employment_forms"]["members"], 2, "{s}");
+        assert_eq!(
+            by_name(&s["employment_forms"], "code", "courier")["count"],
+            1
+        );
+        assert_eq!(
+            by_name(&s["employment_forms"], "code", "labor_contract")["count"],
+            1
+        );
+
+        // Uploading again changes nothing; a later count replaces the earlier one.
+        upload(&a, &url, &ta);
+        upload(&b, &url, &tb);
+        assert_eq!(totals(&server_stats(&db.url)), [2, 7, 3, 5, 3]);
+        ok(&a, &["consult"]);
+        ok(&b, &["consult", "--undo"]);
+        upload(&a, &url, &ta);
+        upload(&b, &url, &tb);
+        assert_eq!(totals(&server_stats(&db.url)), [2, 7, 3, 5, 3]);
+        let s = server_stats(&db.url);
+        assert_eq!(
+            by_name(&s["by_place"], "name", YIZHUANG)["consultations"],
+            4
+        );
+        assert_eq!(
+            by_name(&s["by_place"], "name", WANGJING)["consultations"],
+            3
+        );
+
+        // The console's calls: one place, one device, a day range, the pick lists.
+        let f = figures(
+            &db.url,
+            FigureFilter {
+                place: Some(WANGJING.into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            (
+                f.meetings,
+                f.consultations,
+                f.registered,
+                f.members,
+                f.enterprises
+            ),
+            (1, 3, 1, 3, 2)
+        );
+        let f = figures(
+            &db.url,
+            FigureFilter {
+                device: Some("lap-a".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!((f.registered, f.members, f.enterprises), (2, 2, 1));
+        assert_eq!(f.by_device.len(), 1);
+        let today = chrono::Local::now().date_naive();
+        let f = figures(
+            &db.url,
+            FigureFilter {
+                from: today.succ_opt(),
+                ..Default::default()
+            },
+        );
+        assert_eq!((f.meetings, f.members, f.enterprises), (0, 0, 0));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (unions, places, devices) = rt.block_on(async {
+            let db = Db::open(&db.url).await.unwrap();
+            db.figure_dimensions().await.unwrap()
+        });
+        assert!(unions.contains(&"朝阳区总工会".to_string()), "{unions:?}");
+        let mut want = vec![WANGJING.to_string(), YIZHUANG.to_string()];
+        want.sort();
+        assert_eq!(places, want);
+        assert_eq!(devices, ["lap-a", "lap-b"]);
+    }
+}
+
+/// Day summaries are held to the laptop's rules at the office: a bad one is refused with a
+/// reason, the rest of the request stands.
+#[test]
+fn day_summaries_are_checked_at_ingest() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let token = add_device(&db.url, "laptop-1");
+        let server = Server::start(&db.url);
+        let c = http_client();
+        let today = chrono::Local::now().date_naive().to_string();
+        let day = |place: &str, needs: Value| {
+            json!({
+                "date": today, "union": "工会", "place": place, "operator": "李",
+                "consultations": 2, "needs": needs, "registrations": 1, "voids": 0
+            })
+        };
+        let mut body = batch(vec![]);
+        body["days"] = json!([
+            day("望京", json!({"legal_aid": 2})),
+            day("望京", json!({})),
+            day("亦庄", json!({"lunch": 1})),
+            day("通州", json!({"skills": 3})),
+            day("", json!({})),
+            day("昌平\u{202e}", json!({})),
+            {
+                "date": "2019-12-31", "union": "工会", "place": "房山", "operator": "李",
+                "consultations": 1, "registrations": 0, "voids": 0
+            },
+            {
+                "date": today, "union": "工会", "place": "顺义", "operator": "李",
+                "consultations": 100_001, "registrations": 0, "voids": 0
+            },
+        ]);
+        let (status, v) = post(
+            &c,
+            &server.url(),
+            &token,
+            serde_json::to_vec(&body).unwrap(),
+            "application/json",
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["days_stored"], 1, "{v}");
+        let codes: Vec<&str> = v["days_rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["errors"][0]["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "duplicate_day",
+                "unknown_need",
+                "more_needs_than_consultations",
+                "required",
+                codes[4],
+                "bad_date",
+                "too_large"
+            ],
+            "{v}"
+        );
+        assert_ne!(codes[4], "duplicate_day");
+        let s = server_stats(&db.url);
+        assert_eq!(s["consultations"], 2, "{s}");
+        assert_eq!(s["meetings"], 1);
+        assert_eq!(s["registered"], 1);
+        assert_eq!(s["members"], 0);
+        assert_eq!(by_name(&s["needs"], "code", "legal_aid")["count"], 2);
+    }
+}
