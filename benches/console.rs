@@ -250,7 +250,9 @@ impl Session {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    // `cargo test --all-targets` runs this too, without `--bench`: the quick size
+    let quick =
+        std::env::args().any(|a| a == "--quick") || !std::env::args().any(|a| a == "--bench");
     let Some(base) = std::env::var("BOOTH_BENCH_PG_URL")
         .ok()
         .or_else(|| std::env::var("BOOTH_TEST_PG_URL").ok())

@@ -127,15 +127,17 @@ pub async fn page(
             value: super::thousands(figs.enterprises),
         },
     ];
+    // member records rather than booth sign-ups: imports and laptops without day summaries
+    // count too
     let days: Vec<(String, u64)> = figs
         .by_day
         .iter()
-        .map(|(d, c)| (d.to_string(), c.registered))
+        .map(|(d, c)| (d.to_string(), c.members))
         .collect();
     let places: Vec<(String, u64)> = figs
         .by_place
         .iter()
-        .map(|(p, c)| (p.clone(), c.registered))
+        .map(|(p, c)| (p.clone(), c.members))
         .collect();
     let label = |kind: ListKind, rows: &[(String, u64)]| -> Vec<(String, u64)> {
         rows.iter()

@@ -485,8 +485,14 @@ pub(crate) mod postgres {
             .iter()
             .map(|b| b.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        let stmt = c.prepare_cached(&sql).await?;
-        Ok(c.query(&stmt, &refs).await?.iter().map(list_row).collect())
+        // Not a cached statement: PostgreSQL would soon plan it once for any value (a generic
+        // plan), and a plan good for a common surname walks the whole table for a rare name.
+        // An unnamed statement is planned with the values (0.5 ms), each time.
+        Ok(c.query(sql.as_str(), &refs)
+            .await?
+            .iter()
+            .map(list_row)
+            .collect())
     }
 
     pub async fn unkeyed(c: &deadpool_postgres::Object) -> Result<Vec<(i64, String)>, DbError> {

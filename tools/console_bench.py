@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""The office console at scale on PostgreSQL, driven over HTTP against the release binary.
+
+Loads N members and M audit entries into a fresh database *inside PostgreSQL*
+(generate_series: rows shaped as a laptop sends them, with the search keys ingest writes:
+name, phone's last 4, employer, union, place), starts `target/release/booth server run` on
+loopback, logs in, and times the dashboard, member searches and the audit page (p50/p95/p99
+over sequential requests, one client), then a csv export of every member (time, rows, server
+RSS). The same measurements as benches/console.rs, without building the bench profile.
+
+  tools/console_bench.py postgres://postgres@127.0.0.1:PORT/postgres 1000000 1000000
+"""
+import http.client, json, os, random, subprocess, sys, tempfile, time, urllib.parse
+
+base, members, audit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+BIN = os.path.join(os.path.dirname(__file__), "..", "target", "release", "booth")
+db = f"booth_pybench_{os.getpid()}"
+head = base.rsplit("/", 1)[0]
+url = f"{head}/{db}"
+def psql(u, sql):
+    r = subprocess.run(["psql", u, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], capture_output=True, text=True)
+    if r.returncode: sys.exit(r.stderr)
+    return r.stdout
+psql(base, f"CREATE DATABASE {db}")
+env = dict(os.environ, BOOTH_USER_PASSWORD="Bench-Pass-2026")
+subprocess.run([BIN, "server", "add-user", "admin", "--role", "admin", "--db", url], env=env, check=True, capture_output=True)
+
+SUR = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文"
+GIV = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红春林建国兰凤宇浩"
+DIST = ["东城区", "西城区", "朝阳区", "丰台区", "石景山区", "海淀区", "门头沟区", "房山区",
+        "通州区", "顺义区", "昌平区", "大兴区", "怀柔区", "平谷区", "密云区", "延庆区"]
+t0 = time.time()
+load = f"""
+INSERT INTO members (uuid, member_no, person_key, content_hash, record, device, batch_id,
+  event_date, s_name, s_phone_tail, s_employer, s_union, s_place)
+SELECT md5(g::text), 'B' || lpad(to_hex(g), 10, '0'), 'bench:' || g, repeat('0', 64),
+  json_build_object('consent_at', d || 'T10:00:00+08:00', 'created_at', d || 'T10:00:00+08:00',
+    'document', json_build_object('kind', 'resident_id', 'number', '110105198' || lpad(g::text, 9, '0')),
+    'employer', emp, 'event_date', d, 'name', nm, 'operator', '李', 'phone', ph, 'place', pl,
+    'union', un)::text,
+  'lap-' || lpad((g % 500)::text, 3, '0'), 'bench', d::date, nm, right(ph, 4), emp, un, pl
+FROM (
+  SELECT g,
+    (date '2026-09-01' + (g % 50)::int)::text AS d,
+    substr('{SUR}', 1 + (g * 7 % {len(SUR)})::int, 1) || substr('{GIV}', 1 + (g / 101 % {len(GIV)})::int, 1)
+      || substr('{GIV}', 1 + (g / 4001 % {len(GIV)})::int, 1) AS nm,
+    '139' || lpad((g * 7919 % 100000000)::text, 8, '0') AS ph,
+    '北京' || (g * 31 % 20000) || '号物流有限公司' AS emp,
+    (ARRAY{DIST!r})[1 + g % 16] || '总工会' AS un,
+    (ARRAY{DIST!r})[1 + g % 16] || '第' || (g * 7 % 3000) || '会场' AS pl
+  FROM generate_series(1::bigint, {members}) g) t;
+INSERT INTO devices (name, token_hash) SELECT 'lap-' || lpad(d::text, 3, '0'), md5(d::text) FROM generate_series(0, 499) d;
+INSERT INTO audit_log (at, actor, action, target, count)
+SELECT now() - (g || ' seconds')::interval,
+  CASE WHEN g % 10 = 0 THEN 'admin' ELSE 'viewer' || (g % 50) END,
+  CASE g % 3 WHEN 0 THEN 'members.search' WHEN 1 THEN 'member.view' ELSE 'export' END,
+  'member_no=K7M2QX', g % 50 FROM generate_series(1, {audit}) g;
+ANALYZE members; ANALYZE audit_log;
+"""
+psql(url, load.replace("ARRAY[", "ARRAY["))
+print(f"loaded {members} members and {audit} audit entries in {time.time() - t0:.0f} s", flush=True)
+print("database size:", psql(url, f"SELECT pg_size_pretty(pg_database_size('{db}'))").strip(), flush=True)
+
+key = os.path.join(tempfile.mkdtemp(), "office-key.pem")
+srv = subprocess.Popen([BIN, "server", "run", "--listen", "127.0.0.1:0", "--db", url, "--office-key", key],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+host, port = json.loads(srv.stdout.readline())["listening"].rsplit(":", 1)
+conn = http.client.HTTPConnection(host, int(port), timeout=3600)
+conn.request("POST", "/login", "username=admin&password=Bench-Pass-2026",
+             {"content-type": "application/x-www-form-urlencoded"})
+r = conn.getresponse(); r.read()
+cookie = r.getheader("set-cookie").split(";")[0]
+
+def rss():
+    s = open(f"/proc/{srv.pid}/status").read()
+    f = lambda k: int(next(l for l in s.splitlines() if l.startswith(k)).split()[1])
+    return f("VmRSS:"), f("VmHWM:")
+
+def get(path):
+    conn.request("GET", path, headers={"cookie": cookie})
+    r = conn.getresponse(); body = r.read()
+    assert r.status == 200, (path, r.status, body[:300])
+    return body
+
+def timed(what, paths):
+    ms = []
+    for p in paths:
+        t = time.perf_counter(); get(p); ms.append((time.perf_counter() - t) * 1000)
+    ms.sort()
+    q = lambda x: ms[min(len(ms) - 1, round((len(ms) - 1) * x))]
+    print(f"{what:<40} n={len(ms):<4} p50 {q(.5):7.1f} ms  p95 {q(.95):7.1f} ms  p99 {q(.99):7.1f} ms", flush=True)
+
+enc = urllib.parse.quote
+rnd = random.Random(7)
+R = 100
+print("server RSS after login (KB):", rss(), flush=True)
+for _ in range(10):
+    get("/"); get("/members"); get("/audit")
+names = [r for r in psql(url, f"SELECT s_name, s_phone_tail, s_employer, member_no FROM members TABLESAMPLE SYSTEM (1) LIMIT {R}").splitlines()]
+rows = [n.split("|") for n in names]
+timed("dashboard /", ["/"] * R)
+timed("dashboard, union + date range", [f"/?union={enc(DIST[i % 16] + '总工会')}&from=2026-09-0{1 + i % 9}&to=2026-10-15" for i in range(R)])
+timed("members, no query", ["/members"] * R)
+timed("members, q=surname", [f"/members?q={enc(r[0][0])}" for r in rows])
+timed("members, q=whole name", [f"/members?q={enc(r[0])}" for r in rows])
+timed("members, q=phone tail", [f"/members?q={r[1]}" for r in rows])
+timed("members, q=member number", [f"/members?q={r[3]}" for r in rows])
+timed("members, q=employer", [f"/members?q={enc(r[2])}" for r in rows])
+timed("members, union + date range", [f"/members?union={enc(DIST[i % 16] + '总工会')}&from=2026-09-{1 + i % 20:02}&to=2026-09-{5 + i % 20:02}" for i in range(R)])
+timed("members, a later page (before=id)", [f"/members?before={rnd.randint(1, members)}" for _ in range(R)])
+timed("audit log /audit", ["/audit"] * R)
+timed("audit log, one user", ["/audit?actor=viewer7"] * R)
+timed("audit log, a later page", [f"/audit?before={rnd.randint(1, audit)}" for _ in range(R)])
+
+before = rss(); t = time.perf_counter()
+conn.request("GET", "/members/export?format=csv&x=", headers={"cookie": cookie})
+r = conn.getresponse(); n = lines = 0; first = None; peak = 0; k = 0
+while True:
+    b = r.read(1 << 16)
+    if not b: break
+    first = first or time.perf_counter() - t
+    n += len(b); lines += b.count(b"\n"); k += 1
+    if k % 64 == 0: peak = max(peak, rss()[0])
+el = time.perf_counter() - t; after = rss()
+print(f"export csv, every member: {lines - 1} rows, {n / 1e6:.0f} MB in {el:.1f} s ({(lines - 1) / el:.0f} rows/s), first byte {first * 1000:.0f} ms", flush=True)
+print(f"server RSS (KB): before {before[0]}, peak sampled during {peak}, after {after[0]}, VmHWM {after[1]}", flush=True)
+srv.terminate(); srv.wait()
+if not os.environ.get("BOOTH_BENCH_KEEP"):
+    psql(base, f"DROP DATABASE {db}")
