@@ -8,7 +8,7 @@ loopback, logs in, and times the dashboard, member searches and the audit page (
 over sequential requests, one client), then a csv export of every member (time, rows, server
 RSS). The same measurements as benches/console.rs, without building the bench profile.
 
-  tools/console_bench.py postgres://postgres@127.0.0.1:PORT/postgres 1000000 1000000
+  benches/console_bench.py postgres://postgres@127.0.0.1:PORT/postgres 1000000 1000000
 """
 import http.client, json, os, random, subprocess, sys, tempfile, time, urllib.parse
 
