@@ -3,7 +3,8 @@
 
 Fills the figures' tables (those ingest keeps, src/server/db/figures.rs) inside PostgreSQL as
 N meetings would leave them: 500 laptops, 16 district unions, 3,000 places, per meeting
-~100 members, 3 employment forms, 3 needs and 20 enterprises (of 23,600). The members table
+~100 members, 3 employment forms, 3 needs and 20 enterprises (of 23,600); each laptop's
+day at a place is one meeting (meeting_share 1), its summary naming two needs. The members table
 itself stays empty: the dashboard never reads it. Then times `booth server stats --json` and
 the dashboard over HTTP, unfiltered and filtered (p50/p95/p99, one client, sequential).
 
@@ -31,11 +32,13 @@ CREATE TEMP TABLE mt AS SELECT g,
   (ARRAY{D!r})[1 + g % 16] || '总工会' AS un,
   (ARRAY{D!r})[1 + g % 16] || '第' || (g * 7 % 3000) || '会场' AS pl
 FROM generate_series(0::bigint, {meetings} - 1) g;
-INSERT INTO booth_days (device, event_date, union_name, place, operator, consultations, needs, registrations, voids)
-  SELECT device, d, un, pl, '李', 25, '{{"legal_aid":5,"skills_training":3}}', 4, 0 FROM mt ON CONFLICT DO NOTHING;
+INSERT INTO booth_days (device, event_date, union_name, place, operator, consultations, needs, registrations, voids, meeting_share)
+  SELECT device, d, un, pl, '李', 25, '{{"legal_aid":5,"skills":3}}', 4, 0, 1 FROM mt ON CONFLICT DO NOTHING;
+INSERT INTO booth_day_needs SELECT device, d, un, pl, n, c FROM mt, (VALUES ('legal_aid', 5), ('skills', 3)) v(n, c) ON CONFLICT DO NOTHING;
+INSERT INTO figure_names SELECT 'union', un FROM mt UNION SELECT 'place', pl FROM mt UNION SELECT 'device', device FROM mt ON CONFLICT DO NOTHING;
 INSERT INTO member_days SELECT d, un, pl, device, false, 100 FROM mt ON CONFLICT DO NOTHING;
 INSERT INTO member_forms SELECT d, un, pl, device, f, 33 FROM mt, unnest(ARRAY['employee','courier','rider']) f ON CONFLICT DO NOTHING;
-INSERT INTO member_needs SELECT d, un, pl, device, n, 10 FROM mt, unnest(ARRAY['legal_aid','skills_training','rights']) n ON CONFLICT DO NOTHING;
+INSERT INTO member_needs SELECT d, un, pl, device, n, 10 FROM mt, unnest(ARRAY['legal_aid','skills','hardship']) n ON CONFLICT DO NOTHING;
 INSERT INTO enterprise_days SELECT 'E' || ((g * 20 + k) % 23600), d, un, pl, device FROM mt, generate_series(0, 19) k ON CONFLICT DO NOTHING;
 INSERT INTO enterprises SELECT DISTINCT enterprise FROM enterprise_days ON CONFLICT DO NOTHING;
 INSERT INTO devices (name, token_hash) SELECT 'lap-' || lpad(d::text, 3, '0'), md5(d::text) FROM generate_series(0, 499) d ON CONFLICT DO NOTHING;
@@ -73,6 +76,7 @@ def timed(what, paths):
 enc = urllib.parse.quote
 R = int(os.environ.get("BOOTH_BENCH_REQUESTS", "40"))
 timed("dashboard, everything", ["/"] * R)
+timed("dashboard, one month", [f"/?from=2026-0{1 + i % 9}-01&to=2026-0{1 + i % 9}-28" for i in range(R)])
 timed("dashboard, one union", [f"/?union={enc(D[i % 16] + '总工会')}" for i in range(R)])
 timed("dashboard, union + a month", [f"/?union={enc(D[i % 16] + '总工会')}&from=2026-0{1 + i % 9}-01&to=2026-0{1 + i % 9}-28" for i in range(R)])
 timed("dashboard, one laptop", [f"/?device=lap-{i * 7 % 500:03}" for i in range(R)])

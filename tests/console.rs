@@ -140,7 +140,11 @@ fn a_viewer_finds_a_member_masked_and_the_view_is_audited() {
             assert_eq!(a.status, 403, "{}: viewer {path}", tdb.label);
             assert!(!a.body.contains(&id));
         }
-        assert_eq!(web.get("/audit").status, 403);
+        let audit = web.get("/audit");
+        assert_eq!(audit.status, 403);
+        // the refusal keeps the console's frame: the way on is one click
+        assert!(audit.body.contains("href=\"/members\""), "{}", audit.body);
+        assert!(audit.body.contains("id=\"logout\""));
         assert_eq!(web.get("/members/export?format=csv").status, 403);
         let devices = web.get("/devices");
         assert_eq!(devices.status, 200);

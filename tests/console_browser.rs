@@ -369,6 +369,11 @@ fn screenshots_of_every_page() {
                 c.goto(&format!("{url}/audit")).await.unwrap();
                 shot("audit").await;
                 logout(&c).await;
+                // what a viewer sees where only admins may go
+                login(&c, &url, "zhangli", VIEWER_PASS).await;
+                c.goto(&format!("{url}/audit")).await.unwrap();
+                shot("refused").await;
+                logout(&c).await;
             }
             c.close().await.unwrap();
         }

@@ -303,3 +303,128 @@ fn day_summaries_are_checked_at_ingest() {
         assert_eq!(by_name(&s["needs"], "code", "legal_aid")["count"], 2);
     }
 }
+
+/// Runs statements on a test database, whichever backend it is.
+fn exec_sql(db: &str, sql: &str) {
+    if let Some(file) = db.strip_prefix("sqlite:") {
+        rusqlite::Connection::open(file)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(db, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let task = tokio::spawn(conn);
+        client.batch_execute(sql).await.unwrap();
+        drop(client);
+        let _ = task.await;
+    });
+}
+
+/// SPEC §8: a meeting is a distinct device × date × place. One laptop may send a place's day
+/// under two unions (the operator changed the union setting at lunch): one meeting overall,
+/// one in each union's own figures. A resent summary replaces its needs and its meeting, and
+/// an office database made before these were kept as rows (schema 4) gets the same figures.
+#[test]
+fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_theirs() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let token = add_device(&db.url, "laptop-1");
+        let mut server = Server::start(&db.url);
+        let c = http_client();
+        let today = chrono::Local::now().date_naive();
+        let send = |days: Value| {
+            let sent = days.as_array().unwrap().len();
+            let mut body = batch(vec![]);
+            body["days"] = days;
+            let (status, v) = post(
+                &c,
+                &server.url(),
+                &token,
+                serde_json::to_vec(&body).unwrap(),
+                "application/json",
+            )
+            .unwrap();
+            assert_eq!(status, 200, "{v}");
+            assert_eq!(v["days_stored"], sent, "{v}");
+        };
+        let day = |union: &str, consultations: u64, needs: Value| {
+            json!({
+                "date": today.to_string(), "union": union, "place": WANGJING, "operator": "李",
+                "consultations": consultations, "needs": needs, "registrations": 0, "voids": 0
+            })
+        };
+        send(json!([
+            day("朝阳区总工会", 2, json!({"legal_aid": 2})),
+            day("望京街道工会", 1, json!({"skills": 1})),
+        ]));
+        let all = figures(&db.url, FigureFilter::default());
+        assert_eq!((all.meetings, all.consultations), (1, 3));
+        assert_eq!(all.by_place[0].1.meetings, 1);
+        assert_eq!(all.by_day[0].1.meetings, 1);
+        let unions: Vec<(String, u64)> = all
+            .by_union
+            .iter()
+            .map(|(u, c)| (u.clone(), c.meetings))
+            .collect();
+        assert_eq!(unions.len(), 2);
+        assert!(unions.iter().all(|(_, m)| *m == 1), "{unions:?}");
+        let chaoyang = FigureFilter {
+            union: Some("朝阳区总工会".into()),
+            ..Default::default()
+        };
+        assert_eq!(figures(&db.url, chaoyang.clone()).meetings, 1);
+        let needs = |f: &booth::server::db::Figures| f.needs.clone();
+        assert_eq!(
+            needs(&all),
+            [("legal_aid".to_string(), 2), ("skills".to_string(), 1)]
+        );
+
+        // 朝阳's tally was a mistake: resent as nothing. 望京街道 still held the meeting.
+        send(json!([day("朝阳区总工会", 0, json!({}))]));
+        let all = figures(&db.url, FigureFilter::default());
+        assert_eq!((all.meetings, all.consultations), (1, 1));
+        assert_eq!(needs(&all), [("skills".to_string(), 1)]);
+        assert_eq!(figures(&db.url, chaoyang.clone()).meetings, 0);
+        send(json!([day("望京街道工会", 0, json!({}))]));
+        assert_eq!(figures(&db.url, FigureFilter::default()).meetings, 0);
+        send(json!([
+            day("朝阳区总工会", 4, json!({"legal_aid": 1, "hardship": 2})),
+            day("望京街道工会", 1, json!({})),
+        ]));
+        let before = figures(&db.url, FigureFilter::default());
+        assert_eq!(before.meetings, 1);
+
+        // The same office database as schema 4 left it: migration 5 derives the rest.
+        server.kill();
+        exec_sql(
+            &db.url,
+            "DROP TABLE booth_day_needs; DROP TABLE figure_names;
+             DROP INDEX enterprise_days_date; DROP INDEX enterprise_days_union;
+             DROP INDEX enterprise_days_place; DROP INDEX enterprise_days_device;
+             ALTER TABLE booth_days DROP COLUMN meeting_share;",
+        );
+        exec_sql(
+            &db.url,
+            if db.url.starts_with("sqlite:") {
+                "PRAGMA user_version = 4"
+            } else {
+                "UPDATE booth_schema SET version = 4"
+            },
+        );
+        let after = figures(&db.url, FigureFilter::default());
+        assert_eq!(after, before);
+        assert_eq!(
+            needs(&after),
+            [("hardship".to_string(), 2), ("legal_aid".to_string(), 1)]
+        );
+        assert_eq!(figures(&db.url, chaoyang.clone()).meetings, 1);
+    }
+}

@@ -80,6 +80,18 @@ pub struct DashboardPage {
     pub chart_forms: String,
 }
 
+/// A campaign may hold thousands of places: the place field is typed, and the browser
+/// suggests from the list only while it is short enough to send with every page.
+const PLACE_SUGGESTIONS: usize = 500;
+
+fn suggestions(places: Vec<String>) -> Vec<String> {
+    if places.len() > PLACE_SUGGESTIONS {
+        Vec::new()
+    } else {
+        places
+    }
+}
+
 pub async fn page(
     State(app): State<Arc<App>>,
     v: Viewer,
@@ -162,7 +174,7 @@ pub async fn page(
         error,
         figures,
         unions: dims.0,
-        places: dims.1,
+        places: suggestions(dims.1),
         devices: dims.2,
     }
     .into_response()

@@ -65,10 +65,7 @@ pub async fn add(
     headers: HeaderMap,
     Form(f): Form<AddForm>,
 ) -> Response {
-    if let Err(r) = v
-        .check_csrf(&headers, &f.csrf)
-        .and_then(|()| v.require_admin())
-    {
+    if let Err(r) = v.admin_change(&headers, &f.csrf) {
         return r;
     }
     let tr = Tr(v.lang);
@@ -118,10 +115,7 @@ pub async fn revoke(
     Path(name): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(r) = v
-        .check_csrf(&headers, &f.csrf)
-        .and_then(|()| v.require_admin())
-    {
+    if let Err(r) = v.admin_change(&headers, &f.csrf) {
         return r;
     }
     let result = async {

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::members::{ListQuery, describe, review_label};
-use super::{Tr, Viewer, refused};
+use super::{Tr, Viewer};
 use crate::export::neutralise;
 use crate::i18n::Lang;
 use crate::member::options::ListKind;
@@ -96,11 +96,11 @@ pub async fn download(
     let format = match q.format.as_str() {
         "csv" => Format::Csv,
         "xlsx" => Format::Xlsx,
-        _ => return refused(v.lang, StatusCode::BAD_REQUEST, "console.bad_format"),
+        _ => return v.refused(StatusCode::BAD_REQUEST, "console.bad_format"),
     };
     let filter = match q.list.filter() {
         Ok(f) => f,
-        Err(k) => return refused(v.lang, StatusCode::BAD_REQUEST, k),
+        Err(k) => return v.refused(StatusCode::BAD_REQUEST, k),
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(4);
     let rt = tokio::runtime::Handle::current();

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::dashboard::date;
-use super::{Chrome, Tr, Viewer, audited, db_failed, is_htmx, mask, redirect, refused};
+use super::{Chrome, Tr, Viewer, audited, db_failed, is_htmx, mask, redirect};
 use crate::card::MemberNo;
 use crate::member::options::ListKind;
 use crate::member::validate;
@@ -409,22 +409,26 @@ fn member_page(
     }
 }
 
+/// The member an admin's change is about, once the change may be made at all.
+async fn member_to_change(
+    app: &App,
+    v: &Viewer,
+    headers: &HeaderMap,
+    csrf: &str,
+    no: &str,
+) -> Result<MemberDetail, Response> {
+    v.admin_change(headers, csrf)?;
+    find(app, v, no).await
+}
+
 /// The member behind a path's number (any spelling), or the page to answer instead.
 async fn find(app: &App, v: &Viewer, no: &str) -> Result<MemberDetail, Response> {
     let Ok(no) = no.parse::<MemberNo>() else {
-        return Err(refused(
-            v.lang,
-            StatusCode::NOT_FOUND,
-            "console.no_such_member",
-        ));
+        return Err(v.refused(StatusCode::NOT_FOUND, "console.no_such_member"));
     };
     match app.db.member_detail(no.as_str().to_string()).await {
         Ok(Some(d)) => Ok(d),
-        Ok(None) => Err(refused(
-            v.lang,
-            StatusCode::NOT_FOUND,
-            "console.no_such_member",
-        )),
+        Ok(None) => Err(v.refused(StatusCode::NOT_FOUND, "console.no_such_member")),
         Err(e) => Err(db_failed(v.lang, &e)),
     }
 }
@@ -454,13 +458,7 @@ pub async fn reveal(
     Path(no): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(r) = v
-        .check_csrf(&headers, &f.csrf)
-        .and_then(|()| v.require_admin())
-    {
-        return r;
-    }
-    let d = match find(&app, &v, &no).await {
+    let d = match member_to_change(&app, &v, &headers, &f.csrf, &no).await {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -487,13 +485,7 @@ pub async fn review(
     Path(no): Path<String>,
     Form(f): Form<ReviewForm>,
 ) -> Response {
-    if let Err(r) = v
-        .check_csrf(&headers, &f.csrf)
-        .and_then(|()| v.require_admin())
-    {
-        return r;
-    }
-    let d = match find(&app, &v, &no).await {
+    let d = match member_to_change(&app, &v, &headers, &f.csrf, &no).await {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -546,13 +538,7 @@ pub async fn correct(
     Path(no): Path<String>,
     Form(f): Form<CorrectForm>,
 ) -> Response {
-    if let Err(r) = v
-        .check_csrf(&headers, &f.csrf)
-        .and_then(|()| v.require_admin())
-    {
-        return r;
-    }
-    let d = match find(&app, &v, &no).await {
+    let d = match member_to_change(&app, &v, &headers, &f.csrf, &no).await {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -595,11 +581,7 @@ pub async fn correct(
         ..w
     };
     let Ok(json) = serde_json::to_string(&record) else {
-        return refused(
-            v.lang,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "console.db_failed",
-        );
+        return v.refused(StatusCode::INTERNAL_SERVER_ERROR, "console.db_failed");
     };
     let result = async {
         app.db
@@ -660,13 +642,7 @@ pub async fn erase(
     Path(no): Path<String>,
     Form(f): Form<EraseForm>,
 ) -> Response {
-    if let Err(r) = v
-        .check_csrf(&headers, &f.csrf)
-        .and_then(|()| v.require_admin())
-    {
-        return r;
-    }
-    let d = match find(&app, &v, &no).await {
+    let d = match member_to_change(&app, &v, &headers, &f.csrf, &no).await {
         Ok(d) => d,
         Err(r) => return r,
     };

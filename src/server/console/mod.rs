@@ -244,7 +244,7 @@ impl Viewer {
     /// Refuses a change without this session's CSRF token, or sent from another origin.
     pub fn check_csrf(&self, headers: &HeaderMap, token: &str) -> Result<(), Response> {
         if !same_origin(headers) || !session::same_secret(token, &self.csrf) {
-            return Err(refused(self.lang, StatusCode::FORBIDDEN, "console.csrf"));
+            return Err(self.refused(StatusCode::FORBIDDEN, "console.csrf"));
         }
         Ok(())
     }
@@ -254,12 +254,25 @@ impl Viewer {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(refused(
-                self.lang,
-                StatusCode::FORBIDDEN,
-                "console.admin_only",
-            ))
+            Err(self.refused(StatusCode::FORBIDDEN, "console.admin_only"))
         }
+    }
+
+    /// A change only admins may make: this session's CSRF token first, then the role.
+    pub fn admin_change(&self, headers: &HeaderMap, token: &str) -> Result<(), Response> {
+        self.check_csrf(headers, token)?;
+        self.require_admin()
+    }
+
+    /// Why a logged-in user's request was refused, in the console's frame (navigation
+    /// included, so the way on is one click).
+    pub fn refused(&self, status: StatusCode, key: &'static str) -> Response {
+        let page = RefusedPage {
+            c: Chrome::new(self, "", "/"),
+            status: status.as_u16(),
+            key,
+        };
+        (status, page).into_response()
     }
 
     pub fn entry(&self, action: &'static str, target: impl Into<String>, count: i64) -> AuditEntry {
@@ -288,7 +301,15 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     })
 }
 
-/// A short page saying why a request was refused, in the user's language.
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "refused.html")]
+pub struct RefusedPage {
+    pub c: Chrome,
+    pub status: u16,
+    pub key: &'static str,
+}
+
+/// A short page saying why a request without a session was refused, in its language.
 pub fn refused(lang: Lang, status: StatusCode, key: &'static str) -> Response {
     let tr = Tr(lang);
     let body = format!(

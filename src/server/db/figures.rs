@@ -10,7 +10,7 @@
 //!
 //! A figures request reads a few thousand aggregate rows, whatever the number of members.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ pub struct FigureFilter {
 }
 
 impl FigureFilter {
-    fn is_everything(&self) -> bool {
+    pub(crate) fn is_everything(&self) -> bool {
         *self == FigureFilter::default()
     }
 }
@@ -76,7 +76,7 @@ impl Db {
             }
             Db::Postgres(db) => db.figure_rows(filter).await?,
         };
-        Ok(raw.into_figures())
+        Ok(raw.into_figures(filter.union.is_some()))
     }
 
     /// Distinct values for the dashboard's filter pick lists.
@@ -255,36 +255,210 @@ pub(crate) fn needs_json(day: &DayRow) -> String {
     serde_json::to_string(&day.needs).unwrap_or_else(|_| "{}".into())
 }
 
+// ---- migration 5: figures read in a few aggregate passes --------------------------------
+
+/// Marks, per booth day row, whether it is the one that counts its meeting: a meeting is a
+/// distinct device × date × place with something done (SPEC §8), and one laptop may send a
+/// place's day under two unions. The row with the least union name among the active ones
+/// carries the meeting, so every grouping but the union's sums `meeting_share` instead of
+/// counting distinct triples per request. (The same SQL on both databases.)
+pub(crate) const MEETING_SHARE_UPDATE: &str = "UPDATE booth_days SET meeting_share = CASE
+        WHEN consultations + registrations > 0 AND union_name = (
+            SELECT min(x.union_name) FROM booth_days x
+            WHERE x.device = booth_days.device AND x.event_date = booth_days.event_date
+              AND x.place = booth_days.place AND x.consultations + x.registrations > 0)
+        THEN 1 ELSE 0 END";
+
+/// SQLite migration 5: meeting shares, the summaries' needs as rows, the filter pick lists,
+/// and indexes for counting distinct employers under a filter.
+pub(crate) const SQLITE_MIGRATION_5: &str = r#"
+    ALTER TABLE booth_days ADD COLUMN meeting_share INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE booth_day_needs (
+        device     TEXT NOT NULL,
+        event_date TEXT NOT NULL,
+        union_name TEXT NOT NULL,
+        place      TEXT NOT NULL,
+        need       TEXT NOT NULL,
+        n          INTEGER NOT NULL,
+        PRIMARY KEY (device, event_date, union_name, place, need)
+    );
+    INSERT INTO booth_day_needs
+        SELECT b.device, b.event_date, b.union_name, b.place, j.key, j.value
+        FROM booth_days b, json_each(b.needs) j WHERE j.type = 'integer' AND j.value > 0;
+    CREATE TABLE figure_names (
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+    );
+    INSERT OR IGNORE INTO figure_names
+        SELECT 'union', union_name FROM booth_days UNION SELECT 'union', union_name FROM member_days
+        UNION SELECT 'place', place FROM booth_days UNION SELECT 'place', place FROM member_days
+        UNION SELECT 'device', device FROM booth_days UNION SELECT 'device', device FROM member_days;
+    CREATE INDEX enterprise_days_date ON enterprise_days (event_date, enterprise);
+    CREATE INDEX enterprise_days_union ON enterprise_days (union_name, event_date, enterprise);
+    CREATE INDEX enterprise_days_place ON enterprise_days (place, event_date, enterprise);
+    CREATE INDEX enterprise_days_device ON enterprise_days (device, event_date, enterprise);
+"#;
+
+/// PostgreSQL migration 5 (see [`SQLITE_MIGRATION_5`]).
+pub(crate) const PG_MIGRATION_5: &str = r#"
+    ALTER TABLE booth_days ADD COLUMN meeting_share BIGINT NOT NULL DEFAULT 0;
+    CREATE TABLE booth_day_needs (
+        device     TEXT NOT NULL,
+        event_date DATE NOT NULL,
+        union_name TEXT NOT NULL,
+        place      TEXT NOT NULL,
+        need       TEXT NOT NULL,
+        n          BIGINT NOT NULL,
+        PRIMARY KEY (device, event_date, union_name, place, need)
+    );
+    INSERT INTO booth_day_needs
+        SELECT b.device, b.event_date, b.union_name, b.place, j.key, j.value::bigint
+        FROM booth_days b, jsonb_each(b.needs::jsonb) j
+        WHERE jsonb_typeof(j.value) = 'number' AND j.value::bigint > 0;
+    CREATE TABLE figure_names (
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+    );
+    INSERT INTO figure_names
+        SELECT 'union', union_name FROM booth_days UNION SELECT 'union', union_name FROM member_days
+        UNION SELECT 'place', place FROM booth_days UNION SELECT 'place', place FROM member_days
+        UNION SELECT 'device', device FROM booth_days UNION SELECT 'device', device FROM member_days;
+    CREATE INDEX enterprise_days_date ON enterprise_days (event_date, enterprise);
+    CREATE INDEX enterprise_days_union ON enterprise_days (union_name, event_date, enterprise);
+    CREATE INDEX enterprise_days_place ON enterprise_days (place, event_date, enterprise);
+    CREATE INDEX enterprise_days_device ON enterprise_days (device, event_date, enterprise);
+"#;
+
+/// The (kind, name) rows a batch adds to the filters' pick lists.
+pub(crate) fn names_of<'a>(
+    device: &'a str,
+    unions: impl IntoIterator<Item = &'a str>,
+    places: impl IntoIterator<Item = &'a str>,
+) -> Vec<(&'static str, &'a str)> {
+    let mut v: Vec<(&'static str, &'a str)> = Vec::new();
+    v.extend(unions.into_iter().map(|u| ("union", u)));
+    v.extend(places.into_iter().map(|p| ("place", p)));
+    if v.is_empty() {
+        // nothing counted: the laptop is not yet a figure of the campaign
+        return v;
+    }
+    v.push(("device", device));
+    v.sort();
+    v.dedup();
+    v
+}
+
 // ---- reading ------------------------------------------------------------------------------
 
-/// One `booth_days` row as read.
-pub(crate) struct DayIn {
-    pub date: String,
-    pub union: String,
-    pub place: String,
-    pub device: String,
-    pub consultations: u64,
-    pub registrations: u64,
+/// How one database spells what the figures' queries need.
+pub(crate) struct Dialect {
+    /// The i-th placeholder (1-based); each is written once and may be used in several
+    /// branches of a query (`$1` / `?1`).
+    pub placeholder: fn(usize) -> String,
+    /// A placeholder compared with `event_date`.
+    pub date_param: fn(String) -> String,
+    /// `event_date` as `YYYY-MM-DD` text.
+    pub date_text: &'static str,
+}
+
+pub(crate) const SQLITE: Dialect = Dialect {
+    placeholder: sqlite_placeholder,
+    date_param: std::convert::identity,
+    date_text: "event_date",
+};
+
+pub(crate) const POSTGRES: Dialect = Dialect {
+    placeholder: pg_placeholder,
+    date_param: pg_date,
+    date_text: "event_date::text",
+};
+
+fn sqlite_placeholder(i: usize) -> String {
+    format!("?{i}")
+}
+
+fn pg_placeholder(i: usize) -> String {
+    format!("${i}")
+}
+
+fn pg_date(p: String) -> String {
+    format!("{p}::text::date")
+}
+
+/// The group a sums row belongs to.
+const BY_DAY: &str = "day";
+const BY_PLACE: &str = "place";
+const BY_UNION: &str = "union";
+const BY_DEVICE: &str = "device";
+const TOTAL: &str = "total";
+
+/// The figures' queries for one filter, all bound to the same text parameters.
+pub(crate) struct FigureQueries {
+    pub params: Vec<String>,
+    /// (group, key, consultations, registrations, meeting shares, active rows) per group.
+    pub booth: String,
+    /// (group, key, members) per group.
+    pub members: String,
+    /// (form, members).
+    pub forms: String,
+    /// (need, count) over members and consultations.
     pub needs: String,
+    /// One count.
+    pub enterprises: String,
 }
 
-/// One `member_days` row (or a sum of them) as read.
-pub(crate) struct MembersIn {
-    pub date: String,
-    pub union: String,
-    pub place: String,
-    pub device: String,
-    pub n: u64,
+/// One `GROUP BY` per breakdown and one total, in a single `UNION ALL`: a few thousand rows
+/// come back however many booth days there are.
+fn grouped(table: &str, sums: &str, cond: &str, date_text: &str) -> String {
+    [
+        (BY_DAY, date_text, "GROUP BY event_date"),
+        (BY_PLACE, "place", "GROUP BY place"),
+        (BY_UNION, "union_name", "GROUP BY union_name"),
+        (BY_DEVICE, "device", "GROUP BY device"),
+        (TOTAL, "''", ""),
+    ]
+    .iter()
+    .map(|(group, key, group_by)| {
+        format!("SELECT '{group}', {key}, {sums} FROM {table}{cond} {group_by}")
+    })
+    .collect::<Vec<_>>()
+    .join(" UNION ALL ")
 }
 
-/// What the database hands back for a filter, before it is summed up.
-#[derive(Default)]
-pub(crate) struct RawFigures {
-    pub days: Vec<DayIn>,
-    pub members: Vec<MembersIn>,
-    pub forms: Vec<(String, u64)>,
-    pub needs: Vec<(String, u64)>,
-    pub enterprises: u64,
+impl FigureQueries {
+    pub fn new(f: &FigureFilter, d: &Dialect) -> FigureQueries {
+        let (cond, params) = where_clause(f, d.placeholder, d.date_param);
+        let sum = |e: &str| format!("CAST(coalesce(sum({e}), 0) AS BIGINT)");
+        let booth_sums = [
+            sum("consultations"),
+            sum("registrations"),
+            sum("meeting_share"),
+            sum("CASE WHEN consultations + registrations > 0 THEN 1 ELSE 0 END"),
+        ]
+        .join(", ");
+        let enterprises = if f.is_everything() {
+            "SELECT count(*) FROM enterprises".to_string()
+        } else {
+            format!("SELECT count(DISTINCT enterprise) FROM enterprise_days{cond}")
+        };
+        FigureQueries {
+            booth: grouped("booth_days", &booth_sums, &cond, d.date_text),
+            members: grouped("member_days", &sum("n"), &cond, d.date_text),
+            forms: format!(
+                "SELECT form, {} FROM member_forms{cond} GROUP BY form",
+                sum("n")
+            ),
+            needs: format!(
+                "SELECT need, {} FROM (SELECT need, n FROM member_needs{cond}
+                    UNION ALL SELECT need, n FROM booth_day_needs{cond}) t GROUP BY need",
+                sum("n")
+            ),
+            enterprises,
+            params,
+        }
+    }
 }
 
 /// A filter as SQL: the `WHERE` clause (or "") over the figures' tables' common columns and
@@ -325,36 +499,31 @@ pub(crate) fn where_clause(
     }
 }
 
-/// Whether only the overall enterprises table is needed (no filter).
-pub(crate) fn overall(f: &FigureFilter) -> bool {
-    f.is_everything()
+/// One row of the booth days' sums.
+pub(crate) struct BoothSums {
+    pub group: String,
+    pub key: String,
+    pub consultations: u64,
+    pub registrations: u64,
+    /// Σ `meeting_share`: the meetings, where each counts once.
+    pub meeting_shares: u64,
+    /// Rows with something done: the meetings within one union.
+    pub active_rows: u64,
 }
 
-/// Counts under construction for one group, with the meetings seen.
+/// What the database hands back for a filter: already summed per group.
 #[derive(Default)]
-struct Group {
-    counts: Counts,
-    meetings: HashSet<(String, String, String)>,
+pub(crate) struct RawFigures {
+    pub booth: Vec<BoothSums>,
+    /// (group, key, members).
+    pub members: Vec<(String, String, u64)>,
+    pub forms: Vec<(String, u64)>,
+    pub needs: Vec<(String, u64)>,
+    pub enterprises: u64,
 }
 
-impl Group {
-    fn day(&mut self, d: &DayIn) {
-        self.counts.consultations += d.consultations;
-        self.counts.registered += d.registrations;
-        if d.consultations + d.registrations > 0 {
-            self.meetings
-                .insert((d.device.clone(), d.date.clone(), d.place.clone()));
-        }
-    }
-
-    fn done(mut self) -> Counts {
-        self.counts.meetings = self.meetings.len() as u64;
-        self.counts
-    }
-}
-
-fn ranked(groups: HashMap<String, Group>) -> Vec<(String, Counts)> {
-    let mut v: Vec<(String, Counts)> = groups.into_iter().map(|(k, g)| (k, g.done())).collect();
+fn ranked(groups: HashMap<String, Counts>) -> Vec<(String, Counts)> {
+    let mut v: Vec<(String, Counts)> = groups.into_iter().collect();
     v.sort_by(|a, b| {
         b.1.registered
             .cmp(&a.1.registered)
@@ -365,125 +534,159 @@ fn ranked(groups: HashMap<String, Group>) -> Vec<(String, Counts)> {
     v
 }
 
-fn most_first(map: HashMap<String, u64>) -> Vec<(String, u64)> {
-    let mut v: Vec<(String, u64)> = map.into_iter().filter(|(_, n)| *n > 0).collect();
+fn most_first(rows: Vec<(String, u64)>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = rows.into_iter().filter(|(_, n)| *n > 0).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v
 }
 
 impl RawFigures {
-    pub fn into_figures(self) -> Figures {
-        let mut all = Group::default();
-        let mut by_day: HashMap<String, Group> = HashMap::new();
-        let mut by_place: HashMap<String, Group> = HashMap::new();
-        let mut by_union: HashMap<String, Group> = HashMap::new();
-        let mut by_device: HashMap<String, Group> = HashMap::new();
-        let mut needs: HashMap<String, u64> = HashMap::new();
-        for d in &self.days {
-            all.day(d);
-            by_day.entry(d.date.clone()).or_default().day(d);
-            by_place.entry(d.place.clone()).or_default().day(d);
-            by_union.entry(d.union.clone()).or_default().day(d);
-            by_device.entry(d.device.clone()).or_default().day(d);
-            // written by this server from a checked map; anything else counts nothing
-            let named: BTreeMap<String, u64> = serde_json::from_str(&d.needs).unwrap_or_default();
-            for (code, n) in named {
-                *needs.entry(code).or_default() += n;
-            }
-        }
-        for m in &self.members {
-            all.counts.members += m.n;
-            by_day.entry(m.date.clone()).or_default().counts.members += m.n;
-            by_place.entry(m.place.clone()).or_default().counts.members += m.n;
-            by_union.entry(m.union.clone()).or_default().counts.members += m.n;
-            by_device
-                .entry(m.device.clone())
+    /// The figures; `one_union` when the filter names a union (then each meeting has at
+    /// most one row, and the active rows are its meetings).
+    pub fn into_figures(self, one_union: bool) -> Figures {
+        let mut groups: HashMap<&str, HashMap<String, Counts>> = HashMap::new();
+        for b in self.booth {
+            let by_rows = one_union || b.group == BY_UNION;
+            let c = groups
+                .entry(group_name(&b.group))
                 .or_default()
-                .counts
-                .members += m.n;
+                .entry(b.key)
+                .or_default();
+            c.consultations += b.consultations;
+            c.registered += b.registrations;
+            c.meetings += if by_rows {
+                b.active_rows
+            } else {
+                b.meeting_shares
+            };
         }
-        for (code, n) in self.needs {
-            *needs.entry(code).or_default() += n;
+        for (group, key, n) in self.members {
+            groups
+                .entry(group_name(&group))
+                .or_default()
+                .entry(key)
+                .or_default()
+                .members += n;
         }
-        let mut days: Vec<(NaiveDate, Counts)> = by_day
+        let mut take = |g: &str| groups.remove(g).unwrap_or_default();
+        let all = take(TOTAL).into_values().next().unwrap_or_default();
+        let mut by_day: Vec<(NaiveDate, Counts)> = take(BY_DAY)
             .into_iter()
-            .filter_map(|(d, g)| Some((d.parse().ok()?, g.done())))
+            .filter_map(|(d, c)| Some((d.parse().ok()?, c)))
             .collect();
-        days.sort_by_key(|(d, _)| *d);
-        let all = all.done();
+        by_day.sort_by_key(|(d, _)| *d);
         Figures {
             meetings: all.meetings,
             consultations: all.consultations,
             registered: all.registered,
             members: all.members,
             enterprises: self.enterprises,
-            by_day: days,
-            by_place: ranked(by_place),
-            by_union: ranked(by_union),
-            by_device: ranked(by_device),
-            needs: most_first(needs),
-            employment_forms: most_first(self.forms.into_iter().collect()),
+            by_day,
+            by_place: ranked(take(BY_PLACE)),
+            by_union: ranked(take(BY_UNION)),
+            by_device: ranked(take(BY_DEVICE)),
+            needs: most_first(self.needs),
+            employment_forms: most_first(self.forms),
         }
     }
 }
 
-/// The distinct values of one column over the summaries and the members, sorted.
-pub(crate) fn merge_sorted(a: Vec<String>, b: Vec<String>) -> Vec<String> {
-    let mut v: Vec<String> = a.into_iter().chain(b).collect();
-    v.sort();
-    v.dedup();
-    v
+/// The group names as constants (the database hands back owned text).
+fn group_name(g: &str) -> &'static str {
+    [BY_DAY, BY_PLACE, BY_UNION, BY_DEVICE, TOTAL]
+        .into_iter()
+        .find(|k| *k == g)
+        .unwrap_or("")
+}
+
+/// The pick lists from `figure_names` rows (kind, name), sorted by name.
+pub(crate) fn dimensions(rows: Vec<(String, String)>) -> Dimensions {
+    let (mut unions, mut places, mut devices) = (Vec::new(), Vec::new(), Vec::new());
+    for (kind, name) in rows {
+        match kind.as_str() {
+            "union" => unions.push(name),
+            "place" => places.push(name),
+            "device" => devices.push(name),
+            _ => {}
+        }
+    }
+    for v in [&mut unions, &mut places, &mut devices] {
+        v.sort();
+    }
+    (unions, places, devices)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn day(date: &str, place: &str, device: &str, c: u64, r: u64) -> DayIn {
-        DayIn {
-            date: date.into(),
-            union: "朝阳区总工会".into(),
-            place: place.into(),
-            device: device.into(),
+    fn booth(group: &str, key: &str, c: u64, r: u64, shares: u64, active: u64) -> BoothSums {
+        BoothSums {
+            group: group.into(),
+            key: key.into(),
             consultations: c,
             registrations: r,
-            needs: r#"{"legal_aid":1}"#.into(),
+            meeting_shares: shares,
+            active_rows: active,
+        }
+    }
+
+    /// Two laptops; laptop a sent 望京's 24th under two unions (one meeting, two rows).
+    fn raw() -> RawFigures {
+        RawFigures {
+            booth: vec![
+                booth(TOTAL, "", 9, 4, 2, 3),
+                booth(BY_DAY, "2026-11-24", 9, 4, 2, 3),
+                booth(BY_DAY, "2026-11-25", 0, 0, 0, 0),
+                booth(BY_PLACE, "望京", 5, 3, 1, 2),
+                booth(BY_PLACE, "亦庄", 4, 1, 1, 1),
+                booth(BY_UNION, "朝阳区总工会", 7, 3, 2, 2),
+                booth(BY_UNION, "望京街道工会", 2, 1, 0, 1),
+                booth(BY_DEVICE, "a", 5, 3, 1, 2),
+                booth(BY_DEVICE, "b", 4, 1, 1, 1),
+            ],
+            members: vec![
+                (TOTAL.into(), "".into(), 2),
+                (BY_DAY.into(), "2026-11-24".into(), 2),
+                (BY_PLACE.into(), "望京".into(), 2),
+                (BY_UNION.into(), "朝阳区总工会".into(), 2),
+                (BY_DEVICE.into(), "a".into(), 2),
+            ],
+            forms: vec![("courier".into(), 1), ("other".into(), 0)],
+            needs: vec![("skills".into(), 2), ("legal_aid".into(), 3)],
+            enterprises: 1,
         }
     }
 
     #[test]
-    fn meetings_are_distinct_device_date_place_with_something_done() {
-        let raw = RawFigures {
-            days: vec![
-                day("2026-11-24", "望京", "a", 3, 2),
-                day("2026-11-24", "亦庄", "b", 4, 1),
-                // nothing happened here: no meeting
-                day("2026-11-25", "望京", "a", 0, 0),
-            ],
-            members: vec![MembersIn {
-                date: "2026-11-24".into(),
-                union: "朝阳区总工会".into(),
-                place: "望京".into(),
-                device: "a".into(),
-                n: 2,
-            }],
-            forms: vec![("courier".into(), 1), ("other".into(), 0)],
-            needs: vec![("skills".into(), 2)],
-            enterprises: 1,
-        };
-        let f = raw.into_figures();
+    fn a_meeting_counts_once_across_unions_but_in_each_unions_own_figures() {
+        let f = raw().into_figures(false);
         assert_eq!(
             (f.meetings, f.consultations, f.registered, f.members),
-            (2, 7, 3, 2)
+            (2, 9, 4, 2)
         );
         assert_eq!(f.by_day.len(), 2);
         assert_eq!(f.by_day[0].1.meetings, 2);
         assert_eq!(f.by_day[1].1.meetings, 0);
         assert_eq!(f.by_place[0].0, "望京");
+        assert_eq!(f.by_place[0].1.meetings, 1);
         assert_eq!(f.by_place[0].1.members, 2);
-        assert_eq!(f.by_union[0].1.meetings, 2);
+        // within a union, every active row is one of its meetings
+        let unions: Vec<(&str, u64)> = f
+            .by_union
+            .iter()
+            .map(|(u, c)| (u.as_str(), c.meetings))
+            .collect();
+        assert_eq!(unions, [("朝阳区总工会", 2), ("望京街道工会", 1)]);
         assert_eq!(f.needs, vec![("legal_aid".into(), 3), ("skills".into(), 2)]);
         assert_eq!(f.employment_forms, vec![("courier".into(), 1)]);
+    }
+
+    #[test]
+    fn under_a_union_filter_the_active_rows_are_the_meetings() {
+        let f = raw().into_figures(true);
+        assert_eq!(f.meetings, 3);
+        assert_eq!(f.by_place[0].1.meetings, 2);
     }
 
     #[test]
@@ -500,5 +703,25 @@ mod tests {
             where_clause(&FigureFilter::default(), |_| "?".into(), |p| p),
             (String::new(), vec![])
         );
+    }
+
+    #[test]
+    fn the_pick_lists_come_sorted_and_a_laptop_joins_them_only_with_a_figure() {
+        assert!(names_of("lap-1", [], []).is_empty());
+        assert_eq!(
+            names_of("lap-1", ["朝阳区总工会", "朝阳区总工会"], ["望京"]),
+            [
+                ("device", "lap-1"),
+                ("place", "望京"),
+                ("union", "朝阳区总工会")
+            ]
+        );
+        let dims = dimensions(vec![
+            ("place".into(), "望京".into()),
+            ("place".into(), "亦庄".into()),
+            ("union".into(), "u".into()),
+            ("device".into(), "d".into()),
+        ]);
+        assert_eq!(dims.1, ["亦庄", "望京"]);
     }
 }

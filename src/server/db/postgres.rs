@@ -14,7 +14,9 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use super::figures::{self, DayIn, Dimensions, FigureFilter, Increments, MembersIn, RawFigures};
+use super::figures::{
+    self, BoothSums, Dimensions, FigureFilter, FigureQueries, Increments, RawFigures,
+};
 use super::{
     BatchWrite, BindRefusal, Binding, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
     REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
@@ -141,10 +143,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_no_prefix ON members ((member_no COLLATE "C"));
     CREATE INDEX members_device_received ON members (device, received_at);
     "#,
+    // 5: the figures read in a few aggregate passes at campaign scale (db::figures).
+    figures::PG_MIGRATION_5,
 ];
 
 /// The migration that created the figures' tables (1-based).
 const FIGURES_VERSION: usize = 3;
+/// The migration that added `booth_days.meeting_share`.
+const MEETING_SHARE_VERSION: usize = 5;
 
 /// Any number; the same in every server: serialises concurrent migrations.
 const MIGRATION_LOCK: i64 = 0x0062_6f6f_7468; // "booth"
@@ -223,6 +229,9 @@ impl PgDb {
             tx.batch_execute(sql).await?;
             if i + 1 == FIGURES_VERSION {
                 backfill_figures(&tx).await?;
+            }
+            if i + 1 == MEETING_SHARE_VERSION {
+                tx.batch_execute(figures::MEETING_SHARE_UPDATE).await?;
             }
             tx.execute("UPDATE booth_schema SET version = $1", &[&((i + 1) as i64)])
                 .await?;
@@ -675,7 +684,14 @@ async fn add_increments(
         &[&distinct],
     )
     .await?;
-    Ok(())
+    let at = || inc.days.keys().map(|((_, union, place), _)| (union, place));
+    add_names(
+        tx,
+        device,
+        at().map(|(u, _)| u.as_str()),
+        at().map(|(_, p)| p.as_str()),
+    )
+    .await
 }
 
 /// Each day summary replaces the office's copy of it.
@@ -718,6 +734,72 @@ async fn store_days(
         ],
     )
     .await?;
+    // the summaries' needs as rows, replaced with them
+    let (dates, unions, places) = (
+        col(|d| d.date.to_string()),
+        col(|d| d.union.clone()),
+        col(|d| d.place.clone()),
+    );
+    tx.execute(
+        "DELETE FROM booth_day_needs b USING unnest($2::text[], $3::text[], $4::text[])
+            AS t(d, u, p)
+         WHERE b.device = $1 AND b.event_date = t.d::date AND b.union_name = t.u
+            AND b.place = t.p",
+        &[&device, &dates, &unions, &places],
+    )
+    .await?;
+    let (mut nd, mut nu, mut np, mut code, mut count) = (vec![], vec![], vec![], vec![], vec![]);
+    for d in &rows {
+        for (need, n) in d.needs.iter().filter(|(_, n)| **n > 0) {
+            nd.push(d.date.to_string());
+            nu.push(d.union.clone());
+            np.push(d.place.clone());
+            code.push(need.clone());
+            count.push(*n as i64);
+        }
+    }
+    tx.execute(
+        "INSERT INTO booth_day_needs (device, event_date, union_name, place, need, n)
+         SELECT $1, d::date, u, p, c, n
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+            AS t(d, u, p, c, n)",
+        &[&device, &nd, &nu, &np, &code, &count],
+    )
+    .await?;
+    tx.execute(
+        &format!(
+            "{} WHERE device = $1 AND (event_date, place) IN
+                (SELECT d::date, p FROM unnest($2::text[], $3::text[]) AS t(d, p))",
+            figures::MEETING_SHARE_UPDATE
+        ),
+        &[&device, &dates, &places],
+    )
+    .await?;
+    add_names(
+        tx,
+        device,
+        rows.iter().map(|d| d.union.as_str()),
+        rows.iter().map(|d| d.place.as_str()),
+    )
+    .await
+}
+
+/// Adds the names a batch used to the filters' pick lists.
+async fn add_names<'a>(
+    tx: &tokio_postgres::Transaction<'_>,
+    device: &'a str,
+    unions: impl IntoIterator<Item = &'a str>,
+    places: impl IntoIterator<Item = &'a str>,
+) -> Result<(), DbError> {
+    let (kinds, names): (Vec<&str>, Vec<&str>) = figures::names_of(device, unions, places)
+        .into_iter()
+        .unzip();
+    tx.execute(
+        "INSERT INTO figure_names (kind, name) SELECT * FROM unnest($1::text[], $2::text[])
+         ON CONFLICT DO NOTHING",
+        &[&kinds, &names],
+    )
+    .await?;
     Ok(())
 }
 
@@ -742,116 +824,64 @@ async fn backfill_figures(tx: &tokio_postgres::Transaction<'_>) -> Result<(), Db
 }
 
 impl PgDb {
+    /// The figures' five queries, each on its own pooled connection at once: the dashboard
+    /// waits for the slowest rather than their sum.
     pub(crate) async fn figure_rows(&self, f: &FigureFilter) -> Result<RawFigures, DbError> {
-        let client = self.pool.get().await.map_err(pool_err)?;
-        let (cond, params) =
-            figures::where_clause(f, |i| format!("${i}"), |p| format!("{p}::text::date"));
-        let p: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|s| s as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        let days = client
-            .query(
-                &format!(
-                    "SELECT event_date::text, union_name, place, device, consultations,
-                        registrations, needs FROM booth_days{cond}"
-                ),
-                &p,
-            )
-            .await?
-            .into_iter()
-            .map(|r| DayIn {
-                date: r.get(0),
-                union: r.get(1),
-                place: r.get(2),
-                device: r.get(3),
-                consultations: r.get::<_, i64>(4).max(0) as u64,
-                registrations: r.get::<_, i64>(5).max(0) as u64,
-                needs: r.get(6),
-            })
-            .collect();
-        let members = client
-            .query(
-                &format!(
-                    "SELECT event_date::text, union_name, place, device, sum(n)::bigint
-                     FROM member_days{cond} GROUP BY event_date, union_name, place, device"
-                ),
-                &p,
-            )
-            .await?
-            .into_iter()
-            .map(|r| MembersIn {
-                date: r.get(0),
-                union: r.get(1),
-                place: r.get(2),
-                device: r.get(3),
-                n: r.get::<_, i64>(4).max(0) as u64,
-            })
-            .collect();
-        let mut sums = Vec::new();
-        for (table, column) in [("member_forms", "form"), ("member_needs", "need")] {
-            sums.push(
-                client
-                    .query(
-                        &format!(
-                            "SELECT {column}, sum(n)::bigint FROM {table}{cond} GROUP BY {column}"
-                        ),
-                        &p,
-                    )
-                    .await?
-                    .into_iter()
-                    .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1).max(0) as u64))
-                    .collect::<Vec<_>>(),
-            );
-        }
-        let needs = sums.pop().unwrap_or_default();
-        let forms = sums.pop().unwrap_or_default();
-        let enterprises: i64 = if figures::overall(f) {
-            client
-                .query_one("SELECT count(*) FROM enterprises", &[])
-                .await?
-                .get(0)
-        } else {
-            client
-                .query_one(
-                    &format!("SELECT count(DISTINCT enterprise) FROM enterprise_days{cond}"),
-                    &p,
-                )
-                .await?
-                .get(0)
+        let q = FigureQueries::new(f, &figures::POSTGRES);
+        let rows = |sql: &str| {
+            let sql = sql.to_string();
+            let params = q.params.clone();
+            async move {
+                let client = self.pool.get().await.map_err(pool_err)?;
+                let p: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|s| s as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                Ok::<_, DbError>(client.query(&sql, &p).await?)
+            }
+        };
+        let count = |r: &tokio_postgres::Row, i: usize| r.get::<_, i64>(i).max(0) as u64;
+        let (booth, members, forms, needs, enterprises) = tokio::try_join!(
+            rows(&q.booth),
+            rows(&q.members),
+            rows(&q.forms),
+            rows(&q.needs),
+            rows(&q.enterprises)
+        )?;
+        let sums = |rows: Vec<tokio_postgres::Row>| -> Vec<(String, u64)> {
+            rows.iter().map(|r| (r.get(0), count(r, 1))).collect()
         };
         Ok(RawFigures {
-            days,
-            members,
-            forms,
-            needs,
-            enterprises: enterprises.max(0) as u64,
+            booth: booth
+                .iter()
+                .map(|r| BoothSums {
+                    group: r.get(0),
+                    key: r.get(1),
+                    consultations: count(r, 2),
+                    registrations: count(r, 3),
+                    meeting_shares: count(r, 4),
+                    active_rows: count(r, 5),
+                })
+                .collect(),
+            members: members
+                .iter()
+                .map(|r| (r.get(0), r.get(1), count(r, 2)))
+                .collect(),
+            forms: sums(forms),
+            needs: sums(needs),
+            enterprises: enterprises.first().map(|r| count(r, 0)).unwrap_or(0),
         })
     }
 
     pub(crate) async fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
         let client = self.pool.get().await.map_err(pool_err)?;
-        let mut out = Vec::new();
-        for column in ["union_name", "place", "device"] {
-            let mut both = Vec::new();
-            for table in ["booth_days", "member_days"] {
-                both.push(
-                    client
-                        .query(&format!("SELECT DISTINCT {column} FROM {table}"), &[])
-                        .await?
-                        .into_iter()
-                        .map(|r| r.get::<_, String>(0))
-                        .collect::<Vec<_>>(),
-                );
-            }
-            let b = both.pop().unwrap_or_default();
-            let a = both.pop().unwrap_or_default();
-            out.push(figures::merge_sorted(a, b));
-        }
-        let devices = out.pop().unwrap_or_default();
-        let places = out.pop().unwrap_or_default();
-        let unions = out.pop().unwrap_or_default();
-        Ok((unions, places, devices))
+        let rows = client
+            .query("SELECT kind, name FROM figure_names", &[])
+            .await?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        Ok(figures::dimensions(rows))
     }
 }
 

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::figures::{self, DayIn, Dimensions, FigureFilter, Increments, MembersIn, RawFigures};
+use super::figures::{
+    self, BoothSums, Dimensions, FigureFilter, FigureQueries, Increments, RawFigures,
+};
 use super::{
     BatchWrite, BindRefusal, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
     REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
@@ -135,10 +137,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_s_place ON members (s_place);
     CREATE INDEX members_device_received ON members (device, received_at);
     "#,
+    // 5: the figures read in a few aggregate passes at campaign scale (db::figures).
+    figures::SQLITE_MIGRATION_5,
 ];
 
 /// The migration that created the figures' tables (1-based).
 const FIGURES_VERSION: i64 = 3;
+/// The migration that added `booth_days.meeting_share`.
+const MEETING_SHARE_VERSION: i64 = 5;
 
 #[derive(Clone)]
 pub struct SqliteDb {
@@ -577,7 +583,13 @@ fn add_increments(tx: &Connection, device: &str, inc: &Increments) -> Result<(),
         ent_days.execute(params![enterprise, date, union, place, device])?;
         ents.execute([enterprise])?;
     }
-    Ok(())
+    let at = || inc.days.keys().map(|((_, union, place), _)| (union, place));
+    add_names(
+        tx,
+        device,
+        at().map(|(u, _)| u.as_str()),
+        at().map(|(_, p)| p.as_str()),
+    )
 }
 
 /// Each day summary replaces the office's copy of it.
@@ -610,66 +622,86 @@ fn store_days(
             now
         ])?;
     }
+    // the summaries' needs as rows, replaced with them
+    let mut clear = tx.prepare_cached(
+        "DELETE FROM booth_day_needs
+         WHERE device = ?1 AND event_date = ?2 AND union_name = ?3 AND place = ?4",
+    )?;
+    let mut need = tx.prepare_cached(
+        "INSERT INTO booth_day_needs (device, event_date, union_name, place, need, n)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut share = tx.prepare_cached(&format!(
+        "{} WHERE device = ?1 AND event_date = ?2 AND place = ?3",
+        figures::MEETING_SHARE_UPDATE
+    ))?;
+    for d in days {
+        let date = d.date.to_string();
+        clear.execute(params![device, date, d.union, d.place])?;
+        for (code, n) in d.needs.iter().filter(|(_, n)| **n > 0) {
+            need.execute(params![device, date, d.union, d.place, code, *n as i64])?;
+        }
+        share.execute(params![device, date, d.place])?;
+    }
+    add_names(
+        tx,
+        device,
+        days.iter().map(|d| d.union.as_str()),
+        days.iter().map(|d| d.place.as_str()),
+    )
+}
+
+/// Adds the names a batch used to the filters' pick lists.
+fn add_names<'a>(
+    tx: &Connection,
+    device: &'a str,
+    unions: impl IntoIterator<Item = &'a str>,
+    places: impl IntoIterator<Item = &'a str>,
+) -> Result<(), DbError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO figure_names (kind, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
+    for (kind, name) in figures::names_of(device, unions, places) {
+        stmt.execute([kind, name])?;
+    }
     Ok(())
 }
 
 impl SqliteDb {
     pub(crate) fn figure_rows(&self, f: &FigureFilter) -> Result<RawFigures, DbError> {
         let conn = self.lock();
-        let (cond, params) = figures::where_clause(f, |_| "?".into(), |p| p);
-        let p = || rusqlite::params_from_iter(params.iter());
-        let days = conn
-            .prepare_cached(&format!(
-                "SELECT event_date, union_name, place, device, consultations, registrations,
-                    needs FROM booth_days{cond}"
-            ))?
+        let q = FigureQueries::new(f, &figures::SQLITE);
+        let p = || rusqlite::params_from_iter(q.params.iter());
+        let booth = conn
+            .prepare_cached(&q.booth)?
             .query_map(p(), |r| {
-                Ok(DayIn {
-                    date: r.get(0)?,
-                    union: r.get(1)?,
-                    place: r.get(2)?,
-                    device: r.get(3)?,
-                    consultations: r.get(4)?,
-                    registrations: r.get(5)?,
-                    needs: r.get(6)?,
+                Ok(BoothSums {
+                    group: r.get(0)?,
+                    key: r.get(1)?,
+                    consultations: r.get(2)?,
+                    registrations: r.get(3)?,
+                    meeting_shares: r.get(4)?,
+                    active_rows: r.get(5)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
         let members = conn
-            .prepare_cached(&format!(
-                "SELECT event_date, union_name, place, device, sum(n) FROM member_days{cond}
-                 GROUP BY event_date, union_name, place, device"
-            ))?
-            .query_map(p(), |r| {
-                Ok(MembersIn {
-                    date: r.get(0)?,
-                    union: r.get(1)?,
-                    place: r.get(2)?,
-                    device: r.get(3)?,
-                    n: r.get(4)?,
-                })
-            })?
+            .prepare_cached(&q.members)?
+            .query_map(p(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        let sums = |table: &str, column: &str| -> Result<Vec<(String, u64)>, DbError> {
+        let sums = |sql: &str| -> Result<Vec<(String, u64)>, DbError> {
             Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {column}, sum(n) FROM {table}{cond} GROUP BY {column}"
-                ))?
+                .prepare_cached(sql)?
                 .query_map(p(), |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?)
         };
-        let forms = sums("member_forms", "form")?;
-        let needs = sums("member_needs", "need")?;
-        let enterprises = if figures::overall(f) {
-            conn.query_row("SELECT count(*) FROM enterprises", [], |r| r.get(0))?
-        } else {
-            conn.prepare_cached(&format!(
-                "SELECT count(DISTINCT enterprise) FROM enterprise_days{cond}"
-            ))?
-            .query_row(p(), |r| r.get(0))?
-        };
+        let forms = sums(&q.forms)?;
+        let needs = sums(&q.needs)?;
+        let enterprises = conn
+            .prepare_cached(&q.enterprises)?
+            .query_row(p(), |r| r.get(0))?;
         Ok(RawFigures {
-            days,
+            booth,
             members,
             forms,
             needs,
@@ -679,20 +711,11 @@ impl SqliteDb {
 
     pub(crate) fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
         let conn = self.lock();
-        let distinct = |column: &str| -> Result<Vec<String>, DbError> {
-            let of = |table: &str| -> Result<Vec<String>, DbError> {
-                Ok(conn
-                    .prepare_cached(&format!("SELECT DISTINCT {column} FROM {table}"))?
-                    .query_map([], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?)
-            };
-            Ok(figures::merge_sorted(of("booth_days")?, of("member_days")?))
-        };
-        Ok((
-            distinct("union_name")?,
-            distinct("place")?,
-            distinct("device")?,
-        ))
+        let rows = conn
+            .prepare_cached("SELECT kind, name FROM figure_names")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(figures::dimensions(rows))
     }
 }
 
@@ -739,6 +762,9 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
         tx.execute_batch(MIGRATIONS[version as usize])?;
         if version + 1 == FIGURES_VERSION {
             backfill_figures(&tx)?;
+        }
+        if version + 1 == MEETING_SHARE_VERSION {
+            tx.execute_batch(figures::MEETING_SHARE_UPDATE)?;
         }
         tx.pragma_update(None, "user_version", version + 1)?;
         tx.commit()?;
