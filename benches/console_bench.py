@@ -5,8 +5,9 @@ Loads N members and M audit entries into a fresh database *inside PostgreSQL*
 (generate_series: rows shaped as a laptop sends them, with the search keys ingest writes:
 name, phone's last 4, employer, union, place), starts `target/release/booth server run` on
 loopback, logs in, and times the dashboard, member searches and the audit page (p50/p95/p99
-over sequential requests, one client), then a csv export of every member (time, rows, server
-RSS). The same measurements as benches/console.rs, without building the bench profile.
+over sequential requests, one client), then csv and xlsx exports of a filtered fifth of the
+members (time, size, server RSS). The same measurements as benches/console.rs, without
+building the bench profile.
 
   benches/console_bench.py postgres://postgres@127.0.0.1:PORT/postgres 1000000 1000000
 """
@@ -112,18 +113,28 @@ timed("audit log /audit", ["/audit"] * R)
 timed("audit log, one user", ["/audit?actor=viewer7"] * R)
 timed("audit log, a later page", [f"/audit?before={rnd.randint(1, audit)}" for _ in range(R)])
 
-before = rss(); t = time.perf_counter()
-conn.request("GET", "/members/export?format=csv&x=", headers={"cookie": cookie})
-r = conn.getresponse(); n = lines = 0; first = None; peak = 0; k = 0
-while True:
-    b = r.read(1 << 16)
-    if not b: break
-    first = first or time.perf_counter() - t
-    n += len(b); lines += b.count(b"\n"); k += 1
-    if k % 64 == 0: peak = max(peak, rss()[0])
-el = time.perf_counter() - t; after = rss()
-print(f"export csv, every member: {lines - 1} rows, {n / 1e6:.0f} MB in {el:.1f} s ({(lines - 1) / el:.0f} rows/s), first byte {first * 1000:.0f} ms", flush=True)
-print(f"server RSS (KB): before {before[0]}, peak sampled during {peak}, after {after[0]}, VmHWM {after[1]}", flush=True)
+def export(what, query):
+    before = rss(); t = time.perf_counter()
+    conn.request("GET", f"/members/export?{query}", headers={"cookie": cookie})
+    r = conn.getresponse(); n = lines = 0; first = None; peak = 0; k = 0
+    assert r.status == 200, r.status
+    while True:
+        b = r.read(1 << 16)
+        if not b: break
+        first = first or time.perf_counter() - t
+        n += len(b); lines += b.count(b"\n"); k += 1
+        if k % 64 == 0: peak = max(peak, rss()[0])
+    el = time.perf_counter() - t; after = rss()
+    rows = f"{lines - 1} rows, " if "csv" in query else ""
+    print(f"export {what}: {rows}{n / 1e6:.0f} MB in {el:.1f} s, first byte {first * 1000:.0f} ms", flush=True)
+    print(f"  server RSS (KB): before {before[0]}, peak sampled during {peak}, after {after[0]}, VmHWM {after[1]}", flush=True)
+
+# about a fifth of the members: the first ten of fifty campaign days
+days = "from=2026-09-01&to=2026-09-10"
+expected = int(psql(url, "SELECT count(*) FROM members WHERE event_date <= '2026-09-10'"))
+print(f"the filtered view holds {expected} members", flush=True)
+export("csv, filtered", f"format=csv&{days}")
+export("xlsx, filtered", f"format=xlsx&{days}")
 srv.terminate(); srv.wait()
 if not os.environ.get("BOOTH_BENCH_KEEP"):
     psql(base, f"DROP DATABASE {db}")

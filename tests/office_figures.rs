@@ -4,7 +4,7 @@
 
 mod common;
 
-use booth::server::db::{Db, FigureFilter};
+use booth::server::db::{Breakdown, Counts, Db, FigureFilter, Figures};
 use common::net::*;
 use common::*;
 use serde_json::{Value, json};
@@ -40,15 +40,50 @@ fn upload(b: &Booth, url: &str, token: &str) -> Value {
     ok(b, &["upload", "--server", url, "--token", token])
 }
 
-fn figures(db: &str, filter: FigureFilter) -> booth::server::db::Figures {
+/// The figures for `filter`, every breakdown, checked against themselves: the days, places
+/// and laptops each add up to the totals (with dates only the totals come from the day
+/// totals, the places and laptops from the aggregates), and the dashboard's lighter read
+/// agrees with it.
+fn figures(db: &str, filter: FigureFilter) -> Figures {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
+    let (all, dashboard) = rt.block_on(async {
         let db = Db::open(db).await.unwrap();
-        db.figures(&filter).await.unwrap()
-    })
+        (
+            db.figures(&filter, Breakdown::All).await.unwrap(),
+            db.figures(&filter, Breakdown::Dashboard).await.unwrap(),
+        )
+    });
+    let total = |f: &Figures| (f.meetings, f.consultations, f.registered, f.members);
+    let sum = |rows: Vec<&Counts>| {
+        rows.iter().fold((0, 0, 0, 0), |s, c| {
+            (
+                s.0 + c.meetings,
+                s.1 + c.consultations,
+                s.2 + c.registered,
+                s.3 + c.members,
+            )
+        })
+    };
+    assert_eq!(
+        sum(all.by_day.iter().map(|(_, c)| c).collect()),
+        total(&all)
+    );
+    assert_eq!(
+        sum(all.by_place.iter().map(|(_, c)| c).collect()),
+        total(&all)
+    );
+    assert_eq!(
+        sum(all.by_device.iter().map(|(_, c)| c).collect()),
+        total(&all)
+    );
+    let mut expected = all.clone();
+    expected.by_union.clear();
+    expected.by_device.clear();
+    assert_eq!(dashboard, expected, "the dashboard's read differs");
+    all
 }
 
 fn by_name<'a>(list: &'a Value, key: &str, name: &str) -> &'a Value {
@@ -381,7 +416,7 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
             ..Default::default()
         };
         assert_eq!(figures(&db.url, chaoyang.clone()).meetings, 1);
-        let needs = |f: &booth::server::db::Figures| f.needs.clone();
+        let needs = |f: &Figures| f.needs.clone();
         assert_eq!(
             needs(&all),
             [("legal_aid".to_string(), 2), ("skills".to_string(), 1)]
@@ -406,7 +441,7 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
         server.kill();
         exec_sql(
             &db.url,
-            "DROP TABLE booth_day_needs; DROP TABLE figure_names;
+            "DROP TABLE booth_day_needs; DROP TABLE figure_names; DROP TABLE figure_days;
              DROP INDEX enterprise_days_date; DROP INDEX enterprise_days_union;
              DROP INDEX enterprise_days_place; DROP INDEX enterprise_days_device;
              ALTER TABLE booth_days DROP COLUMN meeting_share;",
@@ -426,5 +461,53 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
             [("hardship".to_string(), 2), ("legal_aid".to_string(), 1)]
         );
         assert_eq!(figures(&db.url, chaoyang.clone()).meetings, 1);
+    }
+}
+
+/// Laptops uploading the same day at once: each upload sums the day's totals again, one after
+/// the other, so the totals end as the sum of every laptop's last summary (checked against
+/// the aggregates by `figures`).
+#[test]
+fn laptops_uploading_one_day_at_once_leave_its_totals_right() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let laptops: Vec<(String, String)> = (0..6)
+            .map(|i| {
+                let name = format!("laptop-{i}");
+                let token = add_device(&db.url, &name);
+                (name, token)
+            })
+            .collect();
+        let server = Server::start(&db.url);
+        let today = chrono::Local::now().date_naive().to_string();
+        std::thread::scope(|s| {
+            for (i, (_, token)) in laptops.iter().enumerate() {
+                let (url, today) = (server.url(), today.clone());
+                s.spawn(move || {
+                    let c = http_client();
+                    for round in 1..=5u64 {
+                        let mut body = batch(vec![]);
+                        body["days"] = json!([{
+                            "date": today, "union": "朝阳区总工会", "place": format!("驿站{i}"),
+                            "operator": "李", "consultations": round * 10 + i as u64,
+                            "needs": {"legal_aid": round}, "registrations": 0, "voids": 0
+                        }]);
+                        let (status, v) = post(
+                            &c,
+                            &url,
+                            token,
+                            serde_json::to_vec(&body).unwrap(),
+                            "application/json",
+                        )
+                        .unwrap();
+                        assert_eq!((status, &v["days_stored"]), (200, &json!(1)), "{v}");
+                    }
+                });
+            }
+        });
+        let f = figures(&db.url, FigureFilter::default());
+        assert_eq!(f.meetings, 6);
+        assert_eq!(f.consultations, (0..6).map(|i| 50 + i).sum::<u64>());
+        assert_eq!(f.needs, [("legal_aid".to_string(), 30)]);
     }
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{Chrome, Viewer, db_failed, svg};
 use crate::member::options::ListKind;
-use crate::server::db::FigureFilter;
+use crate::server::db::{Breakdown, FigureFilter};
 use crate::server::routes::App;
 
 #[derive(Deserialize, Default, Clone)]
@@ -108,7 +108,10 @@ pub async fn page(
         Ok(f) => (f, None),
         Err(key) => (FigureFilter::default(), Some(key)),
     };
-    let (figs, dims) = match tokio::join!(app.db.figures(&filter), app.db.figure_dimensions()) {
+    let (figs, dims) = match tokio::join!(
+        app.db.figures(&filter, Breakdown::Dashboard),
+        app.db.figure_dimensions()
+    ) {
         (Ok(f), Ok(d)) => (f, d),
         (Err(e), _) | (_, Err(e)) => return db_failed(v.lang, &e),
     };

@@ -18,7 +18,7 @@ pub mod search;
 pub mod sqlite;
 pub mod users;
 
-pub use figures::{Counts, FigureFilter, Figures};
+pub use figures::{Breakdown, Counts, FigureFilter, Figures};
 
 use std::collections::HashMap;
 
@@ -486,7 +486,9 @@ impl Db {
             }
             Db::Postgres(db) => db.devices().await?,
         };
-        let figures = self.figures(&FigureFilter::default()).await?;
+        let figures = self
+            .figures(&FigureFilter::default(), Breakdown::All)
+            .await?;
         Ok(ServerStats::of(figures, devices, lang))
     }
 

@@ -14,9 +14,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use super::figures::{
-    self, BoothSums, Dimensions, FigureFilter, FigureQueries, Increments, RawFigures,
-};
+use super::figures::{self, Breakdown, Dimensions, FigureFilter, FigureRow, Increments};
 use super::{
     BatchWrite, BindRefusal, Binding, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
     REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
@@ -154,6 +152,8 @@ const MEETING_SHARE_VERSION: usize = 5;
 
 /// Any number; the same in every server: serialises concurrent migrations.
 const MIGRATION_LOCK: i64 = 0x0062_6f6f_7468; // "booth"
+/// The first key of the per-day locks around the day totals (`store_days`).
+const DAY_TOTALS_LOCK: i32 = 0x6461_7973; // "days"
 const RETRIES: usize = 8;
 
 pub struct PgDb {
@@ -232,6 +232,9 @@ impl PgDb {
             }
             if i + 1 == MEETING_SHARE_VERSION {
                 tx.batch_execute(figures::MEETING_SHARE_UPDATE).await?;
+                for sql in figures::booth_day_totals("1 = 1") {
+                    tx.batch_execute(&sql).await?;
+                }
             }
             tx.execute("UPDATE booth_schema SET version = $1", &[&((i + 1) as i64)])
                 .await?;
@@ -684,6 +687,19 @@ async fn add_increments(
         &[&distinct],
     )
     .await?;
+    let (mut d, mut item, mut n) = (vec![], vec![], vec![]);
+    for ((date, it), count) in inc.day_items() {
+        d.push(date);
+        item.push(it);
+        n.push(count);
+    }
+    tx.execute(
+        "INSERT INTO figure_days (event_date, item, n)
+         SELECT d::date, i, n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(d, i, n)
+         ON CONFLICT (event_date, item) DO UPDATE SET n = figure_days.n + excluded.n",
+        &[&d, &item, &n],
+    )
+    .await?;
     let at = || inc.days.keys().map(|((_, union, place), _)| (union, place));
     add_names(
         tx,
@@ -775,6 +791,22 @@ async fn store_days(
         &[&device, &dates, &places],
     )
     .await?;
+    // The day totals are summed again from every laptop's summaries of the day: one upload
+    // at a time per day (in date order, so two uploads never wait on each other crosswise),
+    // each summing what the ones before it committed.
+    let mut days_sent = dates.clone();
+    days_sent.sort();
+    days_sent.dedup();
+    for date in &days_sent {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&DAY_TOTALS_LOCK, date],
+        )
+        .await?;
+    }
+    for sql in figures::booth_day_totals("event_date = ANY($1::text[]::date[])") {
+        tx.execute(&sql, &[&days_sent]).await?;
+    }
     add_names(
         tx,
         device,
@@ -824,53 +856,28 @@ async fn backfill_figures(tx: &tokio_postgres::Transaction<'_>) -> Result<(), Db
 }
 
 impl PgDb {
-    /// The figures' five queries, each on its own pooled connection at once: the dashboard
-    /// waits for the slowest rather than their sum.
-    pub(crate) async fn figure_rows(&self, f: &FigureFilter) -> Result<RawFigures, DbError> {
-        let q = FigureQueries::new(f, &figures::POSTGRES);
-        let rows = |sql: &str| {
-            let sql = sql.to_string();
-            let params = q.params.clone();
-            async move {
-                let client = self.pool.get().await.map_err(pool_err)?;
-                let p: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-                    .iter()
-                    .map(|s| s as &(dyn tokio_postgres::types::ToSql + Sync))
-                    .collect();
-                Ok::<_, DbError>(client.query(&sql, &p).await?)
-            }
-        };
+    pub(crate) async fn figure_rows(
+        &self,
+        f: &FigureFilter,
+        breakdown: Breakdown,
+    ) -> Result<Vec<FigureRow>, DbError> {
+        let (sql, params) = figures::figure_query(f, breakdown, &figures::POSTGRES);
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let p: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|s| s as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
         let count = |r: &tokio_postgres::Row, i: usize| r.get::<_, i64>(i).max(0) as u64;
-        let (booth, members, forms, needs, enterprises) = tokio::try_join!(
-            rows(&q.booth),
-            rows(&q.members),
-            rows(&q.forms),
-            rows(&q.needs),
-            rows(&q.enterprises)
-        )?;
-        let sums = |rows: Vec<tokio_postgres::Row>| -> Vec<(String, u64)> {
-            rows.iter().map(|r| (r.get(0), count(r, 1))).collect()
-        };
-        Ok(RawFigures {
-            booth: booth
-                .iter()
-                .map(|r| BoothSums {
-                    group: r.get(0),
-                    key: r.get(1),
-                    consultations: count(r, 2),
-                    registrations: count(r, 3),
-                    meeting_shares: count(r, 4),
-                    active_rows: count(r, 5),
-                })
-                .collect(),
-            members: members
-                .iter()
-                .map(|r| (r.get(0), r.get(1), count(r, 2)))
-                .collect(),
-            forms: sums(forms),
-            needs: sums(needs),
-            enterprises: enterprises.first().map(|r| count(r, 0)).unwrap_or(0),
-        })
+        Ok(client
+            .query(&sql, &p)
+            .await?
+            .iter()
+            .map(|r| FigureRow {
+                tag: r.get(0),
+                key: r.get(1),
+                n: [count(r, 2), count(r, 3), count(r, 4), count(r, 5)],
+            })
+            .collect())
     }
 
     pub(crate) async fn figure_dimensions(&self) -> Result<Dimensions, DbError> {

@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::figures::{
-    self, BoothSums, Dimensions, FigureFilter, FigureQueries, Increments, RawFigures,
-};
+use super::figures::{self, Breakdown, Dimensions, FigureFilter, FigureRow, Increments};
 use super::{
     BatchWrite, BindRefusal, DbError, DeviceCount, KeyRow, MemberRow, OfficeState,
     REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
@@ -583,6 +581,13 @@ fn add_increments(tx: &Connection, device: &str, inc: &Increments) -> Result<(),
         ent_days.execute(params![enterprise, date, union, place, device])?;
         ents.execute([enterprise])?;
     }
+    let mut day_items = tx.prepare_cached(
+        "INSERT INTO figure_days (event_date, item, n) VALUES (?1, ?2, ?3)
+         ON CONFLICT (event_date, item) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((date, item), n) in inc.day_items() {
+        day_items.execute(params![date, item, n])?;
+    }
     let at = || inc.days.keys().map(|((_, union, place), _)| (union, place));
     add_names(
         tx,
@@ -643,6 +648,14 @@ fn store_days(
         }
         share.execute(params![device, date, d.place])?;
     }
+    let [clear_totals, sum_totals] = figures::booth_day_totals("event_date = ?1");
+    let mut dates: Vec<String> = days.iter().map(|d| d.date.to_string()).collect();
+    dates.sort();
+    dates.dedup();
+    for date in &dates {
+        tx.prepare_cached(&clear_totals)?.execute([date])?;
+        tx.prepare_cached(&sum_totals)?.execute([date])?;
+    }
     add_names(
         tx,
         device,
@@ -668,45 +681,23 @@ fn add_names<'a>(
 }
 
 impl SqliteDb {
-    pub(crate) fn figure_rows(&self, f: &FigureFilter) -> Result<RawFigures, DbError> {
+    pub(crate) fn figure_rows(
+        &self,
+        f: &FigureFilter,
+        breakdown: Breakdown,
+    ) -> Result<Vec<FigureRow>, DbError> {
+        let (sql, params) = figures::figure_query(f, breakdown, &figures::SQLITE);
         let conn = self.lock();
-        let q = FigureQueries::new(f, &figures::SQLITE);
-        let p = || rusqlite::params_from_iter(q.params.iter());
-        let booth = conn
-            .prepare_cached(&q.booth)?
-            .query_map(p(), |r| {
-                Ok(BoothSums {
-                    group: r.get(0)?,
-                    key: r.get(1)?,
-                    consultations: r.get(2)?,
-                    registrations: r.get(3)?,
-                    meeting_shares: r.get(4)?,
-                    active_rows: r.get(5)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        let members = conn
-            .prepare_cached(&q.members)?
-            .query_map(p(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
-        let sums = |sql: &str| -> Result<Vec<(String, u64)>, DbError> {
-            Ok(conn
-                .prepare_cached(sql)?
-                .query_map(p(), |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?)
-        };
-        let forms = sums(&q.forms)?;
-        let needs = sums(&q.needs)?;
-        let enterprises = conn
-            .prepare_cached(&q.enterprises)?
-            .query_row(p(), |r| r.get(0))?;
-        Ok(RawFigures {
-            booth,
-            members,
-            forms,
-            needs,
-            enterprises,
-        })
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            let count = |i: usize| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
+            Ok(FigureRow {
+                tag: r.get(0)?,
+                key: r.get(1)?,
+                n: [count(2)?, count(3)?, count(4)?, count(5)?],
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub(crate) fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
@@ -765,6 +756,9 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
         }
         if version + 1 == MEETING_SHARE_VERSION {
             tx.execute_batch(figures::MEETING_SHARE_UPDATE)?;
+            for sql in figures::booth_day_totals("1 = 1") {
+                tx.execute(&sql, [])?;
+            }
         }
         tx.pragma_update(None, "user_version", version + 1)?;
         tx.commit()?;

@@ -1,0 +1,120 @@
+//! The campaign's figures at the office (SPEC §8), served from tables kept up to date at
+//! ingest rather than counted over the members table per request:
+//!
+//! - `booth_days`: each laptop's latest summary per booth day, union and place (replaced by
+//!   every upload): consultations with their needs, booth sign-ups, voids;
+//! - `member_days`, `member_forms`, `member_needs`: the members the office holds, counted
+//!   per day, union, place and device (and employment form, need) when they are inserted;
+//! - `enterprise_days`, `enterprises`: the distinct employers, per day, union, place and
+//!   device, and overall.
+//!
+//! - `figure_days`: per day, the totals of all of these (migration 5), for requests that
+//!   filter by dates only.
+//!
+//! A figures request reads a few thousand aggregate rows, whatever the number of members
+//! (`query`); ingest keeps the tables (`ingest`); `schema` makes them.
+
+mod ingest;
+mod query;
+mod schema;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{Db, DbError, blocking};
+pub(crate) use ingest::{Increments, names_of, needs_json};
+pub(crate) use query::{FigureRow, POSTGRES, SQLITE, dimensions, figure_query};
+pub(crate) use schema::{
+    MEETING_SHARE_UPDATE, PG_MIGRATION, PG_MIGRATION_5, SQLITE_MIGRATION, SQLITE_MIGRATION_5,
+    booth_day_totals,
+};
+
+/// Which part of the campaign a figure covers; `None` = everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FigureFilter {
+    /// Inclusive.
+    pub from: Option<NaiveDate>,
+    /// Inclusive.
+    pub to: Option<NaiveDate>,
+    pub union: Option<String>,
+    pub place: Option<String>,
+    pub device: Option<String>,
+}
+
+impl FigureFilter {
+    pub(crate) fn is_everything(&self) -> bool {
+        *self == FigureFilter::default()
+    }
+}
+
+/// Which breakdowns a reader wants: the dashboard shows days and places; `server stats`
+/// every one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breakdown {
+    /// Totals, days and places (`by_union` and `by_device` left empty).
+    Dashboard,
+    All,
+}
+
+/// The dashboard's pick lists: (unions, places, devices), each sorted.
+pub type Dimensions = (Vec<String>, Vec<String>, Vec<String>);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub meetings: u64,
+    pub consultations: u64,
+    pub registered: u64,
+    pub members: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Figures {
+    pub meetings: u64,
+    pub consultations: u64,
+    pub registered: u64,
+    pub members: u64,
+    pub enterprises: u64,
+    /// Ascending.
+    pub by_day: Vec<(NaiveDate, Counts)>,
+    /// Most registered first.
+    pub by_place: Vec<(String, Counts)>,
+    pub by_union: Vec<(String, Counts)>,
+    pub by_device: Vec<(String, Counts)>,
+    /// Need code → count (consultations' and members'), most first.
+    pub needs: Vec<(String, u64)>,
+    /// Employment-form code → members, most first.
+    pub employment_forms: Vec<(String, u64)>,
+}
+
+impl Db {
+    /// The figures for the part of the campaign `filter` names.
+    pub async fn figures(
+        &self,
+        filter: &FigureFilter,
+        breakdown: Breakdown,
+    ) -> Result<Figures, DbError> {
+        let rows = match self {
+            Db::Sqlite(db) => {
+                let (db, filter) = (db.clone(), filter.clone());
+                blocking(move || db.figure_rows(&filter, breakdown)).await?
+            }
+            Db::Postgres(db) => db.figure_rows(filter, breakdown).await?,
+        };
+        let mut assembly = query::Assembly::default();
+        for row in rows {
+            assembly.add(row);
+        }
+        Ok(assembly.into_figures(filter.union.is_some()))
+    }
+
+    /// Distinct values for the dashboard's filter pick lists.
+    pub async fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                blocking(move || db.figure_dimensions()).await
+            }
+            Db::Postgres(db) => db.figure_dimensions().await,
+        }
+    }
+}

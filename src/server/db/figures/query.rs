@@ -1,0 +1,560 @@
+//! Reading the figures: one query per request, its rows already summed per group.
+//!
+//! Every branch of the query returns the same six columns — a tag naming what the row is,
+//! a key (a date, a place, a code …) and four counts — so each backend only runs it and
+//! hands the rows back; [`Assembly`] turns them into [`Figures`].
+//!
+//! Which tables a request reads depends on its filter:
+//! - dates only (or nothing): the day totals (`figure_days`, one row per day and item) give
+//!   the totals, the days, needs and employment forms; the aggregate tables are read once
+//!   per breakdown still wanted (places; unions and laptops for `server stats`);
+//! - a union, place or laptop: the aggregate tables, under that filter.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::{Breakdown, Counts, Dimensions, FigureFilter, Figures};
+
+/// How one database spells what the figures' query needs.
+pub(crate) struct Dialect {
+    /// The i-th placeholder (1-based); each is written once and may be used in several
+    /// branches of the query (`$1` / `?1`).
+    pub placeholder: fn(usize) -> String,
+    /// A placeholder compared with `event_date`.
+    pub date_param: fn(String) -> String,
+    /// `event_date` as `YYYY-MM-DD` text.
+    pub date_text: &'static str,
+}
+
+pub(crate) const SQLITE: Dialect = Dialect {
+    placeholder: sqlite_placeholder,
+    date_param: std::convert::identity,
+    date_text: "event_date",
+};
+
+pub(crate) const POSTGRES: Dialect = Dialect {
+    placeholder: pg_placeholder,
+    date_param: pg_date,
+    date_text: "event_date::text",
+};
+
+fn sqlite_placeholder(i: usize) -> String {
+    format!("?{i}")
+}
+
+fn pg_placeholder(i: usize) -> String {
+    format!("${i}")
+}
+
+fn pg_date(p: String) -> String {
+    format!("{p}::text::date")
+}
+
+/// A breakdown of the figures, and the column it groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Group {
+    Day,
+    Place,
+    Union,
+    Device,
+    Total,
+}
+
+impl Group {
+    const ALL: [Group; 5] = [
+        Group::Day,
+        Group::Place,
+        Group::Union,
+        Group::Device,
+        Group::Total,
+    ];
+
+    fn tag(self) -> &'static str {
+        match self {
+            Group::Day => "day",
+            Group::Place => "place",
+            Group::Union => "union",
+            Group::Device => "device",
+            Group::Total => "total",
+        }
+    }
+
+    fn of_tag(tag: &str) -> Option<Group> {
+        Group::ALL.into_iter().find(|g| g.tag() == tag)
+    }
+
+    /// (key expression, GROUP BY clause).
+    fn sql(self, date_text: &str) -> (String, &'static str) {
+        match self {
+            Group::Day => (date_text.to_string(), " GROUP BY event_date"),
+            Group::Place => ("place".into(), " GROUP BY place"),
+            Group::Union => ("union_name".into(), " GROUP BY union_name"),
+            Group::Device => ("device".into(), " GROUP BY device"),
+            Group::Total => ("''".into(), ""),
+        }
+    }
+}
+
+/// Row tags besides the groups' (`b:GROUP` booth sums, `m:GROUP` member sums).
+const FORM: &str = "form";
+const NEED: &str = "need";
+const ENTERPRISES: &str = "enterprises";
+/// `r:ITEM`: one `figure_days` row, keyed by its date.
+const DAY_ITEM: &str = "r:";
+
+/// The figures' query for one filter, and its text parameters.
+pub(crate) fn figure_query(
+    f: &FigureFilter,
+    breakdown: Breakdown,
+    d: &Dialect,
+) -> (String, Vec<String>) {
+    let (cond, params) = where_clause(f, d.placeholder, d.date_param);
+    let dates_only = f.union.is_none() && f.place.is_none() && f.device.is_none();
+    let wanted: Vec<Group> = Group::ALL
+        .into_iter()
+        .filter(|g| {
+            breakdown == Breakdown::All || matches!(g, Group::Day | Group::Place | Group::Total)
+        })
+        // with dates only, the day totals give the days and the totals
+        .filter(|g| !dates_only || !matches!(g, Group::Day | Group::Total))
+        .collect();
+    let sum = |e: &str| format!("CAST(coalesce(sum({e}), 0) AS BIGINT)");
+    let booth_sums = [
+        sum("consultations"),
+        sum("registrations"),
+        sum("meeting_share"),
+        sum("CASE WHEN consultations + registrations > 0 THEN 1 ELSE 0 END"),
+    ]
+    .join(", ");
+    let member_sums = format!("{}, 0, 0, 0", sum("n"));
+    let mut branches = Vec::new();
+    for g in &wanted {
+        let (key, group_by) = g.sql(d.date_text);
+        let tag = g.tag();
+        branches.push(format!(
+            "SELECT 'b:{tag}', {key}, {booth_sums} FROM booth_days{cond}{group_by}"
+        ));
+        branches.push(format!(
+            "SELECT 'm:{tag}', {key}, {member_sums} FROM member_days{cond}{group_by}"
+        ));
+    }
+    if dates_only {
+        branches.push(format!(
+            "SELECT '{DAY_ITEM}' || item, {}, n, 0, 0, 0 FROM figure_days{cond}",
+            d.date_text
+        ));
+    } else {
+        branches.push(format!(
+            "SELECT '{FORM}', form, {member_sums} FROM member_forms{cond} GROUP BY form"
+        ));
+        branches.push(format!(
+            "SELECT '{NEED}', need, {member_sums} FROM (SELECT need, n FROM member_needs{cond}
+                UNION ALL SELECT need, n FROM booth_day_needs{cond}) t GROUP BY need"
+        ));
+    }
+    branches.push(if f.is_everything() {
+        format!("SELECT '{ENTERPRISES}', '', count(*), 0, 0, 0 FROM enterprises")
+    } else {
+        // GROUP BY hashes; count(DISTINCT) sorts
+        format!(
+            "SELECT '{ENTERPRISES}', '', count(*), 0, 0, 0 FROM
+                (SELECT enterprise FROM enterprise_days{cond} GROUP BY enterprise) t"
+        )
+    });
+    (branches.join(" UNION ALL "), params)
+}
+
+/// A filter as SQL: the `WHERE` clause (or "") over the figures' tables' common columns and
+/// its text parameters in order. `ph(i)` writes the i-th placeholder (1-based), `date` wraps
+/// a placeholder compared with `event_date`.
+pub(crate) fn where_clause(
+    f: &FigureFilter,
+    ph: impl Fn(usize) -> String,
+    date: impl Fn(String) -> String,
+) -> (String, Vec<String>) {
+    let mut terms = Vec::new();
+    let mut params = Vec::new();
+    let mut push = |column: &str, op: &str, value: String, is_date: bool| {
+        params.push(value);
+        let p = ph(params.len());
+        let p = if is_date { date(p) } else { p };
+        terms.push(format!("{column} {op} {p}"));
+    };
+    if let Some(d) = f.from {
+        push("event_date", ">=", d.to_string(), true);
+    }
+    if let Some(d) = f.to {
+        push("event_date", "<=", d.to_string(), true);
+    }
+    if let Some(u) = &f.union {
+        push("union_name", "=", u.clone(), false);
+    }
+    if let Some(p) = &f.place {
+        push("place", "=", p.clone(), false);
+    }
+    if let Some(d) = &f.device {
+        push("device", "=", d.clone(), false);
+    }
+    if terms.is_empty() {
+        (String::new(), params)
+    } else {
+        (format!(" WHERE {}", terms.join(" AND ")), params)
+    }
+}
+
+/// One row of the figures' query.
+#[derive(Clone, Debug)]
+pub(crate) struct FigureRow {
+    pub tag: String,
+    pub key: String,
+    pub n: [u64; 4],
+}
+
+/// Booth sums of one group and key, before the meetings are decided.
+#[derive(Default)]
+struct Booth {
+    consultations: u64,
+    registered: u64,
+    /// Σ `meeting_share`: the meetings, each counted once.
+    meeting_shares: u64,
+    /// Rows with something done: the meetings within one union.
+    active_rows: u64,
+}
+
+/// The figures under construction from the query's rows.
+#[derive(Default)]
+pub(crate) struct Assembly {
+    booth: HashMap<(&'static str, String), Booth>,
+    members: HashMap<(&'static str, String), u64>,
+    forms: HashMap<String, u64>,
+    needs: HashMap<String, u64>,
+    enterprises: u64,
+}
+
+impl Assembly {
+    pub fn add(&mut self, row: FigureRow) {
+        let FigureRow { tag, key, n } = row;
+        if let Some(item) = tag.strip_prefix(DAY_ITEM) {
+            self.add_day_item(item, key, n[0]);
+        } else if let Some((side, group)) = tag.split_once(':') {
+            let Some(group) = Group::of_tag(group) else {
+                return;
+            };
+            if side == "b" {
+                let b = self.booth.entry((group.tag(), key)).or_default();
+                b.consultations += n[0];
+                b.registered += n[1];
+                b.meeting_shares += n[2];
+                b.active_rows += n[3];
+            } else {
+                *self.members.entry((group.tag(), key)).or_default() += n[0];
+            }
+        } else {
+            match tag.as_str() {
+                FORM => *self.forms.entry(key).or_default() += n[0],
+                NEED => *self.needs.entry(key).or_default() += n[0],
+                ENTERPRISES => self.enterprises += n[0],
+                _ => {}
+            }
+        }
+    }
+
+    /// A `figure_days` row: counted for its day and in the totals.
+    fn add_day_item(&mut self, item: &str, date: String, n: u64) {
+        let at = |g: Group, date: &str| {
+            (
+                g.tag(),
+                if g == Group::Day {
+                    date.into()
+                } else {
+                    String::new()
+                },
+            )
+        };
+        for g in [Group::Day, Group::Total] {
+            match item {
+                "consultations" => self.booth.entry(at(g, &date)).or_default().consultations += n,
+                "registrations" => self.booth.entry(at(g, &date)).or_default().registered += n,
+                "meetings" => self.booth.entry(at(g, &date)).or_default().meeting_shares += n,
+                "members" => *self.members.entry(at(g, &date)).or_default() += n,
+                _ => {}
+            }
+        }
+        if let Some(code) = item.strip_prefix("form:") {
+            *self.forms.entry(code.into()).or_default() += n;
+        } else if let Some(code) = item
+            .strip_prefix("need:")
+            .or_else(|| item.strip_prefix("bneed:"))
+        {
+            *self.needs.entry(code.into()).or_default() += n;
+        }
+    }
+
+    /// The figures; `one_union` when the filter names a union (then each meeting has at
+    /// most one row, and the active rows are its meetings).
+    pub fn into_figures(self, one_union: bool) -> Figures {
+        let mut groups: HashMap<&'static str, HashMap<String, Counts>> = HashMap::new();
+        for ((group, key), b) in self.booth {
+            let by_rows = one_union || group == Group::Union.tag();
+            let c = groups.entry(group).or_default().entry(key).or_default();
+            c.consultations += b.consultations;
+            c.registered += b.registered;
+            c.meetings += if by_rows {
+                b.active_rows
+            } else {
+                b.meeting_shares
+            };
+        }
+        for ((group, key), n) in self.members {
+            groups
+                .entry(group)
+                .or_default()
+                .entry(key)
+                .or_default()
+                .members += n;
+        }
+        let mut take = |g: Group| groups.remove(g.tag()).unwrap_or_default();
+        let all = take(Group::Total).into_values().next().unwrap_or_default();
+        let mut by_day: Vec<(NaiveDate, Counts)> = take(Group::Day)
+            .into_iter()
+            .filter_map(|(d, c)| Some((d.parse().ok()?, c)))
+            .collect();
+        by_day.sort_by_key(|(d, _)| *d);
+        Figures {
+            meetings: all.meetings,
+            consultations: all.consultations,
+            registered: all.registered,
+            members: all.members,
+            enterprises: self.enterprises,
+            by_day,
+            by_place: ranked(take(Group::Place)),
+            by_union: ranked(take(Group::Union)),
+            by_device: ranked(take(Group::Device)),
+            needs: most_first(self.needs),
+            employment_forms: most_first(self.forms),
+        }
+    }
+}
+
+fn ranked(groups: HashMap<String, Counts>) -> Vec<(String, Counts)> {
+    let mut v: Vec<(String, Counts)> = groups.into_iter().collect();
+    v.sort_by(|a, b| {
+        b.1.registered
+            .cmp(&a.1.registered)
+            .then(b.1.members.cmp(&a.1.members))
+            .then(b.1.consultations.cmp(&a.1.consultations))
+            .then(a.0.cmp(&b.0))
+    });
+    v
+}
+
+fn most_first(map: HashMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = map.into_iter().filter(|(_, n)| *n > 0).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+/// The pick lists from `figure_names` rows (kind, name), sorted by name.
+pub(crate) fn dimensions(rows: Vec<(String, String)>) -> Dimensions {
+    let (mut unions, mut places, mut devices) = (Vec::new(), Vec::new(), Vec::new());
+    for (kind, name) in rows {
+        match kind.as_str() {
+            "union" => unions.push(name),
+            "place" => places.push(name),
+            "device" => devices.push(name),
+            _ => {}
+        }
+    }
+    for v in [&mut unions, &mut places, &mut devices] {
+        v.sort();
+    }
+    (unions, places, devices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(tag: &str, key: &str, n: [u64; 4]) -> FigureRow {
+        FigureRow {
+            tag: tag.into(),
+            key: key.into(),
+            n,
+        }
+    }
+
+    /// Two laptops; laptop a sent 望京's 24th under two unions (one meeting, two rows).
+    fn aggregate_rows() -> Vec<FigureRow> {
+        vec![
+            row("b:total", "", [9, 4, 2, 3]),
+            row("b:day", "2026-11-24", [9, 4, 2, 3]),
+            row("b:day", "2026-11-25", [0, 0, 0, 0]),
+            row("b:place", "望京", [5, 3, 1, 2]),
+            row("b:place", "亦庄", [4, 1, 1, 1]),
+            row("b:union", "朝阳区总工会", [7, 3, 2, 2]),
+            row("b:union", "望京街道工会", [2, 1, 0, 1]),
+            row("b:device", "a", [5, 3, 1, 2]),
+            row("b:device", "b", [4, 1, 1, 1]),
+            row("m:total", "", [2, 0, 0, 0]),
+            row("m:day", "2026-11-24", [2, 0, 0, 0]),
+            row("m:place", "望京", [2, 0, 0, 0]),
+            row("m:union", "朝阳区总工会", [2, 0, 0, 0]),
+            row("m:device", "a", [2, 0, 0, 0]),
+            row(FORM, "courier", [1, 0, 0, 0]),
+            row(FORM, "other", [0, 0, 0, 0]),
+            row(NEED, "skills", [2, 0, 0, 0]),
+            row(NEED, "legal_aid", [3, 0, 0, 0]),
+            row(ENTERPRISES, "", [1, 0, 0, 0]),
+            row("x:nonsense", "", [5, 5, 5, 5]),
+        ]
+    }
+
+    fn assemble(rows: Vec<FigureRow>, one_union: bool) -> Figures {
+        let mut a = Assembly::default();
+        for r in rows {
+            a.add(r);
+        }
+        a.into_figures(one_union)
+    }
+
+    #[test]
+    fn a_meeting_counts_once_across_unions_but_in_each_unions_own_figures() {
+        let f = assemble(aggregate_rows(), false);
+        assert_eq!(
+            (
+                f.meetings,
+                f.consultations,
+                f.registered,
+                f.members,
+                f.enterprises
+            ),
+            (2, 9, 4, 2, 1)
+        );
+        assert_eq!(f.by_day.len(), 2);
+        assert_eq!(f.by_day[0].1.meetings, 2);
+        assert_eq!(f.by_day[1].1.meetings, 0);
+        assert_eq!(f.by_place[0].0, "望京");
+        assert_eq!(f.by_place[0].1.meetings, 1);
+        assert_eq!(f.by_place[0].1.members, 2);
+        // within a union, every active row is one of its meetings
+        let unions: Vec<(&str, u64)> = f
+            .by_union
+            .iter()
+            .map(|(u, c)| (u.as_str(), c.meetings))
+            .collect();
+        assert_eq!(unions, [("朝阳区总工会", 2), ("望京街道工会", 1)]);
+        assert_eq!(f.needs, vec![("legal_aid".into(), 3), ("skills".into(), 2)]);
+        assert_eq!(f.employment_forms, vec![("courier".into(), 1)]);
+    }
+
+    #[test]
+    fn under_a_union_filter_the_active_rows_are_the_meetings() {
+        let f = assemble(aggregate_rows(), true);
+        assert_eq!(f.meetings, 3);
+        assert_eq!(f.by_place[0].1.meetings, 2);
+    }
+
+    #[test]
+    fn day_totals_give_the_days_the_totals_needs_and_forms() {
+        let day =
+            |item: &str, date: &str, n: u64| row(&format!("{DAY_ITEM}{item}"), date, [n, 0, 0, 0]);
+        let f = assemble(
+            vec![
+                day("consultations", "2026-11-24", 5),
+                day("consultations", "2026-11-25", 2),
+                day("registrations", "2026-11-24", 3),
+                day("meetings", "2026-11-24", 2),
+                day("meetings", "2026-11-25", 1),
+                day("members", "2026-11-24", 4),
+                day("form:courier", "2026-11-24", 3),
+                day("form:courier", "2026-11-25", 1),
+                day("need:legal_aid", "2026-11-24", 1),
+                day("bneed:legal_aid", "2026-11-25", 2),
+                day("bneed:skills", "2026-11-25", 1),
+                row("m:place", "望京", [4, 0, 0, 0]),
+            ],
+            false,
+        );
+        assert_eq!(
+            (f.meetings, f.consultations, f.registered, f.members),
+            (3, 7, 3, 4)
+        );
+        let days: Vec<(String, u64, u64)> = f
+            .by_day
+            .iter()
+            .map(|(d, c)| (d.to_string(), c.meetings, c.members))
+            .collect();
+        assert_eq!(
+            days,
+            [("2026-11-24".into(), 2, 4), ("2026-11-25".into(), 1, 0)]
+        );
+        assert_eq!(f.needs, vec![("legal_aid".into(), 3), ("skills".into(), 1)]);
+        assert_eq!(f.employment_forms, vec![("courier".into(), 4)]);
+        assert_eq!(f.by_place[0].1.members, 4);
+    }
+
+    #[test]
+    fn a_filter_becomes_placeholders_in_order() {
+        let f = FigureFilter {
+            from: NaiveDate::from_ymd_opt(2026, 11, 1),
+            place: Some("望京".into()),
+            ..Default::default()
+        };
+        let (sql, params) = where_clause(&f, |i| format!("${i}"), |p| format!("{p}::date"));
+        assert_eq!(sql, " WHERE event_date >= $1::date AND place = $2");
+        assert_eq!(params, ["2026-11-01", "望京"]);
+        assert_eq!(
+            where_clause(&FigureFilter::default(), |_| "?".into(), |p| p),
+            (String::new(), vec![])
+        );
+    }
+
+    #[test]
+    fn dates_only_read_the_day_totals_and_other_filters_the_aggregates() {
+        let month = FigureFilter {
+            from: NaiveDate::from_ymd_opt(2026, 11, 1),
+            to: NaiveDate::from_ymd_opt(2026, 11, 30),
+            ..Default::default()
+        };
+        let (sql, params) = figure_query(&month, Breakdown::Dashboard, &SQLITE);
+        assert!(sql.contains("FROM figure_days"), "{sql}");
+        assert!(!sql.contains("member_forms"), "{sql}");
+        assert!(
+            !sql.contains("'b:day'") && sql.contains("'b:place'"),
+            "{sql}"
+        );
+        assert!(!sql.contains("'b:union'"), "{sql}");
+        assert_eq!(params.len(), 2);
+        let union = FigureFilter {
+            union: Some("朝阳区总工会".into()),
+            ..month
+        };
+        let (sql, _) = figure_query(&union, Breakdown::All, &POSTGRES);
+        assert!(!sql.contains("figure_days"), "{sql}");
+        assert!(
+            sql.contains("'b:day'") && sql.contains("'m:device'"),
+            "{sql}"
+        );
+        assert!(sql.contains("union_name = $3"), "{sql}");
+    }
+
+    #[test]
+    fn the_pick_lists_come_sorted() {
+        let dims = dimensions(vec![
+            ("place".into(), "望京".into()),
+            ("place".into(), "亦庄".into()),
+            ("union".into(), "u".into()),
+            ("device".into(), "d".into()),
+            ("other".into(), "x".into()),
+        ]);
+        assert_eq!(
+            dims,
+            (
+                vec!["u".into()],
+                vec!["亦庄".into(), "望京".into()],
+                vec!["d".into()]
+            )
+        );
+    }
+}
