@@ -93,6 +93,21 @@ fn a_viewer_finds_a_member_masked_and_the_view_is_audited() {
         );
         assert!(!page.body.contains(&id), "full ID in the list");
         assert!(!page.body.contains(&phone(7)), "full phone in the list");
+        // by surname: everyone named 黄, nobody else; a typed % or _ is no wildcard
+        let enc = |q: &str| {
+            percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let surname: String = name.chars().take(1).collect();
+        let page = web.get(&format!("/members?q={}", enc(&surname)));
+        for n in [7, 17, 27] {
+            assert!(page.body.contains(&person_name(n)), "{}: {n}", tdb.label);
+        }
+        assert!(!page.body.contains(&person_name(8)), "{}", tdb.label);
+        for q in ["%", "_", "黄%"] {
+            let page = web.get(&format!("/members?q={}", enc(q)));
+            assert_eq!(page.status, 200);
+            assert!(!page.body.contains(&name), "{}: {q} matched", tdb.label);
+        }
         assert!(
             page.body.contains(&format!("{}*", &id[..3])),
             "masked ID shown"
@@ -166,12 +181,18 @@ fn a_viewer_finds_a_member_masked_and_the_view_is_audited() {
             !entries.iter().any(|e| e.to_string().contains(&name)),
             "a name in the audit log"
         );
-        let search = entries
+        // whole name, surname, and the three that found no one
+        let searches: Vec<&serde_json::Value> = entries
             .iter()
-            .find(|e| e["action"] == "members.search" && e["target"] == "q=name_or_employer")
-            .expect("the name search entry");
-        assert_eq!(search["count"], 1);
-        assert!(search["at"].as_str().unwrap().ends_with('Z'));
+            .filter(|e| e["action"] == "members.search" && e["target"] == "q=name_or_employer")
+            .collect();
+        let mut counts: Vec<u64> = searches
+            .iter()
+            .map(|e| e["count"].as_u64().unwrap())
+            .collect();
+        counts.sort();
+        assert_eq!(counts, [0, 0, 0, 1, 3], "{}", tdb.label);
+        assert!(searches[0]["at"].as_str().unwrap().ends_with('Z'));
     }
 }
 
