@@ -15,16 +15,19 @@ import http.client, json, os, random, subprocess, sys, tempfile, time, urllib.pa
 
 base, members, audit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 BIN = os.path.join(os.path.dirname(__file__), "..", "target", "release", "booth")
-db = f"booth_pybench_{os.getpid()}"
+# BOOTH_BENCH_REUSE=DBNAME times a database an earlier run kept (BOOTH_BENCH_KEEP=1)
+reuse = os.environ.get("BOOTH_BENCH_REUSE")
+db = reuse or f"booth_pybench_{os.getpid()}"
 head = base.rsplit("/", 1)[0]
 url = f"{head}/{db}"
 def psql(u, sql):
     r = subprocess.run(["psql", u, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], capture_output=True, text=True)
     if r.returncode: sys.exit(r.stderr)
     return r.stdout
-psql(base, f"CREATE DATABASE {db}")
 env = dict(os.environ, BOOTH_USER_PASSWORD="Bench-Pass-2026")
-subprocess.run([BIN, "server", "add-user", "admin", "--role", "admin", "--db", url], env=env, check=True, capture_output=True)
+if not reuse:
+    psql(base, f"CREATE DATABASE {db}")
+    subprocess.run([BIN, "server", "add-user", "admin", "--role", "admin", "--db", url], env=env, check=True, capture_output=True)
 
 SUR = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文"
 GIV = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红春林建国兰凤宇浩"
@@ -58,11 +61,15 @@ SELECT now() - (g || ' seconds')::interval,
   'member_no=K7M2QX', g % 50 FROM generate_series(1, {audit}) g;
 ANALYZE members; ANALYZE audit_log;
 """
-psql(url, load.replace("ARRAY[", "ARRAY["))
-print(f"loaded {members} members and {audit} audit entries in {time.time() - t0:.0f} s", flush=True)
+if reuse:
+    print(f"reusing {db}:", psql(url, "SELECT count(*) FROM members").strip(), "members", flush=True)
+else:
+    psql(url, load)
+    print(f"loaded {members} members and {audit} audit entries in {time.time() - t0:.0f} s", flush=True)
 print("database size:", psql(url, f"SELECT pg_size_pretty(pg_database_size('{db}'))").strip(), flush=True)
 
-key = os.path.join(tempfile.mkdtemp(), "office-key.pem")
+# kept with the database, for BOOTH_BENCH_REUSE
+key = os.path.join(tempfile.gettempdir(), f"{db}-office-key.pem")
 srv = subprocess.Popen([BIN, "server", "run", "--listen", "127.0.0.1:0", "--db", url, "--office-key", key],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 host, port = json.loads(srv.stdout.readline())["listening"].rsplit(":", 1)
@@ -136,5 +143,5 @@ print(f"the filtered view holds {expected} members", flush=True)
 export("csv, filtered", f"format=csv&{days}")
 export("xlsx, filtered", f"format=xlsx&{days}")
 srv.terminate(); srv.wait()
-if not os.environ.get("BOOTH_BENCH_KEEP"):
+if not os.environ.get("BOOTH_BENCH_KEEP") and not reuse:
     psql(base, f"DROP DATABASE {db}")
