@@ -325,8 +325,37 @@ fn screenshots_of_every_page() {
     std::fs::create_dir_all(&out).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("office.db").display());
-    let (server, _) = seeded(&db, 60);
+    let (server, token) = seeded(&db, 60);
     let url = server.url();
+    // the booth days behind those members, so the dashboard shows a campaign's figures
+    let mut days = batch(vec![]);
+    days["days"] = serde_json::Value::Array(
+        (1..=3)
+            .flat_map(|d| {
+                [("望京", 26, 20), ("亦庄", 14, 0)].map(|(place, consulted, signed)| {
+                    serde_json::json!({
+                        "date": format!("2026-11-0{d}"), "union": "朝阳区总工会", "place": place,
+                        "operator": "李", "consultations": consulted + d,
+                        "needs": {"legal_aid": 6 + d, "skills": 4, "rest_station": 3 - d},
+                        "registrations": signed, "voids": 0
+                    })
+                })
+            })
+            .collect(),
+    );
+    let (status, v) = post(
+        &http_client(),
+        &url,
+        &token,
+        serde_json::to_vec(&days).unwrap(),
+        "application/json",
+    )
+    .unwrap();
+    assert_eq!(
+        (status, &v["days_stored"]),
+        (200, &serde_json::json!(6)),
+        "{v}"
+    );
     let no = booth::card::MemberNo::new(&test_key_id(), 12).unwrap();
     let (_driver, wd) = start_chromedriver();
     rt().block_on(async {
