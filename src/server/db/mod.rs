@@ -13,6 +13,7 @@ pub mod audit;
 pub mod devices;
 pub mod figures;
 pub mod pipl;
+pub(crate) mod placeholders;
 pub mod postgres;
 pub mod search;
 pub mod sqlite;

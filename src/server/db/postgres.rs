@@ -710,14 +710,7 @@ async fn add_increments(
         &[&d, &item, &n],
     )
     .await?;
-    let at = || inc.days.keys().map(|((_, union, place), _)| (union, place));
-    add_names(
-        tx,
-        device,
-        at().map(|(u, _)| u.as_str()),
-        at().map(|(_, p)| p.as_str()),
-    )
-    .await
+    add_names(tx, &inc.names(device)).await
 }
 
 /// Each day summary replaces the office's copy of it.
@@ -817,25 +810,15 @@ async fn store_days(
     for sql in figures::booth_day_totals("event_date = ANY($1::text[]::date[])") {
         tx.execute(&sql, &[&days_sent]).await?;
     }
-    add_names(
-        tx,
-        device,
-        rows.iter().map(|d| d.union.as_str()),
-        rows.iter().map(|d| d.place.as_str()),
-    )
-    .await
+    add_names(tx, &figures::names_of_days(device, days)).await
 }
 
 /// Adds the names a batch used to the filters' pick lists.
-async fn add_names<'a>(
+async fn add_names(
     tx: &tokio_postgres::Transaction<'_>,
-    device: &'a str,
-    unions: impl IntoIterator<Item = &'a str>,
-    places: impl IntoIterator<Item = &'a str>,
+    names: &[(&str, &str)],
 ) -> Result<(), DbError> {
-    let (kinds, names): (Vec<&str>, Vec<&str>) = figures::names_of(device, unions, places)
-        .into_iter()
-        .unzip();
+    let (kinds, names): (Vec<&str>, Vec<&str>) = names.iter().copied().unzip();
     tx.execute(
         "INSERT INTO figure_names (kind, name) SELECT * FROM unnest($1::text[], $2::text[])
          ON CONFLICT DO NOTHING",

@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use super::{Db, DbError, blocking};
+use super::{Db, DbError, blocking, placeholders};
 use crate::member::Member;
 use crate::member::text::fold_width;
 
@@ -199,32 +199,20 @@ pub(crate) struct SearchDialect {
 }
 
 pub(crate) const SQLITE_SEARCH: SearchDialect = SearchDialect {
-    placeholder: sqlite_placeholder,
-    date: sqlite_placeholder,
+    placeholder: placeholders::sqlite,
+    date: placeholders::sqlite,
     phone_of_record: "json_extract(m.record, '$.phone')",
     member_no: "m.member_no",
     like_prefix: false,
 };
 
 pub(crate) const POSTGRES_SEARCH: SearchDialect = SearchDialect {
-    placeholder: pg_placeholder,
-    date: pg_date,
+    placeholder: placeholders::postgres,
+    date: placeholders::postgres_date,
     phone_of_record: "(m.record::json->>'phone')",
     member_no: "(m.member_no COLLATE \"C\")",
     like_prefix: true,
 };
-
-fn sqlite_placeholder(n: usize) -> String {
-    format!("?{n}")
-}
-
-fn pg_placeholder(n: usize) -> String {
-    format!("${n}")
-}
-
-fn pg_date(n: usize) -> String {
-    format!("${n}::text::date")
-}
 
 /// `p` as a LIKE pattern for the texts that begin with it (`\` escapes).
 fn like_prefix(p: &str) -> String {

@@ -588,13 +588,7 @@ fn add_increments(tx: &Connection, device: &str, inc: &Increments) -> Result<(),
     for ((date, item), n) in inc.day_items() {
         day_items.execute(params![date, item, n])?;
     }
-    let at = || inc.days.keys().map(|((_, union, place), _)| (union, place));
-    add_names(
-        tx,
-        device,
-        at().map(|(u, _)| u.as_str()),
-        at().map(|(_, p)| p.as_str()),
-    )
+    add_names(tx, &inc.names(device))
 }
 
 /// Each day summary replaces the office's copy of it.
@@ -656,25 +650,15 @@ fn store_days(
         tx.prepare_cached(&clear_totals)?.execute([date])?;
         tx.prepare_cached(&sum_totals)?.execute([date])?;
     }
-    add_names(
-        tx,
-        device,
-        days.iter().map(|d| d.union.as_str()),
-        days.iter().map(|d| d.place.as_str()),
-    )
+    add_names(tx, &figures::names_of_days(device, days))
 }
 
 /// Adds the names a batch used to the filters' pick lists.
-fn add_names<'a>(
-    tx: &Connection,
-    device: &'a str,
-    unions: impl IntoIterator<Item = &'a str>,
-    places: impl IntoIterator<Item = &'a str>,
-) -> Result<(), DbError> {
+fn add_names(tx: &Connection, names: &[(&str, &str)]) -> Result<(), DbError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO figure_names (kind, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
     )?;
-    for (kind, name) in figures::names_of(device, unions, places) {
+    for (kind, name) in names {
         stmt.execute([kind, name])?;
     }
     Ok(())

@@ -72,15 +72,17 @@ pub(crate) fn needs_json(day: &DayRow) -> String {
     serde_json::to_string(&day.needs).unwrap_or_else(|_| "{}".into())
 }
 
-/// The (kind, name) rows a batch adds to the filters' pick lists.
+/// The (kind, name) rows a batch adds to the filters' pick lists: its laptop and the unions
+/// and places (pairs) it counted anything at, sorted.
 pub(crate) fn names_of<'a>(
     device: &'a str,
-    unions: impl IntoIterator<Item = &'a str>,
-    places: impl IntoIterator<Item = &'a str>,
+    at: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Vec<(&'static str, &'a str)> {
     let mut v: Vec<(&'static str, &'a str)> = Vec::new();
-    v.extend(unions.into_iter().map(|u| ("union", u)));
-    v.extend(places.into_iter().map(|p| ("place", p)));
+    for (union, place) in at {
+        v.push(("union", union));
+        v.push(("place", place));
+    }
     if v.is_empty() {
         // nothing counted: the laptop is not yet a figure of the campaign
         return v;
@@ -91,15 +93,41 @@ pub(crate) fn names_of<'a>(
     v
 }
 
+impl Increments {
+    /// The pick lists' rows of the members counted.
+    pub fn names<'a>(&'a self, device: &'a str) -> Vec<(&'static str, &'a str)> {
+        names_of(
+            device,
+            self.days
+                .keys()
+                .map(|((_, union, place), _)| (union.as_str(), place.as_str())),
+        )
+    }
+}
+
+/// The pick lists' rows of day summaries.
+pub(crate) fn names_of_days<'a>(
+    device: &'a str,
+    days: &'a [DayRow],
+) -> Vec<(&'static str, &'a str)> {
+    names_of(
+        device,
+        days.iter().map(|d| (d.union.as_str(), d.place.as_str())),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_laptop_joins_the_pick_lists_only_with_a_figure() {
-        assert!(names_of("lap-1", [], []).is_empty());
+        assert!(names_of("lap-1", []).is_empty());
         assert_eq!(
-            names_of("lap-1", ["朝阳区总工会", "朝阳区总工会"], ["望京"]),
+            names_of(
+                "lap-1",
+                [("朝阳区总工会", "望京"), ("朝阳区总工会", "望京")]
+            ),
             [
                 ("device", "lap-1"),
                 ("place", "望京"),

@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError, blocking};
-pub(crate) use ingest::{Increments, names_of, needs_json};
+pub(crate) use ingest::{Increments, names_of_days, needs_json};
 pub(crate) use query::{FigureRow, POSTGRES, SQLITE, dimensions, figure_query};
 pub(crate) use schema::{
     MEETING_SHARE_UPDATE, PG_MIGRATION, PG_MIGRATION_5, SQLITE_MIGRATION, SQLITE_MIGRATION_5,

@@ -15,41 +15,30 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use super::{Breakdown, Counts, Dimensions, FigureFilter, Figures};
+use crate::server::db::placeholders;
 
 /// How one database spells what the figures' query needs.
 pub(crate) struct Dialect {
     /// The i-th placeholder (1-based); each is written once and may be used in several
     /// branches of the query (`$1` / `?1`).
     pub placeholder: fn(usize) -> String,
-    /// A placeholder compared with `event_date`.
-    pub date_param: fn(String) -> String,
+    /// The i-th placeholder where it is compared with `event_date`.
+    pub date_param: fn(usize) -> String,
     /// `event_date` as `YYYY-MM-DD` text.
     pub date_text: &'static str,
 }
 
 pub(crate) const SQLITE: Dialect = Dialect {
-    placeholder: sqlite_placeholder,
-    date_param: std::convert::identity,
+    placeholder: placeholders::sqlite,
+    date_param: placeholders::sqlite,
     date_text: "event_date",
 };
 
 pub(crate) const POSTGRES: Dialect = Dialect {
-    placeholder: pg_placeholder,
-    date_param: pg_date,
+    placeholder: placeholders::postgres,
+    date_param: placeholders::postgres_date,
     date_text: "event_date::text",
 };
-
-fn sqlite_placeholder(i: usize) -> String {
-    format!("?{i}")
-}
-
-fn pg_placeholder(i: usize) -> String {
-    format!("${i}")
-}
-
-fn pg_date(p: String) -> String {
-    format!("{p}::text::date")
-}
 
 /// A breakdown of the figures, and the column it groups by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,19 +155,22 @@ pub(crate) fn figure_query(
 }
 
 /// A filter as SQL: the `WHERE` clause (or "") over the figures' tables' common columns and
-/// its text parameters in order. `ph(i)` writes the i-th placeholder (1-based), `date` wraps
-/// a placeholder compared with `event_date`.
+/// its text parameters in order. `ph(i)` writes the i-th placeholder (1-based), `date(i)` one
+/// compared with `event_date`.
 pub(crate) fn where_clause(
     f: &FigureFilter,
     ph: impl Fn(usize) -> String,
-    date: impl Fn(String) -> String,
+    date: impl Fn(usize) -> String,
 ) -> (String, Vec<String>) {
     let mut terms = Vec::new();
     let mut params = Vec::new();
     let mut push = |column: &str, op: &str, value: String, is_date: bool| {
         params.push(value);
-        let p = ph(params.len());
-        let p = if is_date { date(p) } else { p };
+        let p = if is_date {
+            date(params.len())
+        } else {
+            ph(params.len())
+        };
         terms.push(format!("{column} {op} {p}"));
     };
     if let Some(d) = f.from {
@@ -501,11 +493,11 @@ mod tests {
             place: Some("望京".into()),
             ..Default::default()
         };
-        let (sql, params) = where_clause(&f, |i| format!("${i}"), |p| format!("{p}::date"));
+        let (sql, params) = where_clause(&f, |i| format!("${i}"), |i| format!("${i}::date"));
         assert_eq!(sql, " WHERE event_date >= $1::date AND place = $2");
         assert_eq!(params, ["2026-11-01", "望京"]);
         assert_eq!(
-            where_clause(&FigureFilter::default(), |_| "?".into(), |p| p),
+            where_clause(&FigureFilter::default(), |_| "?".into(), |_| "?".into()),
             (String::new(), vec![])
         );
     }
