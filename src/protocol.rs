@@ -62,7 +62,7 @@ pub struct WireRecord {
 
 /// The laptop's current count for one booth day and place (SPEC §8). Each upload sends
 /// them all; the office replaces its copy (device × date × place × union) with it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DaySummary {
     pub date: NaiveDate,
     pub union: String,

@@ -7,82 +7,14 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::browser::*;
 use common::console::*;
 use common::net::*;
 use common::*;
-use fantoccini::{Client, ClientBuilder, Locator};
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_chromedriver() -> (Driver, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Driver(child), format!("http://127.0.0.1:{port}"))
-}
-
-fn have_browser() -> bool {
-    let ok = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
-    if !ok {
-        eprintln!(
-            "SKIPPED: {CHROMEDRIVER} or {CHROMIUM} missing (apt-get install chromium chromium-driver)"
-        );
-    }
-    ok
-}
-
-async fn browser(wd: &str, width: u32, height: u32) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        // The viewport exactly (a window's size includes the browser's own frame, and has a
-        // minimum width above a phone's): emulated device metrics.
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                     format!("--window-size={},{}", width.max(800), height + 200)],
-            "mobileEmulation": {
-                "deviceMetrics": {
-                    "width": width, "height": height, "pixelRatio": 1.0,
-                    "mobile": width < 600, "touch": width < 600,
-                },
-            },
-        }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(wd)
-        .await
-        .expect("WebDriver session")
-}
+use fantoccini::{Client, Locator};
 
 async fn login(c: &Client, url: &str, user: &str, password: &str) {
     c.goto(&format!("{url}/")).await.unwrap();
@@ -109,8 +41,9 @@ async fn login(c: &Client, url: &str, user: &str, password: &str) {
         .expect("logged in");
 }
 
-async fn logout(c: &Client) {
-    c.find(Locator::Css("#logout"))
+/// Clicks the element `click` and waits (up to 20 s) for `then` on the page that follows.
+async fn click_then(c: &Client, click: &str, then: &str) {
+    c.find(Locator::Css(click))
         .await
         .unwrap()
         .click()
@@ -118,9 +51,13 @@ async fn logout(c: &Client) {
         .unwrap();
     c.wait()
         .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("input[name=username]"))
+        .for_element(Locator::Css(then))
         .await
-        .expect("back at the login form");
+        .unwrap_or_else(|e| panic!("{then} after clicking {click}: {e}"));
+}
+
+async fn logout(c: &Client) {
+    click_then(c, "#logout", "input[name=username]").await;
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -258,17 +195,7 @@ fn the_console_in_a_browser() {
         )
         .await
         .unwrap();
-        c.find(Locator::Css("#reveal"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        c.wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("p.error"))
-            .await
-            .expect("refused");
+        click_then(&c, "#reveal", "p.error").await;
         let src = c.source().await.unwrap();
         assert!(
             src.contains("安全检查") && !src.contains(&id),
@@ -279,17 +206,7 @@ fn the_console_in_a_browser() {
         c.goto(&format!("{url}/members/{}", no.as_str()))
             .await
             .unwrap();
-        c.find(Locator::Css("#reveal"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        c.wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("dl.record"))
-            .await
-            .unwrap();
+        click_then(&c, "#reveal", "dl.record").await;
         let src = c.source().await.unwrap();
         assert!(src.contains(&id), "the admin sees the full ID");
         let entries = audit_entries(&db);
@@ -382,16 +299,7 @@ fn screenshots_of_every_page() {
                     .await
                     .unwrap();
                 shot("member").await;
-                c.find(Locator::Css("#reveal"))
-                    .await
-                    .unwrap()
-                    .click()
-                    .await
-                    .unwrap();
-                c.wait()
-                    .for_element(Locator::Css("dl.record"))
-                    .await
-                    .unwrap();
+                click_then(&c, "#reveal", "dl.record").await;
                 shot("member-revealed").await;
                 c.goto(&format!("{url}/devices")).await.unwrap();
                 shot("devices").await;

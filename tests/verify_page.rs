@@ -7,50 +7,12 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::browser::*;
 use common::net::*;
 use common::*;
-use fantoccini::{ClientBuilder, Locator};
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_chromedriver() -> (Driver, String) {
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Driver(child), format!("http://127.0.0.1:{port}"))
-}
+use fantoccini::Locator;
 
 /// The fragment as the QR's URL form and the page want it: `%` → `%25`, space → `%20`.
 fn fragment(code: &str) -> String {
@@ -68,10 +30,7 @@ fn register(b: &Booth, n: u32) -> (String, String) {
 
 #[test]
 fn the_page_says_valid_invalid_and_revoked_with_both_engines() {
-    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
-        eprintln!(
-            "SKIPPED: {CHROMEDRIVER} or {CHROMIUM} missing (apt-get install chromium chromium-driver)"
-        );
+    if !have_browser() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -113,19 +72,7 @@ fn the_page_says_valid_invalid_and_revoked_with_both_engines() {
         .build()
         .unwrap();
     let seen = rt.block_on(async {
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=390,844"],
-            }),
-        );
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&wd)
-            .await
-            .expect("WebDriver session");
+        let client = browser(&wd, 390, 844).await;
         let mut seen = Vec::new();
         for engine in ["", "?engine=js"] {
             for (name, code, _) in &cases {

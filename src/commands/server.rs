@@ -158,15 +158,15 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
 
 /// `server stats` for people: the totals, then by device, day and place, needs and forms.
 fn stats_text(s: &server::ServerStats, lang: Lang) -> String {
-    let line = |name: &str, meetings: u64, consultations: u64, registered: u64, members: u64| {
+    let line = |name: &str, c: &crate::server::db::Counts| {
         t!(
             lang,
             "server.stats_line",
             name = name,
-            meetings = meetings,
-            consultations = consultations,
-            registered = registered,
-            members = members
+            meetings = c.meetings,
+            consultations = c.consultations,
+            registered = c.registered,
+            members = c.members
         )
     };
     let mut out = vec![t!(
@@ -179,36 +179,11 @@ fn stats_text(s: &server::ServerStats, lang: Lang) -> String {
         enterprises = s.enterprises
     )];
     out.push(t!(lang, "server.stats_by_device").into());
-    for d in &s.by_device {
-        out.push(line(
-            &d.device,
-            d.meetings,
-            d.consultations,
-            d.registered,
-            d.members,
-        ));
-    }
+    out.extend(s.by_device.iter().map(|d| line(&d.device, &d.counts)));
     out.push(t!(lang, "server.stats_by_day").into());
-    for d in &s.by_day {
-        out.push(line(
-            &d.date,
-            d.meetings,
-            d.consultations,
-            d.registered,
-            d.members,
-        ));
-    }
+    out.extend(s.by_day.iter().map(|d| line(&d.date, &d.counts)));
     out.push(t!(lang, "server.stats_by_place").into());
-    for p in &s.by_place {
-        let c = &p.counts;
-        out.push(line(
-            &p.name,
-            c.meetings,
-            c.consultations,
-            c.registered,
-            c.members,
-        ));
-    }
+    out.extend(s.by_place.iter().map(|p| line(&p.name, &p.counts)));
     out.push(t!(lang, "server.stats_needs").into());
     for n in &s.needs {
         out.push(format!("  {}: {}", n.label, n.count));

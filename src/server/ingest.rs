@@ -65,17 +65,17 @@ impl Facets {
     }
 }
 
-/// A day summary that passed the laptop's rules, tidied as the laptop tidies.
+/// A day summary that passed the laptop's rules, tidied as the laptop tidies: only
+/// `check_days` makes one, so the database stores nothing else.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DayRow {
-    pub date: NaiveDate,
-    pub union: String,
-    pub place: String,
-    pub operator: String,
-    pub consultations: u64,
-    pub needs: std::collections::BTreeMap<String, u64>,
-    pub registrations: u64,
-    pub voids: u64,
+pub struct DayRow(DaySummary);
+
+impl std::ops::Deref for DayRow {
+    type Target = DaySummary;
+
+    fn deref(&self) -> &DaySummary {
+        &self.0
+    }
 }
 
 /// What the database decided for a candidate.
@@ -323,7 +323,7 @@ fn check_day(d: &DaySummary, today: NaiveDate, lang: Lang) -> Result<DayRow, Wir
             ));
         }
     }
-    Ok(DayRow {
+    Ok(DayRow(DaySummary {
         date: d.date,
         union: event.union,
         place: event.place,
@@ -337,7 +337,7 @@ fn check_day(d: &DaySummary, today: NaiveDate, lang: Lang) -> Result<DayRow, Wir
             .collect(),
         registrations: d.registrations,
         voids: d.voids,
-    })
+    }))
 }
 
 /// The answer for a candidate once the database decided.

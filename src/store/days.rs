@@ -11,22 +11,8 @@ use rusqlite::{Connection, params};
 use super::{Store, StoreError, timestamp};
 use crate::member::options::ListKind;
 
-/// One booth day and place, as the laptop counts it now.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DaySummary {
-    pub date: NaiveDate,
-    pub union: String,
-    pub place: String,
-    /// The operator of the day's latest entry at this place.
-    pub operator: String,
-    pub consultations: u64,
-    /// Need code → consultations that named it.
-    pub needs: BTreeMap<String, u64>,
-    /// Booth sign-ups not voided (imports are not booth sign-ups).
-    pub registrations: u64,
-    /// Booth sign-ups voided.
-    pub voids: u64,
-}
+/// One booth day and place, as the laptop counts it now: what an upload sends.
+pub use crate::protocol::DaySummary;
 
 /// The list's need codes among `needs`, in order, each once; anything else is dropped (the
 /// callers map what was typed to codes first, with `member::record::split_needs`).

@@ -350,10 +350,7 @@ fn run(
     let mut done = 0u64;
     let mut voids = trust::unreported_voids(conn, MAX_RECORDS_PER_BATCH)?;
     // The day summaries go with the first request, which is sent even with nothing queued.
-    let mut days: Vec<DaySummary> = crate::store::days::day_summaries(conn, MAX_DAYS_PER_BATCH)?
-        .into_iter()
-        .map(wire_day)
-        .collect();
+    let mut days: Vec<DaySummary> = crate::store::days::day_summaries(conn, MAX_DAYS_PER_BATCH)?;
     let meta = BatchMeta {
         device: &device,
         key_created,
@@ -568,20 +565,6 @@ struct BatchMeta<'a> {
     device: &'a str,
     key_created: NaiveDate,
     union: &'a str,
-}
-
-/// A day summary as the protocol sends it.
-fn wire_day(d: crate::store::days::DaySummary) -> DaySummary {
-    DaySummary {
-        date: d.date,
-        union: d.union,
-        place: d.place,
-        operator: d.operator,
-        consultations: d.consultations,
-        needs: d.needs,
-        registrations: d.registrations,
-        voids: d.voids,
-    }
 }
 
 /// The request body for a batch, and the records it carries.

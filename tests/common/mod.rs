@@ -2,6 +2,7 @@
 //! and generators of valid identity data.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod console;
 pub mod pty;
 

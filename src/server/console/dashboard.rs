@@ -115,33 +115,24 @@ pub async fn page(
         (Ok(f), Ok(d)) => (f, d),
         (Err(e), _) | (_, Err(e)) => return db_failed(v.lang, &e),
     };
-    let figures = vec![
-        Figure {
-            key: "meetings",
-            label: tr.t("console.fig.meetings"),
-            value: super::thousands(figs.meetings),
-        },
-        Figure {
-            key: "consultations",
-            label: tr.t("console.fig.consultations"),
-            value: super::thousands(figs.consultations),
-        },
-        Figure {
-            key: "registered",
-            label: tr.t("console.fig.registered"),
-            value: super::thousands(figs.registered),
-        },
-        Figure {
-            key: "members",
-            label: tr.t("console.fig.members"),
-            value: super::thousands(figs.members),
-        },
-        Figure {
-            key: "enterprises",
-            label: tr.t("console.fig.enterprises"),
-            value: super::thousands(figs.enterprises),
-        },
-    ];
+    let figures = [
+        ("meetings", "console.fig.meetings", figs.meetings),
+        (
+            "consultations",
+            "console.fig.consultations",
+            figs.consultations,
+        ),
+        ("registered", "console.fig.registered", figs.registered),
+        ("members", "console.fig.members", figs.members),
+        ("enterprises", "console.fig.enterprises", figs.enterprises),
+    ]
+    .into_iter()
+    .map(|(key, label, n)| Figure {
+        key,
+        label: tr.t(label),
+        value: super::thousands(n),
+    })
+    .collect();
     // member records rather than booth sign-ups: imports and laptops without day summaries
     // count too
     let days: Vec<(String, u64)> = figs

@@ -5,6 +5,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
+use super::postgres::utc_text;
 use super::{Db, DbError, blocking, now_utc};
 
 /// What to record. `target` names what was touched (a member number, a search's filter, a
@@ -104,9 +105,9 @@ impl Db {
             Db::Postgres(db) => {
                 let c = db.client().await?;
                 // Only the conditions asked for, so each shape gets its own index plan.
-                let mut sql = String::from(
-                    "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
-                        actor, action, target, count FROM audit_log WHERE id < $1",
+                let mut sql = format!(
+                    "SELECT id, {}, actor, action, target, count FROM audit_log WHERE id < $1",
+                    utc_text("at")
                 );
                 let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                     vec![&before, &limit];

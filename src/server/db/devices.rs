@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::postgres::utc_text;
 use super::{Db, DbError, blocking};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -43,18 +44,13 @@ impl Db {
                 .await
             }
             Db::Postgres(db) => {
-                let utc = |col: &str| {
-                    format!(
-                        "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-                    )
-                };
                 let sql = format!(
                     "SELECT d.name, d.key_id, {}, {},
                         (SELECT {} FROM members m WHERE m.device = d.name)
                      FROM devices d ORDER BY d.name",
-                    utc("d.created_at"),
-                    utc("d.revoked_at"),
-                    utc("max(m.received_at)")
+                    utc_text("d.created_at"),
+                    utc_text("d.revoked_at"),
+                    utc_text("max(m.received_at)")
                 );
                 Ok(db
                     .client()

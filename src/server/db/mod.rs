@@ -189,20 +189,16 @@ pub struct MemberRow {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DeviceCount {
     pub device: String,
-    pub members: u64,
     pub revoked: bool,
-    pub meetings: u64,
-    pub consultations: u64,
-    pub registered: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DayCount {
     pub date: String,
-    pub members: u64,
-    pub meetings: u64,
-    pub consultations: u64,
-    pub registered: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
 }
 
 /// `booth server stats`: the campaign's figures (SPEC §8), with the devices the office
@@ -270,10 +266,7 @@ impl ServerStats {
                 })
                 .collect()
         };
-        let mut by_device: Vec<DeviceCount> = devices
-            .into_iter()
-            .map(|d| DeviceCount { members: 0, ..d })
-            .collect();
+        let mut by_device = devices;
         for (name, c) in &figures.by_device {
             let i = match by_device.iter().position(|d| d.device == *name) {
                 Some(i) => i,
@@ -285,11 +278,7 @@ impl ServerStats {
                     by_device.len() - 1
                 }
             };
-            let d = &mut by_device[i];
-            d.members = c.members;
-            d.meetings = c.meetings;
-            d.consultations = c.consultations;
-            d.registered = c.registered;
+            by_device[i].counts = c.clone();
         }
         by_device.sort_by(|a, b| a.device.cmp(&b.device));
         let named = |v: Vec<(String, Counts)>| -> Vec<NamedCounts> {
@@ -313,12 +302,9 @@ impl ServerStats {
             by_day: figures
                 .by_day
                 .into_iter()
-                .map(|(date, c)| DayCount {
+                .map(|(date, counts)| DayCount {
                     date: date.to_string(),
-                    members: c.members,
-                    meetings: c.meetings,
-                    consultations: c.consultations,
-                    registered: c.registered,
+                    counts,
                 })
                 .collect(),
             by_place: named(figures.by_place),
@@ -507,6 +493,11 @@ impl Db {
             Db::Postgres(db) => db.members_page(after, limit).await,
         }
     }
+}
+
+/// `Ok` when a statement changed a row, else `otherwise` (no such user, member, …).
+pub(crate) fn changed_a_row(rows: u64, otherwise: DbError) -> Result<(), DbError> {
+    if rows == 0 { Err(otherwise) } else { Ok(()) }
 }
 
 pub(crate) async fn blocking<T: Send + 'static>(

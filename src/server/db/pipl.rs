@@ -5,8 +5,9 @@
 use rusqlite::{OptionalExtension, params};
 use tokio_postgres::error::SqlState;
 
+use super::postgres::utc_text;
 use super::search::{Review, SearchKeys};
-use super::{Db, DbError, REVOKED_BY_OFFICE, blocking, now_utc};
+use super::{Db, DbError, REVOKED_BY_OFFICE, blocking, changed_a_row, now_utc};
 
 /// Why a member's number was revoked at the office when it was erased (office records only).
 pub const ERASED_REASON: &str = "erased on request (PIPL)";
@@ -60,11 +61,7 @@ impl Db {
                                 device: r.get(4)?,
                                 event_date: r.get(5)?,
                                 received_at: r.get(6)?,
-                                review: r
-                                    .get::<_, Option<String>>(7)?
-                                    .as_deref()
-                                    .and_then(Review::parse)
-                                    .unwrap_or(Review::Pending),
+                                review: Review::of_stored(r.get(7)?),
                                 review_comment: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
                                 review_by: r.get(9)?,
                                 corrected_at: r.get(10)?,
@@ -77,9 +74,6 @@ impl Db {
                 .await
             }
             Db::Postgres(db) => {
-                let utc = |c: &str| {
-                    format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
-                };
                 let sql = format!(
                     "SELECT m.id, m.uuid, m.member_no, m.record, m.device, m.event_date::text,
                         {}, r.status, r.comment, r.by_user, {}, {}, v.source
@@ -87,9 +81,9 @@ impl Db {
                      LEFT JOIN member_reviews r ON r.member_id = m.id
                      LEFT JOIN revoked v ON v.member_no = m.member_no
                      WHERE m.member_no = $1",
-                    utc("m.received_at"),
-                    utc("m.corrected_at"),
-                    utc("m.erased_at")
+                    utc_text("m.received_at"),
+                    utc_text("m.corrected_at"),
+                    utc_text("m.erased_at")
                 );
                 Ok(db
                     .client()
@@ -104,11 +98,7 @@ impl Db {
                         device: r.get(4),
                         event_date: r.get(5),
                         received_at: r.get(6),
-                        review: r
-                            .get::<_, Option<String>>(7)
-                            .as_deref()
-                            .and_then(Review::parse)
-                            .unwrap_or(Review::Pending),
+                        review: Review::of_stored(r.get(7)),
                         review_comment: r.get::<_, Option<String>>(8).unwrap_or_default(),
                         review_by: r.get(9),
                         corrected_at: r.get(10),
@@ -195,11 +185,7 @@ impl Db {
                                 e.into()
                             }
                         })?;
-                    if n == 0 {
-                        Err(DbError::NoSuchMember)
-                    } else {
-                        Ok(())
-                    }
+                    changed_a_row(n as u64, DbError::NoSuchMember)
                 })
                 .await
             }
@@ -229,11 +215,7 @@ impl Db {
                             e.into()
                         }
                     })?;
-                if n == 0 {
-                    Err(DbError::NoSuchMember)
-                } else {
-                    Ok(())
-                }
+                changed_a_row(n, DbError::NoSuchMember)
             }
         }
     }

@@ -170,6 +170,12 @@ pub struct PgDb {
     pool: Pool,
 }
 
+/// A timestamp column as text the way the SQLite backend keeps times: UTC, RFC 3339 with
+/// milliseconds, so pages and exports show one format whichever database is behind them.
+pub(crate) fn utc_text(column: &str) -> String {
+    format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+}
+
 pub(crate) fn pool_err(e: impl std::fmt::Display) -> DbError {
     DbError::Pool(e.to_string())
 }
@@ -594,9 +600,11 @@ impl PgDb {
         let client = self.pool.get().await.map_err(pool_err)?;
         let rows = client
             .query(
-                "SELECT id, uuid, member_no, record, device,
-                    to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')
-                 FROM members WHERE id > $1 AND erased_at IS NULL ORDER BY id LIMIT $2",
+                &format!(
+                    "SELECT id, uuid, member_no, record, device, {}
+                     FROM members WHERE id > $1 AND erased_at IS NULL ORDER BY id LIMIT $2",
+                    utc_text("received_at")
+                ),
                 &[&after, &limit],
             )
             .await?;

@@ -140,6 +140,14 @@ impl Review {
     pub fn parse(s: &str) -> Option<Review> {
         Review::ALL.into_iter().find(|r| r.code() == s)
     }
+
+    /// A member's state as stored: no review row (or an unknown code) is pending.
+    pub fn of_stored(status: Option<String>) -> Review {
+        status
+            .as_deref()
+            .and_then(Review::parse)
+            .unwrap_or(Review::Pending)
+    }
 }
 
 /// A filtered view of the members (the list, and its export).
@@ -422,11 +430,7 @@ pub(crate) mod sqlite {
                     device: r.get(4)?,
                     event_date: r.get(5)?,
                     received_at: r.get(6)?,
-                    review: r
-                        .get::<_, Option<String>>(7)?
-                        .as_deref()
-                        .and_then(Review::parse)
-                        .unwrap_or(Review::Pending),
+                    review: Review::of_stored(r.get(7)?),
                 })
             },
         )?;
@@ -469,6 +473,8 @@ pub(crate) mod sqlite {
 pub(crate) mod postgres {
     use tokio_postgres::types::ToSql;
 
+    use crate::server::db::postgres::utc_text;
+
     use super::*;
 
     pub(crate) fn bind(params: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
@@ -487,10 +493,13 @@ pub(crate) mod postgres {
         where_clause(f, before, &POSTGRES_SEARCH)
     }
 
-    pub(crate) const LIST_COLUMNS_PG: &str = "m.id, m.uuid, m.member_no, m.record, m.device, \
-        m.event_date::text, \
-        to_char(m.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
-        (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)";
+    pub(crate) fn list_columns() -> String {
+        format!(
+            "m.id, m.uuid, m.member_no, m.record, m.device, m.event_date::text, {},
+            (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)",
+            utc_text("m.received_at")
+        )
+    }
 
     pub(crate) fn list_row(r: &tokio_postgres::Row) -> ListRow {
         ListRow {
@@ -501,11 +510,7 @@ pub(crate) mod postgres {
             device: r.get(4),
             event_date: r.get(5),
             received_at: r.get(6),
-            review: r
-                .get::<_, Option<String>>(7)
-                .as_deref()
-                .and_then(Review::parse)
-                .unwrap_or(Review::Pending),
+            review: Review::of_stored(r.get(7)),
         }
     }
 
@@ -517,7 +522,8 @@ pub(crate) mod postgres {
     ) -> Result<Vec<ListRow>, DbError> {
         let (w, params) = clause(f, before);
         let sql = format!(
-            "SELECT {LIST_COLUMNS_PG} FROM members m WHERE {w} ORDER BY m.id DESC LIMIT {limit}"
+            "SELECT {} FROM members m WHERE {w} ORDER BY m.id DESC LIMIT {limit}",
+            list_columns()
         );
         let bound = bind(&params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Db, DbError, blocking, now_utc};
+use super::{Db, DbError, blocking, changed_a_row, now_utc};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -96,11 +96,7 @@ impl Db {
                          VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                         params![name, role.code(), hash, now_utc()],
                     )?;
-                    if n == 0 {
-                        Err(DbError::UserExists)
-                    } else {
-                        Ok(())
-                    }
+                    changed_a_row(n as u64, DbError::UserExists)
                 })
                 .await
             }
@@ -114,11 +110,7 @@ impl Db {
                         &[&name, &role.code(), &hash],
                     )
                     .await?;
-                if n == 0 {
-                    Err(DbError::UserExists)
-                } else {
-                    Ok(())
-                }
+                changed_a_row(n, DbError::UserExists)
             }
         }
     }
@@ -134,11 +126,7 @@ impl Db {
                     let n = tx.execute("DELETE FROM office_users WHERE name = ?1", [&name])?;
                     tx.execute("DELETE FROM console_sessions WHERE user_name = ?1", [&name])?;
                     tx.commit()?;
-                    if n == 0 {
-                        Err(DbError::NoSuchUser)
-                    } else {
-                        Ok(())
-                    }
+                    changed_a_row(n as u64, DbError::NoSuchUser)
                 })
                 .await
             }
@@ -154,11 +142,7 @@ impl Db {
                 )
                 .await?;
                 tx.commit().await?;
-                if n == 0 {
-                    Err(DbError::NoSuchUser)
-                } else {
-                    Ok(())
-                }
+                changed_a_row(n, DbError::NoSuchUser)
             }
         }
     }

@@ -1,0 +1,80 @@
+//! Headless Chromium driven through WebDriver (Debian's `chromium` and `chromium-driver`,
+//! which `.ci/run` installs) for the tests of the server's pages.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder};
+
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The running chromedriver, stopped when dropped.
+pub struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts chromedriver on a free loopback port: the driver and its URL.
+pub fn start_chromedriver() -> (Driver, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Driver(child), format!("http://127.0.0.1:{port}"))
+}
+
+/// Whether both are installed; says SKIPPED when not.
+pub fn have_browser() -> bool {
+    let ok = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
+    if !ok {
+        eprintln!(
+            "SKIPPED: {CHROMEDRIVER} or {CHROMIUM} missing (apt-get install chromium chromium-driver)"
+        );
+    }
+    ok
+}
+
+/// A browser session whose viewport is exactly `width` × `height` (a phone's below 600).
+pub async fn browser(wd: &str, width: u32, height: u32) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        // The viewport exactly (a window's size includes the browser's own frame, and has a
+        // minimum width above a phone's): emulated device metrics.
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                     format!("--window-size={},{}", width.max(800), height + 200)],
+            "mobileEmulation": {
+                "deviceMetrics": {
+                    "width": width, "height": height, "pixelRatio": 1.0,
+                    "mobile": width < 600, "touch": width < 600,
+                },
+            },
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(wd)
+        .await
+        .expect("WebDriver session")
+}
