@@ -388,7 +388,7 @@ fn hostile_bodies_get_clear_answers_and_never_stop_the_server() {
 /// as `accepted` and broke every xlsx export afterwards.
 #[test]
 fn event_fields_and_extra_fields_are_checked_like_the_laptops() {
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     let token = add_device(&db.url, "laptop-1");
     let server = Server::start(&db.url);
     let c = http_client();

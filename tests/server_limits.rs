@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::net::{Server, add_device, batch, batch_item, http_client, post, test_dbs};
+use common::net::{Server, add_device, batch, batch_item, http_client, post, sqlite_db};
 
 fn health_within(server: &Server, limit: Duration) -> Option<Duration> {
     let c = http_client();
@@ -52,7 +52,7 @@ fn closed_by_server(s: &mut TcpStream, deadline: Instant) -> bool {
 
 #[test]
 fn stalled_and_silent_clients_are_cut_and_real_ones_served() {
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     let server = Server::start_with(
         &db.url,
         &[
@@ -101,7 +101,7 @@ fn stalled_and_silent_clients_are_cut_and_real_ones_served() {
 /// and past the budget another body waits, then gets 503 "busy" (a laptop retries later).
 #[test]
 fn request_bodies_in_memory_are_bounded() {
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     let token = add_device(&db.url, "laptop-1");
     let server = Server::start_with(
         &db.url,
@@ -160,7 +160,7 @@ fn request_bodies_in_memory_are_bounded() {
 #[test]
 fn plain_http_on_the_network_is_warned_about() {
     use std::io::BufRead;
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     for (listen, warned) in [("0.0.0.0:0", true), ("127.0.0.1:0", false)] {
         let mut child = std::process::Command::new(common::booth_bin())
             .args(["server", "run", "--listen", listen, "--db", &db.url])

@@ -357,7 +357,7 @@ fn tls_with_a_self_signed_office_certificate_pinned_by_ca() {
     };
     let (office_crt, office_key) = self_signed("office");
     let (other_crt, _) = self_signed("other");
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     let server = Server::start_with(
         &db.url,
         &[
@@ -382,7 +382,7 @@ fn tls_with_a_self_signed_office_certificate_pinned_by_ca() {
 
 #[test]
 fn purge_removes_personal_data_after_retention_and_keeps_the_figures() {
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     let server = Server::start(&db.url);
     let token = add_device(&db.url, "laptop-1");
     let b = Booth::new();
