@@ -29,7 +29,8 @@ impl Rng {
     }
 }
 
-/// Kills the child after `delay` unless it finished; true if the kill landed.
+/// Kills the child after `delay` (drawn at random by the caller: the kill point is the test's
+/// input) unless it finished first; true if the kill landed.
 fn kill_after(mut child: Child, delay: Duration) -> (bool, Option<std::process::Output>) {
     let deadline = Instant::now() + delay;
     loop {

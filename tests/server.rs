@@ -295,6 +295,8 @@ fn a_server_killed_mid_batch_stores_the_whole_batch_or_none_of_it() {
                 let c = http_client();
                 post(&c, &url, &t2, b2, "application/json").ok()
             });
+            // a kill time drawn on purpose (before, during or after the batch): both
+            // outcomes are checked below, none waited for
             thread::sleep(Duration::from_millis(rng.below(300)));
             server.kill();
             let answered = sender.join().unwrap();
