@@ -29,7 +29,8 @@ impl Rng {
     }
 }
 
-/// Kills the child after `delay` unless it finished; true if the kill landed.
+/// Kills the child after `delay` (drawn at random by the caller: the kill point is the test's
+/// input) unless it finished first; true if the kill landed.
 fn kill_after(mut child: Child, delay: Duration) -> (bool, Option<std::process::Output>) {
     let deadline = Instant::now() + delay;
     loop {
@@ -198,9 +199,9 @@ fn drafts_typed_before_a_kill_come_back() {
     use common::pty::*;
     let b = Booth::new();
     assert!(b.run(&["stats"]).status.success());
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for round in 0..5 {
-        let mut t = Tui::start(&b.data(), 80, 24);
+        let drafts = DraftLog::mark(&b.data());
+        let mut t = Tui::start_logging_drafts(&b.data(), 80, 24);
         t.wait_for("请输入口令", 10);
         t.send(PASS);
         t.send(ENTER);
@@ -212,8 +213,9 @@ fn drafts_typed_before_a_kill_come_back() {
             t.send("y");
         }
         t.send(&name);
-        // the draft writer gets a moment, then the plug is pulled somewhere later
-        std::thread::sleep(Duration::from_millis(300 + rng.below(300)));
+        // the plug is pulled the moment the draft writer says the whole name is committed
+        // (the draft cleared before it does not count)
+        drafts.wait_saved(name.chars().count(), 10);
         t.kill9();
         let mut t = Tui::start(&b.data(), 80, 24);
         t.wait_for("请输入口令", 10);

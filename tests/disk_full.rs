@@ -1,6 +1,7 @@
 //! Disk full: the data folder on a tiny tmpfs. Registration answers "disk full" clearly,
 //! nothing stored is damaged, and it works again when space returns. Needs permission to
-//! mount (root, as in CI); skipped with a message otherwise.
+//! mount a tmpfs (root, as `.ci/run` runs): without it the tests fail under CI (`CI=true`) and
+//! skip elsewhere, saying so.
 
 mod common;
 
@@ -13,15 +14,24 @@ use common::*;
 struct Mount(PathBuf);
 
 impl Mount {
+    /// A tmpfs of `size` at `dir`, or `None` where this process may not mount one (a failure
+    /// under CI: see `common::tools`).
     fn tmpfs(dir: &Path, size: &str) -> Option<Mount> {
-        std::fs::create_dir_all(dir).ok()?;
-        let ok = Command::new("mount")
+        std::fs::create_dir_all(dir).unwrap();
+        let mount = common::tools::tool("mount", "mount")?;
+        let out = Command::new(mount)
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(dir)
-            .status()
-            .ok()?
-            .success();
-        ok.then(|| Mount(dir.to_path_buf()))
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            common::tools::missing(
+                "permission to mount a tmpfs",
+                &format!("run as root; mount said: {}", stderr(&out).trim()),
+            );
+            return None;
+        }
+        Some(Mount(dir.to_path_buf()))
     }
 }
 
@@ -47,7 +57,6 @@ fn a_full_disk_refuses_clearly_damages_nothing_and_recovers() {
     let b = Booth::new();
     let mnt = b.dir.path().join("small");
     let Some(_mount) = Mount::tmpfs(&mnt, "3m") else {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); the disk-full test runs in CI");
         return;
     };
     let data = mnt.join("data");
@@ -139,7 +148,6 @@ fn an_import_on_a_full_disk_reports_exactly_which_rows_were_stored() {
     let b = Booth::new();
     let mnt = b.dir.path().join("small");
     let Some(_mount) = Mount::tmpfs(&mnt, "12m") else {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); the disk-full test runs in CI");
         return;
     };
     // 3,000 rows, as in the report of the bug ("本条未保存" after all 3,000 were stored)

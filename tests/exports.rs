@@ -183,8 +183,7 @@ fn log_files_and_their_times_are_local_with_the_offset() {
 
 #[test]
 fn the_server_prints_no_postgresql_notices() {
-    let Ok(base) = std::env::var("BOOTH_TEST_PG_URL") else {
-        eprintln!("BOOTH_TEST_PG_URL not set: skipping");
+    let Some(base) = common::tools::postgres_url() else {
         return;
     };
     let url = fresh_pg_database(&base);

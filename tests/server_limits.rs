@@ -7,10 +7,10 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::net::{Server, add_device, batch, batch_item, http_client, post, test_dbs};
+use common::net::{Server, add_device, batch, batch_item, http_client, post, sqlite_db};
 
 fn health_within(server: &Server, limit: Duration) -> Option<Duration> {
     let c = http_client();
@@ -50,9 +50,54 @@ fn closed_by_server(s: &mut TcpStream, deadline: Instant) -> bool {
     }
 }
 
+/// Bytes in flight on a loopback TCP connection, from the kernel's table (Linux
+/// `/proc/net/tcp`) for the socket `local → remote`: its unacknowledged `tx_queue` and its
+/// unread `rx_queue`.
+fn tcp_queues(local: SocketAddr, remote: SocketAddr) -> Option<(u64, u64)> {
+    let hex = |a: SocketAddr| match a {
+        SocketAddr::V4(v4) => format!(
+            "{:08X}:{:04X}",
+            u32::from_ne_bytes(v4.ip().octets()),
+            v4.port()
+        ),
+        SocketAddr::V6(_) => panic!("the test server listens on 127.0.0.1"),
+    };
+    let (l, r) = (hex(local), hex(remote));
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp (Linux)");
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.get(1) != Some(&l.as_str()) || f.get(2) != Some(&r.as_str()) {
+            return None;
+        }
+        let (tx, rx) = f.get(4)?.split_once(':')?;
+        Some((
+            u64::from_str_radix(tx, 16).ok()?,
+            u64::from_str_radix(rx, 16).ok()?,
+        ))
+    })
+}
+
+/// Waits until everything `client` wrote to `server` has been read by the server process:
+/// nothing unacknowledged on the client's socket, nothing unread on the server's.
+fn read_by_server(client: SocketAddr, server: SocketAddr, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let sent = tcp_queues(client, server).map(|(tx, _)| tx);
+        let unread = tcp_queues(server, client).map(|(_, rx)| rx);
+        if sent == Some(0) && unread == Some(0) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not read the body: {sent:?} unacknowledged, {unread:?} unread"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn stalled_and_silent_clients_are_cut_and_real_ones_served() {
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     let server = Server::start_with(
         &db.url,
         &[
@@ -101,7 +146,7 @@ fn stalled_and_silent_clients_are_cut_and_real_ones_served() {
 /// and past the budget another body waits, then gets 503 "busy" (a laptop retries later).
 #[test]
 fn request_bodies_in_memory_are_bounded() {
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     let token = add_device(&db.url, "laptop-1");
     let server = Server::start_with(
         &db.url,
@@ -125,7 +170,16 @@ fn request_bodies_in_memory_are_bounded() {
     )
     .unwrap();
     a.write_all(&vec![b' '; 700_000]).unwrap();
+    // B must come after the server holds A's bytes (else B may win the budget and be stored):
+    // wait until the server has read them all off the socket. At most the server's read
+    // buffer (64 KB) is then not yet counted, so more than 600 kB of the 1 MB are A's.
+    read_by_server(
+        a.local_addr().unwrap(),
+        server.addr,
+        Duration::from_secs(20),
+    );
     let trickle = std::thread::spawn(move || {
+        // paced on purpose: a client that trickles, one byte a second
         for _ in 0..30 {
             if a.write_all(b" ").is_err() {
                 break;
@@ -133,7 +187,6 @@ fn request_bodies_in_memory_are_bounded() {
             std::thread::sleep(Duration::from_secs(1));
         }
     });
-    std::thread::sleep(Duration::from_millis(500));
     // B: 700 kB more does not fit beside A's
     let c = http_client();
     let mut body = serde_json::to_vec(&batch(vec![batch_item(
@@ -160,7 +213,7 @@ fn request_bodies_in_memory_are_bounded() {
 #[test]
 fn plain_http_on_the_network_is_warned_about() {
     use std::io::BufRead;
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     for (listen, warned) in [("0.0.0.0:0", true), ("127.0.0.1:0", false)] {
         let mut child = std::process::Command::new(common::booth_bin())
             .args(["server", "run", "--listen", listen, "--db", &db.url])

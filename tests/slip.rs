@@ -19,10 +19,7 @@ fn font_dir(b: &Booth, name: &str, files: &[&str]) -> PathBuf {
     let dir = b.dir.path().join(name);
     std::fs::create_dir_all(&dir).unwrap();
     for f in files {
-        assert!(
-            Path::new(f).exists(),
-            "{f} is missing: install fonts-droid-fallback and fonts-dejavu-core"
-        );
+        common::tools::required_file(f, "fonts-droid-fallback fonts-dejavu-core");
         std::fs::copy(f, dir.join(Path::new(f).file_name().unwrap())).unwrap();
     }
     dir

@@ -688,21 +688,17 @@ fn the_done_screen_reprints_on_f8_and_p_is_text() {
 fn operator_keys_per_worker_are_three() {
     // counted from the first character of one worker's name to the next worker's first:
     // Tab after the name, Tab after the employer, Y (consent, read out to the worker, and
-    // submit); the done screen takes no key
+    // submit); the done screen takes no key. The script holds exactly those three keys per
+    // worker: with them every worker is stored as typed, the moment Y is pressed (they are
+    // enough), and without any one of them nobody is stored (none is spare).
+    #[derive(Clone, Copy)]
     enum Step<'a> {
         Data(&'a str),
         Key(KeyCode),
     }
     use Step::{Data, Key};
-    let mut h = Harness::new();
-    let workers = [
-        ("葛婷婷", "11010519491231002X", "13800138000"),
-        ("蒋琳", "110105198808080023", "13612342222"),
-        ("王秀英", "320102199303030076", "13912345678"),
-    ];
-    let mut keys = 0;
-    for (name, id, phone) in workers {
-        for step in [
+    fn script<'a>((name, id, phone): (&'a str, &'a str, &'a str)) -> Vec<Step<'a>> {
+        vec![
             Data(name),
             Key(KeyCode::Tab),
             Data(id),
@@ -710,18 +706,49 @@ fn operator_keys_per_worker_are_three() {
             Data("顺丰速运"),
             Key(KeyCode::Tab),
             Key(KeyCode::Char('y')),
-        ] {
-            match step {
+        ]
+    }
+    fn play(h: &mut Harness, steps: &[Step]) {
+        for step in steps {
+            match *step {
                 Data(text) => h.typ(text),
-                Key(code) => {
-                    keys += 1;
-                    h.key(code);
-                }
+                Key(code) => h.key(code),
             }
         }
     }
-    assert_eq!(stored(&h).len(), 3, "{:?}", h.app.message);
-    assert!(keys <= 3 * 3, "{keys} keys for three workers");
+    let workers = [
+        ("葛婷婷", "11010519491231002X", "13800138000"),
+        ("蒋琳", "110105198808080023", "13612342222"),
+        ("王秀英", "320102199303030076", "13912345678"),
+    ];
+
+    let mut h = Harness::new();
+    for (i, w) in workers.into_iter().enumerate() {
+        play(&mut h, &script(w));
+        assert_eq!(stored(&h).len(), i + 1, "{:?}", h.app.message);
+    }
+    let mut expected: Vec<_> = workers
+        .iter()
+        .map(|(name, id, phone)| worker(name, id, phone, "顺丰速运"))
+        .collect();
+    expected.sort();
+    assert_eq!(stored(&h), expected);
+
+    let steps = script(workers[0]);
+    let keys: Vec<usize> = (0..steps.len())
+        .filter(|&i| matches!(steps[i], Key(_)))
+        .collect();
+    for left_out in keys {
+        let mut h = Harness::new();
+        let mut fewer = steps.clone();
+        fewer.remove(left_out);
+        play(&mut h, &fewer);
+        assert_eq!(
+            stored(&h),
+            vec![],
+            "stored without operator key #{left_out}"
+        );
+    }
 }
 
 #[test]
@@ -1157,52 +1184,64 @@ fn a_code_already_used_by_another_laptop_is_refused_in_words() {
 
 /// A raw TCP printer on loopback answering the paper-status query from `paper`; counts the
 /// slips it receives.
-fn fake_printer() -> (
-    String,
-    Arc<std::sync::atomic::AtomicBool>,
-    Arc<std::sync::atomic::AtomicUsize>,
-) {
-    use std::io::{Read, Write};
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let uri = format!("tcp://{}", listener.local_addr().unwrap());
-    let paper = Arc::new(AtomicBool::new(true));
-    let slips = Arc::new(AtomicUsize::new(0));
-    let (p, s) = (paper.clone(), slips.clone());
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { break };
-            let mut query = [0u8; 3];
-            if conn.read_exact(&mut query).is_err() {
-                continue;
-            }
-            let status = if p.load(Ordering::SeqCst) { 0x12 } else { 0x72 };
-            let _ = conn.write_all(&[status]);
-            let mut rest = Vec::new();
-            let _ = conn.read_to_end(&mut rest);
-            if !rest.is_empty() {
-                s.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-    });
-    (uri, paper, slips)
+struct FakePrinter {
+    uri: String,
+    addr: std::net::SocketAddr,
+    paper: Arc<std::sync::atomic::AtomicBool>,
+    slips: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-/// The fake printer's count once it stops changing: it counts a slip when the connection
-/// closes, a moment after the booth is done with it.
-fn settled(slips: &std::sync::atomic::AtomicUsize) -> usize {
-    use std::sync::atomic::Ordering;
-    use std::time::{Duration, Instant};
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut last = (slips.load(Ordering::SeqCst), Instant::now());
-    while Instant::now() < deadline && last.1.elapsed() < Duration::from_millis(500) {
-        std::thread::sleep(Duration::from_millis(10));
-        let now = slips.load(Ordering::SeqCst);
-        if now != last.0 {
-            last = (now, Instant::now());
+impl FakePrinter {
+    fn start() -> FakePrinter {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let paper = Arc::new(AtomicBool::new(true));
+        let slips = Arc::new(AtomicUsize::new(0));
+        let (p, s) = (paper.clone(), slips.clone());
+        // One connection at a time, in the order they came: what `count` relies on.
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { break };
+                let mut query = [0u8; 3];
+                if conn.read_exact(&mut query).is_err() {
+                    continue;
+                }
+                let status = if p.load(Ordering::SeqCst) { 0x12 } else { 0x72 };
+                let _ = conn.write_all(&[status]);
+                let mut rest = Vec::new();
+                let _ = conn.read_to_end(&mut rest);
+                if !rest.is_empty() {
+                    s.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        FakePrinter {
+            uri: format!("tcp://{addr}"),
+            addr,
+            paper,
+            slips,
         }
     }
-    last.0
+
+    /// The slips received from every connection made before this call. The printer counts a
+    /// slip when its connection closes, a moment after the booth is done with it; it serves
+    /// connections one by one in order, so once it has answered a status query of our own
+    /// (a connection sending no slip), it has counted all the booth's earlier ones.
+    fn count(&self) -> usize {
+        use std::io::{Read, Write};
+        let mut probe = std::net::TcpStream::connect(self.addr).unwrap();
+        probe.write_all(&[0x10, 0x04, 0x04]).unwrap();
+        let mut status = [0u8; 1];
+        probe.read_exact(&mut status).unwrap();
+        drop(probe);
+        self.slips.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn set_paper(&self, there: bool) {
+        self.paper.store(there, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Printing these cards pauses when the printer is out of paper, says so, goes on by itself
@@ -1210,10 +1249,9 @@ fn settled(slips: &std::sync::atomic::AtomicUsize) -> usize {
 #[test]
 fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
     use booth::tui::screens::cards::{CardsDone, Phase};
-    use std::sync::atomic::Ordering;
-    let (uri, paper, slips) = fake_printer();
+    let printer = FakePrinter::start();
     let mut h = Harness::with_store(|s| {
-        s.set_config("printer", &uri, Lang::Zh).unwrap();
+        s.set_config("printer", &printer.uri, Lang::Zh).unwrap();
     });
     h.register("葛婷婷", "11010519491231002X", "13800138000");
     h.key(KeyCode::Enter);
@@ -1223,8 +1261,9 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
             .as_ref()
             .is_some_and(|d| d.print != PrintStatus::Printing)
     });
-    let before = settled(&slips);
-    paper.store(false, Ordering::SeqCst);
+    let before = printer.count();
+    assert_eq!(before, 2, "both registrations' slips");
+    printer.set_paper(false);
     h.key(KeyCode::F(3));
     h.typ("@某某快递");
     h.ctrl('p');
@@ -1246,7 +1285,7 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
         } => assert!(why.contains("缺纸"), "{why}"),
         other => panic!("{other:?}"),
     }
-    paper.store(true, Ordering::SeqCst);
+    printer.set_paper(true);
     h.pump_until("the end", |a| {
         matches!(a.records.cards.as_ref().unwrap().phase, Phase::Finished(_))
     });
@@ -1257,7 +1296,7 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
             already: 0
         })
     );
-    assert_eq!(slips.load(Ordering::SeqCst) - before, 2);
+    assert_eq!(printer.count() - before, 2);
     // again: nobody printed twice; out of paper and stopped with Esc
     h.key(KeyCode::Esc);
     h.ctrl('p');
@@ -1274,7 +1313,8 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
         })
     );
     // asked for (A): printed again
-    let before = slips.load(Ordering::SeqCst);
+    let before = printer.count();
+    assert_eq!(before, 4, "nothing printed by the second run");
     h.key(KeyCode::Esc);
     h.ctrl('p');
     h.key(KeyCode::Tab);
@@ -1291,7 +1331,7 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
             already: 0
         })
     );
-    assert_eq!(slips.load(Ordering::SeqCst) - before, 2);
+    assert_eq!(printer.count() - before, 2);
     // a third worker, the printer out of paper, Esc during the pause: stopped, not printed
     h.key(KeyCode::Esc);
     h.key(KeyCode::F(2));
@@ -1302,8 +1342,9 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
             .as_ref()
             .is_some_and(|d| d.print != PrintStatus::Printing)
     });
-    let before = settled(&slips);
-    paper.store(false, Ordering::SeqCst);
+    let before = printer.count();
+    assert_eq!(before, 7, "the third worker's slip");
+    printer.set_paper(false);
     h.key(KeyCode::F(3));
     h.ctrl('p');
     h.key(KeyCode::Tab);
@@ -1317,5 +1358,5 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
         h.app.records.cards.as_ref().unwrap().phase,
         Phase::Finished(CardsDone::Cancelled { done: 2 })
     );
-    assert_eq!(slips.load(Ordering::SeqCst), before);
+    assert_eq!(printer.count(), before);
 }

@@ -199,7 +199,8 @@ fn a_killed_booth_offers_the_draft_back() {
     let b = Booth::new();
     assert!(b.run(&["stats"]).status.success()); // set up from the command line
     let data = b.data();
-    let mut t = Tui::start(&data, 80, 24);
+    let drafts = DraftLog::mark(&data);
+    let mut t = Tui::start_logging_drafts(&data, 80, 24);
     t.wait_for("请输入口令", 10);
     t.send(PASS);
     t.key(ENTER);
@@ -207,8 +208,8 @@ fn a_killed_booth_offers_the_draft_back() {
     t.send("买买提·吐尔逊");
     t.key(TAB);
     t.send("6501021985");
-    // give the draft writer its moment, then pull the plug
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // once the draft writer has committed all 17 characters typed, pull the plug
+    drafts.wait_saved("买买提·吐尔逊".chars().count() + "6501021985".len(), 10);
     t.kill9();
 
     let mut t = Tui::start(&data, 80, 24);

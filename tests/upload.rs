@@ -6,7 +6,7 @@ mod common;
 
 use std::process::{Child, Stdio};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::net::*;
 use common::*;
@@ -94,6 +94,15 @@ fn same_person_on_two_laptops_is_one_member_and_the_second_learns_the_number() {
     }
 }
 
+/// Batches the server has answered 200, from its access log.
+fn batches_acknowledged(server: &Server) -> usize {
+    server
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("\"/v1/batches\"") && l.contains("\"status\":200"))
+        .count()
+}
+
 #[test]
 fn a_killed_upload_resumes_and_stores_nothing_twice() {
     let mut rng = Rng::from_time();
@@ -103,8 +112,10 @@ fn a_killed_upload_resumes_and_stores_nothing_twice() {
         let server = Server::start(&db.url);
         let token = add_device(&db.url, "laptop-1");
         let b = Booth::new();
-        // Keep killing until 20 uploads were killed mid-way; when one got through before
-        // its kill, the laptop registers more people (a few thousand records in all).
+        // Keep killing until 20 uploads were killed mid-way: after the server acknowledged
+        // one of their batches, with more left to send (a kill during start-up, before any
+        // batch, does not count); when one got through before its kill, the laptop
+        // registers more people (a few thousand records in all).
         let mut n: u32 = 1000;
         import(&b, n, 5000);
         let mut kills = 0;
@@ -112,6 +123,7 @@ fn a_killed_upload_resumes_and_stores_nothing_twice() {
         while kills < 20 {
             rounds += 1;
             assert!(rounds < 200, "could not kill an upload mid-way 20 times");
+            let acknowledged = batches_acknowledged(&server);
             let mut child: Child = b
                 .cmd(&[
                     "upload",
@@ -127,14 +139,34 @@ fn a_killed_upload_resumes_and_stores_nothing_twice() {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            thread::sleep(Duration::from_millis(20 + rng.below(300)));
-            if child.try_wait().unwrap().is_none() {
-                kills += 1;
+            // until the server has acknowledged a batch of this upload (or it ended) …
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let under_way = loop {
+                if child.try_wait().unwrap().is_some() {
+                    break false;
+                }
+                if batches_acknowledged(&server) > acknowledged {
+                    break true;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "round {rounds}: no batch in 60 s"
+                );
+                thread::sleep(Duration::from_millis(5));
+            };
+            // … then a random point of the rest (a batch of 10 takes a few ms): the kill
+            // time is drawn on purpose, no condition to wait for
+            if under_way {
+                thread::sleep(Duration::from_millis(rng.below(200)));
             }
+            let running = child.try_wait().unwrap().is_none();
             let _ = child.kill(); // SIGKILL
             let _ = child.wait();
             let on_server = members_on_server(&db.url);
             let left = queued(&b);
+            if under_way && running && left > 0 {
+                kills += 1;
+            }
             // Never more on the server than registered, and whatever left the laptop's
             // queue is on the server.
             assert!(
@@ -357,7 +389,7 @@ fn tls_with_a_self_signed_office_certificate_pinned_by_ca() {
     };
     let (office_crt, office_key) = self_signed("office");
     let (other_crt, _) = self_signed("other");
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     let server = Server::start_with(
         &db.url,
         &[
@@ -382,7 +414,7 @@ fn tls_with_a_self_signed_office_certificate_pinned_by_ca() {
 
 #[test]
 fn purge_removes_personal_data_after_retention_and_keeps_the_figures() {
-    let db = &test_dbs()[0];
+    let db = &sqlite_db();
     let server = Server::start(&db.url);
     let token = add_device(&db.url, "laptop-1");
     let b = Booth::new();

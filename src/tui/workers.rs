@@ -72,6 +72,45 @@ fn latest<T>(rx: &Receiver<T>, first: T) -> T {
     last
 }
 
+/// Characters typed into the draft's text fields, all together.
+fn typed_chars(input: &MemberInput) -> usize {
+    let MemberInput {
+        name,
+        doc_type: _,
+        id_number,
+        phone,
+        employer,
+        consent: _,
+        ethnicity,
+        political_status,
+        education,
+        occupation,
+        employment_form,
+        migrant_worker,
+        employer_uscc,
+        needs,
+        remarks,
+    } = input;
+    [
+        name,
+        id_number,
+        phone,
+        employer,
+        ethnicity,
+        political_status,
+        education,
+        occupation,
+        employment_form,
+        migrant_worker,
+        employer_uscc,
+        needs,
+        remarks,
+    ]
+    .iter()
+    .map(|s| s.chars().count())
+    .sum()
+}
+
 impl Workers {
     pub fn start(store: &Store, events: Sender<AppEvent>) -> Result<Workers, StoreError> {
         let draft_conn = store.second_connection()?;
@@ -101,6 +140,17 @@ impl Workers {
                         Some(DraftReq::Clear) => drafts::clear(&draft_conn),
                         _ => Ok(()),
                     };
+                    if r.is_ok() {
+                        // Committed (synchronous = FULL): what a test waits for before it
+                        // pulls the plug. A count of characters, never what they are.
+                        match &newest {
+                            Some(DraftReq::Save(input, _)) => {
+                                tracing::debug!(target: "draft", chars = typed_chars(input), "draft saved");
+                            }
+                            Some(DraftReq::Clear) => tracing::debug!(target: "draft", "draft cleared"),
+                            _ => {}
+                        }
+                    }
                     if let Err(e) = r {
                         tracing::warn!(error = %e, "draft not saved");
                         let disk_full = matches!(e.diagnose(&data_dir), StoreError::DiskFull);

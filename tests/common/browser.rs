@@ -1,15 +1,19 @@
 //! Headless Chromium driven through WebDriver (Debian's `chromium` and `chromium-driver`,
-//! which `.ci/run` installs) for the tests of the server's pages.
+//! which `.ci/run` installs) for the tests of the server's pages. Both are found on `PATH`
+//! through [`super::tools`]: missing, the test fails under CI and skips elsewhere.
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder};
 
-pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// Where Chromium and its driver are on this machine.
+pub struct Chromium {
+    pub browser: PathBuf,
+    pub driver: PathBuf,
+}
 
 /// The running chromedriver, stopped when dropped.
 pub struct Driver(Child);
@@ -21,60 +25,57 @@ impl Drop for Driver {
     }
 }
 
-/// Starts chromedriver on a free loopback port: the driver and its URL.
-pub fn start_chromedriver() -> (Driver, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(50));
+impl Chromium {
+    /// Both installed, or `None` after saying so (a failure under CI: see `tools`).
+    pub fn find() -> Option<Chromium> {
+        let (browser, driver) = super::tools::browser()?;
+        Some(Chromium { browser, driver })
     }
-    (Driver(child), format!("http://127.0.0.1:{port}"))
-}
 
-/// Whether both are installed; says SKIPPED when not.
-pub fn have_browser() -> bool {
-    let ok = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
-    if !ok {
-        eprintln!(
-            "SKIPPED: {CHROMEDRIVER} or {CHROMIUM} missing (apt-get install chromium chromium-driver)"
-        );
+    /// Starts chromedriver on a free loopback port: the driver and its URL.
+    pub fn start_driver(&self) -> (Driver, String) {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&self.driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (Driver(child), format!("http://127.0.0.1:{port}"))
     }
-    ok
-}
 
-/// A browser session whose viewport is exactly `width` × `height` (a phone's below 600).
-pub async fn browser(wd: &str, width: u32, height: u32) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        // The viewport exactly (a window's size includes the browser's own frame, and has a
-        // minimum width above a phone's): emulated device metrics.
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                     format!("--window-size={},{}", width.max(800), height + 200)],
-            "mobileEmulation": {
-                "deviceMetrics": {
-                    "width": width, "height": height, "pixelRatio": 1.0,
-                    "mobile": width < 600, "touch": width < 600,
+    /// A browser session whose viewport is exactly `width` × `height` (a phone's below 600).
+    pub async fn session(&self, wd: &str, width: u32, height: u32) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            // The viewport exactly (a window's size includes the browser's own frame, and has a
+            // minimum width above a phone's): emulated device metrics.
+            serde_json::json!({
+                "binary": self.browser,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                         format!("--window-size={},{}", width.max(800), height + 200)],
+                "mobileEmulation": {
+                    "deviceMetrics": {
+                        "width": width, "height": height, "pixelRatio": 1.0,
+                        "mobile": width < 600, "touch": width < 600,
+                    },
                 },
-            },
-        }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(wd)
-        .await
-        .expect("WebDriver session")
+            }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(wd)
+            .await
+            .expect("WebDriver session")
+    }
 }

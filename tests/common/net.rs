@@ -25,23 +25,29 @@ pub struct TestDb {
 }
 
 /// The databases every server test runs against: SQLite always; PostgreSQL when
-/// `BOOTH_TEST_PG_URL` is set (CI always sets it), with a database of its own per call.
+/// `BOOTH_TEST_PG_URL` is set (required under CI), with a database of its own per call.
 pub fn test_dbs() -> Vec<TestDb> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut dbs = vec![TestDb {
-        url: format!("sqlite:{}", dir.path().join("office.db").display()),
-        label: "sqlite",
-        _dir: Some(dir),
-    }];
-    match std::env::var("BOOTH_TEST_PG_URL") {
-        Ok(base) if !base.is_empty() => dbs.push(TestDb {
+    let mut dbs = vec![sqlite_db()];
+    // without it: a failure under CI, the PostgreSQL variant skipped elsewhere
+    if let Some(base) = super::tools::postgres_url() {
+        dbs.push(TestDb {
             url: fresh_pg_database(&base),
             label: "postgres",
             _dir: None,
-        }),
-        _ => eprintln!("BOOTH_TEST_PG_URL not set: skipping the PostgreSQL variant of this test"),
+        });
     }
     dbs
+}
+
+/// A SQLite server database in a temporary folder (for the tests of what does not depend on
+/// the database).
+pub fn sqlite_db() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    TestDb {
+        url: format!("sqlite:{}", dir.path().join("office.db").display()),
+        label: "sqlite",
+        _dir: Some(dir),
+    }
 }
 
 /// Creates a uniquely named database on the cluster of `base` and returns its URL.

@@ -37,6 +37,15 @@ pub struct Tui {
 impl Tui {
     /// Starts `booth --data-dir DIR` (no subcommand: the terminal UI) in a `cols`×`rows` pty.
     pub fn start(data_dir: &Path, cols: u16, rows: u16) -> Tui {
+        Tui::start_with_env(data_dir, cols, rows, &[])
+    }
+
+    /// As [`Tui::start`], logging each draft the draft writer commits (see [`DraftLog`]).
+    pub fn start_logging_drafts(data_dir: &Path, cols: u16, rows: u16) -> Tui {
+        Tui::start_with_env(data_dir, cols, rows, &[("BOOTH_LOG", "info,draft=debug")])
+    }
+
+    fn start_with_env(data_dir: &Path, cols: u16, rows: u16, env: &[(&str, &str)]) -> Tui {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -53,6 +62,10 @@ impl Tui {
         cmd.env("BOOTH_KDF", "fast");
         cmd.env_remove("BOOTH_PASSPHRASE");
         cmd.env_remove("BOOTH_LANG");
+        cmd.env_remove("BOOTH_LOG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).expect("spawn booth");
         drop(pair.slave);
         let parser = Arc::new(Mutex::new(vt100::Parser::new(
@@ -87,7 +100,9 @@ impl Tui {
         self.writer.flush().unwrap();
     }
 
-    /// Sends one non-data key (Tab, Enter, Ctrl-S…), counting it.
+    /// Sends one non-data key (Tab, Enter, Ctrl-S…), counting it. Paced on purpose: an
+    /// operator's key comes on its own, not in one read with what follows (bursts, as a card
+    /// reader sends them, are tested with one `send`).
     pub fn key(&mut self, k: &str) {
         self.keys_sent += 1;
         self.send(k);
@@ -167,6 +182,67 @@ impl Tui {
             modules.push(line.iter().map(|p| p.1).collect());
         }
         modules
+    }
+}
+
+/// The draft writer's own word, in the data folder's log (`BOOTH_LOG=…,draft=debug`, as
+/// [`Tui::start_logging_drafts`] sets it): "draft saved chars=N" once a draft of N typed
+/// characters is committed, "draft cleared" once the draft is gone. A test waits for it
+/// before it kills the UI, instead of guessing how long the writer takes.
+pub struct DraftLog {
+    logs: std::path::PathBuf,
+    /// Draft lines already there when the mark was taken.
+    seen: usize,
+}
+
+impl DraftLog {
+    /// Marks the log now: only draft lines written after this count.
+    pub fn mark(data_dir: &Path) -> DraftLog {
+        let logs = data_dir.join("logs");
+        let seen = Self::lines(&logs).len();
+        DraftLog { logs, seen }
+    }
+
+    /// Every draft line so far, oldest first (the daily files sort by date).
+    fn lines(logs: &Path) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(logs)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .flat_map(|text| {
+                text.lines()
+                    .filter(|l| l.contains("draft saved") || l.contains("draft cleared"))
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Waits until, after the mark and after any clearing since, a draft of exactly `chars`
+    /// typed characters was committed (panics after `secs`). Typing only adds characters,
+    /// so that is the draft holding everything typed.
+    pub fn wait_saved(&self, chars: usize, secs: u64) {
+        let want = format!("draft saved chars={chars}");
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let lines = Self::lines(&self.logs);
+            let fresh = &lines[self.seen.min(lines.len())..];
+            let since_clear = fresh
+                .iter()
+                .rposition(|l| l.contains("draft cleared"))
+                .map_or(fresh, |i| &fresh[i + 1..]);
+            if since_clear.iter().any(|l| l.ends_with(&want)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {secs}s for {want:?}; the draft writer said: {fresh:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
