@@ -1,9 +1,12 @@
-//! The laptops the office knows, for the console's `/devices`.
+//! The laptops the office knows: their upload tokens (issued, checked, revoked) and the list
+//! the console's `/devices` and `server stats` show.
 
 use serde::Serialize;
 
-use super::postgres::utc_text;
-use super::{Db, DbError, blocking};
+use super::conn::args;
+use super::office::bump;
+use super::sql::sql;
+use super::{Db, DbError, DeviceCount, max_seq_of};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeviceRow {
@@ -17,56 +20,138 @@ pub struct DeviceRow {
 }
 
 impl Db {
+    /// The device name for a token's hash, if the token is valid (not revoked).
+    pub async fn device_for_token(&self, hash: String) -> Result<Option<String>, DbError> {
+        self.query_opt(
+            sql!("SELECT name FROM devices WHERE token_hash = $1 AND revoked_at IS NULL"),
+            args![hash],
+            |r| r.text(0),
+        )
+        .await
+    }
+
+    pub async fn add_device(&self, name: String, hash: String) -> Result<(), DbError> {
+        self.transaction(move |c| {
+            Box::pin(async move {
+                let revoked = c
+                    .query_opt(
+                        sql!(
+                            "SELECT revoked_at IS NOT NULL FROM devices WHERE name = $1 FOR UPDATE"
+                        ),
+                        &args![&name],
+                        |r| r.flag(0),
+                    )
+                    .await?;
+                let pair = args![&name, &hash];
+                match revoked {
+                    Some(false) => return Err(DbError::DeviceExists),
+                    // A revoked name gets a fresh token: the laptop was re-issued, and its
+                    // first upload binds the token again.
+                    Some(true) => {
+                        c.execute(
+                            sql!(
+                                "UPDATE devices SET token_hash = $2, created_at = now(),
+                                    revoked_at = NULL, key_id = NULL
+                                 WHERE name = $1"
+                            ),
+                            &pair,
+                        )
+                        .await?
+                    }
+                    None => {
+                        c.execute(
+                            sql!(
+                                "INSERT INTO devices (name, token_hash, created_at)
+                                 VALUES ($1, $2, now())"
+                            ),
+                            &pair,
+                        )
+                        .await?
+                    }
+                };
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Refuses the token from now on; the bundle then caps the laptop's key at the highest
+    /// sequence it uploaded (a stolen laptop cannot issue new valid cards).
+    pub async fn revoke_device(&self, name: String) -> Result<(), DbError> {
+        self.transaction(move |c| {
+            Box::pin(async move {
+                let Some(key_id) = c
+                    .query_opt(
+                        sql!(
+                            "UPDATE devices SET revoked_at = now()
+                             WHERE name = $1 AND revoked_at IS NULL RETURNING key_id"
+                        ),
+                        &args![&name],
+                        |r| r.opt_text(0),
+                    )
+                    .await?
+                else {
+                    return Err(DbError::NoSuchDevice);
+                };
+                if let Some(kid) = key_id {
+                    let numbers = c
+                        .query(
+                            sql!(
+                                "SELECT member_no FROM members WHERE substr(member_no, 1, 6) = $1"
+                            ),
+                            &args![&kid],
+                            |r| r.text(0),
+                        )
+                        .await?;
+                    c.execute(
+                        sql!("UPDATE device_keys SET max_seq = $2 WHERE key_id = $1"),
+                        &args![&kid, i64::from(max_seq_of(numbers))],
+                    )
+                    .await?;
+                    bump(c).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Every device the office issued a token to, and whether it is revoked.
+    pub(crate) async fn devices(&self) -> Result<Vec<DeviceCount>, DbError> {
+        self.query(
+            sql!("SELECT name, revoked_at IS NOT NULL FROM devices ORDER BY name"),
+            vec![],
+            |r| {
+                Ok(DeviceCount {
+                    device: r.text(0)?,
+                    revoked: r.flag(1)?,
+                    ..Default::default()
+                })
+            },
+        )
+        .await
+    }
+
     /// Every device, by name. The last upload is one index seek per device
     /// (`members (device, received_at)`), not a scan of the members.
     pub async fn device_list(&self) -> Result<Vec<DeviceRow>, DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    let conn = db.lock();
-                    let mut stmt = conn.prepare_cached(
-                        "SELECT d.name, d.key_id, d.created_at, d.revoked_at,
-                            (SELECT max(m.received_at) FROM members m WHERE m.device = d.name)
-                         FROM devices d ORDER BY d.name",
-                    )?;
-                    let rows = stmt.query_map([], |r| {
-                        Ok(DeviceRow {
-                            name: r.get(0)?,
-                            key_id: r.get(1)?,
-                            created_at: r.get(2)?,
-                            revoked_at: r.get(3)?,
-                            last_upload: r.get(4)?,
-                        })
-                    })?;
-                    Ok(rows.collect::<Result<_, _>>()?)
+        self.query(
+            sql!(
+                "SELECT d.name, d.key_id, utc_text(d.created_at), utc_text(d.revoked_at),
+                    (SELECT utc_text(max(m.received_at)) FROM members m WHERE m.device = d.name)
+                 FROM devices d ORDER BY d.name"
+            ),
+            vec![],
+            |r| {
+                Ok(DeviceRow {
+                    name: r.text(0)?,
+                    key_id: r.opt_text(1)?,
+                    created_at: r.text(2)?,
+                    revoked_at: r.opt_text(3)?,
+                    last_upload: r.opt_text(4)?,
                 })
-                .await
-            }
-            Db::Postgres(db) => {
-                let sql = format!(
-                    "SELECT d.name, d.key_id, {}, {},
-                        (SELECT {} FROM members m WHERE m.device = d.name)
-                     FROM devices d ORDER BY d.name",
-                    utc_text("d.created_at"),
-                    utc_text("d.revoked_at"),
-                    utc_text("max(m.received_at)")
-                );
-                Ok(db
-                    .client()
-                    .await?
-                    .query(&sql, &[])
-                    .await?
-                    .iter()
-                    .map(|r| DeviceRow {
-                        name: r.get(0),
-                        key_id: r.get(1),
-                        created_at: r.get(2),
-                        revoked_at: r.get(3),
-                        last_upload: r.get(4),
-                    })
-                    .collect())
-            }
-        }
+            },
+        )
+        .await
     }
 }

@@ -1,0 +1,156 @@
+//! The office's row and what the trust bundle lists (docs/trust.md): the bundle's version and
+//! date, the office keys, the bound laptop keys and the revoked member numbers.
+
+use super::conn::{Conn, Row, args};
+use super::sql::sql;
+use super::{Db, DbError, KeyRow, OfficeState};
+
+impl Db {
+    pub async fn office_state(&self) -> Result<OfficeState, DbError> {
+        self.with(|c| Box::pin(office_state(c))).await
+    }
+
+    /// The bound keys (by key id) and the revoked numbers (sorted), for the bundle.
+    pub async fn bundle_rows(&self) -> Result<(Vec<KeyRow>, Vec<String>), DbError> {
+        self.with(|c| {
+            Box::pin(async move {
+                let keys = c
+                    .query(
+                        sql!(
+                            "SELECT key_id, public_key, device, union_name, key_from, max_seq
+                             FROM device_keys ORDER BY key_id COLLATE \"C\""
+                        ),
+                        &[],
+                        key_row,
+                    )
+                    .await?;
+                let revoked = c
+                    .query(
+                        sql!("SELECT member_no FROM revoked ORDER BY member_no COLLATE \"C\""),
+                        &[],
+                        |r| r.text(0),
+                    )
+                    .await?;
+                Ok((keys, revoked))
+            })
+        })
+        .await
+    }
+
+    /// Changes the office row: `f` gets the current state and returns the new one (or an
+    /// error); the bundle version goes up when `bump` says so.
+    pub async fn update_office(
+        &self,
+        f: impl FnOnce(&OfficeState) -> Result<(OfficeState, bool), DbError> + Send + 'static,
+    ) -> Result<OfficeState, DbError> {
+        self.transaction(move |c| {
+            Box::pin(async move {
+                c.query(
+                    sql!("SELECT 1 FROM office WHERE id = 1 FOR UPDATE"),
+                    &[],
+                    |_| Ok(()),
+                )
+                .await?;
+                let (new, bumped) = f(&office_state(c).await?)?;
+                c.execute(
+                    sql!(
+                        "UPDATE office SET office_key = $1, next_office_key = $2, server_url = $3
+                         WHERE id = 1"
+                    ),
+                    &args![new.office_key, new.next_office_key, new.server_url],
+                )
+                .await?;
+                if bumped {
+                    bump(c).await?;
+                }
+                office_state(c).await
+            })
+        })
+        .await
+    }
+
+    /// Revokes a member number at the office; false if it already was.
+    pub async fn revoke_member(
+        &self,
+        member_no: String,
+        reason: String,
+        source: &'static str,
+    ) -> Result<bool, DbError> {
+        self.transaction(move |c| {
+            Box::pin(async move { revoke(c, &member_no, &reason, source).await })
+        })
+        .await
+    }
+}
+
+fn key_row(r: &dyn Row) -> Result<KeyRow, DbError> {
+    Ok(KeyRow {
+        key_id: r.text(0)?,
+        public_key: r.text(1)?,
+        device: r.text(2)?,
+        union: r.text(3)?,
+        from: r.text(4)?,
+        max_seq: r
+            .opt_int(5)?
+            .map(|m| u32::try_from(m).map_err(|_| DbError::Damaged("device_keys.max_seq".into())))
+            .transpose()?,
+    })
+}
+
+async fn office_state(c: &Conn<'_>) -> Result<OfficeState, DbError> {
+    c.query_one(
+        sql!(
+            "SELECT bundle_version, bundle_issued_at, office_key, next_office_key, server_url
+             FROM office WHERE id = 1"
+        ),
+        &[],
+        |r| {
+            Ok(OfficeState {
+                version: r.int(0)? as u64,
+                issued_at: r.text(1)?,
+                office_key: r.opt_text(2)?,
+                next_office_key: r.opt_text(3)?,
+                server_url: r.opt_text(4)?,
+            })
+        },
+    )
+    .await
+}
+
+/// Revokes a member number (a new bundle version if it was not yet); whether it was new.
+pub(crate) async fn revoke(
+    c: &Conn<'_>,
+    member_no: &str,
+    reason: &str,
+    source: &str,
+) -> Result<bool, DbError> {
+    let n = c
+        .execute(
+            sql!(
+                "INSERT INTO revoked (member_no, reason, source, revoked_at)
+                 VALUES ($1, $2, $3, now()) ON CONFLICT DO NOTHING"
+            ),
+            &args![member_no, reason, source],
+        )
+        .await?;
+    if n > 0 {
+        bump(c).await?;
+    }
+    Ok(n > 0)
+}
+
+/// The bundle changed: its version goes up, dated now.
+pub(crate) async fn bump(c: &Conn<'_>) -> Result<(), DbError> {
+    // whole seconds: the bundle says when it changed, not to the millisecond
+    let now = c.now();
+    let at = now.get(..19).map(|s| format!("{s}Z")).unwrap_or_default();
+    c.execute(
+        sql!(
+            "UPDATE office SET bundle_version = bundle_version + 1, bundle_issued_at = $1
+             WHERE id = 1"
+        ),
+        &args![at],
+    )
+    .await?;
+    Ok(())
+}
