@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::conn::{Value, args};
+use super::conn::{Value, args, from_row};
 use super::sql::sql;
 use super::{Db, DbError};
 
@@ -70,14 +70,9 @@ impl Db {
         }
         sql.push_str(" ORDER BY id DESC LIMIT $2");
         self.query(sql, params, |r| {
-            Ok(AuditRow {
-                id: r.int(0)?,
-                at: r.text(1)?,
-                actor: r.text(2)?,
-                action: r.text(3)?,
-                target: r.text(4)?,
-                count: r.int(5)?,
-            })
+            Ok(from_row! { r => AuditRow {
+                id: int, at: text, actor: text, action: text, target: text, count: int
+            } })
         })
         .await
     }

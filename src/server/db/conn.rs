@@ -96,6 +96,41 @@ pub(crate) trait Row {
     fn int(&self, i: usize) -> Result<i64, DbError>;
     fn opt_int(&self, i: usize) -> Result<Option<i64>, DbError>;
     fn flag(&self, i: usize) -> Result<bool, DbError>;
+
+    /// A count or version as stored (never below 0).
+    fn count(&self, i: usize) -> Result<u64, DbError> {
+        Ok(self.int(i)?.max(0) as u64)
+    }
+
+    /// A text column that may be NULL (a LEFT JOIN's), NULL read as "".
+    fn text_or_empty(&self, i: usize) -> Result<String, DbError> {
+        Ok(self.opt_text(i)?.unwrap_or_default())
+    }
+
+    /// A sequence number (NULL: none).
+    fn opt_u32(&self, i: usize) -> Result<Option<u32>, DbError> {
+        self.opt_int(i)?
+            .map(|v| u32::try_from(v).map_err(|_| DbError::Damaged(format!("column {i}: {v}"))))
+            .transpose()
+    }
+}
+
+/// Reads a struct from a row, its fields from the columns in the statement's order, each by
+/// the [`Row`] method named beside it (no column index kept in step by hand):
+/// `from_row! { r => KeyRow { key_id: text, public_key: text, max_seq: opt_u32 } }`.
+macro_rules! from_row {
+    { $row:expr => $t:ident { $($field:ident: $read:ident),* $(,)? } } => {{
+        let row: &dyn $crate::server::db::conn::Row = $row;
+        let mut at = 0;
+        $t { $($field: row.$read($crate::server::db::conn::next_column(&mut at))?),* }
+    }};
+}
+pub(crate) use from_row;
+
+/// The column after `at` (for [`from_row!`]).
+pub(crate) fn next_column(at: &mut usize) -> usize {
+    *at += 1;
+    *at - 1
 }
 
 macro_rules! row_of {
@@ -122,11 +157,6 @@ macro_rules! row_of {
 
 row_of!(rusqlite::Row<'_>, get);
 row_of!(tokio_postgres::Row, try_get);
-
-/// A count as stored (never below 0).
-pub(crate) fn count(r: &dyn Row, i: usize) -> Result<u64, DbError> {
-    Ok(r.int(i)?.max(0) as u64)
-}
 
 /// A connection of either backend, for the length of one call or transaction.
 pub(crate) enum Conn<'a> {
@@ -332,13 +362,17 @@ impl Conn<'_> {
 /// wants (PostgreSQL's runs on the request's task).
 pub(crate) type Job<'c, T> = Pin<Box<dyn Future<Output = Result<T, DbError>> + Send + 'c>>;
 
+/// A body run on a connection of either backend ([`Db::with`], [`Db::transaction`]).
+pub(crate) trait Body<T>:
+    for<'c, 'a> FnOnce(&'c Conn<'a>) -> Job<'c, T> + Send + 'static
+{
+}
+
+impl<T, F> Body<T> for F where F: for<'c, 'a> FnOnce(&'c Conn<'a>) -> Job<'c, T> + Send + 'static {}
+
 impl Db {
     /// Runs `f` on one connection, each statement on its own.
-    pub(crate) async fn with<T, F>(&self, f: F) -> Result<T, DbError>
-    where
-        T: Send + 'static,
-        F: for<'c, 'a> FnOnce(&'c Conn<'a>) -> Job<'c, T> + Send + 'static,
-    {
+    pub(crate) async fn with<T: Send + 'static>(&self, f: impl Body<T>) -> Result<T, DbError> {
         self.run(false, f).await
     }
 
@@ -346,19 +380,14 @@ impl Db {
     /// SQLite's is `IMMEDIATE` (the write lock at once: another process on the file waits for
     /// it rather than failing at the first write); PostgreSQL's is READ COMMITTED, rows
     /// locked as the statements say (`FOR UPDATE`).
-    pub(crate) async fn transaction<T, F>(&self, f: F) -> Result<T, DbError>
-    where
-        T: Send + 'static,
-        F: for<'c, 'a> FnOnce(&'c Conn<'a>) -> Job<'c, T> + Send + 'static,
-    {
+    pub(crate) async fn transaction<T: Send + 'static>(
+        &self,
+        f: impl Body<T>,
+    ) -> Result<T, DbError> {
         self.run(true, f).await
     }
 
-    async fn run<T, F>(&self, tx: bool, f: F) -> Result<T, DbError>
-    where
-        T: Send + 'static,
-        F: for<'c, 'a> FnOnce(&'c Conn<'a>) -> Job<'c, T> + Send + 'static,
-    {
+    async fn run<T: Send + 'static>(&self, tx: bool, f: impl Body<T>) -> Result<T, DbError> {
         match self {
             Db::Sqlite(db) => {
                 let db = db.clone();
@@ -402,10 +431,7 @@ impl Db {
     }
 }
 
-fn run_sqlite<T, F>(db: &SqliteDb, tx: bool, f: F) -> Result<T, DbError>
-where
-    F: for<'c, 'a> FnOnce(&'c Conn<'a>) -> Job<'c, T>,
-{
+fn run_sqlite<T>(db: &SqliteDb, tx: bool, f: impl Body<T>) -> Result<T, DbError> {
     let mut guard = db.lock();
     if tx {
         guard.execute_batch("BEGIN IMMEDIATE")?;
@@ -436,10 +462,7 @@ where
     out
 }
 
-async fn run_pg<T, F>(db: &PgDb, tx: bool, f: F) -> Result<T, DbError>
-where
-    F: for<'c, 'a> FnOnce(&'c Conn<'a>) -> Job<'c, T>,
-{
+async fn run_pg<T>(db: &PgDb, tx: bool, f: impl Body<T>) -> Result<T, DbError> {
     let mut client = db.client().await?;
     if !tx {
         return f(&Conn::Pg(PgConn::Client(&client))).await;
@@ -465,13 +488,9 @@ mod tests {
     }
 
     fn mapped(r: &dyn Row) -> Result<Mapped, DbError> {
-        Ok(Mapped {
-            text: r.text(0)?,
-            none: r.opt_text(1)?,
-            int: r.int(2)?,
-            opt_int: r.opt_int(3)?,
-            flag: r.flag(4)?,
-        })
+        Ok(
+            from_row! { r => Mapped { text: text, none: opt_text, int: int, opt_int: opt_int, flag: flag } },
+        )
     }
 
     /// The parameters come back as they went in, through one mapper, on `db`.

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::conn::args;
+use super::conn::{args, from_row};
 use super::office::bump;
 use super::sql::sql;
 use super::{Db, DbError, DeviceCount, max_seq_of};
@@ -143,13 +143,10 @@ impl Db {
             ),
             vec![],
             |r| {
-                Ok(DeviceRow {
-                    name: r.text(0)?,
-                    key_id: r.opt_text(1)?,
-                    created_at: r.text(2)?,
-                    revoked_at: r.opt_text(3)?,
-                    last_upload: r.opt_text(4)?,
-                })
+                Ok(from_row! { r => DeviceRow {
+                    name: text, key_id: opt_text, created_at: text, revoked_at: opt_text,
+                    last_upload: opt_text
+                } })
             },
         )
         .await

@@ -40,7 +40,7 @@ pub use figures::{Breakdown, Counts, FigureFilter, Figures};
 use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
-use self::conn::args;
+use self::conn::{args, from_row};
 use self::sql::{Backend, sql};
 use super::ingest::{Candidate, Decision};
 use crate::i18n::Lang;
@@ -416,21 +416,15 @@ impl Db {
     ) -> Result<Vec<(i64, MemberRow)>, DbError> {
         self.query(
             sql!(
-                "SELECT id, uuid, member_no, record, device, utc_text(received_at) FROM members
+                "SELECT uuid, member_no, record, device, utc_text(received_at), id FROM members
                  WHERE id > $1 AND erased_at IS NULL ORDER BY id LIMIT $2"
             ),
             args![after, limit],
             |r| {
-                Ok((
-                    r.int(0)?,
-                    MemberRow {
-                        uuid: r.text(1)?,
-                        member_no: r.text(2)?,
-                        record: r.text(3)?,
-                        device: r.text(4)?,
-                        received_at: r.text(5)?,
-                    },
-                ))
+                let row = from_row! { r => MemberRow {
+                    uuid: text, member_no: text, record: text, device: text, received_at: text
+                } };
+                Ok((r.int(5)?, row))
             },
         )
         .await

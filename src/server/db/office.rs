@@ -1,7 +1,7 @@
 //! The office's row and what the trust bundle lists (docs/trust.md): the bundle's version and
 //! date, the office keys, the bound laptop keys and the revoked member numbers.
 
-use super::conn::{Conn, Row, args};
+use super::conn::{Conn, Row, args, from_row};
 use super::sql::sql;
 use super::{Db, DbError, KeyRow, OfficeState};
 
@@ -84,17 +84,9 @@ impl Db {
 }
 
 fn key_row(r: &dyn Row) -> Result<KeyRow, DbError> {
-    Ok(KeyRow {
-        key_id: r.text(0)?,
-        public_key: r.text(1)?,
-        device: r.text(2)?,
-        union: r.text(3)?,
-        from: r.text(4)?,
-        max_seq: r
-            .opt_int(5)?
-            .map(|m| u32::try_from(m).map_err(|_| DbError::Damaged("device_keys.max_seq".into())))
-            .transpose()?,
-    })
+    Ok(from_row! { r => KeyRow {
+        key_id: text, public_key: text, device: text, union: text, from: text, max_seq: opt_u32
+    } })
 }
 
 async fn office_state(c: &Conn<'_>) -> Result<OfficeState, DbError> {
@@ -105,13 +97,10 @@ async fn office_state(c: &Conn<'_>) -> Result<OfficeState, DbError> {
         ),
         &[],
         |r| {
-            Ok(OfficeState {
-                version: r.int(0)? as u64,
-                issued_at: r.text(1)?,
-                office_key: r.opt_text(2)?,
-                next_office_key: r.opt_text(3)?,
-                server_url: r.opt_text(4)?,
-            })
+            Ok(from_row! { r => OfficeState {
+                version: count, issued_at: text,
+                office_key: opt_text, next_office_key: opt_text, server_url: opt_text
+            } })
         },
     )
     .await

@@ -2,9 +2,9 @@
 //! on it — correcting the record, and erasing the person on request (the personal fields
 //! go, the member number is revoked through the bundle, the figures stay).
 
-use super::conn::args;
+use super::conn::{args, from_row};
 use super::office::revoke;
-use super::search::{Review, SearchKeys};
+use super::search::{Review, ReviewColumn, SearchKeys};
 use super::sql::sql;
 use super::{Db, DbError, REVOKED_BY_OFFICE, changed_a_row};
 
@@ -43,21 +43,12 @@ impl Db {
             ),
             args![member_no],
             |r| {
-                Ok(MemberDetail {
-                    id: r.int(0)?,
-                    uuid: r.text(1)?,
-                    member_no: r.text(2)?,
-                    record: r.text(3)?,
-                    device: r.text(4)?,
-                    event_date: r.text(5)?,
-                    received_at: r.text(6)?,
-                    review: Review::of_stored(r.opt_text(7)?),
-                    review_comment: r.opt_text(8)?.unwrap_or_default(),
-                    review_by: r.opt_text(9)?,
-                    corrected_at: r.opt_text(10)?,
-                    erased_at: r.opt_text(11)?,
-                    revoked: r.opt_text(12)?,
-                })
+                Ok(from_row! { r => MemberDetail {
+                    id: int, uuid: text, member_no: text, record: text, device: text,
+                    event_date: text, received_at: text, review: review,
+                    review_comment: text_or_empty, review_by: opt_text,
+                    corrected_at: opt_text, erased_at: opt_text, revoked: opt_text
+                } })
             },
         )
         .await

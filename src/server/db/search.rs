@@ -17,7 +17,7 @@
 
 use serde::Serialize;
 
-use super::conn::{Conn, Row, Value, args};
+use super::conn::{Conn, Row, Value, args, from_row};
 use super::sql::{Backend, sql};
 use super::{Db, DbError, postgres, sqlite};
 use crate::member::Member;
@@ -349,16 +349,21 @@ const LIST_COLUMNS: &str = "m.id, m.uuid, m.member_no, m.record, m.device, m.eve
     utc_text(m.received_at), (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)";
 
 fn list_row(r: &dyn Row) -> Result<ListRow, DbError> {
-    Ok(ListRow {
-        id: r.int(0)?,
-        uuid: r.text(1)?,
-        member_no: r.text(2)?,
-        record: r.text(3)?,
-        device: r.text(4)?,
-        event_date: r.text(5)?,
-        received_at: r.text(6)?,
-        review: Review::of_stored(r.opt_text(7)?),
-    })
+    Ok(from_row! { r => ListRow {
+        id: int, uuid: text, member_no: text, record: text, device: text, event_date: text,
+        received_at: text, review: review
+    } })
+}
+
+/// A member's review state as a column (`member_reviews.status`, NULL when never reviewed).
+pub(crate) trait ReviewColumn {
+    fn review(&self, i: usize) -> Result<Review, DbError>;
+}
+
+impl ReviewColumn for dyn Row + '_ {
+    fn review(&self, i: usize) -> Result<Review, DbError> {
+        Ok(Review::of_stored(self.opt_text(i)?))
+    }
 }
 
 #[cfg(test)]

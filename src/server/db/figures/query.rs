@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 
 use super::{Breakdown, Counts, Dimensions, FigureFilter, Figures};
 use crate::server::db::DbError;
-use crate::server::db::conn::{Row, Value, count};
+use crate::server::db::conn::{Row, Value};
 
 /// A breakdown of the figures, and the column it groups by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,7 +180,7 @@ impl FigureRow {
         Ok(FigureRow {
             tag: r.text(0)?,
             key: r.text(1)?,
-            n: [count(r, 2)?, count(r, 3)?, count(r, 4)?, count(r, 5)?],
+            n: [r.count(2)?, r.count(3)?, r.count(4)?, r.count(5)?],
         })
     }
 }
