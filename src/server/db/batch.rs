@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::conn::{Conn, args};
+use super::conn::{Conn, args, first, only};
 use super::figures::Increments;
 use super::office::bump;
 use super::sql::sql;
@@ -95,21 +95,23 @@ async fn bind(
     b: &Binding,
 ) -> Result<Result<bool, BindRefusal>, DbError> {
     let bound = c
-        .query_one(
+        .query(
             sql!("SELECT key_id FROM devices WHERE name = $1 FOR UPDATE"),
             &args![device],
             |r| r.opt_text(0),
         )
-        .await?;
+        .await
+        .and_then(only)?;
     let key_of = move |kid: &str| {
         let kid = args![kid];
         async move {
-            c.query_opt(
+            c.query(
                 sql!("SELECT public_key FROM device_keys WHERE key_id = $1"),
                 &kid,
                 |r| r.text(0),
             )
             .await
+            .map(first)
         }
     };
     if let Some(kid) = bound {

@@ -17,7 +17,7 @@ use rusqlite::types::ToSqlOutput;
 use tokio_postgres::types::ToSql as PgToSql;
 
 use super::postgres::PgDb;
-use super::sql::{Backend, Spelled, Stmt};
+use super::sql::{Backend, Stmt};
 use super::sqlite::SqliteDb;
 use super::{Db, DbError, blocking, now_utc};
 
@@ -181,27 +181,78 @@ impl<'a> SqliteConn<'a> {
     pub(crate) fn now(&self) -> &str {
         &self.now
     }
+
+    /// Runs `f` on the statement (prepared once and cached) with its parameters: the values,
+    /// then the call's time where the statement says `now()`.
+    fn run<R>(
+        &self,
+        sql: &Stmt<'_>,
+        args: &[Value],
+        f: impl FnOnce(
+            &mut rusqlite::CachedStatement<'_>,
+            &[&dyn rusqlite::ToSql],
+        ) -> Result<R, DbError>,
+    ) -> Result<R, DbError> {
+        let spelled = sql.spelled(Backend::Sqlite);
+        let mut params: Vec<&dyn rusqlite::ToSql> =
+            args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
+        if let Some(k) = spelled.now {
+            if k != args.len() + 1 {
+                return Err(DbError::Internal(format!(
+                    "a statement with now() as parameter {k} was given {} values",
+                    args.len()
+                )));
+            }
+            params.push(&self.now);
+        }
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&spelled.text)?;
+        f(&mut stmt, &params)
+    }
 }
 
-/// A pooled PostgreSQL connection, or a transaction on one.
-pub(crate) enum PgConn<'a> {
-    Client(&'a deadpool_postgres::Client),
-    Tx(&'a deadpool_postgres::Transaction<'a>),
+/// A PostgreSQL connection for one call or transaction. A transaction's statements go to its
+/// client as any other does (the connection is in the transaction until it ends), so one
+/// shape serves both; fixed statements are prepared once per connection (deadpool's cache).
+pub(crate) struct PgConn<'a> {
+    client: &'a tokio_postgres::Client,
+    cache: &'a deadpool_postgres::StatementCache,
 }
 
 type PgParams<'p> = [&'p (dyn PgToSql + Sync)];
 
-impl PgConn<'_> {
+impl<'a> PgConn<'a> {
+    pub(crate) fn of_client(c: &'a deadpool_postgres::Client) -> PgConn<'a> {
+        PgConn {
+            client: c,
+            cache: &c.statement_cache,
+        }
+    }
+
+    pub(crate) fn of_tx(t: &'a deadpool_postgres::Transaction<'a>) -> PgConn<'a> {
+        PgConn {
+            client: t.client(),
+            cache: &t.statement_cache,
+        }
+    }
+
+    /// A built statement is prepared for this one run: PostgreSQL plans it with its values.
+    async fn prepare(&self, sql: &Stmt<'_>) -> Result<tokio_postgres::Statement, DbError> {
+        let text = &sql.spelled(Backend::Postgres).text;
+        Ok(if sql.is_fixed() {
+            self.cache.prepare(self.client, text).await?
+        } else {
+            self.client.prepare(text).await?
+        })
+    }
+
     pub(crate) async fn query(
         &self,
         sql: impl Into<Stmt<'_>>,
         params: &PgParams<'_>,
     ) -> Result<Vec<tokio_postgres::Row>, DbError> {
-        let sql = sql.into();
-        match self {
-            PgConn::Client(c) => pg_query(*c, &sql, params).await,
-            PgConn::Tx(t) => pg_query(*t, &sql, params).await,
-        }
+        let stmt = self.prepare(&sql.into()).await?;
+        Ok(self.client.query(&stmt, params).await?)
     }
 
     pub(crate) async fn execute(
@@ -209,68 +260,20 @@ impl PgConn<'_> {
         sql: impl Into<Stmt<'_>>,
         params: &PgParams<'_>,
     ) -> Result<u64, DbError> {
-        let sql = sql.into();
-        match self {
-            PgConn::Client(c) => pg_execute(*c, &sql, params).await,
-            PgConn::Tx(t) => pg_execute(*t, &sql, params).await,
-        }
+        let stmt = self.prepare(&sql.into()).await?;
+        Ok(self.client.execute(&stmt, params).await?)
     }
 }
 
-/// A fixed statement is prepared once per connection (deadpool's cache); a built one is sent
-/// unnamed, planned with its values.
-async fn pg_statement(
-    c: &impl deadpool_postgres::GenericClient,
-    sql: &Stmt<'_>,
-) -> Result<Result<tokio_postgres::Statement, String>, DbError> {
-    let spelled = sql.spelled(Backend::Postgres);
-    Ok(if sql.is_fixed() {
-        Ok(c.prepare_cached(&spelled.text).await?)
-    } else {
-        Err(spelled.into_owned().text)
-    })
+/// The first row a statement gave, if any: `c.query(…).await.map(first)`.
+pub(crate) fn first<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
 }
 
-async fn pg_query(
-    c: &impl deadpool_postgres::GenericClient,
-    sql: &Stmt<'_>,
-    params: &PgParams<'_>,
-) -> Result<Vec<tokio_postgres::Row>, DbError> {
-    Ok(match pg_statement(c, sql).await? {
-        Ok(stmt) => c.query(&stmt, params).await?,
-        Err(text) => c.query(text.as_str(), params).await?,
-    })
-}
-
-async fn pg_execute(
-    c: &impl deadpool_postgres::GenericClient,
-    sql: &Stmt<'_>,
-    params: &PgParams<'_>,
-) -> Result<u64, DbError> {
-    Ok(match pg_statement(c, sql).await? {
-        Ok(stmt) => c.execute(&stmt, params).await?,
-        Err(text) => c.execute(text.as_str(), params).await?,
-    })
-}
-
-/// SQLite's parameters for a statement: the values, then the call's time if it says `now()`.
-fn sqlite_params<'p>(
-    spelled: &Spelled,
-    args: &'p [Value],
-    now: &'p String,
-) -> Result<Vec<&'p dyn rusqlite::ToSql>, DbError> {
-    let mut params: Vec<&dyn rusqlite::ToSql> =
-        args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
-    if let Some(k) = spelled.now {
-        if k != args.len() + 1 {
-            return Err(DbError::Internal(format!(
-                "a statement with now() as parameter {k} was given {} values",
-                args.len()
-            )));
-        }
-        params.push(now);
-    }
-    Ok(params)
+/// The row a statement always gives (an aggregate, the office row): `….and_then(only)`.
+pub(crate) fn only<T>(rows: Vec<T>) -> Result<T, DbError> {
+    first(rows)
+        .ok_or_else(|| DbError::Damaged("a statement that always gives a row gave none".into()))
 }
 
 impl Conn<'_> {
@@ -291,16 +294,8 @@ impl Conn<'_> {
     ) -> Result<u64, DbError> {
         let sql = sql.into();
         match self {
-            Conn::Sqlite(s) => {
-                let spelled = sql.spelled(Backend::Sqlite);
-                let conn = s.lock();
-                let mut stmt = conn.prepare_cached(&spelled.text)?;
-                Ok(stmt.execute(&*sqlite_params(&spelled, args, &s.now)?)? as u64)
-            }
-            Conn::Pg(p) => {
-                let params: Vec<_> = args.iter().map(Value::pg).collect();
-                p.execute(sql, &params).await
-            }
+            Conn::Sqlite(s) => s.run(&sql, args, |stmt, p| Ok(stmt.execute(p)? as u64)),
+            Conn::Pg(p) => p.execute(sql, &pg_params(args)).await,
         }
     }
 
@@ -313,49 +308,24 @@ impl Conn<'_> {
     ) -> Result<Vec<T>, DbError> {
         let sql = sql.into();
         match self {
-            Conn::Sqlite(s) => {
-                let spelled = sql.spelled(Backend::Sqlite);
-                let conn = s.lock();
-                let mut stmt = conn.prepare_cached(&spelled.text)?;
-                let mut rows = stmt.query(&*sqlite_params(&spelled, args, &s.now)?)?;
+            Conn::Sqlite(s) => s.run(&sql, args, |stmt, p| {
+                let mut rows = stmt.query(p)?;
                 let mut out = Vec::new();
                 while let Some(r) = rows.next()? {
                     out.push(map(r)?);
                 }
                 Ok(out)
-            }
+            }),
             Conn::Pg(p) => {
-                let params: Vec<_> = args.iter().map(Value::pg).collect();
-                p.query(sql, &params)
-                    .await?
-                    .iter()
-                    .map(|r| map(r))
-                    .collect()
+                let rows = p.query(sql, &pg_params(args)).await?;
+                rows.iter().map(|r| map(r)).collect()
             }
         }
     }
+}
 
-    /// The first row of a statement, if any.
-    pub(crate) async fn query_opt<T>(
-        &self,
-        sql: impl Into<Stmt<'_>>,
-        args: &[Value],
-        map: impl Fn(&dyn Row) -> Result<T, DbError>,
-    ) -> Result<Option<T>, DbError> {
-        Ok(self.query(sql, args, map).await?.into_iter().next())
-    }
-
-    /// The one row a statement always gives (an aggregate, the office row).
-    pub(crate) async fn query_one<T>(
-        &self,
-        sql: impl Into<Stmt<'_>>,
-        args: &[Value],
-        map: impl Fn(&dyn Row) -> Result<T, DbError>,
-    ) -> Result<T, DbError> {
-        self.query_opt(sql, args, map)
-            .await?
-            .ok_or_else(|| DbError::Damaged("a statement that always gives a row gave none".into()))
-    }
+fn pg_params(args: &[Value]) -> Vec<&(dyn PgToSql + Sync)> {
+    args.iter().map(Value::pg).collect()
 }
 
 /// What a body given a connection returns: a future that may borrow it, `Send` as axum
@@ -419,16 +389,6 @@ impl Db {
         self.with(move |c| Box::pin(async move { c.query(sql, &args, map).await }))
             .await
     }
-
-    /// One statement's first row, if any.
-    pub(crate) async fn query_opt<T: Send + 'static>(
-        &self,
-        sql: impl Into<Stmt<'static>>,
-        args: Vec<Value>,
-        map: fn(&dyn Row) -> Result<T, DbError>,
-    ) -> Result<Option<T>, DbError> {
-        Ok(self.query(sql, args, map).await?.into_iter().next())
-    }
 }
 
 fn run_sqlite<T>(db: &SqliteDb, tx: bool, f: impl Body<T>) -> Result<T, DbError> {
@@ -465,10 +425,10 @@ fn run_sqlite<T>(db: &SqliteDb, tx: bool, f: impl Body<T>) -> Result<T, DbError>
 async fn run_pg<T>(db: &PgDb, tx: bool, f: impl Body<T>) -> Result<T, DbError> {
     let mut client = db.client().await?;
     if !tx {
-        return f(&Conn::Pg(PgConn::Client(&client))).await;
+        return f(&Conn::Pg(PgConn::of_client(&client))).await;
     }
     let t = client.transaction().await?;
-    let out = f(&Conn::Pg(PgConn::Tx(&t))).await?;
+    let out = f(&Conn::Pg(PgConn::of_tx(&t))).await?;
     t.commit().await?;
     Ok(out)
 }
@@ -521,9 +481,9 @@ mod tests {
         );
         // now() is the call's time, as RFC 3339 text on both
         let at = db
-            .query_opt(sql!("SELECT utc_text(now())"), vec![], |r| r.text(0))
+            .query(sql!("SELECT utc_text(now())"), vec![], |r| r.text(0))
             .await
-            .unwrap()
+            .and_then(only)
             .unwrap();
         assert!(
             chrono::DateTime::parse_from_rfc3339(&at).is_ok() && at.ends_with('Z'),

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::conn::{args, from_row};
+use super::conn::{args, first, from_row};
 use super::office::bump;
 use super::sql::sql;
 use super::{Db, DbError, DeviceCount, max_seq_of};
@@ -22,26 +22,28 @@ pub struct DeviceRow {
 impl Db {
     /// The device name for a token's hash, if the token is valid (not revoked).
     pub async fn device_for_token(&self, hash: String) -> Result<Option<String>, DbError> {
-        self.query_opt(
+        self.query(
             sql!("SELECT name FROM devices WHERE token_hash = $1 AND revoked_at IS NULL"),
             args![hash],
             |r| r.text(0),
         )
         .await
+        .map(first)
     }
 
     pub async fn add_device(&self, name: String, hash: String) -> Result<(), DbError> {
         self.transaction(move |c| {
             Box::pin(async move {
                 let revoked = c
-                    .query_opt(
+                    .query(
                         sql!(
                             "SELECT revoked_at IS NOT NULL FROM devices WHERE name = $1 FOR UPDATE"
                         ),
                         &args![&name],
                         |r| r.flag(0),
                     )
-                    .await?;
+                    .await
+                    .map(first)?;
                 let pair = args![&name, &hash];
                 match revoked {
                     Some(false) => return Err(DbError::DeviceExists),
@@ -81,7 +83,7 @@ impl Db {
         self.transaction(move |c| {
             Box::pin(async move {
                 let Some(key_id) = c
-                    .query_opt(
+                    .query(
                         sql!(
                             "UPDATE devices SET revoked_at = now()
                              WHERE name = $1 AND revoked_at IS NULL RETURNING key_id"
@@ -89,7 +91,8 @@ impl Db {
                         &args![&name],
                         |r| r.opt_text(0),
                     )
-                    .await?
+                    .await
+                    .map(first)?
                 else {
                     return Err(DbError::NoSuchDevice);
                 };

@@ -1,7 +1,7 @@
 //! The office's row and what the trust bundle lists (docs/trust.md): the bundle's version and
 //! date, the office keys, the bound laptop keys and the revoked member numbers.
 
-use super::conn::{Conn, Row, args, from_row};
+use super::conn::{Conn, Row, args, from_row, only};
 use super::sql::sql;
 use super::{Db, DbError, KeyRow, OfficeState};
 
@@ -90,7 +90,7 @@ fn key_row(r: &dyn Row) -> Result<KeyRow, DbError> {
 }
 
 async fn office_state(c: &Conn<'_>) -> Result<OfficeState, DbError> {
-    c.query_one(
+    c.query(
         sql!(
             "SELECT bundle_version, bundle_issued_at, office_key, next_office_key, server_url
              FROM office WHERE id = 1"
@@ -104,6 +104,7 @@ async fn office_state(c: &Conn<'_>) -> Result<OfficeState, DbError> {
         },
     )
     .await
+    .and_then(only)
 }
 
 /// Revokes a member number (a new bundle version if it was not yet); whether it was new.

@@ -2,7 +2,7 @@
 //! on it — correcting the record, and erasing the person on request (the personal fields
 //! go, the member number is revoked through the bundle, the figures stay).
 
-use super::conn::{args, from_row};
+use super::conn::{args, first, from_row};
 use super::office::revoke;
 use super::search::{Review, ReviewColumn, SearchKeys};
 use super::sql::sql;
@@ -31,7 +31,7 @@ pub struct MemberDetail {
 
 impl Db {
     pub async fn member_detail(&self, member_no: String) -> Result<Option<MemberDetail>, DbError> {
-        self.query_opt(
+        self.query(
             sql!(
                 "SELECT m.id, m.uuid, m.member_no, m.record, m.device, m.event_date::text,
                     utc_text(m.received_at), r.status, r.comment, r.by_user,
@@ -52,6 +52,7 @@ impl Db {
             },
         )
         .await
+        .map(first)
     }
 
     pub async fn set_review(
@@ -120,7 +121,7 @@ impl Db {
         self.transaction(move |c| {
             Box::pin(async move {
                 let Some(id) = c
-                    .query_opt(
+                    .query(
                         sql!(
                             "UPDATE members SET record = $2, person_key = 'erased:' || uuid,
                                 content_hash = 'erased', s_name = NULL, s_phone_tail = NULL,
@@ -130,7 +131,8 @@ impl Db {
                         &args![&member_no, remains],
                         |r| r.int(0),
                     )
-                    .await?
+                    .await
+                    .map(first)?
                 else {
                     return Err(DbError::NoSuchMember);
                 };

@@ -177,7 +177,7 @@ pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         tx.batch_execute(sql).await?;
         if i + 1 == FIGURES_VERSION {
-            backfill_figures(&PgConn::Tx(&tx)).await?;
+            backfill_figures(&PgConn::of_tx(&tx)).await?;
         }
         if i + 1 == MEETING_SHARE_VERSION {
             tx.batch_execute(figures::MEETING_SHARE_UPDATE).await?;

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::conn::{Value, args};
+use super::conn::{Value, args, first, only};
 use super::sql::sql;
 use super::{Db, DbError, changed_a_row};
 
@@ -121,12 +121,13 @@ impl Db {
 
     pub async fn user(&self, name: String) -> Result<Option<UserRow>, DbError> {
         let row = self
-            .query_opt(
+            .query(
                 sql!("SELECT name, role, password_hash FROM office_users WHERE name = $1"),
                 args![name],
                 |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)),
             )
-            .await?;
+            .await
+            .map(first)?;
         Ok(row.and_then(|(name, role, password_hash)| {
             Some(UserRow {
                 name,
@@ -157,7 +158,7 @@ impl Db {
     /// The session and its user (a removed user has none).
     pub async fn session(&self, id_hash: String) -> Result<Option<SessionRow>, DbError> {
         let raw = self
-            .query_opt(
+            .query(
                 sql!(
                     "SELECT s.user_name, u.role, s.csrf, s.created_at, s.seen_at
                      FROM console_sessions s JOIN office_users u ON u.name = s.user_name
@@ -166,7 +167,8 @@ impl Db {
                 args![id_hash],
                 |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?, r.int(3)?, r.int(4)?)),
             )
-            .await?;
+            .await
+            .map(first)?;
         Ok(raw.and_then(|(user, role, csrf, created_at, seen_at)| {
             Some(SessionRow {
                 user,
@@ -213,7 +215,7 @@ impl Db {
         }
         let list: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
         let until = self
-            .query_opt(
+            .query(
                 format!(
                     "SELECT max(locked_until) FROM login_failures WHERE key IN ({})",
                     list.join(", ")
@@ -221,7 +223,8 @@ impl Db {
                 keys.into_iter().map(Value::from).collect(),
                 |r| r.opt_int(0),
             )
-            .await?
+            .await
+            .map(first)?
             .flatten();
         Ok(until.map_or(0, |u| (u - now).max(0)))
     }
@@ -238,7 +241,7 @@ impl Db {
             Box::pin(async move {
                 for (key, free) in &keys {
                     let n = c
-                        .query_one(
+                        .query(
                             sql!(
                                 "INSERT INTO login_failures (key, failures, last_at, locked_until)
                                  VALUES ($1, 1, $2, 0)
@@ -251,7 +254,8 @@ impl Db {
                             &args![key, now, forget_before],
                             |r| r.int(0),
                         )
-                        .await?;
+                        .await
+                        .and_then(only)?;
                     let lock = lock_seconds(n, *free, throttle.max_lock);
                     c.execute(
                         sql!("UPDATE login_failures SET locked_until = $2 WHERE key = $1"),
