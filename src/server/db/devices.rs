@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::conn::{args, first, from_row};
+use super::conn::{Conn, args, first, from_row};
 use super::office::bump;
 use super::sql::sql;
 use super::{Db, DbError, DeviceCount, max_seq_of};
@@ -32,91 +32,15 @@ impl Db {
     }
 
     pub async fn add_device(&self, name: String, hash: String) -> Result<(), DbError> {
-        self.transaction(move |c| {
-            Box::pin(async move {
-                let revoked = c
-                    .query(
-                        sql!(
-                            "SELECT revoked_at IS NOT NULL FROM devices WHERE name = $1 FOR UPDATE"
-                        ),
-                        &args![&name],
-                        |r| r.flag(0),
-                    )
-                    .await
-                    .map(first)?;
-                let pair = args![&name, &hash];
-                match revoked {
-                    Some(false) => return Err(DbError::DeviceExists),
-                    // A revoked name gets a fresh token: the laptop was re-issued, and its
-                    // first upload binds the token again.
-                    Some(true) => {
-                        c.execute(
-                            sql!(
-                                "UPDATE devices SET token_hash = $2, created_at = now(),
-                                    revoked_at = NULL, key_id = NULL
-                                 WHERE name = $1"
-                            ),
-                            &pair,
-                        )
-                        .await?
-                    }
-                    None => {
-                        c.execute(
-                            sql!(
-                                "INSERT INTO devices (name, token_hash, created_at)
-                                 VALUES ($1, $2, now())"
-                            ),
-                            &pair,
-                        )
-                        .await?
-                    }
-                };
-                Ok(())
-            })
-        })
-        .await
+        self.transaction(move |c| Box::pin(add_device(c, name, hash)))
+            .await
     }
 
     /// Refuses the token from now on; the bundle then caps the laptop's key at the highest
     /// sequence it uploaded (a stolen laptop cannot issue new valid cards).
     pub async fn revoke_device(&self, name: String) -> Result<(), DbError> {
-        self.transaction(move |c| {
-            Box::pin(async move {
-                let Some(key_id) = c
-                    .query(
-                        sql!(
-                            "UPDATE devices SET revoked_at = now()
-                             WHERE name = $1 AND revoked_at IS NULL RETURNING key_id"
-                        ),
-                        &args![&name],
-                        |r| r.opt_text(0),
-                    )
-                    .await
-                    .map(first)?
-                else {
-                    return Err(DbError::NoSuchDevice);
-                };
-                if let Some(kid) = key_id {
-                    let numbers = c
-                        .query(
-                            sql!(
-                                "SELECT member_no FROM members WHERE substr(member_no, 1, 6) = $1"
-                            ),
-                            &args![&kid],
-                            |r| r.text(0),
-                        )
-                        .await?;
-                    c.execute(
-                        sql!("UPDATE device_keys SET max_seq = $2 WHERE key_id = $1"),
-                        &args![&kid, i64::from(max_seq_of(numbers))],
-                    )
-                    .await?;
-                    bump(c).await?;
-                }
-                Ok(())
-            })
-        })
-        .await
+        self.transaction(move |c| Box::pin(revoke_device(c, name)))
+            .await
     }
 
     /// Every device the office issued a token to, and whether it is revoked.
@@ -154,4 +78,60 @@ impl Db {
         )
         .await
     }
+}
+
+async fn add_device(c: &Conn<'_>, name: String, hash: String) -> Result<(), DbError> {
+    let revoked = c
+        .query(
+            sql!("SELECT revoked_at IS NOT NULL FROM devices WHERE name = $1 FOR UPDATE"),
+            &args![&name],
+            |r| r.flag(0),
+        )
+        .await
+        .map(first)?;
+    let name_and_hash = args![name, hash];
+    match revoked {
+        Some(false) => return Err(DbError::DeviceExists),
+        // A revoked name gets a fresh token: the laptop was re-issued, and its first upload
+        // binds the token again.
+        Some(true) => {
+            let reissue = sql!(
+                "UPDATE devices SET token_hash = $2, created_at = now(), revoked_at = NULL,
+                    key_id = NULL
+                 WHERE name = $1"
+            );
+            c.execute(reissue, &name_and_hash).await?
+        }
+        None => {
+            let add =
+                sql!("INSERT INTO devices (name, token_hash, created_at) VALUES ($1, $2, now())");
+            c.execute(add, &name_and_hash).await?
+        }
+    };
+    Ok(())
+}
+
+async fn revoke_device(c: &Conn<'_>, name: String) -> Result<(), DbError> {
+    let revoke = sql!(
+        "UPDATE devices SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL
+         RETURNING key_id"
+    );
+    let Some(key_id) = c
+        .query(revoke, &args![name], |r| r.opt_text(0))
+        .await
+        .map(first)?
+    else {
+        return Err(DbError::NoSuchDevice);
+    };
+    if let Some(kid) = key_id {
+        let numbers = sql!("SELECT member_no FROM members WHERE substr(member_no, 1, 6) = $1");
+        let numbers = c.query(numbers, &args![&kid], |r| r.text(0)).await?;
+        c.execute(
+            sql!("UPDATE device_keys SET max_seq = $2 WHERE key_id = $1"),
+            &args![&kid, i64::from(max_seq_of(numbers))],
+        )
+        .await?;
+        bump(c).await?;
+    }
+    Ok(())
 }

@@ -12,29 +12,7 @@ impl Db {
 
     /// The bound keys (by key id) and the revoked numbers (sorted), for the bundle.
     pub async fn bundle_rows(&self) -> Result<(Vec<KeyRow>, Vec<String>), DbError> {
-        self.with(|c| {
-            Box::pin(async move {
-                let keys = c
-                    .query(
-                        sql!(
-                            "SELECT key_id, public_key, device, union_name, key_from, max_seq
-                             FROM device_keys ORDER BY key_id COLLATE \"C\""
-                        ),
-                        &[],
-                        key_row,
-                    )
-                    .await?;
-                let revoked = c
-                    .query(
-                        sql!("SELECT member_no FROM revoked ORDER BY member_no COLLATE \"C\""),
-                        &[],
-                        |r| r.text(0),
-                    )
-                    .await?;
-                Ok((keys, revoked))
-            })
-        })
-        .await
+        self.with(|c| Box::pin(bundle_rows(c))).await
     }
 
     /// Changes the office row: `f` gets the current state and returns the new one (or an
@@ -43,30 +21,8 @@ impl Db {
         &self,
         f: impl FnOnce(&OfficeState) -> Result<(OfficeState, bool), DbError> + Send + 'static,
     ) -> Result<OfficeState, DbError> {
-        self.transaction(move |c| {
-            Box::pin(async move {
-                c.query(
-                    sql!("SELECT 1 FROM office WHERE id = 1 FOR UPDATE"),
-                    &[],
-                    |_| Ok(()),
-                )
-                .await?;
-                let (new, bumped) = f(&office_state(c).await?)?;
-                c.execute(
-                    sql!(
-                        "UPDATE office SET office_key = $1, next_office_key = $2, server_url = $3
-                         WHERE id = 1"
-                    ),
-                    &args![new.office_key, new.next_office_key, new.server_url],
-                )
-                .await?;
-                if bumped {
-                    bump(c).await?;
-                }
-                office_state(c).await
-            })
-        })
-        .await
+        self.transaction(move |c| Box::pin(update_office(c, f)))
+            .await
     }
 
     /// Revokes a member number at the office; false if it already was.
@@ -81,6 +37,36 @@ impl Db {
         })
         .await
     }
+}
+
+async fn bundle_rows(c: &Conn<'_>) -> Result<(Vec<KeyRow>, Vec<String>), DbError> {
+    let keys = sql!(
+        "SELECT key_id, public_key, device, union_name, key_from, max_seq
+         FROM device_keys ORDER BY key_id COLLATE \"C\""
+    );
+    let revoked = sql!("SELECT member_no FROM revoked ORDER BY member_no COLLATE \"C\"");
+    Ok((
+        c.query(keys, &[], key_row).await?,
+        c.query(revoked, &[], |r| r.text(0)).await?,
+    ))
+}
+
+async fn update_office(
+    c: &Conn<'_>,
+    f: impl FnOnce(&OfficeState) -> Result<(OfficeState, bool), DbError>,
+) -> Result<OfficeState, DbError> {
+    let lock = sql!("SELECT 1 FROM office WHERE id = 1 FOR UPDATE");
+    c.query(lock, &[], |_| Ok(())).await?;
+    let (new, bumped) = f(&office_state(c).await?)?;
+    let update = sql!(
+        "UPDATE office SET office_key = $1, next_office_key = $2, server_url = $3 WHERE id = 1"
+    );
+    let keys = args![new.office_key, new.next_office_key, new.server_url];
+    c.execute(update, &keys).await?;
+    if bumped {
+        bump(c).await?;
+    }
+    office_state(c).await
 }
 
 fn key_row(r: &dyn Row) -> Result<KeyRow, DbError> {

@@ -2,25 +2,19 @@
 //! on it — correcting the record, and erasing the person on request (the personal fields
 //! go, the member number is revoked through the bundle, the figures stay).
 
-use super::conn::{args, first, from_row};
+use super::conn::{Conn, args, first};
 use super::office::revoke;
-use super::search::{Review, ReviewColumn, SearchKeys};
+use super::search::{LIST_WIDTH, ListRow, Review, SearchKeys, list_columns, list_row};
 use super::sql::sql;
 use super::{Db, DbError, REVOKED_BY_OFFICE, changed_a_row};
 
 /// Why a member's number was revoked at the office when it was erased (office records only).
 pub const ERASED_REASON: &str = "erased on request (PIPL)";
 
+/// A member as its page shows it: the list's row (read through, as `detail.record`) and more.
 #[derive(Clone, Debug)]
 pub struct MemberDetail {
-    pub id: i64,
-    pub uuid: String,
-    pub member_no: String,
-    pub record: String,
-    pub device: String,
-    pub event_date: String,
-    pub received_at: String,
-    pub review: Review,
+    pub member: ListRow,
     pub review_comment: String,
     pub review_by: Option<String>,
     pub corrected_at: Option<String>,
@@ -29,26 +23,37 @@ pub struct MemberDetail {
     pub revoked: Option<String>,
 }
 
+impl std::ops::Deref for MemberDetail {
+    type Target = ListRow;
+
+    fn deref(&self) -> &ListRow {
+        &self.member
+    }
+}
+
 impl Db {
     pub async fn member_detail(&self, member_no: String) -> Result<Option<MemberDetail>, DbError> {
         self.query(
-            sql!(
-                "SELECT m.id, m.uuid, m.member_no, m.record, m.device, m.event_date::text,
-                    utc_text(m.received_at), r.status, r.comment, r.by_user,
-                    utc_text(m.corrected_at), utc_text(m.erased_at), v.source
+            sql!(concat!(
+                "SELECT ",
+                list_columns!(),
+                ", r.comment, r.by_user, utc_text(m.corrected_at), utc_text(m.erased_at), v.source
                  FROM members m
                  LEFT JOIN member_reviews r ON r.member_id = m.id
                  LEFT JOIN revoked v ON v.member_no = m.member_no
                  WHERE m.member_no = $1"
-            ),
+            )),
             args![member_no],
             |r| {
-                Ok(from_row! { r => MemberDetail {
-                    id: int, uuid: text, member_no: text, record: text, device: text,
-                    event_date: text, received_at: text, review: review,
-                    review_comment: text_or_empty, review_by: opt_text,
-                    corrected_at: opt_text, erased_at: opt_text, revoked: opt_text
-                } })
+                // the list's columns, then these
+                Ok(MemberDetail {
+                    member: list_row(r)?,
+                    review_comment: r.text_or_empty(LIST_WIDTH)?,
+                    review_by: r.opt_text(LIST_WIDTH + 1)?,
+                    corrected_at: r.opt_text(LIST_WIDTH + 2)?,
+                    erased_at: r.opt_text(LIST_WIDTH + 3)?,
+                    revoked: r.opt_text(LIST_WIDTH + 4)?,
+                })
             },
         )
         .await
@@ -118,33 +123,23 @@ impl Db {
     /// person are cleared, the review comment goes, and the member number is revoked (the
     /// bundle's version moves). The row stays, so the figures do not change.
     pub async fn erase_member(&self, member_no: String, remains: String) -> Result<(), DbError> {
-        self.transaction(move |c| {
-            Box::pin(async move {
-                let Some(id) = c
-                    .query(
-                        sql!(
-                            "UPDATE members SET record = $2, person_key = 'erased:' || uuid,
-                                content_hash = 'erased', s_name = NULL, s_phone_tail = NULL,
-                                s_employer = NULL, erased_at = now()
-                             WHERE member_no = $1 AND erased_at IS NULL RETURNING id"
-                        ),
-                        &args![&member_no, remains],
-                        |r| r.int(0),
-                    )
-                    .await
-                    .map(first)?
-                else {
-                    return Err(DbError::NoSuchMember);
-                };
-                c.execute(
-                    sql!("DELETE FROM member_reviews WHERE member_id = $1"),
-                    &args![id],
-                )
-                .await?;
-                revoke(c, &member_no, ERASED_REASON, REVOKED_BY_OFFICE).await?;
-                Ok(())
-            })
-        })
-        .await
+        self.transaction(move |c| Box::pin(erase_member(c, member_no, remains)))
+            .await
     }
+}
+
+async fn erase_member(c: &Conn<'_>, member_no: String, remains: String) -> Result<(), DbError> {
+    let erase = sql!(
+        "UPDATE members SET record = $2, person_key = 'erased:' || uuid, content_hash = 'erased',
+            s_name = NULL, s_phone_tail = NULL, s_employer = NULL, erased_at = now()
+         WHERE member_no = $1 AND erased_at IS NULL RETURNING id"
+    );
+    let erased = args![&member_no, remains];
+    let Some(id) = c.query(erase, &erased, |r| r.int(0)).await.map(first)? else {
+        return Err(DbError::NoSuchMember);
+    };
+    let review = sql!("DELETE FROM member_reviews WHERE member_id = $1");
+    c.execute(review, &args![id]).await?;
+    revoke(c, &member_no, ERASED_REASON, REVOKED_BY_OFFICE).await?;
+    Ok(())
 }

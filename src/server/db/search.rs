@@ -248,21 +248,19 @@ pub(crate) fn where_clause(
             ));
         }
     }
-    for (col, v) in [
-        ("m.s_union", &f.union),
-        ("m.s_place", &f.place),
-        ("m.device", &f.device),
-        ("m.s_form", &f.form),
+    // a date is bound as text and compared with PostgreSQL's DATE column
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
+    for (compared, value, cast) in [
+        ("m.s_union =", f.union.clone(), ""),
+        ("m.s_place =", f.place.clone(), ""),
+        ("m.device =", f.device.clone(), ""),
+        ("m.s_form =", f.form.clone(), ""),
+        ("m.event_date >=", date(f.from), "::text::date"),
+        ("m.event_date <=", date(f.to), "::text::date"),
     ] {
-        if let Some(v) = v {
-            let n = push(v.clone(), &mut params);
-            parts.push(format!("{col} = ${n}"));
-        }
-    }
-    for (op, d) in [(">=", f.from), ("<=", f.to)] {
-        if let Some(d) = d {
-            let n = push(d.to_string(), &mut params);
-            parts.push(format!("m.event_date {op} ${n}::text::date"));
+        if let Some(v) = value {
+            let n = push(v, &mut params);
+            parts.push(format!("{compared} ${n}{cast}"));
         }
     }
     match f.review {
@@ -295,7 +293,8 @@ impl Db {
     ) -> Result<Vec<ListRow>, DbError> {
         let (w, params) = where_clause(filter, before, self.backend());
         let sql = format!(
-            "SELECT {LIST_COLUMNS} FROM members m WHERE {w} ORDER BY m.id DESC LIMIT {limit}"
+            "SELECT {} FROM members m WHERE {w} ORDER BY m.id DESC LIMIT {limit}",
+            list_columns!()
         );
         self.query(sql, params, list_row).await
     }
@@ -305,15 +304,12 @@ impl Db {
     pub async fn backfill_search_keys(&self) -> Result<u64, DbError> {
         let mut total = 0u64;
         loop {
+            let unkeyed = sql!(
+                "SELECT id, record FROM members WHERE s_name IS NULL AND erased_at IS NULL
+                 ORDER BY id LIMIT 2000"
+            );
             let rows = self
-                .query(
-                    sql!(
-                        "SELECT id, record FROM members WHERE s_name IS NULL AND erased_at IS NULL
-                         ORDER BY id LIMIT 2000"
-                    ),
-                    args![],
-                    |r| Ok((r.int(0)?, r.text(1)?)),
-                )
+                .query(unkeyed, args![], |r| Ok((r.int(0)?, r.text(1)?)))
                 .await?;
             if rows.is_empty() {
                 return Ok(total);
@@ -323,16 +319,17 @@ impl Db {
                 .map(|(id, record)| (id, keys_of_record(&record)))
                 .collect();
             total += keyed.len() as u64;
-            self.transaction(move |c| {
-                Box::pin(async move {
-                    match c {
-                        Conn::Sqlite(s) => sqlite::set_keys(&s.lock(), &keyed),
-                        Conn::Pg(p) => postgres::set_keys(p, &keyed).await,
-                    }
-                })
-            })
-            .await?;
+            self.transaction(move |c| Box::pin(set_keys(c, keyed)))
+                .await?;
         }
+    }
+}
+
+/// Stores the keys of records that had none: a statement per row on SQLite, one on PostgreSQL.
+async fn set_keys(c: &Conn<'_>, keyed: Vec<(i64, SearchKeys)>) -> Result<(), DbError> {
+    match c {
+        Conn::Sqlite(s) => sqlite::set_keys(&s.lock(), &keyed),
+        Conn::Pg(p) => postgres::set_keys(p, &keyed).await,
     }
 }
 
@@ -345,10 +342,21 @@ pub fn keys_of_record(record: &str) -> SearchKeys {
     }
 }
 
-const LIST_COLUMNS: &str = "m.id, m.uuid, m.member_no, m.record, m.device, m.event_date::text, \
-    utc_text(m.received_at), (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)";
+/// The columns of a [`ListRow`] over `members m` (a literal, so other statements can begin
+/// with them: `concat!("SELECT ", list_columns!(), …)`).
+macro_rules! list_columns {
+    () => {
+        "m.id, m.uuid, m.member_no, m.record, m.device, m.event_date::text, \
+         utc_text(m.received_at), \
+         (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)"
+    };
+}
+pub(crate) use list_columns;
 
-fn list_row(r: &dyn Row) -> Result<ListRow, DbError> {
+/// How many columns [`list_columns!`] reads.
+pub(crate) const LIST_WIDTH: usize = 8;
+
+pub(crate) fn list_row(r: &dyn Row) -> Result<ListRow, DbError> {
     Ok(from_row! { r => ListRow {
         id: int, uuid: text, member_no: text, record: text, device: text, event_date: text,
         received_at: text, review: review
@@ -356,7 +364,7 @@ fn list_row(r: &dyn Row) -> Result<ListRow, DbError> {
 }
 
 /// A member's review state as a column (`member_reviews.status`, NULL when never reviewed).
-pub(crate) trait ReviewColumn {
+trait ReviewColumn {
     fn review(&self, i: usize) -> Result<Review, DbError>;
 }
 
@@ -369,6 +377,16 @@ impl ReviewColumn for dyn Row + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_member_number_is_exact_in_any_spelling() {
+        let no = crate::card::MemberNo::new("K7M2QX", 42).unwrap();
+        let grouped = no.grouped().to_lowercase();
+        assert_eq!(
+            Needle::parse(&grouped),
+            Needle::MemberNo(no.as_str().to_string())
+        );
+    }
 
     #[test]
     fn a_typed_percent_or_underscore_is_itself_in_a_like_prefix() {
@@ -410,16 +428,6 @@ mod tests {
         assert_eq!(Needle::parse("ＪＤ"), Needle::Text("jd".into()));
         assert_eq!(Needle::parse("k7m2q"), Needle::MemberNo("K7M2Q".into()));
         assert_eq!(Needle::parse("k7m2qo"), Needle::MemberNo("K7M2Q0".into()));
-    }
-
-    #[test]
-    fn a_whole_member_number_is_exact_in_any_spelling() {
-        let no = crate::card::MemberNo::new("K7M2QX", 42).unwrap();
-        let grouped = no.grouped().to_lowercase();
-        assert_eq!(
-            Needle::parse(&grouped),
-            Needle::MemberNo(no.as_str().to_string())
-        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::conn::{Value, args, first, only};
+use super::conn::{Conn, Value, args, first, only};
 use super::sql::sql;
 use super::{Db, DbError, changed_a_row};
 
@@ -102,21 +102,8 @@ impl Db {
 
     /// Removes the user and ends every session of theirs at once.
     pub async fn remove_user(&self, name: String) -> Result<(), DbError> {
-        self.transaction(move |c| {
-            Box::pin(async move {
-                let name = args![name];
-                let n = c
-                    .execute(sql!("DELETE FROM office_users WHERE name = $1"), &name)
-                    .await?;
-                c.execute(
-                    sql!("DELETE FROM console_sessions WHERE user_name = $1"),
-                    &name,
-                )
-                .await?;
-                changed_a_row(n, DbError::NoSuchUser)
-            })
-        })
-        .await
+        self.transaction(move |c| Box::pin(remove_user(c, name)))
+            .await
     }
 
     pub async fn user(&self, name: String) -> Result<Option<UserRow>, DbError> {
@@ -236,37 +223,8 @@ impl Db {
         now: i64,
         throttle: Throttle,
     ) -> Result<(), DbError> {
-        let forget_before = now - throttle.forget;
-        self.transaction(move |c| {
-            Box::pin(async move {
-                for (key, free) in &keys {
-                    let n = c
-                        .query(
-                            sql!(
-                                "INSERT INTO login_failures (key, failures, last_at, locked_until)
-                                 VALUES ($1, 1, $2, 0)
-                                 ON CONFLICT (key) DO UPDATE SET
-                                    failures = CASE WHEN login_failures.last_at < $3 THEN 1
-                                                    ELSE login_failures.failures + 1 END,
-                                    last_at = $2
-                                 RETURNING failures"
-                            ),
-                            &args![key, now, forget_before],
-                            |r| r.int(0),
-                        )
-                        .await
-                        .and_then(only)?;
-                    let lock = lock_seconds(n, *free, throttle.max_lock);
-                    c.execute(
-                        sql!("UPDATE login_failures SET locked_until = $2 WHERE key = $1"),
-                        &args![key, now + lock],
-                    )
-                    .await?;
-                }
-                Ok(())
-            })
-        })
-        .await
+        self.transaction(move |c| Box::pin(login_failed(c, keys, now, throttle)))
+            .await
     }
 
     /// A good password clears the user's count (not the address's: one account's owner
@@ -294,6 +252,43 @@ impl Db {
             .filter_map(|(n, r)| Some((n, Role::parse(&r)?)))
             .collect())
     }
+}
+
+async fn remove_user(c: &Conn<'_>, name: String) -> Result<(), DbError> {
+    let name = args![name];
+    let n = c
+        .execute(sql!("DELETE FROM office_users WHERE name = $1"), &name)
+        .await?;
+    let sessions = sql!("DELETE FROM console_sessions WHERE user_name = $1");
+    c.execute(sessions, &name).await?;
+    changed_a_row(n, DbError::NoSuchUser)
+}
+
+async fn login_failed(
+    c: &Conn<'_>,
+    keys: Vec<(String, i64)>,
+    now: i64,
+    throttle: Throttle,
+) -> Result<(), DbError> {
+    let forget_before = now - throttle.forget;
+    let count = sql!(
+        "INSERT INTO login_failures (key, failures, last_at, locked_until) VALUES ($1, 1, $2, 0)
+         ON CONFLICT (key) DO UPDATE SET
+            failures = CASE WHEN login_failures.last_at < $3 THEN 1
+                            ELSE login_failures.failures + 1 END,
+            last_at = $2
+         RETURNING failures"
+    );
+    let lock = sql!("UPDATE login_failures SET locked_until = $2 WHERE key = $1");
+    for (key, free) in &keys {
+        let failures = c
+            .query(count, &args![key, now, forget_before], |r| r.int(0))
+            .await
+            .and_then(only)?;
+        let seconds = lock_seconds(failures, *free, throttle.max_lock);
+        c.execute(lock, &args![key, now + seconds]).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
