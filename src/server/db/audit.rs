@@ -61,7 +61,7 @@ impl Db {
         let mut sql = String::from(
             "SELECT id, utc_text(at), actor, action, target, count FROM audit_log WHERE id < $1",
         );
-        let mut params = args![before.unwrap_or(i64::MAX), limit];
+        let mut params = args![before.unwrap_or(i64::MAX), limit].to_vec();
         for (column, value) in [("actor", &f.actor), ("action", &f.action)] {
             if let Some(v) = value {
                 params.push(Value::from(v));

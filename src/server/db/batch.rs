@@ -54,12 +54,12 @@ async fn store(c: &Conn<'_>, b: &BatchWrite) -> Result<Stored, DbError> {
     }
     if !missed.is_empty() {
         let those: Vec<&Candidate> = missed.iter().map(|&i| &candidates[i]).collect();
-        let (by_uuid, by_person) = match c {
+        let held = match c {
             Conn::Sqlite(s) => sqlite::look_up(&s.lock(), &those)?,
             Conn::Pg(p) => postgres::look_up(p, &those).await?,
         };
         for &i in &missed {
-            decisions[i] = classify_missed(&candidates[i], &by_uuid, &by_person);
+            decisions[i] = classify_missed(&candidates[i], &held);
         }
     }
     // The card of a record refused as the same person was handed out: revoke it. One
@@ -174,20 +174,23 @@ pub(crate) fn split_first_occurrences(candidates: &[Candidate]) -> (Vec<usize>, 
     (first, rest)
 }
 
+/// What the database holds for the UUIDs and persons of records that did not go in.
+pub(crate) struct Held {
+    /// uuid → content hash
+    pub by_uuid: HashMap<String, String>,
+    /// person key → member number (canonical)
+    pub by_person: HashMap<String, String>,
+}
+
 /// The decision for a record that was not inserted, from what the database holds now.
-/// `by_uuid`: uuid → content hash; `by_person`: person key → member number (canonical).
-pub(crate) fn classify_missed(
-    c: &Candidate,
-    by_uuid: &HashMap<String, String>,
-    by_person: &HashMap<String, String>,
-) -> Decision {
-    if let Some(hash) = by_uuid.get(&c.uuid) {
+pub(crate) fn classify_missed(c: &Candidate, held: &Held) -> Decision {
+    if let Some(hash) = held.by_uuid.get(&c.uuid) {
         if hash.eq_ignore_ascii_case(&c.content_hash) {
             Decision::AlreadyThere
         } else {
             Decision::Conflict
         }
-    } else if let Some(no) = by_person.get(&c.person_key) {
+    } else if let Some(no) = held.by_person.get(&c.person_key) {
         Decision::DuplicatePerson(display_member_no(no))
     } else {
         // Neither the UUID nor the person is there: the member number is taken by another

@@ -80,10 +80,11 @@ value_from! {
     bool => Bool(|v| v),
 }
 
-/// The parameters of a statement, each turned into a [`Value`]: `args![name, 42_i64]`.
+/// The parameters of a statement, each turned into a [`Value`]: `args![name, 42_i64]` (an
+/// array: `&args![…]` for a connection, `args![…]` for `Db::query`, which takes a `Vec`).
 macro_rules! args {
     ($($v:expr),* $(,)?) => {
-        vec![$($crate::server::db::conn::Value::from($v)),*]
+        [$($crate::server::db::conn::Value::from($v)),*]
     };
 }
 pub(crate) use args;
@@ -371,9 +372,9 @@ impl Db {
     pub(crate) async fn execute(
         &self,
         sql: impl Into<Stmt<'static>>,
-        args: Vec<Value>,
+        args: impl Into<Vec<Value>>,
     ) -> Result<u64, DbError> {
-        let sql = sql.into();
+        let (sql, args) = (sql.into(), args.into());
         self.with(move |c| Box::pin(async move { c.execute(sql, &args).await }))
             .await
     }
@@ -382,10 +383,10 @@ impl Db {
     pub(crate) async fn query<T: Send + 'static>(
         &self,
         sql: impl Into<Stmt<'static>>,
-        args: Vec<Value>,
+        args: impl Into<Vec<Value>>,
         map: fn(&dyn Row) -> Result<T, DbError>,
     ) -> Result<Vec<T>, DbError> {
-        let sql = sql.into();
+        let (sql, args) = (sql.into(), args.into());
         self.with(move |c| Box::pin(async move { c.query(sql, &args, map).await }))
             .await
     }

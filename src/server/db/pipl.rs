@@ -15,12 +15,13 @@ pub const ERASED_REASON: &str = "erased on request (PIPL)";
 #[derive(Clone, Debug)]
 pub struct MemberDetail {
     pub member: ListRow,
-    pub review_comment: String,
-    pub review_by: Option<String>,
     pub corrected_at: Option<String>,
     pub erased_at: Option<String>,
     /// Where a revocation came from (`laptop`, `office`, `duplicate_person`), if revoked.
     pub revoked: Option<String>,
+    /// Who set the review state (`member.review`), and why.
+    pub review_by: Option<String>,
+    pub review_comment: String,
 }
 
 impl std::ops::Deref for MemberDetail {
@@ -67,16 +68,14 @@ impl Db {
         comment: String,
         by: String,
     ) -> Result<(), DbError> {
-        self.execute(
-            sql!(
-                "INSERT INTO member_reviews (member_id, status, comment, by_user, at)
-                 VALUES ($1, $2, $3, $4, now())
-                 ON CONFLICT (member_id) DO UPDATE SET status = $2, comment = $3,
-                    by_user = $4, at = now()"
-            ),
-            args![member_id, review.code(), comment, by],
-        )
-        .await?;
+        let upsert = sql!(
+            "INSERT INTO member_reviews (member_id, status, comment, by_user, at)
+             VALUES ($1, $2, $3, $4, now())
+             ON CONFLICT (member_id) DO UPDATE SET status = $2, comment = $3, by_user = $4,
+                at = now()"
+        );
+        self.execute(upsert, args![member_id, review.code(), comment, by])
+            .await?;
         Ok(())
     }
 

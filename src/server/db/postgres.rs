@@ -18,6 +18,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
+use super::batch::Held;
 use super::conn::PgConn;
 use super::figures::{self, Increments};
 use super::search::SearchKeys;
@@ -162,12 +163,8 @@ pub(crate) async fn insert_members(
     Ok(uuids.iter().map(|u| inserted.contains(u)).collect())
 }
 
-/// What holds the UUIDs and persons of the records that did not go in: uuid → content hash,
-/// person key → member number.
-pub(crate) async fn look_up(
-    tx: &PgConn<'_>,
-    missed: &[&Candidate],
-) -> Result<(HashMap<String, String>, HashMap<String, String>), DbError> {
+/// What holds the UUIDs and persons of the records that did not go in, a statement each.
+pub(crate) async fn look_up(tx: &PgConn<'_>, missed: &[&Candidate]) -> Result<Held, DbError> {
     let uuids: Vec<&str> = missed.iter().map(|c| c.uuid.as_str()).collect();
     let persons: Vec<&str> = missed.iter().map(|c| c.person_key.as_str()).collect();
     let pairs = |rows: Vec<tokio_postgres::Row>| -> HashMap<String, String> {
@@ -185,7 +182,10 @@ pub(crate) async fn look_up(
             &[&persons],
         )
         .await?;
-    Ok((pairs(by_uuid), pairs(by_person)))
+    Ok(Held {
+        by_uuid: pairs(by_uuid),
+        by_person: pairs(by_person),
+    })
 }
 
 /// Revokes the numbers of records refused as the same person and the laptop's voids, and

@@ -8,8 +8,9 @@ use super::figures;
 use super::postgres::{self, PgDb};
 
 /// Append only; `booth_schema.version` counts the migrations applied.
-const MIGRATIONS: &[&str] = &[
-    r#"
+fn migrations() -> Vec<&'static str> {
+    vec![
+        r#"
     CREATE TABLE devices (
         id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         name        TEXT NOT NULL UNIQUE,
@@ -33,9 +34,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_event_date ON members (event_date);
     CREATE INDEX members_device ON members (device);
     "#,
-    // 2: the trust chain (docs/trust.md): tokens bound to laptop keys, revocations, the
-    // bundle's version and the office keys.
-    r#"
+        // 2: the trust chain (docs/trust.md): tokens bound to laptop keys, revocations, the
+        // bundle's version and the office keys.
+        r#"
     ALTER TABLE devices ADD COLUMN key_id TEXT;
     CREATE TABLE device_keys (
         key_id      TEXT PRIMARY KEY,
@@ -64,13 +65,13 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO office (id, bundle_version, bundle_issued_at)
         VALUES (1, 1, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
     "#,
-    // 3: the campaign's figures (SPEC §8), kept at ingest; members held before are counted
-    // by `backfill_figures` right after.
-    figures::PG_MIGRATION,
-    // 4: the office console (docs/console.md). Search keys are C-collated: a prefix range
-    // (`>= 'x' AND < 'x\u{10FFFF}'`, or LIKE 'x%') walks their plain btree whatever the
-    // database's locale, like text_pattern_ops, and the same index serves ordering.
-    r#"
+        // 3: the campaign's figures (SPEC §8), kept at ingest; members held before are counted
+        // by `backfill_figures` right after.
+        &figures::PG_MIGRATION,
+        // 4: the office console (docs/console.md). Search keys are C-collated: a prefix range
+        // (`>= 'x' AND < 'x\u{10FFFF}'`, or LIKE 'x%') walks their plain btree whatever the
+        // database's locale, like text_pattern_ops, and the same index serves ordering.
+        r#"
     CREATE TABLE office_users (
         name          TEXT PRIMARY KEY,
         role          TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
@@ -126,19 +127,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_no_prefix ON members ((member_no COLLATE "C"));
     CREATE INDEX members_device_received ON members (device, received_at);
     "#,
-    // 5: the figures read in a few aggregate passes at campaign scale (db::figures).
-    figures::PG_MIGRATION_5,
-    // 6: a name search plans from the histogram's own entries (db::search, `LIKE 'p%'`): with
-    // the default 100 of them, a surname held by 1 % of members can fall between two and be
-    // taken for a rare one (its 50,000 rows then sorted whole: 0.3–0.9 s at 5M members). A
-    // thousand entries see every surname above 0.1 %.
-    r#"
+        // 5: the figures read in a few aggregate passes at campaign scale (db::figures).
+        &figures::PG_MIGRATION_5,
+        // 6: a name search plans from the histogram's own entries (db::search, `LIKE 'p%'`): with
+        // the default 100 of them, a surname held by 1 % of members can fall between two and be
+        // taken for a rare one (its 50,000 rows then sorted whole: 0.3–0.9 s at 5M members). A
+        // thousand entries see every surname above 0.1 %.
+        r#"
     ALTER TABLE members
         ALTER COLUMN s_name SET STATISTICS 1000,
         ALTER COLUMN s_employer SET STATISTICS 1000;
     ANALYZE members;
     "#,
-];
+    ]
+}
 
 /// The migration that created the figures' tables (1-based).
 const FIGURES_VERSION: usize = 3;
@@ -167,14 +169,15 @@ pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
             0
         }
     };
-    let supported = MIGRATIONS.len() as i64;
+    let migrations = migrations();
+    let supported = migrations.len() as i64;
     if version > supported {
         return Err(DbError::TooNew {
             found: version,
             supported,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+    for (i, sql) in migrations.iter().enumerate().skip(version as usize) {
         tx.batch_execute(sql).await?;
         if i + 1 == FIGURES_VERSION {
             backfill_figures(&PgConn::of_tx(&tx)).await?;

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::batch::Held;
 use super::figures::{self, Increments};
 use super::search::SearchKeys;
 use super::{BatchWrite, DbError, REVOKED_BY_LAPTOP, REVOKED_DUPLICATE};
@@ -90,12 +91,8 @@ pub(crate) fn insert_members(
     Ok(inserted)
 }
 
-/// What holds the UUIDs and persons of the records that did not go in: uuid → content hash,
-/// person key → member number.
-pub(crate) fn look_up(
-    tx: &Connection,
-    missed: &[&Candidate],
-) -> Result<(HashMap<String, String>, HashMap<String, String>), DbError> {
+/// What holds the UUIDs and persons of the records that did not go in, a look-up each.
+pub(crate) fn look_up(tx: &Connection, missed: &[&Candidate]) -> Result<Held, DbError> {
     let mut by_uuid = HashMap::new();
     let mut by_person = HashMap::new();
     let mut q_uuid = tx.prepare_cached("SELECT content_hash FROM members WHERE uuid = ?1")?;
@@ -114,7 +111,7 @@ pub(crate) fn look_up(
             by_person.insert(c.person_key.clone(), no);
         }
     }
-    Ok((by_uuid, by_person))
+    Ok(Held { by_uuid, by_person })
 }
 
 /// Revokes the numbers of records refused as the same person and the laptop's voids, and

@@ -8,8 +8,9 @@ use super::figures;
 use super::{DbError, sqlite};
 
 /// Append only. `PRAGMA user_version` counts the migrations applied.
-const MIGRATIONS: &[&str] = &[
-    r#"
+fn migrations() -> Vec<&'static str> {
+    vec![
+        r#"
     CREATE TABLE devices (
         id          INTEGER PRIMARY KEY,
         name        TEXT NOT NULL UNIQUE,
@@ -33,9 +34,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_event_date ON members (event_date);
     CREATE INDEX members_device ON members (device);
     "#,
-    // 2: the trust chain (docs/trust.md): tokens bound to laptop keys, revocations, the
-    // bundle's version and the office keys.
-    r#"
+        // 2: the trust chain (docs/trust.md): tokens bound to laptop keys, revocations, the
+        // bundle's version and the office keys.
+        r#"
     ALTER TABLE devices ADD COLUMN key_id TEXT;
     CREATE TABLE device_keys (
         key_id      TEXT PRIMARY KEY,
@@ -66,13 +67,13 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO office (id, bundle_version, bundle_issued_at)
         VALUES (1, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
     "#,
-    // 3: the campaign's figures (SPEC §8), kept at ingest; members held before are counted
-    // by `backfill_figures` right after.
-    figures::SQLITE_MIGRATION,
-    // 4: the office console (docs/console.md): office users, sessions shared by every server,
-    // failed-login counts, the audit log, review states, and search keys kept beside each
-    // record at ingest (never the full phone or ID: those stay in the record only).
-    r#"
+        // 3: the campaign's figures (SPEC §8), kept at ingest; members held before are counted
+        // by `backfill_figures` right after.
+        &figures::SQLITE_MIGRATION,
+        // 4: the office console (docs/console.md): office users, sessions shared by every server,
+        // failed-login counts, the audit log, review states, and search keys kept beside each
+        // record at ingest (never the full phone or ID: those stay in the record only).
+        r#"
     CREATE TABLE office_users (
         name          TEXT PRIMARY KEY,
         role          TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
@@ -127,9 +128,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_s_place ON members (s_place);
     CREATE INDEX members_device_received ON members (device, received_at);
     "#,
-    // 5: the figures read in a few aggregate passes at campaign scale (db::figures).
-    figures::SQLITE_MIGRATION_5,
-];
+        // 5: the figures read in a few aggregate passes at campaign scale (db::figures).
+        &figures::SQLITE_MIGRATION_5,
+    ]
+}
 
 /// The migration that created the figures' tables (1-based).
 const FIGURES_VERSION: i64 = 3;
@@ -138,7 +140,8 @@ const MEETING_SHARE_VERSION: i64 = 5;
 
 /// Applies the migrations this server knows and the file lacks.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
-    let supported = MIGRATIONS.len() as i64;
+    let migrations = migrations();
+    let supported = migrations.len() as i64;
     loop {
         // The version is read inside the write transaction: two servers starting on one file
         // cannot both apply the same migration.
@@ -153,7 +156,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
         if version == supported {
             return Ok(());
         }
-        tx.execute_batch(MIGRATIONS[version as usize])?;
+        tx.execute_batch(migrations[version as usize])?;
         if version + 1 == FIGURES_VERSION {
             backfill_figures(&tx)?;
         }

@@ -207,7 +207,7 @@ impl Db {
                     "SELECT max(locked_until) FROM login_failures WHERE key IN ({})",
                     list.join(", ")
                 ),
-                keys.into_iter().map(Value::from).collect(),
+                keys.into_iter().map(Value::from).collect::<Vec<_>>(),
                 |r| r.opt_int(0),
             )
             .await
