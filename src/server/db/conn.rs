@@ -73,9 +73,7 @@ value_from! {
     &str => Text(str::to_string),
     &String => Text(String::clone),
     Option<String> => OptText(|v| v),
-    &Option<String> => OptText(Option::clone),
     i64 => Int(|v| v),
-    &i64 => Int(|v: &i64| *v),
     Option<i64> => OptInt(|v| v),
     bool => Bool(|v| v),
 }
@@ -449,9 +447,9 @@ mod tests {
     }
 
     fn mapped(r: &dyn Row) -> Result<Mapped, DbError> {
-        Ok(
-            from_row! { r => Mapped { text: text, none: opt_text, int: int, opt_int: opt_int, flag: flag } },
-        )
+        Ok(from_row! { r => Mapped {
+            text: text, none: opt_text, int: int, opt_int: opt_int, flag: flag
+        } })
     }
 
     /// The parameters come back as they went in, through one mapper, on `db`.

@@ -10,10 +10,10 @@
 //! - `sql`: the statement, and its SQLite spelling made from it once (`$n` → `?n`, casts and
 //!   `COLLATE "C"` and `FOR UPDATE` dropped, `now()` bound to the call's time, `utc_text(x)`
 //!   for timestamps read as text);
-//! - `conn`: the parameters ([`conn::Value`]), rows read through one trait so one mapper
-//!   serves both, and the one dispatch: [`Db::with`] and [`Db::transaction`] hand an `async`
-//!   body a connection of either backend (SQLite's on a blocking thread, holding its lock;
-//!   PostgreSQL's from the pool), and `Db::query`/`Db::execute` run one statement;
+//! - `conn`: the parameters (`Value`), rows read through one trait so one mapper serves both,
+//!   and the one dispatch: `Db::with` and `Db::transaction` hand an `async` body a connection
+//!   of either backend (SQLite's on a blocking thread, holding its lock; PostgreSQL's from the
+//!   pool), and `Db::query`/`Db::execute` run one statement;
 //! - the modules by what they keep (`devices`, `office`, `batch`, `users`, `audit`, `pipl`,
 //!   `search`, `figures`) hold the statements and bodies, once for both;
 //! - `sqlite` and `postgres` hold only what really differs: opening, a batch's rows (one
@@ -360,9 +360,7 @@ impl Db {
             if path.is_empty() {
                 return Err(DbError::BadUrl);
             }
-            let db = tokio::task::spawn_blocking(move || sqlite::SqliteDb::open(&path))
-                .await
-                .map_err(|e| DbError::Internal(e.to_string()))??;
+            let db = blocking(move || sqlite::SqliteDb::open(&path)).await?;
             Db::Sqlite(db).keyed().await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Db::Postgres(postgres::PgDb::open(url).await?).keyed().await
