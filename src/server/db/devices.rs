@@ -1,9 +1,12 @@
-//! The laptops the office knows, for the console's `/devices`.
+//! The laptops the office knows: their upload tokens (issued, checked, revoked) and the list
+//! the console's `/devices` and `server stats` show.
 
 use serde::Serialize;
 
-use super::postgres::utc_text;
-use super::{Db, DbError, blocking};
+use super::conn::{Conn, args, first, from_row};
+use super::office::bump;
+use super::sql::sql;
+use super::{Db, DbError, DeviceCount, max_seq_of};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeviceRow {
@@ -17,56 +20,118 @@ pub struct DeviceRow {
 }
 
 impl Db {
+    /// The device name for a token's hash, if the token is valid (not revoked).
+    pub async fn device_for_token(&self, hash: String) -> Result<Option<String>, DbError> {
+        self.query(
+            sql!("SELECT name FROM devices WHERE token_hash = $1 AND revoked_at IS NULL"),
+            args![hash],
+            |r| r.text(0),
+        )
+        .await
+        .map(first)
+    }
+
+    pub async fn add_device(&self, name: String, hash: String) -> Result<(), DbError> {
+        self.transaction(move |c| Box::pin(add_device(c, name, hash)))
+            .await
+    }
+
+    /// Refuses the token from now on; the bundle then caps the laptop's key at the highest
+    /// sequence it uploaded (a stolen laptop cannot issue new valid cards).
+    pub async fn revoke_device(&self, name: String) -> Result<(), DbError> {
+        self.transaction(move |c| Box::pin(revoke_device(c, name)))
+            .await
+    }
+
+    /// Every device the office issued a token to, and whether it is revoked.
+    pub(crate) async fn devices(&self) -> Result<Vec<DeviceCount>, DbError> {
+        self.query(
+            sql!("SELECT name, revoked_at IS NOT NULL FROM devices ORDER BY name"),
+            vec![],
+            |r| {
+                Ok(DeviceCount {
+                    device: r.text(0)?,
+                    revoked: r.flag(1)?,
+                    ..Default::default()
+                })
+            },
+        )
+        .await
+    }
+
     /// Every device, by name. The last upload is one index seek per device
     /// (`members (device, received_at)`), not a scan of the members.
     pub async fn device_list(&self) -> Result<Vec<DeviceRow>, DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    let conn = db.lock();
-                    let mut stmt = conn.prepare_cached(
-                        "SELECT d.name, d.key_id, d.created_at, d.revoked_at,
-                            (SELECT max(m.received_at) FROM members m WHERE m.device = d.name)
-                         FROM devices d ORDER BY d.name",
-                    )?;
-                    let rows = stmt.query_map([], |r| {
-                        Ok(DeviceRow {
-                            name: r.get(0)?,
-                            key_id: r.get(1)?,
-                            created_at: r.get(2)?,
-                            revoked_at: r.get(3)?,
-                            last_upload: r.get(4)?,
-                        })
-                    })?;
-                    Ok(rows.collect::<Result<_, _>>()?)
-                })
-                .await
-            }
-            Db::Postgres(db) => {
-                let sql = format!(
-                    "SELECT d.name, d.key_id, {}, {},
-                        (SELECT {} FROM members m WHERE m.device = d.name)
-                     FROM devices d ORDER BY d.name",
-                    utc_text("d.created_at"),
-                    utc_text("d.revoked_at"),
-                    utc_text("max(m.received_at)")
-                );
-                Ok(db
-                    .client()
-                    .await?
-                    .query(&sql, &[])
-                    .await?
-                    .iter()
-                    .map(|r| DeviceRow {
-                        name: r.get(0),
-                        key_id: r.get(1),
-                        created_at: r.get(2),
-                        revoked_at: r.get(3),
-                        last_upload: r.get(4),
-                    })
-                    .collect())
-            }
-        }
+        self.query(
+            sql!(
+                "SELECT d.name, d.key_id, utc_text(d.created_at), utc_text(d.revoked_at),
+                    (SELECT utc_text(max(m.received_at)) FROM members m WHERE m.device = d.name)
+                 FROM devices d ORDER BY d.name"
+            ),
+            vec![],
+            |r| {
+                Ok(from_row! { r => DeviceRow {
+                    name: text, key_id: opt_text, created_at: text, revoked_at: opt_text,
+                    last_upload: opt_text
+                } })
+            },
+        )
+        .await
     }
+}
+
+async fn add_device(c: &Conn<'_>, name: String, hash: String) -> Result<(), DbError> {
+    let revoked = c
+        .query(
+            sql!("SELECT revoked_at IS NOT NULL FROM devices WHERE name = $1 FOR UPDATE"),
+            &args![&name],
+            |r| r.flag(0),
+        )
+        .await
+        .map(first)?;
+    let name_and_hash = args![name, hash];
+    match revoked {
+        Some(false) => return Err(DbError::DeviceExists),
+        // A revoked name gets a fresh token: the laptop was re-issued, and its first upload
+        // binds the token again.
+        Some(true) => {
+            let reissue = sql!(
+                "UPDATE devices SET token_hash = $2, created_at = now(), revoked_at = NULL,
+                    key_id = NULL
+                 WHERE name = $1"
+            );
+            c.execute(reissue, &name_and_hash).await?
+        }
+        None => {
+            let add =
+                sql!("INSERT INTO devices (name, token_hash, created_at) VALUES ($1, $2, now())");
+            c.execute(add, &name_and_hash).await?
+        }
+    };
+    Ok(())
+}
+
+async fn revoke_device(c: &Conn<'_>, name: String) -> Result<(), DbError> {
+    let revoke = sql!(
+        "UPDATE devices SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL
+         RETURNING key_id"
+    );
+    let Some(key_id) = c
+        .query(revoke, &args![name], |r| r.opt_text(0))
+        .await
+        .map(first)?
+    else {
+        return Err(DbError::NoSuchDevice);
+    };
+    if let Some(kid) = key_id {
+        let numbers = sql!("SELECT member_no FROM members WHERE substr(member_no, 1, 6) = $1");
+        let numbers = c.query(numbers, &args![&kid], |r| r.text(0)).await?;
+        c.execute(
+            sql!("UPDATE device_keys SET max_seq = $2 WHERE key_id = $1"),
+            &args![&kid, i64::from(max_seq_of(numbers))],
+        )
+        .await?;
+        bump(c).await?;
+    }
+    Ok(())
 }

@@ -3,28 +3,45 @@
 //! objects needed.
 //!
 //! Both keep one row per record and enforce, by unique constraints, one row per UUID, per
-//! member number and per person (normalised document number). A batch is one transaction.
-//! Records are inserted with `ON CONFLICT DO NOTHING`; those that did not go in are then
-//! classified by looking at what is there (same UUID and hash: already there; same UUID,
-//! other hash: conflict; same person: duplicate). The constraint, not a prior read, decides,
-//! so two servers racing on the same person cannot both insert it.
+//! member number and per person (normalised document number). A batch is one transaction
+//! (`batch`).
+//!
+//! Each statement is written once, in PostgreSQL's spelling, where it is used:
+//! - `sql`: the statement, and its SQLite spelling made from it once (`$n` → `?n`, casts and
+//!   `COLLATE "C"` and `FOR UPDATE` dropped, `now()` bound to the call's time, `utc_text(x)`
+//!   for timestamps read as text);
+//! - `conn`: the parameters (`Value`), rows read through one trait so one mapper serves both,
+//!   and the one dispatch: `Db::with` and `Db::transaction` hand an `async` body a connection
+//!   of either backend (SQLite's on a blocking thread, holding its lock; PostgreSQL's from the
+//!   pool), and `Db::query`/`Db::execute` run one statement;
+//! - the modules by what they keep (`devices`, `office`, `batch`, `users`, `audit`, `pipl`,
+//!   `search`, `figures`) hold the statements and bodies, once for both;
+//! - `sqlite` and `postgres` hold only what really differs: opening, a batch's rows (one
+//!   statement per row on SQLite, `unnest` on PostgreSQL), PostgreSQL's advisory locks and
+//!   deadlock retry; `sqlite_schema` and `postgres_schema` the migrations.
 
 pub mod audit;
+mod batch;
+pub(crate) mod conn;
 pub mod devices;
 pub mod figures;
+mod office;
 pub mod pipl;
-pub(crate) mod placeholders;
 pub mod postgres;
+mod postgres_schema;
 pub mod search;
+pub(crate) mod sql;
 pub mod sqlite;
+mod sqlite_schema;
 pub mod users;
 
 pub use figures::{Breakdown, Counts, FigureFilter, Figures};
 
-use std::collections::HashMap;
-
 use serde::Serialize;
+use tokio_postgres::error::SqlState;
 
+use self::conn::{args, from_row};
+use self::sql::{Backend, sql};
 use super::ingest::{Candidate, Decision};
 use crate::i18n::Lang;
 use crate::t;
@@ -140,6 +157,17 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// A unique constraint refused the row (SQLite reports any constraint so).
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+                f.code == rusqlite::ErrorCode::ConstraintViolation
+            }
+            DbError::Postgres(e) => e.code() == Some(&SqlState::UNIQUE_VIOLATION),
+            _ => false,
+        }
+    }
+
     pub fn message(&self, lang: Lang) -> String {
         match self {
             DbError::BadUrl => t!(lang, "server.bad_db_url").into(),
@@ -332,9 +360,7 @@ impl Db {
             if path.is_empty() {
                 return Err(DbError::BadUrl);
             }
-            let db = tokio::task::spawn_blocking(move || sqlite::SqliteDb::open(&path))
-                .await
-                .map_err(|e| DbError::Internal(e.to_string()))??;
+            let db = blocking(move || sqlite::SqliteDb::open(&path)).await?;
             Db::Sqlite(db).keyed().await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Db::Postgres(postgres::PgDb::open(url).await?).keyed().await
@@ -353,126 +379,27 @@ impl Db {
     }
 
     pub fn kind(&self) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => "sqlite",
-            Db::Postgres(_) => "postgres",
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub async fn ping(&self) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.ping()).await
-            }
-            Db::Postgres(db) => db.ping().await,
-        }
-    }
-
-    /// The device name for a token's hash, if the token is valid (not revoked).
-    pub async fn device_for_token(&self, hash: String) -> Result<Option<String>, DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.device_for_token(&hash)).await
-            }
-            Db::Postgres(db) => db.device_for_token(&hash).await,
-        }
-    }
-
-    /// Stores a batch in one transaction: binds the token to the batch's key (or refuses),
-    /// inserts the records, revokes the laptop's voids and the `duplicate_person` numbers.
-    pub async fn store_batch(&self, batch: BatchWrite) -> Result<Stored, DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.store_batch(&batch)).await
-            }
-            Db::Postgres(db) => db.store_batch(&batch).await,
-        }
-    }
-
-    pub async fn office_state(&self) -> Result<OfficeState, DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.office_state()).await
-            }
-            Db::Postgres(db) => db.office_state().await,
-        }
-    }
-
-    /// The bound keys (by key id) and the revoked numbers (sorted), for the bundle.
-    pub async fn bundle_rows(&self) -> Result<(Vec<KeyRow>, Vec<String>), DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.bundle_rows()).await
-            }
-            Db::Postgres(db) => db.bundle_rows().await,
-        }
-    }
-
-    /// Changes the office row: `f` gets the current state and returns the new one (or an
-    /// error); the bundle version goes up when `bump` says so.
-    pub async fn update_office(
-        &self,
-        f: impl FnOnce(&OfficeState) -> Result<(OfficeState, bool), DbError> + Send + 'static,
-    ) -> Result<OfficeState, DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.update_office(f)).await
-            }
-            Db::Postgres(db) => db.update_office(f).await,
-        }
-    }
-
-    /// Revokes a member number at the office; false if it already was.
-    pub async fn revoke_member(
-        &self,
-        member_no: String,
-        reason: String,
-        source: &'static str,
-    ) -> Result<bool, DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.revoke_member(&member_no, &reason, source)).await
-            }
-            Db::Postgres(db) => db.revoke_member(&member_no, &reason, source).await,
-        }
-    }
-
-    pub async fn add_device(&self, name: String, hash: String) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.add_device(&name, &hash)).await
-            }
-            Db::Postgres(db) => db.add_device(&name, &hash).await,
-        }
-    }
-
-    pub async fn revoke_device(&self, name: String) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.revoke_device(&name)).await
-            }
-            Db::Postgres(db) => db.revoke_device(&name).await,
-        }
+        self.query(sql!("SELECT 1"), vec![], |_| Ok(())).await?;
+        Ok(())
     }
 
     /// `booth server stats`: the figures of the whole campaign, names in `lang`.
     pub async fn stats(&self, lang: Lang) -> Result<ServerStats, DbError> {
-        let devices = match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.devices()).await?
-            }
-            Db::Postgres(db) => db.devices().await?,
-        };
+        let devices = self.devices().await?;
         let figures = self
             .figures(&FigureFilter::default(), Breakdown::All)
             .await?;
@@ -485,13 +412,20 @@ impl Db {
         after: i64,
         limit: i64,
     ) -> Result<Vec<(i64, MemberRow)>, DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.members_page(after, limit)).await
-            }
-            Db::Postgres(db) => db.members_page(after, limit).await,
-        }
+        self.query(
+            sql!(
+                "SELECT uuid, member_no, record, device, utc_text(received_at), id FROM members
+                 WHERE id > $1 AND erased_at IS NULL ORDER BY id LIMIT $2"
+            ),
+            args![after, limit],
+            |r| {
+                let row = from_row! { r => MemberRow {
+                    uuid: text, member_no: text, record: text, device: text, received_at: text
+                } };
+                Ok((r.int(5)?, row))
+            },
+        )
+        .await
     }
 }
 
@@ -506,56 +440,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| DbError::Internal(e.to_string()))?
-}
-
-/// Splits a batch into records to insert in one go (first occurrence of each UUID, member
-/// number and person within the batch) and the rest, classified after the insert.
-pub(crate) fn split_first_occurrences(candidates: &[Candidate]) -> (Vec<usize>, Vec<usize>) {
-    let mut seen_uuid = std::collections::HashSet::new();
-    let mut seen_no = std::collections::HashSet::new();
-    let mut seen_person = std::collections::HashSet::new();
-    let (mut first, mut rest) = (Vec::new(), Vec::new());
-    for (i, c) in candidates.iter().enumerate() {
-        let new_uuid = seen_uuid.insert(c.uuid.as_str());
-        let new_no = seen_no.insert(c.member_no.as_str());
-        let new_person = seen_person.insert(c.person_key.as_str());
-        if new_uuid && new_no && new_person {
-            first.push(i);
-        } else {
-            rest.push(i);
-        }
-    }
-    (first, rest)
-}
-
-/// The decision for a record that was not inserted, from what the database holds now.
-/// `by_uuid`: uuid → content hash; `by_person`: person key → member number (canonical).
-pub(crate) fn classify_missed(
-    c: &Candidate,
-    by_uuid: &HashMap<String, String>,
-    by_person: &HashMap<String, String>,
-) -> Decision {
-    if let Some(hash) = by_uuid.get(&c.uuid) {
-        if hash.eq_ignore_ascii_case(&c.content_hash) {
-            Decision::AlreadyThere
-        } else {
-            Decision::Conflict
-        }
-    } else if let Some(no) = by_person.get(&c.person_key) {
-        Decision::DuplicatePerson(display_member_no(no))
-    } else {
-        // Neither the UUID nor the person is there: the member number is taken by another
-        // record, which only a broken or forged client can cause.
-        Decision::Conflict
-    }
-}
-
-/// The grouped form people read (`K7M2QX-0042-7`).
-fn display_member_no(canonical: &str) -> String {
-    canonical
-        .parse::<crate::card::MemberNo>()
-        .map(|n| n.grouped())
-        .unwrap_or_else(|_| canonical.to_string())
 }
 
 pub(crate) fn now_utc() -> String {

@@ -11,11 +11,15 @@
 //!
 //! Every list is newest first (`id DESC`) and paged by the last id seen, so page 1,000 costs
 //! what page 1 costs. Prefix ranges (`>= p AND < p || U+10FFFF`) compare bytes: SQLite's
-//! default collation, and PostgreSQL's C-collated columns (docs/console.md).
+//! default collation, and PostgreSQL's C-collated columns (docs/console.md). The one thing
+//! spelled per backend is how a name's beginning and a record's phone are matched
+//! ([`where_clause`]).
 
 use serde::Serialize;
 
-use super::{Db, DbError, blocking, placeholders};
+use super::conn::{Conn, Row, Value, args, from_row};
+use super::sql::{Backend, sql};
+use super::{Db, DbError, postgres, sqlite};
 use crate::member::Member;
 use crate::member::text::fold_width;
 
@@ -176,51 +180,10 @@ pub struct ListRow {
     pub review: Review,
 }
 
-/// A parameter of a built query, bound by each backend its own way.
-#[derive(Clone, Debug)]
-pub(crate) enum Param {
-    Text(String),
-    Int(i64),
-}
-
 /// The end of a prefix range: every string starting with `p` is below it.
 fn prefix_end(p: &str) -> String {
     format!("{p}\u{10FFFF}")
 }
-
-/// How one database spells a member search.
-pub(crate) struct SearchDialect {
-    /// Placeholder n (1-based).
-    pub placeholder: fn(usize) -> String,
-    /// A date placeholder.
-    pub date: fn(usize) -> String,
-    /// The record's phone.
-    pub phone_of_record: &'static str,
-    /// The member number, compared bytewise.
-    pub member_no: &'static str,
-    /// How a name or employer prefix is matched: PostgreSQL plans `LIKE 'p%'` from the
-    /// histogram's own entries (a common surname: walk the newest rows; a rare one: the
-    /// index), where a byte range `>= p AND < p||U+10FFFF` of CJK text is estimated at
-    /// almost no rows, and a surname shared by 50,000 members was sorted whole (0.3–0.8 s).
-    /// SQLite's LIKE ignores case and skips the index: a range there.
-    pub like_prefix: bool,
-}
-
-pub(crate) const SQLITE_SEARCH: SearchDialect = SearchDialect {
-    placeholder: placeholders::sqlite,
-    date: placeholders::sqlite,
-    phone_of_record: "json_extract(m.record, '$.phone')",
-    member_no: "m.member_no",
-    like_prefix: false,
-};
-
-pub(crate) const POSTGRES_SEARCH: SearchDialect = SearchDialect {
-    placeholder: placeholders::postgres,
-    date: placeholders::postgres_date,
-    phone_of_record: "(m.record::json->>'phone')",
-    member_no: "(m.member_no COLLATE \"C\")",
-    like_prefix: true,
-};
 
 /// `p` as a LIKE pattern for the texts that begin with it (`\` escapes).
 fn like_prefix(p: &str) -> String {
@@ -235,75 +198,70 @@ fn like_prefix(p: &str) -> String {
     out
 }
 
-/// The WHERE clause and parameters of a filter, in `d`'s spelling.
+/// The WHERE clause and parameters of a filter (`$n` placeholders), as `backend` runs it best:
+/// - a name's or employer's beginning: PostgreSQL plans `LIKE 'p%'` from the histogram's own
+///   entries (a common surname: walk the newest rows; a rare one: the index), where a byte
+///   range `>= p AND < p||U+10FFFF` of CJK text is estimated at almost no rows, and a surname
+///   shared by 50,000 members was sorted whole (0.3–0.8 s). SQLite's LIKE ignores case and
+///   skips the index: a range there.
+/// - the record's phone: each database's own JSON accessor.
 pub(crate) fn where_clause(
     f: &MemberFilter,
     before: Option<i64>,
-    d: &SearchDialect,
-) -> (String, Vec<Param>) {
-    let ph = d.placeholder;
-    let date = d.date;
-    let member_no_col = d.member_no;
+    backend: Backend,
+) -> (String, Vec<Value>) {
     let mut parts = vec!["m.erased_at IS NULL".to_string()];
-    let mut params: Vec<Param> = Vec::new();
-    let push = |p: Param, params: &mut Vec<Param>| {
-        params.push(p);
+    let mut params: Vec<Value> = Vec::new();
+    let push = |p: String, params: &mut Vec<Value>| {
+        params.push(Value::Text(p));
         params.len()
     };
     match &f.needle {
         None | Some(Needle::All) => {}
         Some(Needle::MemberNo(p)) => {
-            let a = push(Param::Text(p.clone()), &mut params);
-            let b = push(Param::Text(prefix_end(p)), &mut params);
+            let a = push(p.clone(), &mut params);
+            let b = push(prefix_end(p), &mut params);
             parts.push(format!(
-                "{member_no_col} >= {} AND {member_no_col} < {}",
-                ph(a),
-                ph(b)
+                "(m.member_no COLLATE \"C\") >= ${a} AND (m.member_no COLLATE \"C\") < ${b}"
             ));
         }
         Some(Needle::Phone { tail, full }) => {
-            let a = push(Param::Text(tail.clone()), &mut params);
-            parts.push(format!("m.s_phone_tail = {}", ph(a)));
+            let a = push(tail.clone(), &mut params);
+            parts.push(format!("m.s_phone_tail = ${a}"));
             if let Some(full) = full {
-                let b = push(Param::Text(full.clone()), &mut params);
-                parts.push(format!("{} = {}", d.phone_of_record, ph(b)));
+                let b = push(full.clone(), &mut params);
+                parts.push(match backend {
+                    Backend::Sqlite => format!("json_extract(m.record, '$.phone') = ${b}"),
+                    Backend::Postgres => format!("(m.record::json->>'phone') = ${b}"),
+                });
             }
         }
-        Some(Needle::Text(p)) if d.like_prefix => {
-            let a = push(Param::Text(like_prefix(p)), &mut params);
-            parts.push(format!(
-                "(m.s_name LIKE {0} OR m.s_employer LIKE {0})",
-                ph(a)
-            ));
+        Some(Needle::Text(p)) if backend == Backend::Postgres => {
+            let a = push(like_prefix(p), &mut params);
+            parts.push(format!("(m.s_name LIKE ${a} OR m.s_employer LIKE ${a})"));
         }
         Some(Needle::Text(p)) => {
-            let a = push(Param::Text(p.clone()), &mut params);
-            let b = push(Param::Text(prefix_end(p)), &mut params);
+            let a = push(p.clone(), &mut params);
+            let b = push(prefix_end(p), &mut params);
             parts.push(format!(
-                "((m.s_name >= {0} AND m.s_name < {1}) OR (m.s_employer >= {0} AND m.s_employer < {1}))",
-                ph(a),
-                ph(b)
+                "((m.s_name >= ${a} AND m.s_name < ${b}) OR (m.s_employer >= ${a} AND m.s_employer < ${b}))"
             ));
         }
     }
-    for (col, v) in [
-        ("m.s_union", &f.union),
-        ("m.s_place", &f.place),
-        ("m.device", &f.device),
-        ("m.s_form", &f.form),
+    // a date is bound as text and compared with PostgreSQL's DATE column
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
+    for (compared, value, cast) in [
+        ("m.s_union =", f.union.clone(), ""),
+        ("m.s_place =", f.place.clone(), ""),
+        ("m.device =", f.device.clone(), ""),
+        ("m.s_form =", f.form.clone(), ""),
+        ("m.event_date >=", date(f.from), "::text::date"),
+        ("m.event_date <=", date(f.to), "::text::date"),
     ] {
-        if let Some(v) = v {
-            let n = push(Param::Text(v.clone()), &mut params);
-            parts.push(format!("{col} = {}", ph(n)));
+        if let Some(v) = value {
+            let n = push(v, &mut params);
+            parts.push(format!("{compared} ${n}{cast}"));
         }
-    }
-    if let Some(d) = f.from {
-        let n = push(Param::Text(d.to_string()), &mut params);
-        parts.push(format!("m.event_date >= {}", date(n)));
-    }
-    if let Some(d) = f.to {
-        let n = push(Param::Text(d.to_string()), &mut params);
-        parts.push(format!("m.event_date <= {}", date(n)));
     }
     match f.review {
         None => {}
@@ -312,16 +270,15 @@ pub(crate) fn where_clause(
                 .into(),
         ),
         Some(r) => {
-            let n = push(Param::Text(r.code().into()), &mut params);
+            let n = push(r.code().into(), &mut params);
             parts.push(format!(
-                "EXISTS (SELECT 1 FROM member_reviews r WHERE r.member_id = m.id AND r.status = {})",
-                ph(n)
+                "EXISTS (SELECT 1 FROM member_reviews r WHERE r.member_id = m.id AND r.status = ${n})"
             ));
         }
     }
     if let Some(b) = before {
-        let n = push(Param::Int(b), &mut params);
-        parts.push(format!("m.id < {}", ph(n)));
+        params.push(Value::Int(b));
+        parts.push(format!("m.id < ${}", params.len()));
     }
     (parts.join(" AND "), params)
 }
@@ -334,13 +291,12 @@ impl Db {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<ListRow>, DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let (db, f) = (db.clone(), filter.clone());
-                blocking(move || sqlite::search(&db.lock(), &f, before, limit)).await
-            }
-            Db::Postgres(db) => postgres::search(&db.client().await?, filter, before, limit).await,
-        }
+        let (w, params) = where_clause(filter, before, self.backend());
+        let sql = format!(
+            "SELECT {} FROM members m WHERE {w} ORDER BY m.id DESC LIMIT {limit}",
+            list_columns!()
+        );
+        self.query(sql, params, list_row).await
     }
 
     /// Fills the search keys of records stored before the console existed (or by an older
@@ -348,13 +304,13 @@ impl Db {
     pub async fn backfill_search_keys(&self) -> Result<u64, DbError> {
         let mut total = 0u64;
         loop {
-            let rows = match self {
-                Db::Sqlite(db) => {
-                    let db = db.clone();
-                    blocking(move || sqlite::unkeyed(&db.lock())).await?
-                }
-                Db::Postgres(db) => postgres::unkeyed(&db.client().await?).await?,
-            };
+            let unkeyed = sql!(
+                "SELECT id, record FROM members WHERE s_name IS NULL AND erased_at IS NULL
+                 ORDER BY id LIMIT 2000"
+            );
+            let rows = self
+                .query(unkeyed, args![], |r| Ok((r.int(0)?, r.text(1)?)))
+                .await?;
             if rows.is_empty() {
                 return Ok(total);
             }
@@ -363,14 +319,17 @@ impl Db {
                 .map(|(id, record)| (id, keys_of_record(&record)))
                 .collect();
             total += keyed.len() as u64;
-            match self {
-                Db::Sqlite(db) => {
-                    let db = db.clone();
-                    blocking(move || sqlite::set_keys(&mut db.lock(), &keyed)).await?
-                }
-                Db::Postgres(db) => postgres::set_keys(&mut db.client().await?, &keyed).await?,
-            }
+            self.transaction(move |c| Box::pin(set_keys(c, keyed)))
+                .await?;
         }
+    }
+}
+
+/// Stores the keys of records that had none: a statement per row on SQLite, one on PostgreSQL.
+async fn set_keys(c: &Conn<'_>, keyed: Vec<(i64, SearchKeys)>) -> Result<(), DbError> {
+    match c {
+        Conn::Sqlite(s) => sqlite::set_keys(&s.lock(), &keyed),
+        Conn::Pg(p) => postgres::set_keys(p, &keyed).await,
     }
 }
 
@@ -383,208 +342,51 @@ pub fn keys_of_record(record: &str) -> SearchKeys {
     }
 }
 
-const LIST_COLUMNS: &str = "m.id, m.uuid, m.member_no, m.record, m.device, m.event_date, \
-    m.received_at, (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)";
+/// The columns of a [`ListRow`] over `members m` (a literal, so other statements can begin
+/// with them: `concat!("SELECT ", list_columns!(), …)`).
+macro_rules! list_columns {
+    () => {
+        "m.id, m.uuid, m.member_no, m.record, m.device, m.event_date::text, \
+         utc_text(m.received_at), \
+         (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)"
+    };
+}
+pub(crate) use list_columns;
 
-pub(crate) mod sqlite {
-    use rusqlite::{Connection, ToSql, params};
+/// How many columns [`list_columns!`] reads.
+pub(crate) const LIST_WIDTH: usize = 8;
 
-    use super::*;
-
-    pub(crate) fn bind(params: &[Param]) -> Vec<Box<dyn ToSql>> {
-        params
-            .iter()
-            .map(|p| -> Box<dyn ToSql> {
-                match p {
-                    Param::Text(s) => Box::new(s.clone()),
-                    Param::Int(i) => Box::new(*i),
-                }
-            })
-            .collect()
-    }
-
-    pub(crate) fn clause(f: &MemberFilter, before: Option<i64>) -> (String, Vec<Param>) {
-        where_clause(f, before, &SQLITE_SEARCH)
-    }
-
-    pub fn search(
-        conn: &Connection,
-        f: &MemberFilter,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<ListRow>, DbError> {
-        let (w, params) = clause(f, before);
-        let sql = format!(
-            "SELECT {LIST_COLUMNS} FROM members m WHERE {w} ORDER BY m.id DESC LIMIT {limit}"
-        );
-        let bound = bind(&params);
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            rusqlite::params_from_iter(bound.iter().map(|b| b.as_ref())),
-            |r| {
-                Ok(ListRow {
-                    id: r.get(0)?,
-                    uuid: r.get(1)?,
-                    member_no: r.get(2)?,
-                    record: r.get(3)?,
-                    device: r.get(4)?,
-                    event_date: r.get(5)?,
-                    received_at: r.get(6)?,
-                    review: Review::of_stored(r.get(7)?),
-                })
-            },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    pub fn unkeyed(conn: &Connection) -> Result<Vec<(i64, String)>, DbError> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, record FROM members WHERE s_name IS NULL AND erased_at IS NULL
-             ORDER BY id LIMIT 2000",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    pub fn set_keys(conn: &mut Connection, keyed: &[(i64, SearchKeys)]) -> Result<(), DbError> {
-        let tx = conn.transaction()?;
-        {
-            let mut up = tx.prepare_cached(
-                "UPDATE members SET s_name = ?2, s_phone_tail = ?3, s_employer = ?4,
-                    s_union = ?5, s_place = ?6, s_form = ?7 WHERE id = ?1",
-            )?;
-            for (id, k) in keyed {
-                up.execute(params![
-                    id,
-                    k.name,
-                    k.phone_tail,
-                    k.employer,
-                    k.union,
-                    k.place,
-                    k.form
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
+pub(crate) fn list_row(r: &dyn Row) -> Result<ListRow, DbError> {
+    Ok(from_row! { r => ListRow {
+        id: int, uuid: text, member_no: text, record: text, device: text, event_date: text,
+        received_at: text, review: review
+    } })
 }
 
-pub(crate) mod postgres {
-    use tokio_postgres::types::ToSql;
+/// A member's review state as a column (`member_reviews.status`, NULL when never reviewed).
+trait ReviewColumn {
+    fn review(&self, i: usize) -> Result<Review, DbError>;
+}
 
-    use crate::server::db::postgres::utc_text;
-
-    use super::*;
-
-    pub(crate) fn bind(params: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
-        params
-            .iter()
-            .map(|p| -> Box<dyn ToSql + Sync + Send> {
-                match p {
-                    Param::Text(s) => Box::new(s.clone()),
-                    Param::Int(i) => Box::new(*i),
-                }
-            })
-            .collect()
-    }
-
-    pub(crate) fn clause(f: &MemberFilter, before: Option<i64>) -> (String, Vec<Param>) {
-        where_clause(f, before, &POSTGRES_SEARCH)
-    }
-
-    pub(crate) fn list_columns() -> String {
-        format!(
-            "m.id, m.uuid, m.member_no, m.record, m.device, m.event_date::text, {},
-            (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)",
-            utc_text("m.received_at")
-        )
-    }
-
-    pub(crate) fn list_row(r: &tokio_postgres::Row) -> ListRow {
-        ListRow {
-            id: r.get(0),
-            uuid: r.get(1),
-            member_no: r.get(2),
-            record: r.get(3),
-            device: r.get(4),
-            event_date: r.get(5),
-            received_at: r.get(6),
-            review: Review::of_stored(r.get(7)),
-        }
-    }
-
-    pub async fn search(
-        c: &deadpool_postgres::Object,
-        f: &MemberFilter,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<ListRow>, DbError> {
-        let (w, params) = clause(f, before);
-        let sql = format!(
-            "SELECT {} FROM members m WHERE {w} ORDER BY m.id DESC LIMIT {limit}",
-            list_columns()
-        );
-        let bound = bind(&params);
-        let refs: Vec<&(dyn ToSql + Sync)> = bound
-            .iter()
-            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        // Not a cached statement: PostgreSQL would soon plan it once for any value (a generic
-        // plan), and a plan good for a common surname walks the whole table for a rare name.
-        // An unnamed statement is planned with the values (0.5 ms), each time.
-        Ok(c.query(sql.as_str(), &refs)
-            .await?
-            .iter()
-            .map(list_row)
-            .collect())
-    }
-
-    pub async fn unkeyed(c: &deadpool_postgres::Object) -> Result<Vec<(i64, String)>, DbError> {
-        Ok(c.query(
-            "SELECT id, record FROM members WHERE s_name IS NULL AND erased_at IS NULL
-                 ORDER BY id LIMIT 2000",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect())
-    }
-
-    pub async fn set_keys(
-        c: &mut deadpool_postgres::Object,
-        keyed: &[(i64, SearchKeys)],
-    ) -> Result<(), DbError> {
-        let col = |f: fn(&SearchKeys) -> String| -> Vec<String> {
-            keyed.iter().map(|(_, k)| f(k)).collect()
-        };
-        let ids: Vec<i64> = keyed.iter().map(|(id, _)| *id).collect();
-        let forms: Vec<Option<String>> = keyed.iter().map(|(_, k)| k.form.clone()).collect();
-        c.execute(
-            "UPDATE members m SET s_name = t.n, s_phone_tail = t.p, s_employer = t.e,
-                s_union = t.u, s_place = t.pl, s_form = t.f
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-                $6::text[], $7::text[]) AS t(id, n, p, e, u, pl, f)
-             WHERE m.id = t.id",
-            &[
-                &ids,
-                &col(|k| k.name.clone()),
-                &col(|k| k.phone_tail.clone()),
-                &col(|k| k.employer.clone()),
-                &col(|k| k.union.clone()),
-                &col(|k| k.place.clone()),
-                &forms,
-            ],
-        )
-        .await?;
-        Ok(())
+impl ReviewColumn for dyn Row + '_ {
+    fn review(&self, i: usize) -> Result<Review, DbError> {
+        Ok(Review::of_stored(self.opt_text(i)?))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_member_number_is_exact_in_any_spelling() {
+        let no = crate::card::MemberNo::new("K7M2QX", 42).unwrap();
+        let grouped = no.grouped().to_lowercase();
+        assert_eq!(
+            Needle::parse(&grouped),
+            Needle::MemberNo(no.as_str().to_string())
+        );
+    }
 
     #[test]
     fn a_typed_percent_or_underscore_is_itself_in_a_like_prefix() {
@@ -594,14 +396,14 @@ mod tests {
             needle: Some(Needle::parse("王")),
             ..Default::default()
         };
-        let (sql, params) = where_clause(&f, None, &POSTGRES_SEARCH);
+        let (sql, params) = where_clause(&f, None, Backend::Postgres);
         assert!(
             sql.contains("m.s_name LIKE $1 OR m.s_employer LIKE $1"),
             "{sql}"
         );
-        assert!(matches!(&params[..], [Param::Text(p)] if p == "王%"));
-        let (sql, _) = where_clause(&f, None, &SQLITE_SEARCH);
-        assert!(sql.contains("m.s_name >= ?1 AND m.s_name < ?2"), "{sql}");
+        assert_eq!(params, [Value::Text("王%".into())]);
+        let (sql, _) = where_clause(&f, None, Backend::Sqlite);
+        assert!(sql.contains("m.s_name >= $1 AND m.s_name < $2"), "{sql}");
     }
 
     #[test]
@@ -626,16 +428,6 @@ mod tests {
         assert_eq!(Needle::parse("ＪＤ"), Needle::Text("jd".into()));
         assert_eq!(Needle::parse("k7m2q"), Needle::MemberNo("K7M2Q".into()));
         assert_eq!(Needle::parse("k7m2qo"), Needle::MemberNo("K7M2Q0".into()));
-    }
-
-    #[test]
-    fn a_whole_member_number_is_exact_in_any_spelling() {
-        let no = crate::card::MemberNo::new("K7M2QX", 42).unwrap();
-        let grouped = no.grouped().to_lowercase();
-        assert_eq!(
-            Needle::parse(&grouped),
-            Needle::MemberNo(no.as_str().to_string())
-        );
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! several servers behind one load balancer share them (a session opened on one is valid on
 //! the next; a password guessed at on one is slowed down on all).
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Db, DbError, blocking, changed_a_row, now_utc};
+use super::conn::{Conn, Value, args, first, only};
+use super::sql::sql;
+use super::{Db, DbError, changed_a_row};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -87,97 +88,33 @@ pub fn lock_seconds(failures: i64, free: i64, max_lock: i64) -> i64 {
 
 impl Db {
     pub async fn add_user(&self, name: String, role: Role, hash: String) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    let n = db.lock().execute(
-                        "INSERT INTO office_users (name, role, password_hash, created_at)
-                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                        params![name, role.code(), hash, now_utc()],
-                    )?;
-                    changed_a_row(n as u64, DbError::UserExists)
-                })
-                .await
-            }
-            Db::Postgres(db) => {
-                let n = db
-                    .client()
-                    .await?
-                    .execute(
-                        "INSERT INTO office_users (name, role, password_hash) VALUES ($1, $2, $3)
-                         ON CONFLICT DO NOTHING",
-                        &[&name, &role.code(), &hash],
-                    )
-                    .await?;
-                changed_a_row(n, DbError::UserExists)
-            }
-        }
+        let n = self
+            .execute(
+                sql!(
+                    "INSERT INTO office_users (name, role, password_hash, created_at)
+                     VALUES ($1, $2, $3, now()) ON CONFLICT DO NOTHING"
+                ),
+                args![name, role.code(), hash],
+            )
+            .await?;
+        changed_a_row(n, DbError::UserExists)
     }
 
     /// Removes the user and ends every session of theirs at once.
     pub async fn remove_user(&self, name: String) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    let mut conn = db.lock();
-                    let tx = conn.transaction()?;
-                    let n = tx.execute("DELETE FROM office_users WHERE name = ?1", [&name])?;
-                    tx.execute("DELETE FROM console_sessions WHERE user_name = ?1", [&name])?;
-                    tx.commit()?;
-                    changed_a_row(n as u64, DbError::NoSuchUser)
-                })
-                .await
-            }
-            Db::Postgres(db) => {
-                let mut c = db.client().await?;
-                let tx = c.transaction().await?;
-                let n = tx
-                    .execute("DELETE FROM office_users WHERE name = $1", &[&name])
-                    .await?;
-                tx.execute(
-                    "DELETE FROM console_sessions WHERE user_name = $1",
-                    &[&name],
-                )
-                .await?;
-                tx.commit().await?;
-                changed_a_row(n, DbError::NoSuchUser)
-            }
-        }
+        self.transaction(move |c| Box::pin(remove_user(c, name)))
+            .await
     }
 
     pub async fn user(&self, name: String) -> Result<Option<UserRow>, DbError> {
-        let row = match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    Ok(db
-                        .lock()
-                        .prepare_cached(
-                            "SELECT name, role, password_hash FROM office_users WHERE name = ?1",
-                        )?
-                        .query_row([&name], |r| {
-                            Ok((
-                                r.get::<_, String>(0)?,
-                                r.get::<_, String>(1)?,
-                                r.get::<_, String>(2)?,
-                            ))
-                        })
-                        .optional()?)
-                })
-                .await?
-            }
-            Db::Postgres(db) => db
-                .client()
-                .await?
-                .query_opt(
-                    "SELECT name, role, password_hash FROM office_users WHERE name = $1",
-                    &[&name],
-                )
-                .await?
-                .map(|r| (r.get(0), r.get(1), r.get(2))),
-        };
+        let row = self
+            .query(
+                sql!("SELECT name, role, password_hash FROM office_users WHERE name = $1"),
+                args![name],
+                |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)),
+            )
+            .await
+            .map(first)?;
         Ok(row.and_then(|(name, role, password_hash)| {
             Some(UserRow {
                 name,
@@ -194,68 +131,31 @@ impl Db {
         csrf: String,
         now: i64,
     ) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    db.lock().execute(
-                        "INSERT INTO console_sessions (id_hash, user_name, csrf, created_at, seen_at)
-                         VALUES (?1, ?2, ?3, ?4, ?4)",
-                        params![id_hash, user, csrf, now],
-                    )?;
-                    Ok(())
-                })
-                .await
-            }
-            Db::Postgres(db) => {
-                db.client()
-                    .await?
-                    .execute(
-                        "INSERT INTO console_sessions (id_hash, user_name, csrf, created_at, seen_at)
-                         VALUES ($1, $2, $3, $4, $4)",
-                        &[&id_hash, &user, &csrf, &now],
-                    )
-                    .await?;
-                Ok(())
-            }
-        }
+        self.execute(
+            sql!(
+                "INSERT INTO console_sessions (id_hash, user_name, csrf, created_at, seen_at)
+                 VALUES ($1, $2, $3, $4, $4)"
+            ),
+            args![id_hash, user, csrf, now],
+        )
+        .await?;
+        Ok(())
     }
 
     /// The session and its user (a removed user has none).
     pub async fn session(&self, id_hash: String) -> Result<Option<SessionRow>, DbError> {
-        type Raw = (String, String, String, i64, i64);
-        let raw: Option<Raw> = match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    Ok(db
-                        .lock()
-                        .prepare_cached(
-                            "SELECT s.user_name, u.role, s.csrf, s.created_at, s.seen_at
-                             FROM console_sessions s JOIN office_users u ON u.name = s.user_name
-                             WHERE s.id_hash = ?1",
-                        )?
-                        .query_row([&id_hash], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                        })
-                        .optional()?)
-                })
-                .await?
-            }
-            Db::Postgres(db) => {
-                let c = db.client().await?;
-                let stmt = c
-                    .prepare_cached(
-                        "SELECT s.user_name, u.role, s.csrf, s.created_at, s.seen_at
-                         FROM console_sessions s JOIN office_users u ON u.name = s.user_name
-                         WHERE s.id_hash = $1",
-                    )
-                    .await?;
-                c.query_opt(&stmt, &[&id_hash])
-                    .await?
-                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-            }
-        };
+        let raw = self
+            .query(
+                sql!(
+                    "SELECT s.user_name, u.role, s.csrf, s.created_at, s.seen_at
+                     FROM console_sessions s JOIN office_users u ON u.name = s.user_name
+                     WHERE s.id_hash = $1"
+                ),
+                args![id_hash],
+                |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?, r.int(3)?, r.int(4)?)),
+            )
+            .await
+            .map(first)?;
         Ok(raw.and_then(|(user, role, csrf, created_at, seen_at)| {
             Some(SessionRow {
                 user,
@@ -268,29 +168,12 @@ impl Db {
     }
 
     pub async fn touch_session(&self, id_hash: String, now: i64) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    db.lock().execute(
-                        "UPDATE console_sessions SET seen_at = ?2 WHERE id_hash = ?1",
-                        params![id_hash, now],
-                    )?;
-                    Ok(())
-                })
-                .await
-            }
-            Db::Postgres(db) => {
-                db.client()
-                    .await?
-                    .execute(
-                        "UPDATE console_sessions SET seen_at = $2 WHERE id_hash = $1",
-                        &[&id_hash, &now],
-                    )
-                    .await?;
-                Ok(())
-            }
-        }
+        self.execute(
+            sql!("UPDATE console_sessions SET seen_at = $2 WHERE id_hash = $1"),
+            args![id_hash, now],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Ends a session, and every session idle since `idle_before` or opened before
@@ -301,62 +184,35 @@ impl Db {
         idle_before: i64,
         opened_before: i64,
     ) -> Result<(), DbError> {
-        let id = id_hash.unwrap_or_default();
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    db.lock().execute(
-                        "DELETE FROM console_sessions
-                         WHERE id_hash = ?1 OR seen_at < ?2 OR created_at < ?3",
-                        params![id, idle_before, opened_before],
-                    )?;
-                    Ok(())
-                })
-                .await
-            }
-            Db::Postgres(db) => {
-                db.client()
-                    .await?
-                    .execute(
-                        "DELETE FROM console_sessions
-                         WHERE id_hash = $1 OR seen_at < $2 OR created_at < $3",
-                        &[&id, &idle_before, &opened_before],
-                    )
-                    .await?;
-                Ok(())
-            }
-        }
+        self.execute(
+            sql!(
+                "DELETE FROM console_sessions
+                 WHERE id_hash = $1 OR seen_at < $2 OR created_at < $3"
+            ),
+            args![id_hash.unwrap_or_default(), idle_before, opened_before],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Seconds until any of `keys` may try to log in again (0: now).
     pub async fn login_wait(&self, keys: Vec<String>, now: i64) -> Result<i64, DbError> {
-        let until: Option<i64> = match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    let conn = db.lock();
-                    let mut stmt = conn
-                        .prepare_cached("SELECT locked_until FROM login_failures WHERE key = ?1")?;
-                    let mut max = None;
-                    for k in &keys {
-                        let v: Option<i64> = stmt.query_row([k], |r| r.get(0)).optional()?;
-                        max = max.max(v);
-                    }
-                    Ok(max)
-                })
-                .await?
-            }
-            Db::Postgres(db) => db
-                .client()
-                .await?
-                .query_one(
-                    "SELECT max(locked_until) FROM login_failures WHERE key = ANY($1)",
-                    &[&keys],
-                )
-                .await?
-                .get(0),
-        };
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let list: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let until = self
+            .query(
+                format!(
+                    "SELECT max(locked_until) FROM login_failures WHERE key IN ({})",
+                    list.join(", ")
+                ),
+                keys.into_iter().map(Value::from).collect::<Vec<_>>(),
+                |r| r.opt_int(0),
+            )
+            .await
+            .map(first)?
+            .flatten();
         Ok(until.map_or(0, |u| (u - now).max(0)))
     }
 
@@ -367,105 +223,30 @@ impl Db {
         now: i64,
         throttle: Throttle,
     ) -> Result<(), DbError> {
-        let forget_before = now - throttle.forget;
-        let upsert_sqlite = "INSERT INTO login_failures (key, failures, last_at, locked_until)
-             VALUES (?1, 1, ?2, 0)
-             ON CONFLICT (key) DO UPDATE SET
-                failures = CASE WHEN login_failures.last_at < ?3 THEN 1
-                                ELSE login_failures.failures + 1 END,
-                last_at = ?2
-             RETURNING failures";
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    let mut conn = db.lock();
-                    let tx = conn.transaction()?;
-                    for (key, free) in &keys {
-                        let n: i64 =
-                            tx.query_row(upsert_sqlite, params![key, now, forget_before], |r| {
-                                r.get(0)
-                            })?;
-                        let lock = lock_seconds(n, *free, throttle.max_lock);
-                        tx.execute(
-                            "UPDATE login_failures SET locked_until = ?2 WHERE key = ?1",
-                            params![key, now + lock],
-                        )?;
-                    }
-                    tx.commit()?;
-                    Ok(())
-                })
-                .await
-            }
-            Db::Postgres(db) => {
-                let mut c = db.client().await?;
-                let tx = c.transaction().await?;
-                for (key, free) in &keys {
-                    let n: i64 = tx
-                        .query_one(
-                            "INSERT INTO login_failures (key, failures, last_at, locked_until)
-                             VALUES ($1, 1, $2, 0)
-                             ON CONFLICT (key) DO UPDATE SET
-                                failures = CASE WHEN login_failures.last_at < $3 THEN 1
-                                                ELSE login_failures.failures + 1 END,
-                                last_at = $2
-                             RETURNING failures",
-                            &[key, &now, &forget_before],
-                        )
-                        .await?
-                        .get(0);
-                    let lock = lock_seconds(n, *free, throttle.max_lock);
-                    tx.execute(
-                        "UPDATE login_failures SET locked_until = $2 WHERE key = $1",
-                        &[key, &(now + lock)],
-                    )
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-        }
+        self.transaction(move |c| Box::pin(login_failed(c, keys, now, throttle)))
+            .await
     }
 
     /// A good password clears the user's count (not the address's: one account's owner
     /// must not be able to wipe the count of guesses at others from the same address).
     pub async fn login_succeeded(&self, key: String) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || {
-                    db.lock()
-                        .execute("DELETE FROM login_failures WHERE key = ?1", [key])?;
-                    Ok(())
-                })
-                .await
-            }
-            Db::Postgres(db) => {
-                db.client()
-                    .await?
-                    .execute("DELETE FROM login_failures WHERE key = $1", &[&key])
-                    .await?;
-                Ok(())
-            }
-        }
+        self.execute(
+            sql!("DELETE FROM login_failures WHERE key = $1"),
+            args![key],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Every office user and role (for `booth server users` and tests).
     pub async fn users(&self) -> Result<Vec<(String, Role)>, DbError> {
-        let raw: Vec<(String, String)> = match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || list_users(&db.lock())).await?
-            }
-            Db::Postgres(db) => db
-                .client()
-                .await?
-                .query("SELECT name, role FROM office_users ORDER BY name", &[])
-                .await?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect(),
-        };
+        let raw = self
+            .query(
+                sql!("SELECT name, role FROM office_users ORDER BY name"),
+                vec![],
+                |r| Ok((r.text(0)?, r.text(1)?)),
+            )
+            .await?;
         Ok(raw
             .into_iter()
             .filter_map(|(n, r)| Some((n, Role::parse(&r)?)))
@@ -473,10 +254,41 @@ impl Db {
     }
 }
 
-fn list_users(conn: &Connection) -> Result<Vec<(String, String)>, DbError> {
-    let mut stmt = conn.prepare("SELECT name, role FROM office_users ORDER BY name")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+async fn remove_user(c: &Conn<'_>, name: String) -> Result<(), DbError> {
+    let name = args![name];
+    let n = c
+        .execute(sql!("DELETE FROM office_users WHERE name = $1"), &name)
+        .await?;
+    let sessions = sql!("DELETE FROM console_sessions WHERE user_name = $1");
+    c.execute(sessions, &name).await?;
+    changed_a_row(n, DbError::NoSuchUser)
+}
+
+async fn login_failed(
+    c: &Conn<'_>,
+    keys: Vec<(String, i64)>,
+    now: i64,
+    throttle: Throttle,
+) -> Result<(), DbError> {
+    let forget_before = now - throttle.forget;
+    let count = sql!(
+        "INSERT INTO login_failures (key, failures, last_at, locked_until) VALUES ($1, 1, $2, 0)
+         ON CONFLICT (key) DO UPDATE SET
+            failures = CASE WHEN login_failures.last_at < $3 THEN 1
+                            ELSE login_failures.failures + 1 END,
+            last_at = $2
+         RETURNING failures"
+    );
+    let lock = sql!("UPDATE login_failures SET locked_until = $2 WHERE key = $1");
+    for (key, free) in &keys {
+        let failures = c
+            .query(count, &args![key, now, forget_before], |r| r.int(0))
+            .await
+            .and_then(only)?;
+        let seconds = lock_seconds(failures, *free, throttle.max_lock);
+        c.execute(lock, &args![key, now + seconds]).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

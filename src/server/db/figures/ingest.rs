@@ -1,6 +1,6 @@
 //! What ingest adds to the figures' tables.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
@@ -65,6 +65,27 @@ impl Increments {
         }
         items
     }
+}
+
+/// The members held before the figures' tables existed: (device, record).
+pub(crate) const STORED_RECORDS: &str = "SELECT device, record FROM members";
+
+/// What the stored records (device, record) add to the figures, per laptop. The records were
+/// stored only after the server's own checks: one that does not parse now is left out of the
+/// figures rather than stopping the server.
+pub(crate) fn increments_of_stored(
+    rows: impl IntoIterator<Item = (String, String)>,
+) -> HashMap<String, Increments> {
+    let mut by_device: HashMap<String, Increments> = HashMap::new();
+    for (device, record) in rows {
+        if let Ok(w) = serde_json::from_str::<crate::protocol::WireRecord>(&record) {
+            by_device
+                .entry(device)
+                .or_default()
+                .add(w.event_date, &crate::server::ingest::Facets::of(&w));
+        }
+    }
+    by_device
 }
 
 /// A day summary's needs as stored (a JSON object).

@@ -21,9 +21,12 @@ mod schema;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{Db, DbError, blocking};
-pub(crate) use ingest::{Increments, names_of_days, needs_json};
-pub(crate) use query::{FigureRow, POSTGRES, SQLITE, dimensions, figure_query};
+use super::sql::sql;
+use super::{Db, DbError};
+pub(crate) use ingest::{
+    Increments, STORED_RECORDS, increments_of_stored, names_of_days, needs_json,
+};
+pub(crate) use query::{FigureRow, dimensions, figure_query};
 pub(crate) use schema::{
     MEETING_SHARE_UPDATE, PG_MIGRATION, PG_MIGRATION_5, SQLITE_MIGRATION, SQLITE_MIGRATION_5,
     booth_day_totals,
@@ -93,13 +96,8 @@ impl Db {
         filter: &FigureFilter,
         breakdown: Breakdown,
     ) -> Result<Figures, DbError> {
-        let rows = match self {
-            Db::Sqlite(db) => {
-                let (db, filter) = (db.clone(), filter.clone());
-                blocking(move || db.figure_rows(&filter, breakdown)).await?
-            }
-            Db::Postgres(db) => db.figure_rows(filter, breakdown).await?,
-        };
+        let (sql, params) = figure_query(filter, breakdown);
+        let rows = self.query(sql, params, FigureRow::of).await?;
         let mut assembly = query::Assembly::default();
         for row in rows {
             assembly.add(row);
@@ -109,12 +107,11 @@ impl Db {
 
     /// Distinct values for the dashboard's filter pick lists.
     pub async fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
-        match self {
-            Db::Sqlite(db) => {
-                let db = db.clone();
-                blocking(move || db.figure_dimensions()).await
-            }
-            Db::Postgres(db) => db.figure_dimensions().await,
-        }
+        let rows = self
+            .query(sql!("SELECT kind, name FROM figure_names"), vec![], |r| {
+                Ok((r.text(0)?, r.text(1)?))
+            })
+            .await?;
+        Ok(dimensions(rows))
     }
 }

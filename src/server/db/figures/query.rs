@@ -15,30 +15,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use super::{Breakdown, Counts, Dimensions, FigureFilter, Figures};
-use crate::server::db::placeholders;
-
-/// How one database spells what the figures' query needs.
-pub(crate) struct Dialect {
-    /// The i-th placeholder (1-based); each is written once and may be used in several
-    /// branches of the query (`$1` / `?1`).
-    pub placeholder: fn(usize) -> String,
-    /// The i-th placeholder where it is compared with `event_date`.
-    pub date_param: fn(usize) -> String,
-    /// `event_date` as `YYYY-MM-DD` text.
-    pub date_text: &'static str,
-}
-
-pub(crate) const SQLITE: Dialect = Dialect {
-    placeholder: placeholders::sqlite,
-    date_param: placeholders::sqlite,
-    date_text: "event_date",
-};
-
-pub(crate) const POSTGRES: Dialect = Dialect {
-    placeholder: placeholders::postgres,
-    date_param: placeholders::postgres_date,
-    date_text: "event_date::text",
-};
+use crate::server::db::DbError;
+use crate::server::db::conn::{Row, Value};
 
 /// A breakdown of the figures, and the column it groups by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,13 +52,13 @@ impl Group {
     }
 
     /// (key expression, GROUP BY clause).
-    fn sql(self, date_text: &str) -> (String, &'static str) {
+    fn sql(self) -> (&'static str, &'static str) {
         match self {
-            Group::Day => (date_text.to_string(), " GROUP BY event_date"),
-            Group::Place => ("place".into(), " GROUP BY place"),
-            Group::Union => ("union_name".into(), " GROUP BY union_name"),
-            Group::Device => ("device".into(), " GROUP BY device"),
-            Group::Total => ("''".into(), ""),
+            Group::Day => (DATE_TEXT, " GROUP BY event_date"),
+            Group::Place => ("place", " GROUP BY place"),
+            Group::Union => ("union_name", " GROUP BY union_name"),
+            Group::Device => ("device", " GROUP BY device"),
+            Group::Total => ("''", ""),
         }
     }
 }
@@ -92,13 +70,12 @@ const ENTERPRISES: &str = "enterprises";
 /// `r:ITEM`: one `figure_days` row, keyed by its date.
 const DAY_ITEM: &str = "r:";
 
-/// The figures' query for one filter, and its text parameters.
-pub(crate) fn figure_query(
-    f: &FigureFilter,
-    breakdown: Breakdown,
-    d: &Dialect,
-) -> (String, Vec<String>) {
-    let (cond, params) = where_clause(f, d.placeholder, d.date_param);
+/// `event_date` as `YYYY-MM-DD` text (SQLite keeps it so).
+const DATE_TEXT: &str = "event_date::text";
+
+/// The figures' query for one filter, and its parameters.
+pub(crate) fn figure_query(f: &FigureFilter, breakdown: Breakdown) -> (String, Vec<Value>) {
+    let (cond, params) = where_clause(f);
     let dates_only = f.union.is_none() && f.place.is_none() && f.device.is_none();
     let wanted: Vec<Group> = Group::ALL
         .into_iter()
@@ -119,7 +96,7 @@ pub(crate) fn figure_query(
     let member_sums = format!("{}, 0, 0, 0", sum("n"));
     let mut branches = Vec::new();
     for g in &wanted {
-        let (key, group_by) = g.sql(d.date_text);
+        let (key, group_by) = g.sql();
         let tag = g.tag();
         branches.push(format!(
             "SELECT 'b:{tag}', {key}, {booth_sums} FROM booth_days{cond}{group_by}"
@@ -130,8 +107,7 @@ pub(crate) fn figure_query(
     }
     if dates_only {
         branches.push(format!(
-            "SELECT '{DAY_ITEM}' || item, {}, n, 0, 0, 0 FROM figure_days{cond}",
-            d.date_text
+            "SELECT '{DAY_ITEM}' || item, {DATE_TEXT}, n, 0, 0, 0 FROM figure_days{cond}"
         ));
     } else {
         branches.push(format!(
@@ -151,27 +127,23 @@ pub(crate) fn figure_query(
                 (SELECT enterprise FROM enterprise_days{cond} GROUP BY enterprise) t"
         )
     });
-    (branches.join(" UNION ALL "), params)
+    (
+        branches.join(" UNION ALL "),
+        params.into_iter().map(Value::Text).collect(),
+    )
 }
 
 /// A filter as SQL: the `WHERE` clause (or "") over the figures' tables' common columns and
-/// its text parameters in order. `ph(i)` writes the i-th placeholder (1-based), `date(i)` one
-/// compared with `event_date`.
-pub(crate) fn where_clause(
-    f: &FigureFilter,
-    ph: impl Fn(usize) -> String,
-    date: impl Fn(usize) -> String,
-) -> (String, Vec<String>) {
+/// its text parameters in order, each placeholder written once and used by every branch.
+pub(crate) fn where_clause(f: &FigureFilter) -> (String, Vec<String>) {
     let mut terms = Vec::new();
     let mut params = Vec::new();
     let mut push = |column: &str, op: &str, value: String, is_date: bool| {
         params.push(value);
-        let p = if is_date {
-            date(params.len())
-        } else {
-            ph(params.len())
-        };
-        terms.push(format!("{column} {op} {p}"));
+        let n = params.len();
+        // a text parameter compared with PostgreSQL's DATE column
+        let cast = if is_date { "::text::date" } else { "" };
+        terms.push(format!("{column} {op} ${n}{cast}"));
     };
     if let Some(d) = f.from {
         push("event_date", ">=", d.to_string(), true);
@@ -201,6 +173,16 @@ pub(crate) struct FigureRow {
     pub tag: String,
     pub key: String,
     pub n: [u64; 4],
+}
+
+impl FigureRow {
+    pub(crate) fn of(r: &dyn Row) -> Result<FigureRow, DbError> {
+        Ok(FigureRow {
+            tag: r.text(0)?,
+            key: r.text(1)?,
+            n: [r.count(2)?, r.count(3)?, r.count(4)?, r.count(5)?],
+        })
+    }
 }
 
 /// Booth sums of one group and key, before the meetings are decided.
@@ -493,11 +475,11 @@ mod tests {
             place: Some("望京".into()),
             ..Default::default()
         };
-        let (sql, params) = where_clause(&f, |i| format!("${i}"), |i| format!("${i}::date"));
-        assert_eq!(sql, " WHERE event_date >= $1::date AND place = $2");
+        let (sql, params) = where_clause(&f);
+        assert_eq!(sql, " WHERE event_date >= $1::text::date AND place = $2");
         assert_eq!(params, ["2026-11-01", "望京"]);
         assert_eq!(
-            where_clause(&FigureFilter::default(), |_| "?".into(), |_| "?".into()),
+            where_clause(&FigureFilter::default()),
             (String::new(), vec![])
         );
     }
@@ -509,7 +491,7 @@ mod tests {
             to: NaiveDate::from_ymd_opt(2026, 11, 30),
             ..Default::default()
         };
-        let (sql, params) = figure_query(&month, Breakdown::Dashboard, &SQLITE);
+        let (sql, params) = figure_query(&month, Breakdown::Dashboard);
         assert!(sql.contains("FROM figure_days"), "{sql}");
         assert!(!sql.contains("member_forms"), "{sql}");
         assert!(
@@ -522,7 +504,7 @@ mod tests {
             union: Some("朝阳区总工会".into()),
             ..month
         };
-        let (sql, _) = figure_query(&union, Breakdown::All, &POSTGRES);
+        let (sql, _) = figure_query(&union, Breakdown::All);
         assert!(!sql.contains("figure_days"), "{sql}");
         assert!(
             sql.contains("'b:day'") && sql.contains("'m:device'"),

@@ -1,0 +1,208 @@
+//! Storing a laptop's batch, one transaction on either backend: bind the token to the batch's
+//! key (or refuse), insert the records, classify those that did not go in, revoke what the
+//! batch voided or refused as the same person, and keep the figures.
+//!
+//! Records are inserted with `ON CONFLICT DO NOTHING`; those that did not go in are then
+//! classified by looking at what is there (same UUID and hash: already there; same UUID,
+//! other hash: conflict; same person: duplicate). The constraint, not a prior read, decides,
+//! so two servers racing on the same person cannot both insert it. The inserts, look-ups and
+//! counts are each backend's own (one statement per row on SQLite, `unnest` on PostgreSQL);
+//! the rest is written once here.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::conn::{Conn, args, first, only};
+use super::figures::Increments;
+use super::office::bump;
+use super::sql::sql;
+use super::{BatchWrite, BindRefusal, Binding, Db, DbError, Stored, postgres, sqlite};
+use crate::server::ingest::{Candidate, Decision};
+
+impl Db {
+    /// Stores a batch in one transaction: binds the token to the batch's key (or refuses),
+    /// inserts the records, revokes the laptop's voids and the `duplicate_person` numbers.
+    /// A PostgreSQL deadlock with a concurrent batch is retried (`postgres::retrying`).
+    pub async fn store_batch(&self, batch: BatchWrite) -> Result<Stored, DbError> {
+        let batch = Arc::new(batch);
+        postgres::retrying(|| {
+            let b = Arc::clone(&batch);
+            self.transaction(move |c| Box::pin(async move { store(c, &b).await }))
+        })
+        .await
+    }
+}
+
+async fn store(c: &Conn<'_>, b: &BatchWrite) -> Result<Stored, DbError> {
+    let mut changed = match bind(c, &b.device, &b.binding).await? {
+        Ok(changed) => changed,
+        Err(refusal) => return Ok(Stored::Refused(refusal)),
+    };
+    let candidates = &b.candidates;
+    let mut decisions = vec![Decision::Conflict; candidates.len()];
+    let (first, mut missed) = split_first_occurrences(candidates);
+    let inserted = match c {
+        Conn::Sqlite(s) => sqlite::insert_members(&s.lock(), b, &first, s.now())?,
+        Conn::Pg(p) => postgres::insert_members(p, b, &first).await?,
+    };
+    for (&i, inserted) in first.iter().zip(inserted) {
+        if inserted {
+            decisions[i] = Decision::Accepted;
+        } else {
+            missed.push(i);
+        }
+    }
+    if !missed.is_empty() {
+        let those: Vec<&Candidate> = missed.iter().map(|&i| &candidates[i]).collect();
+        let held = match c {
+            Conn::Sqlite(s) => sqlite::look_up(&s.lock(), &those)?,
+            Conn::Pg(p) => postgres::look_up(p, &those).await?,
+        };
+        for &i in &missed {
+            decisions[i] = classify_missed(&candidates[i], &held);
+        }
+    }
+    // The card of a record refused as the same person was handed out: revoke it. One
+    // accepted later (the operator corrected the ID) is valid again.
+    changed |= match c {
+        Conn::Sqlite(s) => sqlite::revoke(&s.lock(), b, &decisions, s.now())?,
+        Conn::Pg(p) => postgres::revoke(p, b, &decisions).await?,
+    };
+    if changed {
+        bump(c).await?;
+    }
+    let increments = Increments::of(candidates, &decisions);
+    match c {
+        Conn::Sqlite(s) => {
+            let conn = s.lock();
+            sqlite::add_increments(&conn, &b.device, &increments)?;
+            sqlite::store_days(&conn, &b.device, &b.days, s.now())?;
+        }
+        Conn::Pg(p) => {
+            postgres::add_increments(p, &b.device, &increments).await?;
+            postgres::store_days(p, &b.device, &b.days).await?;
+        }
+    }
+    Ok(Stored::Done(decisions))
+}
+
+/// Binds the device's token to the batch's key, or checks it is bound to it. `Ok(Err(_))`
+/// refuses the request; `Ok(Ok(true))` when the bundle changed. The device row is locked
+/// first (PostgreSQL), so two first uploads of one token cannot both bind.
+async fn bind(
+    c: &Conn<'_>,
+    device: &str,
+    b: &Binding,
+) -> Result<Result<bool, BindRefusal>, DbError> {
+    let bound = c
+        .query(
+            sql!("SELECT key_id FROM devices WHERE name = $1 FOR UPDATE"),
+            &args![device],
+            |r| r.opt_text(0),
+        )
+        .await
+        .and_then(only)?;
+    let key_of = move |kid: &str| {
+        let kid = args![kid];
+        async move {
+            c.query(
+                sql!("SELECT public_key FROM device_keys WHERE key_id = $1"),
+                &kid,
+                |r| r.text(0),
+            )
+            .await
+            .map(first)
+        }
+    };
+    if let Some(kid) = bound {
+        return Ok(
+            if key_of(&kid).await?.as_deref() == Some(b.public_key.as_str()) {
+                Ok(false)
+            } else {
+                Err(BindRefusal::TokenBoundToOtherKey)
+            },
+        );
+    }
+    let inserted = c
+        .execute(
+            sql!(
+                "INSERT INTO device_keys (key_id, public_key, device, union_name, key_from, bound_at)
+                 VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT DO NOTHING"
+            ),
+            &args![&b.key_id, &b.public_key, device, &b.union, &b.from],
+        )
+        .await?;
+    if key_of(&b.key_id).await?.as_deref() != Some(b.public_key.as_str()) {
+        return Ok(Err(BindRefusal::KeyIdTaken));
+    }
+    // The same laptop under a new token (re-issued): in service again.
+    let reissued = inserted == 0
+        && c.execute(
+            sql!(
+                "UPDATE device_keys SET max_seq = NULL, device = $2 WHERE key_id = $1
+                   AND max_seq IS NOT NULL"
+            ),
+            &args![&b.key_id, device],
+        )
+        .await?
+            > 0;
+    c.execute(
+        sql!("UPDATE devices SET key_id = $2 WHERE name = $1"),
+        &args![device, &b.key_id],
+    )
+    .await?;
+    Ok(Ok(inserted > 0 || reissued))
+}
+
+/// Splits a batch into records to insert in one go (first occurrence of each UUID, member
+/// number and person within the batch) and the rest, classified after the insert.
+pub(crate) fn split_first_occurrences(candidates: &[Candidate]) -> (Vec<usize>, Vec<usize>) {
+    let mut seen_uuid = HashSet::new();
+    let mut seen_no = HashSet::new();
+    let mut seen_person = HashSet::new();
+    let (mut first, mut rest) = (Vec::new(), Vec::new());
+    for (i, c) in candidates.iter().enumerate() {
+        let new_uuid = seen_uuid.insert(c.uuid.as_str());
+        let new_no = seen_no.insert(c.member_no.as_str());
+        let new_person = seen_person.insert(c.person_key.as_str());
+        if new_uuid && new_no && new_person {
+            first.push(i);
+        } else {
+            rest.push(i);
+        }
+    }
+    (first, rest)
+}
+
+/// What the database holds for the UUIDs and persons of records that did not go in.
+pub(crate) struct Held {
+    /// uuid → content hash
+    pub by_uuid: HashMap<String, String>,
+    /// person key → member number (canonical)
+    pub by_person: HashMap<String, String>,
+}
+
+/// The decision for a record that was not inserted, from what the database holds now.
+pub(crate) fn classify_missed(c: &Candidate, held: &Held) -> Decision {
+    if let Some(hash) = held.by_uuid.get(&c.uuid) {
+        if hash.eq_ignore_ascii_case(&c.content_hash) {
+            Decision::AlreadyThere
+        } else {
+            Decision::Conflict
+        }
+    } else if let Some(no) = held.by_person.get(&c.person_key) {
+        Decision::DuplicatePerson(display_member_no(no))
+    } else {
+        // Neither the UUID nor the person is there: the member number is taken by another
+        // record, which only a broken or forged client can cause.
+        Decision::Conflict
+    }
+}
+
+/// The grouped form people read (`K7M2QX-0042-7`).
+fn display_member_no(canonical: &str) -> String {
+    canonical
+        .parse::<crate::card::MemberNo>()
+        .map(|n| n.grouped())
+        .unwrap_or_else(|_| canonical.to_string())
+}

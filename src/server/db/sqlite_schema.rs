@@ -1,0 +1,185 @@
+//! The SQLite schema: its migrations, applied in order at start (`PRAGMA user_version` counts
+//! them), in one write transaction each, so two servers starting on one file cannot both apply
+//! one.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::figures;
+use super::{DbError, sqlite};
+
+/// Append only. `PRAGMA user_version` counts the migrations applied.
+fn migrations() -> Vec<&'static str> {
+    vec![
+        r#"
+    CREATE TABLE devices (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        -- SHA-256 hex of the token; the token itself is shown once and never stored.
+        token_hash  TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL,
+        revoked_at  TEXT
+    );
+    CREATE TABLE members (
+        id           INTEGER PRIMARY KEY,
+        uuid         TEXT NOT NULL UNIQUE,
+        member_no    TEXT NOT NULL UNIQUE,
+        person_key   TEXT NOT NULL UNIQUE,
+        content_hash TEXT NOT NULL,
+        record       TEXT NOT NULL,
+        device       TEXT NOT NULL,
+        batch_id     TEXT NOT NULL,
+        event_date   TEXT NOT NULL,
+        received_at  TEXT NOT NULL
+    );
+    CREATE INDEX members_event_date ON members (event_date);
+    CREATE INDEX members_device ON members (device);
+    "#,
+        // 2: the trust chain (docs/trust.md): tokens bound to laptop keys, revocations, the
+        // bundle's version and the office keys.
+        r#"
+    ALTER TABLE devices ADD COLUMN key_id TEXT;
+    CREATE TABLE device_keys (
+        key_id      TEXT PRIMARY KEY,
+        public_key  TEXT NOT NULL UNIQUE,
+        device      TEXT NOT NULL,
+        union_name  TEXT NOT NULL,
+        key_from    TEXT NOT NULL,
+        -- set when the laptop is revoked: its codes above this sequence are invalid
+        max_seq     INTEGER,
+        bound_at    TEXT NOT NULL
+    );
+    CREATE TABLE revoked (
+        member_no   TEXT PRIMARY KEY,
+        -- the office's own record: never in the bundle
+        reason      TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        device      TEXT,
+        revoked_at  TEXT NOT NULL
+    );
+    CREATE TABLE office (
+        id               INTEGER PRIMARY KEY CHECK (id = 1),
+        bundle_version   INTEGER NOT NULL,
+        bundle_issued_at TEXT NOT NULL,
+        office_key       TEXT,
+        next_office_key  TEXT,
+        server_url       TEXT
+    );
+    INSERT INTO office (id, bundle_version, bundle_issued_at)
+        VALUES (1, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+    "#,
+        // 3: the campaign's figures (SPEC §8), kept at ingest; members held before are counted
+        // by `backfill_figures` right after.
+        &figures::SQLITE_MIGRATION,
+        // 4: the office console (docs/console.md): office users, sessions shared by every server,
+        // failed-login counts, the audit log, review states, and search keys kept beside each
+        // record at ingest (never the full phone or ID: those stay in the record only).
+        r#"
+    CREATE TABLE office_users (
+        name          TEXT PRIMARY KEY,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+        password_hash TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+    );
+    CREATE TABLE console_sessions (
+        -- SHA-256 of the cookie's value: a copy of the database opens no session
+        id_hash    TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL,
+        csrf       TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        seen_at    INTEGER NOT NULL
+    );
+    CREATE INDEX console_sessions_user ON console_sessions (user_name);
+    CREATE TABLE login_failures (
+        key          TEXT PRIMARY KEY,
+        failures     INTEGER NOT NULL,
+        last_at      INTEGER NOT NULL,
+        locked_until INTEGER NOT NULL
+    );
+    CREATE TABLE audit_log (
+        id     INTEGER PRIMARY KEY,
+        at     TEXT NOT NULL,
+        actor  TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        count  INTEGER NOT NULL
+    );
+    CREATE INDEX audit_log_actor ON audit_log (actor, id);
+    CREATE INDEX audit_log_action ON audit_log (action, id);
+    CREATE TABLE member_reviews (
+        member_id INTEGER PRIMARY KEY,
+        status    TEXT NOT NULL,
+        comment   TEXT NOT NULL,
+        by_user   TEXT NOT NULL,
+        at        TEXT NOT NULL
+    );
+    CREATE INDEX member_reviews_status ON member_reviews (status, member_id);
+    ALTER TABLE members ADD COLUMN s_name TEXT;
+    ALTER TABLE members ADD COLUMN s_phone_tail TEXT;
+    ALTER TABLE members ADD COLUMN s_employer TEXT;
+    ALTER TABLE members ADD COLUMN s_union TEXT;
+    ALTER TABLE members ADD COLUMN s_place TEXT;
+    ALTER TABLE members ADD COLUMN s_form TEXT;
+    ALTER TABLE members ADD COLUMN corrected_at TEXT;
+    ALTER TABLE members ADD COLUMN erased_at TEXT;
+    CREATE INDEX members_s_name ON members (s_name);
+    CREATE INDEX members_s_phone_tail ON members (s_phone_tail);
+    CREATE INDEX members_s_employer ON members (s_employer);
+    CREATE INDEX members_s_union ON members (s_union);
+    CREATE INDEX members_s_place ON members (s_place);
+    CREATE INDEX members_device_received ON members (device, received_at);
+    "#,
+        // 5: the figures read in a few aggregate passes at campaign scale (db::figures).
+        &figures::SQLITE_MIGRATION_5,
+    ]
+}
+
+/// The migration that created the figures' tables (1-based).
+const FIGURES_VERSION: i64 = 3;
+/// The migration that added `booth_days.meeting_share`.
+const MEETING_SHARE_VERSION: i64 = 5;
+
+/// Applies the migrations this server knows and the file lacks.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let migrations = migrations();
+    let supported = migrations.len() as i64;
+    loop {
+        // The version is read inside the write transaction: two servers starting on one file
+        // cannot both apply the same migration.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > supported {
+            return Err(DbError::TooNew {
+                found: version,
+                supported,
+            });
+        }
+        if version == supported {
+            return Ok(());
+        }
+        tx.execute_batch(migrations[version as usize])?;
+        if version + 1 == FIGURES_VERSION {
+            backfill_figures(&tx)?;
+        }
+        if version + 1 == MEETING_SHARE_VERSION {
+            tx.execute_batch(figures::MEETING_SHARE_UPDATE)?;
+            for sql in figures::booth_day_totals("1 = 1") {
+                tx.execute(&sql, [])?;
+            }
+        }
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+        tracing::info!(version = version + 1, "server schema migrated (sqlite)");
+    }
+}
+
+/// Counts the members held before the figures' tables existed (once, when they are made).
+fn backfill_figures(tx: &Connection) -> Result<(), DbError> {
+    let rows: Vec<(String, String)> = tx
+        .prepare(figures::STORED_RECORDS)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (device, inc) in &figures::increments_of_stored(rows) {
+        sqlite::add_increments(tx, device, inc)?;
+    }
+    Ok(())
+}
