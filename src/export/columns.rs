@@ -374,6 +374,13 @@ impl Profile {
             .collect()
     }
 
+    /// Whether the profile shows what the ID number says (gender, birth date, region): the
+    /// office works it out again from the record, which costs a validation per row.
+    pub fn shows_id_facts(&self) -> bool {
+        self.keys()
+            .any(|k| matches!(k, "gender" | "birth_date" | "region"))
+    }
+
     /// The keys of the profile's columns, in order (for tests and docs).
     pub fn keys(&self) -> impl Iterator<Item = &'static str> {
         self.columns.iter().map(|(k, _)| *k)
@@ -402,6 +409,7 @@ mod tests {
             }
         }
         assert_eq!(OFFICE_COPY.columns.len(), 29);
+        assert!(OFFICE_COPY.shows_id_facts() && !CONSOLE_VIEW.shows_id_facts());
         assert_eq!(CONSOLE_VIEW.columns.len(), 12);
         let mut keys: Vec<_> = COLUMNS.iter().map(|c| c.key).collect();
         keys.sort_unstable();

@@ -398,4 +398,100 @@ mod tests {
         assert_eq!(neutralise("某公司"), "某公司");
         assert_eq!(neutralise("a\u{1b}[2J"), "a\u{fffd}[2J");
     }
+
+    /// A purged record: most cells blank, a few kept (number, dates, place).
+    fn purged(seq: u32) -> ExportRow {
+        let at = DateTime::parse_from_rfc3339("2026-11-24T09:30:15+08:00").unwrap();
+        ExportRow {
+            uuid: Uuid::from_u128(u128::from(seq)),
+            member_no: MemberNo::new("K7M2QX", seq).unwrap(),
+            member: None,
+            gender: None,
+            birth_date: None,
+            region: None,
+            employment_form: None,
+            needs: Vec::new(),
+            event: BoothEvent {
+                union: "朝阳区总工会".into(),
+                place: "=望京".into(),
+                operator: String::new(),
+            },
+            event_date: at.date_naive(),
+            consent_at: Some(at),
+            created_at: Some(at),
+            updated_at: at,
+            state: Some(State::Uploaded),
+            state_reason: None,
+            server_member_no: None,
+            purged_at: Some(at),
+            device: None,
+            review: None,
+        }
+    }
+
+    fn file(format: ExportFormat, rows: &[ExportRow]) -> Vec<u8> {
+        let mut w = Writer::new(format, &OFFICE_COPY, Vec::new(), Lang::Zh).unwrap();
+        for r in rows {
+            w.row(r).unwrap();
+        }
+        let (bytes, n) = w.finish().unwrap();
+        assert_eq!(n, rows.len() as u64);
+        bytes
+    }
+
+    #[test]
+    fn xlsx_and_csv_hold_the_same_cells_blanks_keeping_their_places() {
+        use calamine::{Data, Reader};
+        let rows = [purged(1), purged(2)];
+        let csv_bytes = file(ExportFormat::Csv, &rows);
+        let mut csv = csv::Reader::from_reader(&csv_bytes[3..]);
+        let csv_rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+        let xlsx = file(ExportFormat::Xlsx, &rows);
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).unwrap();
+        let sheet = book.worksheet_range("会员登记").unwrap();
+        assert_eq!(sheet.height(), 3);
+        let headers: Vec<String> = sheet
+            .rows()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(headers, csv.headers().unwrap().iter().collect::<Vec<_>>());
+        for (i, csv_row) in csv_rows.iter().enumerate() {
+            for (j, key) in OFFICE_COPY.keys().enumerate() {
+                let cell = sheet.get((i + 1, j)).cloned().unwrap_or(Data::Empty);
+                match key {
+                    "consent_at" | "created_at" | "event_date" => {
+                        assert!(matches!(cell, Data::DateTime(_)), "{key}: {cell:?}")
+                    }
+                    // a blank is a blank, and the cell after it is in its own column
+                    _ if csv_row[j].is_empty() => assert_eq!(cell, Data::Empty, "{key}"),
+                    _ => assert_eq!(cell.to_string(), csv_row[j], "{key}"),
+                }
+            }
+        }
+        assert_eq!(
+            csv_rows[1][0],
+            MemberNo::new("K7M2QX", 2).unwrap().grouped()
+        );
+        assert!(
+            csv_rows[0].iter().any(|c| c == "'=望京"),
+            "{:?}",
+            csv_rows[0]
+        );
+    }
+
+    #[test]
+    fn json_holds_every_record_and_its_count() {
+        let v: Value =
+            serde_json::from_slice(&file(ExportFormat::Json, &[purged(1), purged(2)])).unwrap();
+        assert_eq!(v["count"], 2);
+        assert_eq!(
+            v["records"][1]["member_no"],
+            MemberNo::new("K7M2QX", 2).unwrap().grouped()
+        );
+        assert_eq!(v["records"][0]["name"], Value::Null);
+        assert_eq!(v["records"][0]["place"], "=望京");
+    }
 }

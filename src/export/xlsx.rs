@@ -3,20 +3,23 @@
 //! members to a browser; the laptop writes as it reads its store). Nothing is written
 //! anywhere but the given writer.
 //!
-//! Hand-written on purpose: rust_xlsxwriter (which reads xlsx's rules best) keeps the whole
-//! workbook in memory, or in temporary files in its constant-memory mode, and writes it out
-//! only at the end; a server must not put personal data on its disk, and a browser must get
-//! its first bytes at once. What is written is a small, fixed subset of SpreadsheetML, laid
-//! out as rust_xlsxwriter lays it out:
+//! Hand-written on purpose: rust_xlsxwriter, the maintained crate for writing xlsx, keeps the
+//! whole workbook in memory (or in temporary files, in its constant-memory mode) and writes it
+//! out only at the end; a server must not put personal data on its disk, and a browser must
+//! get its first bytes at once. What is written is a small, fixed subset of SpreadsheetML, its
+//! parts and styles as rust_xlsxwriter writes them (checked against its output), except:
 //!
-//! - text as inline strings (no shared-string table to hold until the end), never as numbers:
-//!   an 18-digit ID as a number would lose its last digits;
-//! - dates and times as real date cells with a date format, times local with the offset in
-//!   their format (`yyyy-mm-dd hh:mm:ss"+08:00"`), one style per offset met;
-//! - a bold header, frozen; column widths; an autofilter over the data; printed landscape,
-//!   one page wide, the header repeated on every page;
-//! - past [`ROWS_PER_SHEET`] rows, the next sheet, with its own header. The parts that list
-//!   the sheets and styles are written last, when their number is known.
+//! - text is inline (no shared-string table to hold until the end), never a number: an
+//!   18-digit ID as a number would lose its last digits;
+//! - cells carry no reference: each is the next in its row, a blank one `<c/>` (half the bytes
+//!   and the time of `r="AC12345"` on every cell).
+//!
+//! Dates and times are real date cells with a date format, times local with the offset in
+//! their format (`yyyy-mm-dd hh:mm:ss"+08:00"`, one style per offset met). The header is
+//! bold and frozen; columns have their widths; an autofilter covers the data; a sheet prints
+//! landscape, one page wide, the header on every page. Past [`ROWS_PER_SHEET`] rows the next
+//! sheet begins, with its own header. The parts that list the sheets and the styles are
+//! written last, when their number is known.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -43,8 +46,8 @@ pub struct Book<W: Write> {
     zip: ZipWriter<StreamWriter<W>>,
     opts: SimpleFileOptions,
     columns: Vec<Chosen>,
-    /// Column letters (`A`, `B`, … `AC`), for cell references.
-    letters: Vec<String>,
+    /// The last column's letters (`AC`), for the autofilter's range.
+    last_column: String,
     lang: Lang,
     sheet_name: &'static str,
     rows_per_sheet: u64,
@@ -59,14 +62,14 @@ pub struct Book<W: Write> {
 impl<W: Write> Book<W> {
     pub fn new(out: W, profile: &Profile, lang: Lang) -> Book<W> {
         let columns = profile.chosen(lang);
-        let letters = (0..columns.len()).map(column_letters).collect();
+        let last_column = column_letters(columns.len().saturating_sub(1));
         Book {
             zip: ZipWriter::new_stream(out),
             opts: SimpleFileOptions::default()
                 .compression_method(zip::CompressionMethod::Deflated)
                 .compression_level(Some(1)),
             columns,
-            letters,
+            last_column,
             lang,
             sheet_name: crate::i18n::text(lang, profile.sheet),
             rows_per_sheet: ROWS_PER_SHEET,
@@ -109,8 +112,8 @@ impl<W: Write> Book<W> {
             ));
         }
         head.push_str("</cols><sheetData><row r=\"1\">");
-        for (i, c) in self.columns.iter().enumerate() {
-            push_text_cell(&mut head, &self.letters[i], 1, Some(BOLD), c.header);
+        for c in &self.columns {
+            push_text_cell(&mut head, Some(BOLD), c.header);
         }
         head.push_str("</row>");
         self.zip.write_all(head.as_bytes())
@@ -132,8 +135,7 @@ impl<W: Write> Book<W> {
 
     /// `A1:AC7`: the header and `rows` data rows.
     fn data_range(&self, rows: u64) -> String {
-        let last = self.letters.last().map(String::as_str).unwrap_or("A");
-        format!("A1:{last}{}", rows + 1)
+        format!("A1:{}{}", self.last_column, rows + 1)
     }
 
     /// The style of a time at `offset`, made the first time the offset is met.
@@ -160,7 +162,9 @@ impl<W: Write> Book<W> {
         let row_no = *rows + 1;
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        line.push_str(&format!("<row r=\"{row_no}\">"));
+        line.push_str("<row r=\"");
+        line.push_str(&row_no.to_string());
+        line.push_str("\">");
         for i in 0..self.columns.len() {
             let column = self.columns[i].column;
             match column.moment.and_then(|f| f(r)) {
@@ -169,19 +173,17 @@ impl<W: Write> Book<W> {
                         Moment::Date(_) => DATE,
                         Moment::Time(t) => self.time_style(*t.offset()),
                     };
-                    line.push_str(&format!(
-                        "<c r=\"{}{row_no}\" s=\"{style}\"><v>{}</v></c>",
-                        self.letters[i],
-                        excel_serial(m)
-                    ));
+                    line.push_str("<c s=\"");
+                    line.push_str(&style.to_string());
+                    line.push_str("\"><v>");
+                    line.push_str(&excel_serial(m));
+                    line.push_str("</v></c>");
                 }
-                None => {
-                    let text = super::neutralise(&(column.value)(r, self.lang));
-                    // an empty value is no cell at all, as Excel writes it
-                    if !text.is_empty() {
-                        push_text_cell(&mut line, &self.letters[i], row_no, None, &text);
-                    }
-                }
+                None => push_text_cell(
+                    &mut line,
+                    None,
+                    &super::neutralise(&(column.value)(r, self.lang)),
+                ),
             }
         }
         line.push_str("</row>");
@@ -426,13 +428,18 @@ fn time_format(secs: i32) -> String {
     )
 }
 
-fn push_text_cell(out: &mut String, letters: &str, row: u64, style: Option<usize>, text: &str) {
-    out.push_str("<c r=\"");
-    out.push_str(letters);
-    out.push_str(&row.to_string());
-    out.push('"');
+/// A text cell, or an empty one for no text (a blank cell still takes its place: cells carry
+/// no reference, so each is the next in its row — half the bytes and time of `r="AC12345"`).
+fn push_text_cell(out: &mut String, style: Option<usize>, text: &str) {
+    if text.is_empty() && style.is_none() {
+        out.push_str("<c/>");
+        return;
+    }
+    out.push_str("<c");
     if let Some(s) = style {
-        out.push_str(&format!(" s=\"{s}\""));
+        out.push_str(" s=\"");
+        out.push_str(&s.to_string());
+        out.push('"');
     }
     out.push_str(" t=\"inlineStr\"><is><t xml:space=\"preserve\">");
     push_xml_text(out, text);

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate};
 
 use super::db::search::{ListRow, Review};
 use super::db::{Db, MemberRow};
-use crate::export::{ExportError, ExportRow, RecordSource};
+use crate::export::{ExportError, ExportRow, OFFICE_COPY, Profile, RecordSource};
 use crate::member::{BoothEvent, validate};
 use crate::protocol::WireRecord;
 
@@ -57,11 +57,12 @@ fn member_row(row: &MemberRow) -> Result<ExportRow, ExportError> {
             event_date: None,
         },
         None,
+        OFFICE_COPY.shows_id_facts(),
     )
 }
 
-/// A member of the console's list, with its review.
-pub fn list_row(row: &ListRow) -> Result<ExportRow, ExportError> {
+/// A member of the console's list, with its review, for the columns of `profile`.
+pub fn list_row(row: &ListRow, profile: &Profile) -> Result<ExportRow, ExportError> {
     export_row(
         Stored {
             uuid: &row.uuid,
@@ -72,6 +73,7 @@ pub fn list_row(row: &ListRow) -> Result<ExportRow, ExportError> {
             event_date: Some(&row.event_date),
         },
         Some(review_key(row.review)),
+        profile.shows_id_facts(),
     )
 }
 
@@ -103,9 +105,14 @@ fn is_erased(record: &str) -> bool {
 }
 
 /// A server row as an export row. The derived facts (gender, birth date, region) are worked
-/// out again by the same validation the record passed on the way in. An erased member keeps
-/// its number, date, laptop and review, and nothing that names the person.
-fn export_row(s: Stored<'_>, review: Option<&'static str>) -> Result<ExportRow, ExportError> {
+/// out again, when `facts` asks for them, by the same validation the record passed on the
+/// way in. An erased member keeps its number, date, laptop and review, and nothing that
+/// names the person.
+fn export_row(
+    s: Stored<'_>,
+    review: Option<&'static str>,
+    facts: bool,
+) -> Result<ExportRow, ExportError> {
     let wire = match serde_json::from_str::<WireRecord>(s.record) {
         Ok(r) => Some(r),
         Err(_) if is_erased(s.record) => None,
@@ -116,7 +123,7 @@ fn export_row(s: Stored<'_>, review: Option<&'static str>) -> Result<ExportRow, 
         (None, Some(r)) => r.event_date,
         (None, None) => return Err(damaged("record")),
     };
-    let facts = wire.as_ref().and_then(|r| {
+    let facts = wire.as_ref().filter(|_| facts).and_then(|r| {
         validate(&r.member.to_input(), r.event_date)
             .ok()
             .and_then(|v| v.facts)

@@ -205,8 +205,8 @@ pub fn write_xlsx(
 
 fn write_view<W: Write>(source: &mut Source<'_>, mut file: Writer<W>) -> io::Result<u64> {
     for_each_row(source, |r| {
-        let row =
-            crate::server::export::list_row(r).map_err(|e| io::Error::other(e.to_string()))?;
+        let row = crate::server::export::list_row(r, &CONSOLE_VIEW)
+            .map_err(|e| io::Error::other(e.to_string()))?;
         file.row(&row)
     })?;
     Ok(file.finish()?.1)
