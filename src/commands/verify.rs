@@ -10,14 +10,11 @@ use serde_json::json;
 use super::setup::{load_config, open_store};
 use super::{CliError, Ctx, Output};
 use crate::card::bundle::{self, BundleError};
-use crate::card::keys::KeyRing;
 use crate::card::trust::code_from_text;
-use crate::card::{PayloadError, Trust, TrustedKey, Verdict, payload};
+use crate::card::{PayloadError, Trust, Verdict, payload};
 use crate::store;
+use crate::store::trust::{LocalTrustError, read_key_list};
 use crate::t;
-
-/// The name of the trusted-key file in a data folder (`booth verify` reads it).
-pub const TRUSTED_KEYS_FILE: &str = "trusted-keys.txt";
 
 /// How `verify` decides: where its trust comes from.
 pub struct VerifyArgs<'a> {
@@ -35,27 +32,25 @@ fn read_text(ctx: &Ctx, path: &Path) -> Result<String, CliError> {
     })
 }
 
-fn key_list(ctx: &Ctx, path: &Path) -> Result<KeyRing, CliError> {
-    KeyRing::parse(&read_text(ctx, path)?).map_err(|e| {
-        CliError::new(
-            "keys",
-            t!(ctx.lang, "cli.keys_bad", path = path.display(), why = e),
-        )
-    })
-}
-
 fn bundle_error(ctx: &Ctx, e: BundleError) -> CliError {
     CliError::new("bundle", e.message(ctx.lang)).with(json!({ "reason": e.code() }))
 }
 
+fn trust_error(ctx: &Ctx, e: LocalTrustError) -> CliError {
+    match e {
+        LocalTrustError::Store(e) => CliError::store(e, ctx),
+        LocalTrustError::Bundle(e) => bundle_error(ctx, e),
+        e => CliError::new("keys", e.message(ctx.lang)),
+    }
+}
+
 /// What `verify` trusts. `--keys FILE`: that list only. `--bundle FILE|URL`: that bundle,
 /// checked against the office fingerprint (`--office-key`, else this laptop's enrolment).
-/// Neither: this laptop's own key and voids, the newest bundle it holds, and the legacy
-/// `<data>/trusted-keys.txt`.
+/// Neither: what this laptop trusts by itself ([`crate::store::Store::local_trust`]).
 fn trust(ctx: &Ctx, a: &VerifyArgs<'_>) -> Result<Trust, CliError> {
     if let Some(path) = a.keys {
         return Ok(Trust {
-            keys: key_list(ctx, path)?,
+            keys: read_key_list(path).map_err(|e| trust_error(ctx, e))?,
             ..Trust::default()
         });
     }
@@ -91,40 +86,9 @@ fn trust(ctx: &Ctx, a: &VerifyArgs<'_>) -> Result<Trust, CliError> {
     }
     let store = open_store(ctx)?;
     let config = load_config(&store, ctx)?;
-    let mut t = match store.kept_bundle().map_err(|e| CliError::store(e, ctx))? {
-        Some((_, text)) => {
-            // checked against the office's key when kept; opened again for its contents
-            let fp = bundle::claimed_fingerprint(&text).unwrap_or_default();
-            Trust::from_bundle(&bundle::open(&text, &[fp]).map_err(|e| bundle_error(ctx, e))?)
-        }
-        None => Trust::default(),
-    };
-    let file = store.dir().join(TRUSTED_KEYS_FILE);
-    if file.exists() {
-        t.add_keys(&key_list(ctx, &file)?).map_err(|c| {
-            CliError::new(
-                "keys",
-                t!(
-                    ctx.lang,
-                    "cli.keys_conflict",
-                    path = file.display(),
-                    key_id = c.0
-                ),
-            )
-        })?;
-    }
-    let own = store.device_key();
-    t.add_own(TrustedKey {
-        key_id: own.key_id().to_string(),
-        key: own.public(),
-        issuer: config.union,
-    });
-    t.revoked.extend(
-        store
-            .voided_numbers()
-            .map_err(|e| CliError::store(e, ctx))?,
-    );
-    Ok(t)
+    store
+        .local_trust(config.union)
+        .map_err(|e| trust_error(ctx, e))
 }
 
 fn no_office_key(ctx: &Ctx) -> CliError {
