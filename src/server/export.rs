@@ -47,34 +47,17 @@ fn damaged(what: &str) -> ExportError {
 
 /// A member of `booth server export` (never an erased one).
 fn member_row(row: &MemberRow) -> Result<ExportRow, ExportError> {
-    export_row(
-        Stored {
-            uuid: &row.uuid,
-            member_no: &row.member_no,
-            record: &row.record,
-            device: &row.device,
-            received_at: &row.received_at,
-            event_date: None,
-        },
-        None,
-        OFFICE_COPY.shows_id_facts(),
-    )
+    let r = row;
+    let parts = [&r.uuid, &r.member_no, &r.record, &r.device, &r.received_at];
+    export_row(Stored::of(parts, None), None, OFFICE_COPY.shows_id_facts())
 }
 
 /// A member of the console's list, with its review, for the columns of `profile`.
 pub fn list_row(row: &ListRow, profile: &Profile) -> Result<ExportRow, ExportError> {
-    export_row(
-        Stored {
-            uuid: &row.uuid,
-            member_no: &row.member_no,
-            record: &row.record,
-            device: &row.device,
-            received_at: &row.received_at,
-            event_date: Some(&row.event_date),
-        },
-        Some(review_key(row.review)),
-        profile.shows_id_facts(),
-    )
+    let r = row;
+    let parts = [&r.uuid, &r.member_no, &r.record, &r.device, &r.received_at];
+    let stored = Stored::of(parts, Some(&r.event_date));
+    export_row(stored, Some(review_key(r.review)), profile.shows_id_facts())
 }
 
 /// The message key of a review state's label.
@@ -96,6 +79,21 @@ struct Stored<'a> {
     /// The registration date's own column, where the query has it: an erased member's
     /// record no longer says.
     event_date: Option<&'a str>,
+}
+
+impl<'a> Stored<'a> {
+    /// Uuid, member number, record, laptop and time received, as both queries give them.
+    fn of(parts: [&'a String; 5], event_date: Option<&'a String>) -> Stored<'a> {
+        let [uuid, member_no, record, device, received_at] = parts;
+        Stored {
+            uuid,
+            member_no,
+            record,
+            device,
+            received_at,
+            event_date: event_date.map(String::as_str),
+        }
+    }
 }
 
 /// An erased member's record: what stays of it names nobody (see the console's erase).

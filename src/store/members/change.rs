@@ -3,7 +3,7 @@
 //! here.
 
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, ToSql, params};
 
 use super::register::{person_hash, write_transaction};
 use super::row::{RecordColumns, by_number, find_by_hash};
@@ -39,26 +39,20 @@ impl Store {
             return Err(RegisterError::Duplicate(Box::new(existing)));
         }
         let c = RecordColumns::of(v)?;
+        let now = timestamp(now);
+        let head: [&dyn ToSql; 2] = [&member_no.as_str(), &hash.as_slice()];
+        let values: Vec<&dyn ToSql> = head
+            .into_iter()
+            .chain(c.values())
+            .chain([&now as &dyn ToSql])
+            .collect();
         tx.execute(
             "UPDATE members SET person_hash = ?2, doc_kind = ?3, record = ?4, name = ?5,
                 phone_tail = ?6, gender = ?7, birth_date = ?8, region = ?9, employment_form = ?10,
                 needs = ?11, updated_at = ?12, state = 'queued', state_reason = NULL,
                 server_member_no = NULL
              WHERE member_no = ?1",
-            params![
-                member_no.as_str(),
-                hash.as_slice(),
-                c.doc_kind,
-                c.record,
-                c.name,
-                c.phone_tail,
-                c.gender,
-                c.birth_date,
-                c.region,
-                c.employment_form,
-                c.needs,
-                timestamp(now),
-            ],
+            &*values,
         )?;
         let updated = by_number(&tx, member_no)?.ok_or(StoreError::NotFound)?;
         tx.commit()?;

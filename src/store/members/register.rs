@@ -4,7 +4,7 @@
 //! row (key pair and pepper), made on first use.
 
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, Transaction, params};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -106,6 +106,17 @@ fn insert(
     // random (import speed), and a record's UUID says roughly when it was made.
     let uuid = Uuid::now_v7();
     let c = RecordColumns::of(v)?;
+    let uuid_text = uuid.to_string();
+    let head: [&dyn ToSql; 3] = [&uuid_text, &member_no.as_str(), &hash.as_slice()];
+    let tail: [&dyn ToSql; 6] = [
+        &stamp.text,
+        &event.union,
+        &event.place,
+        &stamp.date,
+        &event.operator,
+        &imported,
+    ];
+    let values: Vec<&dyn ToSql> = head.into_iter().chain(c.values()).chain(tail).collect();
     let inserted = tx
         .prepare_cached(
             "INSERT INTO members (uuid, member_no, person_hash, doc_kind, record, name, phone_tail,
@@ -114,26 +125,7 @@ fn insert(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                 ?13, ?13, 'queued', ?18)",
         )?
-        .execute(params![
-            uuid.to_string(),
-            member_no.as_str(),
-            hash.as_slice(),
-            c.doc_kind,
-            c.record,
-            c.name,
-            c.phone_tail,
-            c.gender,
-            c.birth_date,
-            c.region,
-            c.employment_form,
-            c.needs,
-            stamp.text,
-            event.union,
-            event.place,
-            stamp.date,
-            event.operator,
-            imported,
-        ]);
+        .execute(&*values);
     // The unique person hash decides, in the same statement: no look-up first. A failed
     // single-row INSERT leaves the transaction as it was.
     if let Err(e) = inserted {

@@ -3,7 +3,7 @@
 //! columns a validated record fills (one place for insert and update).
 
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
 use super::{Existing, StoredFacts, StoredMember};
 use crate::card::MemberNo;
@@ -151,5 +151,21 @@ impl RecordColumns {
             employment_form: m.details.employment_form.clone(),
             needs: m.details.needs.join(","),
         })
+    }
+
+    /// The columns in the order both statements bind them (`?4`…`?12` on insert, `?3`…`?11`
+    /// on update).
+    pub fn values(&self) -> [&dyn ToSql; 9] {
+        [
+            &self.doc_kind,
+            &self.record,
+            &self.name,
+            &self.phone_tail,
+            &self.gender,
+            &self.birth_date,
+            &self.region,
+            &self.employment_form,
+            &self.needs,
+        ]
     }
 }
