@@ -84,17 +84,6 @@ pub fn import(
         _ => e,
     })?;
     let config = load_config(&store, ctx)?;
-
-    let progress = (!ctx.json && super::interactive_stderr()).then(|| {
-        let pb = indicatif::ProgressBar::new(roster.rows.len() as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {per_sec} {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        pb.set_message(t!(lang, "import.progress"));
-        pb
-    });
     let Roster {
         sheet,
         header_row,
@@ -102,7 +91,14 @@ pub fn import(
         rows,
         ..
     } = roster;
-    let total = rows.len();
+    let head = Head {
+        total: rows.len(),
+        sheet,
+        header_row,
+        ignored,
+        dry_run,
+    };
+    let progress = progress_bar(ctx, head.total);
     let opts = ImportOptions {
         dry_run,
         consent,
@@ -124,66 +120,65 @@ pub fn import(
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
-    let accepted = outcome.accepted();
-    let rejected = outcome.rejected();
-    let duplicate = outcome.duplicate();
+    report(ctx, &head, outcome)
+}
 
-    let mut human = t!(
-        lang,
-        "import.summary",
-        rows = total,
-        accepted = accepted,
-        rejected = rejected,
-        duplicate = duplicate
-    );
-    if dry_run {
-        human.push(' ');
-        human.push_str(t!(lang, "import.dry_run"));
-    }
-    if let Some(s) = &sheet {
-        human.push('\n');
-        human.push_str(&t!(lang, "import.sheet", sheet = s, row = header_row));
-    }
-    if !ignored.is_empty() {
-        human.push('\n');
-        let cols = ignored
-            .iter()
-            .map(|(_, h)| format!("“{h}”"))
-            .collect::<Vec<_>>()
-            .join(list_sep(lang));
-        human.push_str(&t!(lang, "import.ignored_columns", columns = cols));
-    }
-    for line in row_lines(&outcome, lang) {
-        human.push('\n');
-        human.push_str(&line);
-    }
-    let is_accepted = |o: &RowOutcome| matches!(o, RowOutcome::Accepted { .. });
-    let stored_rows = outcome.rows_where(is_accepted);
+/// What the report says before the rows: the file's size and layout, and the run's kind.
+struct Head {
+    total: usize,
+    sheet: Option<String>,
+    header_row: usize,
+    ignored: Vec<(usize, String)>,
+    dry_run: bool,
+}
+
+fn progress_bar(ctx: &Ctx, rows: usize) -> Option<indicatif::ProgressBar> {
+    (!ctx.json && super::interactive_stderr()).then(|| {
+        let pb = indicatif::ProgressBar::new(rows as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {per_sec} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        pb.set_message(t!(ctx.lang, "import.progress"));
+        pb
+    })
+}
+
+/// The outcome for people and for scripts, and whether the command failed: the store gave
+/// out mid-import, or no row was accepted and some were refused (or the file had none).
+fn report(ctx: &Ctx, head: &Head, outcome: ImportOutcome) -> Result<Output, CliError> {
+    let lang = ctx.lang;
+    let (accepted, rejected) = (outcome.accepted(), outcome.rejected());
+    let mut human = human_text(head, &outcome, lang);
+    let stored_rows = outcome.rows_where(|o| matches!(o, RowOutcome::Accepted { .. }));
     let not_stored_rows = outcome.rows_where(|o| matches!(o, RowOutcome::NotStored));
+    let mut json = json!({
+        "total": head.total,
+        "accepted": accepted,
+        "rejected": rejected,
+        "duplicate": outcome.duplicate(),
+        "not_stored": not_stored_rows.len(),
+        "dry_run": head.dry_run,
+        "sheet": head.sheet,
+        "header_row": head.header_row,
+        "ignored_columns": head
+            .ignored
+            .iter()
+            .map(|(c, h)| json!({ "column": c, "header": h }))
+            .collect::<Vec<_>>(),
+    });
     let ImportOutcome {
         rows,
         failure,
         flush_failed,
     } = outcome;
+    // made last, from the rows themselves: 200,000 of them are not copied
     let reports: Vec<RowReport> = rows
         .into_iter()
         .map(|r| row_report(r.row, r.outcome, lang))
         .collect();
-    let json = json!({
-        "rows": serde_json::to_value(reports).unwrap_or_default(),
-        "total": total,
-        "accepted": accepted,
-        "rejected": rejected,
-        "duplicate": duplicate,
-        "not_stored": not_stored_rows.len(),
-        "dry_run": dry_run,
-        "sheet": sheet,
-        "header_row": header_row,
-        "ignored_columns": ignored
-            .iter()
-            .map(|(c, h)| json!({ "column": c, "header": h }))
-            .collect::<Vec<_>>(),
-    });
+    json["rows"] = serde_json::to_value(reports).unwrap_or_default();
 
     if let Some(e) = failure {
         let reason = e.diagnose(&ctx.data_dir);
@@ -204,7 +199,6 @@ pub fn import(
         };
         return Err(CliError::new(code, message).with(json));
     }
-    let mut json = json;
     if let Some(e) = flush_failed.map(|e| e.diagnose(&ctx.data_dir)) {
         // Every accepted row is stored; say so, and why the disk needs attention.
         let note = t!(lang, "import.flush_failed", why = store_problem(&e, lang));
@@ -213,8 +207,8 @@ pub fn import(
         json["flush_failed"] = json!(note);
         tracing::warn!(error = %e, "import stored its rows but could not flush them");
     }
-    if accepted == 0 && (rejected > 0 || total == 0) {
-        let message = if total == 0 {
+    if accepted == 0 && (rejected > 0 || head.total == 0) {
+        let message = if head.total == 0 {
             t!(lang, "import.no_rows").to_string()
         } else {
             t!(lang, "import.none_accepted", rejected = rejected)
@@ -225,6 +219,41 @@ pub fn import(
         return Err(CliError::new("nothing_imported", message).with(json));
     }
     Ok(Output { human, json })
+}
+
+/// The summary line, the sheet and the columns not read, then a line per refused row.
+fn human_text(head: &Head, outcome: &ImportOutcome, lang: Lang) -> String {
+    let mut human = t!(
+        lang,
+        "import.summary",
+        rows = head.total,
+        accepted = outcome.accepted(),
+        rejected = outcome.rejected(),
+        duplicate = outcome.duplicate()
+    );
+    if head.dry_run {
+        human.push(' ');
+        human.push_str(t!(lang, "import.dry_run"));
+    }
+    if let Some(s) = &head.sheet {
+        human.push('\n');
+        human.push_str(&t!(lang, "import.sheet", sheet = s, row = head.header_row));
+    }
+    if !head.ignored.is_empty() {
+        human.push('\n');
+        let cols = head
+            .ignored
+            .iter()
+            .map(|(_, h)| format!("“{h}”"))
+            .collect::<Vec<_>>()
+            .join(list_sep(lang));
+        human.push_str(&t!(lang, "import.ignored_columns", columns = cols));
+    }
+    for line in row_lines(outcome, lang) {
+        human.push('\n');
+        human.push_str(&line);
+    }
+    human
 }
 
 /// The lines for people: each rejected row with its reasons, each duplicate with the number
