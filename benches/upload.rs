@@ -78,7 +78,7 @@ fn requeue(dir: &std::path::Path) {
 fn fresh_pg(base: &str) -> String {
     let mut r = [0u8; 6];
     getrandom::fill(&mut r).unwrap();
-    let name = format!("booth_bench_{}", hex::encode(r));
+    let name = format!("booth_bench_{}", data_encoding::HEXLOWER.encode(&r));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -188,14 +188,6 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// Measure the hot paths and print figures (see README).
-    #[command(hide = true)]
-    Bench {
-        #[arg(default_value = "all")]
-        what: String,
-        #[arg(long, default_value_t = 100_000)]
-        rows: usize,
-    },
 }
 
 #[derive(Debug, Args)]

@@ -247,12 +247,12 @@ fn write_string(s: &str, out: &mut String) {
 
 /// Lower-case hex SHA-256 of the canonical JSON.
 pub fn content_hash(v: &Value) -> String {
-    hex::encode(Sha256::digest(canonical_json(v).as_bytes()))
+    data_encoding::HEXLOWER.encode(&Sha256::digest(canonical_json(v).as_bytes()))
 }
 
 /// Lower-case hex SHA-256 of a device token: all the server keeps of it.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    data_encoding::HEXLOWER.encode(&Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

@@ -1,15 +1,17 @@
 //! The command-line subcommands: each parses nothing (clap did), opens what it needs, calls the
 //! domain modules, and prints a human line or JSON. Errors become one line on stderr (and a
-//! JSON object on stdout with `--json`) with a non-zero exit status.
+//! JSON object on stdout with `--json`) with a non-zero exit status. One file per group of
+//! subcommands, named for what it runs; the rules they follow live in the domain modules.
 
-mod batch;
-mod cards;
+mod card;
+mod card_sheets;
 mod docs;
 mod import;
 mod records;
 mod server;
 pub mod setup;
 mod upload;
+mod verify;
 
 use std::io::IsTerminal;
 
@@ -19,7 +21,6 @@ use crate::cli::{Cli, Command, KeysAction};
 use crate::i18n::Lang;
 use crate::member::FieldError;
 use crate::store::StoreError;
-use crate::t;
 
 pub use setup::{Ctx, default_data_dir};
 
@@ -167,19 +168,19 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
             keys,
             bundle,
             office_key,
-        } => records::verify(
+        } => verify::verify(
             ctx,
             payload,
-            &records::VerifyArgs {
+            &verify::VerifyArgs {
                 keys: keys.as_ref(),
                 bundle: bundle.as_deref(),
                 office_key: office_key.as_deref(),
             },
         ),
         Command::Enroll { code, server } => setup::enroll(ctx, code, server.as_deref()),
-        Command::Card(args) => cards::card(ctx, args),
-        Command::Cards(args) => batch::cards(ctx, args),
-        Command::Print { member_no, printer } => cards::print(ctx, member_no, printer.as_deref()),
+        Command::Card(args) => card::card(ctx, args),
+        Command::Cards(args) => card_sheets::cards(ctx, args),
+        Command::Print { member_no, printer } => card::print(ctx, member_no, printer.as_deref()),
         Command::Upload {
             server,
             token,
@@ -202,10 +203,6 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
         Command::Server { action } => server::server(ctx, action),
         Command::Completions { shell } => docs::completions(ctx, *shell),
         Command::Man { out } => docs::man(ctx, out.as_deref()),
-        _ => Err(CliError::new(
-            "unavailable",
-            t!(ctx.lang, "cli.unavailable"),
-        )),
     }
 }
 

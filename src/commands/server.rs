@@ -11,7 +11,7 @@ use super::{CliError, Ctx, Output};
 use crate::card::MemberNo;
 use crate::card::bundle::key_text;
 use crate::card::enrol::Enrolment;
-use crate::card::office::{OfficeKey, fingerprint};
+use crate::card::office::OfficeKey;
 use crate::cli::{OfficeKeyArg, ServerAction};
 use crate::export::{ExportFormat, export_from};
 use crate::i18n::Lang;
@@ -364,13 +364,7 @@ fn init(
 fn keys(ctx: &Ctx, db: &str, arg: &OfficeKeyArg) -> Result<Output, CliError> {
     let (_rt, _db, key, path, state) = open_with_key(ctx, db, arg)?;
     let public = key_text(&key.public());
-    let next_fp = state
-        .next_office_key
-        .as_deref()
-        .and_then(|k| data_encoding::BASE64URL_NOPAD.decode(k.as_bytes()).ok())
-        .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
-        .map(|k| fingerprint(&k));
+    let next_fp = office::announced_fingerprint(&state);
     let mut human = format!(
         "booth-office-key/1 ed25519:{public}\n{}",
         t!(
@@ -463,11 +457,8 @@ fn void(ctx: &Ctx, member_no: &str, reason: &str, db: &str) -> Result<Output, Cl
     })
 }
 
-/// Rotation in two steps (docs/trust.md): `--next FILE` announces FILE's key in the bundles
-/// signed by the current key; `--next FILE --finish` records FILE's key as the office key
-/// (bumping the version), keeps the old key file as `<office key>.old` and puts FILE in its
-/// place. Servers still running with the old file then answer `office_key_changed` until
-/// restarted.
+/// `server rotate-key --next FILE [--finish]`: the rules are the office key's
+/// ([`office::rotate`]).
 fn rotate(
     ctx: &Ctx,
     next: &Path,
@@ -475,99 +466,44 @@ fn rotate(
     db: &str,
     arg: &OfficeKeyArg,
 ) -> Result<Output, CliError> {
-    let err = |e: office::KeyFileError| CliError::new("office_key", e.message(ctx.lang));
     let (rt, db, current, path, _) = open_with_key(ctx, db, arg)?;
-    let next_key = if finish {
-        office::load(next).map_err(err)?
-    } else {
-        office::load_or_create(next).map_err(err)?.0
-    };
-    if next_key.public() == current.public() {
-        return Err(CliError::new(
-            "usage",
-            t!(ctx.lang, "server.rotate_same_key"),
-        ));
-    }
-    let next_text = key_text(&next_key.public());
-    if !finish {
-        let n = next_text.clone();
-        let state = rt
-            .block_on(db.update_office(move |s| {
-                let changed = s.next_office_key.as_deref() != Some(n.as_str());
-                Ok((
-                    OfficeState {
-                        next_office_key: Some(n),
-                        ..s.clone()
-                    },
-                    changed,
-                ))
-            }))
-            .map_err(|e| db_error(e, ctx))?;
-        return Ok(Output {
+    let step = rt
+        .block_on(office::rotate(&db, &current, &path, next, finish))
+        .map_err(|e| match e {
+            office::RotateError::Db(e) => db_error(e, ctx),
+            e => CliError::new(e.code(), e.message(ctx.lang)),
+        })?;
+    Ok(match step {
+        office::Rotation::Announced { next, version } => Output {
             human: t!(
                 ctx.lang,
                 "server.rotate_announced",
-                fingerprint = next_key.fingerprint(),
-                version = state.version
+                fingerprint = next.fingerprint(),
+                version = version
             ),
             json: json!({
-                "announced": next_key.fingerprint(),
-                "bundle_version": state.version,
+                "announced": next.fingerprint(),
+                "bundle_version": version,
             }),
-        });
-    }
-    let announced = rt
-        .block_on(db.office_state())
-        .map_err(|e| db_error(e, ctx))?
-        .next_office_key;
-    if announced.as_deref() != Some(next_text.as_str()) {
-        return Err(CliError::new(
-            "rotation_not_announced",
-            t!(ctx.lang, "server.rotate_not_announced"),
-        ));
-    }
-    // Files first (old kept, new in place), then the database: if the second step fails, the
-    // old key is still beside it and the database still names it.
-    let old = path.with_extension("pem.old");
-    std::fs::rename(&path, &old)
-        .and_then(|()| std::fs::copy(next, &path).map(|_| ()))
-        .map_err(|why| {
-            CliError::new(
-                "office_key",
-                t!(ctx.lang, "office.write", path = path.display(), why = why),
-            )
-        })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
-    let n = next_text.clone();
-    let state = rt
-        .block_on(db.update_office(move |s| {
-            Ok((
-                OfficeState {
-                    office_key: Some(n),
-                    next_office_key: None,
-                    ..s.clone()
-                },
-                true,
-            ))
-        }))
-        .map_err(|e| db_error(e, ctx))?;
-    Ok(Output {
-        human: t!(
-            ctx.lang,
-            "server.rotate_finished",
-            fingerprint = next_key.fingerprint(),
-            path = path.display(),
-            old = old.display()
-        ),
-        json: json!({
-            "office_key": next_key.fingerprint(),
-            "old_key_file": old,
-            "bundle_version": state.version,
-        }),
+        },
+        office::Rotation::Finished {
+            next,
+            old_file,
+            version,
+        } => Output {
+            human: t!(
+                ctx.lang,
+                "server.rotate_finished",
+                fingerprint = next.fingerprint(),
+                path = path.display(),
+                old = old_file.display()
+            ),
+            json: json!({
+                "office_key": next.fingerprint(),
+                "old_key_file": old_file,
+                "bundle_version": version,
+            }),
+        },
     })
 }
 

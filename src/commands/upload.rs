@@ -53,14 +53,8 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
             .apply(key, value, ctx.lang)
             .map_err(|e| CliError::new("config", e.message(ctx.lang)))?;
     }
-    let mut settings = UploadSettings::new(
-        config.server.clone().unwrap_or_default(),
-        config.token.clone().unwrap_or_default(),
-        ctx.lang,
-    );
-    settings.ca = config.ca.clone();
-    settings.office_key = config.office_key.clone();
-    settings.union = crate::card::payload_union(&config.union, config.union_short.as_deref());
+    let mut settings =
+        UploadSettings::from_config(&config, ctx.lang).map_err(|e| upload_error(e, ctx))?;
     settings.batch_size = a.batch.max(1);
     settings.give_up_after = Duration::from_secs(a.give_up_after);
     settings.allow_http = a.allow_http;

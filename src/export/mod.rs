@@ -14,26 +14,26 @@
 //!   file under the real name. The laptop notes each `.part` in its data folder first
 //!   ([`partial`]), so one left by a killed export is removed at the next start.
 
+pub mod columns;
 pub mod partial;
+pub mod xlsx;
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike};
-use rust_xlsxwriter::{ExcelDateTime, Format as XlsxFormat, Workbook};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::card::MemberNo;
 use crate::i18n::Lang;
-use crate::member::options::ListKind;
 use crate::member::text::display_safe;
 use crate::member::{BoothEvent, Gender, Member, State};
 use crate::store::members::{StateFilter, StoredMember};
 use crate::store::{Store, StoreError};
 use crate::t;
+pub use columns::{CONSOLE_VIEW, OFFICE_COPY, Profile};
 
 /// One exported record: what the laptop's store and the office's database both fill, each
 /// with what it knows (the laptop its queue state, the office the device that sent it).
@@ -50,8 +50,9 @@ pub struct ExportRow {
     pub needs: Vec<String>,
     pub event: BoothEvent,
     pub event_date: NaiveDate,
-    pub consent_at: DateTime<FixedOffset>,
-    pub created_at: DateTime<FixedOffset>,
+    /// `None` only for an erased member at the office (the record no longer says).
+    pub consent_at: Option<DateTime<FixedOffset>>,
+    pub created_at: Option<DateTime<FixedOffset>>,
     /// The laptop's last change, or when the office received it.
     pub updated_at: DateTime<FixedOffset>,
     /// The laptop's queue state; the office has no queue (`None`).
@@ -61,6 +62,9 @@ pub struct ExportRow {
     pub purged_at: Option<DateTime<FixedOffset>>,
     /// The office's name of the laptop that sent it; the laptop leaves it empty.
     pub device: Option<String>,
+    /// The office's review of the member (待审核 / 已审核 / 有疑问), as the message key of
+    /// its label; the laptop has none.
+    pub review: Option<&'static str>,
 }
 
 impl From<StoredMember> for ExportRow {
@@ -76,14 +80,15 @@ impl From<StoredMember> for ExportRow {
             needs: m.needs,
             event: m.event,
             event_date: m.event_date,
-            consent_at: m.consent_at,
-            created_at: m.created_at,
+            consent_at: Some(m.consent_at),
+            created_at: Some(m.created_at),
             updated_at: m.updated_at,
             state: Some(m.state),
             state_reason: m.state_reason,
             server_member_no: m.server_member_no,
             purged_at: m.purged_at,
             device: None,
+            review: None,
         }
     }
 }
@@ -127,228 +132,6 @@ impl ExportError {
             }
         }
     }
-}
-
-/// One exported column: its key (JSON and English header), how to get the value as text, and
-/// for dates and times the value itself (xlsx writes it as a date cell).
-struct Column {
-    key: &'static str,
-    value: fn(&ExportRow, Lang) -> String,
-    moment: Option<fn(&ExportRow) -> Option<Moment>>,
-}
-
-/// A date, or a local time with its offset.
-enum Moment {
-    Date(NaiveDate),
-    Time(DateTime<FixedOffset>),
-}
-
-/// A time as CSV writes it: local, with the offset.
-fn local_time(t: &DateTime<FixedOffset>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%:z").to_string()
-}
-
-fn opt(s: &Option<String>) -> String {
-    s.clone().unwrap_or_default()
-}
-
-/// A value of the record, or empty once the record was purged.
-fn of_member(m: &ExportRow, f: impl Fn(&crate::member::Member) -> String) -> String {
-    m.member.as_ref().map(f).unwrap_or_default()
-}
-
-/// An optional detail of the record (None once purged or not asked).
-fn of_detail(
-    m: &ExportRow,
-    f: impl Fn(&crate::member::Details) -> &Option<String>,
-) -> Option<String> {
-    m.member.as_ref().and_then(|x| f(&x.details).clone())
-}
-
-fn list_label(kind: ListKind, code: &Option<String>, lang: Lang) -> String {
-    code.as_deref()
-        .map(|c| kind.label(c, lang))
-        .unwrap_or_default()
-}
-
-const COLUMNS: &[Column] = &[
-    Column {
-        key: "member_no",
-        value: |m, _| m.member_no.grouped(),
-        moment: None,
-    },
-    Column {
-        key: "name",
-        value: |m, _| of_member(m, |x| x.name.clone()),
-        moment: None,
-    },
-    Column {
-        key: "gender",
-        value: |m, l| m.gender.map(|g| g.label(l).to_string()).unwrap_or_default(),
-        moment: None,
-    },
-    Column {
-        key: "birth_date",
-        value: |m, _| m.birth_date.map(|d| d.to_string()).unwrap_or_default(),
-        moment: Some(|m| m.birth_date.map(Moment::Date)),
-    },
-    Column {
-        key: "ethnicity",
-        value: |m, l| list_label(ListKind::Ethnicity, &of_detail(m, |d| &d.ethnicity), l),
-        moment: None,
-    },
-    Column {
-        key: "doc_type",
-        value: |m, l| of_member(m, |x| x.document.kind.label(l).to_string()),
-        moment: None,
-    },
-    Column {
-        key: "id_number",
-        value: |m, _| of_member(m, |x| x.document.number.clone()),
-        moment: None,
-    },
-    Column {
-        key: "phone",
-        value: |m, _| of_member(m, |x| x.phone.clone()),
-        moment: None,
-    },
-    Column {
-        key: "employer",
-        value: |m, _| of_member(m, |x| x.employer.clone()),
-        moment: None,
-    },
-    Column {
-        key: "employer_uscc",
-        value: |m, _| of_member(m, |x| opt(&x.details.employer_uscc)),
-        moment: None,
-    },
-    Column {
-        key: "political_status",
-        value: |m, l| {
-            list_label(
-                ListKind::PoliticalStatus,
-                &of_detail(m, |d| &d.political_status),
-                l,
-            )
-        },
-        moment: None,
-    },
-    Column {
-        key: "education",
-        value: |m, l| list_label(ListKind::Education, &of_detail(m, |d| &d.education), l),
-        moment: None,
-    },
-    Column {
-        key: "occupation",
-        value: |m, _| of_member(m, |x| opt(&x.details.occupation)),
-        moment: None,
-    },
-    Column {
-        key: "employment_form",
-        value: |m, l| list_label(ListKind::EmploymentForm, &m.employment_form, l),
-        moment: None,
-    },
-    Column {
-        key: "migrant_worker",
-        value: |m, l| match m.member.as_ref().and_then(|x| x.details.migrant_worker) {
-            Some(true) => t!(l, "common.yes").into(),
-            Some(false) => t!(l, "common.no").into(),
-            None => String::new(),
-        },
-        moment: None,
-    },
-    Column {
-        key: "needs",
-        value: |m, l| {
-            let mut v: Vec<String> = m
-                .needs
-                .iter()
-                .filter(|c| *c != "other")
-                .map(|c| ListKind::Needs.label(c, l))
-                .collect();
-            if let Some(o) = m
-                .member
-                .as_ref()
-                .and_then(|x| x.details.needs_other.clone())
-            {
-                v.push(o);
-            }
-            v.join(match l {
-                Lang::Zh => "、",
-                Lang::En => "; ",
-            })
-        },
-        moment: None,
-    },
-    Column {
-        key: "region",
-        value: |m, _| opt(&m.region),
-        moment: None,
-    },
-    Column {
-        key: "remarks",
-        value: |m, _| of_member(m, |x| opt(&x.details.remarks)),
-        moment: None,
-    },
-    Column {
-        key: "consent_at",
-        value: |m, _| local_time(&m.consent_at),
-        moment: Some(|m| Some(Moment::Time(m.consent_at))),
-    },
-    Column {
-        key: "event_date",
-        value: |m, _| m.event_date.to_string(),
-        moment: Some(|m| Some(Moment::Date(m.event_date))),
-    },
-    Column {
-        key: "place",
-        value: |m, _| m.event.place.clone(),
-        moment: None,
-    },
-    Column {
-        key: "union",
-        value: |m, _| m.event.union.clone(),
-        moment: None,
-    },
-    Column {
-        key: "operator",
-        value: |m, _| m.event.operator.clone(),
-        moment: None,
-    },
-    Column {
-        key: "created_at",
-        value: |m, _| local_time(&m.created_at),
-        moment: Some(|m| Some(Moment::Time(m.created_at))),
-    },
-    Column {
-        key: "state",
-        value: |m, l| m.state.map(|s| s.label(l).to_string()).unwrap_or_default(),
-        moment: None,
-    },
-    Column {
-        key: "state_reason",
-        value: |m, _| opt(&m.state_reason),
-        moment: None,
-    },
-    Column {
-        key: "server_member_no",
-        value: |m, _| opt(&m.server_member_no),
-        moment: None,
-    },
-    Column {
-        key: "device",
-        value: |m, _| opt(&m.device),
-        moment: None,
-    },
-    Column {
-        key: "uuid",
-        value: |m, _| m.uuid.to_string(),
-        moment: None,
-    },
-];
-
-fn header(key: &str, lang: Lang) -> &'static str {
-    crate::i18n::text(lang, &format!("export.col.{key}"))
 }
 
 /// A cell that no spreadsheet will execute, with hazardous characters replaced.
@@ -427,8 +210,9 @@ impl RecordSource for StoreSource<'_> {
     }
 }
 
-/// Writes the records matching `filter` to `out` (`-`: standard output); returns how many.
-/// The `.part` file is noted in the data folder while it exists (see [`partial`]).
+/// Writes the records matching `filter` to `out` (`-`: standard output), every field
+/// ([`OFFICE_COPY`]); returns how many. The `.part` file is noted in the data folder while it
+/// exists (see [`partial`]).
 pub fn export(
     store: &Store,
     filter: StateFilter,
@@ -445,7 +229,8 @@ pub fn export(
     )
 }
 
-/// Writes every record of `src` to `out` (`-`: standard output); returns how many.
+/// Writes every record of `src` to `out` (`-`: standard output), every field
+/// ([`OFFICE_COPY`]); returns how many.
 pub fn export_from(
     src: &dyn RecordSource,
     format: ExportFormat,
@@ -468,7 +253,7 @@ fn export_to(
     };
     if is_stdout(out) {
         let stdout = std::io::stdout();
-        let count = write_format(src, format, stdout.lock(), lang, &werr)?;
+        let count = write_all(src, format, stdout.lock(), lang, &werr)?;
         tracing::info!(count, ?format, "exported to standard output");
         return Ok(count);
     }
@@ -480,7 +265,7 @@ fn export_to(
     }
     let written = File::create(&tmp)
         .map_err(|e| werr(&e))
-        .and_then(|f| write_format(src, format, BufWriter::new(f), lang, &werr))
+        .and_then(|f| write_all(src, format, BufWriter::new(f), lang, &werr))
         .and_then(|n| std::fs::rename(&tmp, out).map(|()| n).map_err(|e| werr(&e)));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -493,181 +278,111 @@ fn export_to(
     Ok(count)
 }
 
-type Werr<'a> = &'a dyn Fn(&dyn std::fmt::Display) -> ExportError;
-
-/// Writes the whole file to `w`, flushed (and synced when it is a file).
-fn write_format<W: Write>(
+/// Writes every record of `src` as a whole file to `w`, flushed.
+fn write_all<W: Write>(
     src: &dyn RecordSource,
     format: ExportFormat,
-    mut w: W,
+    w: W,
     lang: Lang,
-    werr: Werr,
+    werr: &dyn Fn(&dyn std::fmt::Display) -> ExportError,
 ) -> Result<usize, ExportError> {
-    let n = match format {
-        ExportFormat::Csv => write_csv(src, &mut w, lang, werr)?,
-        ExportFormat::Json => write_json(src, &mut w, werr)?,
-        ExportFormat::Xlsx => {
-            let (mut wb, n) = xlsx_workbook(src, lang, werr)?;
-            let bytes = wb.save_to_buffer().map_err(|e| werr(&e))?;
-            w.write_all(&bytes).map_err(|e| werr(&e))?;
-            n
-        }
-    };
-    w.flush().map_err(|e| werr(&e))?;
-    Ok(n)
+    let mut file = Writer::new(format, &OFFICE_COPY, w, lang).map_err(|e| werr(&e))?;
+    src.for_each_record(&mut |m| file.row(&m).map_err(|e| werr(&e)))?;
+    let (_, n) = file.finish().map_err(|e| werr(&e))?;
+    Ok(n as usize)
 }
 
-fn write_csv(
-    src: &dyn RecordSource,
-    file: &mut dyn Write,
-    lang: Lang,
-    werr: Werr,
-) -> Result<usize, ExportError> {
-    file.write_all(b"\xEF\xBB\xBF").map_err(|e| werr(&e))?;
-    let mut w = csv::Writer::from_writer(file);
-    w.write_record(COLUMNS.iter().map(|c| header(c.key, lang)))
-        .map_err(|e| werr(&e))?;
-    let mut n = 0;
-    let mut write_err = None;
-    src.for_each_record(&mut |m| {
-        if let Err(e) = w.write_record(COLUMNS.iter().map(|c| neutralise(&(c.value)(&m, lang)))) {
-            write_err.get_or_insert(e.to_string());
-        }
-        n += 1;
-        Ok(())
-    })?;
-    if let Some(e) = write_err {
-        return Err(werr(&e));
-    }
-    w.flush().map_err(|e| werr(&e))?;
-    Ok(n)
+/// An export file being written, one record at a time: the one CSV, JSON and xlsx writer of
+/// every export (the laptop's, `booth server export`, the console's).
+pub struct Writer<W: Write> {
+    kind: Kind<W>,
+    rows: u64,
 }
 
-fn write_json(src: &dyn RecordSource, w: &mut dyn Write, werr: Werr) -> Result<usize, ExportError> {
-    let mut n = 0;
-    let mut write_err = None;
-    w.write_all(b"{\"records\":[\n").map_err(|e| werr(&e))?;
-    src.for_each_record(&mut |m| {
-        let sep = if n == 0 { "" } else { ",\n" };
-        let json = record_json(&m).to_string();
-        if let Err(e) = write!(
-            w,
-            "{sep}{}",
-            crate::member::text::json_escape_hazards(&json)
-        ) {
-            write_err.get_or_insert(e.to_string());
-        }
-        n += 1;
-        Ok(())
-    })?;
-    if let Some(e) = write_err {
-        return Err(werr(&e));
-    }
-    writeln!(w, "\n],\"count\":{n}}}").map_err(|e| werr(&e))?;
-    Ok(n)
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per file being written: a few hundred bytes more cost nothing"
+)]
+enum Kind<W: Write> {
+    Csv {
+        csv: csv::Writer<W>,
+        columns: Vec<columns::Chosen>,
+        lang: Lang,
+    },
+    Json(W),
+    Xlsx(xlsx::Book<W>),
 }
 
-/// An Excel date or date-time for a [`Moment`] (local time; the offset is in the format).
-fn excel_moment(m: &Moment) -> Result<ExcelDateTime, rust_xlsxwriter::XlsxError> {
-    let date = |d: NaiveDate| {
-        ExcelDateTime::from_ymd(
-            u16::try_from(d.year()).unwrap_or(1900),
-            d.month() as u8,
-            d.day() as u8,
-        )
-    };
-    match m {
-        Moment::Date(d) => date(*d),
-        Moment::Time(t) => {
-            date(t.date_naive())?.and_hms(t.hour() as u16, t.minute() as u8, t.second())
-        }
-    }
-}
-
-/// The number format of a time at `offset`: `yyyy-mm-dd hh:mm:ss"+08:00"`, the offset as
-/// text beside the real date-time value.
-fn time_format(offset: FixedOffset) -> XlsxFormat {
-    let secs = offset.local_minus_utc();
-    let sign = if secs < 0 { '-' } else { '+' };
-    let secs = secs.unsigned_abs();
-    XlsxFormat::new().set_num_format(format!(
-        "yyyy-mm-dd hh:mm:ss\"{sign}{:02}:{:02}\"",
-        secs / 3600,
-        secs % 3600 / 60
-    ))
-}
-
-fn xlsx_workbook(
-    src: &dyn RecordSource,
-    lang: Lang,
-    werr: Werr,
-) -> Result<(Workbook, usize), ExportError> {
-    let mut wb = Workbook::new();
-    let bold = XlsxFormat::new().set_bold();
-    let date_format = XlsxFormat::new().set_num_format("yyyy-mm-dd");
-    let mut time_formats: HashMap<i32, XlsxFormat> = HashMap::new();
-    let ws = wb.add_worksheet();
-    ws.set_name(t!(lang, "export.sheet_name"))
-        .map_err(|e| werr(&e))?;
-    for (i, c) in COLUMNS.iter().enumerate() {
-        ws.write_string_with_format(0, i as u16, header(c.key, lang), &bold)
-            .map_err(|e| werr(&e))?;
-        let width = match c.key {
-            "id_number" | "uuid" | "employer" | "region" | "needs" | "remarks" => 22,
-            "consent_at" | "created_at" => 26,
-            "member_no" | "phone" | "employer_uscc" => 16,
-            "birth_date" | "event_date" => 12,
-            _ => 10,
-        };
-        ws.set_column_width(i as u16, width).map_err(|e| werr(&e))?;
-    }
-    ws.set_freeze_panes(1, 0).map_err(|e| werr(&e))?;
-    // Printed by the office: landscape, all columns on one page width, header on every page.
-    ws.set_landscape();
-    ws.set_print_fit_to_pages(1, 0);
-    ws.set_repeat_rows(0, 0).map_err(|e| werr(&e))?;
-    let mut row = 0u32;
-    let mut write_err = None;
-    src.for_each_record(&mut |m| {
-        row += 1;
-        for (i, c) in COLUMNS.iter().enumerate() {
-            let col = i as u16;
-            let moment = c.moment.and_then(|f| f(&m));
-            let written = match &moment {
-                Some(moment) => excel_moment(moment).and_then(|dt| {
-                    let format = match moment {
-                        Moment::Date(_) => &date_format,
-                        Moment::Time(t) => time_formats
-                            .entry(t.offset().local_minus_utc())
-                            .or_insert_with(|| time_format(*t.offset())),
-                    };
-                    ws.write_datetime_with_format(row, col, dt, format)
-                        .map(|_| ())
-                }),
-                // Text otherwise: an 18-digit ID as a number would lose its last digits.
-                None => ws
-                    .write_string(row, col, neutralise(&(c.value)(&m, lang)))
-                    .map(|_| ()),
-            };
-            if let Err(e) = written {
-                write_err.get_or_insert(e.to_string());
+impl<W: Write> Writer<W> {
+    /// Starts a file: `profile` picks the columns of CSV and xlsx (JSON holds every field).
+    pub fn new(
+        format: ExportFormat,
+        profile: &Profile,
+        mut out: W,
+        lang: Lang,
+    ) -> io::Result<Self> {
+        let kind = match format {
+            ExportFormat::Csv => {
+                // a BOM: Excel opens UTF-8 CSV as such only with one
+                out.write_all(b"\xEF\xBB\xBF")?;
+                let columns = profile.chosen(lang);
+                let mut csv = csv::Writer::from_writer(out);
+                csv.write_record(columns.iter().map(|c| c.header))?;
+                Kind::Csv { csv, columns, lang }
             }
-        }
-        Ok(())
-    })?;
-    if let Some(e) = write_err {
-        return Err(werr(&e));
+            ExportFormat::Json => {
+                out.write_all(b"{\"records\":[\n")?;
+                Kind::Json(out)
+            }
+            ExportFormat::Xlsx => Kind::Xlsx(xlsx::Book::new(out, profile, lang)),
+        };
+        Ok(Writer { kind, rows: 0 })
     }
-    if row > 0 {
-        ws.autofilter(0, 0, row, COLUMNS.len() as u16 - 1)
-            .map_err(|e| werr(&e))?;
-    }
-    Ok((wb, row as usize))
-}
 
-/// The keys of the exported columns, in order (for tests and docs).
-pub fn column_keys() -> impl Iterator<Item = &'static str> {
-    COLUMNS.iter().map(|c| c.key)
+    /// Fewer data rows per xlsx sheet than Excel's limit (tests of the sheet break).
+    pub fn rows_per_sheet(mut self, n: u64) -> Self {
+        if let Kind::Xlsx(book) = self.kind {
+            self.kind = Kind::Xlsx(book.rows_per_sheet(n));
+        }
+        self
+    }
+
+    pub fn row(&mut self, m: &ExportRow) -> io::Result<()> {
+        match &mut self.kind {
+            Kind::Csv { csv, columns, lang } => csv.write_record(
+                columns
+                    .iter()
+                    .map(|c| neutralise(&(c.column.value)(m, *lang))),
+            )?,
+            Kind::Json(w) => {
+                let sep = if self.rows == 0 { "" } else { ",\n" };
+                let json = record_json(m).to_string();
+                write!(
+                    w,
+                    "{sep}{}",
+                    crate::member::text::json_escape_hazards(&json)
+                )?;
+            }
+            Kind::Xlsx(book) => book.row(m)?,
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Ends the file; returns the writer, flushed, and how many records it holds.
+    pub fn finish(self) -> io::Result<(W, u64)> {
+        let n = self.rows;
+        let mut w = match self.kind {
+            Kind::Csv { csv, .. } => csv.into_inner().map_err(|e| e.into_error())?,
+            Kind::Json(mut w) => {
+                writeln!(w, "\n],\"count\":{n}}}")?;
+                w
+            }
+            Kind::Xlsx(book) => book.finish()?,
+        };
+        w.flush()?;
+        Ok((w, n))
+    }
 }
 
 #[cfg(test)]
@@ -684,13 +399,99 @@ mod tests {
         assert_eq!(neutralise("a\u{1b}[2J"), "a\u{fffd}[2J");
     }
 
+    /// A purged record: most cells blank, a few kept (number, dates, place).
+    fn purged(seq: u32) -> ExportRow {
+        let at = DateTime::parse_from_rfc3339("2026-11-24T09:30:15+08:00").unwrap();
+        ExportRow {
+            uuid: Uuid::from_u128(u128::from(seq)),
+            member_no: MemberNo::new("K7M2QX", seq).unwrap(),
+            member: None,
+            gender: None,
+            birth_date: None,
+            region: None,
+            employment_form: None,
+            needs: Vec::new(),
+            event: BoothEvent {
+                union: "朝阳区总工会".into(),
+                place: "=望京".into(),
+                operator: String::new(),
+            },
+            event_date: at.date_naive(),
+            consent_at: Some(at),
+            created_at: Some(at),
+            updated_at: at,
+            state: Some(State::Uploaded),
+            state_reason: None,
+            server_member_no: None,
+            purged_at: Some(at),
+            device: None,
+            review: None,
+        }
+    }
+
+    fn file(format: ExportFormat, rows: &[ExportRow]) -> Vec<u8> {
+        let mut w = Writer::new(format, &OFFICE_COPY, Vec::new(), Lang::Zh).unwrap();
+        for r in rows {
+            w.row(r).unwrap();
+        }
+        let (bytes, n) = w.finish().unwrap();
+        assert_eq!(n, rows.len() as u64);
+        bytes
+    }
+
     #[test]
-    fn every_column_has_both_headers() {
-        for key in column_keys() {
-            for lang in Lang::ALL {
-                let h = header(key, lang);
-                assert!(!h.starts_with("export.col."), "missing header {key}");
+    fn xlsx_and_csv_hold_the_same_cells_blanks_keeping_their_places() {
+        use calamine::{Data, Reader};
+        let rows = [purged(1), purged(2)];
+        let csv_bytes = file(ExportFormat::Csv, &rows);
+        let mut csv = csv::Reader::from_reader(&csv_bytes[3..]);
+        let csv_rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+        let xlsx = file(ExportFormat::Xlsx, &rows);
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).unwrap();
+        let sheet = book.worksheet_range("会员登记").unwrap();
+        assert_eq!(sheet.height(), 3);
+        let headers: Vec<String> = sheet
+            .rows()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(headers, csv.headers().unwrap().iter().collect::<Vec<_>>());
+        for (i, csv_row) in csv_rows.iter().enumerate() {
+            for (j, key) in OFFICE_COPY.keys().enumerate() {
+                let cell = sheet.get((i + 1, j)).cloned().unwrap_or(Data::Empty);
+                match key {
+                    "consent_at" | "created_at" | "event_date" => {
+                        assert!(matches!(cell, Data::DateTime(_)), "{key}: {cell:?}")
+                    }
+                    // a blank is a blank, and the cell after it is in its own column
+                    _ if csv_row[j].is_empty() => assert_eq!(cell, Data::Empty, "{key}"),
+                    _ => assert_eq!(cell.to_string(), csv_row[j], "{key}"),
+                }
             }
         }
+        assert_eq!(
+            csv_rows[1][0],
+            MemberNo::new("K7M2QX", 2).unwrap().grouped()
+        );
+        assert!(
+            csv_rows[0].iter().any(|c| c == "'=望京"),
+            "{:?}",
+            csv_rows[0]
+        );
+    }
+
+    #[test]
+    fn json_holds_every_record_and_its_count() {
+        let v: Value =
+            serde_json::from_slice(&file(ExportFormat::Json, &[purged(1), purged(2)])).unwrap();
+        assert_eq!(v["count"], 2);
+        assert_eq!(
+            v["records"][1]["member_no"],
+            MemberNo::new("K7M2QX", 2).unwrap().grouped()
+        );
+        assert_eq!(v["records"][0]["name"], Value::Null);
+        assert_eq!(v["records"][0]["place"], "=望京");
     }
 }

@@ -12,9 +12,11 @@
 //! - `decode`: CSV bytes (encoding, separator) to rows.
 //! - `sheets`: spreadsheets to rows, and which sheet.
 //! - [`limits`]: what a file may cost.
+//! - [`import`]: the rows registered in the store, in batches that roll back whole.
 
 pub mod columns;
 mod decode;
+pub mod import;
 pub mod limits;
 mod sheets;
 

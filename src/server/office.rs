@@ -1,11 +1,14 @@
 //! The office key's file: PKCS#8 PEM, mode 0600, made by the first server command that needs
 //! it. Every server of one office uses the same file (docs/trust.md, "The office key"); a file
-//! that others on the machine can read is refused rather than used.
+//! that others on the machine can read is refused rather than used. Also the rules of changing
+//! that key in two steps ([`rotate`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::card::office::{OfficeKey, OfficeKeyError};
+use super::db::{Db, DbError, OfficeState};
+use crate::card::bundle::key_text;
+use crate::card::office::{OfficeKey, OfficeKeyError, fingerprint};
 use crate::i18n::Lang;
 use crate::t;
 
@@ -120,6 +123,140 @@ pub fn write_new(path: &Path, key: &OfficeKey) -> Result<(), KeyFileError> {
     f.write_all(pem.as_bytes()).map_err(err)?;
     f.sync_all().map_err(err)?;
     Ok(())
+}
+
+/// What a step of [`rotate`] did.
+pub enum Rotation {
+    /// The next key is announced in the bundles the current key signs.
+    Announced { next: OfficeKey, version: u64 },
+    /// The next key is the office key now; the old key file is kept as `old_file`.
+    Finished {
+        next: OfficeKey,
+        old_file: PathBuf,
+        version: u64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error("the next key is the office key itself")]
+    SameKey,
+    #[error("that key was not announced: run rotate-key --next FILE first")]
+    NotAnnounced,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl RotateError {
+    /// The stable code scripts see (a database failure has its own, the caller's).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RotateError::KeyFile(_) => "office_key",
+            RotateError::SameKey => "usage",
+            RotateError::NotAnnounced => "rotation_not_announced",
+            RotateError::Db(_) => "db",
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            RotateError::KeyFile(e) => e.message(lang),
+            RotateError::SameKey => t!(lang, "server.rotate_same_key").into(),
+            RotateError::NotAnnounced => t!(lang, "server.rotate_not_announced").into(),
+            RotateError::Db(e) => e.message(lang),
+        }
+    }
+}
+
+/// Rotation in two steps (docs/trust.md). Without `finish`: `next_file`'s key (made if
+/// missing) is announced in the bundles signed by `current`. With `finish`: the announced
+/// key becomes the office key (the bundle's version moves), the old key file is kept as
+/// `<key_file>.old` and `next_file` is copied into its place. Servers still running with the
+/// old file then answer `office_key_changed` until restarted.
+pub async fn rotate(
+    db: &Db,
+    current: &OfficeKey,
+    key_file: &Path,
+    next_file: &Path,
+    finish: bool,
+) -> Result<Rotation, RotateError> {
+    let next = if finish {
+        // finishing takes the key announced, never a new one
+        load(next_file)?
+    } else {
+        load_or_create(next_file)?.0
+    };
+    if next.public() == current.public() {
+        return Err(RotateError::SameKey);
+    }
+    let next_text = key_text(&next.public());
+    if !finish {
+        let state = db
+            .update_office(move |s| {
+                let changed = s.next_office_key.as_deref() != Some(next_text.as_str());
+                Ok((
+                    OfficeState {
+                        next_office_key: Some(next_text),
+                        ..s.clone()
+                    },
+                    changed,
+                ))
+            })
+            .await?;
+        return Ok(Rotation::Announced {
+            next,
+            version: state.version,
+        });
+    }
+    let announced = db.office_state().await?.next_office_key;
+    if announced.as_deref() != Some(next_text.as_str()) {
+        return Err(RotateError::NotAnnounced);
+    }
+    // Files first (old kept, new in place), then the database: if the second step fails, the
+    // old key is still beside it and the database still names it.
+    let old_file = key_file.with_extension("pem.old");
+    std::fs::rename(key_file, &old_file)
+        .and_then(|()| std::fs::copy(next_file, key_file).map(|_| ()))
+        .map_err(|why| KeyFileError::Write {
+            path: key_file.into(),
+            why,
+        })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(key_file, std::fs::Permissions::from_mode(0o600));
+    }
+    let state = db
+        .update_office(move |s| {
+            Ok((
+                OfficeState {
+                    office_key: Some(next_text),
+                    next_office_key: None,
+                    ..s.clone()
+                },
+                true,
+            ))
+        })
+        .await?;
+    tracing::info!(fingerprint = next.fingerprint(), "office key rotated");
+    Ok(Rotation::Finished {
+        next,
+        old_file,
+        version: state.version,
+    })
+}
+
+/// The fingerprint of the key a rotation has announced, if one has.
+pub fn announced_fingerprint(state: &OfficeState) -> Option<String> {
+    let text = state.next_office_key.as_deref()?;
+    let bytes = data_encoding::BASE64URL_NOPAD
+        .decode(text.as_bytes())
+        .ok()?;
+    let bytes = <[u8; 32]>::try_from(bytes).ok()?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
+    Some(fingerprint(&key))
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ impl KeyFile {
             format: 1,
             kdf: "argon2id".into(),
             params,
-            salt: hex::encode(salt),
+            salt: data_encoding::HEXLOWER.encode(&salt),
             language,
         })
     }
@@ -113,7 +113,11 @@ impl KeyFile {
                 "key derivation parameters out of range".into(),
             ));
         }
-        if hex::decode(&kf.salt).map(|s| s.len()) != Ok(16) {
+        if data_encoding::HEXLOWER_PERMISSIVE
+            .decode(kf.salt.as_bytes())
+            .map(|s| s.len())
+            != Ok(16)
+        {
             return Err(KeyFileError::Parse("salt must be 16 bytes of hex".into()));
         }
         Ok(kf)
@@ -137,7 +141,9 @@ impl KeyFile {
 
     /// The 32-byte database key for `passphrase`.
     pub fn derive_key(&self, passphrase: &[u8]) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
-        let salt = hex::decode(&self.salt).map_err(|e| KeyFileError::Parse(e.to_string()))?;
+        let salt = data_encoding::HEXLOWER_PERMISSIVE
+            .decode(self.salt.as_bytes())
+            .map_err(|e| KeyFileError::Parse(e.to_string()))?;
         let params = Params::new(
             self.params.memory_kib,
             self.params.iterations,

@@ -362,7 +362,11 @@ fn apply_key(conn: &Connection, key: &[u8; 32]) -> Result<(), StoreError> {
     // print three lines over our one-line error, or garble the terminal UI.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     // A raw 256-bit key (x'…') skips SQLCipher's own PBKDF2: Argon2id already did that work.
-    let pragma = Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", hex::encode(key)));
+    // Built in place, its full size reserved first: no copy of the key is left unwiped.
+    let mut pragma = Zeroizing::new(String::with_capacity(96));
+    pragma.push_str("PRAGMA key = \"x'");
+    data_encoding::HEXLOWER.encode_append(key, &mut pragma);
+    pragma.push_str("'\";");
     conn.execute_batch(&pragma)?;
     Ok(())
 }

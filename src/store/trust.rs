@@ -1,17 +1,74 @@
 //! The laptop's side of the trust chain (docs/trust.md): the enrolment (server, token, office
 //! fingerprint in the encrypted settings), the newest trust bundle, the voids the office has
-//! not been told of yet, and a new key pair before the first registration.
+//! not been told of yet, a new key pair before the first registration, and what the laptop
+//! trusts when it checks a card by itself ([`Store::local_trust`]).
 //!
 //! Free functions over a `&Connection` where the upload (a background thread with its own
 //! connection) needs them.
+
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, StoreError, timestamp};
-use crate::card::DeviceKey;
+use crate::card::bundle::{self, BundleError};
 use crate::card::enrol::Enrolment;
+use crate::card::keys::{KeyLineError, KeyRing};
+use crate::card::{DeviceKey, Trust, TrustedKey};
 use crate::i18n::Lang;
+use crate::t;
+
+/// The hand-made list of trusted keys a data folder may hold (`booth verify` adds it).
+pub const TRUSTED_KEYS_FILE: &str = "trusted-keys.txt";
+
+/// Why the laptop's own trust could not be put together.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalTrustError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the kept trust bundle: {0}")]
+    Bundle(#[from] BundleError),
+    #[error("cannot read the trusted-key file {path}: {why}")]
+    KeysRead { path: PathBuf, why: std::io::Error },
+    #[error("the trusted-key file {path} is refused: {why}")]
+    KeysBad { path: PathBuf, why: KeyLineError },
+    #[error("key id {key_id} in {path} names another key than the office's bundle")]
+    KeysConflict { path: PathBuf, key_id: String },
+}
+
+impl LocalTrustError {
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            LocalTrustError::Store(e) => e.message(lang),
+            LocalTrustError::Bundle(e) => e.message(lang),
+            LocalTrustError::KeysRead { path, why } => {
+                t!(lang, "cli.keys_read", path = path.display(), why = why)
+            }
+            LocalTrustError::KeysBad { path, why } => {
+                t!(lang, "cli.keys_bad", path = path.display(), why = why)
+            }
+            LocalTrustError::KeysConflict { path, key_id } => t!(
+                lang,
+                "cli.keys_conflict",
+                path = path.display(),
+                key_id = key_id
+            ),
+        }
+    }
+}
+
+/// A trusted-key file: `booth verify --keys FILE`, or the data folder's own.
+pub fn read_key_list(path: &Path) -> Result<KeyRing, LocalTrustError> {
+    let text = std::fs::read_to_string(path).map_err(|why| LocalTrustError::KeysRead {
+        path: path.into(),
+        why,
+    })?;
+    KeyRing::parse(&text).map_err(|why| LocalTrustError::KeysBad {
+        path: path.into(),
+        why,
+    })
+}
 
 /// The kept bundle: its version and text.
 pub fn kept_bundle(conn: &Connection) -> Result<Option<(u64, String)>, StoreError> {
@@ -150,6 +207,37 @@ impl Store {
 
     pub fn voided_numbers(&self) -> Result<Vec<String>, StoreError> {
         voided_numbers(&self.conn)
+    }
+
+    /// What this laptop trusts when it checks a card by itself: the newest bundle it holds
+    /// (checked against the office's key when it was kept), the data folder's
+    /// [`TRUSTED_KEYS_FILE`] if any, and its own key (issued by `issuer`) with its own voids
+    /// revoked.
+    pub fn local_trust(&self, issuer: String) -> Result<Trust, LocalTrustError> {
+        let mut t = match self.kept_bundle()? {
+            Some((_, text)) => {
+                // checked against the office's key when kept; opened again for its contents
+                let fp = bundle::claimed_fingerprint(&text).unwrap_or_default();
+                Trust::from_bundle(&bundle::open(&text, &[fp])?)
+            }
+            None => Trust::default(),
+        };
+        let file = self.dir().join(TRUSTED_KEYS_FILE);
+        if file.exists() {
+            t.add_keys(&read_key_list(&file)?)
+                .map_err(|c| LocalTrustError::KeysConflict {
+                    path: file.clone(),
+                    key_id: c.0,
+                })?;
+        }
+        let own = self.device_key();
+        t.add_own(TrustedKey {
+            key_id: own.key_id().to_string(),
+            key: own.public(),
+            issuer,
+        });
+        t.revoked.extend(self.voided_numbers()?);
+        Ok(t)
     }
 
     /// A new key pair, allowed only before the first registration (numbers and cards carry

@@ -62,31 +62,28 @@ pub struct UploadSettings {
 }
 
 impl UploadSettings {
-    pub fn new(server: String, token: String, lang: Lang) -> UploadSettings {
-        UploadSettings {
+    /// The one way to build upload settings: from the laptop's configuration (server, token,
+    /// CA, office key, union), with the defaults for the rest; the command line sets its
+    /// flags on top. Refused while the server or the token is not set.
+    pub fn from_config(
+        config: &crate::config::Config,
+        lang: Lang,
+    ) -> Result<UploadSettings, UploadError> {
+        let set = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let server = set(&config.server).ok_or(UploadError::NoServer)?;
+        let token = set(&config.token).ok_or(UploadError::NoToken)?;
+        Ok(UploadSettings {
             server,
             token,
-            ca: None,
+            ca: config.ca.clone(),
             batch_size: crate::protocol::DEFAULT_BATCH,
             give_up_after: Duration::from_secs(300),
             request_timeout: Duration::from_secs(120),
             lang,
-            office_key: None,
-            union: String::new(),
+            office_key: config.office_key.clone(),
+            union: crate::card::payload_union(&config.union, config.union_short.as_deref()),
             allow_http: false,
-        }
-    }
-}
-
-impl UploadSettings {
-    /// From the laptop's configuration (server, token, CA); `None` until server and token
-    /// are set. The UI uses this; the command line adds its flags on top.
-    pub fn from_config(config: &crate::config::Config, lang: Lang) -> Option<UploadSettings> {
-        let mut s = UploadSettings::new(config.server.clone()?, config.token.clone()?, lang);
-        s.ca = config.ca.clone();
-        s.office_key = config.office_key.clone();
-        s.union = crate::card::payload_union(&config.union, config.union_short.as_deref());
-        Some(s)
+        })
     }
 }
 

@@ -54,7 +54,7 @@ pub fn sqlite_db() -> TestDb {
 pub fn fresh_pg_database(base: &str) -> String {
     let mut r = [0u8; 8];
     getrandom::fill(&mut r).unwrap();
-    let name = format!("booth_t_{}", hex::encode(r));
+    let name = format!("booth_t_{}", data_encoding::HEXLOWER.encode(&r));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -86,7 +86,7 @@ pub fn office_key_env(cmd: &mut Command, args: &[&str]) {
         .unwrap_or_default();
     cmd.env_remove("BOOTH_OFFICE_KEY");
     if db.starts_with("postgres") {
-        let name = hex::encode(&sha2_digest(db.as_bytes())[..8]);
+        let name = data_encoding::HEXLOWER.encode(&sha2_digest(db.as_bytes())[..8]);
         cmd.env(
             "BOOTH_OFFICE_KEY",
             std::env::temp_dir().join(format!("booth-test-office-{name}.pem")),

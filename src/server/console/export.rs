@@ -1,9 +1,10 @@
 //! `/members/export?format=csv|xlsx&…`: the members of a filtered view (the list's own
 //! filters), streamed as they are read, a page of rows at a time: memory stays flat and the
 //! first bytes leave at once, so a million rows neither time out nor fill the server.
-//! Nothing is written to the server's disk. An xlsx file is written as a zip stream with one
-//! sheet per 1,048,575 rows (a sheet's limit with its header row); its parts that list the
-//! sheets come last, when their number is known. Admins only; audited with the row count.
+//! Nothing is written to the server's disk. The columns are the console profile of the one
+//! export table ([`crate::export::CONSOLE_VIEW`]) and the writers are the laptop's; an xlsx
+//! file goes out as a zip stream with one sheet per 1,048,575 rows. Admins only; audited with
+//! the row count.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -16,18 +17,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::members::{ListQuery, describe, review_label};
-use super::{Tr, Viewer};
-use crate::export::neutralise;
+use super::Viewer;
+use super::members::{ListQuery, describe};
+pub use crate::export::xlsx::ROWS_PER_SHEET;
+use crate::export::{CONSOLE_VIEW, ExportFormat, Writer};
 use crate::i18n::Lang;
-use crate::member::options::ListKind;
-use crate::protocol::WireRecord;
 use crate::server::db::audit::AuditEntry;
 use crate::server::db::search::ListRow;
 use crate::server::routes::App;
-
-/// Data rows per sheet: Excel's 1,048,576 rows less the header.
-pub const ROWS_PER_SHEET: u64 = 1_048_575;
 /// Rows read from the database at a time.
 const PAGE: i64 = 2_000;
 /// Bytes handed to the connection at a time.
@@ -45,44 +42,6 @@ pub struct ExportQuery {
 pub enum Format {
     Csv,
     Xlsx,
-}
-
-const COLUMNS: [&str; 12] = [
-    "console.col.member_no",
-    "field.name",
-    "field.id_number",
-    "field.phone",
-    "field.employer",
-    "field.employer_uscc",
-    "field.employment_form",
-    "console.col.union",
-    "console.col.place",
-    "console.col.date",
-    "console.col.device",
-    "console.col.review",
-];
-
-/// One member as an export row (full record: exports are the office's copy).
-pub fn cells(r: &ListRow, lang: Lang) -> Vec<String> {
-    let w = serde_json::from_str::<WireRecord>(&r.record).ok();
-    let m = w.as_ref().map(|w| &w.member);
-    vec![
-        r.member_no.clone(),
-        m.map(|m| m.name.clone()).unwrap_or_default(),
-        m.map(|m| m.document.number.clone()).unwrap_or_default(),
-        m.map(|m| m.phone.clone()).unwrap_or_default(),
-        m.map(|m| m.employer.clone()).unwrap_or_default(),
-        m.and_then(|m| m.details.employer_uscc.clone())
-            .unwrap_or_default(),
-        m.and_then(|m| m.details.employment_form.as_deref())
-            .map(|f| ListKind::EmploymentForm.label(f, lang))
-            .unwrap_or_default(),
-        w.as_ref().map(|w| w.union.clone()).unwrap_or_default(),
-        w.as_ref().map(|w| w.place.clone()).unwrap_or_default(),
-        r.event_date.clone(),
-        r.device.clone(),
-        review_label(Tr(lang), r.review).to_string(),
-    ]
 }
 
 pub async fn download(
@@ -225,148 +184,32 @@ fn for_each_row(
     }
 }
 
+/// The view as CSV: the console's columns, every member of every page once.
 pub fn write_csv(source: &mut Source<'_>, out: impl Write, lang: Lang) -> io::Result<u64> {
-    let mut out = out;
-    // a BOM: Excel opens UTF-8 CSV as such only with one
-    out.write_all(b"\xEF\xBB\xBF")?;
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(COLUMNS.iter().map(|k| crate::i18n::text(lang, k)))?;
-    let n = for_each_row(source, |r| {
-        w.write_record(cells(r, lang).iter().map(|c| neutralise(c)))
-            .map_err(io::Error::other)
-    })?;
-    w.flush()?;
-    Ok(n)
+    write_view(
+        source,
+        Writer::new(ExportFormat::Csv, &CONSOLE_VIEW, out, lang)?,
+    )
 }
 
-/// Text for an XML element, without the characters XML 1.0 cannot hold.
-fn xml_text(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-}
-
-fn xlsx_row(cells: &[String], out: &mut String) {
-    out.push_str("<row>");
-    for c in cells {
-        out.push_str("<c t=\"inlineStr\"><is><t xml:space=\"preserve\">");
-        xml_text(c, out);
-        out.push_str("</t></is></c>");
-    }
-    out.push_str("</row>");
-}
-
-const SHEET_HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
-    <worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">\
-    <sheetViews><sheetView workbookViewId=\"0\"><pane ySplit=\"1\" topLeftCell=\"A2\" \
-    activePane=\"bottomLeft\" state=\"frozen\"/></sheetView></sheetViews><sheetData>";
-const SHEET_TAIL: &str = "</sheetData></worksheet>";
-
+/// The view as xlsx, a new sheet every `rows_per_sheet` members.
 pub fn write_xlsx(
     source: &mut Source<'_>,
     out: impl Write,
     lang: Lang,
     rows_per_sheet: u64,
 ) -> io::Result<u64> {
-    use zip::write::SimpleFileOptions;
-    let opts = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(1));
-    let mut zip = zip::ZipWriter::new_stream(out);
-    let header: Vec<String> = COLUMNS
-        .iter()
-        .map(|k| crate::i18n::text(lang, k).to_string())
-        .collect();
-    let mut sheets = 0u32;
-    let mut in_sheet = 0u64;
-    let mut line = String::new();
-    let open_sheet = |zip: &mut zip::ZipWriter<_>, n: u32, line: &mut String| -> io::Result<()> {
-        zip.start_file(format!("xl/worksheets/sheet{n}.xml"), opts)
-            .map_err(io::Error::other)?;
-        line.clear();
-        line.push_str(SHEET_HEAD);
-        xlsx_row(&header, line);
-        zip.write_all(line.as_bytes())
-    };
-    let n = for_each_row(source, |r| {
-        if sheets == 0 || in_sheet == rows_per_sheet {
-            if sheets > 0 {
-                zip.write_all(SHEET_TAIL.as_bytes())?;
-            }
-            sheets += 1;
-            in_sheet = 0;
-            open_sheet(&mut zip, sheets, &mut line)?;
-        }
-        line.clear();
-        xlsx_row(&cells(r, lang), &mut line);
-        in_sheet += 1;
-        zip.write_all(line.as_bytes())
+    let file = Writer::new(ExportFormat::Xlsx, &CONSOLE_VIEW, out, lang)?;
+    write_view(source, file.rows_per_sheet(rows_per_sheet))
+}
+
+fn write_view<W: Write>(source: &mut Source<'_>, mut file: Writer<W>) -> io::Result<u64> {
+    for_each_row(source, |r| {
+        let row = crate::server::export::list_row(r, &CONSOLE_VIEW)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        file.row(&row)
     })?;
-    if sheets == 0 {
-        sheets = 1;
-        open_sheet(&mut zip, 1, &mut line)?;
-    }
-    zip.write_all(SHEET_TAIL.as_bytes())?;
-    let sheet_name = crate::i18n::text(lang, "console.export_sheet");
-    let mut types = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
-         <Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
-         <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
-         <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
-         <Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>",
-    );
-    let mut book = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
-         <workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" \
-         xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><sheets>",
-    );
-    let mut rels = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
-         <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">",
-    );
-    for i in 1..=sheets {
-        types.push_str(&format!(
-            "<Override PartName=\"/xl/worksheets/sheet{i}.xml\" \
-             ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>"
-        ));
-        let mut name = String::new();
-        xml_text(&format!("{sheet_name} {i}"), &mut name);
-        book.push_str(&format!(
-            "<sheet name=\"{name}\" sheetId=\"{i}\" r:id=\"rId{i}\"/>"
-        ));
-        rels.push_str(&format!(
-            "<Relationship Id=\"rId{i}\" \
-             Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" \
-             Target=\"worksheets/sheet{i}.xml\"/>"
-        ));
-    }
-    types.push_str("</Types>");
-    book.push_str("</sheets></workbook>");
-    rels.push_str("</Relationships>");
-    let root_rels = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
-        <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
-        <Relationship Id=\"rId1\" \
-        Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" \
-        Target=\"xl/workbook.xml\"/></Relationships>";
-    for (path, text) in [
-        ("xl/workbook.xml", book.as_str()),
-        ("xl/_rels/workbook.xml.rels", rels.as_str()),
-        ("_rels/.rels", root_rels),
-        ("[Content_Types].xml", types.as_str()),
-    ] {
-        zip.start_file(path, opts).map_err(io::Error::other)?;
-        zip.write_all(text.as_bytes())?;
-    }
-    let mut inner = zip.finish().map_err(io::Error::other)?;
-    inner.flush()?;
-    Ok(n)
+    Ok(file.finish()?.1)
 }
 
 #[cfg(test)]
@@ -374,21 +217,61 @@ mod tests {
     use calamine::Reader;
 
     use super::*;
+    use crate::protocol::WireRecord;
     use crate::server::db::search::Review;
 
+    fn number(i: i64) -> crate::card::MemberNo {
+        crate::card::MemberNo::new("K7M2QX", i as u32 + 1).unwrap()
+    }
+
+    /// `n` members, newest first: the first one whole, the others erased (what stays of an
+    /// erased member is all the console's columns need besides the person).
     fn rows(n: i64) -> Vec<ListRow> {
         (0..n)
             .map(|i| ListRow {
                 id: n - i,
-                uuid: format!("u{i}"),
-                member_no: format!("K7M2QX{i:04}"),
-                record: "{}".into(),
+                uuid: uuid::Uuid::from_u128(i as u128 + 1).to_string(),
+                member_no: number(i).as_str().to_string(),
+                record: if i == 0 {
+                    whole_record()
+                } else {
+                    r#"{"erased":true,"event_date":"2026-11-01"}"#.into()
+                },
                 device: "lap-a".into(),
                 event_date: "2026-11-01".into(),
-                received_at: String::new(),
-                review: Review::Pending,
+                received_at: "2026-11-01T02:00:00.000Z".into(),
+                review: if i == 0 {
+                    Review::Questioned
+                } else {
+                    Review::Pending
+                },
             })
             .collect()
+    }
+
+    fn whole_record() -> String {
+        let input = crate::member::MemberInput {
+            name: "葛婷婷".into(),
+            id_number: "11010519491231002X".into(),
+            phone: "13800138000".into(),
+            employer: "=某某快递有限公司".into(),
+            employment_form: "dispatch".into(),
+            consent: true,
+            ..Default::default()
+        };
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let member = crate::member::validate(&input, day).unwrap().member;
+        serde_json::to_string(&WireRecord {
+            member,
+            consent_at: "2026-11-01T09:30:00+08:00".into(),
+            created_at: "2026-11-01T09:30:00+08:00".into(),
+            event_date: day,
+            union: "朝阳区总工会".into(),
+            place: "望京".into(),
+            operator: "李".into(),
+            imported: false,
+        })
+        .unwrap()
     }
 
     fn paged(all: Vec<ListRow>) -> impl FnMut(Option<i64>) -> io::Result<Vec<ListRow>> {
@@ -409,7 +292,25 @@ mod tests {
         assert_eq!(n, 4_500);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 4_501);
-        assert!(text.contains("K7M2QX4499") && text.contains("K7M2QX0000"));
+        for i in [0, 4_499] {
+            assert!(text.contains(&number(i).grouped()), "{i}");
+        }
+        // the console's columns, the member number as on the card, no formula left to run
+        let first = text.lines().nth(1).unwrap();
+        assert_eq!(
+            first,
+            format!(
+                "{},葛婷婷,11010519491231002X,13800138000,'=某某快递有限公司,,Agency (dispatched) work,\
+                 朝阳区总工会,望京,2026-11-01,lap-a,Questioned",
+                number(0).grouped()
+            )
+        );
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .starts_with("\u{feff}Member number,Name,")
+        );
     }
 
     #[test]

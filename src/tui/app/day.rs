@@ -87,7 +87,7 @@ impl App {
     /// address; without it such an address is asked about first.
     pub(super) fn start_upload(&mut self, plain_http_ok: bool) {
         let Some(s) = &self.session else { return };
-        let Some(mut settings) = crate::sync::UploadSettings::from_config(&s.config, self.lang)
+        let Ok(mut settings) = crate::sync::UploadSettings::from_config(&s.config, self.lang)
         else {
             let why = t!(self.lang, "upload.not_configured").into();
             return self.upload.not_started(why);

@@ -1,4 +1,5 @@
-//! `card` (the slip as a file) and `print`.
+//! `booth card` (one member's slip as a PNG, SVG or ESC/POS file) and `booth print` (that
+//! slip on the printer).
 
 use std::path::Path;
 
@@ -28,6 +29,21 @@ fn member(ctx: &Ctx, store: &Store, no: &str) -> Result<StoredMember, CliError> 
 fn slip(ctx: &Ctx, store: &Store, config: &Config, m: &StoredMember) -> Result<Slip, CliError> {
     Slip::new(m, config, store.device_key(), config.slip_language)
         .map_err(|e| CliError::new("card", e.message(ctx.lang)))
+}
+
+/// `--printer`: a printer address as `booth config set printer` takes it.
+pub(super) fn printer_arg(ctx: &Ctx, p: &str) -> Result<PrinterUri, CliError> {
+    PrinterUri::parse(p).map_err(|_| {
+        CliError::new(
+            "usage",
+            t!(
+                ctx.lang,
+                "config.invalid",
+                key = "--printer",
+                expected = t!(ctx.lang, "config.expect_printer")
+            ),
+        )
+    })
 }
 
 fn write_file(ctx: &Ctx, path: &Path, bytes: &[u8]) -> Result<(), CliError> {
@@ -96,17 +112,7 @@ pub fn print(ctx: &Ctx, no: &str, printer: Option<&str>) -> Result<Output, CliEr
     let config = load_config(&store, ctx)?;
     let m = member(ctx, &store, no)?;
     let uri = match printer {
-        Some(p) => Some(PrinterUri::parse(p).map_err(|_| {
-            CliError::new(
-                "usage",
-                t!(
-                    ctx.lang,
-                    "config.invalid",
-                    key = "--printer",
-                    expected = t!(ctx.lang, "config.expect_printer")
-                ),
-            )
-        })?),
+        Some(p) => Some(printer_arg(ctx, p)?),
         None => config.printer.clone(),
     };
     let job = PrintJob::for_member(&store, &config, &m, uri)

@@ -1,4 +1,4 @@
-//! `cards`: a whole roster's cards — PDF sheets for a print shop, or slips printed one after
+//! `booth cards`: a whole roster's cards — PDF sheets for a print shop, or slips printed one after
 //! another, resuming where an interrupted run stopped.
 
 use std::io::{BufRead, IsTerminal};
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::setup::{load_config, open_store};
 use super::{CliError, Ctx, Output, interactive_stderr};
 use crate::cli::CardsArgs;
-use crate::config::{Config, PrinterUri};
+use crate::config::Config;
 use crate::i18n::Lang;
 use crate::printer::batch::{BatchEvent, BatchPrint, print_batch, wait_for_paper};
 use crate::slip::font::{FontSource, Fonts};
@@ -226,17 +226,7 @@ fn print(
     a: &CardsArgs,
 ) -> Result<Output, CliError> {
     let uri = match &a.printer {
-        Some(p) => PrinterUri::parse(p).map_err(|_| {
-            CliError::new(
-                "usage",
-                t!(
-                    ctx.lang,
-                    "config.invalid",
-                    key = "--printer",
-                    expected = t!(ctx.lang, "config.expect_printer")
-                ),
-            )
-        })?,
+        Some(p) => super::card::printer_arg(ctx, p)?,
         None => config
             .printer
             .clone()
