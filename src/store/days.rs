@@ -48,11 +48,7 @@ impl Store {
                 event.operator
             ],
         )?;
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM consultations WHERE event_date = ?1",
-            [day],
-            |r| r.get(0),
-        )?)
+        super::stats::consultations_on(&self.conn, now.date_naive())
     }
 
     /// Sets the needs of the day's latest consultation (the TUI's keys after F6); false when

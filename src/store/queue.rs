@@ -20,11 +20,9 @@ pub fn device_key_id(conn: &Connection) -> Result<String, StoreError> {
 }
 
 pub fn queued_count(conn: &Connection) -> Result<u64, StoreError> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM members WHERE state = 'queued'",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM members WHERE state = 'queued'")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Up to `limit` queued records after row `after_id`, oldest first.

@@ -2,7 +2,7 @@
 //! are not for the clear-text folder): raw key/value rows, and the typed [`Config`] read and
 //! written through them.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::OptionalExtension;
 
 use super::{Store, StoreError};
 use crate::config::{Config, ConfigError};
@@ -69,11 +69,10 @@ impl Store {
 
     pub fn set_setting(&mut self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
         match value {
-            Some(v) => self.conn.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, v],
-            )?,
+            Some(v) => {
+                write_setting(&self.conn, key, v)?;
+                0
+            }
             None => self
                 .conn
                 .execute("DELETE FROM settings WHERE key = ?1", [key])?,
@@ -88,6 +87,20 @@ impl Store {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Writes one setting on any connection (the store's own, or a background one).
+pub fn write_setting(
+    conn: &rusqlite::Connection,
+    key: &str,
+    value: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        rusqlite::params![key, value],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -95,18 +95,21 @@ impl StatusCounts {
 pub fn status_counts(conn: &Connection, day: NaiveDate) -> Result<StatusCounts, StoreError> {
     let d = day.to_string();
     Ok(StatusCounts {
-        consultations: conn
-            .prepare_cached("SELECT count(*) FROM consultations WHERE event_date = ?1")?
-            .query_row([&d], |r| r.get(0))?,
+        consultations: consultations_on(conn, day)?,
         registered: conn
             .prepare_cached(
                 "SELECT count(*) FROM members WHERE event_date = ?1 AND state != 'voided'",
             )?
             .query_row([&d], |r| r.get(0))?,
-        queued: conn
-            .prepare_cached("SELECT count(*) FROM members WHERE state = 'queued'")?
-            .query_row([], |r| r.get(0))?,
+        queued: super::queue::queued_count(conn)?,
     })
+}
+
+/// The consultations counted on `day`.
+pub fn consultations_on(conn: &Connection, day: NaiveDate) -> Result<u64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM consultations WHERE event_date = ?1")?
+        .query_row([day.to_string()], |r| r.get(0))?)
 }
 
 fn counts(conn: &Connection, day: Option<NaiveDate>) -> Result<Counts, StoreError> {

@@ -153,14 +153,7 @@ pub fn device_key(conn: &Connection) -> Result<(DeviceKey, NaiveDate), StoreErro
 
 /// A setting written from a background connection (the office fingerprint pinned at the
 /// first upload of a laptop that was not enrolled with a code).
-pub fn set_setting(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
-    Ok(())
-}
+pub use super::settings::write_setting as set_setting;
 
 /// Why a new key pair was refused.
 #[derive(Debug, thiserror::Error)]
