@@ -7,25 +7,28 @@
 //! - [`login`]: `/login`, `/logout`, `/lang/…`.
 //! - [`dashboard`] (`/`) with [`svg`] charts; [`members`] (`/members`, a member's page, reveal,
 //!   review, correction, erasure); [`export`] (streamed csv/xlsx); [`devices`]; [`audit`].
-//! - [`mask`]: what a list shows of an ID number or a phone.
-
-// Handlers answer `Result<_, Response>`: axum's response is the error, built once per
-// request; boxing it would only add an allocation.
-#![allow(clippy::result_large_err)]
+//! - [`mask`]: what a list shows of an ID number or a phone; [`filters`]: how the pages read
+//!   their filter fields.
+//!
+//! Handlers return `Result<Response, Refusal>`; this module's layer says a refusal as a page,
+//! in the console's frame when the request was a logged-in user's.
 
 pub mod audit;
 pub mod dashboard;
 pub mod devices;
 pub mod export;
+pub mod filters;
 pub mod login;
 pub mod mask;
 pub mod members;
 pub mod session;
 pub mod svg;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use askama::Template;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::header::{
     CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
@@ -37,11 +40,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::db::DbError;
 use super::db::audit::AuditEntry;
 use super::db::users::Role;
 use super::listener::ConnInfo;
-use super::routes::App;
+use super::refusal::Refusal;
+use super::state::ServerState;
 use crate::i18n::Lang;
 use session::{
     ABSOLUTE_LIMIT, IDLE_LIMIT, LANG_COOKIE, SESSION_COOKIE, TOUCH_EVERY, cookie_value, id_hash,
@@ -66,24 +69,62 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<ServerState>> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang/{code}", get(login::set_lang))
-        .route("/members", get(members::list))
+        .route("/members", get(members::list::page))
         .route("/members/export", get(export::download))
-        .route("/members/{no}", get(members::detail))
-        .route("/members/{no}/reveal", post(members::reveal))
-        .route("/members/{no}/review", post(members::review))
-        .route("/members/{no}/correct", post(members::correct))
-        .route("/members/{no}/erase", post(members::erase))
+        .route("/members/{no}", get(members::detail::page))
+        .route("/members/{no}/reveal", post(members::actions::reveal))
+        .route("/members/{no}/review", post(members::actions::review))
+        .route("/members/{no}/correct", post(members::actions::correct))
+        .route("/members/{no}/erase", post(members::actions::erase))
         .route("/devices", get(devices::page).post(devices::add))
         .route("/devices/{name}/revoke", post(devices::revoke))
         .route("/audit", get(audit::page))
         .route("/console/{file}", get(static_file))
+        .layer(middleware::from_fn(refusals_as_pages))
         .layer(middleware::from_fn(security_headers))
+}
+
+/// The logged-in user of a request, once its [`Viewer`] was found: a slot the refusal layer
+/// puts in the request and the extractor fills, so a refusal is framed with its navigation.
+#[derive(Clone, Default)]
+struct Seen(Arc<OnceLock<Chrome>>);
+
+/// A refusal as the console says it: the page in the frame for a logged-in user (the way on
+/// is one click), a short page in the cookie's language for anyone else. Status, headers
+/// (`hx-redirect`, a cleared cookie) and extensions (the code for the access log) stay.
+async fn refusals_as_pages(mut req: Request, next: Next) -> Response {
+    let lang = cookie_lang(req.headers());
+    let seen = Seen::default();
+    req.extensions_mut().insert(seen.clone());
+    let resp = next.run(req).await;
+    let Some(refusal) = resp.extensions().get::<Refusal>() else {
+        return resp;
+    };
+    let status = resp.status();
+    let message = refusal.message(lang);
+    let framed = seen.0.get().and_then(|c| {
+        RefusedPage {
+            c: c.clone(),
+            status: status.as_u16(),
+            message: refusal.message(c.tr.0),
+        }
+        .render()
+        .ok()
+    });
+    let html = framed.unwrap_or_else(|| bare_page(lang, status, &message));
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(html))
 }
 
 /// Every console answer: the CSP, no caching of pages with personal data, no sniffing, no
@@ -106,18 +147,21 @@ async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
-async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
-    match FILES.iter().find(|(name, _, _)| *name == file) {
-        Some((_, ctype, bytes)) => (
-            [
-                (CONTENT_TYPE, *ctype),
-                (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            *bytes,
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+async fn static_file(
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Result<Response, Refusal> {
+    let (_, ctype, bytes) = FILES
+        .iter()
+        .find(|(name, _, _)| *name == file)
+        .ok_or(Refusal::NotFound)?;
+    Ok((
+        [
+            (CONTENT_TYPE, *ctype),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        *bytes,
+    )
+        .into_response())
 }
 
 /// Strings for the templates: `{{ c.tr.t("console.nav.members") }}`.
@@ -200,8 +244,9 @@ impl Chrome {
     }
 }
 
-/// The request's language: the `booth_lang` cookie, else Chinese (SPEC §8).
-pub fn lang_of(headers: &HeaderMap) -> Lang {
+/// The console's language: the `booth_lang` cookie, else Chinese (SPEC §8). (The upload API
+/// reads `Accept-Language` instead: `refusal::accept_language`.)
+pub fn cookie_lang(headers: &HeaderMap) -> Lang {
     cookie_value(headers, LANG_COOKIE)
         .and_then(|c| Lang::parse(&c))
         .unwrap_or_default()
@@ -242,37 +287,26 @@ impl Viewer {
     }
 
     /// Refuses a change without this session's CSRF token, or sent from another origin.
-    pub fn check_csrf(&self, headers: &HeaderMap, token: &str) -> Result<(), Response> {
+    pub fn check_csrf(&self, headers: &HeaderMap, token: &str) -> Result<(), Refusal> {
         if !same_origin(headers) || !session::same_secret(token, &self.csrf) {
-            return Err(self.refused(StatusCode::FORBIDDEN, "console.csrf"));
+            return Err(Refusal::Csrf);
         }
         Ok(())
     }
 
     /// Admins only (reveal, review, correct, erase, devices, audit, export).
-    pub fn require_admin(&self) -> Result<(), Response> {
+    pub fn require_admin(&self) -> Result<(), Refusal> {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(self.refused(StatusCode::FORBIDDEN, "console.admin_only"))
+            Err(Refusal::AdminOnly)
         }
     }
 
     /// A change only admins may make: this session's CSRF token first, then the role.
-    pub fn admin_change(&self, headers: &HeaderMap, token: &str) -> Result<(), Response> {
+    pub fn admin_change(&self, headers: &HeaderMap, token: &str) -> Result<(), Refusal> {
         self.check_csrf(headers, token)?;
         self.require_admin()
-    }
-
-    /// Why a logged-in user's request was refused, in the console's frame (navigation
-    /// included, so the way on is one click).
-    pub fn refused(&self, status: StatusCode, key: &'static str) -> Response {
-        let page = RefusedPage {
-            c: Chrome::new(self, "", "/"),
-            status: status.as_u16(),
-            key,
-        };
-        (status, page).into_response()
     }
 
     pub fn entry(&self, action: &'static str, target: impl Into<String>, count: i64) -> AuditEntry {
@@ -283,6 +317,13 @@ impl Viewer {
             count,
         }
     }
+}
+
+/// A form that carries nothing but this session's CSRF token (logout, reveal, revoke).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// An `Origin` header, when the browser sends one, names this very host.
@@ -301,18 +342,24 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     })
 }
 
-#[derive(askama::Template, askama_web::WebTemplate)]
+/// Why a logged-in user's request was refused, in the console's frame.
+#[derive(askama::Template)]
 #[template(path = "refused.html")]
 pub struct RefusedPage {
     pub c: Chrome,
     pub status: u16,
-    pub key: &'static str,
+    pub message: String,
 }
 
 /// A short page saying why a request without a session was refused, in its language.
-pub fn refused(lang: Lang, status: StatusCode, key: &'static str) -> Response {
+fn bare_page(lang: Lang, status: StatusCode, message: &str) -> String {
     let tr = Tr(lang);
-    let body = format!(
+    // the messages are ours, but a page is no place to trust that
+    let escaped = match askama::filters::escape(message, askama::filters::Html) {
+        Ok(e) => e.to_string(),
+        Err(never) => match never {},
+    };
+    format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <link rel=\"stylesheet\" href=\"/console/console.css\"><title>{}</title></head>\
@@ -320,16 +367,9 @@ pub fn refused(lang: Lang, status: StatusCode, key: &'static str) -> Response {
          <p><a href=\"/\">{}</a></p></main></body></html>",
         tr.code(),
         status.as_u16(),
-        tr.t(key),
+        escaped,
         tr.t("console.nav.dashboard"),
-    );
-    (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
-}
-
-/// A database failure as the console shows it (the detail goes to the log only).
-pub fn db_failed(lang: Lang, e: &DbError) -> Response {
-    tracing::error!(error = %e, "console: database");
-    refused(lang, StatusCode::SERVICE_UNAVAILABLE, "console.db_failed")
+    )
 }
 
 fn to_login(parts: &Parts, clear: bool, tls: bool) -> Response {
@@ -350,11 +390,7 @@ fn to_login(parts: &Parts, clear: bool, tls: bool) -> Response {
             };
             redirect(&to)
         } else {
-            let mut r = refused(
-                lang_of(&parts.headers),
-                StatusCode::UNAUTHORIZED,
-                "console.login_needed",
-            );
+            let mut r = Refusal::LoginNeeded.into_response();
             r.headers_mut()
                 .insert("hx-redirect", HeaderValue::from_static("/login"));
             r
@@ -365,50 +401,58 @@ fn to_login(parts: &Parts, clear: bool, tls: bool) -> Response {
     resp
 }
 
-impl FromRequestParts<Arc<App>> for Viewer {
+impl FromRequestParts<Arc<ServerState>> for Viewer {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Viewer, Response> {
-        let lang = lang_of(&parts.headers);
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ServerState>,
+    ) -> Result<Viewer, Response> {
+        let lang = cookie_lang(&parts.headers);
         let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
         let Some(id) = cookie_value(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login(parts, false, tls));
         };
         let hash = id_hash(&id);
         let now = now_secs();
-        let row = match app.db.session(hash.clone()).await {
-            Ok(r) => r,
-            Err(e) => return Err(db_failed(lang, &e)),
-        };
+        let row = state
+            .db
+            .session(hash.clone())
+            .await
+            .map_err(|e| Refusal::from(e).into_response())?;
         let Some(row) = row else {
             return Err(to_login(parts, true, tls));
         };
         if now - row.seen_at > IDLE_LIMIT || now - row.created_at > ABSOLUTE_LIMIT {
             // this one, and any other expired session met on the way
-            let _ = app
+            let _ = state
                 .db
                 .end_sessions(Some(hash), now - IDLE_LIMIT, now - ABSOLUTE_LIMIT)
                 .await;
             return Err(to_login(parts, true, tls));
         }
         if now - row.seen_at > TOUCH_EVERY {
-            let _ = app.db.touch_session(hash.clone(), now).await;
+            let _ = state.db.touch_session(hash.clone(), now).await;
         }
-        Ok(Viewer {
+        let viewer = Viewer {
             user: row.user,
             role: row.role,
             csrf: row.csrf,
             lang,
             id_hash: hash,
             tls,
-        })
+        };
+        if let Some(seen) = parts.extensions.get::<Seen>() {
+            let _ = seen.0.set(Chrome::new(&viewer, "", "/"));
+        }
+        Ok(viewer)
     }
 }
 
 /// Records an audit entry; a page with personal data is not shown if its view cannot be
 /// recorded (PIPL: every view is on the record).
-pub async fn audited(app: &App, v: &Viewer, e: AuditEntry) -> Result<(), Response> {
-    app.db.audit(e).await.map_err(|e| db_failed(v.lang, &e))
+pub async fn audited(state: &ServerState, e: AuditEntry) -> Result<(), Refusal> {
+    Ok(state.db.audit(e).await?)
 }
 
 /// True for an htmx request (answered with the page's partial, kanidm's pattern).

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::ingest::{Candidate, Decision};
+use super::batch::{Candidate, Decision};
 use crate::i18n::Lang;
 use crate::t;
 
@@ -173,7 +173,7 @@ pub struct BatchWrite {
     /// Member numbers voided on the laptop (canonical, of the binding's key).
     pub voids: Vec<String>,
     /// The laptop's day summaries that passed the checks: each replaces the office's copy.
-    pub days: Vec<super::ingest::DayRow>,
+    pub days: Vec<super::batch::DayRow>,
 }
 
 /// One stored record, for the office's export.

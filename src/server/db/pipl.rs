@@ -6,8 +6,9 @@ use rusqlite::{OptionalExtension, params};
 use tokio_postgres::error::SqlState;
 
 use super::postgres::utc_text;
-use super::search::{Review, SearchKeys};
+use super::search::Review;
 use super::{Db, DbError, REVOKED_BY_OFFICE, blocking, changed_a_row, now_utc};
+use crate::server::batch::SearchKeys;
 
 /// Why a member's number was revoked at the office when it was erased (office records only).
 pub const ERASED_REASON: &str = "erased on request (PIPL)";

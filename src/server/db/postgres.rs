@@ -20,7 +20,7 @@ use super::{
     REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
     split_first_occurrences,
 };
-use crate::server::ingest::{Candidate, Decision};
+use crate::server::batch::{Candidate, Decision};
 
 /// Append only; `booth_schema.version` counts the migrations applied.
 const MIGRATIONS: &[&str] = &[
@@ -725,17 +725,17 @@ async fn add_increments(
 async fn store_days(
     tx: &tokio_postgres::Transaction<'_>,
     device: &str,
-    days: &[crate::server::ingest::DayRow],
+    days: &[crate::server::batch::DayRow],
 ) -> Result<(), DbError> {
     if days.is_empty() {
         return Ok(());
     }
-    let mut rows: Vec<&crate::server::ingest::DayRow> = days.iter().collect();
+    let mut rows: Vec<&crate::server::batch::DayRow> = days.iter().collect();
     rows.sort_by(|a, b| (a.date, &a.union, &a.place).cmp(&(b.date, &b.union, &b.place)));
-    let col = |f: fn(&crate::server::ingest::DayRow) -> String| -> Vec<String> {
+    let col = |f: fn(&crate::server::batch::DayRow) -> String| -> Vec<String> {
         rows.iter().map(|d| f(d)).collect()
     };
-    let num = |f: fn(&crate::server::ingest::DayRow) -> u64| -> Vec<i64> {
+    let num = |f: fn(&crate::server::batch::DayRow) -> u64| -> Vec<i64> {
         rows.iter().map(|d| f(d) as i64).collect()
     };
     tx.execute(
@@ -847,7 +847,7 @@ async fn backfill_figures(tx: &tokio_postgres::Transaction<'_>) -> Result<(), Db
             by_device
                 .entry(device)
                 .or_default()
-                .add(w.event_date, &crate::server::ingest::Facets::of(&w));
+                .add(w.event_date, &crate::server::batch::Facets::of(&w));
         }
     }
     for (device, inc) in &by_device {

@@ -16,44 +16,7 @@
 use serde::Serialize;
 
 use super::{Db, DbError, blocking, placeholders};
-use crate::member::Member;
-use crate::member::text::fold_width;
-
-/// The searchable form of a text: full-width folded, spaces removed, ASCII lower-cased.
-/// The same function makes the keys at ingest and reads the query, so they always agree.
-pub fn fold(s: &str) -> String {
-    s.chars()
-        .map(fold_width)
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-/// What ingest stores beside a record for the console to find it by.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SearchKeys {
-    pub name: String,
-    pub phone_tail: String,
-    pub employer: String,
-    pub union: String,
-    pub place: String,
-    pub form: Option<String>,
-}
-
-impl SearchKeys {
-    pub fn of(member: &Member, union: &str, place: &str) -> SearchKeys {
-        let digits: Vec<char> = member.phone.chars().filter(char::is_ascii_digit).collect();
-        let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
-        SearchKeys {
-            name: fold(&member.name),
-            phone_tail: tail,
-            employer: fold(&member.employer),
-            union: union.to_string(),
-            place: place.to_string(),
-            form: member.details.employment_form.clone(),
-        }
-    }
-}
+use crate::server::batch::{SearchKeys, fold};
 
 /// What the search box's text is taken to mean.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use super::{
     REVOKED_BY_LAPTOP, REVOKED_DUPLICATE, Stored, classify_missed, max_seq_of, now_utc,
     split_first_occurrences,
 };
-use crate::server::ingest::Decision;
+use crate::server::batch::Decision;
 
 /// Append only. `PRAGMA user_version` counts the migrations applied.
 const MIGRATIONS: &[&str] = &[
@@ -595,7 +595,7 @@ fn add_increments(tx: &Connection, device: &str, inc: &Increments) -> Result<(),
 fn store_days(
     tx: &Connection,
     device: &str,
-    days: &[crate::server::ingest::DayRow],
+    days: &[crate::server::batch::DayRow],
     now: &str,
 ) -> Result<(), DbError> {
     let mut stmt = tx.prepare_cached(
@@ -708,7 +708,7 @@ fn backfill_figures(tx: &Connection) -> Result<(), DbError> {
                 by_device
                     .entry(device)
                     .or_default()
-                    .add(w.event_date, &crate::server::ingest::Facets::of(&w));
+                    .add(w.event_date, &crate::server::batch::Facets::of(&w));
             }
         }
     }

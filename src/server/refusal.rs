@@ -1,0 +1,384 @@
+//! Every way the server refuses a request, as one enum: its HTTP status, its stable code (the
+//! API's `error` field, the access log's `error`) and its message key, in one table
+//! ([`Refusal::row`]). A handler returns `Result<Response, Refusal>` and reads as steps joined
+//! by `?`.
+//!
+//! The words depend on who asked, which a handler's `Err` does not know: the refusal travels in
+//! the response's extensions and the layer of the part of the site it came through says it —
+//! [`in_json`] for the upload API, the verifier files and unknown paths (the request's
+//! `Accept-Language`), the console's own layer for its pages (its language cookie, in the
+//! console's frame). Without a layer it is still a whole answer: JSON in the default language.
+
+use axum::extract::Request;
+use axum::http::header::ACCEPT_LANGUAGE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::bundle::BundleServeError;
+use super::db::{BindRefusal, DbError};
+use crate::i18n::{self, Lang};
+use crate::protocol::{ErrorBody, MAX_DAYS_PER_BATCH, MAX_RECORDS_PER_BATCH};
+
+/// Why a request was refused. Values carried are what its message names (never personal data
+/// beyond what the sender itself sent, made safe to show).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No token, or one the office does not know (or revoked).
+    Unauthorized,
+    /// The database did not answer; nothing was changed (the detail is in the log only).
+    DbUnavailable,
+    /// Something that cannot happen did (a task panicked, the system had no randomness).
+    Internal,
+    NotFound,
+    UnsupportedMediaType,
+    /// A laptop of the previous release: it signs nothing, and must be upgraded.
+    UpgradeRequired,
+    /// The body is over `--max-body` bytes.
+    TooLarge {
+        max: usize,
+    },
+    /// The server holds as many bodies as it will; the client should retry later.
+    Busy,
+    /// The body could not be read (cut, or slower than the time limit).
+    BodyRead,
+    BadDeviceKey,
+    BadBatchSignature,
+    /// Not a batch; `why` is the parser's text (it echoes at most what the sender sent).
+    BadJson {
+        why: String,
+    },
+    /// A member number or void of another laptop's key.
+    ForeignMemberNumber {
+        member_no: String,
+        key_id: String,
+    },
+    TooManyRecords,
+    TooManyDays,
+    TokenBoundToOtherKey {
+        key_id: String,
+    },
+    KeyIdTaken {
+        key_id: String,
+    },
+    /// The database records another office key: this server's key file is stale.
+    OfficeKeyChanged,
+    // The console's.
+    /// A change without this session's CSRF token, or from another origin.
+    Csrf,
+    AdminOnly,
+    /// A request other than a page view, without a valid session.
+    LoginNeeded,
+    NoSuchMember,
+    BadFormat,
+    /// A filter's start date is not a date.
+    BadFrom,
+    /// A filter's end date is not a date.
+    BadTo,
+}
+
+impl Refusal {
+    /// The one table: status, stable code, message key.
+    fn row(&self) -> (StatusCode, &'static str, &'static str) {
+        use Refusal::*;
+        match self {
+            Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "server.unauthorized",
+            ),
+            DbUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "db_unavailable",
+                "server.db_unavailable",
+            ),
+            Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "server.internal",
+            ),
+            NotFound => (StatusCode::NOT_FOUND, "not_found", "server.not_found"),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "server.content_type",
+            ),
+            UpgradeRequired => (
+                StatusCode::UPGRADE_REQUIRED,
+                "upgrade_required",
+                "server.upgrade_required",
+            ),
+            TooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "server.too_large",
+            ),
+            Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "server.busy"),
+            BodyRead => (StatusCode::BAD_REQUEST, "body_read", "server.body_read"),
+            BadDeviceKey => (
+                StatusCode::FORBIDDEN,
+                "bad_device_key",
+                "server.bad_device_key",
+            ),
+            BadBatchSignature => (
+                StatusCode::FORBIDDEN,
+                "bad_batch_signature",
+                "server.bad_batch_signature",
+            ),
+            BadJson { .. } => (StatusCode::BAD_REQUEST, "bad_json", "server.bad_json"),
+            ForeignMemberNumber { .. } => (
+                StatusCode::FORBIDDEN,
+                "foreign_member_number",
+                "server.foreign_member_number",
+            ),
+            TooManyRecords => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_records",
+                "server.too_many_records",
+            ),
+            TooManyDays => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_days",
+                "server.too_many_days",
+            ),
+            TokenBoundToOtherKey { .. } => (
+                StatusCode::FORBIDDEN,
+                "token_bound_to_other_key",
+                "server.token_bound_to_other_key",
+            ),
+            KeyIdTaken { .. } => (StatusCode::FORBIDDEN, "key_id_taken", "server.key_id_taken"),
+            OfficeKeyChanged => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "office_key_changed",
+                "server.office_key_changed",
+            ),
+            Csrf => (StatusCode::FORBIDDEN, "csrf", "console.csrf"),
+            AdminOnly => (StatusCode::FORBIDDEN, "admin_only", "console.admin_only"),
+            LoginNeeded => (
+                StatusCode::UNAUTHORIZED,
+                "login_needed",
+                "console.login_needed",
+            ),
+            NoSuchMember => (
+                StatusCode::NOT_FOUND,
+                "no_such_member",
+                "console.no_such_member",
+            ),
+            BadFormat => (StatusCode::BAD_REQUEST, "bad_format", "console.bad_format"),
+            BadFrom => (StatusCode::BAD_REQUEST, "bad_from", "console.bad_from"),
+            BadTo => (StatusCode::BAD_REQUEST, "bad_to", "console.bad_to"),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.row().0
+    }
+
+    /// The stable code: the API's `error`, the access log's `error`.
+    pub fn code(&self) -> &'static str {
+        self.row().1
+    }
+
+    /// The message's key in `assets/i18n/strings.toml`.
+    pub fn key(&self) -> &'static str {
+        self.row().2
+    }
+
+    /// The message for people, with what it names filled in.
+    pub fn message(&self, lang: Lang) -> String {
+        use Refusal::*;
+        let key = self.key();
+        match self {
+            TooLarge { max } => i18n::format(lang, key, &[("max", max)]),
+            TooManyRecords => i18n::format(lang, key, &[("max", &MAX_RECORDS_PER_BATCH)]),
+            TooManyDays => i18n::format(lang, key, &[("max", &MAX_DAYS_PER_BATCH)]),
+            BadJson { why } => i18n::format(lang, key, &[("why", why)]),
+            ForeignMemberNumber { member_no, key_id } => {
+                i18n::format(lang, key, &[("member_no", member_no), ("key_id", key_id)])
+            }
+            TokenBoundToOtherKey { key_id } | KeyIdTaken { key_id } => {
+                i18n::format(lang, key, &[("key_id", key_id)])
+            }
+            _ => i18n::text(lang, key).to_string(),
+        }
+    }
+
+    /// The API's answer: `{"error": code, "message": …}` in `lang`, the refusal kept in the
+    /// extensions for the access log.
+    pub fn json(self, lang: Lang) -> Response {
+        let body = ErrorBody {
+            error: self.code().into(),
+            message: self.message(lang),
+        };
+        let mut resp = (self.status(), axum::Json(body)).into_response();
+        resp.extensions_mut().insert(self);
+        resp
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        self.json(Lang::default())
+    }
+}
+
+/// A database failure, as a refusal: the detail goes to the log only (it may name a value).
+impl From<DbError> for Refusal {
+    fn from(e: DbError) -> Refusal {
+        tracing::error!(error = %e, "database");
+        Refusal::DbUnavailable
+    }
+}
+
+impl From<BundleServeError> for Refusal {
+    fn from(e: BundleServeError) -> Refusal {
+        tracing::error!(error = %e, "bundle not available");
+        match e {
+            BundleServeError::Db(_) => Refusal::DbUnavailable,
+            BundleServeError::KeyChanged => Refusal::OfficeKeyChanged,
+        }
+    }
+}
+
+impl Refusal {
+    /// The binding refusals of the database, for the key the batch was signed by.
+    pub fn of_binding(b: BindRefusal, key_id: String) -> Refusal {
+        match b {
+            BindRefusal::TokenBoundToOtherKey => Refusal::TokenBoundToOtherKey { key_id },
+            BindRefusal::KeyIdTaken => Refusal::KeyIdTaken { key_id },
+        }
+    }
+}
+
+/// The API's language: `Accept-Language` (the laptop sends its operator's), else Chinese.
+pub fn accept_language(headers: &HeaderMap) -> Lang {
+    headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::parse)
+        .unwrap_or_default()
+}
+
+/// The layer of the upload API, the verifier files and unknown paths: a refusal says itself
+/// in JSON, in the request's `Accept-Language`.
+pub async fn in_json(req: Request, next: Next) -> Response {
+    let lang = accept_language(req.headers());
+    let resp = next.run(req).await;
+    match resp.extensions().get::<Refusal>() {
+        Some(r) if lang != Lang::default() => r.clone().json(lang),
+        _ => resp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    /// One of each (a new variant belongs here too: the match below will not compile without).
+    fn every() -> Vec<Refusal> {
+        use Refusal::*;
+        let all = vec![
+            Unauthorized,
+            DbUnavailable,
+            Internal,
+            NotFound,
+            UnsupportedMediaType,
+            UpgradeRequired,
+            TooLarge { max: 1 },
+            Busy,
+            BodyRead,
+            BadDeviceKey,
+            BadBatchSignature,
+            BadJson { why: "x".into() },
+            ForeignMemberNumber {
+                member_no: "n".into(),
+                key_id: "k".into(),
+            },
+            TooManyRecords,
+            TooManyDays,
+            TokenBoundToOtherKey { key_id: "k".into() },
+            KeyIdTaken { key_id: "k".into() },
+            OfficeKeyChanged,
+            Csrf,
+            AdminOnly,
+            LoginNeeded,
+            NoSuchMember,
+            BadFormat,
+            BadFrom,
+            BadTo,
+        ];
+        // exhaustive on purpose: a variant missing from the list above fails to compile here
+        for r in &all {
+            match r {
+                Unauthorized
+                | DbUnavailable
+                | Internal
+                | NotFound
+                | UnsupportedMediaType
+                | UpgradeRequired
+                | TooLarge { .. }
+                | Busy
+                | BodyRead
+                | BadDeviceKey
+                | BadBatchSignature
+                | BadJson { .. }
+                | ForeignMemberNumber { .. }
+                | TooManyRecords
+                | TooManyDays
+                | TokenBoundToOtherKey { .. }
+                | KeyIdTaken { .. }
+                | OfficeKeyChanged
+                | Csrf
+                | AdminOnly
+                | LoginNeeded
+                | NoSuchMember
+                | BadFormat
+                | BadFrom
+                | BadTo => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_refusal_has_its_words_in_both_languages_and_a_code_of_its_own() {
+        let all = every();
+        let mut codes: Vec<&str> = all.iter().map(Refusal::code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len(), "two refusals share a code");
+        for r in &all {
+            for lang in Lang::ALL {
+                let m = r.message(lang);
+                assert_ne!(m, r.key(), "{} has no {lang} text", r.key());
+                assert!(!m.contains('{'), "{}: a placeholder left in {m:?}", r.key());
+            }
+            assert!(r.status().is_client_error() || r.status().is_server_error());
+        }
+    }
+
+    #[test]
+    fn the_wire_codes_and_statuses_are_the_documented_ones() {
+        let r = Refusal::UpgradeRequired;
+        assert_eq!((r.status().as_u16(), r.code()), (426, "upgrade_required"));
+        let r = Refusal::TooLarge { max: 10 };
+        assert_eq!((r.status().as_u16(), r.code()), (413, "too_large"));
+        assert!(r.message(Lang::En).contains("10"));
+        let r = Refusal::ForeignMemberNumber {
+            member_no: "K7M2QX0001".into(),
+            key_id: "K7M2QX".into(),
+        };
+        assert_eq!(r.status().as_u16(), 403);
+        assert!(r.message(Lang::En).contains("K7M2QX0001"));
+    }
+
+    #[test]
+    fn accept_language_picks_the_language_and_defaults_to_chinese() {
+        let mut h = HeaderMap::new();
+        assert_eq!(accept_language(&h), Lang::Zh);
+        h.insert(ACCEPT_LANGUAGE, HeaderValue::from_static("en-US"));
+        assert_eq!(accept_language(&h), Lang::En);
+    }
+}
