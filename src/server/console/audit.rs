@@ -17,12 +17,10 @@ use crate::server::state::ServerState;
 pub const PAGE: i64 = 100;
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct AuditQuery {
-    #[serde(default)]
     pub actor: String,
-    #[serde(default)]
     pub action: String,
-    #[serde(default)]
     pub before: Option<i64>,
 }
 

@@ -17,16 +17,12 @@ use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
 
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub struct FilterQuery {
-    #[serde(default)]
     pub from: String,
-    #[serde(default)]
     pub to: String,
-    #[serde(default)]
     pub union: String,
-    #[serde(default)]
     pub place: String,
-    #[serde(default)]
     pub device: String,
 }
 

@@ -6,13 +6,11 @@ use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{Chrome, CsrfForm, Tr, Viewer, redirect};
+use super::{AdminChange, Chrome, Tr, Viewer, redirect};
 use crate::card::enrol::Enrolment;
 use crate::server::auth;
 use crate::server::db::DbError;
@@ -49,21 +47,16 @@ pub async fn page(State(state): State<Arc<ServerState>>, v: Viewer) -> Result<Re
     render(&state, &v, None, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct AddForm {
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub name: String,
 }
 
 pub async fn add(
     State(state): State<Arc<ServerState>>,
-    v: Viewer,
-    headers: HeaderMap,
-    Form(f): Form<AddForm>,
+    AdminChange { v, form: f, .. }: AdminChange<AddForm>,
 ) -> Result<Response, Refusal> {
-    v.admin_change(&headers, &f.csrf)?;
     let tr = Tr(v.lang);
     let name = f.name.trim().to_string();
     if !auth::valid_device_name(&name) {
@@ -107,12 +100,9 @@ pub async fn add(
 
 pub async fn revoke(
     State(state): State<Arc<ServerState>>,
-    v: Viewer,
-    headers: HeaderMap,
     Path(name): Path<String>,
-    Form(f): Form<CsrfForm>,
+    AdminChange { v, .. }: AdminChange<()>,
 ) -> Result<Response, Refusal> {
-    v.admin_change(&headers, &f.csrf)?;
     match state.db.revoke_device(name.clone()).await {
         Ok(()) => {}
         Err(DbError::NoSuchDevice) => {

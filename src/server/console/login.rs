@@ -14,7 +14,7 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::session::{self, ABSOLUTE_LIMIT, IDLE_LIMIT};
-use super::{Chrome, CsrfForm, Tr, Viewer, cookie_lang, now_secs, redirect, safe_next};
+use super::{Chrome, Tr, Viewer, WithToken, cookie_lang, now_secs, redirect, safe_next};
 use crate::i18n::Lang;
 use crate::server::db::audit::AuditEntry;
 use crate::server::db::users::Throttle;
@@ -46,8 +46,8 @@ impl Chrome {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct NextQuery {
-    #[serde(default)]
     pub next: Option<String>,
 }
 
@@ -67,13 +67,11 @@ pub async fn form(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct LoginForm {
-    #[serde(default)]
     pub username: String,
-    #[serde(default)]
     pub password: String,
-    #[serde(default)]
     pub next: String,
 }
 
@@ -182,7 +180,7 @@ pub async fn logout(
     State(state): State<Arc<ServerState>>,
     v: Viewer,
     headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<WithToken<()>>,
 ) -> Result<Response, Refusal> {
     v.check_csrf(&headers, &f.csrf)?;
     let now = now_secs();

@@ -29,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{
     CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
@@ -319,11 +319,74 @@ impl Viewer {
     }
 }
 
-/// A form that carries nothing but this session's CSRF token (logout, reveal, revoke).
+/// A form as the console's pages send it: the page's CSRF token beside the form's own fields.
 #[derive(serde::Deserialize)]
-pub struct CsrfForm {
+pub struct WithToken<F> {
     #[serde(default)]
     pub csrf: String,
+    #[serde(flatten)]
+    pub form: F,
+}
+
+/// What an admin's change is about, found from the path once the change is allowed, so that
+/// no one else learns whether it exists (`()`: nothing but the form).
+pub trait ChangeTarget: Sized {
+    /// What the path names, read before the body.
+    type Key: FromRequestParts<Arc<ServerState>, Rejection: IntoResponse> + Send;
+
+    fn find(
+        key: Self::Key,
+        state: &ServerState,
+    ) -> impl Future<Output = Result<Self, Refusal>> + Send;
+}
+
+impl ChangeTarget for () {
+    type Key = ();
+
+    async fn find(_: (), _: &ServerState) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+/// A change only an admin may make, as the handler receives it: the session's user, the form
+/// (`()` for none but the token) once its CSRF token and origin were checked and then the
+/// role, and what the change is about. Stated in the signature, a change cannot forget to check.
+pub struct AdminChange<F, T = ()> {
+    pub v: Viewer,
+    pub form: F,
+    /// What the change is on (a member).
+    pub on: T,
+}
+
+impl<F, T> FromRequest<Arc<ServerState>> for AdminChange<F, T>
+where
+    F: serde::de::DeserializeOwned + Send,
+    T: ChangeTarget,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Arc<ServerState>) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let v = Viewer::from_request_parts(&mut parts, state).await?;
+        let key = T::Key::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let headers = parts.headers.clone();
+        let req = Request::from_parts(parts, body);
+        let axum::Form(sent) = axum::Form::<WithToken<F>>::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        v.admin_change(&headers, &sent.csrf)
+            .map_err(IntoResponse::into_response)?;
+        let on = T::find(key, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(AdminChange {
+            v,
+            form: sent.form,
+            on,
+        })
+    }
 }
 
 /// An `Origin` header, when the browser sends one, names this very host.

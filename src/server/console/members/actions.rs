@@ -4,54 +4,50 @@
 
 use std::sync::Arc;
 
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::detail::{find, member_page, member_to_change};
+use super::detail::{find, member_page};
 use crate::member::validate;
 use crate::protocol::WireRecord;
 use crate::server::batch::SearchKeys;
-use crate::server::console::{CsrfForm, Tr, Viewer, audited, redirect};
+use crate::server::console::{AdminChange, ChangeTarget, Tr, audited, redirect};
 use crate::server::db::DbError;
 use crate::server::db::pipl::MemberDetail;
 use crate::server::db::search::Review;
 use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
 
+/// An admin's change of one member: the member the path names (any spelling).
+impl ChangeTarget for MemberDetail {
+    type Key = Path<String>;
+
+    async fn find(Path(no): Path<String>, state: &ServerState) -> Result<MemberDetail, Refusal> {
+        find(state, &no).await
+    }
+}
+
 /// Admins only: the page again with the full ID number and phone, recorded as a reveal.
 pub async fn reveal(
     State(state): State<Arc<ServerState>>,
-    v: Viewer,
-    headers: HeaderMap,
-    Path(no): Path<String>,
-    Form(f): Form<CsrfForm>,
+    AdminChange { v, on: d, .. }: AdminChange<(), MemberDetail>,
 ) -> Result<Response, Refusal> {
-    let d = member_to_change(&state, &v, &headers, &f.csrf, &no).await?;
     audited(&state, v.entry("member.reveal", d.member_no.clone(), 1)).await?;
     Ok(member_page(&v, &d, true, Vec::new(), None))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ReviewForm {
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub status: String,
-    #[serde(default)]
     pub comment: String,
 }
 
 pub async fn review(
     State(state): State<Arc<ServerState>>,
-    v: Viewer,
-    headers: HeaderMap,
-    Path(no): Path<String>,
-    Form(f): Form<ReviewForm>,
+    AdminChange { v, form: f, on: d }: AdminChange<ReviewForm, MemberDetail>,
 ) -> Result<Response, Refusal> {
-    let d = member_to_change(&state, &v, &headers, &f.csrf, &no).await?;
     let Some(status) = Review::parse(&f.status) else {
         let error = Tr(v.lang).t("console.bad_review").into();
         return Ok(member_page(&v, &d, false, vec![error], None));
@@ -65,17 +61,12 @@ pub async fn review(
     Ok(redirect(&format!("/members/{}", d.member_no)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct CorrectForm {
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub id_number: String,
-    #[serde(default)]
     pub phone: String,
-    #[serde(default)]
     pub employer: String,
 }
 
@@ -83,12 +74,8 @@ pub struct CorrectForm {
 /// own rules; each correction is audited.
 pub async fn correct(
     State(state): State<Arc<ServerState>>,
-    v: Viewer,
-    headers: HeaderMap,
-    Path(no): Path<String>,
-    Form(f): Form<CorrectForm>,
+    AdminChange { v, form: f, on: d }: AdminChange<CorrectForm, MemberDetail>,
 ) -> Result<Response, Refusal> {
-    let d = member_to_change(&state, &v, &headers, &f.csrf, &no).await?;
     let tr = Tr(v.lang);
     let Some(w) = serde_json::from_str::<WireRecord>(&d.record)
         .ok()
@@ -135,7 +122,7 @@ pub async fn correct(
         Err(e) => return Err(e.into()),
     }
     audited(&state, v.entry("member.correct", d.member_no.clone(), 1)).await?;
-    let d = find(&state, &no).await?;
+    let d = find(&state, &d.member_no).await?;
     Ok(member_page(
         &v,
         &d,
@@ -145,11 +132,9 @@ pub async fn correct(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct EraseForm {
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub confirm: String,
 }
 
@@ -171,12 +156,8 @@ pub fn remains(d: &MemberDetail) -> String {
 /// the figures kept.
 pub async fn erase(
     State(state): State<Arc<ServerState>>,
-    v: Viewer,
-    headers: HeaderMap,
-    Path(no): Path<String>,
-    Form(f): Form<EraseForm>,
+    AdminChange { v, form: f, on: d }: AdminChange<EraseForm, MemberDetail>,
 ) -> Result<Response, Refusal> {
-    let d = member_to_change(&state, &v, &headers, &f.csrf, &no).await?;
     if f.confirm != "yes" {
         let error = Tr(v.lang).t("console.erase_confirm_needed").into();
         return Ok(member_page(&v, &d, false, vec![error], None));
@@ -191,7 +172,7 @@ pub async fn erase(
         Err(DbError::NoSuchMember) => {}
         Err(e) => return Err(e.into()),
     }
-    let d = find(&state, &no).await?;
+    let d = find(&state, &d.member_no).await?;
     Ok(member_page(
         &v,
         &d,

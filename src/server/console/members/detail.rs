@@ -7,7 +7,6 @@ use std::sync::Arc;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::{review_choices, review_label};
@@ -140,18 +139,6 @@ pub async fn find(state: &ServerState, no: &str) -> Result<MemberDetail, Refusal
         .member_detail(no.as_str().to_string())
         .await?
         .ok_or(Refusal::NoSuchMember)
-}
-
-/// The member an admin's change is about, once the change may be made at all.
-pub async fn member_to_change(
-    state: &ServerState,
-    v: &Viewer,
-    headers: &HeaderMap,
-    csrf: &str,
-    no: &str,
-) -> Result<MemberDetail, Refusal> {
-    v.admin_change(headers, csrf)?;
-    find(state, no).await
 }
 
 pub async fn page(

@@ -8,24 +8,16 @@ use crate::server::db::search::{MemberFilter, Needle, Review};
 use crate::server::refusal::Refusal;
 
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub struct ListQuery {
-    #[serde(default)]
     pub q: String,
-    #[serde(default)]
     pub union: String,
-    #[serde(default)]
     pub place: String,
-    #[serde(default)]
     pub device: String,
-    #[serde(default)]
     pub from: String,
-    #[serde(default)]
     pub to: String,
-    #[serde(default)]
     pub review: String,
-    #[serde(default)]
     pub form: String,
-    #[serde(default)]
     pub before: Option<i64>,
 }
 
