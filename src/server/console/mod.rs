@@ -527,6 +527,65 @@ pub fn is_htmx(headers: &HeaderMap) -> bool {
 mod tests {
     use super::*;
 
+    /// A refusal reads as a page: in the frame (navigation, logout) when the request's viewer
+    /// was found, a short page otherwise; status, headers and the code for the log stay.
+    #[tokio::test]
+    async fn refusals_are_said_as_pages_framed_for_a_viewer() {
+        use axum::Extension;
+        use tower::ServiceExt;
+        let framed = |Extension(seen): Extension<Seen>| async move {
+            let v = Viewer {
+                user: "anna".into(),
+                role: Role::Viewer,
+                csrf: "tok".into(),
+                lang: Lang::En,
+                id_hash: String::new(),
+                tls: false,
+            };
+            let _ = seen.0.set(Chrome::new(&v, "", "/"));
+            Refusal::AdminOnly
+        };
+        let app: Router = Router::new()
+            .route("/framed", get(framed))
+            .route("/bare", get(|| async { Refusal::NoSuchMember }))
+            .layer(middleware::from_fn(refusals_as_pages));
+        let ask = |path: &str| {
+            Request::get(path)
+                .header("cookie", "booth_lang=en")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let body = |r: Response| async {
+            let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            String::from_utf8(b.to_vec()).unwrap()
+        };
+        let r = app.clone().oneshot(ask("/framed")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(r.extensions().get::<Refusal>(), Some(&Refusal::AdminOnly));
+        assert!(
+            r.headers()[CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let page = body(r).await;
+        assert!(
+            page.contains("Only an administrator can do this."),
+            "{page}"
+        );
+        assert!(
+            page.contains("id=\"logout\"") && page.contains("anna"),
+            "{page}"
+        );
+        let r = app.oneshot(ask("/bare")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let page = body(r).await;
+        assert!(
+            page.contains("No such member.") && !page.contains("logout"),
+            "{page}"
+        );
+    }
+
     #[test]
     fn thousands_are_separated() {
         assert_eq!(thousands(0), "0");
@@ -560,12 +619,21 @@ mod tests {
     /// console's code exists in both languages (the i18n test reads only `t!` calls).
     #[test]
     fn every_key_in_the_templates_exists() {
-        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/src/server/console");
-        let files = std::fs::read_dir(format!("{base}/templates"))
-            .unwrap()
-            .chain(std::fs::read_dir(base).unwrap())
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file());
+        // every file under console/, templates and the members' folder included
+        let mut files = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/server/console"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for path in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
         let (mut missing, mut seen) = (Vec::new(), 0);
         for path in files {
             let src = std::fs::read_to_string(&path).unwrap();
