@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONNECTION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ed25519_dalek::VerifyingKey;
@@ -81,7 +81,17 @@ async fn get_bundle(
 /// refused part-way.
 async fn post_batch(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let mut info = LogInfo::default();
-    let mut resp = store_batch(&state, req, &mut info).await.into_response();
+    let mut body_read = false;
+    let mut resp = store_batch(&state, req, &mut info, &mut body_read)
+        .await
+        .into_response();
+    if !body_read {
+        // Refused before its body was read: the connection closes after the answer (the rest
+        // of the body is still on its way), and saying so keeps a client from sending its
+        // next request down it.
+        resp.headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
     resp.extensions_mut().insert(info);
     resp
 }
@@ -90,6 +100,7 @@ async fn store_batch(
     state: &ServerState,
     req: Request,
     info: &mut LogInfo,
+    body_read: &mut bool,
 ) -> Result<Response, Refusal> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
@@ -101,6 +112,7 @@ async fn store_batch(
     require_json(headers)?;
     let (key_header, sig_header) = signature_headers(headers)?;
     let held = read_body(body, state.max_body, state.body_budget.clone()).await?;
+    *body_read = true;
     // Closed only at shutdown, and then the request is not served anyway.
     let _slot = state
         .batch_slots

@@ -260,12 +260,19 @@ pub fn accept_language(headers: &HeaderMap) -> Lang {
 }
 
 /// The layer of the upload API, the verifier files and unknown paths: a refusal says itself
-/// in JSON, in the request's `Accept-Language`.
+/// in JSON, in the request's `Accept-Language`. Only the body changes: status, headers and
+/// extensions (what the access log reads) are the handler's.
 pub async fn in_json(req: Request, next: Next) -> Response {
     let lang = accept_language(req.headers());
     let resp = next.run(req).await;
     match resp.extensions().get::<Refusal>() {
-        Some(r) if lang != Lang::default() => r.clone().json(lang),
+        Some(r) if lang != Lang::default() => {
+            let said = r.clone().json(lang);
+            let (mut parts, _) = resp.into_parts();
+            // the words' length is the language's
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, said.into_body())
+        }
         _ => resp,
     }
 }
@@ -324,6 +331,42 @@ mod tests {
                 let m = r.message(lang);
                 assert!(!m.contains('{'), "{}: {m:?}", r.code());
             }
+        }
+    }
+
+    /// The layer says the refusal in the request's language and keeps what the handler set.
+    #[tokio::test]
+    async fn a_refusal_is_said_in_the_requests_language_keeping_headers_and_extensions() {
+        use axum::Router;
+        use axum::body::Body;
+        use axum::routing::get;
+        use tower::ServiceExt;
+        #[derive(Clone)]
+        struct Mark;
+        let handler = || async {
+            let mut r = Refusal::Busy.into_response();
+            r.headers_mut()
+                .insert("connection", HeaderValue::from_static("close"));
+            r.extensions_mut().insert(Mark);
+            r
+        };
+        let app: Router = Router::new()
+            .route("/", get(handler))
+            .layer(axum::middleware::from_fn(in_json));
+        for (lang, words) in [("en", "the server is busy"), ("zh-CN", "服务器正忙")] {
+            let req = Request::get("/")
+                .header(ACCEPT_LANGUAGE, lang)
+                .body(Body::empty())
+                .unwrap();
+            let r = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(r.headers()["connection"], "close");
+            assert!(r.extensions().get::<Mark>().is_some());
+            assert_eq!(r.extensions().get::<Refusal>(), Some(&Refusal::Busy));
+            let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["error"], "busy");
+            assert!(v["message"].as_str().unwrap().contains(words), "{v}");
         }
     }
 
