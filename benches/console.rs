@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use booth::card::{DeviceKey, MemberNo};
 use booth::member::{DocKind, Document, Member};
 use booth::protocol::WireRecord;
+use booth::server::batch::SearchKeys;
 use booth::server::db::Db;
-use booth::server::db::search::SearchKeys;
 
 const SURNAMES: &str = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文";
 const GIVEN: &str = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红春林建国兰凤宇浩";

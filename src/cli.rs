@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 fn booth_body_memory() -> usize {
-    crate::server::routes::DEFAULT_BODY_MEMORY
+    crate::server::state::DEFAULT_BODY_MEMORY
 }
 
 #[derive(Debug, Parser)]

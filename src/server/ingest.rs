@@ -1,10 +1,11 @@
 //! The part of a batch's processing that needs no database: envelope checks, the content
 //! hash, and the shared validation (`member::validate`, with the record's own registration
-//! date as "today"). What passes becomes a [`Candidate`] for the database to classify.
+//! date as "today"). What passes becomes a [`Candidate`] for the database to classify
+//! (the batch's types are in `batch`, which the database names too).
 
 use chrono::NaiveDate;
 
-use super::db::search::SearchKeys;
+use super::batch::{Candidate, DayRow, Decision, Facets, SearchKeys};
 use crate::card::MemberNo;
 use crate::i18n::Lang;
 use crate::member::options::ListKind;
@@ -15,78 +16,6 @@ use crate::protocol::{
     canonical_json, content_hash,
 };
 use crate::t;
-
-/// A record that passed every check the database is not needed for.
-#[derive(Clone, Debug)]
-pub struct Candidate {
-    /// Its position in the batch (answers keep the request's order).
-    pub index: usize,
-    pub uuid: String,
-    pub member_no: String,
-    /// `Document::person_key()` of the validated document: one row per person.
-    pub person_key: String,
-    pub content_hash: String,
-    /// The record as the laptop sent it (the hash covers its canonical form).
-    pub record: String,
-    pub event_date: NaiveDate,
-    /// What the office's figures count of it (kept up to date at ingest).
-    pub facets: Facets,
-    /// What the console finds the record by (db::search).
-    pub keys: SearchKeys,
-}
-
-/// A record as the office's figures see it (SPEC §8): where and when, booth sign-up or
-/// import, employment form, needs and enterprise. No personal data.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Facets {
-    pub union: String,
-    pub place: String,
-    pub imported: bool,
-    /// Employment-form code, "" when not asked.
-    pub employment_form: String,
-    /// Need codes of the list.
-    pub needs: Vec<String>,
-    /// `Member::enterprise_key`.
-    pub enterprise: String,
-}
-
-impl Facets {
-    /// The facets of a record the laptop sent (already checked).
-    pub fn of(record: &WireRecord) -> Facets {
-        let d = &record.member.details;
-        Facets {
-            union: record.union.clone(),
-            place: record.place.clone(),
-            imported: record.imported,
-            employment_form: d.employment_form.clone().unwrap_or_default(),
-            needs: d.needs.clone(),
-            enterprise: record.member.enterprise_key(),
-        }
-    }
-}
-
-/// A day summary that passed the laptop's rules, tidied as the laptop tidies: only
-/// `check_days` makes one, so the database stores nothing else.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DayRow(DaySummary);
-
-impl std::ops::Deref for DayRow {
-    type Target = DaySummary;
-
-    fn deref(&self) -> &DaySummary {
-        &self.0
-    }
-}
-
-/// What the database decided for a candidate.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
-    Accepted,
-    AlreadyThere,
-    Conflict,
-    /// The member number the office already has for this person.
-    DuplicatePerson(String),
-}
 
 fn rejected(item: &BatchItem, errors: Vec<WireError>) -> ItemResult {
     ItemResult {
@@ -323,7 +252,7 @@ fn check_day(d: &DaySummary, today: NaiveDate, lang: Lang) -> Result<DayRow, Wir
             ));
         }
     }
-    Ok(DayRow(DaySummary {
+    Ok(DayRow::checked(DaySummary {
         date: d.date,
         union: event.union,
         place: event.place,

@@ -2,9 +2,13 @@
 //! laptop, batches stored whole or not at all, the laptop's own validation. Stateless apart
 //! from its database, so several can run behind a load balancer on one PostgreSQL.
 //!
-//! - [`routes`]: HTTP handlers and the access log.
+//! - [`state`]: what every handler shares ([`state::ServerState`]); [`routes`]: the one
+//!   router, over [`api`] (the upload API), [`verifier`] (the verification page's files) and
+//!   [`console`]; [`access_log`] around them all; [`refusal`]: every refusal, one enum;
+//!   [`body`]: reading a request body within the server's limits.
 //! - [`listener`]: accepting connections on a hostile network (caps and time limits).
-//! - [`ingest`]: per-record checks that need no database (hash, validation).
+//! - [`ingest`]: per-record checks that need no database (hash, validation), making the
+//!   [`batch`] types the database stores.
 //! - [`db`]: SQLite and PostgreSQL storage, migrations, classification.
 //! - [`auth`]: device tokens.
 //! - [`export`]: the office's copy of all records as xlsx/csv/json.
@@ -12,7 +16,11 @@
 //! - [`office`]: the office key's file; [`bundle`]: the signed trust bundle;
 //!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md).
 
+pub mod access_log;
+pub mod api;
 pub mod auth;
+pub mod batch;
+pub mod body;
 pub mod bundle;
 pub mod console;
 pub mod db;
@@ -21,7 +29,13 @@ pub mod ingest;
 pub mod listener;
 pub mod office;
 pub mod page;
+pub mod refusal;
 pub mod routes;
+pub mod state;
+pub mod verifier;
+
+#[cfg(test)]
+mod module_graph;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -126,7 +140,7 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         })?;
     let addr = listener.local_addr()?;
     let kind = db.kind();
-    let app = Arc::new(routes::App::new(
+    let state = Arc::new(state::ServerState::new(
         db,
         opts.max_body,
         opts.body_memory,
@@ -160,7 +174,7 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         shutdown_signal().await;
         tracing::info!("shutting down");
     };
-    listener::serve(listener, tls, routes::router(app), opts.limits, shutdown).await;
+    listener::serve(listener, tls, routes::router(state), opts.limits, shutdown).await;
     Ok(())
 }
 

@@ -8,20 +8,19 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::members::url_pairs;
-use super::{Chrome, Viewer, db_failed};
+use super::filters::{some, url_pairs};
+use super::{Chrome, Viewer};
 use crate::server::db::audit::{AuditFilter, AuditRow};
-use crate::server::routes::App;
+use crate::server::refusal::Refusal;
+use crate::server::state::ServerState;
 
 pub const PAGE: i64 = 100;
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct AuditQuery {
-    #[serde(default)]
     pub actor: String,
-    #[serde(default)]
     pub action: String,
-    #[serde(default)]
     pub before: Option<i64>,
 }
 
@@ -34,19 +33,17 @@ pub struct AuditPage {
     pub next: Option<String>,
 }
 
-pub async fn page(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<AuditQuery>) -> Response {
-    if let Err(r) = v.require_admin() {
-        return r;
-    }
-    let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+pub async fn page(
+    State(state): State<Arc<ServerState>>,
+    v: Viewer,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, Refusal> {
+    v.require_admin()?;
     let filter = AuditFilter {
         actor: some(&q.actor),
         action: some(&q.action),
     };
-    let mut rows = match app.db.audit_page(&filter, q.before, PAGE + 1).await {
-        Ok(r) => r,
-        Err(e) => return db_failed(v.lang, &e),
-    };
+    let mut rows = state.db.audit_page(&filter, q.before, PAGE + 1).await?;
     let next = if rows.len() > PAGE as usize {
         rows.truncate(PAGE as usize);
         rows.last().map(|last| {
@@ -56,11 +53,11 @@ pub async fn page(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<AuditQ
     } else {
         None
     };
-    AuditPage {
+    Ok(AuditPage {
         c: Chrome::new(&v, "audit", "/audit"),
         q,
         rows,
         next,
     }
-    .into_response()
+    .into_response())
 }

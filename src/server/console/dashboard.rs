@@ -9,48 +9,29 @@ use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{Chrome, Viewer, db_failed, svg};
+use super::filters::{date, some};
+use super::{Chrome, Viewer, svg};
 use crate::member::options::ListKind;
 use crate::server::db::{Breakdown, FigureFilter};
-use crate::server::routes::App;
+use crate::server::refusal::Refusal;
+use crate::server::state::ServerState;
 
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub struct FilterQuery {
-    #[serde(default)]
     pub from: String,
-    #[serde(default)]
     pub to: String,
-    #[serde(default)]
     pub union: String,
-    #[serde(default)]
     pub place: String,
-    #[serde(default)]
     pub device: String,
 }
 
-fn some(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.chars().take(200).collect())
-}
-
-/// A date field: empty is "no bound"; anything else must be `YYYY-MM-DD` (else the message
-/// key `bad`).
-pub fn date(s: &str, bad: &'static str) -> Result<Option<chrono::NaiveDate>, &'static str> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map(Some)
-        .map_err(|_| bad)
-}
-
 impl FilterQuery {
-    /// The filter, or the message key for a date that is not one.
-    pub fn filter(&self) -> Result<FigureFilter, &'static str> {
+    /// The filter, or the refusal of a date that is not one.
+    pub fn filter(&self) -> Result<FigureFilter, Refusal> {
         Ok(FigureFilter {
-            from: date(&self.from, "console.bad_from")?,
-            to: date(&self.to, "console.bad_to")?,
+            from: date(&self.from, Refusal::BadFrom)?,
+            to: date(&self.to, Refusal::BadTo)?,
             union: some(&self.union),
             place: some(&self.place),
             device: some(&self.device),
@@ -93,11 +74,11 @@ fn suggestions(places: Vec<String>) -> Vec<String> {
 }
 
 pub async fn page(
-    State(app): State<Arc<App>>,
+    State(state): State<Arc<ServerState>>,
     v: Viewer,
     RawQuery(raw): RawQuery,
     Query(q): Query<FilterQuery>,
-) -> Response {
+) -> Result<Response, Refusal> {
     let here = match &raw {
         Some(r) => format!("/?{r}"),
         None => "/".into(),
@@ -106,15 +87,13 @@ pub async fn page(
     let tr = c.tr;
     let (filter, error) = match q.filter() {
         Ok(f) => (f, None),
-        Err(key) => (FigureFilter::default(), Some(key)),
+        Err(bad) => (FigureFilter::default(), Some(bad.key())),
     };
-    let (figs, dims) = match tokio::join!(
-        app.db.figures(&filter, Breakdown::Dashboard),
-        app.db.figure_dimensions()
-    ) {
-        (Ok(f), Ok(d)) => (f, d),
-        (Err(e), _) | (_, Err(e)) => return db_failed(v.lang, &e),
-    };
+    let (figs, dims) = tokio::join!(
+        state.db.figures(&filter, Breakdown::Dashboard),
+        state.db.figure_dimensions()
+    );
+    let (figs, dims) = (figs?, dims?);
     let figures = [
         ("meetings", "console.fig.meetings", figs.meetings),
         (
@@ -150,7 +129,7 @@ pub async fn page(
             .map(|(code, n)| (kind.label(code, v.lang), *n))
             .collect()
     };
-    DashboardPage {
+    Ok(DashboardPage {
         chart_days: svg::columns(tr.t("console.chart.by_day"), &days),
         chart_places: svg::bars(tr.t("console.chart.by_place"), &places, 12),
         chart_needs: svg::bars(
@@ -171,5 +150,5 @@ pub async fn page(
         places: suggestions(dims.1),
         devices: dims.2,
     }
-    .into_response()
+    .into_response())
 }

@@ -6,18 +6,17 @@ use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{Chrome, Tr, Viewer, db_failed, redirect};
+use super::{AdminChange, Chrome, Tr, Viewer, redirect};
 use crate::card::enrol::Enrolment;
 use crate::server::auth;
 use crate::server::db::DbError;
 use crate::server::db::devices::DeviceRow;
-use crate::server::routes::App;
+use crate::server::refusal::Refusal;
+use crate::server::state::ServerState;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "devices.html")]
@@ -30,112 +29,91 @@ pub struct DevicesPage {
 }
 
 async fn render(
-    app: &App,
+    state: &ServerState,
     v: &Viewer,
     added: Option<(String, String, String)>,
     error: Option<String>,
-) -> Response {
-    match app.db.device_list().await {
-        Ok(devices) => DevicesPage {
-            c: Chrome::new(v, "devices", "/devices"),
-            devices,
-            added,
-            error,
-        }
-        .into_response(),
-        Err(e) => db_failed(v.lang, &e),
+) -> Result<Response, Refusal> {
+    Ok(DevicesPage {
+        c: Chrome::new(v, "devices", "/devices"),
+        devices: state.db.device_list().await?,
+        added,
+        error,
     }
+    .into_response())
 }
 
-pub async fn page(State(app): State<Arc<App>>, v: Viewer) -> Response {
-    render(&app, &v, None, None).await
+pub async fn page(State(state): State<Arc<ServerState>>, v: Viewer) -> Result<Response, Refusal> {
+    render(&state, &v, None, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct AddForm {
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub name: String,
 }
 
 pub async fn add(
-    State(app): State<Arc<App>>,
-    v: Viewer,
-    headers: HeaderMap,
-    Form(f): Form<AddForm>,
-) -> Response {
-    if let Err(r) = v.admin_change(&headers, &f.csrf) {
-        return r;
-    }
+    State(state): State<Arc<ServerState>>,
+    AdminChange { v, form: f, .. }: AdminChange<AddForm>,
+) -> Result<Response, Refusal> {
     let tr = Tr(v.lang);
     let name = f.name.trim().to_string();
     if !auth::valid_device_name(&name) {
-        return render(&app, &v, None, Some(tr.t("server.bad_device_name").into())).await;
+        return render(
+            &state,
+            &v,
+            None,
+            Some(tr.t("server.bad_device_name").into()),
+        )
+        .await;
     }
     let Ok(token) = auth::new_token() else {
-        return render(&app, &v, None, Some(tr.t("console.db_failed").into())).await;
+        return render(&state, &v, None, Some(tr.t("console.db_failed").into())).await;
     };
-    let result = async {
-        app.db
-            .add_device(name.clone(), crate::protocol::token_hash(&token))
-            .await?;
-        app.db.audit(v.entry("device.add", name.clone(), 1)).await?;
-        app.db.office_state().await
-    }
-    .await;
-    match result {
-        Ok(state) => {
-            let code = Enrolment {
-                server: state.server_url,
-                token: token.clone(),
-                office_key: app.office.fingerprint(),
-                device: Some(name.clone()),
-            }
-            .encode();
-            render(&app, &v, Some((name, token, code)), None).await
-        }
+    match state
+        .db
+        .add_device(name.clone(), crate::protocol::token_hash(&token))
+        .await
+    {
+        Ok(()) => {}
         Err(DbError::DeviceExists) => {
-            render(&app, &v, None, Some(tr.t("server.device_exists").into())).await
+            let error = tr.t("server.device_exists").into();
+            return render(&state, &v, None, Some(error)).await;
         }
-        Err(e) => db_failed(v.lang, &e),
+        Err(e) => return Err(e.into()),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    pub csrf: String,
+    state
+        .db
+        .audit(v.entry("device.add", name.clone(), 1))
+        .await?;
+    let office = state.db.office_state().await?;
+    let code = Enrolment {
+        server: office.server_url,
+        token: token.clone(),
+        office_key: state.office.fingerprint(),
+        device: Some(name.clone()),
+    }
+    .encode();
+    render(&state, &v, Some((name, token, code)), None).await
 }
 
 pub async fn revoke(
-    State(app): State<Arc<App>>,
-    v: Viewer,
-    headers: HeaderMap,
+    State(state): State<Arc<ServerState>>,
     Path(name): Path<String>,
-    Form(f): Form<CsrfOnly>,
-) -> Response {
-    if let Err(r) = v.admin_change(&headers, &f.csrf) {
-        return r;
-    }
-    let result = async {
-        app.db.revoke_device(name.clone()).await?;
-        app.db
-            .audit(v.entry("device.revoke", name.clone(), 1))
-            .await
-    }
-    .await;
-    match result {
-        Ok(()) => redirect("/devices"),
+    AdminChange { v, .. }: AdminChange<()>,
+) -> Result<Response, Refusal> {
+    match state.db.revoke_device(name.clone()).await {
+        Ok(()) => {}
         Err(DbError::NoSuchDevice) => {
-            render(
-                &app,
-                &v,
-                None,
-                Some(Tr(v.lang).t("server.no_such_device").into()),
-            )
-            .await
+            let error = Tr(v.lang).t("server.no_such_device").into();
+            return render(&state, &v, None, Some(error)).await;
         }
-        Err(e) => db_failed(v.lang, &e),
+        Err(e) => return Err(e.into()),
     }
+    state
+        .db
+        .audit(v.entry("device.revoke", name.clone(), 1))
+        .await?;
+    Ok(redirect("/devices"))
 }

@@ -11,20 +11,20 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::Viewer;
-use super::members::{ListQuery, describe};
+use super::members::query::{ListQuery, describe};
 pub use crate::export::xlsx::ROWS_PER_SHEET;
 use crate::export::{CONSOLE_VIEW, ExportFormat, Writer};
 use crate::i18n::Lang;
 use crate::server::db::audit::AuditEntry;
 use crate::server::db::search::ListRow;
-use crate::server::routes::App;
+use crate::server::refusal::Refusal;
+use crate::server::state::ServerState;
 /// Rows read from the database at a time.
 const PAGE: i64 = 2_000;
 /// Bytes handed to the connection at a time.
@@ -45,22 +45,17 @@ pub enum Format {
 }
 
 pub async fn download(
-    State(app): State<Arc<App>>,
+    State(state): State<Arc<ServerState>>,
     v: Viewer,
     Query(q): Query<ExportQuery>,
-) -> Response {
-    if let Err(r) = v.require_admin() {
-        return r;
-    }
+) -> Result<Response, Refusal> {
+    v.require_admin()?;
     let format = match q.format.as_str() {
         "csv" => Format::Csv,
         "xlsx" => Format::Xlsx,
-        _ => return v.refused(StatusCode::BAD_REQUEST, "console.bad_format"),
+        _ => return Err(Refusal::BadFormat),
     };
-    let filter = match q.list.filter() {
-        Ok(f) => f,
-        Err(k) => return v.refused(StatusCode::BAD_REQUEST, k),
-    };
+    let filter = q.list.filter()?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(4);
     let rt = tokio::runtime::Handle::current();
     let lang = v.lang;
@@ -70,7 +65,7 @@ pub async fn download(
             buf: Vec::with_capacity(CHUNK),
         };
         let mut source = |before: Option<i64>| {
-            rt.block_on(app.db.search_members(&filter, before, PAGE))
+            rt.block_on(state.db.search_members(&filter, before, PAGE))
                 .map_err(io::Error::other)
         };
         let result = match format {
@@ -96,7 +91,7 @@ pub async fn download(
             target,
             count: count as i64,
         };
-        if let Err(e) = rt.block_on(app.db.audit(entry)) {
+        if let Err(e) = rt.block_on(state.db.audit(entry)) {
             tracing::error!(error = %e, "console export: audit entry not written");
         }
         if let Err(e) = result {
@@ -117,14 +112,14 @@ pub async fn download(
         "attachment; filename=\"members-{}.{ext}\"",
         chrono::Utc::now().format("%Y%m%d-%H%M%S")
     );
-    (
+    Ok((
         [
             (CONTENT_TYPE, ctype.to_string()),
             (CONTENT_DISPOSITION, name),
         ],
         Body::from_stream(stream),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Bytes to the response body in chunks; fails once the client has gone (the export stops).

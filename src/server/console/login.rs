@@ -14,12 +14,13 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::session::{self, ABSOLUTE_LIMIT, IDLE_LIMIT};
-use super::{Chrome, Tr, Viewer, db_failed, lang_of, now_secs, redirect, safe_next};
+use super::{Chrome, Tr, Viewer, WithToken, cookie_lang, now_secs, redirect, safe_next};
 use crate::i18n::Lang;
 use crate::server::db::audit::AuditEntry;
 use crate::server::db::users::Throttle;
 use crate::server::listener::ConnInfo;
-use crate::server::routes::App;
+use crate::server::refusal::Refusal;
+use crate::server::state::ServerState;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -45,13 +46,13 @@ impl Chrome {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct NextQuery {
-    #[serde(default)]
     pub next: Option<String>,
 }
 
 pub async fn form(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
-    let lang = lang_of(&headers);
+    let lang = cookie_lang(&headers);
     let next = safe_next(q.next.as_deref().unwrap_or("/"));
     let here = format!(
         "/login?next={}",
@@ -66,28 +67,26 @@ pub async fn form(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct LoginForm {
-    #[serde(default)]
     pub username: String,
-    #[serde(default)]
     pub password: String,
-    #[serde(default)]
     pub next: String,
 }
 
 pub async fn submit(
-    State(app): State<Arc<App>>,
+    State(state): State<Arc<ServerState>>,
     conn: Option<Extension<ConnInfo>>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
-) -> Response {
-    let lang = lang_of(&headers);
+) -> Result<Response, Refusal> {
+    let lang = cookie_lang(&headers);
     let tr = Tr(lang);
     let next = safe_next(&f.next);
     // another site's page must not log a browser in (login CSRF)
     if !super::same_origin(&headers) {
-        return super::refused(lang, StatusCode::FORBIDDEN, "console.csrf");
+        return Err(Refusal::Csrf);
     }
     let tls = conn.as_ref().is_some_and(|c| c.tls);
     let addr = conn
@@ -109,14 +108,10 @@ pub async fn submit(
         *r.status_mut() = status;
         r
     };
-    let wait = match app
+    let wait = state
         .db
         .login_wait(vec![user_key.clone(), addr_key.clone()], now)
-        .await
-    {
-        Ok(w) => w,
-        Err(e) => return db_failed(lang, &e),
-    };
+        .await?;
     if wait > 0 {
         let mut r = page(
             StatusCode::TOO_MANY_REQUESTS,
@@ -125,12 +120,9 @@ pub async fn submit(
         if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
             r.headers_mut().insert("retry-after", v);
         }
-        return r;
+        return Ok(r);
     }
-    let user = match app.db.user(name.clone()).await {
-        Ok(u) => u,
-        Err(e) => return db_failed(lang, &e),
-    };
+    let user = state.db.user(name.clone()).await?;
     let (hash, password) = (
         user.as_ref().map_or_else(
             || session::dummy_hash().to_string(),
@@ -145,86 +137,67 @@ pub async fn submit(
         let t = Throttle::default();
         // the lock runs from the failure, not from the request's start: the password hash
         // alone takes a good part of a second
-        if let Err(e) = app
+        state
             .db
             .login_failed(
                 vec![(user_key, t.free_per_user), (addr_key, t.free_per_address)],
                 now_secs(),
                 t,
             )
-            .await
-        {
-            return db_failed(lang, &e);
-        }
+            .await?;
         tracing::info!(target: "console", "login failed");
-        return page(
+        return Ok(page(
             StatusCode::UNAUTHORIZED,
             tr.t("console.login_failed").into(),
-        );
+        ));
     };
+    // the system had no randomness to give: nothing to do but say so
     let (Ok(id), Ok(csrf)) = (session::random_token(), session::random_token()) else {
-        return super::refused(lang, StatusCode::SERVICE_UNAVAILABLE, "console.db_failed");
+        return Err(Refusal::Internal);
     };
-    let db = &app.db;
-    let result = async {
-        db.login_succeeded(user_key).await?;
-        // expired sessions of anyone leave the table as new ones come in
-        db.end_sessions(None, now - IDLE_LIMIT, now - ABSOLUTE_LIMIT)
-            .await?;
-        db.create_session(session::id_hash(&id), user.name.clone(), csrf, now)
-            .await?;
-        db.audit(AuditEntry {
-            actor: user.name.clone(),
-            action: "login",
-            target: String::new(),
-            count: 0,
-        })
-        .await
-    }
-    .await;
-    if let Err(e) = result {
-        return db_failed(lang, &e);
-    }
+    let db = &state.db;
+    db.login_succeeded(user_key).await?;
+    // expired sessions of anyone leave the table as new ones come in
+    db.end_sessions(None, now - IDLE_LIMIT, now - ABSOLUTE_LIMIT)
+        .await?;
+    db.create_session(session::id_hash(&id), user.name.clone(), csrf, now)
+        .await?;
+    db.audit(AuditEntry {
+        actor: user.name.clone(),
+        action: "login",
+        target: String::new(),
+        count: 0,
+    })
+    .await?;
     let mut r = redirect(&next);
     if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&id, tls)) {
         r.headers_mut().append(SET_COOKIE, v);
     }
-    r
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
+    Ok(r)
 }
 
 pub async fn logout(
-    State(app): State<Arc<App>>,
+    State(state): State<Arc<ServerState>>,
     v: Viewer,
     headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    if let Err(r) = v.check_csrf(&headers, &f.csrf) {
-        return r;
-    }
+    Form(f): Form<WithToken<()>>,
+) -> Result<Response, Refusal> {
+    v.check_csrf(&headers, &f.csrf)?;
     let now = now_secs();
-    if let Err(e) = app
+    state
         .db
         .end_sessions(
             Some(v.id_hash.clone()),
             now - IDLE_LIMIT,
             now - ABSOLUTE_LIMIT,
         )
-        .await
-    {
-        return db_failed(v.lang, &e);
-    }
-    let _ = app.db.audit(v.entry("logout", "", 0)).await;
+        .await?;
+    let _ = state.db.audit(v.entry("logout", "", 0)).await;
     let mut r = redirect("/login");
     if let Ok(c) = HeaderValue::from_str(&session::cleared_session_cookie(v.tls)) {
         r.headers_mut().append(SET_COOKIE, c);
     }
-    r
+    Ok(r)
 }
 
 /// `/lang/en?next=/members`: remembers the language in a cookie and goes back.

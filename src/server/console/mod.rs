@@ -3,49 +3,52 @@
 //! one file per page as in kanidm's admin views, a little vendored htmx the pages do not
 //! depend on, and a strict Content-Security-Policy (no inline script or style anywhere).
 //!
-//! - [`session`]: passwords, session cookies, CSRF tokens, expiry.
+//! - [`viewer`]: who is asking (the session's user), what a change must carry (CSRF token,
+//!   origin) and a change only admins may make; [`session`]: passwords, session cookies, CSRF
+//!   tokens, expiry.
+//! - [`frame`]: the strings and frame of every page, and how a refusal reads as a page (this
+//!   module's layer: in the frame for a logged-in user).
 //! - [`login`]: `/login`, `/logout`, `/lang/…`.
 //! - [`dashboard`] (`/`) with [`svg`] charts; [`members`] (`/members`, a member's page, reveal,
 //!   review, correction, erasure); [`export`] (streamed csv/xlsx); [`devices`]; [`audit`].
-//! - [`mask`]: what a list shows of an ID number or a phone.
-
-// Handlers answer `Result<_, Response>`: axum's response is the error, built once per
-// request; boxing it would only add an allocation.
-#![allow(clippy::result_large_err)]
+//! - [`mask`]: what a list shows of an ID number or a phone; [`filters`]: how the pages read
+//!   their filter fields.
+//!
+//! Handlers return `Result<Response, Refusal>`.
 
 pub mod audit;
 pub mod dashboard;
 pub mod devices;
 pub mod export;
+pub mod filters;
+pub mod frame;
 pub mod login;
 pub mod mask;
 pub mod members;
 pub mod session;
 pub mod svg;
+pub mod viewer;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::Request;
 use axum::http::header::{
-    CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
 };
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::db::DbError;
-use super::db::audit::AuditEntry;
-use super::db::users::Role;
-use super::listener::ConnInfo;
-use super::routes::App;
+pub use frame::{Chrome, Tr, thousands};
+pub use viewer::{AdminChange, ChangeTarget, Viewer, WithToken, audited, same_origin};
+
+use super::refusal::Refusal;
+use super::state::ServerState;
 use crate::i18n::Lang;
-use session::{
-    ABSOLUTE_LIMIT, IDLE_LIMIT, LANG_COOKIE, SESSION_COOKIE, TOUCH_EVERY, cookie_value, id_hash,
-};
+use session::{LANG_COOKIE, cookie_value};
 
 /// No script but our own files, no inline style, no framing, forms only to us.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -66,23 +69,24 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<ServerState>> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang/{code}", get(login::set_lang))
-        .route("/members", get(members::list))
+        .route("/members", get(members::list::page))
         .route("/members/export", get(export::download))
-        .route("/members/{no}", get(members::detail))
-        .route("/members/{no}/reveal", post(members::reveal))
-        .route("/members/{no}/review", post(members::review))
-        .route("/members/{no}/correct", post(members::correct))
-        .route("/members/{no}/erase", post(members::erase))
+        .route("/members/{no}", get(members::detail::page))
+        .route("/members/{no}/reveal", post(members::actions::reveal))
+        .route("/members/{no}/review", post(members::actions::review))
+        .route("/members/{no}/correct", post(members::actions::correct))
+        .route("/members/{no}/erase", post(members::actions::erase))
         .route("/devices", get(devices::page).post(devices::add))
         .route("/devices/{name}/revoke", post(devices::revoke))
         .route("/audit", get(audit::page))
         .route("/console/{file}", get(static_file))
+        .layer(middleware::from_fn(frame::refusals_as_pages))
         .layer(middleware::from_fn(security_headers))
 }
 
@@ -106,102 +110,26 @@ async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
-async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
-    match FILES.iter().find(|(name, _, _)| *name == file) {
-        Some((_, ctype, bytes)) => (
-            [
-                (CONTENT_TYPE, *ctype),
-                (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            *bytes,
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+async fn static_file(
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Result<Response, Refusal> {
+    let (_, ctype, bytes) = FILES
+        .iter()
+        .find(|(name, _, _)| *name == file)
+        .ok_or(Refusal::NotFound)?;
+    Ok((
+        [
+            (CONTENT_TYPE, *ctype),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        *bytes,
+    )
+        .into_response())
 }
 
-/// Strings for the templates: `{{ c.tr.t("console.nav.members") }}`.
-#[derive(Clone, Copy, Debug)]
-pub struct Tr(pub Lang);
-
-impl Tr {
-    pub fn t(&self, key: &str) -> &'static str {
-        crate::i18n::text(self.0, key)
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self.0 {
-            Lang::Zh => "zh-CN",
-            Lang::En => "en",
-        }
-    }
-
-    pub fn other(&self) -> &'static str {
-        match self.0 {
-            Lang::Zh => "en",
-            Lang::En => "zh",
-        }
-    }
-
-    pub fn other_label(&self) -> &'static str {
-        match self.0 {
-            Lang::Zh => "English",
-            Lang::En => "中文",
-        }
-    }
-
-    /// A count with thousands separators (`1,300,900`).
-    pub fn num(&self, n: &u64) -> String {
-        thousands(*n)
-    }
-}
-
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// What every page's frame needs: the language, who is logged in, the CSRF token for its
-/// forms, the current section of the navigation.
-#[derive(Clone, Debug)]
-pub struct Chrome {
-    pub tr: Tr,
-    pub user: String,
-    pub admin: bool,
-    pub csrf: String,
-    pub nav: &'static str,
-    /// The path the language switch comes back to.
-    pub here: String,
-}
-
-impl Chrome {
-    /// `here` for a query string (the language switch's `next`).
-    pub fn here_encoded(&self) -> String {
-        percent_encoding::utf8_percent_encode(&self.here, percent_encoding::NON_ALPHANUMERIC)
-            .to_string()
-    }
-
-    pub fn new(v: &Viewer, nav: &'static str, here: &str) -> Chrome {
-        Chrome {
-            tr: Tr(v.lang),
-            user: v.user.clone(),
-            admin: v.role == Role::Admin,
-            csrf: v.csrf.clone(),
-            nav,
-            here: safe_next(here),
-        }
-    }
-}
-
-/// The request's language: the `booth_lang` cookie, else Chinese (SPEC §8).
-pub fn lang_of(headers: &HeaderMap) -> Lang {
+/// The console's language: the `booth_lang` cookie, else Chinese (SPEC §8). (The upload API
+/// reads `Accept-Language` instead: `refusal::accept_language`.)
+pub fn cookie_lang(headers: &HeaderMap) -> Lang {
     cookie_value(headers, LANG_COOKIE)
         .and_then(|c| Lang::parse(&c))
         .unwrap_or_default()
@@ -224,193 +152,6 @@ pub fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
 }
 
-/// The logged-in office user of a request. Without a valid session, a page request is
-/// redirected to `/login` (htmx is told to load it whole), anything else refused.
-#[derive(Clone, Debug)]
-pub struct Viewer {
-    pub user: String,
-    pub role: Role,
-    pub csrf: String,
-    pub lang: Lang,
-    pub id_hash: String,
-    pub tls: bool,
-}
-
-impl Viewer {
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-
-    /// Refuses a change without this session's CSRF token, or sent from another origin.
-    pub fn check_csrf(&self, headers: &HeaderMap, token: &str) -> Result<(), Response> {
-        if !same_origin(headers) || !session::same_secret(token, &self.csrf) {
-            return Err(self.refused(StatusCode::FORBIDDEN, "console.csrf"));
-        }
-        Ok(())
-    }
-
-    /// Admins only (reveal, review, correct, erase, devices, audit, export).
-    pub fn require_admin(&self) -> Result<(), Response> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(self.refused(StatusCode::FORBIDDEN, "console.admin_only"))
-        }
-    }
-
-    /// A change only admins may make: this session's CSRF token first, then the role.
-    pub fn admin_change(&self, headers: &HeaderMap, token: &str) -> Result<(), Response> {
-        self.check_csrf(headers, token)?;
-        self.require_admin()
-    }
-
-    /// Why a logged-in user's request was refused, in the console's frame (navigation
-    /// included, so the way on is one click).
-    pub fn refused(&self, status: StatusCode, key: &'static str) -> Response {
-        let page = RefusedPage {
-            c: Chrome::new(self, "", "/"),
-            status: status.as_u16(),
-            key,
-        };
-        (status, page).into_response()
-    }
-
-    pub fn entry(&self, action: &'static str, target: impl Into<String>, count: i64) -> AuditEntry {
-        AuditEntry {
-            actor: self.user.clone(),
-            action,
-            target: target.into(),
-            count,
-        }
-    }
-}
-
-/// An `Origin` header, when the browser sends one, names this very host.
-pub fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
-        return true;
-    };
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    origin.to_str().ok().is_some_and(|o| {
-        o.strip_prefix("https://")
-            .or_else(|| o.strip_prefix("http://"))
-            .is_some_and(|rest| !host.is_empty() && rest == host)
-    })
-}
-
-#[derive(askama::Template, askama_web::WebTemplate)]
-#[template(path = "refused.html")]
-pub struct RefusedPage {
-    pub c: Chrome,
-    pub status: u16,
-    pub key: &'static str,
-}
-
-/// A short page saying why a request without a session was refused, in its language.
-pub fn refused(lang: Lang, status: StatusCode, key: &'static str) -> Response {
-    let tr = Tr(lang);
-    let body = format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <link rel=\"stylesheet\" href=\"/console/console.css\"><title>{}</title></head>\
-         <body><main class=\"narrow\"><p class=\"error\" role=\"alert\">{}</p>\
-         <p><a href=\"/\">{}</a></p></main></body></html>",
-        tr.code(),
-        status.as_u16(),
-        tr.t(key),
-        tr.t("console.nav.dashboard"),
-    );
-    (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
-}
-
-/// A database failure as the console shows it (the detail goes to the log only).
-pub fn db_failed(lang: Lang, e: &DbError) -> Response {
-    tracing::error!(error = %e, "console: database");
-    refused(lang, StatusCode::SERVICE_UNAVAILABLE, "console.db_failed")
-}
-
-fn to_login(parts: &Parts, clear: bool, tls: bool) -> Response {
-    let mut resp =
-        if parts.method == axum::http::Method::GET && !parts.headers.contains_key("hx-request") {
-            let next = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/");
-            let to = if next == "/" {
-                "/login".to_string()
-            } else {
-                format!(
-                    "/login?next={}",
-                    percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
-                )
-            };
-            redirect(&to)
-        } else {
-            let mut r = refused(
-                lang_of(&parts.headers),
-                StatusCode::UNAUTHORIZED,
-                "console.login_needed",
-            );
-            r.headers_mut()
-                .insert("hx-redirect", HeaderValue::from_static("/login"));
-            r
-        };
-    if clear && let Ok(v) = HeaderValue::from_str(&session::cleared_session_cookie(tls)) {
-        resp.headers_mut().append(SET_COOKIE, v);
-    }
-    resp
-}
-
-impl FromRequestParts<Arc<App>> for Viewer {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Viewer, Response> {
-        let lang = lang_of(&parts.headers);
-        let tls = parts.extensions.get::<ConnInfo>().is_some_and(|c| c.tls);
-        let Some(id) = cookie_value(&parts.headers, SESSION_COOKIE) else {
-            return Err(to_login(parts, false, tls));
-        };
-        let hash = id_hash(&id);
-        let now = now_secs();
-        let row = match app.db.session(hash.clone()).await {
-            Ok(r) => r,
-            Err(e) => return Err(db_failed(lang, &e)),
-        };
-        let Some(row) = row else {
-            return Err(to_login(parts, true, tls));
-        };
-        if now - row.seen_at > IDLE_LIMIT || now - row.created_at > ABSOLUTE_LIMIT {
-            // this one, and any other expired session met on the way
-            let _ = app
-                .db
-                .end_sessions(Some(hash), now - IDLE_LIMIT, now - ABSOLUTE_LIMIT)
-                .await;
-            return Err(to_login(parts, true, tls));
-        }
-        if now - row.seen_at > TOUCH_EVERY {
-            let _ = app.db.touch_session(hash.clone(), now).await;
-        }
-        Ok(Viewer {
-            user: row.user,
-            role: row.role,
-            csrf: row.csrf,
-            lang,
-            id_hash: hash,
-            tls,
-        })
-    }
-}
-
-/// Records an audit entry; a page with personal data is not shown if its view cannot be
-/// recorded (PIPL: every view is on the record).
-pub async fn audited(app: &App, v: &Viewer, e: AuditEntry) -> Result<(), Response> {
-    app.db.audit(e).await.map_err(|e| db_failed(v.lang, &e))
-}
-
 /// True for an htmx request (answered with the page's partial, kanidm's pattern).
 pub fn is_htmx(headers: &HeaderMap) -> bool {
     headers.contains_key("hx-request") && !headers.contains_key("hx-boosted")
@@ -421,14 +162,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn thousands_are_separated() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1_300_900), "1,300,900");
-    }
-
-    #[test]
     fn only_same_site_paths_are_followed() {
         assert_eq!(safe_next("/members?q=1"), "/members?q=1");
         assert_eq!(safe_next("//evil.example/"), "/");
@@ -436,29 +169,25 @@ mod tests {
         assert_eq!(safe_next("/\\evil"), "/");
     }
 
-    #[test]
-    fn origin_must_be_this_host_when_given() {
-        let mut h = HeaderMap::new();
-        h.insert("host", HeaderValue::from_static("127.0.0.1:8443"));
-        assert!(same_origin(&h));
-        h.insert("origin", HeaderValue::from_static("http://127.0.0.1:8443"));
-        assert!(same_origin(&h));
-        h.insert("origin", HeaderValue::from_static("https://evil.example"));
-        assert!(!same_origin(&h));
-        h.insert("origin", HeaderValue::from_static("null"));
-        assert!(!same_origin(&h));
-    }
-
     /// Every key in the templates (`tr.t("…")`) and every `"console.…"` key named in the
     /// console's code exists in both languages (the i18n test reads only `t!` calls).
     #[test]
     fn every_key_in_the_templates_exists() {
-        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/src/server/console");
-        let files = std::fs::read_dir(format!("{base}/templates"))
-            .unwrap()
-            .chain(std::fs::read_dir(base).unwrap())
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file());
+        // every file under console/, templates and the members' folder included
+        let mut files = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/server/console"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for path in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
         let (mut missing, mut seen) = (Vec::new(), 0);
         for path in files {
             let src = std::fs::read_to_string(&path).unwrap();

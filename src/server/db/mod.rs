@@ -42,7 +42,7 @@ use tokio_postgres::error::SqlState;
 
 use self::conn::{args, from_row};
 use self::sql::{Backend, sql};
-use super::ingest::{Candidate, Decision};
+use super::batch::{Candidate, Decision};
 use crate::i18n::Lang;
 use crate::t;
 
@@ -201,7 +201,7 @@ pub struct BatchWrite {
     /// Member numbers voided on the laptop (canonical, of the binding's key).
     pub voids: Vec<String>,
     /// The laptop's day summaries that passed the checks: each replaces the office's copy.
-    pub days: Vec<super::ingest::DayRow>,
+    pub days: Vec<super::batch::DayRow>,
 }
 
 /// One stored record, for the office's export.
@@ -360,10 +360,17 @@ impl Db {
             if path.is_empty() {
                 return Err(DbError::BadUrl);
             }
-            let db = blocking(move || sqlite::SqliteDb::open(&path)).await?;
+            let db = blocking(move || {
+                let db = sqlite::SqliteDb::open(&path)?;
+                sqlite_schema::migrate(&mut db.lock())?;
+                Ok(db)
+            })
+            .await?;
             Db::Sqlite(db).keyed().await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Db::Postgres(postgres::PgDb::open(url).await?).keyed().await
+            let db = postgres::PgDb::connect(url)?;
+            postgres_schema::migrate(&db).await?;
+            Db::Postgres(db).keyed().await
         } else {
             Err(DbError::BadUrl)
         }

@@ -5,7 +5,7 @@
 use super::DbError;
 use super::conn::PgConn;
 use super::figures;
-use super::postgres::{self, PgDb};
+use super::postgres::PgDb;
 
 /// Append only; `booth_schema.version` counts the migrations applied.
 fn migrations() -> Vec<&'static str> {
@@ -205,7 +205,7 @@ async fn backfill_figures(tx: &PgConn<'_>) -> Result<(), DbError> {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     for (device, inc) in &figures::increments_of_stored(rows) {
-        postgres::add_increments(tx, device, inc).await?;
+        super::batch::pg_add_increments(tx, device, inc).await?;
     }
     Ok(())
 }

@@ -17,47 +17,12 @@
 
 use serde::Serialize;
 
-use super::conn::{Conn, Row, Value, args, from_row};
+use rusqlite::{Connection, params};
+
+use super::conn::{Conn, PgConn, Row, Value, args, from_row};
 use super::sql::{Backend, sql};
-use super::{Db, DbError, postgres, sqlite};
-use crate::member::Member;
-use crate::member::text::fold_width;
-
-/// The searchable form of a text: full-width folded, spaces removed, ASCII lower-cased.
-/// The same function makes the keys at ingest and reads the query, so they always agree.
-pub fn fold(s: &str) -> String {
-    s.chars()
-        .map(fold_width)
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-/// What ingest stores beside a record for the console to find it by.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SearchKeys {
-    pub name: String,
-    pub phone_tail: String,
-    pub employer: String,
-    pub union: String,
-    pub place: String,
-    pub form: Option<String>,
-}
-
-impl SearchKeys {
-    pub fn of(member: &Member, union: &str, place: &str) -> SearchKeys {
-        let digits: Vec<char> = member.phone.chars().filter(char::is_ascii_digit).collect();
-        let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
-        SearchKeys {
-            name: fold(&member.name),
-            phone_tail: tail,
-            employer: fold(&member.employer),
-            union: union.to_string(),
-            place: place.to_string(),
-            form: member.details.employment_form.clone(),
-        }
-    }
-}
+use super::{Db, DbError};
+pub use crate::server::batch::{SearchKeys, fold};
 
 /// What the search box's text is taken to mean.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -328,9 +293,55 @@ impl Db {
 /// Stores the keys of records that had none: a statement per row on SQLite, one on PostgreSQL.
 async fn set_keys(c: &Conn<'_>, keyed: Vec<(i64, SearchKeys)>) -> Result<(), DbError> {
     match c {
-        Conn::Sqlite(s) => sqlite::set_keys(&s.lock(), &keyed),
-        Conn::Pg(p) => postgres::set_keys(p, &keyed).await,
+        Conn::Sqlite(s) => set_keys_sqlite(&s.lock(), &keyed),
+        Conn::Pg(p) => set_keys_postgres(p, &keyed).await,
     }
+}
+
+/// Fills the search keys of records stored before they existed.
+fn set_keys_sqlite(tx: &Connection, keyed: &[(i64, SearchKeys)]) -> Result<(), DbError> {
+    let mut up = tx.prepare_cached(
+        "UPDATE members SET s_name = ?2, s_phone_tail = ?3, s_employer = ?4,
+            s_union = ?5, s_place = ?6, s_form = ?7 WHERE id = ?1",
+    )?;
+    for (id, k) in keyed {
+        up.execute(params![
+            id,
+            k.name,
+            k.phone_tail,
+            k.employer,
+            k.union,
+            k.place,
+            k.form
+        ])?;
+    }
+    Ok(())
+}
+
+/// Fills the search keys of records stored before they existed, in one statement.
+async fn set_keys_postgres(tx: &PgConn<'_>, keyed: &[(i64, SearchKeys)]) -> Result<(), DbError> {
+    let col =
+        |f: fn(&SearchKeys) -> String| -> Vec<String> { keyed.iter().map(|(_, k)| f(k)).collect() };
+    let ids: Vec<i64> = keyed.iter().map(|(id, _)| *id).collect();
+    let forms: Vec<Option<String>> = keyed.iter().map(|(_, k)| k.form.clone()).collect();
+    tx.execute(
+        "UPDATE members m SET s_name = t.n, s_phone_tail = t.p, s_employer = t.e,
+            s_union = t.u, s_place = t.pl, s_form = t.f
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+            $6::text[], $7::text[]) AS t(id, n, p, e, u, pl, f)
+         WHERE m.id = t.id",
+        &[
+            &ids,
+            &col(|k| k.name.clone()),
+            &col(|k| k.phone_tail.clone()),
+            &col(|k| k.employer.clone()),
+            &col(|k| k.union.clone()),
+            &col(|k| k.place.clone()),
+            &forms,
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The keys of a stored record; a record that does not parse gets empty keys (it is then

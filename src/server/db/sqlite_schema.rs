@@ -4,8 +4,8 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::DbError;
 use super::figures;
-use super::{DbError, sqlite};
 
 /// Append only. `PRAGMA user_version` counts the migrations applied.
 fn migrations() -> Vec<&'static str> {
@@ -179,7 +179,7 @@ fn backfill_figures(tx: &Connection) -> Result<(), DbError> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (device, inc) in &figures::increments_of_stored(rows) {
-        sqlite::add_increments(tx, device, inc)?;
+        super::batch::sqlite_add_increments(tx, device, inc)?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
-use crate::server::ingest::{Candidate, DayRow, Decision};
+use crate::server::batch::{Candidate, DayRow, Decision};
 
 /// Where a member is counted: (date, union, place).
 pub(crate) type Where = (String, String, String);
@@ -31,7 +31,7 @@ impl Increments {
         inc
     }
 
-    pub fn add(&mut self, date: NaiveDate, f: &crate::server::ingest::Facets) {
+    pub fn add(&mut self, date: NaiveDate, f: &crate::server::batch::Facets) {
         let at: Where = (date.to_string(), f.union.clone(), f.place.clone());
         *self.days.entry((at.clone(), f.imported)).or_default() += 1;
         if !f.employment_form.is_empty() {
@@ -82,7 +82,7 @@ pub(crate) fn increments_of_stored(
             by_device
                 .entry(device)
                 .or_default()
-                .add(w.event_date, &crate::server::ingest::Facets::of(&w));
+                .add(w.event_date, &crate::server::batch::Facets::of(&w));
         }
     }
     by_device

@@ -12,20 +12,27 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+mod postgres;
+mod sqlite;
+
+pub(crate) use postgres::add_increments as pg_add_increments;
+pub(crate) use sqlite::add_increments as sqlite_add_increments;
+
 use super::conn::{Conn, args, first, only};
 use super::figures::Increments;
 use super::office::bump;
+use super::postgres::retrying;
 use super::sql::sql;
-use super::{BatchWrite, BindRefusal, Binding, Db, DbError, Stored, postgres, sqlite};
-use crate::server::ingest::{Candidate, Decision};
+use super::{BatchWrite, BindRefusal, Binding, Db, DbError, Stored};
+use crate::server::batch::{Candidate, Decision};
 
 impl Db {
     /// Stores a batch in one transaction: binds the token to the batch's key (or refuses),
     /// inserts the records, revokes the laptop's voids and the `duplicate_person` numbers.
-    /// A PostgreSQL deadlock with a concurrent batch is retried (`postgres::retrying`).
+    /// A PostgreSQL deadlock with a concurrent batch is retried ([`retrying`]).
     pub async fn store_batch(&self, batch: BatchWrite) -> Result<Stored, DbError> {
         let batch = Arc::new(batch);
-        postgres::retrying(|| {
+        retrying(|| {
             let b = Arc::clone(&batch);
             self.transaction(move |c| Box::pin(async move { store(c, &b).await }))
         })

@@ -1,0 +1,183 @@
+//! An admin's changes on a member's page, each behind this session's CSRF token and the
+//! admin role, and each audited: reveal the full ID and phone, set the review state, correct
+//! the record (the booth's own validation), erase the person on request (PIPL).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::detail::{find, member_page};
+use crate::member::validate;
+use crate::protocol::WireRecord;
+use crate::server::batch::SearchKeys;
+use crate::server::console::{AdminChange, ChangeTarget, Tr, audited, redirect};
+use crate::server::db::DbError;
+use crate::server::db::pipl::MemberDetail;
+use crate::server::db::search::Review;
+use crate::server::refusal::Refusal;
+use crate::server::state::ServerState;
+
+/// An admin's change of one member: the member the path names (any spelling).
+impl ChangeTarget for MemberDetail {
+    type Key = Path<String>;
+
+    async fn find(Path(no): Path<String>, state: &ServerState) -> Result<MemberDetail, Refusal> {
+        find(state, &no).await
+    }
+}
+
+/// Admins only: the page again with the full ID number and phone, recorded as a reveal.
+pub async fn reveal(
+    State(state): State<Arc<ServerState>>,
+    AdminChange { v, on: d, .. }: AdminChange<(), MemberDetail>,
+) -> Result<Response, Refusal> {
+    audited(&state, v.entry("member.reveal", d.member_no.clone(), 1)).await?;
+    Ok(member_page(&v, &d, true, Vec::new(), None))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReviewForm {
+    pub status: String,
+    pub comment: String,
+}
+
+pub async fn review(
+    State(state): State<Arc<ServerState>>,
+    AdminChange { v, form: f, on: d }: AdminChange<ReviewForm, MemberDetail>,
+) -> Result<Response, Refusal> {
+    let Some(status) = Review::parse(&f.status) else {
+        let error = Tr(v.lang).t("console.bad_review").into();
+        return Ok(member_page(&v, &d, false, vec![error], None));
+    };
+    let comment: String = f.comment.trim().chars().take(500).collect();
+    state
+        .db
+        .set_review(d.id, status, comment, v.user.clone())
+        .await?;
+    audited(&state, v.entry("member.review", d.member_no.clone(), 1)).await?;
+    Ok(redirect(&format!("/members/{}", d.member_no)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CorrectForm {
+    pub name: String,
+    pub id_number: String,
+    pub phone: String,
+    pub employer: String,
+}
+
+/// Admins only: replaces the fields given (empty ones are kept), checked with the booth's
+/// own rules; each correction is audited.
+pub async fn correct(
+    State(state): State<Arc<ServerState>>,
+    AdminChange { v, form: f, on: d }: AdminChange<CorrectForm, MemberDetail>,
+) -> Result<Response, Refusal> {
+    let tr = Tr(v.lang);
+    let Some(w) = serde_json::from_str::<WireRecord>(&d.record)
+        .ok()
+        .filter(|_| d.erased_at.is_none())
+    else {
+        let error = tr.t("console.cannot_correct").into();
+        return Ok(member_page(&v, &d, false, vec![error], None));
+    };
+    let mut input = w.member.to_input();
+    for (field, new) in [
+        (&mut input.name, &f.name),
+        (&mut input.id_number, &f.id_number),
+        (&mut input.phone, &f.phone),
+        (&mut input.employer, &f.employer),
+    ] {
+        if !new.trim().is_empty() {
+            *field = new.chars().take(200).collect();
+        }
+    }
+    let valid = match validate(&input, w.event_date) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let msgs = errors.iter().map(|e| e.message(v.lang)).collect();
+            return Ok(member_page(&v, &d, false, msgs, None));
+        }
+    };
+    let keys = SearchKeys::of(&valid.member, &w.union, &w.place);
+    let person_key = valid.member.document.person_key();
+    let record = WireRecord {
+        member: valid.member,
+        ..w
+    };
+    let json = serde_json::to_string(&record).map_err(|_| Refusal::Internal)?;
+    match state
+        .db
+        .correct_member(d.member_no.clone(), json, person_key, keys)
+        .await
+    {
+        Ok(()) => {}
+        Err(DbError::PersonTaken) => {
+            let error = tr.t("console.person_taken").into();
+            return Ok(member_page(&v, &d, false, vec![error], None));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audited(&state, v.entry("member.correct", d.member_no.clone(), 1)).await?;
+    let d = find(&state, &d.member_no).await?;
+    Ok(member_page(
+        &v,
+        &d,
+        false,
+        Vec::new(),
+        Some("console.corrected"),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EraseForm {
+    pub confirm: String,
+}
+
+/// What stays of an erased member: where and when it was registered (the figures), nothing
+/// that names the person.
+pub fn remains(d: &MemberDetail) -> String {
+    let w = serde_json::from_str::<WireRecord>(&d.record).ok();
+    serde_json::json!({
+        "erased": true,
+        "event_date": d.event_date,
+        "union": w.as_ref().map(|w| w.union.clone()),
+        "place": w.as_ref().map(|w| w.place.clone()),
+        "employment_form": w.as_ref().and_then(|w| w.member.details.employment_form.clone()),
+    })
+    .to_string()
+}
+
+/// Admins only, on the person's request: personal fields removed, the member number revoked,
+/// the figures kept.
+pub async fn erase(
+    State(state): State<Arc<ServerState>>,
+    AdminChange { v, form: f, on: d }: AdminChange<EraseForm, MemberDetail>,
+) -> Result<Response, Refusal> {
+    if f.confirm != "yes" {
+        let error = Tr(v.lang).t("console.erase_confirm_needed").into();
+        return Ok(member_page(&v, &d, false, vec![error], None));
+    }
+    match state
+        .db
+        .erase_member(d.member_no.clone(), remains(&d))
+        .await
+    {
+        // erased already (another admin, a second click): the page says so all the same
+        Ok(()) => audited(&state, v.entry("member.erase", d.member_no.clone(), 1)).await?,
+        Err(DbError::NoSuchMember) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let d = find(&state, &d.member_no).await?;
+    Ok(member_page(
+        &v,
+        &d,
+        false,
+        Vec::new(),
+        Some("console.erased"),
+    ))
+}

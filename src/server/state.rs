@@ -1,0 +1,64 @@
+//! What every request handler shares ([`ServerState`], kanidm's name for it): the database,
+//! the office key, the limits on memory held by bodies and batches, and the verification page
+//! and trust bundle as last built. It names no handler: the upload API, the verifier files
+//! and the console's pages depend on it, the router on them, and nothing points back.
+
+use std::sync::Arc;
+
+use super::bundle::{self, BundleServeError};
+use super::db::Db;
+use super::page;
+use crate::card::office::OfficeKey;
+use crate::protocol;
+
+/// Request bodies held at once unless `--body-memory` says otherwise: 96 MiB (six
+/// maximum-size batches, or hundreds of ordinary ones: a batch of 500 records is about 0.5 MB).
+pub const DEFAULT_BODY_MEMORY: usize = 96 * 1024 * 1024;
+
+pub struct ServerState {
+    pub db: Db,
+    pub max_body: usize,
+    /// Request-body bytes held at once across all requests, in KiB: past it, a new body
+    /// waits (and gets 503 "busy" after a while) instead of growing the server's memory.
+    pub body_budget: Arc<tokio::sync::Semaphore>,
+    /// Batches being decoded, checked and stored at once. A decoded batch takes several times
+    /// its body in memory and the database takes one writer (SQLite) or a pool's worth
+    /// (PostgreSQL) anyway: more in flight only queue inside, holding memory while they wait.
+    pub batch_slots: tokio::sync::Semaphore,
+    pub office: Arc<OfficeKey>,
+    /// The verification page with its trust anchors filled in.
+    pub page: String,
+    /// The last bundle signed, by version: rebuilt only when the version moves.
+    bundle_cache: tokio::sync::Mutex<Option<(u64, Arc<String>)>>,
+}
+
+impl ServerState {
+    /// `body_memory`: bytes of request bodies held at once (at least one largest body).
+    pub fn new(db: Db, max_body: usize, body_memory: usize, office: Arc<OfficeKey>) -> ServerState {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let budget_kib = body_memory.max(max_body).div_ceil(1024);
+        ServerState {
+            db,
+            max_body,
+            body_budget: Arc::new(tokio::sync::Semaphore::new(budget_kib)),
+            batch_slots: tokio::sync::Semaphore::new((2 * cores).max(4)),
+            page: page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE),
+            office,
+            bundle_cache: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The current bundle (version, envelope text).
+    pub async fn bundle(&self) -> Result<(u64, Arc<String>), BundleServeError> {
+        let state = self.db.office_state().await?;
+        let mut cache = self.bundle_cache.lock().await;
+        if let Some((v, text)) = cache.as_ref()
+            && *v == state.version
+        {
+            return Ok((*v, text.clone()));
+        }
+        let text = Arc::new(bundle::build(&self.db, &self.office, &state).await?);
+        *cache = Some((state.version, text.clone()));
+        Ok((state.version, text))
+    }
+}
