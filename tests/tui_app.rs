@@ -779,8 +779,10 @@ fn a_restored_draft_focuses_the_first_field_not_complete() {
     assert_eq!(h.app.form.text(Field::Name), "买买提·吐尔逊");
 }
 
+/// Issue 22 item 1: the Tab after the phone's automatic move confirms that move; today's
+/// employer is taken by a Tab of its own on the empty field (the first ↓ picks the second).
 #[test]
-fn tab_after_an_automatic_move_takes_todays_employer() {
+fn tab_after_an_automatic_move_confirms_it_and_a_second_takes_todays_employer() {
     let mut h = Harness::new();
     h.register("葛婷婷", "11010519491231002X", "13800138000");
     h.typ("蒋琳");
@@ -789,8 +791,11 @@ fn tab_after_an_automatic_move_takes_todays_employer() {
     h.typ("13612342222");
     assert_eq!(h.app.form.focus, Field::Employer);
     h.key(KeyCode::Tab);
+    assert_eq!(h.app.form.text(Field::Employer), "", "not taken unasked");
+    assert_eq!(h.app.form.focus, Field::Employer);
+    h.key(KeyCode::Tab);
     assert_eq!(h.app.form.text(Field::Employer), "某某快递有限公司");
-    assert_eq!(h.app.form.focus, Field::Consent, "one Tab, not two");
+    assert_eq!(h.app.form.focus, Field::Consent);
     // a card reader's Enter right after the number is still its own, not a step
     let mut h = Harness::new();
     h.typ("蒋琳");

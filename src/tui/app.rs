@@ -46,6 +46,10 @@ pub type Clock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
 /// How long a status message stays.
 const MESSAGE_TTL: Duration = Duration::from_secs(8);
 
+/// A second Y this soon after the one that submitted is the key bouncing (or pressed twice),
+/// not the first letter of the next worker's name.
+pub const BOUNCE: Duration = Duration::from_millis(500);
+
 pub fn wall_clock() -> Clock {
     Arc::new(store::now)
 }
@@ -105,6 +109,11 @@ pub struct App {
     /// When the message appeared: it goes after a while.
     pub message_at: Instant,
     pub last_input: Instant,
+    /// When the last registration was submitted (a bounced Y right after is taken).
+    pub submitted_at: Option<Instant>,
+    /// Characters typed on the done screen while the form holds a registration in progress:
+    /// refused (said), never appended to it.
+    refused_on_done: String,
     pub last_figures: Instant,
     pub quit: bool,
     events: Sender<AppEvent>,
@@ -144,6 +153,8 @@ impl App {
             message: None,
             message_at: Instant::now(),
             last_input: Instant::now(),
+            submitted_at: None,
+            refused_on_done: String::new(),
             last_figures: Instant::now(),
             quit: false,
             events,
@@ -224,10 +235,16 @@ impl App {
                 None
             }
             Screen::Form if self.overlay.is_none() => self.form.paste(s),
-            // the done screen has no text of its own: a paste is the next member's
+            // the done screen has no text of its own: a paste is the next member's, unless a
+            // registration is in progress in the form
             Screen::Done if self.overlay.is_none() => {
-                self.screen = Screen::Form;
-                self.form.paste(s)
+                if self.next_member_starts_here() {
+                    self.screen = Screen::Form;
+                    self.form.paste(s)
+                } else {
+                    self.refuse_on_done(s);
+                    None
+                }
             }
             Screen::Records => self.records.paste(s),
             Screen::Upload => {
@@ -260,6 +277,16 @@ impl App {
                 NeedsOutcome::CloseAndPass => self.needs = None,
             }
         }
+        // the Y that submitted, bounced: not the next worker's name
+        if self.screen == Screen::Done
+            && self.submitted_at.is_some_and(|t| t.elapsed() < BOUNCE)
+            && super::screens::form::consent_submits(&key)
+        {
+            return;
+        }
+        if self.screen != Screen::Done {
+            self.refused_on_done.clear();
+        }
         let outcome = match self.screen {
             Screen::Setup => self.setup.handle_key(key),
             Screen::Unlock | Screen::Locked => self.unlock.handle_key(key),
@@ -278,14 +305,26 @@ impl App {
             Screen::Dashboard => self.dashboard.handle_key(key),
             Screen::Upload => self.upload.handle_key(key),
         };
+        // what the form has to say about that key (text refused, a doubtful value left)
+        if let Some(n) = self.form.notice.take() {
+            let text = n.message(self.lang);
+            self.say(text, Tone::Bad);
+        }
         let action = match outcome {
             Outcome::Do(a) => Some(a),
             Outcome::Taken => None,
             Outcome::Pass => match keys::find(self.app_keys(), &key, |_| true) {
                 Some(a) => Some(a),
                 // The done screen has no text of its own: what is typed there (a fast
-                // typist, a card reader) is the next member's, in order.
+                // typist, a card reader) is the next member's, in order — unless the form
+                // holds a registration in progress (F7 showed the last card over it).
                 None if self.screen == Screen::Done => {
+                    if !self.next_member_starts_here() {
+                        if let crossterm::event::KeyCode::Char(c) = key.code {
+                            self.refuse_on_done(&c.to_string());
+                        }
+                        return;
+                    }
                     self.screen = Screen::Form;
                     return self.handle_key(key);
                 }
@@ -295,6 +334,25 @@ impl App {
         if let Some(a) = action {
             self.update(a);
         }
+    }
+
+    /// Does text typed on the done screen start the next registration? Only on an empty form:
+    /// typing never appends to a registration in progress.
+    fn next_member_starts_here(&self) -> bool {
+        self.form.is_blank() && self.form.editing.is_none()
+    }
+
+    /// Text typed on the done screen over a registration in progress: refused, and said.
+    fn refuse_on_done(&mut self, text: &str) {
+        self.refused_on_done.push_str(text);
+        let back = keys::label(SESSION, |a| matches!(a, Action::Goto(Screen::Form)));
+        let text = t!(
+            self.lang,
+            "done.draft_waiting",
+            text = crate::member::text::display_safe(&self.refused_on_done),
+            key = back
+        );
+        self.say(text, Tone::Bad);
     }
 
     /// Worker results, each to the screen it belongs to.

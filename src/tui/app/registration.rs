@@ -38,6 +38,17 @@ impl App {
     pub(super) fn submit(&mut self) {
         let now = self.now();
         self.form.today = now.date_naive();
+        // registered here already: that, and the reprint, is all there is to say (not also
+        // the consent nobody needs to give again)
+        if self.form.is_duplicate() {
+            let text = t!(
+                self.lang,
+                "form.already_registered",
+                key = form::reprint_key()
+            );
+            self.say(text, Tone::Bad);
+            return;
+        }
         let v = match self.form.validated() {
             Ok(v) => v,
             Err(errors) => {
@@ -69,7 +80,20 @@ impl App {
                     self.finish_edit(m);
                 } else {
                     s.workers.clear_draft();
-                    self.show_done(m, v.warnings.iter().map(|w| w.message(self.lang)).collect());
+                    self.submitted_at = Some(std::time::Instant::now());
+                    // the doubts said as the fields were left, kept with the card: the
+                    // record can still be corrected from F3
+                    let notes =
+                        v.warnings
+                            .iter()
+                            .map(|w| w.message(self.lang))
+                            .chain(
+                                self.form.doubts().into_iter().map(|(f, d)| {
+                                    form::FormNotice::Doubtful(f, d).message(self.lang)
+                                }),
+                            )
+                            .collect();
+                    self.show_done(m, notes);
                     // The record is stored and the done screen keeps its own copy of what it
                     // shows, so the form starts the next member now: whichever way the
                     // operator leaves (Enter, F3 then F2, Ctrl-Q), the submitted person is
