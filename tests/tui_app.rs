@@ -1013,10 +1013,12 @@ fn print_these_cards_from_the_filtered_records_list() {
     h.key(KeyCode::Enter);
     assert!(h.app.records.cards.is_none(), "Enter closes a finished run");
 
-    // the same members on the printer: two slips more in the printer's file
+    // the same members on the printer, asked again (A: their slips were printed at
+    // registration): two slips more in the printer's file
     let before = std::fs::metadata(&slips).unwrap().len();
     h.ctrl('p');
     h.key(KeyCode::Tab);
+    h.key(KeyCode::Char('a'));
     h.key(KeyCode::Enter);
     h.pump_until("the printing", |a| {
         matches!(
@@ -1234,6 +1236,7 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
     h.typ("@某某快递");
     h.ctrl('p');
     h.key(KeyCode::Tab);
+    h.key(KeyCode::Char('a')); // printed at registration: asked again
     h.key(KeyCode::Enter);
     let paused = |a: &App| {
         matches!(
@@ -1297,7 +1300,9 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
         })
     );
     assert_eq!(slips.load(Ordering::SeqCst) - before, 2);
-    // a third worker, the printer out of paper, Esc during the pause: stopped, not printed
+    // a third worker while the printer is out of paper (no slip at registration), Esc
+    // during the pause: stopped, not printed
+    paper.store(false, Ordering::SeqCst);
     h.key(KeyCode::Esc);
     h.key(KeyCode::F(2));
     h.register("买买提", &common::valid_id(7), &common::phone(7));
@@ -1308,7 +1313,6 @@ fn printing_these_cards_pauses_on_paper_out_and_goes_on() {
             .is_some_and(|d| d.print != PrintStatus::Printing)
     });
     let before = settled(&slips);
-    paper.store(false, Ordering::SeqCst);
     h.key(KeyCode::F(3));
     h.ctrl('p');
     h.key(KeyCode::Tab);

@@ -43,6 +43,8 @@ pub enum Action {
     NextMember,
     /// The last card's whole screen again (F7 where it does not fit beside the form).
     ShowLastCard,
+    /// A record's QR code on screen again, from its view in the records (F3).
+    ShowRecordCard(MemberNo),
 
     // ---- records
     Search(SearchReq),

@@ -403,14 +403,17 @@ impl App {
                 first_page,
                 rows,
             } => match rows {
-                Ok(rows) => self.records.results(seq, first_page, rows),
+                Ok((rows, imported)) => self.records.results(seq, first_page, rows, imported),
                 Err(_) => {
                     self.records.search_failed();
                     self.say(t!(self.lang, "records.search_failed"), Tone::Bad);
                 }
             },
             WorkerMsg::Figures(f) => match f {
-                Ok(f) => self.dashboard.figures = Some(*f),
+                Ok(f) => {
+                    self.dashboard.imported = f.imported;
+                    self.dashboard.figures = Some(f.figures);
+                }
                 Err(_) => self.say(t!(self.lang, "dashboard.failed"), Tone::Bad),
             },
             WorkerMsg::UploadProgress(p) => self.upload.progress(p),
@@ -461,6 +464,7 @@ impl App {
                     self.screen = Screen::Done;
                 }
             }
+            Action::ShowRecordCard(no) => self.show_record_card(&no),
             Action::Search(req) => {
                 if let Some(s) = &self.session {
                     s.workers.search(req);
