@@ -447,7 +447,7 @@ fn card_lines(text: &str, max: f32, width: impl Fn(&str) -> f32, union: bool) ->
     };
     let measure = |s: &str| width(&s.replace(JOIN, ""));
     let at = |w: f32| -> Vec<String> {
-        break_lines(&joined, w, &measure)
+        break_lines(&joined, w, measure)
             .into_iter()
             .map(|l| l.replace(JOIN, ""))
             .collect()
