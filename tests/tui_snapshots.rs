@@ -349,7 +349,8 @@ fn print_these_cards_screens() {
         let _flags = c.begin();
         c.progress(CardsProgress::Selected {
             total: 120,
-            skipped: 1,
+            revoked: 1,
+            voided: 2,
         });
         c.progress(CardsProgress::Card {
             done: 45,
