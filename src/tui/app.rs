@@ -4,11 +4,13 @@
 //! screen they belong to.
 //!
 //! What the actions do lives beside this file: `session` (setup, unlock, lock, quit),
-//! `registration` (the form, the slip, records), `day` (tally, figures, upload).
+//! `registration` (the form, the slip, records), `day` (tally, figures, upload), `tools`
+//! (import a roster, the settings).
 
 mod day;
 mod registration;
 mod session;
+mod tools;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,8 +27,10 @@ use super::screens::Outcome;
 use super::screens::dashboard::DashboardState;
 use super::screens::done::DoneState;
 use super::screens::form::FormState;
+use super::screens::import::ImportState;
 use super::screens::needs::{NeedsOutcome, NeedsPicker};
 use super::screens::records::RecordsState;
+use super::screens::settings::SettingsState;
 use super::screens::setup::SetupState;
 use super::screens::unlock::UnlockState;
 use super::screens::upload::UploadState;
@@ -63,6 +67,10 @@ pub enum Screen {
     Records,
     Dashboard,
     Upload,
+    /// A roster from a file (F9).
+    Import,
+    /// The booth's settings (F11).
+    Settings,
     Locked,
 }
 
@@ -104,6 +112,12 @@ pub struct App {
     pub records: RecordsState,
     pub dashboard: DashboardState,
     pub upload: UploadState,
+    pub import: ImportState,
+    /// The roster read, until its import starts.
+    import_roster: Option<crate::roster::Roster>,
+    /// The import under way.
+    import_run: Option<crate::tui::import::ImportRun>,
+    pub settings: SettingsState,
     pub counts: StatusCounts,
     pub message: Option<(String, Tone)>,
     /// When the message appeared: it goes after a while.
@@ -149,6 +163,10 @@ impl App {
             records: RecordsState::default(),
             dashboard: DashboardState::default(),
             upload: UploadState::default(),
+            import: ImportState::default(),
+            import_roster: None,
+            import_run: None,
+            settings: SettingsState::new(&Config::default()),
             counts: StatusCounts::default(),
             message: None,
             message_at: Instant::now(),
@@ -251,6 +269,14 @@ impl App {
                 self.upload.paste(s);
                 None
             }
+            Screen::Import => {
+                self.import.paste(s);
+                None
+            }
+            Screen::Settings => {
+                self.settings.paste(s);
+                None
+            }
             // never paste into a passphrase by accident from a clipboard full of records
             _ => None,
         };
@@ -304,6 +330,8 @@ impl App {
             Screen::Records => self.records.handle_key(key),
             Screen::Dashboard => self.dashboard.handle_key(key),
             Screen::Upload => self.upload.handle_key(key),
+            Screen::Import => self.import.handle_key(key),
+            Screen::Settings => self.settings.handle_key(key),
         };
         // what the form has to say about that key (text refused, a doubtful value left)
         if let Some(n) = self.form.notice.take() {
@@ -427,6 +455,9 @@ impl App {
                     c.finished(done);
                 }
             }
+            WorkerMsg::RosterRead { path, roster } => self.roster_read(&path, roster),
+            WorkerMsg::ImportStep => self.import_step(),
+            WorkerMsg::TestPrinted { message, ok } => self.settings.tested(message, ok),
             WorkerMsg::UploadFinished(r) => {
                 self.upload.finished(r);
                 self.purge();
@@ -480,6 +511,16 @@ impl App {
                 self.start_upload(plain_http_ok)
             }
             Action::Enroll(input) => self.enroll(*input),
+            Action::CompletePath(text) => self.complete_path(&text),
+            Action::ReadRoster(path) => self.read_roster(path),
+            Action::StartImport => self.start_import(),
+            Action::StopImport => {
+                if let Some(run) = &mut self.import_run {
+                    run.stop();
+                }
+            }
+            Action::SaveSetting { key, value, then } => self.save_setting(key, &value, then),
+            Action::TestPrint(printer) => self.test_print(&printer),
             Action::Tell(notice) => {
                 let text = match notice {
                     Notice::VoidNeedsReason => t!(self.lang, "records.void_needs_reason"),
@@ -509,6 +550,12 @@ impl App {
             }
             Screen::Dashboard => self.request_figures(),
             Screen::Upload => self.refresh_upload(),
+            Screen::Import => self.open_import(),
+            Screen::Settings => {
+                if let Some(s) = &self.session {
+                    self.settings = SettingsState::new(&s.config);
+                }
+            }
             _ => {}
         }
     }
@@ -529,6 +576,8 @@ impl App {
             Screen::Records => self.records.help(lang),
             Screen::Dashboard => dashboard::help(lang),
             Screen::Upload => upload::help(&self.upload, lang),
+            Screen::Import => super::screens::import::help(lang),
+            Screen::Settings => super::screens::settings::help(lang),
             Screen::Setup | Screen::Unlock | Screen::Locked => Vec::new(),
         };
         lines.push(String::new());

@@ -10,6 +10,7 @@ pub mod action;
 pub mod app;
 pub mod batch;
 pub mod event;
+pub mod import;
 pub mod keys;
 pub mod screens;
 pub mod terminal;

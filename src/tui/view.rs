@@ -47,7 +47,12 @@ pub fn render(app: &App, frame: &mut Frame) {
     let with_chrome = done_as_form
         || matches!(
             app.screen,
-            Screen::Form | Screen::Records | Screen::Dashboard | Screen::Upload
+            Screen::Form
+                | Screen::Records
+                | Screen::Dashboard
+                | Screen::Upload
+                | Screen::Import
+                | Screen::Settings
         );
     let layout = |status_rows: u16| {
         Layout::vertical([
@@ -97,6 +102,8 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Records => app.records.render(frame, inner, lang),
         Screen::Dashboard => app.dashboard.render(frame, inner, lang),
         Screen::Upload => app.upload.render(frame, inner, lang),
+        Screen::Import => app.import.render(frame, inner, lang),
+        Screen::Settings => app.settings.render(frame, inner, lang),
     }
     render_status(app, frame, status, message);
     if let Some(p) = &app.needs {
@@ -189,28 +196,44 @@ fn render_form(app: &App, frame: &mut Frame, area: Rect, lang: crate::i18n::Lang
     }
 }
 
-/// The screens' tabs, each with the key that goes there (from the app's key list).
+/// The screens' tabs, each with the key that goes there (from the app's key list). Where
+/// they do not all fit (English at 80 columns), the tabs not shown now give their key only.
 fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     let lang = app.lang;
-    let mut spans = Vec::new();
-    for b in SESSION {
-        let (Action::Goto(screen), Some(text)) = (&b.cmd, b.help) else {
-            continue;
-        };
-        let style = if app.screen == *screen {
-            theme::tab_active()
-        } else {
-            theme::dim()
-        };
-        let label = crate::i18n::text(lang, text);
-        spans.push(Span::styled(format!(" {} {label} ", b.label()), style));
-        spans.push(Span::raw(" "));
+    let tabs = |short: bool| {
+        let mut spans = Vec::new();
+        for b in SESSION {
+            let (Action::Goto(screen), Some(text)) = (&b.cmd, b.help) else {
+                continue;
+            };
+            let active = app.screen == *screen;
+            let style = if active {
+                theme::tab_active()
+            } else {
+                theme::dim()
+            };
+            // the first key only (F11, not F11/Alt-S: that is in the help)
+            let key = b.keys.first().map(|k| k.label()).unwrap_or_default();
+            let label = crate::i18n::text(lang, text);
+            let text = if short && !active {
+                format!(" {key} ")
+            } else {
+                format!(" {key} {label} ")
+            };
+            spans.push(Span::styled(text, style));
+            spans.push(Span::raw(" "));
+        }
+        spans
+    };
+    let width = |spans: &[Span]| spans.iter().map(|s| s.width()).sum::<usize>();
+    let mut spans = tabs(false);
+    if width(&spans) > area.width as usize {
+        spans = tabs(true);
     }
     if let Some(s) = &app.session {
         let place = crate::member::text::display_safe(&s.config.place).into_owned();
         let union = crate::member::text::display_safe(&s.config.union).into_owned();
-        let used: usize = spans.iter().map(|s| s.width()).sum();
-        let room = (area.width as usize).saturating_sub(used);
+        let room = (area.width as usize).saturating_sub(width(&spans));
         spans.push(Span::styled(
             fit(&format!(" {place} · {union}"), room).into_owned(),
             theme::dim(),

@@ -36,6 +36,19 @@ pub enum WorkerMsg {
     UploadFinished(Result<Box<crate::sync::UploadReport>, crate::sync::UploadError>),
     Cards(super::screens::cards::CardsProgress),
     CardsFinished(super::screens::cards::CardsDone),
+    /// A roster file read (or why not, in words).
+    RosterRead {
+        path: std::path::PathBuf,
+        roster: Result<Box<crate::roster::Roster>, String>,
+    },
+    /// The import's next chunk is due (sent by the app to itself, so keys and frames come
+    /// between chunks).
+    ImportStep,
+    /// The settings' test print: the answer in words, and whether it printed.
+    TestPrinted {
+        message: String,
+        ok: bool,
+    },
 }
 
 pub enum DraftReq {
