@@ -444,7 +444,13 @@ impl App {
                 }
                 Err(_) => self.say(t!(self.lang, "dashboard.failed"), Tone::Bad),
             },
-            WorkerMsg::UploadProgress(p) => self.upload.progress(p),
+            WorkerMsg::UploadProgress(p) => {
+                // the status bar's queue goes down batch by batch too
+                if let crate::sync::Progress::Batch { remaining, .. } = &p {
+                    self.counts.queued = *remaining;
+                }
+                self.upload.progress(p)
+            }
             WorkerMsg::Cards(p) => {
                 if let Some(c) = &mut self.records.cards {
                     c.progress(p);
