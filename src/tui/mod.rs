@@ -35,9 +35,6 @@ use event::AppEvent;
 pub fn run(data_dir: PathBuf, lang: Lang, lang_pinned: bool) -> std::io::Result<()> {
     let terminated = terminal::termination_flag();
     let (mut term, _guard) = terminal::enter()?;
-    // A run killed before (SIGKILL, a power cut of the session) left its last screen in the
-    // alternate screen; frames draw only what changes, so start from a cleared one.
-    term.clear()?;
     let (tx, rx) = mpsc::channel::<AppEvent>();
     let stop_input = Arc::new(AtomicBool::new(false));
     event::spawn_input_reader(tx.clone(), Arc::clone(&stop_input));
