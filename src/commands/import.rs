@@ -148,6 +148,9 @@ pub fn import(
         pb
     });
 
+    // no consent column and no --consent: every row is refused for it; say how to give it
+    let consent_how = (!consent_flag && !roster.columns.iter().any(|(f, _)| *f == Field::Consent))
+        .then(|| t!(lang, "import.consent_how").to_string());
     let Roster {
         sheet,
         header_row,
@@ -239,6 +242,10 @@ pub fn import(
         human.push('\n');
         human.push_str(&line);
     }
+    if let Some(how) = consent_how.as_ref().filter(|_| rejected > 0) {
+        human.push('\n');
+        human.push_str(how);
+    }
     let rows_where = |s: Status| -> Vec<usize> {
         report
             .rows
@@ -294,11 +301,15 @@ pub fn import(
         tracing::warn!(error = %e, "import stored its rows but could not flush them");
     }
     if accepted == 0 && (rejected > 0 || total == 0) {
-        let message = if total == 0 {
+        let mut message = if total == 0 {
             t!(lang, "import.no_rows").to_string()
         } else {
             t!(lang, "import.none_accepted", rejected = rejected)
         };
+        if let Some(how) = consent_how.filter(|_| rejected > 0) {
+            message.push(' ');
+            message.push_str(&how);
+        }
         if !ctx.json {
             emit(&mut std::io::stdout(), &safe_lines(&human));
         }
