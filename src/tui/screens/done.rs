@@ -226,7 +226,13 @@ impl DoneState {
     fn print_line(&self, lang: Lang) -> (String, ratatui::style::Style) {
         match &self.print {
             PrintStatus::Printing => (t!(lang, "done.printing").to_string(), theme::dim()),
-            PrintStatus::Earlier => (t!(lang, "done.earlier").to_string(), theme::dim()),
+            PrintStatus::Earlier => {
+                let text = match self.context {
+                    CardContext::Registered => t!(lang, "done.earlier"),
+                    CardContext::Record => t!(lang, "done.record_earlier"),
+                };
+                (text.to_string(), theme::dim())
+            }
             PrintStatus::Done { ok, message } => (
                 message.clone(),
                 if *ok { theme::ok() } else { theme::warn() },
