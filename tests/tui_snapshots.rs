@@ -693,7 +693,7 @@ fn form_habits_screens() {
     use crossterm::event::{KeyCode, KeyEvent};
     for lang in Lang::ALL {
         let (_d, mut app) = unlocked(lang);
-        let mut typ = |app: &mut App, s: &str| {
+        let typ = |app: &mut App, s: &str| {
             for c in s.chars() {
                 app.handle_key(KeyEvent::from(KeyCode::Char(c)));
             }
