@@ -349,7 +349,8 @@ fn print_these_cards_screens() {
         let _flags = c.begin();
         c.progress(CardsProgress::Selected {
             total: 120,
-            skipped: 1,
+            revoked: 1,
+            voided: 2,
         });
         c.progress(CardsProgress::Card {
             done: 45,
@@ -569,5 +570,179 @@ fn needs_after_f6() {
         app.message = None;
         assert!(app.needs.is_some());
         snap("needs_after_f6", &app);
+    }
+}
+
+/// The sizes of issue 22's new screens: the smallest supported and the booth's usual.
+const DAY_SIZES: [(u16, u16); 2] = [(80, 24), (100, 32)];
+
+fn snap_day(name: &str, app: &App) {
+    for (w, h) in DAY_SIZES {
+        let lang = match app.lang {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        };
+        insta::assert_snapshot!(format!("{name}_{lang}_{w}x{h}"), draw(app, w, h));
+    }
+}
+
+/// Issue 22 item 7: the import screen — the path with several matches, a roster without a
+/// consent column asking for it, the run, and the report row by row.
+#[test]
+fn import_screens() {
+    use booth::tui::import::{ImportReport, ProblemKind, RosterSummary, RowProblem};
+    use booth::tui::screens::import::Phase;
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        app.screen = Screen::Import;
+        app.import.open("/home/cadre/");
+        app.import.completed(
+            "/home/cadre/名册202".into(),
+            vec!["名册2025.xlsx".into(), "名册2026.xlsx".into()],
+        );
+        snap_day("import_path", &app);
+        app.import.read(Ok(RosterSummary {
+            path: "/home/cadre/名册2026.xlsx".into(),
+            rows: 120,
+            sheet: Some("职工名单".into()),
+            header_row: 3,
+            ignored: vec!["序号".into(), "性别".into()],
+            has_consent: false,
+        }));
+        snap_day("import_consent_question", &app);
+        let problems = vec![
+            RowProblem {
+                row: 7,
+                kind: ProblemKind::Rejected,
+                text: booth::member::FieldError::new(
+                    Field::IdNumber,
+                    booth::member::Reason::CheckChar,
+                )
+                .message(lang),
+            },
+            RowProblem {
+                row: 12,
+                kind: ProblemKind::Duplicate,
+                text: booth::t!(
+                    lang,
+                    "import.duplicate_in_store",
+                    member_no = "K7M2QX-0042-7"
+                ),
+            },
+        ];
+        app.import.progress(
+            ImportReport {
+                total: 120,
+                done: 60,
+                accepted: 58,
+                problems: problems.clone(),
+                stopped: None,
+            },
+            false,
+        );
+        snap_day("import_running", &app);
+        app.import.progress(
+            ImportReport {
+                total: 120,
+                done: 120,
+                accepted: 118,
+                problems,
+                stopped: None,
+            },
+            true,
+        );
+        assert!(matches!(app.import.phase, Phase::Finished(_)));
+        snap_day("import_report", &app);
+    }
+}
+
+/// Issue 22 item 7: the settings, one value refused beside its field and whole below, a
+/// test print's answer.
+#[test]
+fn settings_screens() {
+    use booth::tui::screens::settings::SettingsState;
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        app.screen = Screen::Settings;
+        app.settings = SettingsState::new(&app.session.as_ref().unwrap().config);
+        snap_day("settings", &app);
+        app.settings.refused(
+            "verify_url",
+            booth::config::Config::default()
+                .with_setting("verify_url", "verify.bjzgh", lang)
+                .unwrap_err()
+                .message(lang),
+        );
+        app.settings.tested(
+            booth::t!(
+                lang,
+                "settings.test_printed",
+                printer = "tcp://192.168.1.50:9100"
+            ),
+            true,
+        );
+        snap_day("settings_refused", &app);
+    }
+}
+
+/// Issue 22 items 2–5 on the form: text refused on the consent (said in the status line), a
+/// doubt beside the employer, an H permit said in full, a message too long for its place
+/// whole in the status line beside the last card.
+#[test]
+fn form_habits_screens() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        let typ = |app: &mut App, s: &str| {
+            for c in s.chars() {
+                app.handle_key(KeyEvent::from(KeyCode::Char(c)));
+            }
+        };
+        typ(&mut app, "张伟");
+        app.handle_key(KeyEvent::from(KeyCode::Tab));
+        typ(&mut app, "H12345678");
+        snap_day("form_hk_macao_permit", &app);
+        app.handle_key(KeyEvent::from(KeyCode::Tab));
+        typ(&mut app, "13600001111");
+        typ(&mut app, "13600001111");
+        app.handle_key(KeyEvent::from(KeyCode::Tab));
+        typ(&mut app, "美团");
+        snap_day("form_text_refused", &app);
+        // the last card beside the form, an ID with a wrong check character
+        let payload = "GH1:P80W%CYBNU203B1BR19AMN.USKVU+R6$K4KSBV3IFETV5*7HSATY4T6MI.JEV0J*2FWFNJ6HQESSUO0PET 20:ETPE-Q6C6AP9O8DP2248-MF53UJL1JDHNJ7A7FSK-6B70";
+        app.done = DoneState::new(
+            MemberNo::new("K7M2QX", 42).unwrap(),
+            "葛婷婷".into(),
+            booth::t!(lang, "slip.date", date = today()),
+            payload,
+        );
+        app.form = FormState::new(today());
+        app.message = None;
+        typ(&mut app, "李娜");
+        app.handle_key(KeyEvent::from(KeyCode::Tab));
+        typ(&mut app, "320502199003151231");
+        app.message = None;
+        snap_day("form_message_whole", &app);
+    }
+}
+
+/// Issue 22 item 7: a record's QR code again from the records (F3, Enter, Q).
+#[test]
+fn record_card_screen() {
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        let payload = "GH1:P80W%CYBNU203B1BR19AMN.USKVU+R6$K4KSBV3IFETV5*7HSATY4T6MI.JEV0J*2FWFNJ6HQESSUO0PET 20:ETPE-Q6C6AP9O8DP2248-MF53UJL1JDHNJ7A7FSK-6B70";
+        let mut card = DoneState::new(
+            MemberNo::new("K7M2QX", 42).unwrap(),
+            "葛婷婷".into(),
+            booth::t!(lang, "slip.date", date = today()),
+            payload,
+        )
+        .unwrap();
+        card.print = PrintStatus::Earlier;
+        card.context = booth::tui::screens::done::CardContext::Record;
+        app.screen = Screen::Records;
+        app.records.card = Some(card);
+        snap_day("record_card", &app);
     }
 }

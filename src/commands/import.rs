@@ -84,6 +84,9 @@ pub fn import(
         _ => e,
     })?;
     let config = load_config(&store, ctx)?;
+    // no consent column and no --consent: every row is refused for it; say how to give it
+    let consent_how = (!consent && !roster.columns.iter().any(|(f, _)| *f == Field::Consent))
+        .then(|| t!(lang, "import.consent_how").to_string());
     let Roster {
         sheet,
         header_row,
@@ -97,6 +100,7 @@ pub fn import(
         header_row,
         ignored,
         dry_run,
+        consent_how,
     };
     let progress = progress_bar(ctx, head.total);
     let opts = ImportOptions {
@@ -130,6 +134,8 @@ struct Head {
     header_row: usize,
     ignored: Vec<(usize, String)>,
     dry_run: bool,
+    /// How to give consent, said when rows were refused and the file and flags gave none.
+    consent_how: Option<String>,
 }
 
 fn progress_bar(ctx: &Ctx, rows: usize) -> Option<indicatif::ProgressBar> {
@@ -208,11 +214,15 @@ fn report(ctx: &Ctx, head: &Head, outcome: ImportOutcome) -> Result<Output, CliE
         tracing::warn!(error = %e, "import stored its rows but could not flush them");
     }
     if accepted == 0 && (rejected > 0 || head.total == 0) {
-        let message = if head.total == 0 {
+        let mut message = if head.total == 0 {
             t!(lang, "import.no_rows").to_string()
         } else {
             t!(lang, "import.none_accepted", rejected = rejected)
         };
+        if let Some(how) = head.consent_how.as_ref().filter(|_| rejected > 0) {
+            message.push(' ');
+            message.push_str(how);
+        }
         if !ctx.json {
             emit(&mut std::io::stdout(), &safe_lines(&human));
         }
@@ -252,6 +262,10 @@ fn human_text(head: &Head, outcome: &ImportOutcome, lang: Lang) -> String {
     for line in row_lines(outcome, lang) {
         human.push('\n');
         human.push_str(&line);
+    }
+    if let Some(how) = head.consent_how.as_ref().filter(|_| outcome.rejected() > 0) {
+        human.push('\n');
+        human.push_str(how);
     }
     human
 }

@@ -10,6 +10,8 @@
 //!
 //! Each card: the union, the title, the name, the member number, the date and the how-to line
 //! on the left, the QR code on the right, 26 mm wide with its 4-module quiet zone kept clear.
+//! A text that takes more than one line is broken into lines of even length ([`card_lines`]):
+//! never one or two characters alone on a line, never the union's `总工会`/`工会` split.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -299,8 +301,9 @@ impl Sheet<'_> {
         let text_left = left + INSET + 1.0;
         let text_w = qr_left - quiet - text_left;
         let mut y = top + INSET + 1.0;
-        let mut line = |this: &mut Self, c: &mut Content, text: &str, pt: f32, gap: f32| {
-            let lines = break_lines(text, text_w * MM, |s| this.fonts.width(s, pt));
+        // `union`: the union's name, broken between its divisions only
+        let mut line = |this: &mut Self, c: &mut Content, (text, union): (&str, bool), pt, gap| {
+            let lines = card_lines(text, text_w * MM, |s| this.fonts.width(s, pt), union);
             for l in lines {
                 y += pt / MM * 1.05;
                 this.text(c, &l, pt, text_left, y, out)?;
@@ -309,14 +312,19 @@ impl Sheet<'_> {
             y += gap;
             Ok::<(), PdfError>(())
         };
-        line(self, c, &slip.union, 10.5, 0.6)?;
-        line(self, c, &slip.title, 7.0, 2.2)?;
-        line(self, c, &slip.name_line, 11.0, 1.2)?;
-        line(self, c, &slip.member_no_label_colon(), 7.5, 0.0)?;
-        line(self, c, &slip.member_no, 11.0, 1.2)?;
-        line(self, c, &slip.date_line, 7.5, 0.0)?;
+        line(self, c, (&slip.union, true), 10.5, 0.6)?;
+        line(self, c, (&slip.title, false), 7.0, 2.2)?;
+        line(self, c, (&slip.name_line, false), 11.0, 1.2)?;
+        line(self, c, (&slip.member_no_label_colon(), false), 7.5, 0.0)?;
+        line(self, c, (&slip.member_no, false), 11.0, 1.2)?;
+        line(self, c, (&slip.date_line, false), 7.5, 0.0)?;
         // the how-to line at the bottom, as many lines as it takes
-        let how = break_lines(&slip.how_to, text_w * MM, |s| self.fonts.width(s, 5.5));
+        let how = card_lines(
+            &slip.how_to,
+            text_w * MM,
+            |s| self.fonts.width(s, 5.5),
+            false,
+        );
         let mut y = top + CARD_H - INSET - 0.5 - (how.len() as f32 - 1.0) * 5.5 / MM * 1.3;
         for l in how {
             self.text(c, &l, 5.5, text_left, y, out)?;
@@ -377,6 +385,88 @@ impl Sheet<'_> {
         c.end_text();
         Ok(())
     }
+}
+
+/// The word joiner (U+2060): no line break on either side of it (UAX #14), nothing drawn.
+const JOIN: char = '\u{2060}';
+
+/// The endings of a union's name that are one word: `北京市朝阳区望京街道总工会` may break after
+/// 街道, never inside 总工会.
+const UNION_WORDS: [&str; 5] = ["工会委员会", "工会联合会", "总工会", "工会", "委员会"];
+
+/// Where a union's name may break: after the level of an administrative division (北京市 /
+/// 朝阳区 / 望京街道 / 总工会), not inside a place's name.
+fn ends_division(unit: &str) -> bool {
+    ["省", "市", "区", "县", "旗", "盟", "州", "镇", "乡", "街道"]
+        .iter()
+        .any(|s| unit.ends_with(s))
+}
+
+/// A union's name with word joiners inside each of its divisions: it breaks only between them.
+fn join_divisions(text: &str) -> String {
+    let mut out = String::new();
+    let mut unit = String::new();
+    for c in text.chars() {
+        if !unit.is_empty() && !c.is_whitespace() && !unit.ends_with(char::is_whitespace) {
+            out.push(JOIN);
+        }
+        out.push(c);
+        unit.push(c);
+        if ends_division(&unit) || c.is_whitespace() {
+            unit.clear();
+        }
+    }
+    // a division's joiner is only between its own characters
+    out.replace(&format!("{JOIN} "), " ")
+}
+
+/// `text` with word joiners inside the union words it contains.
+fn join_words(text: &str) -> String {
+    let mut out = text.to_string();
+    for w in UNION_WORDS {
+        let joined: String = w
+            .chars()
+            .enumerate()
+            .flat_map(|(i, c)| (i > 0).then_some(JOIN).into_iter().chain([c]))
+            .collect();
+        // a longer word already joined contains the shorter one's characters joined too
+        out = out.replace(w, &joined);
+    }
+    out
+}
+
+/// The card's lines of `text`, at most `max` wide as `width` measures: as few lines as the
+/// line breaker needs at full width, then as even as they can be (the narrowest width that
+/// still needs no more lines), so the last line is never one or two characters left over; the
+/// union's words are kept whole.
+fn card_lines(text: &str, max: f32, width: impl Fn(&str) -> f32, union: bool) -> Vec<String> {
+    let joined = if union {
+        join_divisions(text)
+    } else {
+        join_words(text)
+    };
+    let measure = |s: &str| width(&s.replace(JOIN, ""));
+    let at = |w: f32| -> Vec<String> {
+        break_lines(&joined, w, measure)
+            .into_iter()
+            .map(|l| l.replace(JOIN, ""))
+            .collect()
+    };
+    let lines = at(max);
+    if lines.len() < 2 {
+        return lines;
+    }
+    // binary search for the narrowest width with as few lines
+    let (mut lo, mut hi) = (max / lines.len() as f32, max);
+    for _ in 0..16 {
+        let mid = (lo + hi) / 2.0;
+        if at(mid).len() <= lines.len() {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    at(hi)
 }
 
 /// Dark modules as rectangles, one per run of a row, filled at once.
@@ -572,6 +662,53 @@ fn embed_font<W: Write>(out: &mut Out<W>, font: UsedFont) -> Result<(), PdfError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Widths as a monospace font would have them: a Chinese character 2, anything else 1.
+    fn cells(s: &str) -> f32 {
+        unicode_width::UnicodeWidthStr::width(s) as f32
+    }
+
+    #[test]
+    fn a_union_name_breaks_between_its_words_never_inside_zong_gong_hui() {
+        let name = "北京市朝阳区望京街道总工会";
+        for max in 10..26 {
+            let lines = card_lines(name, max as f32, cells, true);
+            assert_eq!(lines.concat(), name);
+            let joined = lines.join("/");
+            for bad in ["总/工会", "总工/会", "工/会"] {
+                assert!(!joined.contains(bad), "{joined} at {max}");
+            }
+            for l in &lines {
+                assert!(l.chars().count() >= 3, "{joined} at {max}: a line of {l}");
+            }
+        }
+        assert_eq!(
+            card_lines(name, 24.0, cells, true),
+            ["北京市朝阳区", "望京街道总工会"],
+            "two even lines between divisions, not 11 + 2"
+        );
+        assert_eq!(
+            card_lines("朝阳区总工会", 40.0, cells, true),
+            ["朝阳区总工会"]
+        );
+        // text that is not the union's keeps 总工会 whole too
+        let lines = card_lines("北京市朝阳区总工会会员卡", 18.0, cells, false);
+        assert!(!lines.join("/").contains("总/工会"), "{lines:?}");
+    }
+
+    #[test]
+    fn no_line_of_one_or_two_characters_is_left_over() {
+        let how = "扫码可查验会员身份，请妥善保管本卡";
+        for max in 12..34 {
+            let lines = card_lines(how, max as f32, cells, false);
+            assert_eq!(lines.concat(), how);
+            assert!(lines.iter().all(|l| cells(l) <= max as f32), "{lines:?}");
+            if lines.len() > 1 {
+                let last = lines.last().unwrap();
+                assert!(last.chars().count() >= 3, "{lines:?} at {max}");
+            }
+        }
+    }
 
     #[test]
     fn ten_cards_and_their_crop_marks_fit_on_a4() {

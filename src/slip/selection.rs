@@ -68,12 +68,13 @@ pub fn office_revocations(store: &Store) -> impl Fn(&MemberNo) -> bool + use<> {
 }
 
 fn why_not(m: &StoredMember, revoked: &dyn Fn(&MemberNo) -> bool) -> Option<Skip> {
-    if revoked(&m.member_no) {
+    // voided here first: the office revokes a number because this laptop voided it
+    if m.state == State::Voided {
+        Some(Skip::Voided)
+    } else if revoked(&m.member_no) {
         Some(Skip::Revoked)
     } else if m.may_print() {
         None
-    } else if m.state == State::Voided {
-        Some(Skip::Voided)
     } else {
         Some(Skip::Purged)
     }
@@ -126,8 +127,9 @@ pub fn select(
 }
 
 /// The records a filter of the records list names (the terminal UI's "print these cards"), on
-/// any connection to the store (a worker thread's): as [`select`] does for a day, the voided
-/// and purged are left out silently, the revoked with a line.
+/// any connection to the store (a worker thread's): the purged are left out silently, the
+/// voided (on this laptop) and the revoked (by the office) with their reason, so the panel can
+/// say how many of each.
 pub fn select_matching(
     conn: &rusqlite::Connection,
     filter: &ListFilter,
@@ -137,7 +139,7 @@ pub fn select_matching(
     crate::store::members::for_each_matching(conn, filter, |m| {
         match why_not(&m, revoked) {
             None => out.numbers.push(m.member_no),
-            Some(Skip::Revoked) => out.skipped.push((m.member_no, Skip::Revoked)),
+            Some(why @ (Skip::Revoked | Skip::Voided)) => out.skipped.push((m.member_no, why)),
             Some(_) => {}
         }
         Ok::<(), StoreError>(())

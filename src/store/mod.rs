@@ -19,6 +19,7 @@
 //! ```
 
 pub mod batch;
+pub mod booth_day;
 pub mod days;
 pub mod drafts;
 pub mod keyfile;

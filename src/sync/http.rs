@@ -44,6 +44,8 @@ pub enum SendError {
     /// The server's certificate is not trusted (or not for this name): retrying will not
     /// help; the operator needs the office's CA (`--ca`) or the right server name.
     Certificate(CertProblem),
+    /// The operator cancelled while the request was under way: abandoned (see `watch`).
+    Cancelled,
 }
 
 pub struct Http {
@@ -149,8 +151,15 @@ fn client(ca: Option<&Path>, timeout: Duration) -> Result<Client, HttpSetupError
 }
 
 impl Http {
-    /// POSTs one batch body (already serialised: retries resend the same bytes).
-    pub fn send(&self, body: &[u8]) -> Result<BatchResponse, SendError> {
+    /// POSTs one batch body (already serialised: retries resend the same bytes); `sent`
+    /// counts the bytes the network takes, for the stall watch.
+    pub fn send(
+        &self,
+        body: &std::sync::Arc<Vec<u8>>,
+        sent: super::watch::Counter,
+    ) -> Result<BatchResponse, SendError> {
+        let len = body.len() as u64;
+        let counted = super::watch::Counting::new(std::sync::Arc::clone(body), sent);
         let resp = self
             .client
             .post(&self.url)
@@ -165,7 +174,7 @@ impl Http {
                 HEADER_SIGNATURE,
                 data_encoding::BASE64URL_NOPAD.encode(&self.key.sign(&batch_message(body))),
             )
-            .body(body.to_vec())
+            .body(reqwest::blocking::Body::sized(counted, len))
             .send()
             .map_err(|e| self.failed(&e))?;
         let status = resp.status();

@@ -10,6 +10,7 @@
 pub mod enrol;
 pub mod http;
 pub mod net;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +50,9 @@ pub struct UploadSettings {
     pub give_up_after: Duration,
     /// Time limit of one request.
     pub request_timeout: Duration,
+    /// A request that makes no progress this long is abandoned and tried again (a stalled
+    /// office never holds the operator longer).
+    pub stall_after: Duration,
     /// Language of the server's rejection messages and of ours.
     pub lang: Lang,
     /// The office key's fingerprint from the enrolment: the bundle must be signed by it.
@@ -79,6 +83,7 @@ impl UploadSettings {
             batch_size: crate::protocol::DEFAULT_BATCH,
             give_up_after: Duration::from_secs(300),
             request_timeout: Duration::from_secs(120),
+            stall_after: Duration::from_secs(30),
             lang,
             office_key: config.office_key.clone(),
             union: crate::card::payload_union(&config.union, config.union_short.as_deref()),
@@ -99,6 +104,8 @@ pub enum Progress {
         total: u64,
         accepted: u64,
         rejected: u64,
+        /// Records still queued once this batch's answers are stored.
+        remaining: u64,
     },
     /// A request failed in a way that may pass: the next try is `wait` away. Retries stop
     /// once `since` (the first failure of this batch) reaches `limit`.
@@ -278,14 +285,14 @@ pub fn upload(
         return Err(UploadError::PlainHttp { host });
     }
     let (key, key_created) = trust::device_key(conn)?;
-    let http = Http::new(
+    let http = std::sync::Arc::new(Http::new(
         &settings.server,
         &settings.token,
         settings.ca.as_deref(),
         settings.request_timeout,
         settings.lang,
         key,
-    )?;
+    )?);
     let upload_id = queue::start_upload(conn, &settings.server, &now())?;
     let mut report = UploadReport::default();
     let mut counts = UploadCounts::default();
@@ -324,7 +331,7 @@ pub fn upload(
 #[allow(clippy::too_many_arguments)]
 fn run(
     conn: &mut Connection,
-    http: &Http,
+    http: &std::sync::Arc<Http>,
     s: &UploadSettings,
     key_created: NaiveDate,
     upload_id: i64,
@@ -363,7 +370,13 @@ fn run(
         }
         let last_id = records.last().map(|r| r.id);
         let (body, sent) = batch_body(&meta, &records, &voids, &days)?;
-        let resp = match retrying(s, report, progress, cancel, || http.send(&body)) {
+        let body = std::sync::Arc::new(body);
+        // on a thread of its own: a cancel or a stall never waits for the network
+        let send = || {
+            let (http, body) = (std::sync::Arc::clone(http), std::sync::Arc::clone(&body));
+            watch::watched(cancel, s.stall_after, move |sent| http.send(&body, sent))
+        };
+        let resp = match retrying(s, report, progress, cancel, send) {
             Ok(r) => r,
             Err(Failure::TooLarge) if batch_size > 1 => {
                 // The office's limit is lower than our batch: halve it and send again.
@@ -474,6 +487,7 @@ fn run(
             total,
             accepted: counts.accepted,
             rejected: counts.rejected,
+            remaining: queue::queued_count(conn)?,
         });
     }
     refresh_bundle(conn, http, s, report, false, progress, cancel)
@@ -486,7 +500,7 @@ fn run(
 /// warning in the report.
 fn refresh_bundle(
     conn: &mut Connection,
-    http: &Http,
+    http: &std::sync::Arc<Http>,
     s: &UploadSettings,
     report: &mut UploadReport,
     strict: bool,
@@ -503,10 +517,14 @@ fn refresh_bundle(
         report.bundle_version = Some(b.version);
     }
     let known = kept.as_ref().map(|b| b.version);
+    let fetch = || {
+        let http = std::sync::Arc::clone(http);
+        watch::watched(cancel, s.stall_after, move |_| http.fetch_bundle(known))
+    };
     let fetched = if strict {
         // before anyone's personal data goes to this server, its office key must be checked:
         // no bundle, no upload (the network is tried as long as for a batch)
-        match retrying(s, report, progress, cancel, || http.fetch_bundle(known)) {
+        match retrying(s, report, progress, cancel, fetch) {
             Ok(Some(text)) => text,
             Ok(None) => return Ok(()),
             Err(Failure::Stop(UploadError::Refused { status, .. })) => {
@@ -518,9 +536,10 @@ fn refresh_bundle(
             }
         }
     } else {
-        match http.fetch_bundle(known) {
+        match fetch() {
             Ok(Some(text)) => text,
             Ok(None) => return Ok(()),
+            Err(SendError::Cancelled) => return Err(UploadError::Cancelled),
             Err(e) => {
                 // no bundle (an older office server, the network): the upload stands
                 report.bundle_warning = Some(match e {
@@ -656,6 +675,7 @@ fn retrying<T>(
                 sleep_unless_cancelled(wait, cancel).map_err(Failure::Stop)?;
             }
             Err(SendError::TooLarge) => return Err(Failure::TooLarge),
+            Err(SendError::Cancelled) => return Err(Failure::Stop(UploadError::Cancelled)),
             Err(other) => return Err(Failure::Stop(stopped(other))),
         }
     }
@@ -677,6 +697,7 @@ fn stopped(e: SendError) -> UploadError {
             after: Duration::ZERO,
             why,
         },
+        SendError::Cancelled => UploadError::Cancelled,
     }
 }
 

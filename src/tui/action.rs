@@ -43,6 +43,8 @@ pub enum Action {
     NextMember,
     /// The last card's whole screen again (F7 where it does not fit beside the form).
     ShowLastCard,
+    /// A record's QR code on screen again, from its view in the records (F3).
+    ShowRecordCard(MemberNo),
 
     // ---- records
     Search(SearchReq),
@@ -61,8 +63,35 @@ pub enum Action {
     /// The enrolment code and certificate file typed on the upload screen.
     Enroll(Box<EnrolInput>),
 
+    // ---- import and settings (no shell on a booth day)
+    /// Tab on a path being typed: complete it from the folder.
+    CompletePath(String),
+    /// Read this roster file (off the UI thread).
+    ReadRoster(std::path::PathBuf),
+    StartImport,
+    /// Stop the import between two chunks.
+    StopImport,
+    /// Store one setting as `booth config set` does, then move as `then` says.
+    SaveSetting {
+        key: &'static str,
+        value: String,
+        then: Then,
+    },
+    /// A test slip on the printer typed in the settings.
+    TestPrint(String),
+
     /// Why a key did nothing, for the status line.
     Tell(Notice),
+}
+
+/// Where the cursor goes once a setting is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    Next,
+    Prev,
+    Stay,
+    /// Back to the form.
+    Leave,
 }
 
 /// A batch of cards: whose, and where to.

@@ -4,11 +4,13 @@
 //! screen they belong to.
 //!
 //! What the actions do lives beside this file: `session` (setup, unlock, lock, quit),
-//! `registration` (the form, the slip, records), `day` (tally, figures, upload).
+//! `registration` (the form, the slip, records), `day` (tally, figures, upload), `tools`
+//! (import a roster, the settings).
 
 mod day;
 mod registration;
 mod session;
+mod tools;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,8 +27,10 @@ use super::screens::Outcome;
 use super::screens::dashboard::DashboardState;
 use super::screens::done::DoneState;
 use super::screens::form::FormState;
+use super::screens::import::ImportState;
 use super::screens::needs::{NeedsOutcome, NeedsPicker};
 use super::screens::records::RecordsState;
+use super::screens::settings::SettingsState;
 use super::screens::setup::SetupState;
 use super::screens::unlock::UnlockState;
 use super::screens::upload::UploadState;
@@ -46,6 +50,10 @@ pub type Clock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
 /// How long a status message stays.
 const MESSAGE_TTL: Duration = Duration::from_secs(8);
 
+/// A second Y this soon after the one that submitted is the key bouncing (or pressed twice),
+/// not the first letter of the next worker's name.
+pub const BOUNCE: Duration = Duration::from_millis(500);
+
 pub fn wall_clock() -> Clock {
     Arc::new(store::now)
 }
@@ -59,6 +67,10 @@ pub enum Screen {
     Records,
     Dashboard,
     Upload,
+    /// A roster from a file (F9).
+    Import,
+    /// The booth's settings (F11).
+    Settings,
     Locked,
 }
 
@@ -100,11 +112,22 @@ pub struct App {
     pub records: RecordsState,
     pub dashboard: DashboardState,
     pub upload: UploadState,
+    pub import: ImportState,
+    /// The roster read, until its import starts.
+    import_roster: Option<crate::roster::Roster>,
+    /// The import under way.
+    import_run: Option<crate::tui::import::ImportRun>,
+    pub settings: SettingsState,
     pub counts: StatusCounts,
     pub message: Option<(String, Tone)>,
     /// When the message appeared: it goes after a while.
     pub message_at: Instant,
     pub last_input: Instant,
+    /// When the last registration was submitted (a bounced Y right after is taken).
+    pub submitted_at: Option<Instant>,
+    /// Characters typed on the done screen while the form holds a registration in progress:
+    /// refused (said), never appended to it.
+    refused_on_done: String,
     pub last_figures: Instant,
     pub quit: bool,
     events: Sender<AppEvent>,
@@ -140,10 +163,16 @@ impl App {
             records: RecordsState::default(),
             dashboard: DashboardState::default(),
             upload: UploadState::default(),
+            import: ImportState::default(),
+            import_roster: None,
+            import_run: None,
+            settings: SettingsState::new(&Config::default()),
             counts: StatusCounts::default(),
             message: None,
             message_at: Instant::now(),
             last_input: Instant::now(),
+            submitted_at: None,
+            refused_on_done: String::new(),
             last_figures: Instant::now(),
             quit: false,
             events,
@@ -224,14 +253,28 @@ impl App {
                 None
             }
             Screen::Form if self.overlay.is_none() => self.form.paste(s),
-            // the done screen has no text of its own: a paste is the next member's
+            // the done screen has no text of its own: a paste is the next member's, unless a
+            // registration is in progress in the form
             Screen::Done if self.overlay.is_none() => {
-                self.screen = Screen::Form;
-                self.form.paste(s)
+                if self.next_member_starts_here() {
+                    self.screen = Screen::Form;
+                    self.form.paste(s)
+                } else {
+                    self.refuse_on_done(s);
+                    None
+                }
             }
             Screen::Records => self.records.paste(s),
             Screen::Upload => {
                 self.upload.paste(s);
+                None
+            }
+            Screen::Import => {
+                self.import.paste(s);
+                None
+            }
+            Screen::Settings => {
+                self.settings.paste(s);
                 None
             }
             // never paste into a passphrase by accident from a clipboard full of records
@@ -260,6 +303,16 @@ impl App {
                 NeedsOutcome::CloseAndPass => self.needs = None,
             }
         }
+        // the Y that submitted, bounced: not the next worker's name
+        if self.screen == Screen::Done
+            && self.submitted_at.is_some_and(|t| t.elapsed() < BOUNCE)
+            && super::screens::form::consent_submits(&key)
+        {
+            return;
+        }
+        if self.screen != Screen::Done {
+            self.refused_on_done.clear();
+        }
         let outcome = match self.screen {
             Screen::Setup => self.setup.handle_key(key),
             Screen::Unlock | Screen::Locked => self.unlock.handle_key(key),
@@ -277,15 +330,29 @@ impl App {
             Screen::Records => self.records.handle_key(key),
             Screen::Dashboard => self.dashboard.handle_key(key),
             Screen::Upload => self.upload.handle_key(key),
+            Screen::Import => self.import.handle_key(key),
+            Screen::Settings => self.settings.handle_key(key),
         };
+        // what the form has to say about that key (text refused, a doubtful value left)
+        if let Some(n) = self.form.notice.take() {
+            let text = n.message(self.lang);
+            self.say(text, Tone::Bad);
+        }
         let action = match outcome {
             Outcome::Do(a) => Some(a),
             Outcome::Taken => None,
             Outcome::Pass => match keys::find(self.app_keys(), &key, |_| true) {
                 Some(a) => Some(a),
                 // The done screen has no text of its own: what is typed there (a fast
-                // typist, a card reader) is the next member's, in order.
+                // typist, a card reader) is the next member's, in order — unless the form
+                // holds a registration in progress (F7 showed the last card over it).
                 None if self.screen == Screen::Done => {
+                    if !self.next_member_starts_here() {
+                        if let crossterm::event::KeyCode::Char(c) = key.code {
+                            self.refuse_on_done(&c.to_string());
+                        }
+                        return;
+                    }
                     self.screen = Screen::Form;
                     return self.handle_key(key);
                 }
@@ -295,6 +362,25 @@ impl App {
         if let Some(a) = action {
             self.update(a);
         }
+    }
+
+    /// Does text typed on the done screen start the next registration? Only on an empty form:
+    /// typing never appends to a registration in progress.
+    fn next_member_starts_here(&self) -> bool {
+        self.form.is_blank() && self.form.editing.is_none()
+    }
+
+    /// Text typed on the done screen over a registration in progress: refused, and said.
+    fn refuse_on_done(&mut self, text: &str) {
+        self.refused_on_done.push_str(text);
+        let back = keys::label(SESSION, |a| matches!(a, Action::Goto(Screen::Form)));
+        let text = t!(
+            self.lang,
+            "done.draft_waiting",
+            text = crate::member::text::display_safe(&self.refused_on_done),
+            key = back
+        );
+        self.say(text, Tone::Bad);
     }
 
     /// Worker results, each to the screen it belongs to.
@@ -345,17 +431,26 @@ impl App {
                 first_page,
                 rows,
             } => match rows {
-                Ok(rows) => self.records.results(seq, first_page, rows),
+                Ok((rows, imported)) => self.records.results(seq, first_page, rows, imported),
                 Err(_) => {
                     self.records.search_failed();
                     self.say(t!(self.lang, "records.search_failed"), Tone::Bad);
                 }
             },
             WorkerMsg::Figures(f) => match f {
-                Ok(f) => self.dashboard.figures = Some(*f),
+                Ok(f) => {
+                    self.dashboard.imported = f.imported;
+                    self.dashboard.figures = Some(f.figures);
+                }
                 Err(_) => self.say(t!(self.lang, "dashboard.failed"), Tone::Bad),
             },
-            WorkerMsg::UploadProgress(p) => self.upload.progress(p),
+            WorkerMsg::UploadProgress(p) => {
+                // the status bar's queue goes down batch by batch too
+                if let crate::sync::Progress::Batch { remaining, .. } = &p {
+                    self.counts.queued = *remaining;
+                }
+                self.upload.progress(p)
+            }
             WorkerMsg::Cards(p) => {
                 if let Some(c) = &mut self.records.cards {
                     c.progress(p);
@@ -366,6 +461,9 @@ impl App {
                     c.finished(done);
                 }
             }
+            WorkerMsg::RosterRead { path, roster } => self.roster_read(&path, roster),
+            WorkerMsg::ImportStep => self.import_step(),
+            WorkerMsg::TestPrinted { message, ok } => self.settings.tested(message, ok),
             WorkerMsg::UploadFinished(r) => {
                 self.upload.finished(r);
                 self.purge();
@@ -403,6 +501,7 @@ impl App {
                     self.screen = Screen::Done;
                 }
             }
+            Action::ShowRecordCard(no) => self.show_record_card(&no),
             Action::Search(req) => {
                 if let Some(s) = &self.session {
                     s.workers.search(req);
@@ -418,6 +517,16 @@ impl App {
                 self.start_upload(plain_http_ok)
             }
             Action::Enroll(input) => self.enroll(*input),
+            Action::CompletePath(text) => self.complete_path(&text),
+            Action::ReadRoster(path) => self.read_roster(path),
+            Action::StartImport => self.start_import(),
+            Action::StopImport => {
+                if let Some(run) = &mut self.import_run {
+                    run.stop();
+                }
+            }
+            Action::SaveSetting { key, value, then } => self.save_setting(key, &value, then),
+            Action::TestPrint(printer) => self.test_print(&printer),
             Action::Tell(notice) => {
                 let text = match notice {
                     Notice::VoidNeedsReason => t!(self.lang, "records.void_needs_reason"),
@@ -447,6 +556,12 @@ impl App {
             }
             Screen::Dashboard => self.request_figures(),
             Screen::Upload => self.refresh_upload(),
+            Screen::Import => self.open_import(),
+            Screen::Settings => {
+                if let Some(s) = &self.session {
+                    self.settings = SettingsState::new(&s.config);
+                }
+            }
             _ => {}
         }
     }
@@ -467,6 +582,8 @@ impl App {
             Screen::Records => self.records.help(lang),
             Screen::Dashboard => dashboard::help(lang),
             Screen::Upload => upload::help(&self.upload, lang),
+            Screen::Import => super::screens::import::help(lang),
+            Screen::Settings => super::screens::settings::help(lang),
             Screen::Setup | Screen::Unlock | Screen::Locked => Vec::new(),
         };
         lines.push(String::new());

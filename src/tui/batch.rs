@@ -17,7 +17,7 @@ use crate::i18n::Lang;
 use crate::printer::batch::{BatchEvent, BatchPrint, print_batch, wait_for_paper};
 use crate::slip::font::{FontSource, Fonts};
 use crate::slip::pdf::{PdfError, write_cards};
-use crate::slip::selection::{CardsError, select_matching, slips};
+use crate::slip::selection::{CardsError, Skip, select_matching, slips};
 use crate::t;
 
 /// How often progress is reported at most (20,000 cards are not 20,000 redraws).
@@ -28,6 +28,7 @@ const REPORT_EVERY: Duration = Duration::from_millis(100);
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     conn: &Connection,
+    data_dir: &Path,
     config: &Config,
     job: &CardsJob,
     revoked: &dyn Fn(&MemberNo) -> bool,
@@ -46,9 +47,11 @@ pub fn run(
         Err(e) => return CardsDone::Failed(e.message(lang)),
     };
     let total = selected.numbers.len();
+    let count = |why| selected.skipped.iter().filter(|(_, w)| *w == why).count();
     report(CardsProgress::Selected {
         total,
-        skipped: selected.skipped.len(),
+        revoked: count(Skip::Revoked),
+        voided: count(Skip::Voided),
     });
     if total == 0 {
         return CardsDone::Nothing;
@@ -56,6 +59,7 @@ pub fn run(
     match &job.output {
         CardsOutput::Pdf(path) => pdf(
             conn,
+            data_dir,
             config,
             &key,
             &selected.numbers,
@@ -95,6 +99,7 @@ impl From<PdfError> for Stop {
 #[allow(clippy::too_many_arguments)]
 fn pdf(
     conn: &Connection,
+    data_dir: &Path,
     config: &Config,
     key: &DeviceKey,
     numbers: &[MemberNo],
@@ -107,15 +112,31 @@ fn pdf(
         return Ok(CardsDone::Failed(t!(lang, "print.font_missing").into()));
     };
     let total = numbers.len();
-    // written beside, renamed when whole: a cut run leaves no half PDF under the name asked
+    // written beside, renamed when whole: a cut run leaves no half PDF under the name asked;
+    // the part (names in clear) is noted in the data folder first, so one a killed run left
+    // is removed at the next start
     let part = path.with_extension("pdf.part");
     let write_failed = |e: &dyn std::fmt::Display| {
         CardsDone::Failed(t!(lang, "export.write", path = path.display(), why = e))
     };
+    if let Err(e) = crate::export::partial::note(data_dir, &part) {
+        return Ok(write_failed(&e));
+    }
     let file = match std::fs::File::create(&part) {
         Ok(f) => f,
-        Err(e) => return Ok(write_failed(&e)),
+        Err(e) => {
+            crate::export::partial::done(data_dir, &part);
+            return Ok(write_failed(&e));
+        }
     };
+    // whatever happens below, the part is gone or renamed: no longer to clean up
+    struct Noted<'a>(&'a Path, &'a Path);
+    impl Drop for Noted<'_> {
+        fn drop(&mut self) {
+            crate::export::partial::done(self.0, self.1);
+        }
+    }
+    let _noted = Noted(data_dir, &part);
     let mut done_so_far = 0;
     let cards = slips(conn, config, key, config.slip_language, numbers).map(|r| {
         if cancel.load(Ordering::SeqCst) {

@@ -15,6 +15,13 @@ pub enum AppEvent {
     Worker(WorkerMsg),
 }
 
+impl AppEvent {
+    /// The import's next chunk (a frame is drawn after it).
+    pub fn is_import_step(&self) -> bool {
+        matches!(self, AppEvent::Worker(WorkerMsg::ImportStep))
+    }
+}
+
 /// Reads terminal input on its own thread, so the UI thread only ever waits on the channel.
 pub fn spawn_input_reader(tx: Sender<AppEvent>, stop: Arc<AtomicBool>) {
     std::thread::Builder::new()

@@ -274,6 +274,17 @@ pub const SESSION: &[Binding<Action>] = &[
     Binding::new(Action::Goto(Screen::Upload), &[f(5)])
         .help("tab.upload")
         .same_line(),
+    Binding::new(Action::Goto(Screen::Import), &[f(9)])
+        .help("tab.import")
+        .same_line(),
+    // F11 is full screen in some terminal windows: Alt-S too
+    Binding::new(Action::Goto(Screen::Settings), &[f(11)])
+        .also(&[Key {
+            code: KeyCode::Char('s'),
+            mods: KeyModifiers::ALT,
+        }])
+        .help("tab.settings")
+        .same_line(),
     Binding::new(Action::Tally, &[f(6)])
         .hint("keys.tally")
         .help("help.global.tally"),
@@ -349,7 +360,10 @@ mod tests {
         let outside = hint_line(OUTSIDE, Lang::En, "  ", |_| true);
         assert_eq!(outside, "F12 中文  Ctrl-Q quit");
         let help = help_lines(SESSION, Lang::Zh);
-        assert_eq!(help[0], "F2 登记  F3 记录  F4 统计  F5 上传");
+        assert_eq!(
+            help[0],
+            "F2 登记  F3 记录  F4 统计  F5 上传  F9 导入  F11/Alt-S 设置"
+        );
         assert!(help.iter().any(|l| l.contains("Shift-F6")));
         assert!(
             !help.iter().any(|l| l.contains("F1 ")),

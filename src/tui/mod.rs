@@ -10,6 +10,7 @@ pub mod action;
 pub mod app;
 pub mod batch;
 pub mod event;
+pub mod import;
 pub mod keys;
 pub mod screens;
 pub mod terminal;
@@ -47,9 +48,13 @@ pub fn run(data_dir: PathBuf, lang: Lang, lang_pinned: bool) -> std::io::Result<
             term.draw(|f| view::render(&app, f))?;
             match rx.recv_timeout(Duration::from_millis(250)) {
                 Ok(ev) => {
+                    // Everything already waiting (a card reader's burst) before the next
+                    // frame; but a frame after each chunk of an import, which sends itself
+                    // the next step (its progress shows, and an Esc is seen between chunks).
+                    let mut step = ev.is_import_step();
                     app.handle_event(ev);
-                    // Everything already waiting (a card reader's burst) before the next frame.
-                    while let Ok(ev) = rx.try_recv() {
+                    while !step && let Ok(ev) = rx.try_recv() {
+                        step = ev.is_import_step();
                         app.handle_event(ev);
                     }
                 }

@@ -47,7 +47,15 @@ pub fn enter() -> io::Result<(Term, Guard)> {
     terminal::enable_raw_mode()?;
     let guard = Guard;
     let mut out = io::stdout();
-    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+    // Cleared: a run killed before (SIGKILL) left its last screen in the alternate screen,
+    // and frames draw only what changes. (Not ratatui's `clear`, which asks the terminal
+    // where the cursor is: some terminals never answer.)
+    execute!(
+        out,
+        EnterAlternateScreen,
+        terminal::Clear(terminal::ClearType::All),
+        EnableBracketedPaste
+    )?;
     let term = Terminal::new(CrosstermBackend::new(out))?;
     Ok((term, guard))
 }

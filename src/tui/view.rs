@@ -12,7 +12,8 @@ use super::keys::{self, SESSION};
 use super::screens::done::DoneState;
 use super::theme;
 use crate::t;
-use crate::tui::widgets::{fit, fits};
+use crate::tui::widgets::{fit, fits, wrapped};
+use ratatui::style::Style;
 
 /// The smallest terminal the layout is made for.
 pub const MIN_WIDTH: u16 = 80;
@@ -46,23 +47,48 @@ pub fn render(app: &App, frame: &mut Frame) {
     let with_chrome = done_as_form
         || matches!(
             app.screen,
-            Screen::Form | Screen::Records | Screen::Dashboard | Screen::Upload
+            Screen::Form
+                | Screen::Records
+                | Screen::Dashboard
+                | Screen::Upload
+                | Screen::Import
+                | Screen::Settings
         );
-    let [header, body, status] = Layout::vertical([
-        Constraint::Length(if with_chrome { 1 } else { 0 }),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let layout = |status_rows: u16| {
+        Layout::vertical([
+            Constraint::Length(if with_chrome { 1 } else { 0 }),
+            Constraint::Min(1),
+            Constraint::Length(status_rows),
+        ])
+        .areas::<3>(area)
+    };
+    let inner_of = |body: Rect| {
+        Rect::new(
+            body.x + 1,
+            body.y,
+            body.width.saturating_sub(2),
+            body.height,
+        )
+    };
+    // What the status line must say decides its height: a message is never cut, a second
+    // row is taken when it needs one.
+    let form_shown = app.screen == Screen::Form || done_as_form;
+    let overflow = form_shown
+        .then(|| {
+            app.form
+                .overflow(form_rect(app, inner_of(layout(1)[1])), lang)
+        })
+        .flatten();
+    let message = status_message(app, overflow);
+    let rows = match &message {
+        Some((m, _)) => crate::tui::widgets::wrapped_lines(m, area.width.saturating_sub(2), 3),
+        None => 1,
+    };
+    let [header, body, status] = layout(rows);
     if with_chrome {
         render_header(app, frame, header);
     }
-    let inner = Rect::new(
-        body.x + 1,
-        body.y,
-        body.width.saturating_sub(2),
-        body.height,
-    );
+    let inner = inner_of(body);
     match app.screen {
         Screen::Setup => app.setup.render(frame, inner),
         Screen::Unlock | Screen::Locked => app.unlock.render(frame, inner, lang),
@@ -76,8 +102,10 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Records => app.records.render(frame, inner, lang),
         Screen::Dashboard => app.dashboard.render(frame, inner, lang),
         Screen::Upload => app.upload.render(frame, inner, lang),
+        Screen::Import => app.import.render(frame, inner, lang),
+        Screen::Settings => app.settings.render(frame, inner, lang),
     }
-    render_status(app, frame, status);
+    render_status(app, frame, status, message);
     if let Some(p) = &app.needs {
         p.render(frame, body, lang);
     }
@@ -134,6 +162,14 @@ fn beside_form(app: &App, area: Rect) -> Option<(&DoneState, Option<(Rect, Rect)
     Some((d, split))
 }
 
+/// Where the form is drawn in `area`: beside the last card, or the whole of it.
+fn form_rect(app: &App, area: Rect) -> Rect {
+    match beside_form(app, area) {
+        Some((_, Some((form, _)))) => form,
+        _ => area,
+    }
+}
+
 /// The form, with the last card beside it, or its number and keys in the title row where
 /// the card does not fit.
 fn render_form(app: &App, frame: &mut Frame, area: Rect, lang: crate::i18n::Lang) {
@@ -160,28 +196,44 @@ fn render_form(app: &App, frame: &mut Frame, area: Rect, lang: crate::i18n::Lang
     }
 }
 
-/// The screens' tabs, each with the key that goes there (from the app's key list).
+/// The screens' tabs, each with the key that goes there (from the app's key list). Where
+/// they do not all fit (English at 80 columns), the tabs not shown now give their key only.
 fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     let lang = app.lang;
-    let mut spans = Vec::new();
-    for b in SESSION {
-        let (Action::Goto(screen), Some(text)) = (&b.cmd, b.help) else {
-            continue;
-        };
-        let style = if app.screen == *screen {
-            theme::tab_active()
-        } else {
-            theme::dim()
-        };
-        let label = crate::i18n::text(lang, text);
-        spans.push(Span::styled(format!(" {} {label} ", b.label()), style));
-        spans.push(Span::raw(" "));
+    let tabs = |short: bool| {
+        let mut spans = Vec::new();
+        for b in SESSION {
+            let (Action::Goto(screen), Some(text)) = (&b.cmd, b.help) else {
+                continue;
+            };
+            let active = app.screen == *screen;
+            let style = if active {
+                theme::tab_active()
+            } else {
+                theme::dim()
+            };
+            // the first key only (F11, not F11/Alt-S: that is in the help)
+            let key = b.keys.first().map(|k| k.label()).unwrap_or_default();
+            let label = crate::i18n::text(lang, text);
+            let text = if short && !active {
+                format!(" {key} ")
+            } else {
+                format!(" {key} {label} ")
+            };
+            spans.push(Span::styled(text, style));
+            spans.push(Span::raw(" "));
+        }
+        spans
+    };
+    let width = |spans: &[Span]| spans.iter().map(|s| s.width()).sum::<usize>();
+    let mut spans = tabs(false);
+    if width(&spans) > area.width as usize {
+        spans = tabs(true);
     }
     if let Some(s) = &app.session {
         let place = crate::member::text::display_safe(&s.config.place).into_owned();
         let union = crate::member::text::display_safe(&s.config.union).into_owned();
-        let used: usize = spans.iter().map(|s| s.width()).sum();
-        let room = (area.width as usize).saturating_sub(used);
+        let room = (area.width as usize).saturating_sub(width(&spans));
         spans.push(Span::styled(
             fit(&format!(" {place} · {union}"), room).into_owned(),
             theme::dim(),
@@ -192,16 +244,39 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         .set_line(area.x, area.y, &Line::from(spans), area.width);
 }
 
-fn render_status(app: &App, frame: &mut Frame, area: Rect) {
+/// What the status line must say instead of the app's keys: a message that went wrong, a
+/// form's message too long for its place (`overflow`), news. Nothing on the lock screen.
+fn status_message(app: &App, overflow: Option<String>) -> Option<(String, Style)> {
+    if app.screen == Screen::Locked {
+        return None;
+    }
+    let on_blue = |s: Style| s.bg(ratatui::style::Color::Blue);
+    match (&app.message, overflow) {
+        // both: the form's message after what went wrong (two groups, wrapped apart)
+        (Some((m, Tone::Bad)), Some(whole)) => {
+            Some((format!("{m}  {whole}"), on_blue(theme::error())))
+        }
+        (Some((m, Tone::Bad)), None) => Some((m.clone(), on_blue(theme::error()))),
+        (_, Some(whole)) => Some((whole, on_blue(theme::warn()))),
+        (Some((m, Tone::Good | Tone::Info)), _) => Some((m.clone(), theme::status())),
+        (None, None) => None,
+    }
+}
+
+/// The status line: the day's figures, then the message (wrapped on the rows the layout gave
+/// it, the figures left out when both do not fit) or the app's keys.
+fn render_status(app: &App, frame: &mut Frame, area: Rect, message: Option<(String, Style)>) {
     let lang = app.lang;
     let buf = frame.buffer_mut();
-    buf.set_stringn(
-        area.x,
-        area.y,
-        " ".repeat(area.width as usize),
-        area.width as usize,
-        theme::status(),
-    );
+    for y in area.y..area.y + area.height {
+        buf.set_stringn(
+            area.x,
+            y,
+            " ".repeat(area.width as usize),
+            area.width as usize,
+            theme::status(),
+        );
+    }
     // No figures on the lock screen: nothing shown until the passphrase is typed.
     let left = if app.session.is_some() && app.screen != Screen::Locked {
         let c = &app.counts;
@@ -217,33 +292,30 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         String::new()
     };
     let width = area.width as usize;
-    let (msg, style, is_message) = match &app.message {
-        Some((m, Tone::Bad)) if app.screen != Screen::Locked => (
-            m.clone(),
-            theme::error().bg(ratatui::style::Color::Blue),
-            true,
-        ),
-        Some((m, Tone::Good | Tone::Info)) if app.screen != Screen::Locked => {
-            (m.clone(), theme::status(), true)
-        }
-        _ => {
-            let room =
-                width.saturating_sub(unicode_width::UnicodeWidthStr::width(left.as_str()) + 2);
-            (key_hints(app, room), theme::status(), false)
-        }
+    let Some((msg, style)) = message else {
+        let room = width.saturating_sub(unicode_width::UnicodeWidthStr::width(left.as_str()) + 2);
+        let line = format!("{left}  {}", key_hints(app, room));
+        let line = if left.is_empty() {
+            format!(" {}", line.trim_start())
+        } else {
+            line
+        };
+        buf.set_stringn(area.x, area.y, fit(&line, width), width, theme::status());
+        return;
     };
-    // A message the operator must read wins over the day's figures when both do not fit;
-    // the key hints are what gets cut.
-    let left = if is_message && !left.is_empty() && !fits(&format!("{left}  {msg}"), width) {
-        String::new()
-    } else {
-        left
-    };
-    let left_w = unicode_width::UnicodeWidthStr::width(left.as_str());
-    buf.set_stringn(area.x, area.y, fit(&left, width), width, theme::status());
-    let msg_x = if left.is_empty() { 1 } else { left_w + 2 };
-    if msg_x < width {
-        let room = width - msg_x;
-        buf.set_stringn(area.x + msg_x as u16, area.y, fit(&msg, room), room, style);
+    // A message the operator must read wins over the day's figures when both do not fit.
+    if !left.is_empty() && fits(&format!("{left}  {msg}"), width) {
+        let left_w = unicode_width::UnicodeWidthStr::width(left.as_str());
+        buf.set_stringn(area.x, area.y, &left, width, theme::status());
+        let room = width - left_w - 2;
+        buf.set_stringn(area.x + left_w as u16 + 2, area.y, &msg, room, style);
+        return;
     }
+    let text_area = Rect::new(
+        area.x + 1,
+        area.y,
+        area.width.saturating_sub(2),
+        area.height,
+    );
+    wrapped(buf, text_area, &msg, style);
 }

@@ -2,6 +2,7 @@
 //! records, the day's figures. Each worker is a thread with its own database connection; it
 //! reports back through the app's one event channel as typed messages.
 
+use std::collections::HashSet;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
@@ -10,9 +11,9 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use super::event::AppEvent;
 use crate::member::MemberInput;
 use crate::printer::{PrintJob, PrintOutcome};
+use crate::store::booth_day::{self, BoothFigures};
 use crate::store::members::Summary;
-use crate::store::stats::DayFigures;
-use crate::store::{Store, StoreError, drafts, members, stats};
+use crate::store::{Store, StoreError, drafts, members};
 
 /// What workers report.
 #[derive(Debug)]
@@ -27,13 +28,27 @@ pub enum WorkerMsg {
     Search {
         seq: u64,
         first_page: bool,
-        rows: Result<Vec<Summary>, String>,
+        /// The page, and which of its rows a roster brought in.
+        rows: Result<(Vec<Summary>, HashSet<i64>), String>,
     },
-    Figures(Result<Box<DayFigures>, String>),
+    Figures(Result<Box<BoothFigures>, String>),
     UploadProgress(crate::sync::Progress),
     UploadFinished(Result<Box<crate::sync::UploadReport>, crate::sync::UploadError>),
     Cards(super::screens::cards::CardsProgress),
     CardsFinished(super::screens::cards::CardsDone),
+    /// A roster file read (or why not, in words).
+    RosterRead {
+        path: std::path::PathBuf,
+        roster: Result<Box<crate::roster::Roster>, String>,
+    },
+    /// The import's next chunk is due (sent by the app to itself, so keys and frames come
+    /// between chunks).
+    ImportStep,
+    /// The settings' test print: the answer in words, and whether it printed.
+    TestPrinted {
+        message: String,
+        ok: bool,
+    },
 }
 
 pub enum DraftReq {
@@ -52,6 +67,8 @@ pub struct SearchReq {
 
 pub struct Workers {
     events: Sender<AppEvent>,
+    /// The data folder: where a card PDF being written is noted (see `export::partial`).
+    data_dir: std::path::PathBuf,
     draft: Sender<DraftReq>,
     draft_thread: Option<JoinHandle<()>>,
     print: Sender<PrintJob>,
@@ -117,6 +134,7 @@ impl Workers {
         let data_dir = store.dir().to_path_buf();
         let search_conn = store.second_connection()?;
         let stats_conn = store.second_connection()?;
+        let print_conn = store.second_connection()?;
 
         let (draft, draft_rx) = mpsc::channel::<DraftReq>();
         let events_for_upload = events.clone();
@@ -171,6 +189,18 @@ impl Workers {
                 // Every job is printed: two reprints are two slips.
                 while let Ok(job) = print_rx.recv() {
                     let outcome = job.run();
+                    // printed on paper: a day's batch print leaves it out unless asked
+                    if outcome.printed()
+                        && let Err(e) = crate::store::batch::mark_done(
+                            &print_conn,
+                            crate::printer::batch::KIND,
+                            &job.member_no,
+                            "registration",
+                            &crate::store::now(),
+                        )
+                    {
+                        tracing::warn!(error = %e, "slip printed, not recorded as printed");
+                    }
                     let _ = ev.send(AppEvent::Worker(WorkerMsg::Printed {
                         member_no: job.member_no.clone(),
                         outcome,
@@ -192,6 +222,10 @@ impl Workers {
                         req.before,
                         super::screens::records::PAGE,
                     )
+                    .and_then(|rows| {
+                        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                        Ok((rows, booth_day::imported_among(&search_conn, &ids)?))
+                    })
                     .map_err(|e| e.to_string());
                     let _ = ev.send(AppEvent::Worker(WorkerMsg::Search {
                         seq: req.seq,
@@ -208,7 +242,7 @@ impl Workers {
             .spawn(move || {
                 while let Ok(first) = stats_rx.recv() {
                     let day = latest(&stats_rx, first);
-                    let f = stats::day_figures(&stats_conn, day)
+                    let f = booth_day::figures(&stats_conn, day)
                         .map(Box::new)
                         .map_err(|e| e.to_string());
                     let _ = events.send(AppEvent::Worker(WorkerMsg::Figures(f)));
@@ -218,6 +252,7 @@ impl Workers {
 
         Ok(Workers {
             events: events_for_upload,
+            data_dir: store.dir().to_path_buf(),
             draft,
             draft_thread: Some(draft_thread),
             print,
@@ -283,6 +318,7 @@ impl Workers {
         lang: crate::i18n::Lang,
     ) {
         let ev = self.events.clone();
+        let data_dir = self.data_dir.clone();
         let _ = std::thread::Builder::new()
             .name("cards".into())
             .spawn(move || {
@@ -292,6 +328,7 @@ impl Workers {
                 };
                 let done = super::batch::run(
                     &conn,
+                    &data_dir,
                     &config,
                     &job,
                     &*revoked,

@@ -64,7 +64,7 @@ impl App {
     pub(super) fn refresh_counts(&mut self) {
         let today = self.now().date_naive();
         if let Some(s) = &self.session
-            && let Ok(c) = s.store.status_counts(today)
+            && let Ok(c) = s.store.booth_counts(today)
         {
             self.counts = c;
         }

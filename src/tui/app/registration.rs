@@ -1,14 +1,14 @@
 //! Registering: the form's draft and look-up, submit, the done screen and its slip, and the
 //! records (open, edit, void), which come back to the form.
 
-use super::{App, Screen, Tone};
+use super::{Action, App, Screen, Tone};
 use crate::card::MemberNo;
 use crate::member::Field;
 use crate::member::text::display_safe;
 use crate::printer::PrintJob;
 use crate::store::{RegisterError, StoredMember};
 use crate::t;
-use crate::tui::screens::done::DoneState;
+use crate::tui::screens::done::{CardContext, DoneState, PrintStatus};
 use crate::tui::screens::form::{self, FormState};
 
 impl App {
@@ -38,6 +38,17 @@ impl App {
     pub(super) fn submit(&mut self) {
         let now = self.now();
         self.form.today = now.date_naive();
+        // registered here already: that, and the reprint, is all there is to say (not also
+        // the consent nobody needs to give again)
+        if self.form.is_duplicate() {
+            let text = t!(
+                self.lang,
+                "form.already_registered",
+                key = form::reprint_key()
+            );
+            self.say(text, Tone::Bad);
+            return;
+        }
         let v = match self.form.validated() {
             Ok(v) => v,
             Err(errors) => {
@@ -69,7 +80,20 @@ impl App {
                     self.finish_edit(m);
                 } else {
                     s.workers.clear_draft();
-                    self.show_done(m, v.warnings.iter().map(|w| w.message(self.lang)).collect());
+                    self.submitted_at = Some(std::time::Instant::now());
+                    // the doubts said as the fields were left, kept with the card: the
+                    // record can still be corrected from F3
+                    let notes =
+                        v.warnings
+                            .iter()
+                            .map(|w| w.message(self.lang))
+                            .chain(
+                                self.form.doubts().into_iter().map(|(f, d)| {
+                                    form::FormNotice::Doubtful(f, d).message(self.lang)
+                                }),
+                            )
+                            .collect();
+                    self.show_done(m, notes);
                     // The record is stored and the done screen keeps its own copy of what it
                     // shows, so the form starts the next member now: whichever way the
                     // operator leaves (Enter, F3 then F2, Ctrl-Q), the submitted person is
@@ -96,8 +120,9 @@ impl App {
         }
     }
 
-    fn show_done(&mut self, m: StoredMember, notes: Vec<String>) {
-        let Some(s) = &self.session else { return };
+    /// A record's card as the done screen shows it: number, name, date, QR code.
+    fn card_of(&self, m: &StoredMember) -> Option<DoneState> {
+        let s = self.session.as_ref()?;
         // as on the slip: the URL form when the office's page address is set, so a phone
         // camera opens the page
         let payload = m.qr_text(
@@ -111,10 +136,44 @@ impl App {
             .map(|x| display_safe(&x.name).into_owned())
             .unwrap_or_default();
         let date = t!(self.lang, "slip.date", date = m.event_date);
-        let card = payload
+        payload
             .ok()
-            .and_then(|p| DoneState::new(m.member_no.clone(), name, date, &p));
-        let Some(mut card) = card else {
+            .and_then(|p| DoneState::new(m.member_no.clone(), name, date, &p))
+    }
+
+    /// The newest booth sign-up's card, at hand for F7 after a restart (not shown).
+    pub(super) fn restore_last_card(&mut self) {
+        let Some(s) = &self.session else { return };
+        let Ok(Some(no)) = s.store.last_booth_record() else {
+            return;
+        };
+        if let Ok(Some(m)) = s.store.get(&no)
+            && let Some(mut card) = self.card_of(&m)
+        {
+            card.print = PrintStatus::Earlier;
+            self.done = Some(card);
+        }
+    }
+
+    /// A record's QR code on screen again, from its view in the records list.
+    pub(super) fn show_record_card(&mut self, no: &MemberNo) {
+        let Some(s) = &self.session else { return };
+        match s.store.get(no) {
+            Ok(Some(m)) if m.may_print() => match self.card_of(&m) {
+                Some(mut card) => {
+                    card.print = PrintStatus::Earlier;
+                    card.context = CardContext::Record;
+                    self.records.card = Some(card);
+                }
+                None => self.say(t!(self.lang, "done.no_qr"), Tone::Bad),
+            },
+            Ok(_) => self.say(t!(self.lang, "cli.no_member", member_no = no), Tone::Bad),
+            Err(e) => self.say(e.message(self.lang), Tone::Bad),
+        }
+    }
+
+    fn show_done(&mut self, m: StoredMember, notes: Vec<String>) {
+        let Some(mut card) = self.card_of(&m) else {
             self.say(t!(self.lang, "done.no_qr"), Tone::Bad);
             return;
         };
@@ -180,7 +239,8 @@ impl App {
     pub(super) fn load_employers(&mut self) {
         let today = self.now().date_naive();
         if let Some(s) = &self.session {
-            self.form.employers = s.store.recent_employers(today, 8).unwrap_or_default();
+            // booth sign-ups only: a roster imported today is not the depot of the day
+            self.form.employers = s.store.todays_employers(today, 8).unwrap_or_default();
         }
     }
 
@@ -215,10 +275,14 @@ impl App {
     pub(super) fn void_record(&mut self, no: &MemberNo, reason: &str) {
         let now = self.now();
         let Some(s) = &mut self.session else { return };
-        match s.store.void(no, reason, &now) {
+        // also a record the office has: the next upload has it revoked there
+        match s.store.void_record(no, reason, &now) {
             Ok(()) => {
                 self.records.detail = s.store.get(no).ok().flatten();
                 self.refresh_counts();
+                // the list shows the void at once, behind the record
+                let req = self.records.refresh();
+                self.update(Action::Search(req));
                 // a voided record's employer is often the mistake: no longer suggested
                 self.load_employers();
                 self.say(t!(self.lang, "cli.voided", member_no = no), Tone::Good);
@@ -239,6 +303,9 @@ impl App {
         self.restore_stashed_form();
         self.records.detail = Some(m.clone());
         self.screen = Screen::Records;
+        // the list shows the edit at once, behind the record
+        let req = self.records.refresh();
+        self.update(Action::Search(req));
         self.say(
             t!(self.lang, "records.saved", member_no = m.member_no),
             Tone::Good,

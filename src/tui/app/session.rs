@@ -112,6 +112,8 @@ impl App {
         self.purge();
         self.refresh_counts();
         self.look_up_person();
+        // F7 shows the last member's code again, also after a restart
+        self.restore_last_card();
     }
 
     pub(super) fn unlock_idle(&mut self, pass: Zeroizing<String>) {

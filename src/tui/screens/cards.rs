@@ -32,10 +32,12 @@ pub enum Target {
 /// What the worker reports.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CardsProgress {
-    /// The records were chosen: `total` cards to make, `skipped` left out (revoked).
+    /// The records were chosen: `total` cards to make; left out, those the office `revoked`
+    /// and those `voided` on this laptop.
     Selected {
         total: usize,
-        skipped: usize,
+        revoked: usize,
+        voided: usize,
     },
     /// `done` of `total` made (printed, or written to the PDF).
     Card {
@@ -147,7 +149,9 @@ pub struct CardsState {
     pub printer: Option<String>,
     pub phase: Phase,
     /// Left out because the office revoked them.
-    pub skipped: usize,
+    pub revoked: usize,
+    /// Left out because they were voided on this laptop.
+    pub voided: usize,
     /// Why Enter did not start (an empty file name…).
     pub error: Option<Problem>,
     cancel: Arc<AtomicBool>,
@@ -165,7 +169,8 @@ impl CardsState {
             path,
             printer,
             phase: Phase::Choosing,
-            skipped: 0,
+            revoked: 0,
+            voided: 0,
             error: None,
             cancel: Arc::new(AtomicBool::new(false)),
             go_on: Arc::new(AtomicBool::new(false)),
@@ -275,9 +280,14 @@ impl CardsState {
             return;
         };
         match p {
-            CardsProgress::Selected { total: t, skipped } => {
+            CardsProgress::Selected {
+                total: t,
+                revoked,
+                voided,
+            } => {
                 *total = t;
-                self.skipped = skipped;
+                self.revoked = revoked;
+                self.voided = voided;
             }
             CardsProgress::Card { done: d, total: t } => {
                 *done = d;
@@ -449,8 +459,12 @@ impl CardsState {
                 }
             }
         }
-        if self.skipped > 0 {
-            let text = t!(lang, "cards.skipped_revoked", count = self.skipped);
+        // voided here and revoked by the office, each said as what it is
+        let left_out = [
+            (self.voided > 0).then(|| t!(lang, "cards.skipped_voided", count = self.voided)),
+            (self.revoked > 0).then(|| t!(lang, "cards.skipped_revoked", count = self.revoked)),
+        ];
+        for text in left_out.into_iter().flatten() {
             buf.set_stringn(area.x, y.min(bottom), text, width, theme::dim());
             y += 1;
         }
@@ -532,7 +546,8 @@ mod tests {
         let (cancel, go_on) = c.begin();
         c.progress(CardsProgress::Selected {
             total: 120,
-            skipped: 1,
+            revoked: 1,
+            voided: 2,
         });
         c.progress(CardsProgress::Card {
             done: 30,

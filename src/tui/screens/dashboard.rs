@@ -21,7 +21,10 @@ use crate::tui::widgets::fit;
 
 #[derive(Clone, Debug, Default)]
 pub struct DashboardState {
+    /// Booth sign-ups only (see [`crate::store::booth_day::figures`]).
     pub figures: Option<DayFigures>,
+    /// The day's workers a roster brought in: named apart, never in sign-ups or conversion.
+    pub imported: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +95,17 @@ impl DashboardState {
             )),
             Line::styled(last, theme::dim()),
         ];
+        let mut lines = lines;
+        if self.imported > 0 {
+            // on the counts' line, after them: the roster is not the booth's work
+            lines[1].push_span(ratatui::text::Span::styled(
+                format!(
+                    "  {}",
+                    t!(lang, "dashboard.imported", imported = self.imported)
+                ),
+                theme::dim(),
+            ));
+        }
         Paragraph::new(lines).render(top, buf);
 
         let bars: Vec<Bar> = shown_hours(&f.per_hour)

@@ -30,7 +30,22 @@ use crate::tui::widgets::{fit, fits, wrapped};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PrintStatus {
     Printing,
-    Done { ok: bool, message: String },
+    Done {
+        ok: bool,
+        message: String,
+    },
+    /// Printed at registration, before this session (the card F7 shows after a restart, or a
+    /// record's card from the records list).
+    Earlier,
+}
+
+/// Where the card is shown from: the registration just done, or a record of the list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CardContext {
+    #[default]
+    Registered,
+    /// From a record's view in the records list (F3): Esc goes back there.
+    Record,
 }
 
 #[derive(Clone, Debug)]
@@ -46,6 +61,7 @@ pub struct DoneState {
     pub qr_compact: QrMatrix,
     pub print: PrintStatus,
     pub notes: Vec<String>,
+    pub context: CardContext,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +90,18 @@ const KEYS: &[Binding<Cmd>] = &[
     Binding::new(Cmd::Stay, &[Key::ctrl('s')]),
 ];
 
+/// The keys of a record's card shown from the records list: none of them text either.
+const RECORD: &[Binding<Cmd>] = &[
+    Binding::new(Cmd::Next, &[ESC])
+        .also(&[ENTER])
+        .hint("keys.done.back")
+        .help("help.records.back"),
+    Binding::new(Cmd::Reprint, &[f(8)])
+        .also(&[Key::char('p')])
+        .hint("keys.reprint")
+        .help("help.done.reprint"),
+];
+
 /// The last card's keys while the next member is typed in the form (which has F8 first for
 /// a person it finds already registered).
 const BESIDE_FORM: &[Binding<Cmd>] = &[
@@ -90,6 +118,11 @@ pub fn help(lang: Lang) -> Vec<String> {
     let mut lines = vec![t!(lang, "done.type_next").to_string()];
     lines.extend(keys::help_lines(KEYS, lang));
     lines
+}
+
+/// F1 on a record's card shown from the records list.
+pub fn help_as_record(lang: Lang) -> Vec<String> {
+    keys::help_lines(RECORD, lang)
 }
 
 /// F1 on the form while the last card is at hand.
@@ -111,7 +144,18 @@ impl DoneState {
             qr_compact: QrMatrix::encode_compact(payload).ok()?,
             print: PrintStatus::Printing,
             notes: Vec::new(),
+            context: CardContext::Registered,
         })
+    }
+
+    /// A record's card from the records list: Esc (or Enter) goes back, F8 reprints. What the
+    /// list does with the key: `Some(action)`, `None` taken.
+    pub fn handle_key_as_record(&self, key: &KeyEvent) -> Option<Option<Action>> {
+        match keys::find(RECORD, key, |_| true) {
+            Some(Cmd::Next) => Some(None),
+            Some(Cmd::Reprint) => Some(Some(Action::Reprint(self.member_no.clone()))),
+            _ => None,
+        }
     }
 
     /// On the done screen. What it leaves (`Pass`) and the app does not take either is the
@@ -182,6 +226,13 @@ impl DoneState {
     fn print_line(&self, lang: Lang) -> (String, ratatui::style::Style) {
         match &self.print {
             PrintStatus::Printing => (t!(lang, "done.printing").to_string(), theme::dim()),
+            PrintStatus::Earlier => {
+                let text = match self.context {
+                    CardContext::Registered => t!(lang, "done.earlier"),
+                    CardContext::Record => t!(lang, "done.record_earlier"),
+                };
+                (text.to_string(), theme::dim())
+            }
             PrintStatus::Done { ok, message } => (
                 message.clone(),
                 if *ok { theme::ok() } else { theme::warn() },
@@ -284,7 +335,11 @@ impl DoneState {
             buf.set_stringn(area.x + 1, *y, s, left_w.saturating_sub(1) as usize, style);
             *y += 1;
         };
-        put(buf, &mut y, t!(lang, "done.title"), theme::ok().bold());
+        let title = match self.context {
+            CardContext::Registered => t!(lang, "done.title"),
+            CardContext::Record => t!(lang, "done.record_title"),
+        };
+        put(buf, &mut y, title, theme::ok().bold());
         y += 1;
         put(buf, &mut y, &self.name, theme::title());
         y += 1;
@@ -308,11 +363,17 @@ impl DoneState {
         let text_w = left_w.saturating_sub(1);
         // the keys wrap between "key action" groups, never inside one; above them, that
         // typing starts the next member
+        let list = match self.context {
+            CardContext::Registered => KEYS,
+            CardContext::Record => RECORD,
+        };
         let mut keys = key_lines(
-            &keys::hint_line(KEYS, lang, "   ", |_| true),
+            &keys::hint_line(list, lang, "   ", |_| true),
             text_w as usize,
         );
-        keys.insert(0, t!(lang, "done.type_next").to_string());
+        if self.context == CardContext::Registered {
+            keys.insert(0, t!(lang, "done.type_next").to_string());
+        }
         let keys_y = (area.y + area.height.saturating_sub(1)).saturating_sub(keys.len() as u16);
         // what happened to the slip, and any warnings: wrapped at words (a path where it
         // must), down to the key lines
@@ -373,6 +434,7 @@ mod tests {
     fn the_lists_strings_exist() {
         keys::assert_strings_exist(KEYS);
         keys::assert_strings_exist(BESIDE_FORM);
+        keys::assert_strings_exist(RECORD);
     }
 
     #[test]

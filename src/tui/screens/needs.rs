@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph, Widget};
+use ratatui::widgets::{Block, Paragraph, Widget};
 
 use crate::i18n::Lang;
 use crate::member::options::{Choice, ListKind};
@@ -102,7 +102,7 @@ impl NeedsPicker {
             h,
         );
         let buf = frame.buffer_mut();
-        Clear.render(r, buf);
+        crate::tui::widgets::clear_box(buf, r);
         Paragraph::new(lines)
             .block(
                 Block::bordered()

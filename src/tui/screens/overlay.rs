@@ -5,7 +5,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph, Widget};
+use ratatui::widgets::{Block, Paragraph, Widget};
 
 use crate::i18n::Lang;
 use crate::t;
@@ -75,7 +75,7 @@ impl Overlay {
             h,
         );
         let buf = frame.buffer_mut();
-        Clear.render(r, buf);
+        crate::tui::widgets::clear_box(buf, r);
         Paragraph::new(lines.into_iter().map(Line::from).collect::<Vec<_>>())
             .block(
                 Block::bordered()

@@ -1,6 +1,10 @@
 //! Records: search by name, member number or the last four digits of a phone; a list that
-//! pages through a million records with indexed queries run off the UI thread; a view with the
-//! ID number masked; edit while not uploaded, void with a reason, reprint.
+//! pages through a million records with indexed queries run off the UI thread (a roster's
+//! workers marked as imported); a view with the ID number masked, label and value apart; edit
+//! while not uploaded; void with a reason, also once uploaded (the office revokes the number at
+//! the next upload); reprint; the QR code on screen again.
+
+use std::collections::HashSet;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
@@ -26,6 +30,7 @@ use crate::tui::widgets::input::{Edit, TextInput};
 use crate::tui::workers::SearchReq;
 
 use super::cards::{CardsKey, CardsState};
+use super::done::DoneState;
 use crate::store::members::ListFilter;
 
 pub const PAGE: usize = 50;
@@ -34,7 +39,11 @@ pub const PAGE: usize = 50;
 pub struct RecordsState {
     pub query: TextInput,
     pub rows: Vec<Summary>,
+    /// Ids of the rows a roster brought in (`booth import`, the import screen).
+    pub imported: HashSet<i64>,
     pub selected: usize,
+    /// The next first page keeps the row selected (a refresh after an edit or a void).
+    keep_selection: bool,
     /// The search whose answer is awaited (answers to older searches are dropped).
     pub seq: u64,
     pub loading: bool,
@@ -44,6 +53,8 @@ pub struct RecordsState {
     pub void_reason: Option<TextInput>,
     /// "Print these cards" for the day or employer the search names.
     pub cards: Option<CardsState>,
+    /// The open record's QR code on screen (Q/F7 on the record).
+    pub card: Option<DoneState>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +96,8 @@ enum DetailCmd {
     Edit,
     Void,
     Reprint,
+    /// The record's QR code on screen again, for the worker to scan.
+    Card,
     Back,
 }
 
@@ -100,6 +113,10 @@ const DETAIL: &[Binding<DetailCmd>] = &[
         .also(&[f(8)])
         .hint("keys.reprint")
         .help("help.records.reprint"),
+    Binding::new(DetailCmd::Card, &[Key::char('q')])
+        .also(&[f(7)])
+        .hint("keys.records.card")
+        .help("help.records.card"),
     Binding::new(DetailCmd::Back, &[ESC])
         .also(&[BACKSPACE])
         .hint("keys.back_plain")
@@ -123,13 +140,16 @@ impl Default for RecordsState {
         RecordsState {
             query: TextInput::new(40),
             rows: Vec::new(),
+            imported: HashSet::new(),
             selected: 0,
+            keep_selection: false,
             seq: 0,
             loading: false,
             exhausted: false,
             detail: None,
             void_reason: None,
             cards: None,
+            card: None,
         }
     }
 }
@@ -139,6 +159,7 @@ impl RecordsState {
     pub fn show_list(&mut self) {
         self.detail = None;
         self.void_reason = None;
+        self.card = None;
     }
 
     /// A new search from the first page.
@@ -166,8 +187,21 @@ impl RecordsState {
         }))
     }
 
-    /// A page of results arrived.
-    pub fn results(&mut self, seq: u64, first_page: bool, rows: Vec<Summary>) {
+    /// The same search again from the first page, the selection kept: what an edit or a void
+    /// changed shows in the list at once.
+    pub fn refresh(&mut self) -> SearchReq {
+        self.keep_selection = true;
+        self.search()
+    }
+
+    /// A page of results arrived, with the ids of its rows a roster brought in.
+    pub fn results(
+        &mut self,
+        seq: u64,
+        first_page: bool,
+        rows: Vec<Summary>,
+        imported: HashSet<i64>,
+    ) {
         if seq != self.seq {
             return;
         }
@@ -175,9 +209,14 @@ impl RecordsState {
         self.exhausted = rows.len() < PAGE;
         if first_page {
             self.rows = rows;
-            self.selected = 0;
+            self.imported = imported;
+            if !std::mem::take(&mut self.keep_selection) {
+                self.selected = 0;
+            }
+            self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         } else {
             self.rows.extend(rows);
+            self.imported.extend(imported);
         }
     }
 
@@ -214,8 +253,10 @@ impl RecordsState {
 
     fn detail_enabled(d: &StoredMember, cmd: DetailCmd) -> bool {
         match cmd {
-            DetailCmd::Edit | DetailCmd::Void => d.may_edit(),
-            DetailCmd::Reprint => d.may_print(),
+            DetailCmd::Edit => d.may_edit(),
+            // once at the office too: the void goes there with the next upload
+            DetailCmd::Void => d.may_edit() || d.state == State::Uploaded && d.member.is_some(),
+            DetailCmd::Reprint | DetailCmd::Card => d.may_print(),
             DetailCmd::Back => true,
         }
     }
@@ -228,6 +269,17 @@ impl RecordsState {
                     Outcome::Taken
                 }
                 CardsKey::Other(o) => o,
+            };
+        }
+        if let Some(c) = &self.card {
+            return match c.handle_key_as_record(&key) {
+                Some(Some(a)) => Outcome::Do(a),
+                Some(None) => {
+                    self.card = None;
+                    Outcome::Taken
+                }
+                // the app's keys (F2, Ctrl-Q…) still work; text is nobody's here
+                None => Outcome::Pass,
             };
         }
         if self.void_reason.is_some() {
@@ -246,6 +298,7 @@ impl RecordsState {
                     Outcome::Taken
                 }
                 Some(DetailCmd::Reprint) => Outcome::Do(Action::Reprint(no)),
+                Some(DetailCmd::Card) => Outcome::Do(Action::ShowRecordCard(no)),
                 None => Outcome::Pass,
             };
         }
@@ -328,6 +381,9 @@ impl RecordsState {
         if self.cards.is_some() {
             return super::cards::help(lang);
         }
+        if self.card.is_some() {
+            return super::done::help_as_record(lang);
+        }
         match &self.detail {
             Some(_) => keys::help_lines(DETAIL, lang),
             None => {
@@ -340,6 +396,9 @@ impl RecordsState {
 
     pub fn render(&self, frame: &mut Frame, area: Rect, lang: Lang) {
         if let Some(c) = &self.cards {
+            return c.render(frame, area, lang);
+        }
+        if let Some(c) = &self.card {
             return c.render(frame, area, lang);
         }
         if let Some(d) = &self.detail {
@@ -407,7 +466,15 @@ impl RecordsState {
                         .map(|t| format!("…{t}"))
                         .unwrap_or_default(),
                     cell(&employer, employer_w),
-                    r.created_at.format("%m-%d %H:%M").to_string(),
+                    if self.imported.contains(&r.id) {
+                        format!(
+                            "{} {}",
+                            t!(lang, "records.imported_short"),
+                            r.created_at.format("%m-%d")
+                        )
+                    } else {
+                        r.created_at.format("%m-%d %H:%M").to_string()
+                    },
                     cell(r.state.label(lang), WIDTHS[5]),
                 ]);
                 if i == self.selected {
@@ -490,7 +557,11 @@ impl RecordsState {
                     t!(lang, "field.name").into(),
                     display_safe(&m.name).into_owned(),
                 ));
-                lines.push((m.document.kind.label(lang).into(), m.document.masked()));
+                // the type named in full with the number (a long type name is no label)
+                lines.push((
+                    t!(lang, "field.id_number").into(),
+                    format!("{} · {}", m.document.masked(), m.document.kind.label(lang)),
+                ));
                 lines.push((t!(lang, "field.phone").into(), mask_phone(&m.phone)));
                 lines.push((
                     t!(lang, "field.employer").into(),
@@ -520,36 +591,68 @@ impl RecordsState {
             t!(lang, "export.col.place").into(),
             display_safe(&d.event.place).into_owned(),
         ));
+        lines.push((
+            t!(lang, "records.source").into(),
+            if d.imported {
+                t!(lang, "records.source_roster")
+            } else {
+                t!(lang, "records.source_booth")
+            }
+            .into(),
+        ));
         lines.append(&mut optional);
+        // one label column as wide as the longest label and a gap (at most a third of the
+        // width; a longer label ends in …), so a label never runs into its value
+        let label_w = lines
+            .iter()
+            .map(|(k, _)| unicode_width::UnicodeWidthStr::width(k.as_str()))
+            .max()
+            .unwrap_or(0)
+            .min(area.width as usize / 3)
+            + 2;
         for (i, (k, v)) in lines.iter().enumerate() {
             let y = area.y + i as u16;
             if y >= area.y + area.height.saturating_sub(2) {
                 break;
             }
-            buf.set_stringn(area.x, y, k, 18, theme::label());
+            let room = label_w - 2;
+            buf.set_stringn(area.x, y, fit(k, room), room, theme::label());
+            let value_w = area.width.saturating_sub(label_w as u16) as usize;
             buf.set_stringn(
-                area.x + 18,
+                area.x + label_w as u16,
                 y,
-                v,
-                area.width.saturating_sub(18) as usize,
+                fit(v, value_w),
+                value_w,
                 theme::title(),
             );
         }
         let bottom = area.y + area.height.saturating_sub(1);
         if let Some(r) = &self.void_reason {
             let confirm = keys::label(VOID, |c| *c == VoidCmd::Confirm);
+            let prompt = t!(lang, "records.void_prompt", key = confirm);
+            let prompt_w = unicode_width::UnicodeWidthStr::width(prompt.as_str()) as u16 + 1;
+            // a record at the office already: what the void does there, said before Enter
+            if d.state == State::Uploaded {
+                buf.set_stringn(
+                    area.x,
+                    bottom - 2,
+                    fit(t!(lang, "records.void_uploaded"), area.width as usize),
+                    area.width as usize,
+                    theme::warn(),
+                );
+            }
             buf.set_stringn(
                 area.x,
                 bottom - 1,
-                t!(lang, "records.void_prompt", key = confirm),
-                24,
+                &prompt,
+                prompt_w as usize,
                 theme::warn(),
             );
             let p = r.render(
                 Rect::new(
-                    area.x + 24,
+                    area.x + prompt_w,
                     bottom - 1,
-                    40.min(area.width.saturating_sub(24)),
+                    40.min(area.width.saturating_sub(prompt_w)),
                     1,
                 ),
                 buf,

@@ -245,9 +245,12 @@ impl UploadState {
                 total,
                 accepted,
                 rejected,
+                remaining,
             } => {
                 self.done = done;
                 self.total = total;
+                // the queue as acknowledged so far, not as it was at the start
+                self.queued = remaining;
                 let secs = self
                     .started
                     .map_or(0.0, |t| t.elapsed().as_secs_f64())
@@ -411,8 +414,9 @@ mod tests {
             total: 60,
             accepted: 29,
             rejected: 1,
+            remaining: 30,
         });
-        assert_eq!((u.done, u.total), (30, 60));
+        assert_eq!((u.done, u.total, u.queued), (30, 60, 30));
         assert!(u.rate > 0.0);
         let (m, ok) = u.status.message(Lang::En).unwrap();
         assert!(ok && m.contains("29"), "{m}");

@@ -184,6 +184,25 @@ pub fn wrapped(
     lines.len() as u16
 }
 
+/// Clears `area` for a box drawn over the screen. A wide (Chinese) character just left of the
+/// box would have its right half under the box's border: the terminal erases such a
+/// character, so it is blanked here too, and the screen and the frame agree (no half
+/// character, no border pushed out of line).
+pub fn clear_box(buf: &mut ratatui::buffer::Buffer, area: ratatui::layout::Rect) {
+    use ratatui::widgets::Widget;
+    ratatui::widgets::Clear.render(area, buf);
+    if area.x == 0 {
+        return;
+    }
+    for y in area.y..area.y + area.height {
+        if let Some(cell) = buf.cell_mut((area.x - 1, y))
+            && unicode_width::UnicodeWidthStr::width(cell.symbol()) > 1
+        {
+            cell.set_symbol(" ");
+        }
+    }
+}
+
 /// Does `text` fit in `width` columns?
 pub fn fits(text: &str, width: usize) -> bool {
     unicode_width::UnicodeWidthStr::width(text) <= width
@@ -225,6 +244,19 @@ mod tests {
                 assert!(!line.starts_with(['）', ')', '，']), "{line:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_box_over_chinese_text_leaves_no_half_character() {
+        use ratatui::buffer::Buffer;
+        use ratatui::layout::Rect;
+        let mut buf = Buffer::empty(Rect::new(0, 0, 10, 1));
+        buf.set_string(0, 0, "工会工会工", ratatui::style::Style::default());
+        // a box from column 3: the character at 2–3 is cut by its left edge
+        clear_box(&mut buf, Rect::new(3, 0, 4, 1));
+        assert_eq!(buf[(0, 0)].symbol(), "工", "whole, left of the box");
+        assert_eq!(buf[(2, 0)].symbol(), " ", "cut by the border: blanked");
+        assert_eq!(buf[(3, 0)].symbol(), " ");
     }
 
     #[test]

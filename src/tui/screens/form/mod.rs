@@ -3,15 +3,18 @@
 //! Required fields first (name, ID number, phone, employer, consent), then the optional ones.
 //! Tab/Enter next, Shift-Tab (or Esc) previous. The ID number advances by itself at its full
 //! length (its error shown at once if it is wrong, so the next field's digits never grow it),
-//! the phone once complete and valid; the Enter a card reader sends after the number is then
-//! swallowed (a Tab never is: it is the operator's), so a reader typing at full speed fills
-//! the form without a lost or doubled step. Y on the consent field is the worker's yes and
-//! submits. Pick lists take one key per choice. Errors appear beside a field once it was left.
+//! the phone once complete and valid. The Tab or Enter that follows such a move confirms it and
+//! is taken (a card reader's Enter, a typist's habitual Tab), so neither a reader at full speed
+//! nor a typist's Tab after every field loses or doubles a step. Y on the consent field is the
+//! worker's yes and submits. Pick lists take one key per choice. Errors appear beside a field
+//! once it was left; so do plausibility warnings ([`plausible`]), which never block a submit.
+//! Text typed where no text goes (the consent, a pick list) is refused with a message.
 //!
 //! Every field is a [`member::Field`](crate::member::Field) with a [`Kind`] (text, pick list,
 //! yes/no, consent, several picks); the kind takes the keys the form leaves to the field.
 
 mod fields;
+pub mod plausible;
 mod view;
 
 use std::collections::BTreeSet;
@@ -19,12 +22,13 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent};
 
-pub use fields::{Consent, Kind, MultiPick, Pick, YesNo, consent_key};
+pub use fields::{Consent, Kind, MultiPick, Pick, YesNo, consent_key, consent_submits};
+pub use plausible::Doubt;
 
 use super::Outcome;
 use crate::card::MemberNo;
 use crate::i18n::{self, Lang};
-use crate::member::document::parse_document;
+use crate::member::document::{normalize_number, parse_document};
 use crate::member::entry::{
     id_at_full_length, id_over_full_length, kind_while_typing, phone_complete,
 };
@@ -137,6 +141,72 @@ fn shown_at(field: Field) -> Field {
     }
 }
 
+/// What the form has to say in the status line after a key (worded by the app, which knows
+/// the language).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FormNotice {
+    /// Text typed on a field that takes no text (the consent, a pick list): refused, and the
+    /// characters refused so far in a row named, so nothing typed vanishes without a word.
+    TextRefused { field: Field, text: String },
+    /// The field just left holds a value that looks wrong (never blocks a submit).
+    Doubtful(Field, Doubt),
+}
+
+impl FormNotice {
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            FormNotice::TextRefused { field, text } => {
+                let how = match field {
+                    Field::Consent => crate::t!(lang, "form.refused.consent", key = consent_key()),
+                    _ => crate::t!(lang, "form.refused.pick").to_string(),
+                };
+                crate::t!(
+                    lang,
+                    "form.refused.text",
+                    field = label(*field, lang),
+                    text = crate::member::text::display_safe(text),
+                    how = how
+                )
+            }
+            FormNotice::Doubtful(field, d) => {
+                format!("⚠ {}: {}", label(*field, lang), d.message(lang))
+            }
+        }
+    }
+}
+
+/// The document type a number suggests while it is typed: the passport rule of
+/// [`kind_while_typing`] from `auto` (the last suggestion), and a letter H or M followed by 8
+/// (or 10) digits read as the Hong Kong / Macao travel permit (回乡证) — the shape is a valid
+/// passport number too, so the form says which it chose and Ctrl-D switches.
+pub fn doc_guess(auto: DocKind, raw: &str) -> DocKind {
+    let kind = kind_while_typing(
+        if auto == DocKind::HkMacaoPermit {
+            DocKind::Passport
+        } else {
+            auto
+        },
+        raw,
+    );
+    let n = normalize_number(raw);
+    if n.is_empty() {
+        return DocKind::ResidentId;
+    }
+    let b = n.as_bytes();
+    let hk_macao = matches!(b.first(), Some(b'H' | b'M'))
+        && matches!(b.len(), 9 | 11)
+        && b[1..].iter().all(u8::is_ascii_digit);
+    match kind {
+        DocKind::Passport if hk_macao => DocKind::HkMacaoPermit,
+        other => other,
+    }
+}
+
+/// Is this number's type a guess between two (an H/M permit that is also a passport shape)?
+pub fn doc_ambiguous(kind: DocKind, raw: &str) -> bool {
+    kind == DocKind::HkMacaoPermit && doc_guess(DocKind::ResidentId, raw) == kind
+}
+
 #[derive(Clone, Debug)]
 pub struct FormState {
     /// Every field with its kind and value, in Tab order.
@@ -155,8 +225,17 @@ pub struct FormState {
     /// Today's employers, most frequent first (suggestions for a depot signing many).
     pub employers: Vec<String>,
     pub suggestion: Option<usize>,
-    /// The last key advanced the focus by itself: a following Enter/Tab is swallowed.
+    /// The last key advanced the focus by itself: a following Enter/Tab confirms that move
+    /// and is taken.
     pub auto_advanced: bool,
+    /// The document type was chosen with Ctrl-D: the number no longer decides it.
+    pub doc_chosen: bool,
+    /// The type the number being typed suggests (see [`doc_guess`]).
+    doc_auto: DocKind,
+    /// Characters typed in a row where no text goes, refused (said in the status line).
+    refused: Option<(Field, String)>,
+    /// What the form has to say in the status line after the last key (the app words it).
+    pub notice: Option<FormNotice>,
     /// Editing a stored record instead of registering a new one.
     pub editing: Option<MemberNo>,
     pub today: NaiveDate,
@@ -177,6 +256,10 @@ impl FormState {
             employers: Vec::new(),
             suggestion: None,
             auto_advanced: false,
+            doc_chosen: false,
+            doc_auto: DocKind::ResidentId,
+            refused: None,
+            notice: None,
             editing: None,
             today,
         }
@@ -186,6 +269,9 @@ impl FormState {
     pub fn from_input(input: &MemberInput, today: NaiveDate) -> FormState {
         let mut f = FormState::new(today);
         f.doc_type = input.doc_type;
+        f.doc_auto = input.doc_type;
+        // a stored or drafted type stays as it was, whatever the number looks like
+        f.doc_chosen = input.doc_type != doc_guess(DocKind::ResidentId, &input.id_number);
         for (field, kind) in &mut f.fields {
             match kind {
                 Kind::Text(t) => match field {
@@ -348,15 +434,46 @@ impl FormState {
         // Not while a field is first typed in; once it has been left, live — coming back to
         // fix it, the operator still sees what is wrong. All of them after a refused submit.
         let visible = self.show_all_errors || self.touched.contains(&field);
-        if !visible {
+        // a person registered already is not asked for consent again: F8 reprints instead
+        let duplicate = field == Field::Consent && self.is_duplicate();
+        if !visible || duplicate {
             return None;
         }
         self.errors.iter().find(|e| shown_at(e.field) == field)
     }
 
+    /// The person typed in is registered here already (a new registration, not this record's
+    /// edit).
+    pub fn is_duplicate(&self) -> bool {
+        self.existing
+            .as_ref()
+            .is_some_and(|e| self.editing.as_ref() != Some(&e.member_no))
+    }
+
+    /// What looks wrong with a field's value once it has been left (see [`plausible`]).
+    pub fn doubt(&self, field: Field) -> Option<Doubt> {
+        plausible::doubt(field, &self.text(field))
+    }
+
+    /// The warnings of the whole form, for the done screen's notes.
+    pub fn doubts(&self) -> Vec<(Field, Doubt)> {
+        [Field::Name, Field::Employer]
+            .into_iter()
+            .filter_map(|f| Some((f, self.doubt(f)?)))
+            .collect()
+    }
+
     fn move_focus(&mut self, forward: bool) {
-        self.touched.insert(self.focus);
+        // Walking past the consent (to the optional fields, or back) is not refusing it: its
+        // error waits for a submit.
+        if self.focus != Field::Consent {
+            self.touched.insert(self.focus);
+        }
+        if let Some(d) = self.doubt(self.focus) {
+            self.notice = Some(FormNotice::Doubtful(self.focus, d));
+        }
         self.suggestion = None;
+        self.refused = None;
         let focus = self.focus;
         if let Some(Kind::MultiPick(m)) = self.kind_mut(focus)
             && m.step(forward)
@@ -413,8 +530,25 @@ impl FormState {
             .collect()
     }
 
+    /// The suggestion Tab would take: the one chosen with the arrows, or on an empty field the
+    /// first (today's most common employer).
+    pub fn highlighted(&self) -> Option<usize> {
+        match self.suggestion {
+            Some(i) => Some(i),
+            None if self.text(Field::Employer).is_empty()
+                && !self.employer_suggestions().is_empty() =>
+            {
+                Some(0)
+            }
+            None => None,
+        }
+    }
+
     /// Pasted text goes to the focused text field (bracketed paste: one event).
     pub fn paste(&mut self, s: &str) -> Option<Action> {
+        // a paste is not the Tab that confirms an automatic move
+        self.auto_advanced = false;
+        self.refused = None;
         let focus = self.focus;
         let changed = self
             .kind_mut(focus)
@@ -426,7 +560,10 @@ impl FormState {
     /// After an edit: validate, and move on if the ID number or phone just became complete.
     fn after_edit(&mut self) -> Action {
         if self.focus == Field::IdNumber {
-            self.doc_type = kind_while_typing(self.doc_type, &self.text(Field::IdNumber));
+            self.doc_auto = doc_guess(self.doc_auto, &self.text(Field::IdNumber));
+            if !self.doc_chosen {
+                self.doc_type = self.doc_auto;
+            }
         }
         self.revalidate();
         let complete = match self.focus {
@@ -456,6 +593,7 @@ impl FormState {
         let Some(cmd) = keys::find(KEYS, &key, |c| self.enabled(*c)) else {
             return self.field_key(&key);
         };
+        self.refused = None;
         match cmd {
             // a stray Ctrl-S (after Y submitted, in a burst) on an empty form
             Cmd::Submit if self.is_blank() => Outcome::Taken,
@@ -469,16 +607,25 @@ impl FormState {
                 .map(|e| Action::Reprint(e.member_no.clone()))
                 .into(),
             Cmd::DocType => {
-                let i = DocKind::ALL
-                    .iter()
-                    .position(|&k| k == self.doc_type)
-                    .unwrap_or(0);
-                self.doc_type = DocKind::ALL[(i + 1) % DocKind::ALL.len()];
+                // an H/M permit number's other reading first: it is a passport shape too
+                self.doc_type = if doc_ambiguous(self.doc_type, &self.text(Field::IdNumber)) {
+                    DocKind::Passport
+                } else {
+                    let i = DocKind::ALL
+                        .iter()
+                        .position(|&k| k == self.doc_type)
+                        .unwrap_or(0);
+                    DocKind::ALL[(i + 1) % DocKind::ALL.len()]
+                };
+                self.doc_chosen = true;
                 self.revalidate();
                 Outcome::Do(Action::FormChanged)
             }
-            // only the reader's Enter: a Tab is the operator's (today's employer in one Tab)
-            Cmd::Next if swallow && key.code == KeyCode::Enter => Outcome::Taken,
+            // The Enter a card reader sends after the number, or the Tab a typist presses
+            // after every field: either confirms the move the form made by itself. Neither
+            // takes a second step (the phone's digits into the employer), nor today's
+            // employer unasked.
+            Cmd::Next if swallow => Outcome::Taken,
             Cmd::Next => {
                 if self.focus == Field::Employer {
                     self.accept_suggestion();
@@ -493,7 +640,8 @@ impl FormState {
             Cmd::Arrows if self.focus == Field::Employer => {
                 let n = self.employer_suggestions().len();
                 if n > 0 {
-                    self.suggestion = Some(match (self.suggestion, key.code) {
+                    // from the one highlighted (the first, on an empty field)
+                    self.suggestion = Some(match (self.highlighted(), key.code) {
                         (None, KeyCode::Down) => 0,
                         (None, _) => n - 1,
                         (Some(i), KeyCode::Down) => (i + 1) % n,
@@ -516,7 +664,11 @@ impl FormState {
         let Some(kind) = self.kind_mut(focus) else {
             return Outcome::Pass;
         };
+        let takes_text = kind.text_mut().is_some();
         let edit = kind.handle_key(key);
+        if edit != Edit::Pass {
+            self.refused = None;
+        }
         // the worker's yes, read out: it submits a new registration (refused with the reasons
         // if something is still missing)
         if focus == Field::Consent
@@ -528,6 +680,22 @@ impl FormState {
             return Outcome::Do(Action::Submit);
         }
         match edit {
+            // a character where no text goes: refused, and said (never dropped in silence)
+            Edit::Pass if !takes_text && is_text(key) => {
+                let KeyCode::Char(c) = key.code else {
+                    return Outcome::Pass;
+                };
+                let text = match self.refused.take() {
+                    Some((f, mut t)) if f == focus => {
+                        t.push(c);
+                        t
+                    }
+                    _ => c.to_string(),
+                };
+                self.refused = Some((focus, text.clone()));
+                self.notice = Some(FormNotice::TextRefused { field: focus, text });
+                Outcome::Taken
+            }
             Edit::Pass => Outcome::Pass,
             Edit::Taken => Outcome::Taken,
             Edit::Changed => {
@@ -550,12 +718,9 @@ impl FormState {
     }
 
     fn accept_suggestion(&mut self) {
-        let list = self.employer_suggestions();
-        let chosen = match self.suggestion {
-            Some(i) => list.get(i).map(|s| s.to_string()),
-            None if self.text(Field::Employer).is_empty() => list.first().map(|s| s.to_string()),
-            None => None,
-        };
+        let chosen = self
+            .highlighted()
+            .and_then(|i| self.employer_suggestions().get(i).map(|s| s.to_string()));
         if let Some(s) = chosen {
             self.set_text(Field::Employer, &s);
             self.revalidate();
@@ -569,6 +734,14 @@ impl FormState {
         lines.extend(fields::help_lines(lang));
         lines
     }
+}
+
+/// A character typed as text (not a key with Ctrl or Alt).
+fn is_text(key: &KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Char(_))
+        && !key.modifiers.intersects(
+            crossterm::event::KeyModifiers::CONTROL | crossterm::event::KeyModifiers::ALT,
+        )
 }
 
 /// The raw text of a field in a draft or record.
@@ -632,8 +805,15 @@ mod tests {
         typ(&mut f, "y");
         assert!(f.to_input().consent);
         assert!(
-            matches!(press(&mut f, KeyCode::Char('s')), Outcome::Pass),
-            "'s' alone is not a consent key"
+            matches!(press(&mut f, KeyCode::Char('s')), Outcome::Taken),
+            "'s' alone is not a consent key: refused"
+        );
+        assert_eq!(
+            f.notice.take(),
+            Some(FormNotice::TextRefused {
+                field: Field::Consent,
+                text: "s".into()
+            })
         );
         let ctrl_s = f.handle_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
         assert!(matches!(ctrl_s, Outcome::Do(Action::Submit)));
@@ -695,6 +875,157 @@ mod tests {
         f.focus = Field::Ethnicity;
         typ(&mut f, "汉");
         assert!(f.errors.iter().all(|e| e.field != Field::Ethnicity));
+    }
+
+    /// A typist's Tab after every field, also after the form moved on by itself: each such
+    /// Tab confirms the move, so the phone lands in the phone and the employer is typed.
+    #[test]
+    fn a_tab_after_an_automatic_move_confirms_it() {
+        let mut f = FormState::new(today());
+        f.employers = vec!["顺丰速运".into()];
+        typ(&mut f, "张伟");
+        press(&mut f, KeyCode::Tab);
+        typ(&mut f, "440306198801014561");
+        assert_eq!(f.focus, Field::Phone);
+        press(&mut f, KeyCode::Tab);
+        assert_eq!(f.focus, Field::Phone, "the Tab confirmed the move");
+        typ(&mut f, "13600001111");
+        assert_eq!(f.focus, Field::Employer);
+        press(&mut f, KeyCode::Tab);
+        assert_eq!(
+            f.focus,
+            Field::Employer,
+            "today's employer not taken unasked"
+        );
+        assert_eq!(f.text(Field::Employer), "");
+        typ(&mut f, "美团外卖望京站");
+        press(&mut f, KeyCode::Tab);
+        assert_eq!(f.focus, Field::Consent);
+        let input = f.to_input();
+        assert_eq!(
+            (
+                input.id_number.as_str(),
+                input.phone.as_str(),
+                input.employer.as_str()
+            ),
+            ("440306198801014561", "13600001111", "美团外卖望京站")
+        );
+        // only the first key after the move: a second Tab is a step again (and takes the
+        // highlighted employer on an empty field)
+        let mut f = FormState::new(today());
+        f.employers = vec!["顺丰速运".into()];
+        f.focus = Field::Phone;
+        typ(&mut f, "13600001111");
+        press(&mut f, KeyCode::Tab);
+        press(&mut f, KeyCode::Tab);
+        assert_eq!(f.text(Field::Employer), "顺丰速运");
+        assert_eq!(f.focus, Field::Consent);
+    }
+
+    #[test]
+    fn the_first_down_arrow_moves_to_the_second_employer() {
+        let mut f = FormState::new(today());
+        f.employers = vec!["甲".into(), "乙".into(), "丙".into()];
+        f.focus = Field::Employer;
+        assert_eq!(
+            f.highlighted(),
+            Some(0),
+            "the first is highlighted on an empty field"
+        );
+        press(&mut f, KeyCode::Down);
+        assert_eq!(f.highlighted(), Some(1));
+        press(&mut f, KeyCode::Up);
+        press(&mut f, KeyCode::Up);
+        assert_eq!(f.highlighted(), Some(2), "round from the first to the last");
+        press(&mut f, KeyCode::Tab);
+        assert_eq!(f.text(Field::Employer), "丙");
+    }
+
+    #[test]
+    fn walking_past_the_consent_does_not_mark_it_red() {
+        let mut f = FormState::new(today());
+        f.revalidate();
+        f.focus = Field::Consent;
+        let back = f.handle_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+        assert!(matches!(back, Outcome::Taken));
+        press(&mut f, KeyCode::Tab);
+        press(&mut f, KeyCode::Tab);
+        assert_eq!(f.focus, Field::Ethnicity);
+        assert!(f.error_for(Field::Consent).is_none());
+        f.show_all_errors = true;
+        assert!(
+            f.error_for(Field::Consent).is_some(),
+            "after a refused submit"
+        );
+    }
+
+    #[test]
+    fn text_on_a_pick_list_is_refused_and_named() {
+        let mut f = FormState::new(today());
+        f.focus = Field::Education;
+        typ(&mut f, "本科");
+        assert_eq!(f.choice(Field::Education), None);
+        assert_eq!(
+            f.notice.clone().unwrap(),
+            FormNotice::TextRefused {
+                field: Field::Education,
+                text: "本科".into()
+            }
+        );
+        let m = f.notice.unwrap().message(Lang::Zh);
+        assert!(m.contains("学历") && m.contains("本科"), "{m}");
+    }
+
+    #[test]
+    fn leaving_a_doubtful_field_says_so_and_a_submit_is_not_blocked() {
+        let mut f = FormState::new(today());
+        f.focus = Field::Employer;
+        typ(&mut f, "13600001111");
+        assert_eq!(f.notice, None, "not while typing");
+        press(&mut f, KeyCode::Tab);
+        assert_eq!(
+            f.notice,
+            Some(FormNotice::Doubtful(Field::Employer, Doubt::EmployerDigits))
+        );
+        assert_eq!(f.doubts(), vec![(Field::Employer, Doubt::EmployerDigits)]);
+    }
+
+    #[test]
+    fn an_h_or_m_permit_number_is_said_and_ctrl_d_makes_it_a_passport() {
+        let mut f = FormState::new(today());
+        f.focus = Field::IdNumber;
+        typ(&mut f, "H1234567");
+        assert_eq!(f.doc_type, DocKind::Passport, "a letter: a passport so far");
+        typ(&mut f, "8");
+        assert_eq!(f.doc_type, DocKind::HkMacaoPermit);
+        assert!(doc_ambiguous(f.doc_type, &f.text(Field::IdNumber)));
+        let ctrl_d = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL);
+        f.handle_key(ctrl_d);
+        assert_eq!(f.doc_type, DocKind::Passport, "its other reading first");
+        typ(&mut f, "9");
+        assert_eq!(
+            f.doc_type,
+            DocKind::Passport,
+            "chosen: the number no longer decides"
+        );
+        let mut f = FormState::new(today());
+        f.focus = Field::IdNumber;
+        typ(&mut f, "M1234567801");
+        assert_eq!(
+            f.doc_type,
+            DocKind::HkMacaoPermit,
+            "the older 10-digit permit"
+        );
+        assert!(
+            f.validated()
+                .unwrap_err()
+                .iter()
+                .all(|e| e.field != Field::IdNumber)
+        );
+        let mut f = FormState::new(today());
+        f.focus = Field::IdNumber;
+        typ(&mut f, "E12345678");
+        assert_eq!(f.doc_type, DocKind::Passport);
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Drawing the form: a label column, each field's kind drawing its value, notes to the right,
-//! what the ID number says below it, the hint line at the bottom. Reads the state only.
+//! the document type (said in full) above the ID number and what the number says below it,
+//! the hints at the bottom in as many lines as are free. A message too long for its place is
+//! cut there and given whole to the status line ([`FormState::overflow`]). Reads the state
+//! only.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -17,7 +20,7 @@ use crate::tui::action::Action;
 use crate::tui::app::Screen;
 use crate::tui::keys::{self, SESSION, TAB};
 use crate::tui::theme;
-use crate::tui::widgets::{fit, fits, wrapped};
+use crate::tui::widgets::{fit, fits, wrapped, wrapped_lines};
 
 const LABEL_W: u16 = 12;
 const INPUT_W: u16 = 30;
@@ -29,12 +32,11 @@ impl FormState {
         if let Some(e) = self.error_for(field).filter(|_| field != Field::IdNumber) {
             return Some((e.reason.message(lang), theme::error()));
         }
+        // a doubt, once the field was left (said in the status line then too)
+        if let Some(d) = self.doubt(field).filter(|_| self.touched.contains(&field)) {
+            return Some((format!("⚠ {}", d.message(lang)), theme::warn()));
+        }
         match field {
-            Field::IdNumber => {
-                let kind = self.doc_type.label(lang);
-                let key = keys::label(KEYS, |c| *c == Cmd::DocType);
-                Some((format!("{kind} · {key}"), theme::dim()))
-            }
             Field::Ethnicity => {
                 let typed = self.text(Field::Ethnicity);
                 if typed.is_empty() {
@@ -48,26 +50,27 @@ impl FormState {
         }
     }
 
-    /// The focused field's error, when the place beside it (or below, for the ID number) is
-    /// too narrow to show it whole.
-    fn cut_error(&self, area: Rect, lang: Lang) -> Option<(String, Style)> {
-        let e = self.error_for(self.focus)?;
-        let message = e.reason.message(lang);
-        // as `note` and `derived_line` draw it
-        let (shown, room) = if self.focus == Field::IdNumber {
-            (format!("✗ {message}"), area.width.saturating_sub(LABEL_W))
-        } else {
-            (
-                message.clone(),
-                area.width.saturating_sub(LABEL_W + INPUT_W + 1),
-            )
-        };
-        (!fits(&shown, room as usize)).then(|| {
-            (
-                format!("✗ {}: {message}", label(self.focus, lang)),
-                theme::error(),
-            )
-        })
+    /// The message cut in its place on this form's `area`, whole, for the status line: what
+    /// the line under the ID number says (its error, who has it already), else the focused
+    /// field's note.
+    pub fn overflow(&self, area: Rect, lang: Lang) -> Option<String> {
+        let below_id = area.width.saturating_sub(LABEL_W) as usize;
+        if let Some((text, _)) = self
+            .derived_line(lang)
+            .filter(|_| self.derived_is_message())
+            && !fits(&text, below_id)
+        {
+            return Some(text);
+        }
+        let (note, _) = self.note(self.focus, lang)?;
+        let room = area.width.saturating_sub(LABEL_W + INPUT_W + 1) as usize;
+        (!fits(&note, room)).then(|| format!("{}: {note}", label(self.focus, lang)))
+    }
+
+    /// The line under the ID number is a message (its error, or who has the number), not the
+    /// facts read from it.
+    fn derived_is_message(&self) -> bool {
+        self.error_for(Field::IdNumber).is_some() || self.is_duplicate()
     }
 
     /// The hint line for the focused field: its kind's keys, or what to type, or the form's
@@ -75,11 +78,22 @@ impl FormState {
     fn hint(&self, lang: Lang) -> String {
         match self.focus {
             Field::Ethnicity => t!(lang, "form.hint.ethnicity").into(),
+            Field::IdNumber if super::doc_ambiguous(self.doc_type, &self.text(Field::IdNumber)) => {
+                t!(
+                    lang,
+                    "form.hint.hk_macao_or_passport",
+                    key = keys::label(KEYS, |c| *c == Cmd::DocType)
+                )
+            }
             Field::IdNumber => t!(
                 lang,
                 "form.hint.id_number",
                 key = keys::label(KEYS, |c| *c == Cmd::DocType)
             ),
+            // just arrived by the phone's own move: the next Tab only confirms it
+            Field::Employer if self.auto_advanced && !self.employer_suggestions().is_empty() => {
+                t!(lang, "form.hint.employer_after_move", take = TAB.label())
+            }
             Field::Employer if !self.employers.is_empty() => t!(
                 lang,
                 "form.hint.employer",
@@ -115,6 +129,11 @@ impl FormState {
 
         'fields: for (i, (field, kind)) in self.fields.iter().enumerate() {
             let field = *field;
+            // Above the ID number: its type, said in full (the number may have chosen it).
+            if field == Field::IdNumber && y < bottom.saturating_sub(1) {
+                self.render_doc_type(buf, Rect::new(area.x, y, area.width, 1), lang);
+                y += 1;
+            }
             for line in 0..kind.height() {
                 if y >= bottom.saturating_sub(1) {
                     break 'fields;
@@ -132,7 +151,8 @@ impl FormState {
                 }
                 y += 1;
             }
-            // Below the ID number: what it says, or who already has it.
+            // Below the ID number: what it says, or who already has it (whole in the status
+            // line when cut here: see `overflow`).
             if field == Field::IdNumber {
                 if let Some((text, style)) = self.derived_line(lang) {
                     let room = (area.width - LABEL_W) as usize;
@@ -140,40 +160,61 @@ impl FormState {
                 }
                 y += 1;
             }
-            if field == Field::Employer && self.focus == field {
-                self.render_suggestions(buf, area, lang);
-            }
         }
-        // Hint line at the bottom; the focused field's error instead, whole, when it did not
-        // fit beside the field (English at 80 columns).
-        let hint = match self.cut_error(area, lang) {
-            Some(e) => e,
-            None => (self.hint(lang), theme::hint()),
-        };
-        buf.set_stringn(
-            area.x,
-            bottom.saturating_sub(1),
-            " ".repeat(area.width as usize),
-            area.width as usize,
-            Style::default(),
-        );
+        // The hints at the bottom, wrapped into the rows the fields left free (the political
+        // status list is long beside the last card); today's employers just above them.
         let suggesting = self.focus == Field::Employer && !self.employer_suggestions().is_empty();
-        if suggesting || fits(&hint.0, area.width as usize) {
-            buf.set_stringn(
-                area.x,
-                bottom.saturating_sub(1),
-                fit(&hint.0, area.width as usize),
-                area.width as usize,
-                hint.1,
-            );
-        } else {
-            // two lines: the one above is only ever the employer suggestions' (not shown now)
-            let two = Rect::new(area.x, bottom.saturating_sub(2), area.width, 2);
-            Clear.render(two, buf);
-            wrapped(buf, two, &hint.0, hint.1);
+        let hint = self.hint(lang);
+        let free = bottom
+            .saturating_sub(y)
+            .saturating_sub(u16::from(suggesting));
+        let rows = wrapped_lines(&hint, area.width, free.max(1));
+        let hint_area = Rect::new(area.x, bottom.saturating_sub(rows), area.width, rows);
+        Clear.render(hint_area, buf);
+        wrapped(buf, hint_area, &hint, theme::hint());
+        if suggesting {
+            self.render_suggestions(buf, area, hint_area.y.saturating_sub(1), lang);
         }
         if let Some(p) = cursor {
             frame.set_cursor_position(p);
+        }
+    }
+
+    /// The document type, whole, with the key that changes it where that fits too; marked
+    /// when the number chose other than the resident ID card.
+    fn render_doc_type(&self, buf: &mut Buffer, row: Rect, lang: Lang) {
+        buf.set_stringn(
+            row.x,
+            row.y,
+            label(Field::DocType, lang),
+            LABEL_W as usize,
+            theme::label(),
+        );
+        let room = row.width.saturating_sub(LABEL_W) as usize;
+        let kind = self.doc_type.label(lang);
+        let style = if self.doc_type == crate::member::DocKind::ResidentId {
+            theme::label()
+        } else {
+            theme::warn()
+        };
+        buf.set_stringn(row.x + LABEL_W, row.y, fit(kind, room), room, style);
+        let key = format!(
+            " · {}",
+            t!(
+                lang,
+                "form.doc_type_key",
+                key = keys::label(KEYS, |c| *c == Cmd::DocType)
+            )
+        );
+        let used = unicode_width::UnicodeWidthStr::width(kind);
+        if fits(&format!("{kind}{key}"), room) {
+            buf.set_stringn(
+                row.x + LABEL_W + used as u16,
+                row.y,
+                &key,
+                room - used,
+                theme::dim(),
+            );
         }
     }
 
@@ -222,40 +263,31 @@ impl FormState {
         pos
     }
 
-    /// Today's employers, on the line above the hints, where nothing else is drawn.
-    fn render_suggestions(&self, buf: &mut Buffer, area: Rect, lang: Lang) {
+    /// Today's employers, on row `y` above the hints, where nothing else is drawn.
+    fn render_suggestions(&self, buf: &mut Buffer, area: Rect, y: u16, lang: Lang) {
         let sugg = self.employer_suggestions();
         if sugg.is_empty() {
             return;
         }
-        let empty = self.text(Field::Employer).is_empty();
+        let highlighted = self.highlighted();
         let mut spans = vec![Span::styled(
             format!("{} ", t!(lang, "form.suggest")),
             theme::dim(),
         )];
         for (k, s) in sugg.iter().enumerate() {
-            let style =
-                if self.suggestion == Some(k) || (self.suggestion.is_none() && k == 0 && empty) {
-                    theme::selected()
-                } else {
-                    theme::dim()
-                };
+            let style = if highlighted == Some(k) {
+                theme::selected()
+            } else {
+                theme::dim()
+            };
             spans.push(Span::styled(
                 crate::member::text::display_safe(s).into_owned(),
                 style,
             ));
             spans.push(Span::raw("  "));
         }
-        let bottom = area.y + area.height;
-        Paragraph::new(Line::from(spans)).render(
-            Rect::new(
-                area.x + LABEL_W,
-                bottom.saturating_sub(2),
-                area.width - LABEL_W,
-                1,
-            ),
-            buf,
-        );
+        Paragraph::new(Line::from(spans))
+            .render(Rect::new(area.x + LABEL_W, y, area.width - LABEL_W, 1), buf);
     }
 
     fn derived_line(&self, lang: Lang) -> Option<(String, Style)> {
