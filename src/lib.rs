@@ -33,6 +33,7 @@ pub mod config;
 pub mod export;
 pub mod hardening;
 pub mod i18n;
+pub mod local;
 pub mod logging;
 pub mod member;
 pub mod printer;

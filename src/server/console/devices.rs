@@ -91,6 +91,7 @@ pub async fn add(
                 token: token.clone(),
                 office_key: app.office.fingerprint(),
                 device: Some(name.clone()),
+                seal_key: Some(app.office.seal_key().public().to_text()),
             }
             .encode();
             render(&app, &v, Some((name, token, code)), None).await
