@@ -36,6 +36,7 @@ pub mod i18n;
 pub mod local;
 pub mod logging;
 pub mod member;
+pub mod peers;
 pub mod printer;
 pub mod protocol;
 pub mod roster;

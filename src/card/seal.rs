@@ -35,7 +35,9 @@ pub struct SealPublic([u8; 32]);
 pub enum SealError {
     #[error("not an office sealing key")]
     BadKey,
-    #[error("the sealed box does not open with this office's key (altered, or sealed to another office)")]
+    #[error(
+        "the sealed box does not open with this office's key (altered, or sealed to another office)"
+    )]
     Open,
     #[error("no random numbers")]
     Random,

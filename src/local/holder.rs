@@ -146,7 +146,10 @@ fn serve(
         std::thread::sleep(Duration::from_millis(500));
         return write_frame(
             &mut conn,
-            &refusal("wrong_passphrase", t!(lang, "store.wrong_passphrase").into()),
+            &refusal(
+                "wrong_passphrase",
+                t!(lang, "store.wrong_passphrase").into(),
+            ),
         );
     }
     if locked.load(Ordering::SeqCst) {

@@ -27,7 +27,10 @@ pub(crate) const MIGRATION: &str = r#"
         group_secret    BLOB,
         segment_counter INTEGER NOT NULL DEFAULT 0,
         -- the digest of the day summaries last put in a segment
-        days_digest     TEXT NOT NULL DEFAULT ''
+        days_digest     TEXT NOT NULL DEFAULT '',
+        -- from the enrolment code: the device's name at the office, the office's sealing key
+        device          TEXT,
+        seal_key        TEXT
     ) STRICT;
     INSERT INTO peer_self (id) VALUES (1);
 
@@ -89,33 +92,42 @@ pub(crate) const MIGRATION: &str = r#"
     ) STRICT;
 "#;
 
-/// Settings rows (not [`crate::config::Config`] keys: nobody sets them by hand) the
-/// enrolment leaves for the peers: the device's name at the office and the office's sealing
-/// key. (The binding proof is made from the token, kept in the settings, when a segment is
-/// made: a key regenerated after the enrolment gets its own.)
-pub const SETTING_DEVICE: &str = "peers.device";
-pub const SETTING_SEAL_KEY: &str = "peers.seal_key";
-
-/// Remembers what a segment needs from an enrolment code. Called by [`Store::enroll`].
+/// Remembers what a segment needs from an enrolment code: the device's name at the office
+/// and the office's sealing key. (The binding proof is made from the token, kept in the
+/// settings, when a segment is made: a key regenerated after the enrolment gets its own.)
+/// Called by [`Store::enroll`].
 pub(crate) fn remember_enrolment(
     conn: &Connection,
     e: &crate::card::enrol::Enrolment,
 ) -> Result<(), StoreError> {
-    if let Some(device) = &e.device {
-        super::trust::set_setting(conn, SETTING_DEVICE, device)?;
-    }
-    if let Some(x) = &e.seal_key {
-        super::trust::set_setting(conn, SETTING_SEAL_KEY, x)?;
-    }
+    conn.execute(
+        "UPDATE peer_self SET device = coalesce(?1, device), seal_key = coalesce(?2, seal_key)
+         WHERE id = 1",
+        params![e.device, e.seal_key],
+    )?;
     Ok(())
 }
 
-pub fn setting(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .optional()?)
+/// The device name and the office's sealing key the enrolment code gave.
+pub fn enrolment(conn: &Connection) -> Result<(Option<String>, Option<String>), StoreError> {
+    Ok(conn.query_row(
+        "SELECT device, seal_key FROM peer_self WHERE id = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+/// The configuration read on any connection (the peer service's), stored values that do
+/// not parse left at their default (the store's own reader logs them).
+pub fn config_on(conn: &Connection) -> Result<crate::config::Config, StoreError> {
+    let mut c = crate::config::Config::default();
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM settings")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (k, v) = row?;
+        let _ = c.apply(&k, &v, crate::i18n::Lang::En);
+    }
+    Ok(c)
 }
 
 /// The group secret, if this laptop is in a group.
@@ -124,7 +136,8 @@ pub fn group_secret(conn: &Connection) -> Result<Option<Zeroizing<[u8; 32]>>, St
         conn.query_row("SELECT group_secret FROM peer_self WHERE id = 1", [], |r| {
             r.get(0)
         })?;
-    Ok(v.and_then(|b| <[u8; 32]>::try_from(b).ok()).map(Zeroizing::new))
+    Ok(v.and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(Zeroizing::new))
 }
 
 /// Sets the group secret; own hashes made under another one are made again.
@@ -529,7 +542,9 @@ pub fn have(conn: &Connection) -> Result<Vec<([u8; 32], u64)>, StoreError> {
          UNION SELECT origin, acked FROM segment_marks ORDER BY 1, 2",
     )?;
     let rows: Vec<([u8; 32], u64)> = stmt
-        .query_map([], |r| Ok((key32(r.get(0)?)?, r.get::<_, i64>(1)?.max(0) as u64)))?
+        .query_map([], |r| {
+            Ok((key32(r.get(0)?)?, r.get::<_, i64>(1)?.max(0) as u64))
+        })?
         .collect::<Result<_, _>>()?;
     let mut out: Vec<([u8; 32], u64)> = Vec::new();
     for (origin, counter) in rows {
@@ -581,10 +596,7 @@ pub fn origins(conn: &Connection) -> Result<Vec<[u8; 32]>, StoreError> {
 }
 
 /// Records held for each other laptop (not this one's own): "为 2号电脑 保管 143 条".
-pub fn held_records(
-    conn: &Connection,
-    own: &[u8; 32],
-) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+pub fn held_records(conn: &Connection, own: &[u8; 32]) -> Result<Vec<([u8; 32], u64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT origin, sum(records) FROM segments WHERE origin != ?1 GROUP BY origin",
     )?;
@@ -618,9 +630,11 @@ pub fn next_counter(conn: &Connection) -> Result<u64, StoreError> {
 }
 
 pub fn days_digest(conn: &Connection) -> Result<String, StoreError> {
-    Ok(conn.query_row("SELECT days_digest FROM peer_self WHERE id = 1", [], |r| {
-        r.get(0)
-    })?)
+    Ok(
+        conn.query_row("SELECT days_digest FROM peer_self WHERE id = 1", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 pub fn set_days_digest(conn: &Connection, digest: &str) -> Result<(), StoreError> {

@@ -151,9 +151,33 @@ fn client(ca: Option<&Path>, timeout: Duration) -> Result<Client, HttpSetupError
 impl Http {
     /// POSTs one batch body (already serialised: retries resend the same bytes).
     pub fn send(&self, body: &[u8]) -> Result<BatchResponse, SendError> {
+        let bytes = self.post(&self.url, &batch_message(body), body)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            tracing::warn!(error = %e, "unreadable answer to a batch");
+            SendError::Transient(NetError::BadAnswer)
+        })
+    }
+
+    /// Sends held segments (SPEC §12; `POST /v1/segments`, signed by this laptop as a relay).
+    pub fn send_segments(
+        &self,
+        body: &[u8],
+    ) -> Result<crate::protocol::SegmentsResponse, SendError> {
+        let url = self
+            .url
+            .replace(PATH_BATCHES, crate::protocol::PATH_SEGMENTS);
+        let bytes = self.post(&url, &crate::protocol::relay_message(body), body)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            tracing::warn!(error = %e, "unreadable answer to held segments");
+            SendError::Transient(NetError::BadAnswer)
+        })
+    }
+
+    /// POSTs a signed JSON body; the answer's bytes when 200.
+    fn post(&self, url: &str, signed: &[u8], body: &[u8]) -> Result<Vec<u8>, SendError> {
         let resp = self
             .client
-            .post(&self.url)
+            .post(url)
             .header(AUTHORIZATION, &self.auth)
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT_LANGUAGE, self.lang.code())
@@ -163,7 +187,7 @@ impl Http {
             )
             .header(
                 HEADER_SIGNATURE,
-                data_encoding::BASE64URL_NOPAD.encode(&self.key.sign(&batch_message(body))),
+                data_encoding::BASE64URL_NOPAD.encode(&self.key.sign(signed)),
             )
             .body(body.to_vec())
             .send()
@@ -172,10 +196,7 @@ impl Http {
         if status == StatusCode::OK {
             // A response cut half-way fails here: transient, the batch is sent again.
             let bytes = resp.bytes().map_err(|e| self.failed(&e))?;
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                tracing::warn!(error = %e, "unreadable answer to a batch");
-                SendError::Transient(NetError::BadAnswer)
-            });
+            return Ok(bytes.to_vec());
         }
         let answer = resp
             .bytes()
