@@ -268,8 +268,10 @@ pub fn peers(ctx: &Ctx, action: &PeersAction) -> Result<Output, CliError> {
             let (code, port) = h
                 .new_code()
                 .map_err(|e| CliError::new("random", e.to_string()))?;
-            let ip = first_ipv4()
+            let ip = h
+                .listen_ip()
                 .map(|ip| ip.to_string())
+                .or_else(|| first_ipv4().map(|ip| ip.to_string()))
                 .unwrap_or_else(|| "127.0.0.1".into());
             let address = format!("{ip}:{port}");
             Ok(Output {
@@ -474,9 +476,15 @@ pub fn relay_held(
     crate::peers::relay::upload_held(conn, settings)
         .map(Some)
         .map_err(|e| {
+            let why = match &e {
+                crate::peers::relay::RelayError::NotSupported(status) => {
+                    t!(ctx.lang, "peers.relay_not_supported", status = status)
+                }
+                other => other.to_string(),
+            };
             CliError::new(
                 e.code(),
-                t!(ctx.lang, "peers.relay_failed", held = held, why = e),
+                t!(ctx.lang, "peers.relay_failed", held = held, why = why),
             )
         })
 }

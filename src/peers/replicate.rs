@@ -164,12 +164,9 @@ fn make(
 /// The origin's new mark, when an upload completed since the last one: signed, kept (own
 /// segments up to it dropped) and returned to tell the peers.
 pub fn new_mark(conn: &Connection) -> Result<Option<String>, StoreError> {
-    let Some(started) = sp::last_complete_upload(conn)? else {
-        return Ok(None);
-    };
     let (key, _) = trust::device_key(conn)?;
     let own = key.public().to_bytes();
-    let acked = sp::own_counter_before(conn, &own, &started)?;
+    let acked = sp::acked_by_upload(conn)?;
     if acked <= sp::acked(conn, &own)? {
         return Ok(None);
     }

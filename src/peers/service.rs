@@ -56,6 +56,8 @@ pub(crate) struct Inner {
     statics: StaticKey,
     name: String,
     port: u16,
+    /// The address listened on, when it is one address (not 0.0.0.0).
+    listen_ip: Option<IpAddr>,
     sessions: Mutex<HashMap<[u8; 32], Live>>,
     dialing: Mutex<HashSet<[u8; 32]>>,
     code: Mutex<Option<Code>>,
@@ -230,6 +232,7 @@ impl Service {
             statics,
             name,
             port,
+            listen_ip: Some(settings.listen.ip()).filter(|ip| !ip.is_unspecified()),
             sessions: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashSet::new()),
             code: Mutex::new(None),
@@ -400,6 +403,11 @@ impl Handle {
 
     pub fn port(&self) -> u16 {
         self.inner.port
+    }
+
+    /// The address listened on, when it is a single address (else every interface's).
+    pub fn listen_ip(&self) -> Option<IpAddr> {
+        self.inner.listen_ip
     }
 }
 

@@ -33,6 +33,9 @@ pub(crate) const MIGRATION: &str = r#"
         seal_key        TEXT
     ) STRICT;
     INSERT INTO peer_self (id) VALUES (1);
+    -- the own segment counter when an upload started (store::queue::start_upload): once it
+    -- completed, every own segment up to it is at the office
+    ALTER TABLE uploads ADD COLUMN segment_counter INTEGER;
 
     -- The laptops of the group (pinned keys), and those this laptop forgot (never taken
     -- back from another member's word).
@@ -705,30 +708,19 @@ pub fn mark_sealed(
     Ok(())
 }
 
-/// The start of the last upload that completed: every own segment made before it is at the
-/// office (records, voids and day summaries were all sent by that upload).
-pub fn last_complete_upload(conn: &Connection) -> Result<Option<String>, StoreError> {
-    Ok(conn
+/// The own segment counter at the start of the last upload that completed: every own
+/// segment up to it is at the office (its records, voids and day summaries were all in
+/// the queue that upload sent).
+pub fn acked_by_upload(conn: &Connection) -> Result<u64, StoreError> {
+    let v: Option<i64> = conn
         .query_row(
-            "SELECT max(started_at) FROM uploads WHERE outcome = 'complete'",
+            "SELECT segment_counter FROM uploads WHERE outcome = 'complete'
+             ORDER BY id DESC LIMIT 1",
             [],
             |r| r.get(0),
         )
         .optional()?
-        .flatten())
-}
-
-/// The highest own counter made before `before` (RFC 3339, same offset as ours).
-pub fn own_counter_before(
-    conn: &Connection,
-    own: &[u8; 32],
-    before: &str,
-) -> Result<u64, StoreError> {
-    let v: Option<i64> = conn.query_row(
-        "SELECT max(counter) FROM segments WHERE origin = ?1 AND created_at < ?2",
-        params![own.as_slice(), before],
-        |r| r.get(0),
-    )?;
+        .flatten();
     Ok(v.unwrap_or(0).max(0) as u64)
 }
 
