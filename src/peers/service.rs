@@ -462,7 +462,6 @@ fn answer(inner: &Arc<Inner>, mut conn: TcpStream) -> std::io::Result<()> {
             Ok(())
         }
         KIND_SESSION => {
-            conn.set_read_timeout(None)?;
             let pinned: Vec<([u8; 32], [u8; 32])> = {
                 let mut store = lock(&inner.store);
                 sp::peers(store.peer_connection())
@@ -554,6 +553,7 @@ pub fn parse_address(a: &str) -> Option<SocketAddr> {
 fn watch_loop(weak: Weak<Inner>) {
     let mut last_version: Option<i64> = None;
     let mut last_forced = Instant::now();
+    let mut last_ping = Instant::now();
     loop {
         let Some(inner) = weak.upgrade() else { return };
         if inner.stop.load(Ordering::SeqCst) {
@@ -573,6 +573,10 @@ fn watch_loop(weak: Weak<Inner>) {
             if let Err(e) = step(&inner) {
                 tracing::warn!(error = %e, "peer step failed");
             }
+        }
+        if last_ping.elapsed() >= super::transport::PING_EVERY {
+            last_ping = Instant::now();
+            broadcast(&inner, &Msg::Ping, None);
         }
         drop(inner);
         std::thread::sleep(Duration::from_millis(100));
@@ -814,6 +818,7 @@ fn handle(
                 broadcast(inner, &Msg::Segments { texts: fresh }, Some(from));
             }
         }
+        Msg::Ping => {}
         Msg::Mark { statement } => {
             let new = {
                 let mut store = lock(&inner.store);

@@ -21,6 +21,9 @@ pub const KIND_SESSION: u8 = b'N';
 /// The connection's first byte: a pairing (SPAKE2).
 pub const KIND_PAIRING: u8 = b'P';
 const NOISE_MAX: usize = 65_535;
+/// A session that hears nothing for this long ends (peers ping every [`PING_EVERY`]).
+pub const SILENCE: std::time::Duration = std::time::Duration::from_secs(15);
+pub const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(4);
 const CHUNK: usize = NOISE_MAX - 16;
 /// A session message larger than this closes the session (a whole catch-up is sent as
 /// many messages).
@@ -144,6 +147,9 @@ impl Session {
         remote: [u8; 32],
         initiator: bool,
     ) -> Result<Session, TransportError> {
+        // a peer pings every few seconds: silence this long means it is gone
+        stream.set_read_timeout(Some(SILENCE))?;
+        stream.set_write_timeout(Some(SILENCE))?;
         Ok(Session {
             reader: Mutex::new(stream.try_clone()?),
             writer: Mutex::new(stream),

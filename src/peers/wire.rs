@@ -27,6 +27,9 @@ pub enum Msg {
     Segments { texts: Vec<String> },
     /// An origin's signed mark.
     Mark { statement: String },
+    /// Sent every few seconds: a session that hears nothing for a while is closed (a cut
+    /// cable, a laptop gone) and called again.
+    Ping,
 }
 
 impl Msg {
