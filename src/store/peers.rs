@@ -786,3 +786,141 @@ pub fn derive_store_key(
 pub fn now_text() -> String {
     timestamp(&super::now())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn register(store: &mut Store, id: &str) -> String {
+        let now = crate::store::now();
+        let input = crate::member::MemberInput {
+            name: "葛婷婷".into(),
+            id_number: id.into(),
+            phone: "13800138000".into(),
+            employer: "某公司".into(),
+            consent: true,
+            ..Default::default()
+        };
+        let v = crate::member::validate(&input, now.date_naive()).unwrap();
+        store
+            .register(&v, &crate::config::Config::default().event(), &now)
+            .unwrap()
+            .member_no
+            .grouped()
+    }
+
+    fn doc(id: &str) -> Document {
+        let input = crate::member::MemberInput {
+            name: "x".into(),
+            id_number: id.into(),
+            phone: "13800138000".into(),
+            employer: "x".into(),
+            consent: true,
+            ..Default::default()
+        };
+        crate::member::validate(&input, crate::store::now().date_naive())
+            .unwrap()
+            .member
+            .document
+    }
+
+    fn peer(n: u8, name: &str) -> PeerRow {
+        let key = DeviceKey::from_secret(&[n; 32]);
+        PeerRow {
+            device_key: key.public().to_bytes(),
+            key_id: key.key_id().into(),
+            name: name.into(),
+            transport_key: [n; 32],
+            admission: "{}".into(),
+            address: None,
+            last_seen: None,
+            forgotten: false,
+        }
+    }
+
+    #[test]
+    fn a_peers_person_is_found_and_a_person_on_both_is_a_conflict() {
+        let (_d, mut store) = crate::store::test_store();
+        let id = "11010519491231002X";
+        // no group: no hashes, no hits
+        register(&mut store, "110105198808080023");
+        assert!(refresh_own_marks(store.peer_connection()).unwrap().is_empty());
+        let conn = store.peer_connection();
+        set_group_secret(conn, &[5; 32]).unwrap();
+        let marks = refresh_own_marks(conn).unwrap();
+        assert_eq!(marks.len(), 1);
+        // nothing new the second time
+        assert!(refresh_own_marks(conn).unwrap().is_empty());
+
+        let b = peer(2, "lap-b");
+        pin_peer(conn, &b, true).unwrap();
+        let their = PersonMark {
+            hash: hex::encode(group_person_hash(&[5; 32], &doc(id))),
+            member_no: format!("{}-0042-7", b.key_id),
+            at: "2026-11-24T10:42:00+08:00".into(),
+            voided: false,
+        };
+        // a mark claiming another laptop's number is not taken
+        let foreign = PersonMark {
+            member_no: "000000-0001-0".into(),
+            ..their.clone()
+        };
+        assert_eq!(take_marks(conn, &b.device_key, &[foreign]).unwrap(), 0);
+        assert_eq!(take_marks(conn, &b.device_key, &[their.clone()]).unwrap(), 1);
+        let hit = store.peer_person(&doc(id)).unwrap().unwrap();
+        assert_eq!(hit.laptop, "lap-b");
+        assert_eq!(hit.member_no, their.member_no);
+        assert!(store.peer_person(&doc("320102199303030076")).unwrap().is_none());
+
+        // registered here too (made while apart): a conflict, until one is voided
+        let mine = register(&mut store, id);
+        refresh_own_marks(store.peer_connection()).unwrap();
+        let c = store.peer_conflicts().unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].member_no.as_str(), c[0].laptop.as_str()), (mine.as_str(), "lap-b"));
+        let voided = PersonMark {
+            voided: true,
+            ..their
+        };
+        take_marks(store.peer_connection(), &b.device_key, &[voided]).unwrap();
+        assert!(store.peer_conflicts().unwrap().is_empty());
+        assert!(store.peer_person(&doc(id)).unwrap().is_none());
+
+        // forgotten: its marks go, and another member's word does not bring it back
+        assert_eq!(forget(store.peer_connection(), "lap-b").unwrap(), 1);
+        assert!(!pin_peer(store.peer_connection(), &b, false).unwrap());
+        assert!(peers(store.peer_connection()).unwrap()[0].forgotten);
+    }
+
+    #[test]
+    fn segments_are_kept_once_and_dropped_at_the_origins_mark() {
+        let (_d, mut store) = crate::store::test_store();
+        let conn = store.peer_connection();
+        let o = [9u8; 32];
+        let now = now_text();
+        for c in [1, 2, 3, 5] {
+            assert!(keep_segment(conn, &o, c, &format!("s{c}"), 10, &now, &now).unwrap());
+        }
+        // the same counter again, with other bytes: not taken
+        assert!(!keep_segment(conn, &o, 2, "other", 10, &now, &now).unwrap());
+        // held without a gap up to 3
+        assert_eq!(have(conn).unwrap(), vec![(o, 3)]);
+        assert_eq!(held_records(conn, &[0; 32]).unwrap(), vec![(o, 40)]);
+        assert!(take_mark(conn, &o, 3, "mark").unwrap());
+        // an older mark does not go back
+        assert!(!take_mark(conn, &o, 2, "old").unwrap());
+        assert_eq!(acked(conn, &o).unwrap(), 3);
+        assert_eq!(
+            segments_after(conn, &o, 0, 10)
+                .unwrap()
+                .iter()
+                .map(|s| s.counter)
+                .collect::<Vec<_>>(),
+            vec![5]
+        );
+        // at or below the mark: never kept again (a replay)
+        assert!(!keep_segment(conn, &o, 1, "s1", 10, &now, &now).unwrap());
+        assert!(keep_segment(conn, &o, 4, "s4", 10, &now, &now).unwrap());
+        assert_eq!(have(conn).unwrap(), vec![(o, 5)]);
+    }
+}
