@@ -416,7 +416,7 @@ pub fn peer_person(conn: &Connection, doc: &Document) -> Result<Option<PeerHit>,
             |r| {
                 Ok(PeerHit {
                     laptop: r.get(0)?,
-                    member_no: r.get(1)?,
+                    member_no: grouped(r.get(1)?),
                     at: r.get(2)?,
                 })
             },
@@ -437,6 +437,13 @@ pub struct Conflict {
     pub other_at: String,
 }
 
+/// A member number as printed (with its dashes), whatever form it was kept in.
+fn grouped(n: String) -> String {
+    n.parse::<crate::card::MemberNo>()
+        .map(|m| m.grouped())
+        .unwrap_or(n)
+}
+
 /// Every such conflict, oldest first.
 pub fn conflicts(conn: &Connection) -> Result<Vec<Conflict>, StoreError> {
     let mut stmt = conn.prepare_cached(
@@ -449,10 +456,10 @@ pub fn conflicts(conn: &Connection) -> Result<Vec<Conflict>, StoreError> {
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(Conflict {
-            member_no: r.get(0)?,
+            member_no: grouped(r.get(0)?),
             registered_at: r.get(1)?,
             laptop: r.get(2)?,
-            other_member_no: r.get(3)?,
+            other_member_no: grouped(r.get(3)?),
             other_at: r.get(4)?,
         })
     })?;
@@ -844,7 +851,11 @@ mod tests {
         let id = "11010519491231002X";
         // no group: no hashes, no hits
         register(&mut store, "110105198808080023");
-        assert!(refresh_own_marks(store.peer_connection()).unwrap().is_empty());
+        assert!(
+            refresh_own_marks(store.peer_connection())
+                .unwrap()
+                .is_empty()
+        );
         let conn = store.peer_connection();
         set_group_secret(conn, &[5; 32]).unwrap();
         let marks = refresh_own_marks(conn).unwrap();
@@ -866,18 +877,29 @@ mod tests {
             ..their.clone()
         };
         assert_eq!(take_marks(conn, &b.device_key, &[foreign]).unwrap(), 0);
-        assert_eq!(take_marks(conn, &b.device_key, &[their.clone()]).unwrap(), 1);
+        assert_eq!(
+            take_marks(conn, &b.device_key, &[their.clone()]).unwrap(),
+            1
+        );
         let hit = store.peer_person(&doc(id)).unwrap().unwrap();
         assert_eq!(hit.laptop, "lap-b");
         assert_eq!(hit.member_no, their.member_no);
-        assert!(store.peer_person(&doc("320102199303030076")).unwrap().is_none());
+        assert!(
+            store
+                .peer_person(&doc("320102199303030076"))
+                .unwrap()
+                .is_none()
+        );
 
         // registered here too (made while apart): a conflict, until one is voided
         let mine = register(&mut store, id);
         refresh_own_marks(store.peer_connection()).unwrap();
         let c = store.peer_conflicts().unwrap();
         assert_eq!(c.len(), 1);
-        assert_eq!((c[0].member_no.as_str(), c[0].laptop.as_str()), (mine.as_str(), "lap-b"));
+        assert_eq!(
+            (c[0].member_no.as_str(), c[0].laptop.as_str()),
+            (mine.as_str(), "lap-b")
+        );
         let voided = PersonMark {
             voided: true,
             ..their
