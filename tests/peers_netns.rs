@@ -234,7 +234,19 @@ fn three_laptops_in_network_namespaces() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", tmp.path().join("office.db").display());
-    let out = booth_in(None, None, &["server", "init", "--db", &db], None);
+    let out = booth_in(
+        None,
+        None,
+        &[
+            "server",
+            "init",
+            "--db",
+            &db,
+            "--server-url",
+            "http://127.0.0.1:18095",
+        ],
+        None,
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -443,9 +455,15 @@ fn three_laptops_in_network_namespaces() {
     net.cable("b", false);
     let csv = tmp.path().join("roster.csv");
     let mut text = String::from("姓名,身份证号,手机号,工作单位\n");
-    for i in 0..2000 {
+    for i in 0..2000u32 {
+        // names are letters only: the digits of `i` as Chinese numerals
+        let name: String = i
+            .to_string()
+            .chars()
+            .filter_map(|d| "零一二三四五六七八九".chars().nth(d.to_digit(10)? as usize))
+            .collect();
         text.push_str(&format!(
-            "职工{i},{},138{:08},京东物流\n",
+            "职工{name},{},138{:08},京东物流\n",
             id_number(1000 + i),
             i
         ));

@@ -185,14 +185,16 @@ pub fn join(mut stream: TcpStream, code: &str, me: &Me<'_>) -> Result<Paired, Pa
         &Identity::new(ID_JOINER),
         &Identity::new(ID_ADMITTER),
     );
-    stream.write_all(&[KIND_PAIRING])?;
-    write_frame(&mut stream, &msg)?;
-    let theirs = match read_frame(&mut stream) {
-        Ok(m) => m,
-        // closed at once: no code is shown there (or it is void)
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(PairError::NoCode),
-        Err(e) => return Err(e.into()),
+    // closed at once: no code is shown there (or it is void)
+    let closed = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof
+        | std::io::ErrorKind::ConnectionReset
+        | std::io::ErrorKind::BrokenPipe => PairError::NoCode,
+        _ => PairError::Io(e),
     };
+    stream.write_all(&[KIND_PAIRING]).map_err(closed)?;
+    write_frame(&mut stream, &msg).map_err(closed)?;
+    let theirs = read_frame(&mut stream).map_err(closed)?;
     let key = Zeroizing::new(spake.finish(&theirs).map_err(|_| PairError::WrongCode)?);
     let (to_admitter, to_joiner) = ciphers(&key);
     let (card, card_signature) = me.card.signed(me.device);

@@ -137,6 +137,30 @@ fn keep_pairing(store: &mut Store, p: &Paired, address: Option<String>) -> Resul
     Ok(())
 }
 
+/// The group as this laptop tells it: every admission it holds, and the addresses it knows.
+fn members_msg(conn: &rusqlite::Connection) -> Result<Msg, StoreError> {
+    let peers = sp::peers(conn)?;
+    let live: Vec<&sp::PeerRow> = peers.iter().filter(|p| !p.forgotten).collect();
+    Ok(Msg::Members {
+        members: live.iter().map(|p| p.admission.clone()).collect(),
+        addresses: live
+            .iter()
+            .filter_map(|p| Some((b64(&p.device_key), p.address.clone()?)))
+            .collect(),
+    })
+}
+
+/// Tells every session the group changed.
+fn announce_members(inner: &Arc<Inner>) {
+    let msg = {
+        let mut store = lock(&inner.store);
+        members_msg(store.peer_connection())
+    };
+    if let Ok(msg) = msg {
+        broadcast(inner, &msg, None);
+    }
+}
+
 fn store_key(conn: &rusqlite::Connection) -> Result<DeviceKey, StoreError> {
     Ok(crate::store::trust::device_key(conn)?.0)
 }
@@ -366,6 +390,7 @@ impl Handle {
             pairing::join(stream, code, &me)?
         };
         keep_pairing(&mut lock(&inner.store), &paired, Some(addr.to_string()))?;
+        announce_members(inner);
         let name = paired.peer.card.name.clone();
         call(
             inner,
@@ -451,6 +476,7 @@ fn answer(inner: &Arc<Inner>, mut conn: TcpStream) -> std::io::Result<()> {
                     keep_pairing(&mut lock(&inner.store), &paired, address)
                         .map_err(std::io::Error::other)?;
                     tracing::info!(key_id = paired.peer.key_id, "paired");
+                    announce_members(inner);
                 }
                 Err(e) => {
                     tracing::warn!(code = e.code(), tries = code.failed, "pairing failed");
@@ -733,6 +759,7 @@ fn handle(
             members,
             ..
         } => {
+            let mut grew = false;
             let outgoing = {
                 let mut store = lock(&inner.store);
                 let conn = store.peer_connection();
@@ -740,7 +767,9 @@ fn handle(
                 let addr = address.map(|ip| SocketAddr::new(ip, port).to_string());
                 sp::seen(conn, from, addr.as_deref(), &now)?;
                 let own = store_key(conn)?;
-                merge_members(conn, &own, &members)?;
+                if merge_members(conn, &own, &members)? > 0 {
+                    grew = true;
+                }
                 for m in &marks {
                     take_mark_checked(conn, m)?;
                 }
@@ -770,6 +799,29 @@ fn handle(
                     }
                     .to_bytes(),
                 )?;
+            }
+            if grew {
+                announce_members(inner);
+            }
+        }
+        Msg::Members { members, addresses } => {
+            let grew = {
+                let mut store = lock(&inner.store);
+                let conn = store.peer_connection();
+                let own = store_key(conn)?;
+                let n = merge_members(conn, &own, &members)?;
+                for (key, addr) in addresses {
+                    if let Some(k) = unb64(&key).and_then(|k| <[u8; 32]>::try_from(k).ok())
+                        && parse_address(&addr).is_some()
+                    {
+                        sp::hint_address(conn, &k, &addr)?;
+                    }
+                }
+                n > 0
+            };
+            // passed on only when it taught us something: the news spreads, and stops
+            if grew {
+                announce_members(inner);
             }
         }
         Msg::Persons { marks } => {

@@ -27,6 +27,13 @@ pub enum Msg {
     Segments { texts: Vec<String> },
     /// An origin's signed mark.
     Mark { statement: String },
+    /// The group's admissions, and where this laptop last reached each member (a hint
+    /// for laptops that never met it), after the group changed.
+    Members {
+        members: Vec<String>,
+        /// (device key base64url, `HOST:PORT`)
+        addresses: Vec<(String, String)>,
+    },
     /// Sent every few seconds: a session that hears nothing for a while is closed (a cut
     /// cable, a laptop gone) and called again.
     Ping,

@@ -265,6 +265,19 @@ pub fn seen(
     Ok(())
 }
 
+/// An address another member gave for a laptop this one has none for.
+pub fn hint_address(
+    conn: &Connection,
+    device_key: &[u8; 32],
+    address: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE peers SET address = ?2 WHERE device_key = ?1 AND address IS NULL",
+        params![device_key.as_slice(), address],
+    )?;
+    Ok(())
+}
+
 /// A same-person hash as it travels between peers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PersonMark {
