@@ -285,7 +285,7 @@ pub fn peers(ctx: &Ctx, action: &PeersAction) -> Result<Output, CliError> {
                 return Err(CliError::new("usage", t!(ctx.lang, "peers.bad_code")));
             }
             let Some(addr) = addr else {
-                return Err(CliError::new("usage", t!(ctx.lang, "peers.need_address")));
+                return pair_discovered(ctx, &digits);
             };
             let addr = address(addr, ctx)?;
             let name = match running() {
@@ -368,6 +368,27 @@ pub fn peers(ctx: &Ctx, action: &PeersAction) -> Result<Output, CliError> {
             no_discovery,
         } => run(ctx, listen.as_deref(), *no_discovery),
     }
+}
+
+/// `peers pair CODE` without an address: the laptops discovery found, one after another,
+/// until the one showing the code answers (the others show none, and close at once).
+fn pair_discovered(ctx: &Ctx, digits: &str) -> Result<Output, CliError> {
+    use crate::peers::pairing::PairError;
+    let need = || CliError::new("usage", t!(ctx.lang, "peers.need_address"));
+    let h = running().ok_or_else(need)?;
+    for addr in h.discovered(Duration::from_secs(3)) {
+        match h.pair(digits, addr) {
+            Ok(name) => {
+                return Ok(Output {
+                    human: t!(ctx.lang, "peers.paired", name = name),
+                    json: json!({ "paired": name }),
+                });
+            }
+            Err(PairFailure::Pair(PairError::NoCode | PairError::Io(_))) => continue,
+            Err(e) => return Err(pair_error(e, ctx)),
+        }
+    }
+    Err(need())
 }
 
 /// `booth peers run`: holds the folder, runs the peer service and the local socket until

@@ -421,6 +421,18 @@ impl Handle {
         Ok(n)
     }
 
+    /// Addresses discovery found booth laptops at, waiting up to `wait` for the first.
+    pub fn discovered(&self, wait: Duration) -> Vec<SocketAddr> {
+        let until = Instant::now() + wait;
+        loop {
+            let found: Vec<SocketAddr> = lock(&self.inner.candidates).iter().copied().collect();
+            if !found.is_empty() || Instant::now() >= until {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Why this laptop cannot make replicas, if it cannot.
     pub fn replica_problem(&self) -> Option<String> {
         lock(&self.inner.replica_problem).clone()
