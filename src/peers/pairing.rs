@@ -201,7 +201,7 @@ pub fn join(mut stream: TcpStream, code: &str, me: &Me<'_>) -> Result<Paired, Pa
     let hello = JoinerHello {
         card,
         card_signature,
-        group: me.group.as_ref().map(|g| hex::encode(&**g)),
+        group: me.group.as_ref().map(|g| hex::encode(**g)),
     };
     let sealed = to_admitter
         .encrypt(
@@ -338,7 +338,7 @@ pub fn admit(mut stream: TcpStream, code: &mut Code, me: &Me<'_>) -> Result<Pair
         card_signature,
         admission,
         members: me.admissions.clone(),
-        group: hex::encode(&*group),
+        group: hex::encode(*group),
     };
     let sealed = to_joiner
         .encrypt(

@@ -708,8 +708,7 @@ fn run_session(inner: &Arc<Inner>, session: Arc<Session>, device_key: [u8; 32]) 
     if let Err(e) = greet(inner, &session) {
         tracing::debug!(error = %e, "greeting failed");
     }
-    loop {
-        let Ok(bytes) = session.recv() else { break };
+    while let Ok(bytes) = session.recv() {
         let Some(msg) = Msg::from_bytes(&bytes) else {
             continue;
         };

@@ -891,7 +891,7 @@ mod tests {
         };
         assert_eq!(take_marks(conn, &b.device_key, &[foreign]).unwrap(), 0);
         assert_eq!(
-            take_marks(conn, &b.device_key, &[their.clone()]).unwrap(),
+            take_marks(conn, &b.device_key, std::slice::from_ref(&their)).unwrap(),
             1
         );
         let hit = store.peer_person(&doc(id)).unwrap().unwrap();
