@@ -171,6 +171,19 @@ pub enum Command {
     },
     /// Remove names, ID numbers and phones of uploaded records older than the retention period.
     Purge,
+    /// A booth of several laptops: pair them, list or forget paired laptops, run the peer
+    /// service.
+    Peers {
+        #[command(subcommand)]
+        action: PeersAction,
+    },
+    /// Write this laptop's unacknowledged queue, and the records it holds for paired
+    /// laptops, sealed to the office, to a file for the office (no second laptop, no network).
+    Backup {
+        /// The file to write (0600).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// The union office's ingest server.
     Server {
         #[command(subcommand)]
@@ -319,6 +332,39 @@ pub enum KeysAction {
     /// Make a new key pair for this laptop (only before its first registration: e.g. when
     /// the office answered `key_id_taken`).
     Regenerate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeersAction {
+    /// Show a 6-digit pairing code (valid 5 minutes, void after 3 wrong tries) and this
+    /// laptop's address, for the laptop that joins (needs `booth peers run` or the UI).
+    Code,
+    /// Pair with the laptop that shows CODE (only laptops enrolled with the same office).
+    Pair {
+        /// The 6 digits the other laptop shows.
+        code: String,
+        /// The other laptop's address, as it shows it (default: found on the local network).
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<String>,
+    },
+    /// The paired laptops: name, key id, address, last seen, records held for each.
+    List,
+    /// Forget a paired laptop (its name or key id): no more sessions with it.
+    Forget {
+        /// The laptop's name or key id, as `booth peers list` shows it.
+        name: String,
+    },
+    /// Run the peer service without the UI, holding the data folder (other booth commands
+    /// on the folder then run through it).
+    Run {
+        /// Where to listen for paired laptops (default 0.0.0.0:47410).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+        /// Neither announce nor look for laptops on the network (mDNS, broadcast): paired
+        /// laptops are called at their known addresses only.
+        #[arg(long)]
+        no_discovery: bool,
+    },
 }
 
 /// The office key file (every server command takes it).

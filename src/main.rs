@@ -44,6 +44,10 @@ fn main() -> ExitCode {
         logging::to_data_folder(&ctx.data_dir)
     };
 
+    // a running booth holds the folder: the command runs through it (SPEC §12)
+    if let Some(code) = commands::peers::through_holder(&cli, &ctx) {
+        return ExitCode::from(code);
+    }
     if cli.command.is_none() {
         return match booth::tui::run(ctx.data_dir.clone(), ctx.lang, cli.lang.is_some()) {
             Ok(()) => ExitCode::SUCCESS,

@@ -35,6 +35,40 @@ pub const HEADER_DEVICE_KEY: &str = "booth-device-key";
 pub const HEADER_SIGNATURE: &str = "booth-signature";
 pub const BATCH_DOMAIN: &[u8] = b"booth-batch/1";
 
+/// Segments a laptop holds for its peers (SPEC §12, docs/trust.md "Peers"): a relay sends
+/// them here with its own token and signature; the office takes each on its origin's
+/// signature and binding, never on the relay's word.
+pub const PATH_SEGMENTS: &str = "/v1/segments";
+pub const RELAY_DOMAIN: &[u8] = b"booth-relay/1";
+
+/// The message a relay's request signature covers.
+pub fn relay_message(body: &[u8]) -> Vec<u8> {
+    [RELAY_DOMAIN, body].concat()
+}
+
+/// `POST /v1/segments`: segments as their origins signed them (`card::segment`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SegmentsRequest {
+    pub segments: Vec<String>,
+}
+
+/// The office's answer, one per segment: `accepted`, `already_there`, or `refused` with a
+/// code (`card::segment::SegmentError::code`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SegmentsResponse {
+    pub results: Vec<SegmentResult>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SegmentResult {
+    /// The origin's device key (base64url).
+    pub origin: String,
+    pub counter: u64,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// The message a batch signature covers.
 pub fn batch_message(body: &[u8]) -> Vec<u8> {
     [BATCH_DOMAIN, body].concat()

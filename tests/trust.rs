@@ -499,6 +499,7 @@ fn enrolment_codes_and_the_office_key_check() {
             token: v["token"].as_str().unwrap().into(),
             office_key: other_fp,
             device: None,
+            seal_key: None,
         }
         .encode();
         let x = Booth::new();

@@ -960,6 +960,7 @@ fn plain_http_to_another_machine_asks_first() {
             .unwrap()
             .fingerprint(),
         device: Some("lap".into()),
+        seal_key: None,
     }
     .encode();
     let mut h = Harness::new();

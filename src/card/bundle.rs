@@ -65,6 +65,25 @@ pub struct Bundle {
     pub revoked: BTreeSet<String>,
     /// The envelope as received: what a laptop keeps and re-opens.
     pub text: String,
+    /// The office's sealing key (SPEC §12): what laptops seal replicas and backups to.
+    /// Absent from bundles of older servers.
+    pub seal_key: Option<super::seal::SealPublic>,
+}
+
+/// The body's fields beyond [`BundleBody`], added by [`sign`] (older readers ignore them).
+#[derive(Serialize, Deserialize)]
+struct Extra {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seal_key: Option<String>,
+}
+
+/// What is signed: the body the server built, and what the office key itself says.
+#[derive(Serialize)]
+struct Signed<'a> {
+    #[serde(flatten)]
+    body: &'a BundleBody,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 impl Bundle {
@@ -174,6 +193,13 @@ pub fn open(text: &str, trusted: &[String]) -> Result<Bundle, BundleError> {
     }
     let body: BundleBody =
         serde_json::from_slice(&body_bytes).map_err(|_| BundleError::Malformed("body"))?;
+    let extra: Extra =
+        serde_json::from_slice(&body_bytes).map_err(|_| BundleError::Malformed("body"))?;
+    let seal_key = extra
+        .seal_key
+        .map(|k| super::seal::SealPublic::from_text(&k))
+        .transpose()
+        .map_err(|_| BundleError::WeakKey("seal_key".into()))?;
     if body.version > MAX_VERSION {
         return Err(BundleError::Malformed("version"));
     }
@@ -225,6 +251,7 @@ pub fn open(text: &str, trusted: &[String]) -> Result<Bundle, BundleError> {
         max_seq,
         revoked: body.revoked.into_iter().collect(),
         text: text.to_string(),
+        seal_key,
     })
 }
 
@@ -238,8 +265,16 @@ pub fn claimed_fingerprint(text: &str) -> Option<String> {
 
 /// Signs a body: the envelope's JSON text (what `GET /v1/bundle` serves). The body bytes are
 /// serde_json's compact form; they are signed as they are, so no one needs to canonicalise.
+/// The office's sealing key (derived from `office`, so the same on every server) is added
+/// to the body here, after the server's fields.
 pub fn sign(office: &OfficeKey, body: &BundleBody) -> String {
-    let body_bytes = serde_json::to_vec(body).unwrap_or_default();
+    let signed = Signed {
+        body,
+        extra: Extra {
+            seal_key: Some(office.seal_key().public().to_text()),
+        },
+    };
+    let body_bytes = serde_json::to_vec(&signed).unwrap_or_default();
     let signature = office.sign(&[DOMAIN, &body_bytes].concat());
     let env = Envelope {
         format: FORMAT.into(),
@@ -292,6 +327,7 @@ pub(crate) mod tests {
         assert_eq!(b.version, 7);
         assert!(b.keys.get(laptop.key_id()).is_some());
         assert!(b.revoked.contains("K7M2QX00427"));
+        assert_eq!(b.seal_key, Some(office.seal_key().public()));
         let other = OfficeKey::generate().unwrap();
         assert_eq!(
             open(&text, &[other.fingerprint()]).unwrap_err().code(),

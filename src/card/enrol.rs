@@ -1,5 +1,6 @@
 //! The enrolment code (docs/trust.md): one line the office prints with a new device token,
-//! `BOOTH1-` and the base64url of `{"s":server,"t":token,"k":office fingerprint,"d":device}`.
+//! `BOOTH1-` and the base64url of `{"s":server,"t":token,"k":office fingerprint,"d":device}`
+//! (and `"x"`, the office's sealing key, from servers that know peers).
 //! A laptop that takes it knows where to upload, with what, and which office key to trust.
 
 use data_encoding::BASE64URL_NOPAD;
@@ -22,6 +23,10 @@ pub struct Enrolment {
     pub office_key: String,
     #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// The office's X25519 sealing key (SPEC §12), so that a laptop that never reached the
+    /// office can seal its replicas; absent from codes of older servers.
+    #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
+    pub seal_key: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -82,6 +87,11 @@ impl Enrolment {
         {
             return Err(EnrolError::Field("device"));
         }
+        if let Some(x) = &e.seal_key
+            && super::seal::SealPublic::from_text(x).is_err()
+        {
+            return Err(EnrolError::Field("sealing key"));
+        }
         Ok(e)
     }
 }
@@ -97,6 +107,7 @@ mod tests {
             token: "abc_DEF-123".into(),
             office_key: "A".repeat(42) + "E",
             device: Some("laptop-01".into()),
+            seal_key: None,
         };
         let code = e.encode();
         assert!(code.starts_with("BOOTH1-eyJ"));
@@ -115,6 +126,21 @@ mod tests {
         assert_eq!(
             Enrolment::parse(&bad.encode()),
             Err(EnrolError::Field("office key"))
+        );
+        let office = crate::card::office::OfficeKey::generate().unwrap();
+        let with_seal = Enrolment {
+            seal_key: Some(office.seal_key().public().to_text()),
+            office_key: office.fingerprint(),
+            ..bad.clone()
+        };
+        assert_eq!(Enrolment::parse(&with_seal.encode()).unwrap(), with_seal);
+        let broken = Enrolment {
+            seal_key: Some("A".repeat(43)),
+            ..with_seal
+        };
+        assert_eq!(
+            Enrolment::parse(&broken.encode()),
+            Err(EnrolError::Field("sealing key"))
         );
     }
 }

@@ -10,6 +10,8 @@ pub mod number;
 pub mod office;
 pub mod payload;
 pub mod qr;
+pub mod seal;
+pub mod segment;
 pub mod trust;
 
 pub use keys::{DeviceKey, KeyRing, TrustedKey};

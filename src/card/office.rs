@@ -72,6 +72,12 @@ impl OfficeKey {
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.signing.sign(message).to_bytes()
     }
+
+    /// The office's X25519 sealing key (SPEC §12), derived from this key's seed: laptops seal
+    /// replicas and backups to its public half, which the bundle and enrolment codes carry.
+    pub fn seal_key(&self) -> super::seal::OfficeSealKey {
+        super::seal::OfficeSealKey::derive(&Zeroizing::new(self.signing.to_bytes()))
+    }
 }
 
 impl std::fmt::Debug for OfficeKey {

@@ -7,6 +7,7 @@ mod card;
 mod card_sheets;
 mod docs;
 mod import;
+pub mod peers;
 mod records;
 mod server;
 pub mod setup;
@@ -78,23 +79,34 @@ impl CliError {
 
     /// Prints the error: one line on stderr; with `--json`, also an object on stdout.
     pub fn report(&self, json_out: bool) {
+        let (stderr, stdout) = self.render(json_out);
+        emit(&mut std::io::stderr(), &stderr);
+        if let Some(stdout) = stdout {
+            emit(&mut std::io::stdout(), &stdout);
+        }
+    }
+
+    /// What [`CliError::report`] prints: the stderr line, and the stdout object with `--json`
+    /// (the local socket sends both back to the client).
+    pub fn render(&self, json_out: bool) -> (String, Option<String>) {
         // One line, whatever the message holds.
         let line = crate::member::text::display_safe(&self.message.replace(['\n', '\r'], " "))
             .into_owned();
-        emit(&mut std::io::stderr(), &format!("booth: {line}"));
-        if json_out {
-            let mut obj = json!({ "ok": false, "error": self.code, "message": line });
-            if let (Value::Object(o), Value::Object(d)) = (&mut obj, &self.details) {
-                for (k, v) in d {
-                    o.insert(k.clone(), v.clone());
-                }
-            }
-            let text = serde_json::to_string_pretty(&obj).unwrap_or_default();
-            emit(
-                &mut std::io::stdout(),
-                &crate::member::text::json_escape_hazards(&text),
-            );
+        let stderr = format!("booth: {line}");
+        if !json_out {
+            return (stderr, None);
         }
+        let mut obj = json!({ "ok": false, "error": self.code, "message": line });
+        if let (Value::Object(o), Value::Object(d)) = (&mut obj, &self.details) {
+            for (k, v) in d {
+                o.insert(k.clone(), v.clone());
+            }
+        }
+        let text = serde_json::to_string_pretty(&obj).unwrap_or_default();
+        (
+            stderr,
+            Some(crate::member::text::json_escape_hazards(&text).into_owned()),
+        )
     }
 }
 
@@ -107,9 +119,16 @@ pub struct Output {
 impl Output {
     /// Consumes the output: a whole import's report is not copied to be printed.
     pub fn print(self, json_out: bool) {
+        if let Some(text) = self.render(json_out) {
+            emit(&mut std::io::stdout(), &text);
+        }
+    }
+
+    /// What [`Output::print`] prints (`None`: nothing at all).
+    pub fn render(self, json_out: bool) -> Option<String> {
         // Nothing at all: the command's output was the data itself (`export --out -`).
         if self.human.is_empty() && self.json.is_null() {
-            return;
+            return None;
         }
         if json_out {
             let mut v = self.json;
@@ -117,10 +136,7 @@ impl Output {
                 o.insert("ok".into(), Value::Bool(true));
             }
             let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-            emit(
-                &mut std::io::stdout(),
-                &crate::member::text::json_escape_hazards(&text),
-            );
+            Some(crate::member::text::json_escape_hazards(&text).into_owned())
         } else if !self.human.is_empty() {
             // line breaks are the output's own; anything else unprintable is replaced
             let safe: Vec<_> = self
@@ -128,7 +144,9 @@ impl Output {
                 .split('\n')
                 .map(crate::member::text::display_safe)
                 .collect();
-            emit(&mut std::io::stdout(), &safe.join("\n"));
+            Some(safe.join("\n"))
+        } else {
+            None
         }
     }
 }
@@ -200,13 +218,16 @@ pub fn run(cli: &Cli, ctx: &Ctx) -> Result<Output, CliError> {
             },
         ),
         Command::Purge => upload::purge(ctx),
+        Command::Peers { action } => peers::peers(ctx, action),
+        Command::Backup { out } => peers::backup(ctx, out),
         Command::Server { action } => server::server(ctx, action),
         Command::Completions { shell } => docs::completions(ctx, *shell),
         Command::Man { out } => docs::man(ctx, out.as_deref()),
     }
 }
 
-/// True when a progress bar makes sense (a person is watching stderr).
+/// True when a progress bar makes sense (a person is watching stderr; never for a command
+/// run for the local socket, whose stderr is the holder's).
 pub fn interactive_stderr() -> bool {
-    std::io::stderr().is_terminal()
+    std::io::stderr().is_terminal() && !peers::serving()
 }

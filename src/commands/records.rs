@@ -56,6 +56,13 @@ pub fn register(ctx: &Ctx, a: &RegisterArgs) -> Result<Output, CliError> {
     let v = validate(&input, now.date_naive()).map_err(|e| CliError::invalid(&e, ctx.lang))?;
     let mut store = open_store(ctx)?;
     let config = load_config(&store, ctx)?;
+    // a paired laptop registered this person (SPEC §12): refused as a local duplicate is
+    if let Some(hit) = store
+        .peer_person(&v.member.document)
+        .map_err(|e| CliError::store(e, ctx))?
+    {
+        return Err(super::peers::peer_duplicate(&hit, ctx));
+    }
     let m = match store.register(&v, &config.event(), &now) {
         Ok(m) => m,
         Err(RegisterError::Duplicate(e)) => {

@@ -414,6 +414,7 @@ fn add_device(
         token: token.clone(),
         office_key: key.fingerprint(),
         device: Some(name.to_string()),
+        seal_key: Some(key.seal_key().public().to_text()),
     }
     .encode();
     // The token stays the last word: scripts read it from there.

@@ -90,6 +90,12 @@ fn passphrase(ctx: &Ctx, creating: bool) -> Result<Zeroizing<String>, CliError> 
     Ok(first)
 }
 
+/// The passphrase of a set-up folder (environment, else asked): for a command that proves
+/// it to the process holding the folder (the local socket).
+pub fn passphrase_for(ctx: &Ctx) -> Result<Zeroizing<String>, CliError> {
+    passphrase(ctx, false)
+}
+
 /// Opens the data folder, setting it up on first use (any command on an empty folder does),
 /// and purges personal data past the retention period (SPEC §4): every command that opens
 /// the store does, so the laptop never holds it longer than configured.
@@ -109,6 +115,10 @@ pub fn purge_now(store: &mut Store, ctx: &Ctx) -> Result<store::queue::PurgeRepo
 
 /// Opens the data folder without purging (`booth purge` does it itself, to report counts).
 pub fn open_store_no_purge(ctx: &Ctx) -> Result<Store, CliError> {
+    // run for the local socket: the holder's store, already unlocked
+    if let Some(held) = super::peers::lent_store() {
+        return held.map_err(|e| CliError::store(e, ctx));
+    }
     let creating = !store::is_initialised(&ctx.data_dir);
     let pass = passphrase(ctx, creating)?;
     let result = if creating {

@@ -113,6 +113,8 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
     }
     drop(conn);
     let report = result.map_err(|e| upload_error(e, ctx))?;
+    // what this laptop holds for its paired laptops goes too (SPEC §12)
+    let relayed = super::peers::relay_held(&mut store, &settings, ctx)?;
     for (key, value) in &given {
         store
             .set_config(key, value, ctx.lang)
@@ -163,6 +165,17 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
             t!(ctx.lang, "sync.purged", purged = purged.purged)
         ));
     }
+    if let Some(r) = &relayed {
+        human.push_str(&format!(
+            "\n{}",
+            t!(
+                ctx.lang,
+                "peers.relayed",
+                delivered = r.records_delivered,
+                held = r.still_held
+            )
+        ));
+    }
     Ok(Output {
         human,
         json: json!({
@@ -181,6 +194,7 @@ pub fn upload(ctx: &Ctx, a: &UploadArgs) -> Result<Output, CliError> {
             "bundle_version": report.bundle_version,
             "bundle_warning": report.bundle_warning,
             "purged": purged.purged,
+            "relayed": relayed,
         }),
     })
 }

@@ -24,6 +24,7 @@ pub mod days;
 pub mod drafts;
 pub mod keyfile;
 pub mod members;
+pub mod peers;
 pub mod queue;
 pub mod schema;
 pub mod settings;

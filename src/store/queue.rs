@@ -118,7 +118,9 @@ pub fn start_upload(
     now: &DateTime<FixedOffset>,
 ) -> Result<i64, StoreError> {
     Ok(conn.query_row(
-        "INSERT INTO uploads (started_at, server) VALUES (?1, ?2) RETURNING id",
+        // the peers' segment counter at the start: segments up to it are all in this upload
+        "INSERT INTO uploads (started_at, server, segment_counter)
+         VALUES (?1, ?2, (SELECT segment_counter FROM peer_self WHERE id = 1)) RETURNING id",
         params![timestamp(now), server],
         |r| r.get(0),
     )?)

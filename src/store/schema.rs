@@ -143,6 +143,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_booth_days ON members (event_date, union_name, place, state)
         WHERE imported = 0;
     "#,
+    // 7: a booth of several laptops (SPEC §12): the group, paired laptops, same-person
+    // hashes, segments (store/peers.rs)
+    super::peers::MIGRATION,
 ];
 
 /// The schema version this build writes.

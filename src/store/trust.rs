@@ -186,6 +186,7 @@ impl Store {
         }
         self.set_config("token", &e.token, lang)?;
         self.set_config("office_key", &e.office_key, lang)?;
+        super::peers::remember_enrolment(&self.conn, e).map_err(super::SetError::Store)?;
         if previous.as_deref() != Some(e.office_key.as_str()) {
             self.conn
                 .execute("DELETE FROM trust_bundle", [])

@@ -77,6 +77,7 @@ mod tests {
             token: "tok_123".into(),
             office_key: "A".repeat(42) + "E",
             device: Some("laptop-01".into()),
+            seal_key: None,
         }
         .encode()
     }

@@ -158,11 +158,44 @@ impl Http {
         body: &std::sync::Arc<Vec<u8>>,
         sent: super::watch::Counter,
     ) -> Result<BatchResponse, SendError> {
+        let bytes = self.post(&self.url, &batch_message(body), body, sent)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            tracing::warn!(error = %e, "unreadable answer to a batch");
+            SendError::Transient(NetError::BadAnswer)
+        })
+    }
+
+    /// Sends held segments (SPEC §12; `POST /v1/segments`, signed by this laptop as a relay).
+    pub fn send_segments(
+        &self,
+        body: &[u8],
+    ) -> Result<crate::protocol::SegmentsResponse, SendError> {
+        let url = self
+            .url
+            .replace(PATH_BATCHES, crate::protocol::PATH_SEGMENTS);
+        let body = std::sync::Arc::new(body.to_vec());
+        let signed = crate::protocol::relay_message(&body);
+        let bytes = self.post(&url, &signed, &body, super::watch::Counter::default())?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            tracing::warn!(error = %e, "unreadable answer to held segments");
+            SendError::Transient(NetError::BadAnswer)
+        })
+    }
+
+    /// POSTs a signed JSON body; the answer's bytes when 200. `sent` counts the bytes the
+    /// network takes.
+    fn post(
+        &self,
+        url: &str,
+        signed: &[u8],
+        body: &std::sync::Arc<Vec<u8>>,
+        sent: super::watch::Counter,
+    ) -> Result<Vec<u8>, SendError> {
         let len = body.len() as u64;
         let counted = super::watch::Counting::new(std::sync::Arc::clone(body), sent);
         let resp = self
             .client
-            .post(&self.url)
+            .post(url)
             .header(AUTHORIZATION, &self.auth)
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT_LANGUAGE, self.lang.code())
@@ -172,7 +205,7 @@ impl Http {
             )
             .header(
                 HEADER_SIGNATURE,
-                data_encoding::BASE64URL_NOPAD.encode(&self.key.sign(&batch_message(body))),
+                data_encoding::BASE64URL_NOPAD.encode(&self.key.sign(signed)),
             )
             .body(reqwest::blocking::Body::sized(counted, len))
             .send()
@@ -181,10 +214,7 @@ impl Http {
         if status == StatusCode::OK {
             // A response cut half-way fails here: transient, the batch is sent again.
             let bytes = resp.bytes().map_err(|e| self.failed(&e))?;
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                tracing::warn!(error = %e, "unreadable answer to a batch");
-                SendError::Transient(NetError::BadAnswer)
-            });
+            return Ok(bytes.to_vec());
         }
         let answer = resp
             .bytes()

@@ -577,14 +577,15 @@ fn refresh_bundle(
 }
 
 /// What every batch says about the laptop.
-struct BatchMeta<'a> {
-    device: &'a str,
-    key_created: NaiveDate,
-    union: &'a str,
+pub(crate) struct BatchMeta<'a> {
+    pub(crate) device: &'a str,
+    pub(crate) key_created: NaiveDate,
+    pub(crate) union: &'a str,
 }
 
-/// The request body for a batch, and the records it carries.
-fn batch_body(
+/// The request body for a batch, and the records it carries. (The peers' segments seal the
+/// same body: `peers::replicate`.)
+pub(crate) fn batch_body(
     meta: &BatchMeta<'_>,
     records: &[StoredMember],
     voids: &[String],

@@ -93,6 +93,7 @@ pub async fn add(
         token: token.clone(),
         office_key: state.office.fingerprint(),
         device: Some(name.clone()),
+        seal_key: Some(state.office.seal_key().public().to_text()),
     }
     .encode();
     render(&state, &v, Some((name, token, code)), None).await

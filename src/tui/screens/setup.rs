@@ -462,6 +462,7 @@ mod tests {
                 .unwrap()
                 .fingerprint(),
             device: None,
+            seal_key: None,
         }
         .encode();
         let mut s = filled(Lang::Zh);
