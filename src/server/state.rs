@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::bundle::{self, BundleServeError};
 use super::db::Db;
 use super::page;
+use super::relay::Seals;
 use crate::card::office::OfficeKey;
 use crate::protocol;
 
@@ -26,6 +27,9 @@ pub struct ServerState {
     /// (PostgreSQL) anyway: more in flight only queue inside, holding memory while they wait.
     pub batch_slots: tokio::sync::Semaphore,
     pub office: Arc<OfficeKey>,
+    /// What relayed segments and backups are sealed to: the office key's, and after a
+    /// rotation the previous key's too ([`ServerState::with_previous_office`]).
+    pub seals: Arc<Seals>,
     /// The verification page with its trust anchors filled in.
     pub page: String,
     /// The last bundle signed, by version: rebuilt only when the version moves.
@@ -43,8 +47,18 @@ impl ServerState {
             body_budget: Arc::new(tokio::sync::Semaphore::new(budget_kib)),
             batch_slots: tokio::sync::Semaphore::new((2 * cores).max(4)),
             page: page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE),
+            seals: Arc::new(Seals::new(&office, None)),
             office,
             bundle_cache: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The same state, also opening segments sealed to the office's previous key (the key
+    /// file a rotation kept as `office-key.pem.old`).
+    pub fn with_previous_office(self, previous: Option<&OfficeKey>) -> ServerState {
+        ServerState {
+            seals: Arc::new(Seals::new(&self.office, previous)),
+            ..self
         }
     }
 

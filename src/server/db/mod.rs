@@ -30,6 +30,7 @@ pub mod pipl;
 pub mod postgres;
 mod postgres_schema;
 pub mod search;
+pub mod segments;
 pub(crate) mod sql;
 pub mod sqlite;
 mod sqlite_schema;
@@ -202,6 +203,11 @@ pub struct BatchWrite {
     pub voids: Vec<String>,
     /// The laptop's day summaries that passed the checks: each replaces the office's copy.
     pub days: Vec<super::batch::DayRow>,
+    /// Where this write stands among its laptop's segments (a relayed segment, or a direct
+    /// upload of a laptop in a group): its day summaries replace only older ones, and its
+    /// records replace older versions of theirs that arrived relayed. `None`: a laptop
+    /// outside any group, as before.
+    pub version: Option<segments::Version>,
 }
 
 /// One stored record, for the office's export.
