@@ -1,6 +1,6 @@
 //! Taking a laptop's segments at the office (SPEC §12, docs/trust.md "Peers"), whoever
-//! delivers them: another laptop relaying what it holds (`POST /v1/segments`, [`super::relay_api`]),
-//! or a backup file (`booth server import-backup`, the console's devices page).
+//! delivers them: another laptop relaying what it holds (`POST /v1/segments`, the route in
+//! `relay_api`), or a backup file (`booth server import-backup`, the console's devices page).
 //!
 //! A segment is taken on its **origin's** signature and binding, never on its deliverer's
 //! word: opened (strict signature), its origin found (the key the office knows, or the binding
@@ -18,34 +18,12 @@ use super::batch::{Candidate, Decision};
 use super::db::segments::{Expect, OriginState, SegmentStored, SegmentWrite, Version};
 use super::db::{BatchWrite, Db, DbError};
 use super::ingest;
-use crate::card::office::OfficeKey;
-use crate::card::seal::OfficeSealKey;
+pub use super::state::Seals;
 use crate::card::segment::{self, Segment, SegmentError};
 use crate::i18n::Lang;
 use crate::protocol::{
     BatchRequest, MAX_DAYS_PER_BATCH, MAX_RECORDS_PER_BATCH, SegmentCounts, SegmentResult,
 };
-
-/// The office's sealing keys: the current office key's, then the previous one's (after a
-/// rotation, `office-key.pem.old`), for segments sealed before the laptops learnt the new one.
-pub struct Seals {
-    keys: Vec<OfficeSealKey>,
-}
-
-impl Seals {
-    pub fn new(current: &OfficeKey, previous: Option<&OfficeKey>) -> Seals {
-        let mut keys = vec![current.seal_key()];
-        keys.extend(previous.map(OfficeKey::seal_key));
-        Seals { keys }
-    }
-
-    /// The key the segment says it is sealed to, if it is one of ours.
-    fn for_segment(&self, seg: &Segment) -> Option<&OfficeSealKey> {
-        self.keys
-            .iter()
-            .find(|k| k.public().to_text() == seg.header.seal_key)
-    }
-}
 
 /// Statuses of a segment's answer.
 pub const ACCEPTED: &str = "accepted";
@@ -385,7 +363,7 @@ mod tests {
     #[test]
     fn a_segment_that_does_not_open_is_named_by_what_it_claims() {
         let key = crate::card::DeviceKey::from_secret(&[7; 32]);
-        let office = OfficeKey::generate().unwrap();
+        let office = crate::card::office::OfficeKey::generate().unwrap();
         let seg = Segment::make(
             &key,
             &office.seal_key().public(),

@@ -1,5 +1,6 @@
 //! What every request handler shares ([`ServerState`], kanidm's name for it): the database,
-//! the office key, the limits on memory held by bodies and batches, and the verification page
+//! the office key (and the sealing keys it gives, [`Seals`]), the limits on memory held by
+//! bodies and batches, and the verification page
 //! and trust bundle as last built. It names no handler: the upload API, the verifier files
 //! and the console's pages depend on it, the router on them, and nothing points back.
 
@@ -8,8 +9,9 @@ use std::sync::Arc;
 use super::bundle::{self, BundleServeError};
 use super::db::Db;
 use super::page;
-use super::relay::Seals;
 use crate::card::office::OfficeKey;
+use crate::card::seal::OfficeSealKey;
+use crate::card::segment::Segment;
 use crate::protocol;
 
 /// Request bodies held at once unless `--body-memory` says otherwise: 96 MiB (six
@@ -74,5 +76,26 @@ impl ServerState {
         let text = Arc::new(bundle::build(&self.db, &self.office, &state).await?);
         *cache = Some((state.version, text.clone()));
         Ok((state.version, text))
+    }
+}
+
+/// The office's sealing keys: the current office key's, then the previous one's (after a
+/// rotation, `office-key.pem.old`), for segments sealed before the laptops learnt the new one.
+pub struct Seals {
+    keys: Vec<OfficeSealKey>,
+}
+
+impl Seals {
+    pub fn new(current: &OfficeKey, previous: Option<&OfficeKey>) -> Seals {
+        let mut keys = vec![current.seal_key()];
+        keys.extend(previous.map(OfficeKey::seal_key));
+        Seals { keys }
+    }
+
+    /// The key the segment says it is sealed to, if it is one of ours.
+    pub fn for_segment(&self, seg: &Segment) -> Option<&OfficeSealKey> {
+        self.keys
+            .iter()
+            .find(|k| k.public().to_text() == seg.header.seal_key)
     }
 }

@@ -207,7 +207,7 @@ pub struct BatchWrite {
     /// upload of a laptop in a group): its day summaries replace only older ones, and its
     /// records replace older versions of theirs that arrived relayed. `None`: a laptop
     /// outside any group, as before.
-    pub version: Option<segments::Version>,
+    pub version: Option<batch::versions::Version>,
 }
 
 /// One stored record, for the office's export.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 mod postgres;
 mod sqlite;
+pub(crate) mod versions;
 
 pub(crate) use postgres::add_increments as pg_add_increments;
 pub(crate) use sqlite::add_increments as sqlite_add_increments;
@@ -81,7 +82,7 @@ pub(super) async fn store_bound(
         }
         // a newer version of a record that reached the office relayed (SPEC §12)
         if let Some(v) = &b.version {
-            super::segments::newer_versions(c, b, v, &mut decisions).await?;
+            versions::newer_versions(c, b, v, &mut decisions).await?;
         }
     }
     // The card of a record refused as the same person was handed out: revoke it. One
@@ -96,7 +97,7 @@ pub(super) async fn store_bound(
     let increments = Increments::of(candidates, &decisions);
     // A laptop in a group: its day summaries only over older ones (db::segments).
     let days: &[crate::server::batch::DayRow] = match &b.version {
-        Some(v) if !b.days.is_empty() && !super::segments::days_fresh(c, v).await? => &[],
+        Some(v) if !b.days.is_empty() && !versions::days_fresh(c, v).await? => &[],
         _ => &b.days,
     };
     match c {
