@@ -215,11 +215,7 @@ impl Refusal {
             TooLarge { max } => i18n::format(lang, key, &[("max", max)]),
             TooManyRecords => i18n::format(lang, key, &[("max", &MAX_RECORDS_PER_BATCH)]),
             TooManyDays => i18n::format(lang, key, &[("max", &MAX_DAYS_PER_BATCH)]),
-            TooManySegments => i18n::format(
-                lang,
-                key,
-                &[("max", &MAX_SEGMENTS_PER_REQUEST)],
-            ),
+            TooManySegments => i18n::format(lang, key, &[("max", &MAX_SEGMENTS_PER_REQUEST)]),
             BadJson { why } => i18n::format(lang, key, &[("why", why)]),
             ForeignMemberNumber { member_no, key_id } => {
                 i18n::format(lang, key, &[("member_no", member_no), ("key_id", key_id)])

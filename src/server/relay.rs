@@ -180,12 +180,7 @@ fn already_there(origin: &str, counter: u64) -> SegmentResult {
     }
 }
 
-type Prepared = (
-    BatchRequest,
-    Vec<Candidate>,
-    u64,
-    Vec<super::batch::DayRow>,
-);
+type Prepared = (BatchRequest, Vec<Candidate>, u64, Vec<super::batch::DayRow>);
 
 /// Everything that needs no database: the pure checks (`segment::accept`: binding proof,
 /// seal, every number the origin's), then the body read as an upload request and its
@@ -200,8 +195,8 @@ fn prepare(
         .for_segment(seg)
         .ok_or(SegmentError::OtherOffice.code())?;
     let bound = binding_key.is_none().then_some(&seg.origin);
-    let body = segment::accept(seg, seal, None, bound, binding_key.as_ref())
-        .map_err(|e| e.code())?;
+    let body =
+        segment::accept(seg, seal, None, bound, binding_key.as_ref()).map_err(|e| e.code())?;
     let request: BatchRequest =
         serde_json::from_slice(&body).map_err(|_| SegmentError::Malformed("body").code())?;
     if request.records.len() > MAX_RECORDS_PER_BATCH || request.days.len() > MAX_DAYS_PER_BATCH {
@@ -261,7 +256,10 @@ impl Imported {
     }
 
     pub fn taken(&self) -> usize {
-        self.segments.iter().filter(|s| s.status == ACCEPTED).count()
+        self.segments
+            .iter()
+            .filter(|s| s.status == ACCEPTED)
+            .count()
     }
 
     pub fn already_there(&self) -> usize {

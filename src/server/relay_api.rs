@@ -89,8 +89,9 @@ async fn take_segments(
     for text in &request.segments {
         let r = relay::take(&state.db, &state.seals, text, &relay).await?;
         if let Some(c) = &r.records {
-            info.records += (c.accepted + c.already_there + c.conflict + c.duplicate_person
-                + c.rejected) as usize;
+            info.records +=
+                (c.accepted + c.already_there + c.conflict + c.duplicate_person + c.rejected)
+                    as usize;
             info.accepted += c.accepted as usize;
             info.already_there += c.already_there as usize;
             info.conflict += c.conflict as usize;

@@ -20,7 +20,12 @@ pub fn run(ctx: &Ctx, file: &Path, url: &str, arg: &OfficeKeyArg) -> Result<Outp
     let text = read(file).map_err(|why| {
         CliError::new(
             "io",
-            t!(ctx.lang, "server.backup_read", path = file.display(), why = why),
+            t!(
+                ctx.lang,
+                "server.backup_read",
+                path = file.display(),
+                why = why
+            ),
         )
     })?;
     let (rt, db, key, key_file, _) = open_with_key(ctx, url, arg)?;
@@ -81,11 +86,7 @@ pub fn summary(i: &Imported, ctx: &Ctx) -> String {
         already = r.already_there,
         rejected = r.rejected + r.conflict + r.duplicate_person
     )];
-    for s in i
-        .segments
-        .iter()
-        .filter(|s| s.status == relay::REFUSED)
-    {
+    for s in i.segments.iter().filter(|s| s.status == relay::REFUSED) {
         let key_id = key_id_of(&s.origin);
         lines.push(t!(
             ctx.lang,

@@ -101,10 +101,7 @@ pub async fn import(
                         relay::ALREADY_THERE => tr.t("console.segment_already_there"),
                         _ => tr.t("console.segment_refused"),
                     },
-                    why: s
-                        .error
-                        .as_deref()
-                        .map(|code| relay::reason(code, v.lang)),
+                    why: s.error.as_deref().map(|code| relay::reason(code, v.lang)),
                 })
                 .collect();
         }

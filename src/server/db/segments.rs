@@ -15,6 +15,7 @@
 //! - A revoked key's valid range (`max_seq`) grows to the numbers relayed for it: cards it
 //!   issued before it was lost are genuine, and were only late.
 
+pub use super::batch::versions::{Version, rank};
 use super::batch::versions::{days_fresh, lock_origin};
 use super::batch::{bind, store_bound};
 use super::conn::{Conn, args, first};
@@ -23,7 +24,6 @@ use super::postgres::retrying;
 use super::sql::sql;
 use super::{BatchWrite, Db, DbError, Stored};
 use crate::server::batch::Decision;
-pub use super::batch::versions::{Version, rank};
 
 /// What the office knows of a segment's origin.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,9 +91,9 @@ impl Db {
         named_device: Option<String>,
     ) -> Result<OriginState, DbError> {
         self.with(move |c| {
-            Box::pin(async move {
-                origin_state(c, &key_id, &public_key, named_device.as_deref()).await
-            })
+            Box::pin(
+                async move { origin_state(c, &key_id, &public_key, named_device.as_deref()).await },
+            )
         })
         .await
     }
@@ -239,7 +239,9 @@ async fn store_segment(c: &Conn<'_>, w: &SegmentWrite) -> Result<SegmentStored, 
             // range the numbers relayed for it
             if revoked {
                 c.execute(
-                    sql!("UPDATE device_keys SET max_seq = 0 WHERE key_id = $1 AND max_seq IS NULL"),
+                    sql!(
+                        "UPDATE device_keys SET max_seq = 0 WHERE key_id = $1 AND max_seq IS NULL"
+                    ),
                     &args![&b.binding.key_id],
                 )
                 .await?;
@@ -282,7 +284,9 @@ async fn store_segment(c: &Conn<'_>, w: &SegmentWrite) -> Result<SegmentStored, 
     )
     .await?;
     c.execute(
-        sql!("UPDATE segment_origins SET last_counter = $2 WHERE origin = $1 AND last_counter < $2"),
+        sql!(
+            "UPDATE segment_origins SET last_counter = $2 WHERE origin = $1 AND last_counter < $2"
+        ),
         &args![origin, counter_int(w.counter)],
     )
     .await?;

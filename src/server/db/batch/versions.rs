@@ -15,7 +15,9 @@ use crate::server::batch::{Decision, Facets};
 /// segment was that counter (they are at least as new as that segment's, and may be older
 /// than the next one's).
 pub fn rank(counter: u64, direct: bool) -> i64 {
-    let counter = i64::try_from(counter).unwrap_or(i64::MAX / 4).min(i64::MAX / 4);
+    let counter = i64::try_from(counter)
+        .unwrap_or(i64::MAX / 4)
+        .min(i64::MAX / 4);
     2 * counter + i64::from(direct)
 }
 
@@ -177,4 +179,3 @@ async fn add_increments(c: &Conn<'_>, device: &str, inc: &Increments) -> Result<
         Conn::Pg(p) => super::postgres::add_increments(p, device, inc).await,
     }
 }
-
