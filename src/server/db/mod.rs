@@ -14,8 +14,8 @@
 //!   and the one dispatch: `Db::with` and `Db::transaction` hand an `async` body a connection
 //!   of either backend (SQLite's on a blocking thread, holding its lock; PostgreSQL's from the
 //!   pool), and `Db::query`/`Db::execute` run one statement;
-//! - the modules by what they keep (`devices`, `office`, `batch`, `users`, `audit`, `pipl`,
-//!   `search`, `figures`) hold the statements and bodies, once for both;
+//! - the modules by what they keep (`devices`, `office`, `batch`, `segments`, `users`,
+//!   `audit`, `pipl`, `search`, `figures`) hold the statements and bodies, once for both;
 //! - `sqlite` and `postgres` hold only what really differs: opening, a batch's rows (one
 //!   statement per row on SQLite, `unnest` on PostgreSQL), PostgreSQL's advisory locks and
 //!   deadlock retry; `sqlite_schema` and `postgres_schema` the migrations.
