@@ -187,12 +187,27 @@ fn lock(dir: &Path) -> Result<File, StoreError> {
         .truncate(false)
         .write(true)
         .open(dir.join(LOCK_FILE))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(fs::TryLockError::WouldBlock) => Err(StoreError::InUse(dir.to_path_buf())),
-        Err(fs::TryLockError::Error(e)) => Err(e.into()),
+    // A lock held for a moment is not "in use": a child this process (or another booth)
+    // forks holds a copy of the lock's descriptor until it execs, so a folder closed and
+    // opened again just then would be refused. Another booth holding the folder keeps it for
+    // longer than this grace.
+    let deadline = std::time::Instant::now() + LOCK_GRACE;
+    loop {
+        match f.try_lock() {
+            Ok(()) => return Ok(f),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::InUse(dir.to_path_buf()));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
     }
 }
+
+/// How long a busy lock is waited for before the folder counts as in use.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
 
 impl Store {
     /// Sets up an empty data folder: keyfile, database, device key.
