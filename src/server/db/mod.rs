@@ -16,9 +16,13 @@
 //!   pool), and `Db::query`/`Db::execute` run one statement;
 //! - the modules by what they keep (`devices`, `office`, `batch`, `users`, `audit`, `pipl`,
 //!   `search`, `figures`) hold the statements and bodies, once for both;
-//! - `sqlite` and `postgres` hold only what really differs: opening, a batch's rows (one
-//!   statement per row on SQLite, `unnest` on PostgreSQL), PostgreSQL's advisory locks and
-//!   deadlock retry; `sqlite_schema` and `postgres_schema` the migrations.
+//! - what really differs has files of its own: `sqlite` and `postgres` open a connection
+//!   (and PostgreSQL's deadlock retry); `batch/sqlite` and `batch/postgres` write a batch's
+//!   rows (one statement per row on SQLite, `unnest` and advisory locks on PostgreSQL);
+//!   `sqlite_schema` and `postgres_schema` hold the migrations, which `Db::open` runs.
+//!
+//! Inside `db/` too, modules depend one way: the backends know nothing of the modules that
+//! use them (`server::module_graph` checks it).
 
 pub mod audit;
 mod batch;
