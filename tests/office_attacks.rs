@@ -1,0 +1,230 @@
+//! Issue 21's attacks on the office's trust and data, each against the real binary and server
+//! on 127.0.0.1 (SQLite, and PostgreSQL when BOOTH_TEST_PG_URL is set): a revoked laptop's key
+//! put back in service by a new token (a replayed first request, a thief enrolling the stolen
+//! laptop), erased members left on disk, an export dropped part way audited as nothing, an old
+//! trust bundle handed to `booth verify`, and `publish-verifier` led by symlinks.
+
+mod common;
+
+use common::console::*;
+use common::net::*;
+use common::*;
+use serde_json::Value;
+
+fn upload(b: &Booth, url: &str, token: &str) -> (std::process::Output, Value) {
+    b.json(&[
+        "upload",
+        "--server",
+        url,
+        "--token",
+        token,
+        "--give-up-after",
+        "5",
+    ])
+}
+
+fn register(b: &Booth, n: u32) -> (String, String) {
+    let (out, v) = b.register(&person_name(n), &valid_id(n), &phone(n));
+    assert!(out.status.success(), "{}", stderr(&out));
+    (
+        v["member_no"].as_str().unwrap().to_string(),
+        v["qr_payload"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The bundle the server serves now: its envelope's text and its body.
+fn bundle(url: &str) -> (String, Value) {
+    let text = http_client()
+        .get(format!("{url}/v1/bundle"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let env: Value = serde_json::from_str(&text).unwrap();
+    let body = data_encoding::BASE64URL_NOPAD
+        .decode(env["body"].as_str().unwrap().as_bytes())
+        .unwrap();
+    (text, serde_json::from_slice(&body).unwrap())
+}
+
+/// The bundle's entry for a key id.
+fn key_entry(body: &Value, key_id: &str) -> Value {
+    body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key_id"] == key_id)
+        .unwrap_or_else(|| panic!("{key_id} not in {body}"))
+        .clone()
+}
+
+fn office_fingerprint(db: &str) -> String {
+    let (out, v) = server_cmd(&["keys", "--db", db]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    v["fingerprint"].as_str().unwrap().to_string()
+}
+
+/// `booth verify CODE --bundle URL --office-key FP` from a data folder of its own.
+fn verify_with(b: &Booth, source: &str, fp: &str, code: &str) -> (std::process::Output, Value) {
+    b.json(&["verify", code, "--bundle", source, "--office-key", fp])
+}
+
+/// Item 4: a captured first request of a revoked laptop, replayed under new tokens (the
+/// revoked name given out again, and another device's), never clears its key's `max_seq` nor
+/// takes the token; the laptops the tokens were issued for bind their own keys afterwards.
+#[test]
+fn a_revoked_laptops_captured_first_request_does_not_bring_its_key_back() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let token = add_device(&db.url, "lap-a");
+        let server = Server::start(&db.url);
+        let url = server.url();
+        let c = http_client();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let captured =
+            serde_json::to_vec(&batch(vec![batch_item(1, day), batch_item(2, day)])).unwrap();
+        let (status, v) = post(&c, &url, &token, captured.clone(), "application/json").unwrap();
+        assert_eq!(status, 200, "{v}");
+        let (out, _) = server_cmd(&["revoke-device", "lap-a", "--db", &db.url]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let (_, before) = bundle(&url);
+        assert_eq!(key_entry(&before, &test_key_id())["max_seq"], 2);
+
+        // the revoked name given to a new laptop, and another device's token
+        let again = add_device(&db.url, "lap-a");
+        let other = add_device(&db.url, "lap-b");
+        for t in [&again, &other] {
+            let (status, v) = post(&c, &url, t, captured.clone(), "application/json").unwrap();
+            assert_eq!(
+                (status, v["error"].as_str()),
+                (403, Some("device_key_revoked")),
+                "{}: {v}",
+                db.label
+            );
+        }
+        let (_, after) = bundle(&url);
+        assert_eq!(
+            key_entry(&after, &test_key_id())["max_seq"],
+            2,
+            "{}: the key stays capped",
+            db.label
+        );
+        assert_eq!(after["version"], before["version"], "nothing changed");
+
+        // the laptops the two tokens were issued for are not locked out
+        for (t, n) in [(&again, 10), (&other, 20)] {
+            let laptop = Booth::new();
+            register(&laptop, n);
+            let (out, v) = upload(&laptop, &url, t);
+            assert!(out.status.success(), "{}: {v}", db.label);
+        }
+        assert_eq!(members_on_server(&db.url), 4);
+    }
+}
+
+/// Item 4: a thief who knows the passphrase enrols the stolen (revoked) laptop with a new
+/// code: the upload is refused, its new cards stay invalid, and the laptop the code was meant
+/// for enrols and uploads as if nothing happened.
+#[test]
+fn a_thief_enrolling_the_stolen_laptop_with_a_new_code_gets_nothing() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let server = Server::start(&db.url);
+        let url = server.url();
+        let fp = office_fingerprint(&db.url);
+        let stolen = Booth::new();
+        register(&stolen, 1);
+        let (out, v) = upload(&stolen, &url, &add_device(&db.url, "lap-s"));
+        assert!(out.status.success(), "{v}");
+        let (out, _) = server_cmd(&["revoke-device", "lap-s", "--db", &db.url]);
+        assert!(out.status.success());
+
+        let (out, v) = server_cmd(&[
+            "add-device",
+            "lap-new",
+            "--db",
+            &db.url,
+            "--server-url",
+            &url,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let code = v["enrolment_code"].as_str().unwrap().to_string();
+        let out = stolen.cmd(&["enroll", &code]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let (_, card) = register(&stolen, 2);
+        let (out, v) = stolen.json(&["upload", "--give-up-after", "5"]);
+        assert_eq!(out.status.code(), Some(4), "{}: {v}", db.label);
+        assert_eq!(v["error"], "device_key_revoked", "{v}");
+        assert_eq!(members_on_server(&db.url), 1, "nothing stored");
+        let (out, v) = verify_with(&Booth::new(), &format!("{url}/v1/bundle"), &fp, &card);
+        assert!(!out.status.success());
+        assert_eq!(v["reason"], "device_revoked", "{}: {v}", db.label);
+
+        let genuine = Booth::new();
+        let out = genuine.cmd(&["enroll", &code]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        register(&genuine, 3);
+        let (out, v) = genuine.json(&["upload", "--give-up-after", "5"]);
+        assert!(out.status.success(), "{}: {v}", db.label);
+        assert_eq!(members_on_server(&db.url), 2);
+    }
+}
+
+/// Item 4: `add-device NAME --reissue` gives a device the office knows and has not revoked a
+/// new token, bound to its own key (the old token refused, another laptop refused with the
+/// new one), audited; a revoked or unknown device is refused.
+#[test]
+fn a_device_is_reissued_on_purpose_only_while_in_service() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let server = Server::start(&db.url);
+        let url = server.url();
+        let old = add_device(&db.url, "lap-c");
+        let laptop = Booth::new();
+        register(&laptop, 1);
+        let (out, v) = upload(&laptop, &url, &old);
+        assert!(out.status.success(), "{v}");
+
+        let (out, v) = server_cmd(&["add-device", "lap-c", "--reissue", "--db", &db.url]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(v["reissued"], true);
+        let new = v["token"].as_str().unwrap().to_string();
+        register(&laptop, 2);
+        let (out, v) = upload(&laptop, &url, &old);
+        assert_eq!(v["error"], "unauthorized", "{}: {v}", db.label);
+        assert!(!out.status.success());
+        let (out, v) = upload(&laptop, &url, &new);
+        assert!(out.status.success(), "{}: {v}", db.label);
+        let thief = Booth::new();
+        register(&thief, 3);
+        let (_, v) = upload(&thief, &url, &new);
+        assert_eq!(v["error"], "token_bound_to_other_key", "{v}");
+        assert_eq!(members_on_server(&db.url), 2);
+        let audit = audit_entries(&db.url);
+        assert!(
+            audit
+                .iter()
+                .any(|e| e["action"] == "device.reissue" && e["target"] == "lap-c"),
+            "{audit:?}"
+        );
+
+        let (out, _) = server_cmd(&["revoke-device", "lap-c", "--db", &db.url]);
+        assert!(out.status.success());
+        let (out, v) = server_cmd(&["add-device", "lap-c", "--reissue", "--db", &db.url]);
+        assert!(!out.status.success());
+        assert_eq!(v["error"], "device_revoked", "{v}");
+        assert!(v["message"].as_str().unwrap().contains("--reissue"), "{v}");
+        let (out, v) = server_cmd(&["add-device", "nobody", "--reissue", "--db", &db.url]);
+        assert!(!out.status.success());
+        assert_eq!(v["error"], "no_such_device", "{v}");
+        // a live name without --reissue: refused, and told about it
+        let (out, v) = server_cmd(&["add-device", "lap-d", "--db", &db.url]);
+        assert!(out.status.success());
+        let (out, v2) = server_cmd(&["add-device", "lap-d", "--db", &db.url]);
+        assert!(!out.status.success(), "{v}");
+        assert!(
+            v2["message"].as_str().unwrap().contains("--reissue"),
+            "{v2}"
+        );
+    }
+}
