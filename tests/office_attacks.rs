@@ -228,3 +228,91 @@ fn a_device_is_reissued_on_purpose_only_while_in_service() {
         );
     }
 }
+
+/// Item 14: `publish-verifier --out DIR` follows no symbolic link: a link planted where one of
+/// its files or folders goes (or as DIR itself, or a folder on the way to it) is refused by
+/// name before anything is written, and the link's target is left as it was.
+#[cfg(unix)]
+#[test]
+fn publish_verifier_never_writes_through_a_symlink() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("office.db").display());
+    let victim = dir.path().join("victim.txt");
+    let victim_dir = dir.path().join("victim-dir");
+    std::fs::create_dir(&victim_dir).unwrap();
+    std::fs::write(&victim, "the office's own file").unwrap();
+    let publish = |out: &std::path::Path| {
+        server_cmd(&[
+            "publish-verifier",
+            "--out",
+            out.to_str().unwrap(),
+            "--db",
+            &db,
+        ])
+    };
+    let site = dir.path().join("site");
+    let planted = [
+        ("v-sw.js", victim.clone()),
+        ("bundle.json", victim.clone()),
+        ("verifier", victim_dir.clone()),
+        ("v", victim_dir.clone()),
+    ];
+    for (name, target) in &planted {
+        std::fs::create_dir_all(&site).unwrap();
+        let link = site.join(name);
+        symlink(target, &link).unwrap();
+        let (out, v) = publish(&site);
+        assert!(!out.status.success(), "{name}: {v}");
+        assert_eq!(v["error"], "symlink", "{name}: {v}");
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains(link.to_str().unwrap()),
+            "{name}: the link is named: {v}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "the office's own file"
+        );
+        assert_eq!(std::fs::read_dir(&victim_dir).unwrap().count(), 0, "{name}");
+        assert!(
+            !site.join("V/index.html").exists(),
+            "{name}: nothing written"
+        );
+        std::fs::remove_file(&link).unwrap();
+    }
+    // DIR itself, and a folder on the way to it
+    let linked_site = dir.path().join("site-link");
+    symlink(&victim_dir, &linked_site).unwrap();
+    for out in [linked_site.clone(), linked_site.join("www")] {
+        let (o, v) = publish(&out);
+        assert!(!o.status.success(), "{v}");
+        assert_eq!(v["error"], "symlink", "{v}");
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains(linked_site.to_str().unwrap()),
+            "{v}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&victim_dir).unwrap().count(), 0);
+
+    // without links: written, and written again over its own files (replaced, not followed)
+    let (out, v) = publish(&site);
+    assert!(out.status.success(), "{v}");
+    let (out, v) = publish(&site);
+    assert!(out.status.success(), "{v}");
+    assert!(
+        site.join("verifier/vendor/zxing-wasm/zxing_reader.wasm")
+            .is_file()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&site)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -20,6 +20,7 @@ use crate::server::db::REVOKED_BY_OFFICE;
 use crate::server::db::audit::{AuditEntry, AuditFilter};
 use crate::server::db::users::Role;
 use crate::server::export::ServerSource;
+use crate::server::nofollow::WriteError;
 use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office, page};
 use crate::t;
 
@@ -548,11 +549,20 @@ fn publish(
             t!(ctx.lang, "server.bad_bundle_url"),
         ));
     }
-    let files = page::publish(out, &key.fingerprint(), rel, &bundle).map_err(|why| {
-        CliError::new(
+    let files = page::publish(out, &key.fingerprint(), rel, &bundle).map_err(|e| match e {
+        WriteError::Symlink(path) => CliError::new(
+            "symlink",
+            t!(ctx.lang, "server.publish_symlink", path = path.display()),
+        ),
+        WriteError::Io { path, why } => CliError::new(
             "publish",
-            t!(ctx.lang, "office.write", path = out.display(), why = why),
-        )
+            t!(
+                ctx.lang,
+                "server.publish_write",
+                path = path.display(),
+                why = why
+            ),
+        ),
     })?;
     Ok(Output {
         human: t!(
