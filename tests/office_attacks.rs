@@ -316,3 +316,95 @@ fn publish_verifier_never_writes_through_a_symlink() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// Serves `body` as JSON to every GET on a loopback port (an old bundle on some web host):
+/// its URL. The thread ends with the test process.
+fn serve_json(body: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}/bundle.json")
+}
+
+/// Item 13: a laptop (and a service point's PC) never takes a bundle older than the newest
+/// it has seen — from a file or from a URL — so a card revoked since stays revoked; the
+/// refusal names both versions.
+#[test]
+fn an_old_bundle_never_replaces_a_newer_one_seen() {
+    let db = sqlite_db();
+    let server = Server::start(&db.url);
+    let url = server.url();
+    let fp = office_fingerprint(&db.url);
+    let token = add_device(&db.url, "lap-a");
+    let laptop = Booth::new();
+    let (_, kept) = register(&laptop, 1);
+    let (revoked_no, revoked) = register(&laptop, 2);
+    let (out, v) = upload(&laptop, &url, &token);
+    assert!(out.status.success(), "{v}");
+    let (old_text, old) = bundle(&url);
+    let old_file = laptop.dir.path().join("old.json");
+    std::fs::write(&old_file, &old_text).unwrap();
+    let (out, _) = server_cmd(&["void", &revoked_no, "--reason", "重复登记", "--db", &db.url]);
+    assert!(out.status.success());
+    // the laptop takes the newer bundle at its next upload (nothing queued)
+    let (out, v) = upload(&laptop, &url, &token);
+    assert!(out.status.success(), "{v}");
+    let (_, new) = bundle(&url);
+    let (old_v, new_v) = (
+        old["version"].as_u64().unwrap(),
+        new["version"].as_u64().unwrap(),
+    );
+    assert!(old_v < new_v);
+    let older = |v: &Value, what: &str| {
+        assert_eq!(v["reason"], "bundle_older", "{what}: {v}");
+        assert_eq!(v["verdict"], Value::Null, "{what}: no verdict: {v}");
+        let m = v["message"].as_str().unwrap();
+        assert!(
+            m.contains(&old_v.to_string()) && m.contains(&new_v.to_string()),
+            "{what}: both versions named: {m}"
+        );
+    };
+
+    // the laptop: the old file, by its enrolment's office key and by the one given
+    let old_path = old_file.to_str().unwrap();
+    let (out, v) = laptop.json(&["verify", &revoked, "--bundle", old_path]);
+    assert!(!out.status.success());
+    older(&v, "laptop, file");
+    let (out, v) = verify_with(&laptop, old_path, &fp, &revoked);
+    assert!(!out.status.success());
+    older(&v, "laptop, file, --office-key");
+    let (_, v) = laptop.json(&["verify", &revoked]);
+    assert_eq!(v["verdict"], "revoked", "{v}");
+
+    // a service point's PC: the newest from the office, then an old copy from elsewhere
+    let old_url = serve_json(old_text);
+    let pc = Booth::new();
+    let (_, v) = verify_with(&pc, &old_url, &fp, &kept);
+    assert_eq!(
+        v["verdict"], "valid",
+        "the first bundle it sees is taken: {v}"
+    );
+    let (_, v) = verify_with(&pc, &format!("{url}/v1/bundle"), &fp, &revoked);
+    assert_eq!(v["verdict"], "revoked", "{v}");
+    let (out, v) = verify_with(&pc, &old_url, &fp, &revoked);
+    assert!(!out.status.success());
+    older(&v, "service point, URL");
+    assert!(
+        !pc.data().join("keyfile.toml").exists(),
+        "a service point still needs no store"
+    );
+    // the same version again is fine
+    let (_, v) = verify_with(&pc, &format!("{url}/v1/bundle"), &fp, &kept);
+    assert_eq!(v["verdict"], "valid", "{v}");
+}

@@ -562,6 +562,20 @@ fn refresh_bundle(
         Ok(b) => {
             if trust::keep_bundle(conn, b.version, &b.text, &now())? {
                 report.bundle_version = Some(b.version);
+                // also for `booth verify --bundle` here, which need not open the store
+                if let Some(dir) = trust::data_dir_of(conn)
+                    && let Err(e) = trust::record_newest(&dir, &b)
+                {
+                    tracing::warn!(error = %e, "newest bundle version not recorded");
+                }
+            } else if let Some(held) = known {
+                // an older bundle never replaces the one held: the operator is told
+                report.bundle_warning = Some(t!(
+                    s.lang,
+                    "sync.bundle_older",
+                    version = b.version,
+                    newest = held
+                ));
             }
             if pinning {
                 trust::set_setting(conn, "office_key", &b.fingerprint())?;
