@@ -408,3 +408,99 @@ fn an_old_bundle_never_replaces_a_newer_one_seen() {
     let (_, v) = verify_with(&pc, &format!("{url}/v1/bundle"), &fp, &kept);
     assert_eq!(v["verdict"], "valid", "{v}");
 }
+
+/// Which of `needles` occur in the file at `path` (missing file: none).
+fn found_in(path: &std::path::Path, needles: &[(&str, Vec<u8>)]) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    needles
+        .iter()
+        .filter(|(_, n)| bytes.windows(n.len()).any(|w| w == n.as_slice()))
+        .map(|(what, _)| format!("{what} in {}", path.display()))
+        .collect()
+}
+
+/// PostgreSQL: which of `needles` a row version of `members` still holds, dead or alive, as
+/// the pages say (pageinspect: what VACUUM leaves is no row version at all).
+fn in_pg_row_versions(url: &str, needles: &[(&str, Vec<u8>)]) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+            .await
+            .unwrap();
+        let rows = client
+            .query(
+                "SELECT t_data FROM generate_series(0, pg_relation_size('members') / 8192 - 1) b,
+                    heap_page_items(get_raw_page('members', b::int))
+                 WHERE t_data IS NOT NULL",
+                &[],
+            )
+            .await
+            .unwrap();
+        let data: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
+        needles
+            .iter()
+            .filter(|(_, n)| {
+                data.iter()
+                    .any(|d| d.windows(n.len()).any(|w| w == n.as_slice()))
+            })
+            .map(|(what, _)| format!("{what} in a row version of members"))
+            .collect()
+    })
+}
+
+/// Item 6: after an erase, the person's name, ID number and phone are in no byte of the
+/// SQLite database or its WAL (and in no row version PostgreSQL keeps); another member's
+/// are, so the search is real.
+#[test]
+fn an_erased_person_is_left_nowhere_on_disk() {
+    for tdb in test_dbs() {
+        eprintln!("backend: {}", tdb.label);
+        let (server, _) = seeded(&tdb.url, 300);
+        let mut web = Web::new(&server.url());
+        assert_eq!(web.login("admin", ADMIN_PASS).status, 303);
+        let person = |n: u32| -> Vec<(&'static str, Vec<u8>)> {
+            vec![
+                ("name", person_name(n).into_bytes()),
+                ("ID number", valid_id(n).into_bytes()),
+                ("phone", phone(n).into_bytes()),
+            ]
+        };
+        let no = booth::card::MemberNo::new(&test_key_id(), 150).unwrap();
+        let page = web.get(&format!("/members/{}", no.as_str()));
+        assert_eq!(page.status, 200);
+        let a = web.post_csrf(
+            &format!("/members/{}/erase", no.as_str()),
+            &[("confirm", "yes")],
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        let (erased, kept) = (person(150), person(151));
+        match tdb.url.strip_prefix("sqlite:") {
+            Some(file) => {
+                let files = [file.to_string(), format!("{file}-wal")];
+                let left: Vec<String> = files
+                    .iter()
+                    .flat_map(|f| found_in(std::path::Path::new(f), &erased))
+                    .collect();
+                assert!(left.is_empty(), "after the erase: {left:?}");
+                let seen: Vec<String> = files
+                    .iter()
+                    .flat_map(|f| found_in(std::path::Path::new(f), &kept))
+                    .collect();
+                assert_eq!(seen.len(), 3, "another member is found: {seen:?}");
+            }
+            None => {
+                let left = in_pg_row_versions(&tdb.url, &erased);
+                assert!(left.is_empty(), "after the erase: {left:?}");
+                assert_eq!(in_pg_row_versions(&tdb.url, &kept).len(), 3);
+            }
+        }
+    }
+}

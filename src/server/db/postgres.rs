@@ -8,7 +8,7 @@
 //! follow take a new snapshot and see the winner. Two batches inserting overlapping keys in
 //! different orders can deadlock; PostgreSQL aborts one, and it is retried ([`retrying`]).
 //!
-//! What is PostgreSQL's own here: the pool and the retry. Its `unnest` statements and
+//! What is PostgreSQL's own here: the pool, the retry, and the VACUUM after an erase. Its `unnest` statements and
 //! advisory locks are in `batch/postgres.rs`, its migrations in `postgres_schema.rs`;
 //! everything else is written once (`conn`).
 
@@ -56,6 +56,17 @@ impl PgDb {
             .build()
             .map_err(pool_err)?;
         Ok(PgDb { pool })
+    }
+
+    /// `VACUUM` of `tables` (after an erase): the dead versions of the erased rows and their
+    /// index entries are removed, so no row, index or page inspection finds the person any
+    /// more. Outside any transaction, as VACUUM must be.
+    pub(crate) async fn vacuum(&self, tables: &str) -> Result<(), DbError> {
+        self.client()
+            .await?
+            .batch_execute(&format!("VACUUM {tables}"))
+            .await?;
+        Ok(())
     }
 
     /// A pooled connection.
