@@ -504,3 +504,116 @@ fn an_erased_person_is_left_nowhere_on_disk() {
         }
     }
 }
+
+/// A loopback connection whose receive buffer is `rcvbuf` bytes, set before it connects (so
+/// the window it offers stays that small: the server's bytes wait in the server, not here).
+#[cfg(unix)]
+fn small_window_connect(addr: std::net::SocketAddr, rcvbuf: i32) -> std::net::TcpStream {
+    use std::os::fd::FromRawFd;
+    let std::net::SocketAddr::V4(v4) = addr else {
+        panic!("the test server listens on 127.0.0.1")
+    };
+    // SAFETY: plain socket calls on a descriptor this function owns until it is handed to
+    // TcpStream, which then owns (and closes) it.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let set = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&rcvbuf as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        );
+        assert_eq!(set, 0);
+        let sa = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: v4.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*v4.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let r = libc::connect(
+            fd,
+            (&sa as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(r, 0, "connect");
+        std::net::TcpStream::from_raw_fd(fd)
+    }
+}
+
+/// Item 7: a client that drops a CSV export at 90 % is audited with the rows it was sent (at
+/// least those it received, fewer than the whole view), marked incomplete: the entry is
+/// written though the stream broke. The client offers a 4 KB window, so what it has not read
+/// waits in the server rather than in its own socket.
+#[cfg(unix)]
+#[test]
+fn an_export_dropped_at_90_percent_is_audited_with_the_rows_sent() {
+    use std::io::{Read, Write};
+    const N: u32 = 12_000;
+    for tdb in test_dbs() {
+        eprintln!("backend: {}", tdb.label);
+        let (server, _) = seeded(&tdb.url, N);
+        let mut web = Web::new(&server.url());
+        assert_eq!(web.login("admin", ADMIN_PASS).status, 303);
+        let whole = web.get("/members/export?format=csv");
+        assert_eq!(whole.status, 200);
+        let row_start = format!("{}-", &test_key_id());
+        assert_eq!(whole.body.matches(&row_start).count(), N as usize);
+
+        let mut s = small_window_connect(server.addr, 4096);
+        write!(
+            s,
+            "GET /members/export?format=csv HTTP/1.1\r\nhost: {}\r\ncookie: booth_session={}\r\n\r\n",
+            server.addr,
+            web.cookie.clone().unwrap()
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while got.len() < whole.body.len() * 9 / 10 {
+            let k = s.read(&mut buf).unwrap();
+            assert!(k > 0, "the server ended early");
+            got.extend_from_slice(&buf[..k]);
+        }
+        // a row split by the chunked framing is not counted: at most one short
+        let received = String::from_utf8_lossy(&got).matches(&row_start).count() as i64;
+        drop(s);
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let exports = loop {
+            let exports: Vec<Value> = audit_entries(&tdb.url)
+                .into_iter()
+                .filter(|e| e["action"] == "export")
+                .collect();
+            if exports.len() == 2 {
+                break exports;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: no entry for the broken export: {exports:?}",
+                tdb.label
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let incomplete = |e: &&Value| e["target"].as_str().unwrap().ends_with(";incomplete");
+        let whole_entry = exports
+            .iter()
+            .find(|e| !incomplete(e))
+            .expect("the whole export");
+        assert_eq!(whole_entry["count"], N, "{whole_entry}");
+        let cut = exports.iter().find(incomplete).expect("marked incomplete");
+        let count = cut["count"].as_i64().unwrap();
+        assert!(
+            received <= count && count < i64::from(N),
+            "{}: received {received} of {N}, audited {cut}",
+            tdb.label
+        );
+        eprintln!(
+            "{}: received {received} of {N} rows, audited {count}",
+            tdb.label
+        );
+    }
+}
