@@ -4,9 +4,9 @@
 //! Nothing is written to the server's disk. The columns are the console profile of the one
 //! export table ([`crate::export::CONSOLE_VIEW`]) and the writers are the laptop's; an xlsx
 //! file goes out as a zip stream with one sheet per 1,048,575 rows. Admins only; audited with
-//! the rows sent: the entry is written when the body ends or is dropped (a client that leaves
-//! at 90 % is audited with what it was sent, `;incomplete`), by the body itself
-//! ([`ExportAudit`]), not by the writer that may never learn the client left.
+//! the rows sent: the entry is written by the body itself when it ends or is dropped (a client
+//! that leaves at 90 % is audited with what it was sent, `;incomplete`), not by the writer,
+//! which may never learn the client left ([`ExportAudit`]).
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -72,7 +72,7 @@ pub async fn download(
             if format == Format::Csv { "csv" } else { "xlsx" }
         ),
         sent: 0,
-        complete: false,
+        written: false,
     };
     tokio::task::spawn_blocking(move || {
         let begun = Arc::new(AtomicU64::new(0));
@@ -96,7 +96,7 @@ pub async fn download(
                 Piece::Failed(e)
             }
         };
-        // the body may be gone already: its audit entry is written all the same
+        // the body may be gone already (its entry was written when it was dropped)
         let _ = tx.blocking_send(end);
     });
     let stream = futures_util::stream::unfold((rx, audit), |(mut rx, mut audit)| async move {
@@ -106,7 +106,7 @@ pub async fn download(
                 Some((Ok(bytes), (rx, audit)))
             }
             Piece::Done(n) => {
-                audit.done(n);
+                audit.done(n).await;
                 None
             }
             Piece::Failed(e) => Some((Err(e), (rx, audit))),
@@ -141,10 +141,11 @@ enum Piece {
     Failed(io::Error),
 }
 
-/// The export's audit entry, held by the response body and written when the body is dropped:
-/// at its end, or when the connection breaks (the client left, a network cut) — so it always
-/// exists, with the rows the body had handed to the connection. The client may have
-/// received fewer (what was still in the network's buffers); never more.
+/// The export's audit entry, held by the response body: written before the body's end when
+/// the whole file went out (the client sees the end only once it is stored), else when the
+/// body is dropped — the connection broke (the client left, a network cut) — so it always
+/// exists, with the rows the body had handed to the connection. The client may have received
+/// fewer (what was still in the network's buffers); never more.
 struct ExportAudit {
     state: Arc<ServerState>,
     rt: tokio::runtime::Handle,
@@ -152,35 +153,49 @@ struct ExportAudit {
     /// The view and the format.
     target: String,
     sent: u64,
-    /// The whole file went out.
-    complete: bool,
+    /// Written already.
+    written: bool,
 }
 
 impl ExportAudit {
-    /// The whole file went out: `n` rows. The entry is written when `self` is dropped.
-    fn done(&mut self, n: u64) {
-        (self.sent, self.complete) = (n, true);
-    }
-}
-
-impl Drop for ExportAudit {
-    fn drop(&mut self) {
-        let entry = AuditEntry {
+    fn entry(&mut self, complete: bool) -> Option<AuditEntry> {
+        if std::mem::replace(&mut self.written, true) {
+            return None;
+        }
+        Some(AuditEntry {
             actor: std::mem::take(&mut self.actor),
             action: "export",
             target: format!(
                 "{}{}",
                 self.target,
-                if self.complete { "" } else { ";incomplete" }
+                if complete { "" } else { ";incomplete" }
             ),
             count: self.sent as i64,
-        };
-        let state = Arc::clone(&self.state);
-        self.rt.spawn(async move {
-            if let Err(e) = state.db.audit(entry).await {
-                tracing::error!(error = %e, "console export: audit entry not written");
-            }
-        });
+        })
+    }
+
+    /// The whole file went out: `n` rows.
+    async fn done(&mut self, n: u64) {
+        self.sent = n;
+        if let Some(entry) = self.entry(true) {
+            write_entry(&self.state, entry).await;
+        }
+    }
+}
+
+async fn write_entry(state: &ServerState, entry: AuditEntry) {
+    if let Err(e) = state.db.audit(entry).await {
+        tracing::error!(error = %e, "console export: audit entry not written");
+    }
+}
+
+impl Drop for ExportAudit {
+    fn drop(&mut self) {
+        if let Some(entry) = self.entry(false) {
+            let state = Arc::clone(&self.state);
+            self.rt
+                .spawn(async move { write_entry(&state, entry).await });
+        }
     }
 }
 
