@@ -60,11 +60,13 @@ impl PgDb {
 
     /// `VACUUM` of `tables` (after an erase): the dead versions of the erased rows and their
     /// index entries are removed, so no row, index or page inspection finds the person any
-    /// more. Outside any transaction, as VACUUM must be.
+    /// more. Outside any transaction, as VACUUM must be. `INDEX_CLEANUP ON`: with one dead
+    /// row on under 2 % of the table's pages a plain VACUUM skips the indexes, and the name
+    /// and ID number would stay in theirs (0.6–2 s at 1,000,000 members).
     pub(crate) async fn vacuum(&self, tables: &str) -> Result<(), DbError> {
         self.client()
             .await?
-            .batch_execute(&format!("VACUUM {tables}"))
+            .batch_execute(&format!("VACUUM (INDEX_CLEANUP ON) {tables}"))
             .await?;
         Ok(())
     }
