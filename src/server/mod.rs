@@ -14,7 +14,8 @@
 //! - [`export`]: the office's copy of all records as xlsx/csv/json.
 //! - [`console`]: the office's web console (users, sessions, pages, audit).
 //! - [`office`]: the office key's file; [`bundle`]: the signed trust bundle;
-//!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md).
+//!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md), written for a
+//!   static host through [`nofollow`] (no symbolic link followed).
 
 pub mod access_log;
 pub mod api;
@@ -27,6 +28,7 @@ pub mod db;
 pub mod export;
 pub mod ingest;
 pub mod listener;
+pub mod nofollow;
 pub mod office;
 pub mod page;
 pub mod refusal;

@@ -3,7 +3,8 @@
 //! - The whole database is SQLCipher (AES-256, HMAC per page): tables, indexes, the WAL and
 //!   any spilled temp data. Temp storage is kept in memory (`temp_store = MEMORY`).
 //! - The 32-byte key is derived from the passphrase with Argon2id; the salt and cost are in
-//!   `keyfile.toml` (see [`keyfile`]). Nothing else is in clear.
+//!   `keyfile.toml` (see [`keyfile`]). Nothing else is in clear but the newest trust bundle
+//!   version seen of each office key (`newest-bundles.json`, see [`trust`]).
 //! - One process per folder: an exclusive lock on `booth.lock` (released by the OS if the
 //!   process dies), so a second `booth` gets a clear "in use" error instead of racing.
 //! - `synchronous = FULL` in WAL mode: a registration acknowledged on screen survives a power
@@ -14,6 +15,7 @@
 //! keyfile.toml   KDF salt and parameters, UI language (clear, no secret)
 //! booth.db       SQLCipher database (+ -wal, -shm while open)
 //! booth.lock     lock file (empty)
+//! newest-bundles.json  the newest trust bundle version seen per office key (clear, nothing personal)
 //! logs/          daily log files (no personal data)
 //! slips/         slips saved as PNG when no printer took them (purged with the records)
 //! ```

@@ -68,6 +68,10 @@ pub enum BindRefusal {
     TokenBoundToOtherKey,
     /// Another laptop's key has the same 30-bit key id.
     KeyIdTaken,
+    /// The key is a revoked laptop's: it stays revoked, under any token.
+    DeviceKeyRevoked,
+    /// The key is in service for another device: a token of this one cannot take it.
+    KeyBoundToOtherDevice,
 }
 
 impl BindRefusal {
@@ -75,6 +79,8 @@ impl BindRefusal {
         match self {
             BindRefusal::TokenBoundToOtherKey => "token_bound_to_other_key",
             BindRefusal::KeyIdTaken => "key_id_taken",
+            BindRefusal::DeviceKeyRevoked => "device_key_revoked",
+            BindRefusal::KeyBoundToOtherDevice => "key_bound_to_other_device",
         }
     }
 }
@@ -142,6 +148,8 @@ pub enum DbError {
     DeviceExists,
     #[error("no such device")]
     NoSuchDevice,
+    #[error("the device is revoked: it cannot be re-issued")]
+    DeviceRevoked,
     #[error("an office user with this name already exists")]
     UserExists,
     #[error("no such office user")]
@@ -185,6 +193,7 @@ impl DbError {
             }
             DbError::DeviceExists => t!(lang, "server.device_exists").into(),
             DbError::NoSuchDevice => t!(lang, "server.no_such_device").into(),
+            DbError::DeviceRevoked => t!(lang, "server.device_revoked").into(),
             DbError::UserExists => t!(lang, "console.user_exists").into(),
             DbError::NoSuchUser => t!(lang, "console.no_such_user").into(),
             DbError::NoSuchMember => t!(lang, "console.no_such_member").into(),
