@@ -433,6 +433,10 @@ pub enum ServerAction {
     AddDevice {
         /// The laptop's name.
         name: String,
+        /// A new token for a device the office knows and has not revoked (its token was lost or
+        /// leaked): the old token is refused, and only the laptop's own key can use the new one.
+        #[arg(long)]
+        reissue: bool,
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,

@@ -564,7 +564,11 @@ fn three_laptops_in_network_namespaces() {
     assert_eq!(last["ok"], true, "{last}");
     assert_eq!(last["relayed"]["refused"], serde_json::json!([]), "{last}");
     assert_eq!(last["relayed"]["still_held"], 0, "{last}");
-    assert_eq!(b.held_for("lap-a"), 0, "what the office took is no longer held");
+    assert_eq!(
+        b.held_for("lap-a"),
+        0,
+        "what the office took is no longer held"
+    );
     let office_records = || -> Vec<Value> {
         let file = tmp.path().join("office.json");
         let out = booth_in(
@@ -582,7 +586,11 @@ fn three_laptops_in_network_namespaces() {
             ],
             None,
         );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         v["records"].as_array().unwrap().clone()
     };
@@ -618,7 +626,11 @@ fn three_laptops_in_network_namespaces() {
         ],
         None,
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["records"]["accepted"], 0, "{v}");
     assert_eq!(office_records().len(), records.len());

@@ -84,12 +84,19 @@
     }
   }
 
+  /** The newest bundle version this page has taken under its anchor (kept beside the bundle,
+   * so it holds even when the kept envelope no longer opens): no older bundle is taken. */
+  function newestSeen(kept) {
+    return kept && typeof kept.version === 'number' ? kept.version : -1;
+  }
+
   function keep(envelope, opened) {
     try {
       localStorage.setItem(BUNDLE_KEY, JSON.stringify({
         anchor: officeFingerprint,
         fingerprint: opened.fingerprint,
-        envelope: envelope
+        envelope: envelope,
+        version: opened.version
       }));
     } catch (e) { /* full or off: the bundle is still used for this visit */ }
   }
@@ -137,11 +144,20 @@
       return trustedFor(current, sha256).then(function (trusted) {
         return fetchText(bundleUrl).then(function (text) {
           return core.openBundle(text, trusted, engine, sha256).then(function (fresh) {
-            if (!current || fresh.version >= current.version) {
+            var newest = Math.max(newestSeen(kept), current ? current.version : -1);
+            if (fresh.version >= newest) {
               bundle = fresh;
               keep(text, fresh);
+              setBundleState('bundle_status', 'fresh');
+              return;
             }
-            setBundleState('bundle_status', 'fresh');
+            // older than one already taken: a rollback would bring back revoked cards
+            var vars = { fetched: fresh.version, newest: newest };
+            if (!current) {
+              setBundleState('bundle_older_none', 'error', vars);
+              throw failure('bundle_older');
+            }
+            setBundleState('bundle_older', 'kept', vars);
           }, function (e) {
             if (!current) {
               setBundleState('bad_bundle', 'error', { why: describeRefusal(e) });

@@ -23,6 +23,7 @@ use crate::server::db::audit::{AuditEntry, AuditFilter};
 use crate::server::db::devices::NewToken;
 use crate::server::db::users::Role;
 use crate::server::export::ServerSource;
+use crate::server::nofollow::WriteError;
 use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office, page};
 use crate::t;
 
@@ -76,10 +77,11 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         ServerAction::Keys { db, key } => keys(ctx, db, key),
         ServerAction::AddDevice {
             name,
+            reissue,
             db,
             server_url,
             key,
-        } => add_device(ctx, name, db, server_url.as_deref(), key),
+        } => add_device(ctx, name, *reissue, db, server_url.as_deref(), key),
         ServerAction::RevokeDevice { name, db, .. } => {
             let (rt, db) = open(ctx, db)?;
             rt.block_on(db.revoke_device(name.clone()))
@@ -274,6 +276,7 @@ fn db_error(e: DbError, ctx: &Ctx) -> CliError {
     let code = match e {
         DbError::DeviceExists => "device_exists",
         DbError::NoSuchDevice => "no_such_device",
+        DbError::DeviceRevoked => "device_revoked",
         DbError::UserExists => "user_exists",
         DbError::NoSuchUser => "no_such_user",
         DbError::BadUrl => "usage",
@@ -402,6 +405,7 @@ fn keys(ctx: &Ctx, db: &str, arg: &OfficeKeyArg) -> Result<Output, CliError> {
 fn add_device(
     ctx: &Ctx,
     name: &str,
+    reissue: bool,
     url: &str,
     server_url: Option<&str>,
     arg: &OfficeKeyArg,
@@ -415,8 +419,16 @@ fn add_device(
     let given_url = server_url.map(|u| check_url(ctx, u)).transpose()?;
     let (rt, db, key, _, state) = open_with_key(ctx, url, arg)?;
     let token = auth::new_token().map_err(|e| CliError::new("server", e.to_string()))?;
-    rt.block_on(db.add_device(name.to_string(), NewToken::of(&token)))
-        .map_err(|e| db_error(e, ctx))?;
+    let new_token = NewToken::of(&token);
+    if reissue {
+        rt.block_on(async {
+            db.reissue_device(name.to_string(), new_token).await?;
+            db.audit(cli_entry("device.reissue", name)).await
+        })
+    } else {
+        rt.block_on(db.add_device(name.to_string(), new_token))
+    }
+    .map_err(|e| db_error(e, ctx))?;
     let code = Enrolment {
         server: given_url.or(state.server_url),
         token: token.clone(),
@@ -426,16 +438,28 @@ fn add_device(
     }
     .encode();
     // The token stays the last word: scripts read it from there.
-    Ok(Output {
-        human: t!(
+    let human = if reissue {
+        t!(
+            ctx.lang,
+            "server.device_reissued",
+            name = name,
+            code = code,
+            token = token
+        )
+    } else {
+        t!(
             ctx.lang,
             "server.device_added",
             name = name,
             code = code,
             token = token
-        ),
+        )
+    };
+    Ok(Output {
+        human,
         json: json!({
             "device": name,
+            "reissued": reissue,
             "token": token,
             "enrolment_code": code,
             "office_fingerprint": key.fingerprint(),
@@ -534,11 +558,20 @@ fn publish(
             t!(ctx.lang, "server.bad_bundle_url"),
         ));
     }
-    let files = page::publish(out, &key.fingerprint(), rel, &bundle).map_err(|why| {
-        CliError::new(
+    let files = page::publish(out, &key.fingerprint(), rel, &bundle).map_err(|e| match e {
+        WriteError::Symlink(path) => CliError::new(
+            "symlink",
+            t!(ctx.lang, "server.publish_symlink", path = path.display()),
+        ),
+        WriteError::Io { path, why } => CliError::new(
             "publish",
-            t!(ctx.lang, "office.write", path = out.display(), why = why),
-        )
+            t!(
+                ctx.lang,
+                "server.publish_write",
+                path = path.display(),
+                why = why
+            ),
+        ),
     })?;
     Ok(Output {
         human: t!(

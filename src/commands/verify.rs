@@ -40,6 +40,8 @@ fn trust_error(ctx: &Ctx, e: LocalTrustError) -> CliError {
     match e {
         LocalTrustError::Store(e) => CliError::store(e, ctx),
         LocalTrustError::Bundle(e) => bundle_error(ctx, e),
+        LocalTrustError::Older { version, newest } => CliError::new("bundle", e.message(ctx.lang))
+            .with(json!({ "reason": "bundle_older", "version": version, "newest_seen": newest })),
         e => CliError::new("keys", e.message(ctx.lang)),
     }
 }
@@ -65,8 +67,9 @@ fn trust(ctx: &Ctx, a: &VerifyArgs<'_>) -> Result<Trust, CliError> {
         } else {
             read_text(ctx, Path::new(source))?
         };
-        let fp = match a.office_key {
-            Some(fp) if crate::card::office::is_fingerprint(fp) => fp.to_string(),
+        // the enrolled laptop's store, when it is opened anyway, also says which bundle it holds
+        let (fp, kept) = match a.office_key {
+            Some(fp) if crate::card::office::is_fingerprint(fp) => (fp.to_string(), None),
             Some(_) => {
                 return Err(CliError::new(
                     "usage",
@@ -75,13 +78,20 @@ fn trust(ctx: &Ctx, a: &VerifyArgs<'_>) -> Result<Trust, CliError> {
             }
             None if store::is_initialised(&ctx.data_dir) => {
                 let s = open_store(ctx)?;
-                load_config(&s, ctx)?
+                let fp = load_config(&s, ctx)?
                     .office_key
-                    .ok_or_else(|| no_office_key(ctx))?
+                    .ok_or_else(|| no_office_key(ctx))?;
+                let kept = s.kept_bundle().map_err(|e| CliError::store(e, ctx))?;
+                (fp, kept)
             }
             None => return Err(no_office_key(ctx)),
         };
-        let b = bundle::open(&text, &[fp]).map_err(|e| bundle_error(ctx, e))?;
+        let b = bundle::open(&text, std::slice::from_ref(&fp)).map_err(|e| bundle_error(ctx, e))?;
+        let held = kept.and_then(|(version, text)| {
+            let k = bundle::open(&text, &[bundle::claimed_fingerprint(&text)?]).ok()?;
+            k.trusted_fingerprints().contains(&fp).then_some(version)
+        });
+        store::trust::take_bundle(&ctx.data_dir, &b, held).map_err(|e| trust_error(ctx, e))?;
         return Ok(Trust::from_bundle(&b));
     }
     let store = open_store(ctx)?;

@@ -16,7 +16,8 @@
 //! - [`relay`]: a laptop's segments taken on its own signature and binding, whoever
 //!   delivers them ([`relay_api`]: `POST /v1/segments`; a backup file).
 //! - [`office`]: the office key's file; [`bundle`]: the signed trust bundle;
-//!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md).
+//!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md), written for a
+//!   static host through [`nofollow`] (no symbolic link followed).
 
 pub mod access_log;
 pub mod api;
@@ -29,6 +30,7 @@ pub mod db;
 pub mod export;
 pub mod ingest;
 pub mod listener;
+pub mod nofollow;
 pub mod office;
 pub mod page;
 pub mod refusal;

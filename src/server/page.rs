@@ -4,8 +4,9 @@
 //! service worker, at the root so its scope can be `/v`), all under one CSP. Also what
 //! `booth server publish-verifier` writes for a static host.
 
-use std::io;
 use std::path::Path;
+
+use super::nofollow::{Tree, WriteError};
 
 /// The header the page was built and checked under (docs/verifier.md); keep it.
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
@@ -102,37 +103,40 @@ pub fn content_type(path: &str) -> &'static str {
 
 /// Writes the page for a static HTTPS host (docs/verifier.md, "published copy"): `v/index.html`,
 /// `V/index.html`, `verifier/…`, `v-sw.js`, and the bundle at `bundle_path` (relative to the
-/// root, e.g. `bundle.json`), plus `_headers` with the CSP for hosts that read one.
+/// root, e.g. `bundle.json`), plus `_headers` with the CSP for hosts that read one. No symbolic
+/// link is followed ([`Tree`]): one where a folder or file of ours goes is refused, by its
+/// path, before anything is written.
 pub fn publish(
     out: &Path,
     fingerprint: &str,
     bundle_path: &str,
     bundle: &str,
-) -> io::Result<usize> {
+) -> Result<usize, WriteError> {
     let rel = bundle_path.trim_start_matches('/');
     let page = index_html(fingerprint, &format!("/{rel}"));
-    let mut written = 0;
-    let mut put = |path: &str, bytes: &[u8]| -> io::Result<()> {
-        let full = out.join(path);
-        if let Some(dir) = full.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(full, bytes)?;
-        written += 1;
-        Ok(())
-    };
-    put("v/index.html", page.as_bytes())?;
-    put("V/index.html", page.as_bytes())?;
-    put("v-sw.js", SERVICE_WORKER)?;
-    for (p, bytes) in FILES {
-        put(&format!("verifier/{p}"), bytes)?;
+    let headers = format!(
+        "/*\n  Content-Security-Policy: {CSP}\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: no-referrer\n"
+    );
+    let verifier: Vec<(String, &[u8])> = FILES
+        .iter()
+        .map(|(p, bytes)| (format!("verifier/{p}"), *bytes))
+        .collect();
+    let mut files: Vec<(&str, &[u8])> = vec![
+        ("v/index.html", page.as_bytes()),
+        ("V/index.html", page.as_bytes()),
+        ("v-sw.js", SERVICE_WORKER),
+    ];
+    files.extend(verifier.iter().map(|(p, b)| (p.as_str(), *b)));
+    files.push((rel, bundle.as_bytes()));
+    files.push(("_headers", headers.as_bytes()));
+    let tree = Tree::open(out)?;
+    for (path, _) in &files {
+        tree.check(path)?;
     }
-    put(rel, bundle.as_bytes())?;
-    put(
-        "_headers",
-        format!("/*\n  Content-Security-Policy: {CSP}\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: no-referrer\n").as_bytes(),
-    )?;
-    Ok(written)
+    for (path, bytes) in &files {
+        tree.write(path, bytes)?;
+    }
+    Ok(files.len())
 }
 
 #[cfg(test)]

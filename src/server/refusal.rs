@@ -63,6 +63,14 @@ pub enum Refusal {
     KeyIdTaken {
         key_id: String,
     },
+    /// A new token signing with a revoked laptop's key: that key stays revoked.
+    DeviceKeyRevoked {
+        key_id: String,
+    },
+    /// A new token signing with a key in service for another device.
+    KeyBoundToOtherDevice {
+        key_id: String,
+    },
     /// The database records another office key: this server's key file is stale.
     OfficeKeyChanged,
     /// A relay's signature (`booth-relay/1` over the body) does not verify.
@@ -155,6 +163,16 @@ impl Refusal {
                 "server.token_bound_to_other_key",
             ),
             KeyIdTaken { .. } => (StatusCode::FORBIDDEN, "key_id_taken", "server.key_id_taken"),
+            DeviceKeyRevoked { .. } => (
+                StatusCode::FORBIDDEN,
+                "device_key_revoked",
+                "server.device_key_revoked",
+            ),
+            KeyBoundToOtherDevice { .. } => (
+                StatusCode::FORBIDDEN,
+                "key_bound_to_other_device",
+                "server.key_bound_to_other_device",
+            ),
             OfficeKeyChanged => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "office_key_changed",
@@ -220,9 +238,10 @@ impl Refusal {
             ForeignMemberNumber { member_no, key_id } => {
                 i18n::format(lang, key, &[("member_no", member_no), ("key_id", key_id)])
             }
-            TokenBoundToOtherKey { key_id } | KeyIdTaken { key_id } => {
-                i18n::format(lang, key, &[("key_id", key_id)])
-            }
+            TokenBoundToOtherKey { key_id }
+            | KeyIdTaken { key_id }
+            | DeviceKeyRevoked { key_id }
+            | KeyBoundToOtherDevice { key_id } => i18n::format(lang, key, &[("key_id", key_id)]),
             _ => i18n::text(lang, key).to_string(),
         }
     }
@@ -270,6 +289,8 @@ impl Refusal {
         match b {
             BindRefusal::TokenBoundToOtherKey => Refusal::TokenBoundToOtherKey { key_id },
             BindRefusal::KeyIdTaken => Refusal::KeyIdTaken { key_id },
+            BindRefusal::DeviceKeyRevoked => Refusal::DeviceKeyRevoked { key_id },
+            BindRefusal::KeyBoundToOtherDevice => Refusal::KeyBoundToOtherDevice { key_id },
         }
     }
 }
@@ -351,6 +372,8 @@ mod tests {
             Refusal::BadJson { why: "x".into() },
             Refusal::TokenBoundToOtherKey { key_id: "k".into() },
             Refusal::KeyIdTaken { key_id: "k".into() },
+            Refusal::DeviceKeyRevoked { key_id: "k".into() },
+            Refusal::KeyBoundToOtherDevice { key_id: "k".into() },
         ] {
             for lang in Lang::ALL {
                 let m = r.message(lang);

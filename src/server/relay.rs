@@ -329,6 +329,8 @@ pub fn reason(code: &str, lang: Lang) -> &'static str {
         "token_bound_to_other_key" => "segment.token_bound_to_other_key",
         "foreign_member_number" => "segment.foreign_member_number",
         "key_id_taken" => "segment.key_id_taken",
+        "device_key_revoked" => "segment.device_key_revoked",
+        "key_bound_to_other_device" => "segment.key_bound_to_other_device",
         _ => "segment.other",
     };
     crate::i18n::text(lang, key)
@@ -345,7 +347,7 @@ mod tests {
         let table = &src[src.find("let key = match code {").unwrap()..];
         let table = &table[..table.find("};").unwrap()];
         let codes: Vec<&str> = table.split('"').skip(1).step_by(4).collect();
-        assert!(codes.len() >= 13, "{codes:?}");
+        assert!(codes.len() >= 15, "{codes:?}");
         for code in codes.iter().copied().chain(["no such code"]) {
             for lang in Lang::ALL {
                 let words = reason(code, lang);

@@ -1,4 +1,5 @@
-//! `keyfile.toml`: the only clear-text file of a data folder besides logs.
+//! `keyfile.toml`: the only clear-text file of a data folder besides logs and
+//! `newest-bundles.json` (office key fingerprints and bundle versions, [`super::trust`]).
 //!
 //! It holds no secret and no personal data: the Argon2id salt and cost parameters needed to
 //! turn the passphrase into the database key, and the UI language (so the passphrase prompt is

@@ -3,7 +3,8 @@
 //! - The whole database is SQLCipher (AES-256, HMAC per page): tables, indexes, the WAL and
 //!   any spilled temp data. Temp storage is kept in memory (`temp_store = MEMORY`).
 //! - The 32-byte key is derived from the passphrase with Argon2id; the salt and cost are in
-//!   `keyfile.toml` (see [`keyfile`]). Nothing else is in clear.
+//!   `keyfile.toml` (see [`keyfile`]). Nothing else is in clear but the newest trust bundle
+//!   version seen of each office key (`newest-bundles.json`, see [`trust`]).
 //! - One process per folder: an exclusive lock on `booth.lock` (released by the OS if the
 //!   process dies), so a second `booth` gets a clear "in use" error instead of racing.
 //! - `synchronous = FULL` in WAL mode: a registration acknowledged on screen survives a power
@@ -14,6 +15,7 @@
 //! keyfile.toml   KDF salt and parameters, UI language (clear, no secret)
 //! booth.db       SQLCipher database (+ -wal, -shm while open)
 //! booth.lock     lock file (empty)
+//! newest-bundles.json  the newest trust bundle version seen per office key (clear, nothing personal)
 //! logs/          daily log files (no personal data)
 //! slips/         slips saved as PNG when no printer took them (purged with the records)
 //! ```
@@ -187,12 +189,27 @@ fn lock(dir: &Path) -> Result<File, StoreError> {
         .truncate(false)
         .write(true)
         .open(dir.join(LOCK_FILE))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(fs::TryLockError::WouldBlock) => Err(StoreError::InUse(dir.to_path_buf())),
-        Err(fs::TryLockError::Error(e)) => Err(e.into()),
+    // A lock held for a moment is not "in use": a child this process (or another booth)
+    // forks holds a copy of the lock's descriptor until it execs, so a folder closed and
+    // opened again just then would be refused. Another booth holding the folder keeps it for
+    // longer than this grace.
+    let deadline = std::time::Instant::now() + LOCK_GRACE;
+    loop {
+        match f.try_lock() {
+            Ok(()) => return Ok(f),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::InUse(dir.to_path_buf()));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
     }
 }
+
+/// How long a busy lock is waited for before the folder counts as in use.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
 
 impl Store {
     /// Sets up an empty data folder: keyfile, database, device key.

@@ -1,7 +1,8 @@
 //! The laptop's side of the trust chain (docs/trust.md): the enrolment (server, token, office
-//! fingerprint in the encrypted settings), the newest trust bundle, the voids the office has
-//! not been told of yet, a new key pair before the first registration, and what the laptop
-//! trusts when it checks a card by itself ([`Store::local_trust`]).
+//! fingerprint in the encrypted settings), the newest trust bundle, the newest bundle version
+//! seen of each office ([`NEWEST_BUNDLES_FILE`]: no bundle older is ever taken), the voids the
+//! office has not been told of yet, a new key pair before the first registration, and what
+//! the laptop trusts when it checks a card by itself ([`Store::local_trust`]).
 //!
 //! Free functions over a `&Connection` where the upload (a background thread with its own
 //! connection) needs them.
@@ -22,6 +23,11 @@ use crate::t;
 /// The hand-made list of trusted keys a data folder may hold (`booth verify` adds it).
 pub const TRUSTED_KEYS_FILE: &str = "trusted-keys.txt";
 
+/// The newest bundle version seen of each office key, in clear (versions and fingerprints,
+/// nothing personal), so that a folder with no store yet — a service point's PC running
+/// `booth verify --bundle` — keeps the rule too.
+pub const NEWEST_BUNDLES_FILE: &str = "newest-bundles.json";
+
 /// Why the laptop's own trust could not be put together.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalTrustError {
@@ -35,6 +41,10 @@ pub enum LocalTrustError {
     KeysBad { path: PathBuf, why: KeyLineError },
     #[error("key id {key_id} in {path} names another key than the office's bundle")]
     KeysConflict { path: PathBuf, key_id: String },
+    #[error("{path}, the newest trust bundles seen, cannot be used: {why}")]
+    Newest { path: PathBuf, why: String },
+    #[error("trust bundle version {version} is older than version {newest}, already seen")]
+    Older { version: u64, newest: u64 },
 }
 
 impl LocalTrustError {
@@ -54,6 +64,17 @@ impl LocalTrustError {
                 path = path.display(),
                 key_id = key_id
             ),
+            LocalTrustError::Newest { path, why } => {
+                t!(
+                    lang,
+                    "cli.newest_bundles_bad",
+                    path = path.display(),
+                    why = why
+                )
+            }
+            LocalTrustError::Older { version, newest } => {
+                t!(lang, "cli.bundle_older", version = version, newest = newest)
+            }
         }
     }
 }
@@ -68,6 +89,105 @@ pub fn read_key_list(path: &Path) -> Result<KeyRing, LocalTrustError> {
         path: path.into(),
         why,
     })
+}
+
+/// What [`NEWEST_BUNDLES_FILE`] says of one office key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Seen {
+    version: u64,
+    /// The key that bundle announced as next (rotation): bundles of this key are then held to
+    /// that key's newest too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct NewestBundles {
+    /// Office key fingerprint → the newest bundle seen signed by it.
+    offices: std::collections::BTreeMap<String, Seen>,
+}
+
+fn read_newest(dir: &Path) -> Result<NewestBundles, LocalTrustError> {
+    let path = dir.join(NEWEST_BUNDLES_FILE);
+    let bad = |why: String| LocalTrustError::Newest {
+        path: path.clone(),
+        why,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| bad(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NewestBundles::default()),
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+/// The newest bundle version this data folder has seen for bundles signed by `fingerprint`:
+/// its own, and that of the keys it announced after it (a rotation moves on, never back).
+pub fn newest_seen(dir: &Path, fingerprint: &str) -> Result<Option<u64>, LocalTrustError> {
+    let all = read_newest(dir)?;
+    let mut newest = None;
+    let mut fp = Some(fingerprint.to_string());
+    // a chain of rotations, bounded: a file edited into a loop ends here
+    for _ in 0..all.offices.len() {
+        let Some(seen) = fp.as_ref().and_then(|f| all.offices.get(f)) else {
+            break;
+        };
+        newest = newest.max(Some(seen.version));
+        fp = seen.next.clone();
+    }
+    Ok(newest)
+}
+
+/// Refuses `b` if this data folder has seen a newer bundle of its office (or the caller knows
+/// of one: `also`, the store's kept bundle); otherwise records it as the newest seen.
+pub fn take_bundle(
+    dir: &Path,
+    b: &bundle::Bundle,
+    also: Option<u64>,
+) -> Result<(), LocalTrustError> {
+    let fp = b.fingerprint();
+    if let Some(newest) = newest_seen(dir, &fp)?.max(also)
+        && b.version < newest
+    {
+        return Err(LocalTrustError::Older {
+            version: b.version,
+            newest,
+        });
+    }
+    record_newest(dir, b)
+}
+
+/// Records `b` as the newest bundle seen of its office key, unless a newer one is recorded.
+/// Written whole to a temporary file and renamed over the old one.
+pub fn record_newest(dir: &Path, b: &bundle::Bundle) -> Result<(), LocalTrustError> {
+    let mut all = read_newest(dir)?;
+    let seen = all.offices.entry(b.fingerprint()).or_default();
+    if seen.version > b.version {
+        return Ok(());
+    }
+    *seen = Seen {
+        version: b.version,
+        next: b
+            .next_office_key
+            .as_ref()
+            .map(crate::card::office::fingerprint),
+    };
+    let path = dir.join(NEWEST_BUNDLES_FILE);
+    let failed = |e: std::io::Error| LocalTrustError::Newest {
+        path: path.clone(),
+        why: e.to_string(),
+    };
+    super::ensure_dir(dir).map_err(failed)?;
+    // one writer per process at a time; another process has its own temporary file
+    let tmp = dir.join(format!("{NEWEST_BUNDLES_FILE}.{}.tmp", std::process::id()));
+    let text = serde_json::to_string_pretty(&all).unwrap_or_default();
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(failed)
+}
+
+/// The data folder of a store's connection (the upload's own, on its thread).
+pub fn data_dir_of(conn: &Connection) -> Option<PathBuf> {
+    Path::new(conn.path()?).parent().map(Path::to_path_buf)
 }
 
 /// The kept bundle: its version and text.
@@ -262,6 +382,60 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bundle_of(
+        key: &crate::card::office::OfficeKey,
+        version: u64,
+        next: Option<&crate::card::office::OfficeKey>,
+    ) -> bundle::Bundle {
+        bundle::Bundle {
+            version,
+            issued_at: String::new(),
+            office_key: key.public(),
+            next_office_key: next.map(|k| k.public()),
+            keys: Default::default(),
+            seal_key: None,
+            max_seq: Default::default(),
+            revoked: Default::default(),
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_newest_bundle_seen_holds_across_a_rotation_and_never_goes_back() {
+        use crate::card::office::OfficeKey;
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("fresh");
+        let (old, new) = (
+            OfficeKey::generate().unwrap(),
+            OfficeKey::generate().unwrap(),
+        );
+        take_bundle(&dir, &bundle_of(&old, 5, None), None).unwrap();
+        assert!(matches!(
+            take_bundle(&dir, &bundle_of(&old, 4, None), None),
+            Err(LocalTrustError::Older {
+                version: 4,
+                newest: 5
+            })
+        ));
+        take_bundle(&dir, &bundle_of(&old, 5, None), None).unwrap();
+        // what the caller knows of counts too (the store's kept bundle)
+        assert!(take_bundle(&dir, &bundle_of(&old, 6, None), Some(7)).is_err());
+        // the old key announces the new one; the new key's bundles move on from there, and
+        // the old key's are held to them
+        take_bundle(&dir, &bundle_of(&old, 8, Some(&new)), None).unwrap();
+        take_bundle(&dir, &bundle_of(&new, 9, None), None).unwrap();
+        assert_eq!(newest_seen(&dir, &old.fingerprint()).unwrap(), Some(9));
+        assert!(take_bundle(&dir, &bundle_of(&old, 8, Some(&new)), None).is_err());
+        // a lower version recorded later changes nothing
+        record_newest(&dir, &bundle_of(&new, 3, None)).unwrap();
+        assert_eq!(newest_seen(&dir, &new.fingerprint()).unwrap(), Some(9));
+        std::fs::write(dir.join(NEWEST_BUNDLES_FILE), "{").unwrap();
+        assert!(matches!(
+            newest_seen(&dir, &new.fingerprint()),
+            Err(LocalTrustError::Newest { .. })
+        ));
+    }
 
     #[test]
     fn bundles_only_move_forward_and_keys_regenerate_only_while_empty() {

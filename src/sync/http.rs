@@ -20,6 +20,8 @@ use crate::protocol::{
 pub const BINDING_CODES: &[&str] = &[
     "token_bound_to_other_key",
     "key_id_taken",
+    "device_key_revoked",
+    "key_bound_to_other_device",
     "foreign_member_number",
     "bad_batch_signature",
     "bad_device_key",

@@ -221,6 +221,8 @@ impl UploadError {
             UploadError::Binding { code, .. } => match code.as_str() {
                 "token_bound_to_other_key" => "token_bound_to_other_key",
                 "key_id_taken" => "key_id_taken",
+                "device_key_revoked" => "device_key_revoked",
+                "key_bound_to_other_device" => "key_bound_to_other_device",
                 "foreign_member_number" => "foreign_member_number",
                 "bad_device_key" => "bad_device_key",
                 _ => "bad_batch_signature",
@@ -564,6 +566,20 @@ fn refresh_bundle(
         Ok(b) => {
             if trust::keep_bundle(conn, b.version, &b.text, &now())? {
                 report.bundle_version = Some(b.version);
+                // also for `booth verify --bundle` here, which need not open the store
+                if let Some(dir) = trust::data_dir_of(conn)
+                    && let Err(e) = trust::record_newest(&dir, &b)
+                {
+                    tracing::warn!(error = %e, "newest bundle version not recorded");
+                }
+            } else if let Some(held) = known {
+                // an older bundle never replaces the one held: the operator is told
+                report.bundle_warning = Some(t!(
+                    s.lang,
+                    "sync.bundle_older",
+                    version = b.version,
+                    newest = held
+                ));
             }
             if pinning {
                 trust::set_setting(conn, "office_key", &b.fingerprint())?;
@@ -715,6 +731,8 @@ fn binding_reason(code: &str, server_message: &str, lang: Lang) -> String {
     match code {
         "token_bound_to_other_key" => t!(lang, "sync.refusal.token_bound_to_other_key").into(),
         "key_id_taken" => t!(lang, "sync.refusal.key_id_taken").into(),
+        "device_key_revoked" => t!(lang, "sync.refusal.device_key_revoked").into(),
+        "key_bound_to_other_device" => t!(lang, "sync.refusal.key_bound_to_other_device").into(),
         "foreign_member_number" => t!(lang, "sync.refusal.foreign_member_number").into(),
         "bad_batch_signature" => t!(lang, "sync.refusal.bad_batch_signature").into(),
         "bad_device_key" => t!(lang, "sync.refusal.bad_device_key").into(),

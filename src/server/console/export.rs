@@ -4,10 +4,13 @@
 //! Nothing is written to the server's disk. The columns are the console profile of the one
 //! export table ([`crate::export::CONSOLE_VIEW`]) and the writers are the laptop's; an xlsx
 //! file goes out as a zip stream with one sheet per 1,048,575 rows. Admins only; audited with
-//! the row count.
+//! the rows sent: the entry is written by the body itself when it ends or is dropped (a client
+//! that leaves at 90 % is audited with what it was sent, `;incomplete`), not by the writer,
+//! which may never learn the client left ([`ExportAudit`]).
 
 use std::io::{self, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -56,50 +59,58 @@ pub async fn download(
         _ => return Err(Refusal::BadFormat),
     };
     let filter = q.list.filter()?;
-    let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(4);
+    let (tx, rx) = mpsc::channel::<Piece>(4);
     let rt = tokio::runtime::Handle::current();
     let lang = v.lang;
+    let audit = ExportAudit {
+        state: Arc::clone(&state),
+        rt: rt.clone(),
+        actor: v.user.clone(),
+        target: format!(
+            "{};format={}",
+            describe(&filter),
+            if format == Format::Csv { "csv" } else { "xlsx" }
+        ),
+        sent: 0,
+        written: false,
+    };
     tokio::task::spawn_blocking(move || {
+        let begun = Arc::new(AtomicU64::new(0));
         let sink = ChanWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
+            begun: Arc::clone(&begun),
         };
         let mut source = |before: Option<i64>| {
             rt.block_on(state.db.search_members(&filter, before, PAGE))
                 .map_err(io::Error::other)
         };
         let result = match format {
-            Format::Csv => write_csv(&mut source, sink, lang),
-            Format::Xlsx => write_xlsx(&mut source, sink, lang, ROWS_PER_SHEET),
+            Format::Csv => write_csv(&mut source, sink, lang, &begun),
+            Format::Xlsx => write_xlsx(&mut source, sink, lang, ROWS_PER_SHEET, &begun),
         };
-        let (count, ok) = match &result {
-            Ok(n) => (*n, true),
+        let end = match result {
+            Ok(n) => Piece::Done(n),
             Err(e) => {
                 tracing::warn!(error = %e, "console export cut short");
-                (0, false)
+                Piece::Failed(e)
             }
         };
-        let target = format!(
-            "{};format={}{}",
-            describe(&filter),
-            if format == Format::Csv { "csv" } else { "xlsx" },
-            if ok { "" } else { ";incomplete" }
-        );
-        let entry = AuditEntry {
-            actor: v.user.clone(),
-            action: "export",
-            target,
-            count: count as i64,
-        };
-        if let Err(e) = rt.block_on(state.db.audit(entry)) {
-            tracing::error!(error = %e, "console export: audit entry not written");
-        }
-        if let Err(e) = result {
-            let _ = tx.blocking_send(Err(e));
-        }
+        // the body may be gone already (its entry was written when it was dropped)
+        let _ = tx.blocking_send(end);
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
+    let stream = futures_util::stream::unfold((rx, audit), |(mut rx, mut audit)| async move {
+        match rx.recv().await? {
+            Piece::Chunk(bytes, rows) => {
+                audit.sent = rows;
+                Some((Ok(bytes), (rx, audit)))
+            }
+            Piece::Done(n) => {
+                audit.done(n).await;
+                None
+            }
+            Piece::Failed(e) => Some((Err(e), (rx, audit))),
+        }
     });
     let (ctype, ext) = match format {
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
@@ -122,10 +133,78 @@ pub async fn download(
         .into_response())
 }
 
+/// What the writer hands the response body: a chunk with the rows begun by the time it was
+/// made (so a row cut between two chunks counts as sent), then how it ended.
+enum Piece {
+    Chunk(Bytes, u64),
+    Done(u64),
+    Failed(io::Error),
+}
+
+/// The export's audit entry, held by the response body: written before the body's end when
+/// the whole file went out (the client sees the end only once it is stored), else when the
+/// body is dropped — the connection broke (the client left, a network cut) — so it always
+/// exists, with the rows the body had handed to the connection. The client may have received
+/// fewer (what was still in the network's buffers); never more.
+struct ExportAudit {
+    state: Arc<ServerState>,
+    rt: tokio::runtime::Handle,
+    actor: String,
+    /// The view and the format.
+    target: String,
+    sent: u64,
+    /// Written already.
+    written: bool,
+}
+
+impl ExportAudit {
+    fn entry(&mut self, complete: bool) -> Option<AuditEntry> {
+        if std::mem::replace(&mut self.written, true) {
+            return None;
+        }
+        Some(AuditEntry {
+            actor: std::mem::take(&mut self.actor),
+            action: "export",
+            target: format!(
+                "{}{}",
+                self.target,
+                if complete { "" } else { ";incomplete" }
+            ),
+            count: self.sent as i64,
+        })
+    }
+
+    /// The whole file went out: `n` rows.
+    async fn done(&mut self, n: u64) {
+        self.sent = n;
+        if let Some(entry) = self.entry(true) {
+            write_entry(&self.state, entry).await;
+        }
+    }
+}
+
+async fn write_entry(state: &ServerState, entry: AuditEntry) {
+    if let Err(e) = state.db.audit(entry).await {
+        tracing::error!(error = %e, "console export: audit entry not written");
+    }
+}
+
+impl Drop for ExportAudit {
+    fn drop(&mut self) {
+        if let Some(entry) = self.entry(false) {
+            let state = Arc::clone(&self.state);
+            self.rt
+                .spawn(async move { write_entry(&state, entry).await });
+        }
+    }
+}
+
 /// Bytes to the response body in chunks; fails once the client has gone (the export stops).
 pub struct ChanWriter {
-    tx: mpsc::Sender<Result<Bytes, io::Error>>,
+    tx: mpsc::Sender<Piece>,
     buf: Vec<u8>,
+    /// Rows begun so far (the writer's count, read as each chunk leaves).
+    begun: Arc<AtomicU64>,
 }
 
 impl ChanWriter {
@@ -134,8 +213,9 @@ impl ChanWriter {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        let rows = self.begun.load(Ordering::Relaxed);
         self.tx
-            .blocking_send(Ok(chunk))
+            .blocking_send(Piece::Chunk(chunk, rows))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client gone"))
     }
 }
@@ -179,11 +259,18 @@ fn for_each_row(
     }
 }
 
-/// The view as CSV: the console's columns, every member of every page once.
-pub fn write_csv(source: &mut Source<'_>, out: impl Write, lang: Lang) -> io::Result<u64> {
+/// The view as CSV: the console's columns, every member of every page once. `begun` counts
+/// the rows as they are started.
+pub fn write_csv(
+    source: &mut Source<'_>,
+    out: impl Write,
+    lang: Lang,
+    begun: &AtomicU64,
+) -> io::Result<u64> {
     write_view(
         source,
         Writer::new(ExportFormat::Csv, &CONSOLE_VIEW, out, lang)?,
+        begun,
     )
 }
 
@@ -193,13 +280,19 @@ pub fn write_xlsx(
     out: impl Write,
     lang: Lang,
     rows_per_sheet: u64,
+    begun: &AtomicU64,
 ) -> io::Result<u64> {
     let file = Writer::new(ExportFormat::Xlsx, &CONSOLE_VIEW, out, lang)?;
-    write_view(source, file.rows_per_sheet(rows_per_sheet))
+    write_view(source, file.rows_per_sheet(rows_per_sheet), begun)
 }
 
-fn write_view<W: Write>(source: &mut Source<'_>, mut file: Writer<W>) -> io::Result<u64> {
+fn write_view<W: Write>(
+    source: &mut Source<'_>,
+    mut file: Writer<W>,
+    begun: &AtomicU64,
+) -> io::Result<u64> {
     for_each_row(source, |r| {
+        begun.fetch_add(1, Ordering::Relaxed);
         let row = crate::server::export::list_row(r, &CONSOLE_VIEW)
             .map_err(|e| io::Error::other(e.to_string()))?;
         file.row(&row)
@@ -283,7 +376,13 @@ mod tests {
     #[test]
     fn a_csv_has_the_header_and_every_row_once() {
         let mut out = Vec::new();
-        let n = write_csv(&mut paged(rows(4_500)), &mut out, Lang::En).unwrap();
+        let n = write_csv(
+            &mut paged(rows(4_500)),
+            &mut out,
+            Lang::En,
+            &AtomicU64::new(0),
+        )
+        .unwrap();
         assert_eq!(n, 4_500);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 4_501);
@@ -311,7 +410,14 @@ mod tests {
     #[test]
     fn an_xlsx_past_a_sheets_rows_goes_on_to_more_sheets_and_opens() {
         let mut out = Vec::new();
-        let n = write_xlsx(&mut paged(rows(7)), &mut out, Lang::En, 3).unwrap();
+        let n = write_xlsx(
+            &mut paged(rows(7)),
+            &mut out,
+            Lang::En,
+            3,
+            &AtomicU64::new(0),
+        )
+        .unwrap();
         assert_eq!(n, 7);
         let mut book = calamine::Xlsx::new(std::io::Cursor::new(out)).unwrap();
         let names = book.sheet_names();
@@ -331,7 +437,14 @@ mod tests {
     #[test]
     fn an_empty_view_is_still_a_workbook() {
         let mut out = Vec::new();
-        write_xlsx(&mut paged(Vec::new()), &mut out, Lang::Zh, 3).unwrap();
+        write_xlsx(
+            &mut paged(Vec::new()),
+            &mut out,
+            Lang::Zh,
+            3,
+            &AtomicU64::new(0),
+        )
+        .unwrap();
         let book = calamine::Xlsx::new(std::io::Cursor::new(out)).unwrap();
         assert_eq!(book.sheet_names().len(), 1);
     }

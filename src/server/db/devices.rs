@@ -65,6 +65,15 @@ impl Db {
             .await
     }
 
+    /// A new token for a device the office knows and has not revoked (`add-device --reissue`:
+    /// its token was lost or leaked). The old token is refused from now on; the binding stays,
+    /// so the new token works only with the laptop's own key. A revoked device is refused:
+    /// its key stays revoked.
+    pub async fn reissue_device(&self, name: String, token: NewToken) -> Result<(), DbError> {
+        self.transaction(move |c| Box::pin(reissue_device(c, name, token)))
+            .await
+    }
+
     /// Refuses the token from now on; the bundle then caps the laptop's key at the highest
     /// sequence it uploaded (a stolen laptop cannot issue new valid cards).
     pub async fn revoke_device(&self, name: String) -> Result<(), DbError> {
@@ -109,27 +118,32 @@ impl Db {
     }
 }
 
+/// Whether the device is revoked, `None` if the office does not know it; its row locked
+/// (PostgreSQL) until the transaction ends.
+async fn revoked(c: &Conn<'_>, name: &str) -> Result<Option<bool>, DbError> {
+    c.query(
+        sql!("SELECT revoked_at IS NOT NULL FROM devices WHERE name = $1 FOR UPDATE"),
+        &args![name],
+        |r| r.flag(0),
+    )
+    .await
+    .map(first)
+}
+
 async fn add_device(c: &Conn<'_>, name: String, token: NewToken) -> Result<(), DbError> {
-    let revoked = c
-        .query(
-            sql!("SELECT revoked_at IS NOT NULL FROM devices WHERE name = $1 FOR UPDATE"),
-            &args![&name],
-            |r| r.flag(0),
-        )
-        .await
-        .map(first)?;
+    let revoked = revoked(c, &name).await?;
     let name_and_hash = args![name, token.hash, token.binding_key];
     match revoked {
         Some(false) => return Err(DbError::DeviceExists),
-        // A revoked name gets a fresh token: the laptop was re-issued, and its first upload
-        // binds the token again.
+        // A revoked name gets a fresh token for a new laptop: its first upload binds the token
+        // to a key the office has never seen (the revoked laptop's key stays revoked).
         Some(true) => {
-            let reissue = sql!(
+            let fresh = sql!(
                 "UPDATE devices SET token_hash = $2, created_at = now(), revoked_at = NULL,
                     key_id = NULL, binding_key = $3
                  WHERE name = $1"
             );
-            c.execute(reissue, &name_and_hash).await?
+            c.execute(fresh, &name_and_hash).await?
         }
         None => {
             let add = sql!(
@@ -140,6 +154,25 @@ async fn add_device(c: &Conn<'_>, name: String, token: NewToken) -> Result<(), D
         }
     };
     Ok(())
+}
+
+async fn reissue_device(c: &Conn<'_>, name: String, token: NewToken) -> Result<(), DbError> {
+    match revoked(c, &name).await? {
+        None => Err(DbError::NoSuchDevice),
+        Some(true) => Err(DbError::DeviceRevoked),
+        Some(false) => {
+            // A device not bound yet proves its key with the new token's binding key from now
+            // on (the old token may have leaked); a bound one needs none.
+            let reissue = sql!(
+                "UPDATE devices SET token_hash = $2,
+                    binding_key = CASE WHEN key_id IS NULL THEN $3 ELSE NULL END
+                 WHERE name = $1"
+            );
+            c.execute(reissue, &args![name, token.hash, token.binding_key])
+                .await?;
+            Ok(())
+        }
+    }
 }
 
 async fn revoke_device(c: &Conn<'_>, name: String) -> Result<(), DbError> {

@@ -16,9 +16,13 @@
 //!   pool), and `Db::query`/`Db::execute` run one statement;
 //! - the modules by what they keep (`devices`, `office`, `batch`, `segments`, `users`,
 //!   `audit`, `pipl`, `search`, `figures`) hold the statements and bodies, once for both;
-//! - `sqlite` and `postgres` hold only what really differs: opening, a batch's rows (one
-//!   statement per row on SQLite, `unnest` on PostgreSQL), PostgreSQL's advisory locks and
-//!   deadlock retry; `sqlite_schema` and `postgres_schema` the migrations.
+//! - what really differs has files of its own: `sqlite` and `postgres` open a connection
+//!   (and PostgreSQL's deadlock retry); `batch/sqlite` and `batch/postgres` write a batch's
+//!   rows (one statement per row on SQLite, `unnest` and advisory locks on PostgreSQL);
+//!   `sqlite_schema` and `postgres_schema` hold the migrations, which `Db::open` runs.
+//!
+//! Inside `db/` too, modules depend one way: the backends know nothing of the modules that
+//! use them (`server::module_graph` checks it).
 
 pub mod audit;
 mod batch;
@@ -65,6 +69,10 @@ pub enum BindRefusal {
     TokenBoundToOtherKey,
     /// Another laptop's key has the same 30-bit key id.
     KeyIdTaken,
+    /// The key is a revoked laptop's: it stays revoked, under any token.
+    DeviceKeyRevoked,
+    /// The key is in service for another device: a token of this one cannot take it.
+    KeyBoundToOtherDevice,
 }
 
 impl BindRefusal {
@@ -72,6 +80,8 @@ impl BindRefusal {
         match self {
             BindRefusal::TokenBoundToOtherKey => "token_bound_to_other_key",
             BindRefusal::KeyIdTaken => "key_id_taken",
+            BindRefusal::DeviceKeyRevoked => "device_key_revoked",
+            BindRefusal::KeyBoundToOtherDevice => "key_bound_to_other_device",
         }
     }
 }
@@ -139,6 +149,8 @@ pub enum DbError {
     DeviceExists,
     #[error("no such device")]
     NoSuchDevice,
+    #[error("the device is revoked: it cannot be re-issued")]
+    DeviceRevoked,
     #[error("an office user with this name already exists")]
     UserExists,
     #[error("no such office user")]
@@ -182,6 +194,7 @@ impl DbError {
             }
             DbError::DeviceExists => t!(lang, "server.device_exists").into(),
             DbError::NoSuchDevice => t!(lang, "server.no_such_device").into(),
+            DbError::DeviceRevoked => t!(lang, "server.device_revoked").into(),
             DbError::UserExists => t!(lang, "console.user_exists").into(),
             DbError::NoSuchUser => t!(lang, "console.no_such_user").into(),
             DbError::NoSuchMember => t!(lang, "console.no_such_member").into(),

@@ -121,11 +121,40 @@ impl Db {
     /// field), the person key and content hash are dropped, the search keys that name the
     /// person are cleared, the review comment goes, and the member number is revoked (the
     /// bundle's version moves). The row stays, so the figures do not change.
+    ///
+    /// Then what the database keeps of the old row outside it goes ([`Db::scrub_erased`]).
     pub async fn erase_member(&self, member_no: String, remains: String) -> Result<(), DbError> {
         self.transaction(move |c| Box::pin(erase_member(c, member_no, remains)))
-            .await
+            .await?;
+        self.scrub_erased().await;
+        Ok(())
+    }
+
+    /// After an erase, the person's bytes out of the files: SQLite zeroes deleted content as
+    /// it goes (`secure_delete`) and its WAL is checkpointed and truncated; PostgreSQL's
+    /// tables are vacuumed (dead row versions and index entries removed). The erase stands
+    /// either way: a failure here is logged, and the next erase tries again (docs/console.md
+    /// says what WAL archives and backups still hold, and for how long).
+    pub async fn scrub_erased(&self) {
+        let done = match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                super::blocking(move || db.checkpoint()).await
+            }
+            Db::Postgres(db) => db.vacuum(ERASED_TABLES).await.map(|()| true),
+        };
+        match done {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                "after an erase: the WAL checkpoint was kept from finishing by a reader"
+            ),
+            Err(e) => tracing::warn!(error = %e, "after an erase: the database was not cleaned"),
+        }
     }
 }
+
+/// The tables an erase changes rows of (PostgreSQL vacuums them after it).
+const ERASED_TABLES: &str = "members, member_reviews";
 
 async fn erase_member(c: &Conn<'_>, member_no: String, remains: String) -> Result<(), DbError> {
     let erase = sql!(

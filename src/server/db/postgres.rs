@@ -8,7 +8,7 @@
 //! follow take a new snapshot and see the winner. Two batches inserting overlapping keys in
 //! different orders can deadlock; PostgreSQL aborts one, and it is retried ([`retrying`]).
 //!
-//! What is PostgreSQL's own here: the pool and the retry. Its `unnest` statements and
+//! What is PostgreSQL's own here: the pool, the retry, and the VACUUM after an erase. Its `unnest` statements and
 //! advisory locks are in `batch/postgres.rs`, its migrations in `postgres_schema.rs`;
 //! everything else is written once (`conn`).
 
@@ -56,6 +56,19 @@ impl PgDb {
             .build()
             .map_err(pool_err)?;
         Ok(PgDb { pool })
+    }
+
+    /// `VACUUM` of `tables` (after an erase): the dead versions of the erased rows and their
+    /// index entries are removed, so no row, index or page inspection finds the person any
+    /// more. Outside any transaction, as VACUUM must be. `INDEX_CLEANUP ON`: with one dead
+    /// row on under 2 % of the table's pages a plain VACUUM skips the indexes, and the name
+    /// and ID number would stay in theirs (0.6–2 s at 1,000,000 members).
+    pub(crate) async fn vacuum(&self, tables: &str) -> Result<(), DbError> {
+        self.client()
+            .await?
+            .batch_execute(&format!("VACUUM (INDEX_CLEANUP ON) {tables}"))
+            .await?;
+        Ok(())
     }
 
     /// A pooled connection.

@@ -3,7 +3,8 @@
 //! with no `PRAGMA key` it reads and writes plain SQLite files: the office machine's disk
 //! encryption protects them.
 //!
-//! What is SQLite's own here: opening the file. A batch's rows written one statement per row
+//! What is SQLite's own here: opening the file (deleted content zeroed: `secure_delete`), and
+//! the checkpoint that empties the WAL after an erase. A batch's rows written one statement per row
 //! are in `batch/sqlite.rs`, its migrations in `sqlite_schema.rs`; everything else is
 //! written once (`conn`).
 
@@ -23,14 +24,27 @@ impl SqliteDb {
     pub fn open(path: &str) -> Result<SqliteDb, DbError> {
         let conn = Connection::open(path)?;
         // FULL: a batch answered "accepted" survives a power cut; the laptop will purge it.
+        // secure_delete: what a statement deletes or overwrites (an erased person's record,
+        // their index entries, freed pages) is overwritten with zeros, not left in free space.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
-             PRAGMA busy_timeout = 10000;",
+             PRAGMA busy_timeout = 10000;
+             PRAGMA secure_delete = ON;",
         )?;
         Ok(SqliteDb {
             conn: Arc::new(Mutex::new(conn)),
         })
+    }
+
+    /// Copies the WAL into the database and cuts the WAL file to nothing (after an erase: its
+    /// older frames still hold the pages as they were, the person in them). `false` when a
+    /// reader in another process kept it from finishing within the busy timeout.
+    pub(crate) fn checkpoint(&self) -> Result<bool, DbError> {
+        let busy: i64 = self
+            .lock()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(busy == 0)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {

@@ -117,6 +117,12 @@ pub(super) async fn store_bound(
 /// Binds the device's token to the batch's key, or checks it is bound to it. `Ok(Err(_))`
 /// refuses the request; `Ok(Ok(true))` when the bundle changed. The device row is locked
 /// first (PostgreSQL), so two first uploads of one token cannot both bind.
+///
+/// A token not bound yet binds only a key the office has never seen (or, in service, this
+/// same device's): a revoked laptop's key is never put back in service, and a key in service
+/// for one device is never moved to another (which would lock that device out). A device
+/// re-issued on purpose (`add-device --reissue`) keeps its binding, so its new token is
+/// already bound to its key.
 pub(super) async fn bind(
     c: &Conn<'_>,
     device: &str,
@@ -130,26 +136,30 @@ pub(super) async fn bind(
         )
         .await
         .and_then(only)?;
-    let key_of = move |kid: &str| {
+    let known = move |kid: &str| {
         let kid = args![kid];
         async move {
             c.query(
-                sql!("SELECT public_key FROM device_keys WHERE key_id = $1"),
+                sql!(
+                    "SELECT public_key, device, max_seq IS NOT NULL FROM device_keys
+                     WHERE key_id = $1"
+                ),
                 &kid,
-                |r| r.text(0),
+                |r| Ok((r.text(0)?, r.text(1)?, r.flag(2)?)),
             )
             .await
             .map(first)
         }
     };
     if let Some(kid) = bound {
-        return Ok(
-            if key_of(&kid).await?.as_deref() == Some(b.public_key.as_str()) {
-                Ok(false)
-            } else {
-                Err(BindRefusal::TokenBoundToOtherKey)
-            },
-        );
+        let same = known(&kid)
+            .await?
+            .is_some_and(|(public_key, _, _)| public_key == b.public_key);
+        return Ok(if same {
+            Ok(false)
+        } else {
+            Err(BindRefusal::TokenBoundToOtherKey)
+        });
     }
     let inserted = c
         .execute(
@@ -160,20 +170,21 @@ pub(super) async fn bind(
             &args![&b.key_id, &b.public_key, device, &b.union, &b.from],
         )
         .await?;
-    if key_of(&b.key_id).await?.as_deref() != Some(b.public_key.as_str()) {
-        return Ok(Err(BindRefusal::KeyIdTaken));
+    if inserted == 0 {
+        // The key id is the office's already: another key's, or this very key.
+        match known(&b.key_id).await? {
+            Some((public_key, _, _)) if public_key != b.public_key => {
+                return Ok(Err(BindRefusal::KeyIdTaken));
+            }
+            Some((_, _, true)) => return Ok(Err(BindRefusal::DeviceKeyRevoked)),
+            Some((_, owner, false)) if owner != device => {
+                return Ok(Err(BindRefusal::KeyBoundToOtherDevice));
+            }
+            // in service, and this device's own: its binding comes back as it was
+            Some(_) => {}
+            None => return Err(DbError::Internal("a device key vanished".into())),
+        }
     }
-    // The same laptop under a new token (re-issued): in service again.
-    let reissued = inserted == 0
-        && c.execute(
-            sql!(
-                "UPDATE device_keys SET max_seq = NULL, device = $2 WHERE key_id = $1
-                   AND max_seq IS NOT NULL"
-            ),
-            &args![&b.key_id, device],
-        )
-        .await?
-            > 0;
     // The binding key is needed only until the device is bound (a binding proof of a laptop
     // lost before its first upload): a copy of the database then proves nothing.
     c.execute(
@@ -181,7 +192,7 @@ pub(super) async fn bind(
         &args![device, &b.key_id],
     )
     .await?;
-    Ok(Ok(inserted > 0 || reissued))
+    Ok(Ok(inserted > 0))
 }
 
 /// Splits a batch into records to insert in one go (first occurrence of each UUID, member
