@@ -783,3 +783,48 @@ fn an_admin_uploads_a_backup_file_on_the_devices_page() {
     assert!(page.contains("data-count=\"already_there\">0<"), "{page}");
     assert_eq!(members_on_server(&db.url), 1);
 }
+
+/// A device re-issued before its first upload (`add-device --reissue`: its token lost or
+/// leaked) proves its key with the new token only: a segment proved with the old token is
+/// refused, the same records proved with the new one are taken under the device.
+#[test]
+fn a_device_reissued_before_its_first_upload_proves_with_its_new_token() {
+    for db in test_dbs() {
+        let mut a = Laptop::new(&db.url, "lap-a", 0xA1);
+        let b = Laptop::new(&db.url, "lap-b", 0xB2);
+        let office = office_key(&db.url);
+        let server = Server::start(&db.url);
+        let url = server.url();
+        let old = a.token.clone();
+        let (out, v) = server_cmd(&["add-device", "lap-a", "--reissue", "--db", &db.url]);
+        assert!(out.status.success(), "{v}");
+        a.token = v["token"].as_str().unwrap().to_string();
+        assert_ne!(a.token, old);
+        // the relay's own upload binds it
+        let (status, v) = b.upload(&url, &b.body(vec![b.item(900, 1, 900)], &[], &[]));
+        assert_eq!(status, 200, "{v}");
+
+        let body = a.body(vec![a.item(300, 1, 300)], &[], &[]);
+        let leaked = a.segment_proved(&office, 1, &body, &old);
+        let (status, v) = b.relay(&url, &[&leaked.text]);
+        assert_eq!(status, 200, "[{}] {v}", db.label);
+        refused_with(&v, 0, "bad_binding_proof");
+        assert_eq!(members_on_server(&db.url), 1);
+        assert!(bundle_key(&url, &a.key_id()).is_none());
+
+        let proved = a.segment(&office, 2, &body);
+        let (_, v) = b.relay(&url, &[&proved.text]);
+        assert_eq!(
+            result_of(&v, 0),
+            ("accepted".into(), None),
+            "[{}] {v}",
+            db.label
+        );
+        let no = booth::card::MemberNo::new(&a.key_id(), 1).unwrap();
+        assert_eq!(office_records(&db.url)[no.as_str()].0, "lap-a");
+        assert_eq!(
+            bundle_key(&url, &a.key_id()).expect("bound")["device"],
+            "lap-a"
+        );
+    }
+}
