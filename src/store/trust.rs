@@ -396,6 +396,7 @@ mod tests {
             keys: Default::default(),
             max_seq: Default::default(),
             revoked: Default::default(),
+            seal_key: None,
             text: String::new(),
         }
     }
