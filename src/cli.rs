@@ -128,7 +128,8 @@ pub enum Command {
         bundle: Option<String>,
         /// The office key fingerprint the bundle must be signed with (default: from this
         /// laptop's enrolment, or the office_key setting).
-        #[arg(long, value_name = "FINGERPRINT")]
+        // a base64url fingerprint may begin with '-'
+        #[arg(long, value_name = "FINGERPRINT", allow_hyphen_values = true)]
         office_key: Option<String>,
     },
     /// Take the enrolment code the office printed (booth server add-device): server, token
