@@ -397,7 +397,6 @@ mod tests {
             seal_key: None,
             max_seq: Default::default(),
             revoked: Default::default(),
-            seal_key: None,
             text: String::new(),
         }
     }
