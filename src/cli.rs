@@ -550,6 +550,17 @@ pub enum ServerAction {
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
     },
+    /// Take a laptop's backup file (`booth backup --out FILE`): its own queue and what it
+    /// held for its peers, each laptop's records under its own device, stored once.
+    ImportBackup {
+        /// The backup file (`-` for standard input).
+        file: PathBuf,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
+    },
     /// Counts: members (one per person), by device, by day.
     Stats {
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB

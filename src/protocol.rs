@@ -40,6 +40,8 @@ pub const BATCH_DOMAIN: &[u8] = b"booth-batch/1";
 /// signature and binding, never on the relay's word.
 pub const PATH_SEGMENTS: &str = "/v1/segments";
 pub const RELAY_DOMAIN: &[u8] = b"booth-relay/1";
+/// Segments one `POST /v1/segments` may carry (413 `too_many_segments` above).
+pub const MAX_SEGMENTS_PER_REQUEST: usize = 50;
 
 /// The message a relay's request signature covers.
 pub fn relay_message(body: &[u8]) -> Vec<u8> {
@@ -59,7 +61,7 @@ pub struct SegmentsResponse {
     pub results: Vec<SegmentResult>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentResult {
     /// The origin's device key (base64url).
     pub origin: String,
@@ -67,6 +69,26 @@ pub struct SegmentResult {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What became of the segment's records, for a segment taken now (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<SegmentCounts>,
+    /// Its day summaries were not applied: the office keeps newer ones of that laptop (a
+    /// segment with a higher counter, or the laptop's own upload, came first).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub days_superseded: bool,
+}
+
+/// The records of one relayed segment, by what the office did with each (as a batch's
+/// answers would say), and its day summaries stored. Counts only: a relay learns nothing of
+/// the records it delivered.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentCounts {
+    pub accepted: u64,
+    pub already_there: u64,
+    pub conflict: u64,
+    pub duplicate_person: u64,
+    pub rejected: u64,
+    pub days_stored: u64,
 }
 
 /// The message a batch signature covers.
@@ -141,6 +163,12 @@ pub struct BatchRequest {
     /// when nothing is queued). Absent from older laptops.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub days: Vec<DaySummary>,
+    /// The laptop's segment counter (SPEC §12) when it read these day summaries, on a direct
+    /// upload of a laptop in a group: a relayed segment at or below it carries older ones,
+    /// and the office then keeps these. Absent in segments (their header has the counter)
+    /// and from laptops that never made one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_counter: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -3,8 +3,10 @@
 //! pairing with a code (and a wrong code three times, which voids it), a group member learnt
 //! through another, an unpaired intruder on the LAN, the same person refused across laptops,
 //! a cut and restored link (registrations made apart are caught as conflicts, nothing
-//! doubled), a backup file the office opens with its key, and the figures: replication
-//! latency and a 2,000-record catch-up.
+//! doubled), a backup file the office opens with its key, the relay upload of everything A
+//! made (the office takes it on A's signature and binding proof, A never having uploaded),
+//! the backup imported after it (nothing doubled), and the figures: replication latency and
+//! a 2,000-record catch-up.
 //!
 //! Needs root (`ip netns`); skipped with a message otherwise. `BOOTH_BIN` runs another
 //! build (the release binary, for the README's figures).
@@ -497,26 +499,6 @@ fn three_laptops_in_network_namespaces() {
     println!("catch-up of 2,000 records after a gap (cable back → B holds them): {catch_up:?}");
     assert_eq!(b.held_for("lap-a"), held_before + 2000);
 
-    // -- relay upload: B's own records go; the office's route for held ones is the
-    // server side's (docs/trust.md); until then they stay held and B says so
-    let srv = Command::new("ip")
-        .args(["netns", "exec", &b.ns])
-        .arg(bin())
-        .args(["server", "run", "--listen", "127.0.0.1:18095", "--db", &db])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    net.children.push(srv);
-    let mut last = Value::Null;
-    wait_until("B uploads its own records", Duration::from_secs(20), || {
-        let (_, v) = b.json(&["upload", "--server", "http://127.0.0.1:18095"]);
-        last = v;
-        last["error"] == "relay_not_supported" || last["ok"] == true
-    });
-    assert_eq!(last["error"], "relay_not_supported", "{last}");
-    assert!(b.held_for("lap-a") >= 2000, "held records stay held");
-
     // -- a backup file: sealed to the office, signed; the office opens A's records in it,
     // and A's binding proof checks against A's token (the laptop lost before its upload)
     let file = tmp.path().join("b-backup.json");
@@ -555,4 +537,101 @@ fn three_laptops_in_network_namespaces() {
         )
         .is_err()
     );
+
+    // -- relay upload: B's own records, then what it holds for A, each segment taken on A's
+    // signature and binding proof (A never uploaded: the laptop lost before its first upload)
+    let srv = Command::new("ip")
+        .args(["netns", "exec", &b.ns])
+        .arg(bin())
+        .args(["server", "run", "--listen", "127.0.0.1:18095", "--db", &db])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    net.children.push(srv);
+    let mut last = Value::Null;
+    let start = Instant::now();
+    wait_until("B uploads", Duration::from_secs(60), || {
+        let (_, v) = b.json(&["upload", "--server", "http://127.0.0.1:18095"]);
+        last = v;
+        last["ok"] == true
+    });
+    println!(
+        "B's upload with {} records relayed for A: {:?}",
+        a_numbers.len(),
+        start.elapsed()
+    );
+    assert_eq!(last["ok"], true, "{last}");
+    assert_eq!(last["relayed"]["refused"], serde_json::json!([]), "{last}");
+    assert_eq!(last["relayed"]["still_held"], 0, "{last}");
+    assert_eq!(
+        b.held_for("lap-a"),
+        0,
+        "what the office took is no longer held"
+    );
+    let office_records = || -> Vec<Value> {
+        let file = tmp.path().join("office.json");
+        let out = booth_in(
+            None,
+            None,
+            &[
+                "server",
+                "export",
+                "--format",
+                "json",
+                "--out",
+                file.to_str().unwrap(),
+                "--db",
+                &db,
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        v["records"].as_array().unwrap().clone()
+    };
+    let records = office_records();
+    let of_a: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["member_no"].as_str().unwrap().replace('-', "")[..6] == *a_key_id)
+        .collect();
+    // each of A's numbers once, under lap-a; but 张伟, registered on both sides of the cut:
+    // B's own upload came first, A's is the office's `duplicate_person` (its last line)
+    assert!(of_a.iter().all(|r| r["device"] == "lap-a"));
+    let mut numbers: Vec<String> = of_a
+        .iter()
+        .map(|r| r["member_no"].as_str().unwrap().replace('-', ""))
+        .collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), of_a.len(), "nothing doubled");
+    assert_eq!(of_a.len(), a_numbers.len() - 1, "A's records at the office");
+    assert!(numbers.iter().all(|n| a_numbers.contains(n)));
+
+    // -- the backup file B wrote before: imported after the relay, nothing doubled
+    let out = booth_in(
+        None,
+        None,
+        &[
+            "server",
+            "import-backup",
+            file.to_str().unwrap(),
+            "--db",
+            &db,
+            "--json",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["records"]["accepted"], 0, "{v}");
+    assert_eq!(office_records().len(), records.len());
 }

@@ -1,11 +1,13 @@
 //! `server run | init | keys | add-device | revoke-device | void | rotate-key |
-//! publish-verifier | export | add-user | remove-user | audit | stats`.
+//! publish-verifier | export | import-backup | add-user | remove-user | audit | stats`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+
+mod import_backup;
 
 use super::{CliError, Ctx, Output};
 use crate::card::MemberNo;
@@ -18,6 +20,7 @@ use crate::i18n::Lang;
 use crate::server::console::session;
 use crate::server::db::REVOKED_BY_OFFICE;
 use crate::server::db::audit::{AuditEntry, AuditFilter};
+use crate::server::db::devices::NewToken;
 use crate::server::db::users::Role;
 use crate::server::export::ServerSource;
 use crate::server::nofollow::WriteError;
@@ -38,7 +41,10 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             idle_timeout,
             key,
         } => {
-            let (office, _) = office_key(ctx, db, key)?;
+            let (office, key_file) = office_key(ctx, db, key)?;
+            let previous_office = office::load_previous(&key_file)
+                .map_err(|e| CliError::new("office_key", e.message(ctx.lang)))?
+                .map(Arc::new);
             let mut limits = server::listener::Limits::for_this_process();
             if let Some(n) = max_connections {
                 limits.max_connections = (*n).max(1);
@@ -54,6 +60,7 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 body_memory: *body_memory,
                 limits,
                 office: Arc::new(office),
+                previous_office,
                 lang: ctx.lang,
             };
             server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
@@ -106,6 +113,7 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             format, out, db, ..
         } => export(ctx, format, out, db),
         ServerAction::AddUser { name, role, db } => add_user(ctx, name, role, db),
+        ServerAction::ImportBackup { file, db, key } => import_backup::run(ctx, file, db, key),
         ServerAction::RemoveUser { name, db } => {
             let (rt, db) = open(ctx, db)?;
             rt.block_on(async {
@@ -411,14 +419,14 @@ fn add_device(
     let given_url = server_url.map(|u| check_url(ctx, u)).transpose()?;
     let (rt, db, key, _, state) = open_with_key(ctx, url, arg)?;
     let token = auth::new_token().map_err(|e| CliError::new("server", e.to_string()))?;
-    let hash = crate::protocol::token_hash(&token);
+    let new_token = NewToken::of(&token);
     if reissue {
         rt.block_on(async {
-            db.reissue_device(name.to_string(), hash).await?;
+            db.reissue_device(name.to_string(), new_token).await?;
             db.audit(cli_entry("device.reissue", name)).await
         })
     } else {
-        rt.block_on(db.add_device(name.to_string(), hash))
+        rt.block_on(db.add_device(name.to_string(), new_token))
     }
     .map_err(|e| db_error(e, ctx))?;
     let code = Enrolment {

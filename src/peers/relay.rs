@@ -16,8 +16,8 @@ use crate::store::{StoreError, trust};
 use crate::sync::UploadSettings;
 use crate::sync::http::{Http, SendError};
 
-/// Segments per request.
-const SEGMENTS_PER_REQUEST: usize = 50;
+/// Segments per request: as many as the office takes in one.
+const SEGMENTS_PER_REQUEST: usize = crate::protocol::MAX_SEGMENTS_PER_REQUEST;
 
 /// What a relay upload did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -115,6 +115,8 @@ fn make(
         device: key.key_id(),
         key_created,
         union: &union,
+        // the segment's header carries its counter
+        segment_counter: None,
     };
     let (body, sent) = crate::sync::batch_body(&meta, &records, &void_numbers, &sent_days)
         .map_err(|_| ReplicateError::Seal)?;

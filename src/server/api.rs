@@ -19,6 +19,7 @@ use super::access_log::LogInfo;
 use super::auth::bearer;
 use super::batch::Candidate;
 use super::body::read_body;
+use super::db::segments::Version;
 use super::db::{BatchWrite, Binding, Stored};
 use super::ingest;
 use super::refusal::{Refusal, accept_language};
@@ -128,6 +129,10 @@ async fn store_batch(
     }
     let voids = own_voids(&batch, &key_id)?;
     let binding = binding_of(&batch, &key, &key_id);
+    // a laptop in a group: where this upload stands among its segments (SPEC §12)
+    let version = batch
+        .segment_counter
+        .map(|k| Version::upload(binding.public_key.clone(), k));
     info.records = batch.records.len();
     if batch.records.len() > MAX_RECORDS_PER_BATCH {
         return Err(Refusal::TooManyRecords);
@@ -148,6 +153,7 @@ async fn store_batch(
             candidates: checked.candidates.clone(),
             voids,
             days: checked.days.clone(),
+            version,
         })
         .await;
     info.db_ms = db_start.elapsed().as_millis() as u64;
@@ -160,7 +166,7 @@ async fn store_batch(
 }
 
 /// The device a bearer token was issued to (not revoked).
-async fn device_of(state: &ServerState, headers: &HeaderMap) -> Result<String, Refusal> {
+pub(super) async fn device_of(state: &ServerState, headers: &HeaderMap) -> Result<String, Refusal> {
     let token = bearer(headers).ok_or(Refusal::Unauthorized)?;
     state
         .db
@@ -169,7 +175,7 @@ async fn device_of(state: &ServerState, headers: &HeaderMap) -> Result<String, R
         .ok_or(Refusal::Unauthorized)
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), Refusal> {
+pub(super) fn require_json(headers: &HeaderMap) -> Result<(), Refusal> {
     let json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -184,7 +190,7 @@ fn require_json(headers: &HeaderMap) -> Result<(), Refusal> {
 
 /// The device key and signature headers. A laptop of the previous release signs nothing: it
 /// must be upgraded, not refused for what it cannot know.
-fn signature_headers(headers: &HeaderMap) -> Result<(String, String), Refusal> {
+pub(super) fn signature_headers(headers: &HeaderMap) -> Result<(String, String), Refusal> {
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
     match (text(HEADER_DEVICE_KEY), text(HEADER_SIGNATURE)) {
         (Some(key), Some(sig)) => Ok((key.to_string(), sig.to_string())),
@@ -198,6 +204,22 @@ fn check_signature(
     sig_header: &str,
     body: &[u8],
 ) -> Result<VerifyingKey, Refusal> {
+    signing_key(
+        key_header,
+        sig_header,
+        &protocol::batch_message(body),
+        Refusal::BadBatchSignature,
+    )
+}
+
+/// The key of the headers, if its signature over `message` checks out strictly; `bad` is the
+/// refusal of a signature that does not.
+pub(super) fn signing_key(
+    key_header: &str,
+    sig_header: &str,
+    message: &[u8],
+    bad: Refusal,
+) -> Result<VerifyingKey, Refusal> {
     use data_encoding::BASE64URL_NOPAD;
     let key_bytes: [u8; 32] = BASE64URL_NOPAD
         .decode(key_header.trim().as_bytes())
@@ -209,16 +231,16 @@ fn check_signature(
         .decode(sig_header.trim().as_bytes())
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or(Refusal::BadBatchSignature)?;
-    if !verify_strict(&key, &protocol::batch_message(body), &sig) {
-        return Err(Refusal::BadBatchSignature);
+        .ok_or_else(|| bad.clone())?;
+    if !verify_strict(&key, message, &sig) {
+        return Err(bad);
     }
     Ok(key)
 }
 
 /// The batch's voids, once every member number and void in it is this key's: a token cannot
 /// claim another laptop's members or voids.
-fn own_voids(batch: &BatchRequest, key_id: &str) -> Result<Vec<String>, Refusal> {
+pub(super) fn own_voids(batch: &BatchRequest, key_id: &str) -> Result<Vec<String>, Refusal> {
     let mut voids = Vec::with_capacity(batch.voids.len());
     let mut foreign = batch
         .records
@@ -249,7 +271,7 @@ fn own_voids(batch: &BatchRequest, key_id: &str) -> Result<Vec<String>, Refusal>
 }
 
 /// What the batch tells of its key, for the bundle (bound to the token at its first upload).
-fn binding_of(batch: &BatchRequest, key: &VerifyingKey, key_id: &str) -> Binding {
+pub(super) fn binding_of(batch: &BatchRequest, key: &VerifyingKey, key_id: &str) -> Binding {
     Binding {
         key_id: key_id.to_string(),
         public_key: crate::card::bundle::key_text(key),

@@ -13,6 +13,8 @@
 //! - [`auth`]: device tokens.
 //! - [`export`]: the office's copy of all records as xlsx/csv/json.
 //! - [`console`]: the office's web console (users, sessions, pages, audit).
+//! - [`relay`]: a laptop's segments taken on its own signature and binding, whoever
+//!   delivers them ([`relay_api`]: `POST /v1/segments`; a backup file).
 //! - [`office`]: the office key's file; [`bundle`]: the signed trust bundle;
 //!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md), written for a
 //!   static host through [`nofollow`] (no symbolic link followed).
@@ -32,6 +34,8 @@ pub mod nofollow;
 pub mod office;
 pub mod page;
 pub mod refusal;
+pub mod relay;
+pub mod relay_api;
 pub mod routes;
 pub mod state;
 pub mod verifier;
@@ -59,6 +63,9 @@ pub struct RunOptions {
     pub body_memory: usize,
     pub limits: listener::Limits,
     pub office: Arc<OfficeKey>,
+    /// After a rotation, the previous office key (`office-key.pem.old`): segments sealed to
+    /// it still open.
+    pub previous_office: Option<Arc<OfficeKey>>,
     /// The language of what is printed for the person starting the server.
     pub lang: Lang,
 }
@@ -142,12 +149,10 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         })?;
     let addr = listener.local_addr()?;
     let kind = db.kind();
-    let state = Arc::new(state::ServerState::new(
-        db,
-        opts.max_body,
-        opts.body_memory,
-        opts.office.clone(),
-    ));
+    let state = Arc::new(
+        state::ServerState::new(db, opts.max_body, opts.body_memory, opts.office.clone())
+            .with_previous_office(opts.previous_office.as_deref()),
+    );
     let has_tls = tls.is_some();
     if !has_tls && !addr.ip().is_loopback() {
         // personal data would cross the network readable by anyone on the way

@@ -67,6 +67,22 @@ pub fn key_path(given: Option<&Path>, db_url: &str) -> Result<PathBuf, KeyFileEr
         .join(DEFAULT_FILE))
 }
 
+/// Where a rotation keeps the previous key file (`office-key.pem.old`): still needed to open
+/// segments and backups sealed before the laptops learnt the new key.
+pub fn old_key_path(key_file: &Path) -> PathBuf {
+    key_file.with_extension("pem.old")
+}
+
+/// The previous office key, if a rotation left one beside the key file.
+pub fn load_previous(key_file: &Path) -> Result<Option<OfficeKey>, KeyFileError> {
+    let old = old_key_path(key_file);
+    if old.exists() {
+        load(&old).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// Reads the key; refuses a file others can read.
 pub fn load(path: &Path) -> Result<OfficeKey, KeyFileError> {
     let meta = std::fs::metadata(path).map_err(|why| KeyFileError::Read {
@@ -216,7 +232,7 @@ pub async fn rotate(
     }
     // Files first (old kept, new in place), then the database: if the second step fails, the
     // old key is still beside it and the database still names it.
-    let old_file = key_file.with_extension("pem.old");
+    let old_file = old_key_path(key_file);
     std::fs::rename(key_file, &old_file)
         .and_then(|()| std::fs::copy(next_file, key_file).map(|_| ()))
         .map_err(|why| KeyFileError::Write {

@@ -18,7 +18,9 @@ use axum::response::{IntoResponse, Response};
 use super::bundle::BundleServeError;
 use super::db::{BindRefusal, DbError};
 use crate::i18n::{self, Lang};
-use crate::protocol::{ErrorBody, MAX_DAYS_PER_BATCH, MAX_RECORDS_PER_BATCH};
+use crate::protocol::{
+    ErrorBody, MAX_DAYS_PER_BATCH, MAX_RECORDS_PER_BATCH, MAX_SEGMENTS_PER_REQUEST,
+};
 
 /// Why a request was refused. Values carried are what its message names (never personal data
 /// beyond what the sender itself sent, made safe to show).
@@ -71,6 +73,12 @@ pub enum Refusal {
     },
     /// The database records another office key: this server's key file is stale.
     OfficeKeyChanged,
+    /// A relay's signature (`booth-relay/1` over the body) does not verify.
+    BadRelaySignature,
+    /// A relay whose token is bound to no key yet (its own upload comes first).
+    RelayNotBound,
+    /// More segments in one request than `protocol::MAX_SEGMENTS_PER_REQUEST`.
+    TooManySegments,
     // The console's.
     /// A change without this session's CSRF token, or from another origin.
     Csrf,
@@ -170,6 +178,21 @@ impl Refusal {
                 "office_key_changed",
                 "server.office_key_changed",
             ),
+            BadRelaySignature => (
+                StatusCode::FORBIDDEN,
+                "bad_relay_signature",
+                "server.bad_relay_signature",
+            ),
+            RelayNotBound => (
+                StatusCode::FORBIDDEN,
+                "relay_not_bound",
+                "server.relay_not_bound",
+            ),
+            TooManySegments => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_segments",
+                "server.too_many_segments",
+            ),
             Csrf => (StatusCode::FORBIDDEN, "csrf", "console.csrf"),
             AdminOnly => (StatusCode::FORBIDDEN, "admin_only", "console.admin_only"),
             LoginNeeded => (
@@ -210,6 +233,7 @@ impl Refusal {
             TooLarge { max } => i18n::format(lang, key, &[("max", max)]),
             TooManyRecords => i18n::format(lang, key, &[("max", &MAX_RECORDS_PER_BATCH)]),
             TooManyDays => i18n::format(lang, key, &[("max", &MAX_DAYS_PER_BATCH)]),
+            TooManySegments => i18n::format(lang, key, &[("max", &MAX_SEGMENTS_PER_REQUEST)]),
             BadJson { why } => i18n::format(lang, key, &[("why", why)]),
             ForeignMemberNumber { member_no, key_id } => {
                 i18n::format(lang, key, &[("member_no", member_no), ("key_id", key_id)])
@@ -344,6 +368,7 @@ mod tests {
             Refusal::TooLarge { max: 1 },
             Refusal::TooManyRecords,
             Refusal::TooManyDays,
+            Refusal::TooManySegments,
             Refusal::BadJson { why: "x".into() },
             Refusal::TokenBoundToOtherKey { key_id: "k".into() },
             Refusal::KeyIdTaken { key_id: "k".into() },

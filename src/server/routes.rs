@@ -10,11 +10,12 @@ use axum::middleware;
 
 use super::refusal::{self, Refusal};
 use super::state::ServerState;
-use super::{access_log, api, console, verifier};
+use super::{access_log, api, console, relay_api, verifier};
 
 pub fn router(state: Arc<ServerState>) -> Router {
     Router::new()
         .merge(api::router())
+        .merge(relay_api::router())
         .merge(verifier::router())
         .fallback(not_found)
         .layer(middleware::from_fn(refusal::in_json))

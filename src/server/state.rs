@@ -1,5 +1,6 @@
 //! What every request handler shares ([`ServerState`], kanidm's name for it): the database,
-//! the office key, the limits on memory held by bodies and batches, and the verification page
+//! the office key (and the sealing keys it gives, [`Seals`]), the limits on memory held by
+//! bodies and batches, and the verification page
 //! and trust bundle as last built. It names no handler: the upload API, the verifier files
 //! and the console's pages depend on it, the router on them, and nothing points back.
 
@@ -9,6 +10,8 @@ use super::bundle::{self, BundleServeError};
 use super::db::Db;
 use super::page;
 use crate::card::office::OfficeKey;
+use crate::card::seal::OfficeSealKey;
+use crate::card::segment::Segment;
 use crate::protocol;
 
 /// Request bodies held at once unless `--body-memory` says otherwise: 96 MiB (six
@@ -26,6 +29,9 @@ pub struct ServerState {
     /// (PostgreSQL) anyway: more in flight only queue inside, holding memory while they wait.
     pub batch_slots: tokio::sync::Semaphore,
     pub office: Arc<OfficeKey>,
+    /// What relayed segments and backups are sealed to: the office key's, and after a
+    /// rotation the previous key's too ([`ServerState::with_previous_office`]).
+    pub seals: Arc<Seals>,
     /// The verification page with its trust anchors filled in.
     pub page: String,
     /// The last bundle signed, by version: rebuilt only when the version moves.
@@ -43,8 +49,18 @@ impl ServerState {
             body_budget: Arc::new(tokio::sync::Semaphore::new(budget_kib)),
             batch_slots: tokio::sync::Semaphore::new((2 * cores).max(4)),
             page: page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE),
+            seals: Arc::new(Seals::new(&office, None)),
             office,
             bundle_cache: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The same state, also opening segments sealed to the office's previous key (the key
+    /// file a rotation kept as `office-key.pem.old`).
+    pub fn with_previous_office(self, previous: Option<&OfficeKey>) -> ServerState {
+        ServerState {
+            seals: Arc::new(Seals::new(&self.office, previous)),
+            ..self
         }
     }
 
@@ -60,5 +76,26 @@ impl ServerState {
         let text = Arc::new(bundle::build(&self.db, &self.office, &state).await?);
         *cache = Some((state.version, text.clone()));
         Ok((state.version, text))
+    }
+}
+
+/// The office's sealing keys: the current office key's, then the previous one's (after a
+/// rotation, `office-key.pem.old`), for segments sealed before the laptops learnt the new one.
+pub struct Seals {
+    keys: Vec<OfficeSealKey>,
+}
+
+impl Seals {
+    pub fn new(current: &OfficeKey, previous: Option<&OfficeKey>) -> Seals {
+        let mut keys = vec![current.seal_key()];
+        keys.extend(previous.map(OfficeKey::seal_key));
+        Seals { keys }
+    }
+
+    /// The key the segment says it is sealed to, if it is one of ours.
+    pub fn for_segment(&self, seg: &Segment) -> Option<&OfficeSealKey> {
+        self.keys
+            .iter()
+            .find(|k| k.public().to_text() == seg.header.seal_key)
     }
 }

@@ -652,6 +652,19 @@ pub fn next_counter(conn: &Connection) -> Result<u64, StoreError> {
     Ok(c.max(0) as u64)
 }
 
+/// The last own segment counter (0: none made yet). A direct upload sends it with its day
+/// summaries, read before them, so the office keeps them over any segment at or below it.
+pub fn segment_counter(conn: &Connection) -> Result<u64, StoreError> {
+    let c: Option<i64> = conn
+        .query_row(
+            "SELECT segment_counter FROM peer_self WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(c.unwrap_or(0).max(0) as u64)
+}
+
 pub fn days_digest(conn: &Connection) -> Result<String, StoreError> {
     Ok(
         conn.query_row("SELECT days_digest FROM peer_self WHERE id = 1", [], |r| {

@@ -394,9 +394,9 @@ mod tests {
             office_key: key.public(),
             next_office_key: next.map(|k| k.public()),
             keys: Default::default(),
+            seal_key: None,
             max_seq: Default::default(),
             revoked: Default::default(),
-            seal_key: None,
             text: String::new(),
         }
     }

@@ -355,12 +355,16 @@ fn run(
     let mut after = 0i64;
     let mut done = 0u64;
     let mut voids = trust::unreported_voids(conn, MAX_RECORDS_PER_BATCH)?;
+    // The segment counter is read before the day summaries: any segment at or below it
+    // carries summaries no newer than these (SPEC §12, docs/trust.md "Peers").
+    let segment_counter = crate::store::peers::segment_counter(conn)?;
     // The day summaries go with the first request, which is sent even with nothing queued.
     let mut days: Vec<DaySummary> = crate::store::days::day_summaries(conn, MAX_DAYS_PER_BATCH)?;
     let meta = BatchMeta {
         device: &device,
         key_created,
         union: &s.union,
+        segment_counter: (segment_counter > 0).then_some(segment_counter),
     };
     loop {
         if cancel.load(Ordering::Relaxed) {
@@ -597,6 +601,8 @@ pub(crate) struct BatchMeta<'a> {
     pub(crate) device: &'a str,
     pub(crate) key_created: NaiveDate,
     pub(crate) union: &'a str,
+    /// On a direct upload, the laptop's segment counter (`BatchRequest::segment_counter`).
+    pub(crate) segment_counter: Option<u64>,
 }
 
 /// The request body for a batch, and the records it carries. (The peers' segments seal the
@@ -639,6 +645,7 @@ pub(crate) fn batch_body(
         key_created: Some(meta.key_created),
         union: (!meta.union.is_empty()).then(|| meta.union.to_string()),
         days: days.to_vec(),
+        segment_counter: meta.segment_counter,
     })
     .map_err(|e| StoreError::Damaged(e.to_string()))?;
     Ok((body, sent))

@@ -14,7 +14,7 @@ use super::{AdminChange, Chrome, Tr, Viewer, redirect};
 use crate::card::enrol::Enrolment;
 use crate::server::auth;
 use crate::server::db::DbError;
-use crate::server::db::devices::DeviceRow;
+use crate::server::db::devices::{DeviceRow, NewToken};
 use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
 
@@ -73,7 +73,7 @@ pub async fn add(
     };
     match state
         .db
-        .add_device(name.clone(), crate::protocol::token_hash(&token))
+        .add_device(name.clone(), NewToken::of(&token))
         .await
     {
         Ok(()) => {}

@@ -10,13 +10,15 @@
 //!   module's layer: in the frame for a logged-in user).
 //! - [`login`]: `/login`, `/logout`, `/lang/…`.
 //! - [`dashboard`] (`/`) with [`svg`] charts; [`members`] (`/members`, a member's page, reveal,
-//!   review, correction, erasure); [`export`] (streamed csv/xlsx); [`devices`]; [`audit`].
+//!   review, correction, erasure); [`export`] (streamed csv/xlsx); [`devices`], with
+//!   [`backup`] (a laptop's backup file taken); [`audit`].
 //! - [`mask`]: what a list shows of an ID number or a phone; [`filters`]: how the pages read
 //!   their filter fields.
 //!
 //! Handlers return `Result<Response, Refusal>`.
 
 pub mod audit;
+pub mod backup;
 pub mod dashboard;
 pub mod devices;
 pub mod export;
@@ -84,6 +86,7 @@ pub fn router() -> Router<Arc<ServerState>> {
         .route("/members/{no}/erase", post(members::actions::erase))
         .route("/devices", get(devices::page).post(devices::add))
         .route("/devices/{name}/revoke", post(devices::revoke))
+        .route("/devices/backup", post(backup::import))
         .route("/audit", get(audit::page))
         .route("/console/{file}", get(static_file))
         .layer(middleware::from_fn(frame::refusals_as_pages))

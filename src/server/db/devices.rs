@@ -8,6 +8,35 @@ use super::office::bump;
 use super::sql::sql;
 use super::{Db, DbError, DeviceCount, max_seq_of};
 
+/// What the office keeps of a new device token: its SHA-256 (to know the token) and its
+/// binding key (to check the binding proof of a laptop lost before its first upload,
+/// docs/trust.md "Peers"). Never the token itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub hash: String,
+    /// `card::segment::binding_key` of the token, base64url.
+    pub binding_key: String,
+}
+
+impl NewToken {
+    pub fn of(token: &str) -> NewToken {
+        NewToken {
+            hash: crate::protocol::token_hash(token),
+            binding_key: data_encoding::BASE64URL_NOPAD
+                .encode(crate::card::segment::binding_key(token).as_slice()),
+        }
+    }
+}
+
+impl std::fmt::Debug for NewToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // the binding key proves a laptop's key: never in a log
+        f.debug_struct("NewToken")
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeviceRow {
     pub name: String,
@@ -31,8 +60,8 @@ impl Db {
         .map(first)
     }
 
-    pub async fn add_device(&self, name: String, hash: String) -> Result<(), DbError> {
-        self.transaction(move |c| Box::pin(add_device(c, name, hash)))
+    pub async fn add_device(&self, name: String, token: NewToken) -> Result<(), DbError> {
+        self.transaction(move |c| Box::pin(add_device(c, name, token)))
             .await
     }
 
@@ -40,8 +69,8 @@ impl Db {
     /// its token was lost or leaked). The old token is refused from now on; the binding stays,
     /// so the new token works only with the laptop's own key. A revoked device is refused:
     /// its key stays revoked.
-    pub async fn reissue_device(&self, name: String, hash: String) -> Result<(), DbError> {
-        self.transaction(move |c| Box::pin(reissue_device(c, name, hash)))
+    pub async fn reissue_device(&self, name: String, token: NewToken) -> Result<(), DbError> {
+        self.transaction(move |c| Box::pin(reissue_device(c, name, token)))
             .await
     }
 
@@ -101,9 +130,9 @@ async fn revoked(c: &Conn<'_>, name: &str) -> Result<Option<bool>, DbError> {
     .map(first)
 }
 
-async fn add_device(c: &Conn<'_>, name: String, hash: String) -> Result<(), DbError> {
+async fn add_device(c: &Conn<'_>, name: String, token: NewToken) -> Result<(), DbError> {
     let revoked = revoked(c, &name).await?;
-    let name_and_hash = args![name, hash];
+    let name_and_hash = args![name, token.hash, token.binding_key];
     match revoked {
         Some(false) => return Err(DbError::DeviceExists),
         // A revoked name gets a fresh token for a new laptop: its first upload binds the token
@@ -111,27 +140,36 @@ async fn add_device(c: &Conn<'_>, name: String, hash: String) -> Result<(), DbEr
         Some(true) => {
             let fresh = sql!(
                 "UPDATE devices SET token_hash = $2, created_at = now(), revoked_at = NULL,
-                    key_id = NULL
+                    key_id = NULL, binding_key = $3
                  WHERE name = $1"
             );
             c.execute(fresh, &name_and_hash).await?
         }
         None => {
-            let add =
-                sql!("INSERT INTO devices (name, token_hash, created_at) VALUES ($1, $2, now())");
+            let add = sql!(
+                "INSERT INTO devices (name, token_hash, created_at, binding_key)
+                 VALUES ($1, $2, now(), $3)"
+            );
             c.execute(add, &name_and_hash).await?
         }
     };
     Ok(())
 }
 
-async fn reissue_device(c: &Conn<'_>, name: String, hash: String) -> Result<(), DbError> {
+async fn reissue_device(c: &Conn<'_>, name: String, token: NewToken) -> Result<(), DbError> {
     match revoked(c, &name).await? {
         None => Err(DbError::NoSuchDevice),
         Some(true) => Err(DbError::DeviceRevoked),
         Some(false) => {
-            let reissue = sql!("UPDATE devices SET token_hash = $2 WHERE name = $1");
-            c.execute(reissue, &args![name, hash]).await?;
+            // A device not bound yet proves its key with the new token's binding key from now
+            // on (the old token may have leaked); a bound one needs none.
+            let reissue = sql!(
+                "UPDATE devices SET token_hash = $2,
+                    binding_key = CASE WHEN key_id IS NULL THEN $3 ELSE NULL END
+                 WHERE name = $1"
+            );
+            c.execute(reissue, &args![name, token.hash, token.binding_key])
+                .await?;
             Ok(())
         }
     }

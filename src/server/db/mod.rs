@@ -14,8 +14,8 @@
 //!   and the one dispatch: `Db::with` and `Db::transaction` hand an `async` body a connection
 //!   of either backend (SQLite's on a blocking thread, holding its lock; PostgreSQL's from the
 //!   pool), and `Db::query`/`Db::execute` run one statement;
-//! - the modules by what they keep (`devices`, `office`, `batch`, `users`, `audit`, `pipl`,
-//!   `search`, `figures`) hold the statements and bodies, once for both;
+//! - the modules by what they keep (`devices`, `office`, `batch`, `segments`, `users`,
+//!   `audit`, `pipl`, `search`, `figures`) hold the statements and bodies, once for both;
 //! - what really differs has files of its own: `sqlite` and `postgres` open a connection
 //!   (and PostgreSQL's deadlock retry); `batch/sqlite` and `batch/postgres` write a batch's
 //!   rows (one statement per row on SQLite, `unnest` and advisory locks on PostgreSQL);
@@ -34,6 +34,7 @@ pub mod pipl;
 pub mod postgres;
 mod postgres_schema;
 pub mod search;
+pub mod segments;
 pub(crate) mod sql;
 pub mod sqlite;
 mod sqlite_schema;
@@ -215,6 +216,11 @@ pub struct BatchWrite {
     pub voids: Vec<String>,
     /// The laptop's day summaries that passed the checks: each replaces the office's copy.
     pub days: Vec<super::batch::DayRow>,
+    /// Where this write stands among its laptop's segments (a relayed segment, or a direct
+    /// upload of a laptop in a group): its day summaries replace only older ones, and its
+    /// records replace older versions of theirs that arrived relayed. `None`: a laptop
+    /// outside any group, as before.
+    pub version: Option<batch::versions::Version>,
 }
 
 /// One stored record, for the office's export.

@@ -139,6 +139,27 @@ fn migrations() -> Vec<&'static str> {
         ALTER COLUMN s_employer SET STATISTICS 1000;
     ANALYZE members;
     "#,
+        // 7: records relayed by peers and backup files (SPEC §12; the columns and tables are
+        // described with SQLite's migration, `sqlite_schema::SEGMENTS_MIGRATION`).
+        r#"
+    ALTER TABLE devices ADD COLUMN binding_key TEXT;
+    ALTER TABLE members ADD COLUMN version_rank BIGINT;
+    CREATE TABLE segment_origins (
+        origin       TEXT PRIMARY KEY,
+        last_counter BIGINT NOT NULL,
+        days_rank    BIGINT NOT NULL
+    );
+    CREATE TABLE segments_taken (
+        origin      TEXT NOT NULL,
+        counter     BIGINT NOT NULL,
+        digest      TEXT NOT NULL,
+        device      TEXT NOT NULL,
+        via         TEXT NOT NULL,
+        records     BIGINT NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (origin, counter)
+    );
+    "#,
     ]
 }
 

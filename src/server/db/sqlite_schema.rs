@@ -130,8 +130,40 @@ fn migrations() -> Vec<&'static str> {
     "#,
         // 5: the figures read in a few aggregate passes at campaign scale (db::figures).
         &figures::SQLITE_MIGRATION_5,
+        // 6: records relayed by peers and backup files (SPEC §12, db::segments).
+        SEGMENTS_MIGRATION,
     ]
 }
+
+/// Relayed segments and backups (docs/trust.md "Peers"):
+/// - `devices.binding_key`: HKDF of the device's token (base64url), kept from `add-device`
+///   until the device's first key is bound, to check a binding proof (never the token);
+/// - `members.version_rank`: which upload or segment the stored version of a record came
+///   from (`db::segments::rank`), so that a newer edit of a relayed record replaces it;
+/// - `segment_origins`: per laptop key, the highest segment counter taken and the rank of
+///   the day summaries kept (an older segment's never replace them);
+/// - `segments_taken`: every segment taken, by origin and counter, with a digest of its
+///   bytes (the same segment again is `already_there`; other bytes under that counter are
+///   refused) and who delivered it.
+const SEGMENTS_MIGRATION: &str = r#"
+    ALTER TABLE devices ADD COLUMN binding_key TEXT;
+    ALTER TABLE members ADD COLUMN version_rank INTEGER;
+    CREATE TABLE segment_origins (
+        origin       TEXT PRIMARY KEY,
+        last_counter INTEGER NOT NULL,
+        days_rank    INTEGER NOT NULL
+    );
+    CREATE TABLE segments_taken (
+        origin      TEXT NOT NULL,
+        counter     INTEGER NOT NULL,
+        digest      TEXT NOT NULL,
+        device      TEXT NOT NULL,
+        via         TEXT NOT NULL,
+        records     INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (origin, counter)
+    );
+    "#;
 
 /// The migration that created the figures' tables (1-based).
 const FIGURES_VERSION: i64 = 3;

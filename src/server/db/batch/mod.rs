@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 mod postgres;
 mod sqlite;
+pub(crate) mod versions;
 
 pub(crate) use postgres::add_increments as pg_add_increments;
 pub(crate) use sqlite::add_increments as sqlite_add_increments;
@@ -41,10 +42,21 @@ impl Db {
 }
 
 async fn store(c: &Conn<'_>, b: &BatchWrite) -> Result<Stored, DbError> {
-    let mut changed = match bind(c, &b.device, &b.binding).await? {
+    let changed = match bind(c, &b.device, &b.binding).await? {
         Ok(changed) => changed,
         Err(refusal) => return Ok(Stored::Refused(refusal)),
     };
+    store_bound(c, b, changed).await
+}
+
+/// The batch of a device whose key is settled (bound now, or known already: a relayed
+/// segment's, `db::segments`): its records, revocations, day summaries and figures.
+/// `changed`: the bundle changed already (a binding).
+pub(super) async fn store_bound(
+    c: &Conn<'_>,
+    b: &BatchWrite,
+    mut changed: bool,
+) -> Result<Stored, DbError> {
     let candidates = &b.candidates;
     let mut decisions = vec![Decision::Conflict; candidates.len()];
     let (first, mut missed) = split_first_occurrences(candidates);
@@ -68,6 +80,10 @@ async fn store(c: &Conn<'_>, b: &BatchWrite) -> Result<Stored, DbError> {
         for &i in &missed {
             decisions[i] = classify_missed(&candidates[i], &held);
         }
+        // a newer version of a record that reached the office relayed (SPEC §12)
+        if let Some(v) = &b.version {
+            versions::newer_versions(c, b, v, &mut decisions).await?;
+        }
     }
     // The card of a record refused as the same person was handed out: revoke it. One
     // accepted later (the operator corrected the ID) is valid again.
@@ -79,15 +95,20 @@ async fn store(c: &Conn<'_>, b: &BatchWrite) -> Result<Stored, DbError> {
         bump(c).await?;
     }
     let increments = Increments::of(candidates, &decisions);
+    // A laptop in a group: its day summaries only over older ones (db::segments).
+    let days: &[crate::server::batch::DayRow] = match &b.version {
+        Some(v) if !b.days.is_empty() && !versions::days_fresh(c, v).await? => &[],
+        _ => &b.days,
+    };
     match c {
         Conn::Sqlite(s) => {
             let conn = s.lock();
             sqlite::add_increments(&conn, &b.device, &increments)?;
-            sqlite::store_days(&conn, &b.device, &b.days, s.now())?;
+            sqlite::store_days(&conn, &b.device, days, s.now())?;
         }
         Conn::Pg(p) => {
             postgres::add_increments(p, &b.device, &increments).await?;
-            postgres::store_days(p, &b.device, &b.days).await?;
+            postgres::store_days(p, &b.device, days).await?;
         }
     }
     Ok(Stored::Done(decisions))
@@ -102,7 +123,7 @@ async fn store(c: &Conn<'_>, b: &BatchWrite) -> Result<Stored, DbError> {
 /// for one device is never moved to another (which would lock that device out). A device
 /// re-issued on purpose (`add-device --reissue`) keeps its binding, so its new token is
 /// already bound to its key.
-async fn bind(
+pub(super) async fn bind(
     c: &Conn<'_>,
     device: &str,
     b: &Binding,
@@ -164,8 +185,10 @@ async fn bind(
             None => return Err(DbError::Internal("a device key vanished".into())),
         }
     }
+    // The binding key is needed only until the device is bound (a binding proof of a laptop
+    // lost before its first upload): a copy of the database then proves nothing.
     c.execute(
-        sql!("UPDATE devices SET key_id = $2 WHERE name = $1"),
+        sql!("UPDATE devices SET key_id = $2, binding_key = NULL WHERE name = $1"),
         &args![device, &b.key_id],
     )
     .await?;

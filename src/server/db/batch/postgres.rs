@@ -34,6 +34,7 @@ pub(crate) async fn insert_members(
     let employers = col(|c| c.keys.employer.clone());
     let unions = col(|c| c.keys.union.clone());
     let places = col(|c| c.keys.place.clone());
+    let rank: Option<i64> = b.version.as_ref().map(|v| v.rank);
     let forms: Vec<Option<String>> = first
         .iter()
         .map(|&i| candidates[i].keys.form.clone())
@@ -42,8 +43,8 @@ pub(crate) async fn insert_members(
         .query(
             "INSERT INTO members (uuid, member_no, person_key, content_hash, record, device,
                 batch_id, event_date, s_name, s_phone_tail, s_employer, s_union, s_place,
-                s_form)
-             SELECT u, n, p, h, r, $7, $8, d::date, sn, sp, se, su, spl, sf
+                s_form, version_rank)
+             SELECT u, n, p, h, r, $7, $8, d::date, sn, sp, se, su, spl, sf, $15::bigint
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                 $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
                 AS t(u, n, p, h, r, d, sn, sp, se, su, spl, sf)
@@ -51,7 +52,7 @@ pub(crate) async fn insert_members(
              RETURNING uuid",
             &[
                 &uuids, &nos, &persons, &hashes, &records, &dates, &device, &batch_id, &names,
-                &tails, &employers, &unions, &places, &forms,
+                &tails, &employers, &unions, &places, &forms, &rank,
             ],
         )
         .await?

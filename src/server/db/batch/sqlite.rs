@@ -20,10 +20,11 @@ pub(crate) fn insert_members(
     let mut insert = tx.prepare_cached(
         "INSERT INTO members (uuid, member_no, person_key, content_hash, record, device,
             batch_id, event_date, received_at, s_name, s_phone_tail, s_employer,
-            s_union, s_place, s_form)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            s_union, s_place, s_form, version_rank)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT DO NOTHING",
     )?;
+    let rank = b.version.as_ref().map(|v| v.rank);
     let mut inserted = Vec::with_capacity(first.len());
     for &i in first {
         let c = &b.candidates[i];
@@ -44,6 +45,7 @@ pub(crate) fn insert_members(
             k.union,
             k.place,
             k.form,
+            rank,
         ])?;
         inserted.push(n == 1);
     }
