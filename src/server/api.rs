@@ -83,9 +83,17 @@ async fn get_bundle(
 async fn post_batch(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let mut info = LogInfo::default();
     let mut body_read = false;
-    let mut resp = store_batch(&state, req, &mut info, &mut body_read)
-        .await
-        .into_response();
+    let result = store_batch(&state, req, &mut info, &mut body_read).await;
+    signed_upload_answer(result, info, body_read)
+}
+
+/// The answer to a signed upload (a batch, relayed segments), with what the access log learnt.
+pub(super) fn signed_upload_answer(
+    result: Result<Response, Refusal>,
+    info: LogInfo,
+    body_read: bool,
+) -> Response {
+    let mut resp = result.into_response();
     if !body_read {
         // Refused before its body was read: the connection closes after the answer (the rest
         // of the body is still on its way), and saying so keeps a client from sending its

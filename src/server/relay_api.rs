@@ -9,13 +9,11 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
-use axum::http::header::CONNECTION;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::access_log::LogInfo;
-use super::api::{device_of, require_json, signature_headers, signing_key};
+use super::api::{device_of, require_json, signature_headers, signed_upload_answer, signing_key};
 use super::body::read_body;
 use super::refusal::Refusal;
 use super::relay;
@@ -30,16 +28,8 @@ pub fn router() -> Router<Arc<ServerState>> {
 async fn post_segments(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let mut info = LogInfo::default();
     let mut body_read = false;
-    let mut resp = take_segments(&state, req, &mut info, &mut body_read)
-        .await
-        .into_response();
-    if !body_read {
-        // refused before its body was read: as for a batch, the connection closes after
-        resp.headers_mut()
-            .insert(CONNECTION, HeaderValue::from_static("close"));
-    }
-    resp.extensions_mut().insert(info);
-    resp
+    let result = take_segments(&state, req, &mut info, &mut body_read).await;
+    signed_upload_answer(result, info, body_read)
 }
 
 async fn take_segments(

@@ -640,16 +640,15 @@ pub fn drop_segment(conn: &Connection, origin: &[u8; 32], counter: u64) -> Resul
 
 /// The next own segment counter (taken: the caller's transaction keeps it or rolls back).
 pub fn next_counter(conn: &Connection) -> Result<u64, StoreError> {
-    conn.execute(
+    let bumped = conn.execute(
         "UPDATE peer_self SET segment_counter = segment_counter + 1 WHERE id = 1",
         [],
     )?;
-    let c: i64 = conn.query_row(
-        "SELECT segment_counter FROM peer_self WHERE id = 1",
-        [],
-        |r| r.get(0),
-    )?;
-    Ok(c.max(0) as u64)
+    if bumped == 0 {
+        // no own row (the migration makes it): a counter of 0 would be reused
+        return Err(rusqlite::Error::QueryReturnedNoRows.into());
+    }
+    segment_counter(conn)
 }
 
 /// The last own segment counter (0: none made yet). A direct upload sends it with its day

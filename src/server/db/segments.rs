@@ -17,7 +17,7 @@
 
 pub use super::batch::versions::{Version, rank};
 use super::batch::versions::{days_fresh, lock_origin};
-use super::batch::{bind, store_bound};
+use super::batch::{bind, device_key, store_bound};
 use super::conn::{Conn, args, first};
 use super::office::bump;
 use super::postgres::retrying;
@@ -142,17 +142,7 @@ async fn origin_state(
     public_key: &str,
     named_device: Option<&str>,
 ) -> Result<OriginState, DbError> {
-    let known = c
-        .query(
-            sql!(
-                "SELECT public_key, device, max_seq IS NOT NULL FROM device_keys
-                 WHERE key_id = $1"
-            ),
-            &args![key_id],
-            |r| Ok((r.text(0)?, r.text(1)?, r.flag(2)?)),
-        )
-        .await
-        .map(first)?;
+    let known = device_key(c, key_id).await?;
     if let Some((key, device, revoked)) = known {
         return Ok(if key == public_key {
             OriginState::Known { device, revoked }

@@ -136,23 +136,8 @@ pub(super) async fn bind(
         )
         .await
         .and_then(only)?;
-    let known = move |kid: &str| {
-        let kid = args![kid];
-        async move {
-            c.query(
-                sql!(
-                    "SELECT public_key, device, max_seq IS NOT NULL FROM device_keys
-                     WHERE key_id = $1"
-                ),
-                &kid,
-                |r| Ok((r.text(0)?, r.text(1)?, r.flag(2)?)),
-            )
-            .await
-            .map(first)
-        }
-    };
     if let Some(kid) = bound {
-        let same = known(&kid)
+        let same = device_key(c, &kid)
             .await?
             .is_some_and(|(public_key, _, _)| public_key == b.public_key);
         return Ok(if same {
@@ -172,7 +157,7 @@ pub(super) async fn bind(
         .await?;
     if inserted == 0 {
         // The key id is the office's already: another key's, or this very key.
-        match known(&b.key_id).await? {
+        match device_key(c, &b.key_id).await? {
             Some((public_key, _, _)) if public_key != b.public_key => {
                 return Ok(Err(BindRefusal::KeyIdTaken));
             }
@@ -193,6 +178,21 @@ pub(super) async fn bind(
     )
     .await?;
     Ok(Ok(inserted > 0))
+}
+
+/// A device key the office knows: its public key, the device it serves and whether it is
+/// revoked. One reading for binding a token and for taking a relayed segment.
+pub(in crate::server::db) async fn device_key(
+    c: &Conn<'_>,
+    key_id: &str,
+) -> Result<Option<(String, String, bool)>, DbError> {
+    c.query(
+        sql!("SELECT public_key, device, max_seq IS NOT NULL FROM device_keys WHERE key_id = $1"),
+        &args![key_id],
+        |r| Ok((r.text(0)?, r.text(1)?, r.flag(2)?)),
+    )
+    .await
+    .map(first)
 }
 
 /// Splits a batch into records to insert in one go (first occurrence of each UUID, member
