@@ -209,6 +209,14 @@ fn stats_text(s: &server::ServerStats, lang: Lang) -> String {
     out.join("\n")
 }
 
+/// Who acts on the office's command line: `cli:<os user>` (SPEC §14).
+fn cli_actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_default();
+    format!("cli:{user}")
+}
+
 /// What the audit log records of a change made on the office's command line.
 fn cli_entry(action: &'static str, target: &str) -> AuditEntry {
     AuditEntry {
@@ -477,7 +485,12 @@ fn void(ctx: &Ctx, member_no: &str, reason: &str, db: &str) -> Result<Output, Cl
         .ok_or_else(|| CliError::new("invalid", t!(ctx.lang, "cli.void_reason")))?;
     let (rt, db) = open(ctx, db)?;
     let new = rt
-        .block_on(db.revoke_member(no.as_str().to_string(), reason, REVOKED_BY_OFFICE))
+        .block_on(db.revoke_member(
+            no.as_str().to_string(),
+            reason,
+            REVOKED_BY_OFFICE,
+            cli_actor(),
+        ))
         .map_err(|e| db_error(e, ctx))?;
     let human = if new {
         t!(ctx.lang, "server.member_revoked", member_no = no)

@@ -18,6 +18,7 @@
 //! - [`office`]: the office key's file; [`bundle`]: the signed trust bundle;
 //!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md), written for a
 //!   static host through [`nofollow`] (no symbolic link followed).
+//! - [`zone`]: the office's time zone, for every time shown.
 
 pub mod access_log;
 pub mod api;
@@ -39,6 +40,7 @@ pub mod relay_api;
 pub mod routes;
 pub mod state;
 pub mod verifier;
+pub mod zone;
 
 #[cfg(test)]
 mod module_graph;

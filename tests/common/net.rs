@@ -254,11 +254,16 @@ pub fn batch_item(n: u32, day: chrono::NaiveDate) -> Value {
 }
 
 pub fn batch_item_for(n: u32, id: &str, day: chrono::NaiveDate) -> Value {
+    batch_item_at(n, id, day, "某某快递有限公司")
+}
+
+/// Person `n` working for `employer`.
+pub fn batch_item_at(n: u32, id: &str, day: chrono::NaiveDate, employer: &str) -> Value {
     let input = booth::member::MemberInput {
         name: person_name(n),
         id_number: id.into(),
         phone: phone(n),
-        employer: "某某快递有限公司".into(),
+        employer: employer.into(),
         consent: true,
         ..Default::default()
     };

@@ -333,6 +333,8 @@ mod tests {
                 } else {
                     Review::Pending
                 },
+                status: crate::server::db::search::CardStatus::Valid,
+                status_reason: String::new(),
             })
             .collect()
     }

@@ -77,7 +77,10 @@ pub fn router() -> Router<Arc<ServerState>> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang/{code}", get(login::set_lang))
-        .route("/members", get(members::list::page))
+        .route(
+            "/members",
+            get(members::list::page).post(members::list::search),
+        )
         .route("/members/export", get(export::download))
         .route("/members/{no}", get(members::detail::page))
         .route("/members/{no}/reveal", post(members::actions::reveal))

@@ -154,7 +154,7 @@ impl Db {
 }
 
 /// The tables an erase changes rows of (PostgreSQL vacuums them after it).
-const ERASED_TABLES: &str = "members, member_reviews";
+const ERASED_TABLES: &str = "members, member_reviews, search_names";
 
 async fn erase_member(c: &Conn<'_>, member_no: String, remains: String) -> Result<(), DbError> {
     let erase = sql!(
@@ -168,6 +168,6 @@ async fn erase_member(c: &Conn<'_>, member_no: String, remains: String) -> Resul
     };
     let review = sql!("DELETE FROM member_reviews WHERE member_id = $1");
     c.execute(review, &args![id]).await?;
-    revoke(c, &member_no, ERASED_REASON, REVOKED_BY_OFFICE).await?;
+    revoke(c, &member_no, ERASED_REASON, REVOKED_BY_OFFICE, None).await?;
     Ok(())
 }

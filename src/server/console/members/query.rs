@@ -3,8 +3,9 @@
 
 use serde::Deserialize;
 
+use crate::member::document::{mask_number, mask_short};
 use crate::server::console::filters::{date, some, url_pairs};
-use crate::server::db::search::{MemberFilter, Needle, Review};
+use crate::server::db::search::{CardStatus, MemberFilter, Needle, Review, Sort, Start};
 use crate::server::refusal::Refusal;
 
 #[derive(Deserialize, Default, Clone)]
@@ -18,7 +19,11 @@ pub struct ListQuery {
     pub to: String,
     pub review: String,
     pub form: String,
+    pub status: String,
+    pub sort: String,
     pub before: Option<i64>,
+    /// The position of a page in a list not ordered newest first.
+    pub skip: Option<i64>,
 }
 
 impl ListQuery {
@@ -32,7 +37,20 @@ impl ListQuery {
             to: date(&self.to, Refusal::BadTo)?,
             review: Review::parse(self.review.trim()),
             form: some(&self.form),
+            status: CardStatus::parse(self.status.trim()),
         })
+    }
+
+    pub fn sort(&self) -> Sort {
+        Sort::parse(self.sort.trim()).unwrap_or_default()
+    }
+
+    /// Where this page starts.
+    pub fn start(&self) -> Option<Start> {
+        match self.sort() {
+            Sort::Newest => self.before.map(Start::Before),
+            _ => self.skip.map(Start::Offset),
+        }
     }
 
     /// Any filter besides the search box (the filters' panel then starts open).
@@ -45,6 +63,7 @@ impl ListQuery {
             &self.to,
             &self.review,
             &self.form,
+            &self.status,
         ]
         .iter()
         .any(|v| !v.trim().is_empty())
@@ -61,6 +80,8 @@ impl ListQuery {
             ("to", &self.to),
             ("review", &self.review),
             ("form", &self.form),
+            ("status", &self.status),
+            ("sort", &self.sort),
         ]);
         if s.is_empty() {
             s.push_str("x=");
@@ -77,6 +98,18 @@ pub fn describe(f: &MemberFilter) -> String {
         Some(Needle::MemberNo(p)) => parts.push(format!("member_no={p}")),
         Some(Needle::Phone { .. }) => parts.push("q=phone".into()),
         Some(Needle::Text(_)) => parts.push("q=name_or_employer".into()),
+        // the number masked, as a list shows it (never the whole number: SPEC §8)
+        Some(Needle::Document { keys, .. }) => {
+            let shown = keys.first().map_or(String::new(), |k| {
+                let number = k.rsplit(':').next().unwrap_or(k);
+                if number.chars().count() == 18 {
+                    mask_number(number)
+                } else {
+                    mask_short(number)
+                }
+            });
+            parts.push(format!("q=document:{shown}"));
+        }
     }
     for (k, v) in [
         ("union", &f.union),
@@ -96,6 +129,9 @@ pub fn describe(f: &MemberFilter) -> String {
     }
     if let Some(r) = f.review {
         parts.push(format!("review={}", r.code()));
+    }
+    if let Some(st) = f.status {
+        parts.push(format!("status={}", st.code()));
     }
     parts.join(";")
 }
