@@ -419,6 +419,10 @@ pub enum ServerAction {
         /// The address laptops upload to (https://HOST:PORT), put in enrolment codes.
         #[arg(long, value_name = "URL")]
         server_url: Option<String>,
+        /// The office's time zone (IANA name), for every time the console, the audit log and
+        /// the exports show; Asia/Shanghai until set.
+        #[arg(long, value_name = "ZONE")]
+        time_zone: Option<String>,
         #[command(flatten)]
         key: OfficeKeyArg,
     },

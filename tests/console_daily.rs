@@ -165,3 +165,282 @@ fn an_erased_employer_leaves_the_names_an_infix_search_reads() {
         .unwrap();
     assert_eq!(kept, 1, "an employer others hold stays");
 }
+
+/// The rows of `body` (a page) holding member `no`.
+fn row_of<'a>(body: &'a str, no: &booth::card::MemberNo) -> &'a str {
+    let at = body
+        .find(&format!("data-member=\"{}\"", no.as_str()))
+        .unwrap_or_else(|| panic!("{} not listed", no.grouped()));
+    let rest = &body[at..];
+    &rest[..rest.find("</tr>").unwrap()]
+}
+
+#[test]
+fn a_revocation_is_seen_in_the_list_the_member_page_and_every_export_in_one_word() {
+    for tdb in test_dbs() {
+        let (server, token) = seeded(&tdb.url, 4);
+        let no = |i| booth::card::MemberNo::new(&test_key_id(), i).unwrap();
+        // 1: revoked on the command line; 2: in the console; 3: voided on the laptop
+        let (out, _) = server_cmd(&[
+            "void",
+            no(1).as_str(),
+            "--reason",
+            "重复登记",
+            "--db",
+            &tdb.url,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut voids = batch(vec![]);
+        voids["voids"] = serde_json::json!([no(3).as_str()]);
+        let body = serde_json::to_vec(&voids).unwrap();
+        let (status, v) = post(
+            &http_client(),
+            &server.url(),
+            &token,
+            body,
+            "application/json",
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{}: {v}", tdb.label);
+
+        let mut web = Web::new(&server.url());
+        web.login("admin", ADMIN_PASS);
+        let path = format!("/members/{}", no(2).as_str());
+        let page = web.get(&path);
+        assert!(
+            page.body.contains("id=\"revoke\""),
+            "an admin's revoke form"
+        );
+        let a = web.post_csrf(&format!("{path}/revoke"), &[("confirm", "yes")]);
+        assert!(
+            a.body.contains("撤销原因"),
+            "{}: a reason is needed",
+            tdb.label
+        );
+        let a = web.post_csrf(&format!("{path}/revoke"), &[("reason", "卡片遗失")]);
+        assert!(
+            a.body.contains("请勾选确认"),
+            "{}: the tick is needed",
+            tdb.label
+        );
+        let status = a.body.split("id=\"status\"").nth(1).unwrap();
+        assert!(
+            status[..status.find("</dd>").unwrap()].contains("有效"),
+            "{}: not revoked yet",
+            tdb.label
+        );
+        let a = web.post_csrf(
+            &format!("{path}/revoke"),
+            &[("reason", "卡片遗失"), ("confirm", "yes")],
+        );
+        assert_eq!(a.status, 200);
+        let status = a.body.split("id=\"status\"").nth(1).unwrap();
+        let status = &status[..status.find("</dd>").unwrap()];
+        assert!(
+            status.contains("已撤销") && status.contains("卡片遗失") && status.contains("admin"),
+            "{}: {status}",
+            tdb.label
+        );
+        assert!(
+            status.contains("+08:00"),
+            "{}: local time: {status}",
+            tdb.label
+        );
+        assert!(!a.body.contains("id=\"revoke\""), "revoked once");
+
+        // the list: each state in its word, all listed, each filter leaves the others out
+        let list = web.get("/members");
+        assert_eq!(
+            rows_of(&list.body),
+            4,
+            "{}: revoked ones stay listed",
+            tdb.label
+        );
+        assert!(row_of(&list.body, &no(1)).contains("已撤销"));
+        assert!(row_of(&list.body, &no(1)).contains("重复登记"));
+        assert!(row_of(&list.body, &no(2)).contains("已撤销"));
+        assert!(
+            row_of(&list.body, &no(3)).contains("已作废"),
+            "{}",
+            tdb.label
+        );
+        assert!(row_of(&list.body, &no(4)).contains("有效"));
+        for (status, n) in [("revoked", 2), ("voided", 1), ("valid", 1)] {
+            let page = web.get(&format!("/members?status={status}"));
+            assert_eq!(rows_of(&page.body), n, "{}: {status}", tdb.label);
+        }
+        let english = {
+            let mut en = Web::new(&server.url());
+            en.login("admin", ADMIN_PASS);
+            let _ = en.get("/lang/en?next=/members");
+            en.cookie.clone()
+        };
+        assert!(english.is_some());
+
+        // the console's exports: a state column and its reason, the number as printed
+        let csv = web.get("/members/export?format=csv&x=");
+        let line = csv
+            .body
+            .lines()
+            .find(|l| l.contains(&no(1).grouped()))
+            .expect("in the csv");
+        assert!(
+            line.contains("已撤销") && line.contains("重复登记"),
+            "{line}"
+        );
+        let header = csv.body.lines().next().unwrap();
+        assert!(header.contains("状态"), "{header}");
+        let xlsx = web
+            .client
+            .get(format!("{}/members/export?x=", server.url()))
+            .header(
+                "cookie",
+                format!("booth_session={}", web.cookie.clone().unwrap()),
+            )
+            .send()
+            .unwrap();
+        let name = xlsx.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(name.contains(".xlsx"), "xlsx the default: {name}");
+        let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+        assert!(name.contains(&today.format("%Y%m%d").to_string()), "{name}");
+        use calamine::Reader;
+        let bytes = xlsx.bytes().unwrap();
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let sheet = book.sheet_names()[0].clone();
+        let range = book.worksheet_range(&sheet).unwrap();
+        let rows: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        let voided = rows.iter().find(|r| r.contains(&no(3).grouped())).unwrap();
+        assert!(voided.iter().any(|c| c == "已作废"), "{voided:?}");
+        let valid = rows.iter().find(|r| r.contains(&no(4).grouped())).unwrap();
+        assert!(valid.iter().any(|c| c == "有效"), "{valid:?}");
+
+        // `server export`: the same words
+        let dir = tempfile::tempdir().unwrap();
+        let out_file = dir.path().join("all.csv");
+        let (out, _) = server_cmd(&[
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            out_file.to_str().unwrap(),
+            "--db",
+            &tdb.url,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let all = std::fs::read_to_string(&out_file).unwrap();
+        let line = all.lines().find(|l| l.contains(&no(2).grouped())).unwrap();
+        assert!(
+            line.contains("已撤销") && line.contains("卡片遗失"),
+            "{line}"
+        );
+
+        // the audit: the revocation with its actor, every time with the office's offset
+        let entries = audit_entries(&tdb.url);
+        assert!(has_entry(&entries, "admin", "member.revoke"));
+        assert!(
+            entries
+                .iter()
+                .all(|e| e["at"].as_str().unwrap().ends_with("+08:00")),
+            "{entries:?}"
+        );
+        let audit = web.get("/audit?action=member.revoke");
+        assert!(audit.body.contains(&no(2).grouped()), "targets grouped");
+        assert!(audit.body.contains("撤销会员卡"), "actions in words");
+        assert!(audit.body.contains("+08:00"), "local times");
+    }
+}
+
+#[test]
+fn the_office_time_zone_is_set_once_and_read_by_every_command() {
+    let tdb = sqlite_db();
+    let (server, _) = seeded(&tdb.url, 1);
+    let (out, _) = server_cmd(&["init", "--time-zone", "Mars/Olympus", "--db", &tdb.url]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--time-zone") && err.contains("Mars/Olympus"),
+        "{err}"
+    );
+    let (out, v) = server_cmd(&["init", "--time-zone", "Asia/Urumqi", "--db", &tdb.url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(v["time_zone"], "Asia/Urumqi");
+    let mut web = Web::new(&server.url());
+    web.login("admin", ADMIN_PASS);
+    let audit = web.get("/audit");
+    assert!(audit.body.contains("+06:00"), "the console reads it");
+    let entries = audit_entries(&tdb.url);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["at"].as_str().unwrap().ends_with("+06:00")),
+        "{entries:?}"
+    );
+}
+
+#[test]
+fn devices_show_last_upload_what_was_received_and_silent_laptops() {
+    for tdb in test_dbs() {
+        let (server, _) = seeded(&tdb.url, 5);
+        add_device(&tdb.url, "lap-b");
+        let mut web = Web::new(&server.url());
+        web.login("admin", ADMIN_PASS);
+        let page = web.get("/devices");
+        let row = |body: &str, name: &str| {
+            let at = body.find(&format!("data-device=\"{name}\"")).unwrap();
+            let rest = &body[at..];
+            rest[..rest.find("</tr>").unwrap()].to_string()
+        };
+        let a = row(&page.body, "lap-a");
+        assert!(a.contains("今天"), "{}: {a}", tdb.label);
+        assert!(a.contains("+08:00"), "{a}");
+        assert!(a.contains("data-records>5<"), "{}: {a}", tdb.label);
+        let b = row(&page.body, "lap-b");
+        assert!(b.contains("从未上传"), "{b}");
+        assert!(!page.body.contains("id=\"silent\""), "none silent yet");
+        // the setting: checked, then kept
+        let a = web.post_csrf("/devices/silent-days", &[("days", "0")]);
+        assert!(a.body.contains("1 到 365"), "{}", tdb.label);
+        let a = web.post_csrf("/devices/silent-days", &[("days", "7")]);
+        assert_eq!(a.status, 303);
+        assert!(web.get("/devices").body.contains("value=\"7\""));
+    }
+    // a laptop added long ago that never uploaded is named
+    let tdb = sqlite_db();
+    let (server, _) = seeded(&tdb.url, 1);
+    add_device(&tdb.url, "lap-b");
+    let path = tdb.url.strip_prefix("sqlite:").unwrap();
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute(
+            "UPDATE devices SET created_at = '2026-01-02T03:04:05.000Z' WHERE name = 'lap-b'",
+            [],
+        )
+        .unwrap();
+    let mut web = Web::new(&server.url());
+    web.login("admin", ADMIN_PASS);
+    let page = web.get("/devices");
+    let warning = page.body.split("id=\"silent\"").nth(1).expect("a warning");
+    let warning = &warning[..warning.find("</p>").unwrap()];
+    assert!(
+        warning.contains("lap-b") && !warning.contains("lap-a"),
+        "{warning}"
+    );
+}

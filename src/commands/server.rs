@@ -24,6 +24,7 @@ use crate::server::db::devices::NewToken;
 use crate::server::db::users::Role;
 use crate::server::export::ServerSource;
 use crate::server::nofollow::WriteError;
+use crate::server::zone::Zone;
 use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office, page};
 use crate::t;
 
@@ -72,8 +73,9 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         ServerAction::Init {
             db,
             server_url,
+            time_zone,
             key,
-        } => init(ctx, db, server_url.as_deref(), key),
+        } => init(ctx, db, server_url.as_deref(), time_zone.as_deref(), key),
         ServerAction::Keys { db, key } => keys(ctx, db, key),
         ServerAction::AddDevice {
             name,
@@ -137,9 +139,14 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 actor: actor.clone(),
                 action: action.clone(),
             };
-            let rows = rt
+            let mut rows = rt
                 .block_on(db.audit_page(&filter, None, (*limit).clamp(1, 1_000_000)))
                 .map_err(|e| db_error(e, ctx))?;
+            // in the office's time, with its offset (SPEC §14)
+            let zone = rt.block_on(db.zone()).map_err(|e| db_error(e, ctx))?;
+            for r in &mut rows {
+                r.at = zone.rfc3339(&r.at);
+            }
             let mut human = t!(ctx.lang, "server.audit_entries", count = rows.len());
             for r in &rows {
                 human.push_str(&format!(
@@ -346,10 +353,23 @@ fn init(
     ctx: &Ctx,
     db: &str,
     server_url: Option<&str>,
+    time_zone: Option<&str>,
     arg: &OfficeKeyArg,
 ) -> Result<Output, CliError> {
     let url = server_url.map(|u| check_url(ctx, u)).transpose()?;
+    let zone = time_zone
+        .map(|z| {
+            Zone::parse(z).ok_or_else(|| {
+                CliError::new("time_zone", t!(ctx.lang, "server.bad_time_zone", zone = z))
+            })
+        })
+        .transpose()?;
     let (rt, db, key, path, mut state) = open_with_key(ctx, db, arg)?;
+    if let Some(zone) = zone {
+        rt.block_on(db.set_zone(zone))
+            .map_err(|e| db_error(e, ctx))?;
+    }
+    let zone = rt.block_on(db.zone()).map_err(|e| db_error(e, ctx))?;
     if let Some(url) = url {
         state = rt
             .block_on(db.update_office(move |s| {
@@ -369,13 +389,15 @@ fn init(
             "server.init_done",
             path = path.display(),
             fingerprint = key.fingerprint(),
-            url = state.server_url.clone().unwrap_or_default()
+            url = state.server_url.clone().unwrap_or_default(),
+            zone = zone.name()
         ),
         json: json!({
             "office_key_file": path,
             "fingerprint": key.fingerprint(),
             "public_key": key_text(&key.public()),
             "server_url": state.server_url,
+            "time_zone": zone.name(),
         }),
     })
 }

@@ -165,6 +165,7 @@ fn migrations() -> Vec<&'static str> {
         // tables: a batch of 500 rows adds its few distinct names in one statement.
         r#"
     ALTER TABLE office ADD COLUMN time_zone TEXT;
+    ALTER TABLE office ADD COLUMN silent_days BIGINT;
     ALTER TABLE revoked ADD COLUMN by_user TEXT;
     CREATE TABLE search_names (
         kind TEXT NOT NULL CHECK (kind IN ('employer', 'union')),

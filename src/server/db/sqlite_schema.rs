@@ -140,6 +140,8 @@ fn migrations() -> Vec<&'static str> {
 
 /// - `office.time_zone`: the office's IANA zone (`server init --time-zone`; NULL is
 ///   Asia/Shanghai), for every time the console, the audit log and the exports show;
+/// - `office.silent_days`: after how many days without an upload the devices page names a
+///   laptop (NULL: 3);
 /// - `revoked.by_user`: who revoked a card at the office (a console user, `cli:<os user>`);
 /// - `search_names`: every distinct employer (folded, as `members.s_employer`) and union
 ///   name (`members.s_union`) of a member not erased, kept by triggers on every write to
@@ -149,6 +151,7 @@ fn migrations() -> Vec<&'static str> {
 ///   corrected) leaves the table in the same statement (`secure_delete` zeroes it).
 const OFFICE_DAILY_MIGRATION: &str = r#"
     ALTER TABLE office ADD COLUMN time_zone TEXT;
+    ALTER TABLE office ADD COLUMN silent_days INTEGER;
     ALTER TABLE revoked ADD COLUMN by_user TEXT;
     CREATE TABLE search_names (
         kind TEXT NOT NULL CHECK (kind IN ('employer', 'union')),
