@@ -444,3 +444,34 @@ fn devices_show_last_upload_what_was_received_and_silent_laptops() {
         "{warning}"
     );
 }
+
+#[test]
+fn the_dashboard_labels_every_day_shows_conversion_and_laptops_not_heard_from() {
+    for tdb in test_dbs() {
+        let (server, _) = seeded(&tdb.url, 3);
+        add_device(&tdb.url, "lap-b");
+        let mut web = Web::new(&server.url());
+        web.login("zhangli", VIEWER_PASS);
+        let page = web.get("/?from=2026-11-01&to=2026-11-07");
+        assert_eq!(page.status, 200);
+        for day in 1..=7 {
+            assert!(
+                page.body.contains(&format!(">11-0{day}<")),
+                "{}: 11-0{day} labelled",
+                tdb.label
+            );
+        }
+        assert!(page.body.contains("data-figure=\"conversion\""));
+        assert!(page.body.contains("现场入会"));
+        let warning = page
+            .body
+            .split("id=\"not-uploaded\"")
+            .nth(1)
+            .expect("named");
+        let warning = &warning[..warning.find("</p>").unwrap()];
+        assert!(
+            warning.contains("lap-b") && !warning.contains("lap-a"),
+            "{warning}"
+        );
+    }
+}
