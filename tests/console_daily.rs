@@ -461,7 +461,7 @@ fn the_dashboard_labels_every_day_shows_conversion_and_laptops_not_heard_from() 
                 tdb.label
             );
         }
-        assert!(page.body.contains("data-figure=\"conversion\""));
+        assert!(page.body.contains("data-rate=\"conversion\""));
         assert!(page.body.contains("现场入会"));
         let warning = page
             .body
