@@ -22,7 +22,7 @@ use super::body::{HeldBody, read_body};
 use super::db::segments::Version;
 use super::db::{BatchWrite, Binding, Stored};
 use super::ingest;
-use super::refusal::{Refusal, accept_language};
+use super::refusal::{Answer, Refusal, accept_language};
 use super::state::ServerState;
 use crate::card::MemberNo;
 use crate::card::keys::{acceptable_key, key_id_of, verify_strict};
@@ -87,7 +87,7 @@ async fn post_batch(State(state): State<Arc<ServerState>>, req: Request) -> Resp
 }
 
 /// The answer to a signed upload (a batch, relayed segments), with what the access log learnt.
-pub(super) fn signed_upload_answer(result: Result<Response, Refusal>, info: LogInfo) -> Response {
+pub(super) fn signed_upload_answer(result: Answer, info: LogInfo) -> Response {
     let mut resp = result.into_response();
     if !info.body_read {
         // Refused before its body was read: the connection closes after the answer (the rest
@@ -100,11 +100,7 @@ pub(super) fn signed_upload_answer(result: Result<Response, Refusal>, info: LogI
     resp
 }
 
-async fn store_batch(
-    state: &ServerState,
-    req: Request,
-    info: &mut LogInfo,
-) -> Result<Response, Refusal> {
+async fn store_batch(state: &ServerState, req: Request, info: &mut LogInfo) -> Answer {
     let upload = read_signed_upload(state, req, info).await?;
     let (device, held) = (&upload.device, &upload.held);
     let lang = accept_language(&upload.headers);

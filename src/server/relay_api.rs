@@ -14,7 +14,7 @@ use axum::routing::post;
 
 use super::access_log::LogInfo;
 use super::api::{read_signed_upload, signed_upload_answer, signing_key};
-use super::refusal::Refusal;
+use super::refusal::{Answer, Refusal};
 use super::relay;
 use super::state::ServerState;
 use crate::card::bundle::key_text;
@@ -30,11 +30,7 @@ async fn post_segments(State(state): State<Arc<ServerState>>, req: Request) -> R
     signed_upload_answer(result, info)
 }
 
-async fn take_segments(
-    state: &ServerState,
-    req: Request,
-    info: &mut LogInfo,
-) -> Result<Response, Refusal> {
+async fn take_segments(state: &ServerState, req: Request, info: &mut LogInfo) -> Answer {
     // the relay's token first, as for a batch
     let upload = read_signed_upload(state, req, info).await?;
     let (relay, held) = (&upload.device, &upload.held);
