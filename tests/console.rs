@@ -184,7 +184,7 @@ fn a_viewer_finds_a_member_masked_and_the_view_is_audited() {
         // whole name, surname, and the three that found no one
         let searches: Vec<&serde_json::Value> = entries
             .iter()
-            .filter(|e| e["action"] == "members.search" && e["target"] == "q=name_or_employer")
+            .filter(|e| e["action"] == "members.search" && e["fields"]["q"] == "name_or_employer")
             .collect();
         let mut counts: Vec<u64> = searches
             .iter()

@@ -141,11 +141,10 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 .block_on(db.audit_page(&filter, None, (*limit).clamp(1, 1_000_000)))
                 .map_err(|e| db_error(e, ctx))?;
             let mut human = t!(ctx.lang, "server.audit_entries", count = rows.len());
+            // every value escaped: nothing typed into a filter can make a line of its own
             for r in &rows {
-                human.push_str(&format!(
-                    "\n  {}  {}  {}  {}  {}",
-                    r.at, r.actor, r.action, r.target, r.count
-                ));
+                human.push_str("\n  ");
+                human.push_str(&r.line());
             }
             Ok(Output {
                 human,
@@ -211,12 +210,7 @@ fn stats_text(s: &server::ServerStats, lang: Lang) -> String {
 
 /// What the audit log records of a change made on the office's command line.
 fn cli_entry(action: &'static str, target: &str) -> AuditEntry {
-    AuditEntry {
-        actor: "cli".into(),
-        action,
-        target: target.to_string(),
-        count: 1,
-    }
+    AuditEntry::new("cli", action, target).count(1)
 }
 
 /// `server add-user NAME --role admin|viewer`: the password from `BOOTH_USER_PASSWORD`, else

@@ -162,13 +162,8 @@ pub async fn submit(
         .await?;
     db.create_session(session::id_hash(&id), user.name.clone(), csrf, now)
         .await?;
-    db.audit(AuditEntry {
-        actor: user.name.clone(),
-        action: "login",
-        target: String::new(),
-        count: 0,
-    })
-    .await?;
+    db.audit(AuditEntry::new(user.name.clone(), "login", ""))
+        .await?;
     let mut r = redirect(&next);
     if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&id, tls)) {
         r.headers_mut().append(SET_COOKIE, v);

@@ -64,12 +64,7 @@ impl Viewer {
     }
 
     pub fn entry(&self, action: &'static str, target: impl Into<String>, count: i64) -> AuditEntry {
-        AuditEntry {
-            actor: self.user.clone(),
-            action,
-            target: target.into(),
-            count,
-        }
+        AuditEntry::new(self.user.clone(), action, target).count(count)
     }
 }
 

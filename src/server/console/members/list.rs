@@ -119,11 +119,9 @@ pub async fn page(
         {
             next = Some(format!("/members?{}&before={}", q.view_query(), last.id));
         }
-        audited(
-            &state,
-            v.entry("members.search", describe(filter), shown.len() as i64),
-        )
-        .await?;
+        let mut entry = v.entry("members.search", "", shown.len() as i64);
+        entry.fields = describe(filter);
+        audited(&state, entry).await?;
         rows = shown.iter().map(|r| row(tr, r)).collect();
     }
     let first = q.before.map(|_| format!("/members?{}", q.view_query()));
