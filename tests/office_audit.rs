@@ -8,6 +8,7 @@ mod common;
 
 use common::console::*;
 use common::net::*;
+use common::{phone, valid_id};
 
 /// Item 8: `next` sends a browser only to a page the console serves. Browsers strip a tab
 /// or newline from a URL and read a backslash as a slash: `/<tab>/evil.example/` is
@@ -148,5 +149,186 @@ fn a_filter_value_cannot_forge_an_audit_line() {
             page.body.matches("</tr>").count() - 1,
             "one row per entry"
         );
+    }
+}
+
+fn member_no(n: u32) -> booth::card::MemberNo {
+    booth::card::MemberNo::new(&test_key_id(), n).unwrap()
+}
+
+/// Item 9: the search is no oracle for masked phones. A viewer who sees `*******0001` tries
+/// whole numbers ending so: refused with a message, nothing listed (the page and its htmx
+/// partial), each try recorded. An admin's whole-number search works, is recorded with the
+/// number masked, and stops after 20 in 10 minutes.
+#[test]
+fn a_search_by_a_whole_number_is_an_admins_limited_and_recorded() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let (server, _) = seeded(&db.url, 3);
+        let shown = member_no(1).grouped();
+        let mut viewer = Web::new(&server.url());
+        viewer.login("zhangli", VIEWER_PASS);
+        let a = viewer.get(&format!("/members?q={}", &phone(1)[7..]));
+        assert!(a.body.contains(&shown), "the tail is everyone's search");
+        assert!(a.body.contains("*******0001"));
+        for q in [
+            phone(1),
+            format!("{}-{}-{}", &phone(1)[..3], &phone(1)[3..7], &phone(1)[7..]),
+            valid_id(1),
+        ] {
+            let a = viewer.get(&format!("/members?q={}", enc(&q)));
+            assert_eq!(a.status, 200, "{q}");
+            assert!(
+                a.body.contains("只限管理员"),
+                "{}: {q}: no message",
+                db.label
+            );
+            assert_eq!(a.body.matches("data-member=").count(), 0, "{q}: listed");
+            let r = viewer
+                .client
+                .get(format!("{}/members?q={}", server.url(), enc(&q)))
+                .header(
+                    "cookie",
+                    format!("booth_session={}", viewer.cookie.clone().unwrap()),
+                )
+                .header("hx-request", "true")
+                .send()
+                .unwrap()
+                .text()
+                .unwrap();
+            assert!(
+                r.contains("只限管理员") && !r.contains("data-member="),
+                "htmx: {r}"
+            );
+        }
+
+        let mut admin = Web::new(&server.url());
+        admin.login("admin", ADMIN_PASS);
+        let a = admin.get(&format!("/members?q={}", phone(1)));
+        assert!(
+            a.body.contains(&shown),
+            "{}: an admin finds by phone",
+            db.label
+        );
+        for n in 2..=20 {
+            let a = admin.get(&format!("/members?q={}", phone(100 + n)));
+            assert!(!a.body.contains("class=\"error\""), "search {n} refused");
+        }
+        let a = admin.get(&format!("/members?q={}", phone(1)));
+        assert!(a.body.contains("上限"), "{}: the 21st is refused", db.label);
+        assert_eq!(a.body.matches("data-member=").count(), 0);
+        // the tail, a name: still free
+        let a = admin.get(&format!("/members?q={}", &phone(1)[7..]));
+        assert!(a.body.contains(&shown));
+
+        let entries = audit_entries(&db.url);
+        let of = |actor: &str, action: &str| {
+            entries
+                .iter()
+                .filter(|e| e["actor"] == actor && e["action"] == action)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let made = of("admin", "members.search_number");
+        assert_eq!(made.len(), 20, "{}", db.label);
+        let first = made.last().unwrap();
+        assert_eq!(first["fields"]["phone"], "*******0001", "{first}");
+        assert_eq!(first["fields"]["q"], "phone");
+        let refused = of("zhangli", "members.search_refused");
+        assert_eq!(refused.len(), 6, "each try, page and partial");
+        assert!(refused.iter().any(
+            |e| e["fields"]["document"] == "110*************".to_string() + &valid_id(1)[16..]
+        ));
+        assert_eq!(of("admin", "members.search_refused").len(), 1);
+        let all = serde_json::to_string(&entries).unwrap();
+        assert!(!all.contains(&phone(1)) && !all.contains(&valid_id(1)));
+    }
+}
+
+/// The log file PostgreSQL writes to, when it runs on this machine and can be read (its
+/// stderr, which backends inherit); `None` elsewhere.
+fn pg_server_log(url: &str) -> Option<std::path::PathBuf> {
+    if !url.starts_with("postgres") {
+        return None;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .ok()?;
+        let task = tokio::spawn(conn);
+        let pid: i32 = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .ok()?
+            .get(0);
+        let path = std::fs::read_link(format!("/proc/{pid}/fd/2")).ok();
+        drop(client);
+        let _ = task.await;
+        path.filter(|p| p.is_file())
+    })
+}
+
+/// Item 10: an admin's search for an ID number, a typed beginning of one, and a correction
+/// to another member's ID number (a unique violation in the database) leave the ID number
+/// in no audit entry, neither in `booth server audit` nor in the server's log — nor, on
+/// PostgreSQL, in the database server's own log (a unique violation's DETAIL quotes the key).
+#[test]
+fn no_id_number_reaches_the_audit_or_a_log() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let pg_log = pg_server_log(&db.url).map(|p| {
+            let len = std::fs::metadata(&p).map_or(0, |m| m.len());
+            (p, len)
+        });
+        if db.label == "postgres" && pg_log.is_none() {
+            eprintln!("the PostgreSQL server's log is not readable here: not checked");
+        }
+        let (server, _) = seeded(&db.url, 2);
+        let id = valid_id(1);
+        let mut admin = Web::new(&server.url());
+        admin.login("admin", ADMIN_PASS);
+        let a = admin.get(&format!("/members?q={id}"));
+        assert_eq!(a.status, 200);
+        let a = admin.get(&format!("/members?q={}", &id[..14]));
+        assert_eq!(a.status, 200);
+        let other = format!("/members/{}", member_no(2).as_str());
+        let a = admin.get(&other);
+        assert_eq!(a.status, 200);
+        let a = admin.post_csrf(&format!("{other}/correct"), &[("id_number", &id)]);
+        assert_eq!(a.status, 200);
+        assert!(
+            a.body.contains("另一位会员已使用这个证件号码"),
+            "{}: refused as taken",
+            db.label
+        );
+
+        let entries = serde_json::to_string(&audit_entries(&db.url)).unwrap();
+        let text = audit_text(&db.url);
+        let log = server.log_text();
+        for (what, haystack) in [
+            ("audit --json", &entries),
+            ("audit", &text),
+            ("server log", &log),
+        ] {
+            assert!(
+                !haystack.contains(&id),
+                "{}: the ID number in the {what}",
+                db.label
+            );
+            assert!(
+                !haystack.contains(&id[..14]),
+                "{}: the typed beginning in the {what}",
+                db.label
+            );
+        }
+        if let Some((path, from)) = pg_log {
+            let bytes = std::fs::read(&path).unwrap();
+            let new = String::from_utf8_lossy(&bytes[(from as usize).min(bytes.len())..]);
+            assert!(!new.contains(&id), "the PostgreSQL log: {new}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::conn::{Value, args};
+use super::conn::{Value, args, only};
 use super::sql::sql;
 use super::{Db, DbError};
 
@@ -131,6 +131,27 @@ impl Db {
         )
         .await?;
         Ok(())
+    }
+
+    /// How many entries of `action` by `actor` since `since`: a rate of that user's.
+    pub async fn audit_count_since(
+        &self,
+        actor: &str,
+        action: &'static str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64, DbError> {
+        // RFC 3339 with milliseconds: what SQLite's column holds, so text compares as time
+        let since = since.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        self.query(
+            sql!(
+                "SELECT count(*) FROM audit_log
+                 WHERE actor = $1 AND action = $2 AND at > $3::text::timestamptz"
+            ),
+            args![actor.to_string(), action, since],
+            |r| r.int(0),
+        )
+        .await
+        .and_then(only)
     }
 
     /// Up to `limit` entries, newest first, below id `before` (keyset paging).
