@@ -332,3 +332,177 @@ fn no_id_number_reaches_the_audit_or_a_log() {
         }
     }
 }
+
+/// Who runs the tests, as the system names them (`id -un`).
+fn os_user() -> String {
+    let out = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn ok(args: &[&str]) -> serde_json::Value {
+    let (out, v) = server_cmd(args);
+    assert!(out.status.success(), "{args:?}: {}", common::stderr(&out));
+    v
+}
+
+/// Item 12: what the office does from the command line — export every member's record, void
+/// a card, add and revoke a device, add and remove a user, each writes
+/// an entry by `cli:<os user>`.
+#[test]
+fn every_command_line_change_is_on_the_record_with_its_os_user() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let (server, _) = seeded(&db.url, 3);
+        drop(server);
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("all.csv");
+        let out = out.to_str().unwrap();
+        ok(&["export", "--format", "csv", "--out", out, "--db", &db.url]);
+        let no = member_no(2);
+        ok(&[
+            "void",
+            no.as_str(),
+            "--reason",
+            "lost card",
+            "--db",
+            &db.url,
+        ]);
+        ok(&["add-device", "lap-z", "--db", &db.url]);
+        ok(&["revoke-device", "lap-z", "--db", &db.url]);
+        let added = add_user(&db.url, "wang", "viewer", VIEWER_PASS);
+        assert!(added.status.success());
+        ok(&["remove-user", "wang", "--db", &db.url]);
+
+        let actor = format!("cli:{}", os_user());
+        let entries = audit_entries(&db.url);
+        let find = |action: &str| {
+            entries
+                .iter()
+                .find(|e| e["action"] == action)
+                .unwrap_or_else(|| panic!("{}: no {action} entry: {entries:?}", db.label))
+        };
+        let export = find("export");
+        assert_eq!(export["actor"], actor.as_str(), "{export}");
+        assert_eq!(export["count"], 3, "{export}");
+        assert_eq!(export["fields"]["format"], "csv");
+        let void = find("member.void");
+        assert_eq!(void["target"], no.as_str());
+        assert_eq!(void["fields"]["already"], "false");
+        for (action, target) in [
+            ("device.add", "lap-z"),
+            ("device.revoke", "lap-z"),
+            ("user.add", "wang (viewer)"),
+            ("user.remove", "wang"),
+        ] {
+            let e = find(action);
+            assert_eq!(e["actor"], actor.as_str(), "{e}");
+            assert_eq!(e["target"], target, "{e}");
+        }
+        // the seeding's own admin users and device, from the command line too
+        assert!(has_entry(&entries, &actor, "device.add"));
+        assert!(
+            entries.iter().all(|e| e["actor"] != "cli"),
+            "no entry without its user"
+        );
+    }
+}
+
+/// Item 12: failed and locked logins, a viewer's try at an admin's change, an erase without
+/// its confirmation and a correction the rules refuse each write an entry.
+#[test]
+fn refused_logins_and_admin_actions_are_on_the_record() {
+    for db in test_dbs() {
+        eprintln!("backend: {}", db.label);
+        let (server, _) = seeded(&db.url, 2);
+        let mut w = Web::new(&server.url());
+        // a wrong password for a real user; a name no one has (a password typed there?)
+        let a = w.post(
+            "/login",
+            &[("username", "admin"), ("password", "wrong-wrong-1")],
+        );
+        assert_eq!(a.status, 401);
+        let a = w.post(
+            "/login",
+            &[("username", "Secret-Pass-99"), ("password", "x")],
+        );
+        assert_eq!(a.status, 401);
+        // until the name is locked
+        let mut locked = false;
+        for _ in 0..8 {
+            let a = w.post(
+                "/login",
+                &[("username", "admin"), ("password", "wrong-wrong-2")],
+            );
+            if a.status == 429 {
+                locked = true;
+                break;
+            }
+        }
+        assert!(locked, "{}: never locked", db.label);
+
+        let mut viewer = Web::new(&server.url());
+        viewer.login("zhangli", VIEWER_PASS);
+        let path = format!("/members/{}", member_no(1).as_str());
+        viewer.get(&path);
+        let a = viewer.post_csrf(&format!("{path}/erase"), &[("confirm", "yes")]);
+        assert_eq!(a.status, 403);
+
+        let mut admin2 = Web::new(&server.url());
+        // the admin's own name is locked from this address: another admin logs in
+        assert!(
+            add_user(&db.url, "li", "admin", ADMIN_PASS)
+                .status
+                .success()
+        );
+        admin2.login("li", ADMIN_PASS);
+        admin2.get(&path);
+        let a = admin2.post_csrf(&format!("{path}/erase"), &[]);
+        assert!(a.body.contains("class=\"error\""));
+        let a = admin2.post_csrf(&format!("{path}/correct"), &[("phone", "12345")]);
+        assert!(a.body.contains("class=\"error\""));
+
+        let entries = audit_entries(&db.url);
+        let of = |action: &str| -> Vec<&serde_json::Value> {
+            entries.iter().filter(|e| e["action"] == action).collect()
+        };
+        let failed = of("login.failed");
+        assert!(
+            failed
+                .iter()
+                .any(|e| e["actor"] == "admin" && e["fields"]["address"] == "127.0.0.1"),
+            "{}: {failed:?}",
+            db.label
+        );
+        let unknown = failed
+            .iter()
+            .find(|e| e["actor"] == "-")
+            .expect("the unknown name's failure");
+        assert_eq!(unknown["fields"]["name"], "S*************", "{unknown}");
+        assert!(
+            !serde_json::to_string(&entries)
+                .unwrap()
+                .contains("Secret-Pass-99")
+        );
+        assert!(of("login.locked").iter().any(|e| e["actor"] == "admin"));
+        let tried = of("change.refused");
+        assert!(
+            tried.iter().any(|e| e["actor"] == "zhangli"
+                && e["target"] == format!("{path}/erase")
+                && e["fields"]["why"] == "admin_only"),
+            "{tried:?}"
+        );
+        let erase = of("member.erase.refused");
+        assert_eq!(erase.len(), 1, "{erase:?}");
+        assert_eq!(erase[0]["actor"], "li");
+        assert_eq!(erase[0]["target"], member_no(1).as_str());
+        assert_eq!(erase[0]["fields"]["why"], "no_confirmation");
+        let correct = of("member.correct.refused");
+        assert_eq!(correct.len(), 1, "{correct:?}");
+        assert_eq!(correct[0]["fields"]["why"], "invalid");
+        assert_eq!(correct[0]["fields"]["fields"], "phone");
+        assert!(!has_entry(&entries, "li", "member.erase"));
+    }
+}
