@@ -295,6 +295,8 @@ fn no_id_number_reaches_the_audit_or_a_log() {
         assert_eq!(a.status, 200);
         let a = admin.get(&format!("/members?q={}", &id[..14]));
         assert_eq!(a.status, 200);
+        let a = admin.get(&format!("/members?place={id}&union=%20{}", phone(1)));
+        assert_eq!(a.status, 200);
         let other = format!("/members/{}", member_no(2).as_str());
         let a = admin.get(&other);
         assert_eq!(a.status, 200);
@@ -309,6 +311,7 @@ fn no_id_number_reaches_the_audit_or_a_log() {
         let entries = serde_json::to_string(&audit_entries(&db.url)).unwrap();
         let text = audit_text(&db.url);
         let log = server.log_text();
+        assert!(!entries.contains(&phone(1)), "a phone typed into a filter");
         for (what, haystack) in [
             ("audit --json", &entries),
             ("audit", &text),
@@ -349,7 +352,8 @@ fn ok(args: &[&str]) -> serde_json::Value {
 }
 
 /// Item 12: what the office does from the command line — export every member's record, void
-/// a card, add and revoke a device, add and remove a user, each writes
+/// a card, add and revoke a device, add and remove a user, announce a new office key — each
+/// writes
 /// an entry by `cli:<os user>`.
 #[test]
 fn every_command_line_change_is_on_the_record_with_its_os_user() {
@@ -375,6 +379,15 @@ fn every_command_line_change_is_on_the_record_with_its_os_user() {
         let added = add_user(&db.url, "wang", "viewer", VIEWER_PASS);
         assert!(added.status.success());
         ok(&["remove-user", "wang", "--db", &db.url]);
+        let next = dir.path().join("next-office-key.pem");
+        let v = ok(&[
+            "rotate-key",
+            "--next",
+            next.to_str().unwrap(),
+            "--db",
+            &db.url,
+        ]);
+        let announced = v["announced"].as_str().unwrap().to_string();
 
         let actor = format!("cli:{}", os_user());
         let entries = audit_entries(&db.url);
@@ -401,6 +414,10 @@ fn every_command_line_change_is_on_the_record_with_its_os_user() {
             assert_eq!(e["actor"], actor.as_str(), "{e}");
             assert_eq!(e["target"], target, "{e}");
         }
+        let rotate = find("office_key.rotate");
+        assert_eq!(rotate["actor"], actor.as_str(), "{rotate}");
+        assert_eq!(rotate["target"], announced.as_str());
+        assert_eq!(rotate["fields"]["step"], "announced");
         // the seeding's own admin users and device, from the command line too
         assert!(has_entry(&entries, &actor, "device.add"));
         assert!(

@@ -15,9 +15,12 @@ use super::conn::{Value, args, only};
 use super::sql::sql;
 use super::{Db, DbError};
 
-/// The migration (both databases) that gave entries their fields; older entries have none.
-pub(crate) const FIELDS_MIGRATION: &str =
-    "ALTER TABLE audit_log ADD COLUMN fields TEXT NOT NULL DEFAULT '{}';";
+/// The migration (both databases) that gave entries their fields (older entries have none),
+/// and the index a user's rate of one action is counted by ([`Db::audit_count_since`]).
+pub(crate) const FIELDS_MIGRATION: &str = "
+    ALTER TABLE audit_log ADD COLUMN fields TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX audit_log_action_actor ON audit_log (action, actor, at);
+";
 
 /// What to record. `target` names what was touched (a member number, a device, a user),
 /// `fields` the details (a search's filters, an export's format), never personal data in

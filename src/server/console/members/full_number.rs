@@ -47,11 +47,19 @@ impl FullNumber {
         (id_family || old_foreign).then_some(FullNumber::Document(n))
     }
 
-    /// The audit entry's fields: the kind, and the number as the list masks it.
+    /// The number as the list masks it (`*******8000`, `110*************2X`).
+    pub fn masked(&self) -> String {
+        match self {
+            FullNumber::Phone(p) => mask::phone(p),
+            FullNumber::Document(d) => mask::id_number(d),
+        }
+    }
+
+    /// The audit entry's fields: the kind, and the number masked.
     fn fields(&self) -> [(&'static str, String); 2] {
         match self {
-            FullNumber::Phone(p) => [("q", "phone".into()), ("phone", mask::phone(p))],
-            FullNumber::Document(d) => [("q", "document".into()), ("document", mask::id_number(d))],
+            FullNumber::Phone(_) => [("q", "phone".into()), ("phone", self.masked())],
+            FullNumber::Document(_) => [("q", "document".into()), ("document", self.masked())],
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::full_number::FullNumber;
 use crate::card::MemberNo;
 use crate::server::console::mask;
 
@@ -103,7 +104,11 @@ pub fn describe(f: &MemberFilter) -> BTreeMap<String, String> {
         ("form", &f.form),
     ] {
         if let Some(v) = v {
-            put(k, v.clone());
+            // a whole phone or ID number typed into a filter is not kept either
+            put(
+                k,
+                FullNumber::of(v).map_or_else(|| v.clone(), |n| n.masked()),
+            );
         }
     }
     if let Some(d) = f.from {
