@@ -480,6 +480,14 @@ fn refused_logins_and_admin_actions_are_on_the_record() {
         assert!(a.body.contains("class=\"error\""));
         let a = admin2.post_csrf(&format!("{path}/correct"), &[("phone", "12345")]);
         assert!(a.body.contains("class=\"error\""));
+        // device changes the office refuses: a bad name, a name in service, no such device
+        admin2.get("/devices");
+        for name in ["lap a\n2026", "lap-a"] {
+            let a = admin2.post_csrf("/devices", &[("name", name)]);
+            assert!(a.body.contains("class=\"error\""), "{name:?}");
+        }
+        let a = admin2.post_csrf("/devices/lap-nobody/revoke", &[]);
+        assert!(a.body.contains("class=\"error\""));
 
         let entries = audit_entries(&db.url);
         let of = |action: &str| -> Vec<&serde_json::Value> {
@@ -521,5 +529,27 @@ fn refused_logins_and_admin_actions_are_on_the_record() {
         assert_eq!(correct[0]["fields"]["why"], "invalid");
         assert_eq!(correct[0]["fields"]["fields"], "phone");
         assert!(!has_entry(&entries, "li", "member.erase"));
+        let whys = |action: &str| -> Vec<(String, String)> {
+            of(action)
+                .iter()
+                .map(|e| {
+                    let t = e["target"].as_str().unwrap().to_string();
+                    (t, e["fields"]["why"].as_str().unwrap().to_string())
+                })
+                .collect()
+        };
+        let mut added = whys("device.add.refused");
+        added.sort();
+        assert_eq!(
+            added,
+            [
+                ("lap a\n2026".to_string(), "bad_name".to_string()),
+                ("lap-a".to_string(), "exists".to_string())
+            ]
+        );
+        assert_eq!(
+            whys("device.revoke.refused"),
+            [("lap-nobody".to_string(), "no_such_device".to_string())]
+        );
     }
 }
