@@ -447,7 +447,8 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
              ALTER TABLE booth_days DROP COLUMN meeting_share;
              DROP TABLE segment_origins; DROP TABLE segments_taken;
              ALTER TABLE devices DROP COLUMN binding_key;
-             ALTER TABLE members DROP COLUMN version_rank;",
+             ALTER TABLE members DROP COLUMN version_rank;
+             DROP INDEX audit_log_action_actor; ALTER TABLE audit_log DROP COLUMN fields;",
         );
         exec_sql(
             &db.url,

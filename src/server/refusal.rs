@@ -94,6 +94,10 @@ pub enum Refusal {
     BadFrom,
     /// A filter's end date is not a date.
     BadTo,
+    /// A viewer's search by a whole phone or document number (an admin's action).
+    FullNumberAdminOnly,
+    /// An admin's searches by a whole number, over the limit for now.
+    FullNumberTooOften,
 }
 
 impl Refusal {
@@ -211,6 +215,16 @@ impl Refusal {
             BadFormat => (StatusCode::BAD_REQUEST, "bad_format", "console.bad_format"),
             BadFrom => (StatusCode::BAD_REQUEST, "bad_from", "console.bad_from"),
             BadTo => (StatusCode::BAD_REQUEST, "bad_to", "console.bad_to"),
+            FullNumberAdminOnly => (
+                StatusCode::FORBIDDEN,
+                "full_number_admin_only",
+                "console.full_number_admin_only",
+            ),
+            FullNumberTooOften => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "full_number_too_often",
+                "console.full_number_too_often",
+            ),
         }
     }
 

@@ -113,6 +113,7 @@ pub async fn submit(
         .login_wait(vec![user_key.clone(), addr_key.clone()], now)
         .await?;
     if wait > 0 {
+        super::viewer::login_refused(&state, "login.locked", &name, &addr).await?;
         let mut r = page(
             StatusCode::TOO_MANY_REQUESTS,
             crate::t!(lang, "console.login_wait", seconds = wait),
@@ -146,6 +147,7 @@ pub async fn submit(
             )
             .await?;
         tracing::info!(target: "console", "login failed");
+        super::viewer::login_refused(&state, "login.failed", &name, &addr).await?;
         return Ok(page(
             StatusCode::UNAUTHORIZED,
             tr.t("console.login_failed").into(),
@@ -162,13 +164,8 @@ pub async fn submit(
         .await?;
     db.create_session(session::id_hash(&id), user.name.clone(), csrf, now)
         .await?;
-    db.audit(AuditEntry {
-        actor: user.name.clone(),
-        action: "login",
-        target: String::new(),
-        count: 0,
-    })
-    .await?;
+    db.audit(AuditEntry::new(user.name.clone(), "login", ""))
+        .await?;
     let mut r = redirect(&next);
     if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&id, tls)) {
         r.headers_mut().append(SET_COOKIE, v);

@@ -138,9 +138,32 @@ pub fn cookie_lang(headers: &HeaderMap) -> Lang {
         .unwrap_or_default()
 }
 
-/// A same-site path to come back to; anything else (`//host`, `http:…`) goes home.
+/// The pages a redirect may come back to: the console's own GET routes (a member's page by
+/// its number), nothing else.
+const PAGES: &[&str] = &[
+    "/",
+    "/login",
+    "/members",
+    "/members/export",
+    "/devices",
+    "/audit",
+];
+
+/// A path the console itself serves, to come back to after logging in or switching the
+/// language; anything else goes home. Browsers strip tabs and newlines from a URL and read
+/// a backslash as `/`, so `/<tab>/evil.example/` and `/\evil.example` would leave the site: only
+/// printable ASCII without a backslash is taken (a query's own characters come
+/// percent-encoded), and the path must be one of [`PAGES`] or `/members/<number>`.
 pub fn safe_next(p: &str) -> String {
-    if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() < 2048 {
+    let printable = p.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    let (path, _query) = p.split_once('?').unwrap_or((p, ""));
+    let served = PAGES.contains(&path)
+        || path.strip_prefix("/members/").is_some_and(|no| {
+            !no.is_empty()
+                && no.len() <= 32
+                && no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if printable && served && !p.contains('#') && p.len() < 2048 {
         p.to_string()
     } else {
         "/".to_string()
@@ -170,6 +193,26 @@ mod tests {
         assert_eq!(safe_next("//evil.example/"), "/");
         assert_eq!(safe_next("https://evil.example/"), "/");
         assert_eq!(safe_next("/\\evil"), "/");
+        assert_eq!(
+            safe_next("/members/K7M2QX-0042-7"),
+            "/members/K7M2QX-0042-7"
+        );
+        assert_eq!(safe_next("/login?next=%2Faudit"), "/login?next=%2Faudit");
+        for evil in [
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/ /evil.example/",
+            "/%09/evil.example/",
+            "/%2F%2Fevil.example",
+            "/members/../\\evil",
+            "/members/x/..//evil.example",
+            "/\u{ff0f}evil.example",
+            "/audit#//evil",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(evil), "/", "{evil:?}");
+        }
     }
 
     /// Every key in the templates (`tr.t("…")`) and every `"console.…"` key named in the
