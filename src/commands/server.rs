@@ -39,6 +39,7 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             max_connections,
             header_timeout,
             idle_timeout,
+            trusted_proxy,
             key,
         } => {
             let (office, key_file) = office_key(ctx, db, key)?;
@@ -62,6 +63,7 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 office: Arc::new(office),
                 previous_office,
                 lang: ctx.lang,
+                trusted_proxy: *trusted_proxy,
             };
             server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
             Ok(Output {
@@ -124,6 +126,23 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             Ok(Output {
                 human: t!(ctx.lang, "server.user_removed", name = name),
                 json: json!({ "user": name, "removed": true }),
+            })
+        }
+        ServerAction::UnlockUser { name, db } => {
+            let (rt, db) = open(ctx, db)?;
+            let rows = rt
+                .block_on(async {
+                    let rows = db.unlock_user(name.clone()).await?;
+                    let mut entry = cli_entry("user.unlock", name);
+                    entry.actor = format!("cli:{}", os_user());
+                    entry.count = rows as i64;
+                    db.audit(entry).await?;
+                    Ok(rows)
+                })
+                .map_err(|e| db_error(e, ctx))?;
+            Ok(Output {
+                human: t!(ctx.lang, "server.user_unlocked", name = name, rows = rows),
+                json: json!({ "user": name, "unlocked": true, "cleared": rows }),
             })
         }
         ServerAction::Audit {
@@ -207,6 +226,14 @@ fn stats_text(s: &server::ServerStats, lang: Lang) -> String {
         out.push(format!("  {}: {}", f.label, f.count));
     }
     out.join("\n")
+}
+
+/// Who ran this command, as the system knows them (`USER`, else `LOGNAME`).
+fn os_user() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// What the audit log records of a change made on the office's command line.
