@@ -425,3 +425,54 @@ fn login_flood_bench() {
     assert!(peak_kib < 256 * 1024, "peak RSS {peak_kib} KiB");
     assert!(worst < Duration::from_secs(1), "{worst:?}");
 }
+
+/// Under TLS every answer, the console's and the API's, tells the browser never to use plain
+/// HTTP for this host again; over plain HTTP none does.
+#[test]
+fn hsts_under_tls_only() {
+    use rcgen::{CertificateParams, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_pem, key_pem) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_pem, cert.pem()).unwrap();
+    std::fs::write(&key_pem, key.serialize_pem()).unwrap();
+    let db = sqlite_db();
+    let server = Server::start_with(
+        &db.url,
+        &[
+            "--tls-cert",
+            cert_pem.to_str().unwrap(),
+            "--tls-key",
+            key_pem.to_str().unwrap(),
+        ],
+    );
+    booth::tls::install_crypto_provider();
+    let client = reqwest::blocking::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("https://localhost:{}", server.addr.port());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        match client.get(format!("{base}/v1/health")).send() {
+            Ok(r) => break r,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "{e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    };
+    for r in [health, client.get(format!("{base}/login")).send().unwrap()] {
+        let hsts = r.headers().get("strict-transport-security");
+        assert_eq!(hsts.and_then(|v| v.to_str().ok()), Some("max-age=31536000"));
+    }
+    let plain = Server::start(&sqlite_db().url);
+    let r = http_client()
+        .get(format!("{}/login", plain.url()))
+        .send()
+        .unwrap();
+    assert!(!r.headers().contains_key("strict-transport-security"));
+}
