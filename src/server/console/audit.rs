@@ -47,6 +47,8 @@ pub struct Shown {
     pub action_label: String,
     pub target: String,
     pub count: i64,
+    /// The entry's details, escaped (`AuditRow::fields_text`).
+    pub fields: String,
 }
 
 /// The actions the console, the command line and the upload API record, with the message
@@ -57,7 +59,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("member.reveal", "console.action.member_reveal"),
     ("member.review", "console.action.member_review"),
     ("member.correct", "console.action.member_correct"),
-    ("member.revoke", "console.action.member_revoke"),
+    ("member.void", "console.action.member_void"),
     ("member.erase", "console.action.member_erase"),
     ("export", "console.action.export"),
     ("device.add", "console.action.device_add"),
@@ -111,6 +113,7 @@ pub async fn page(
     let rows = rows
         .into_iter()
         .map(|r| Shown {
+            fields: r.fields_text(),
             at: v.zone.shown(&r.at),
             action_label: action_label(tr, &r.action),
             target: target_shown(&r.target),

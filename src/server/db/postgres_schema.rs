@@ -160,7 +160,9 @@ fn migrations() -> Vec<&'static str> {
         PRIMARY KEY (origin, counter)
     );
     "#,
-        // 8: the office's daily work: described with SQLite's migration
+        // 8: an audit entry's details as fields, not joined into its target (db::audit).
+        super::audit::FIELDS_MIGRATION,
+        // 9: the office's daily work: described with SQLite's migration
         // (`sqlite_schema::OFFICE_DAILY_MIGRATION`). Statement-level triggers with transition
         // tables: a batch of 500 rows adds its few distinct names in one statement.
         r#"

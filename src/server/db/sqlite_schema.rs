@@ -132,7 +132,9 @@ fn migrations() -> Vec<&'static str> {
         &figures::SQLITE_MIGRATION_5,
         // 6: records relayed by peers and backup files (SPEC §12, db::segments).
         SEGMENTS_MIGRATION,
-        // 7: the office's daily work (docs/console.md): its time zone, who revoked a card, and
+        // 7: an audit entry's details as fields, not joined into its target (db::audit).
+        super::audit::FIELDS_MIGRATION,
+        // 8: the office's daily work (docs/console.md): its time zone, who revoked a card, and
         // the distinct employer and union names an infix search reads.
         OFFICE_DAILY_MIGRATION,
     ]

@@ -13,6 +13,7 @@ use axum::extract::{Query, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
+use super::full_number;
 use super::query::{ListQuery, describe};
 use super::{review_choices, review_label};
 use crate::card::MemberNo;
@@ -88,7 +89,6 @@ fn row(tr: Tr, r: &ListRow) -> Row {
 pub struct MembersPage {
     pub c: Chrome,
     pub q: ListQuery,
-    pub error: Option<&'static str>,
     pub t: MembersTable,
     /// The list's filters for its export links; `None` when the search was a whole number
     /// (it is never put in a link).
@@ -101,6 +101,9 @@ pub struct MembersPage {
 
 /// The results: the rows, the paging links, the count.
 pub struct MembersTable {
+    /// A filter that is not one, or a search not this user's to make (said in the results,
+    /// so an htmx answer says it too).
+    pub error: Option<&'static str>,
     pub rows: Vec<Row>,
     pub next: Option<String>,
     pub first: Option<String>,
@@ -199,12 +202,20 @@ async fn answer(
     let c = Chrome::new(v, "members", here);
     let tr = c.tr;
     let in_url = fits_a_url(&q);
-    // a filter that is not one is said beside the form, the list left empty
-    let (filter, mut error) = match (q.filter(), note) {
-        (_, Some(note)) => (None, Some(note)),
-        (Ok(f), None) => (Some(f), None),
-        (Err(bad), None) => (None, Some(bad.key())),
+    // a filter that is not one, or a whole-number search not this user's to make, is said
+    // in the results, the list left empty
+    let (filter, mut error) = match (note, full_number::rule(state, v, &q.q).await) {
+        (Some(note), _) => (None, Some(note)),
+        (None, Err(r @ (Refusal::FullNumberAdminOnly | Refusal::FullNumberTooOften))) => {
+            (None, Some(r.key()))
+        }
+        (None, Err(other)) => return Err(other),
+        (None, Ok(())) => match q.filter() {
+            Ok(f) => (Some(f), None),
+            Err(bad) => (None, Some(bad.key())),
+        },
     };
+    // a passport's number (which the rule does not count): an admin's search too
     let filter = match filter {
         Some(mut f) if f.needle.as_ref().is_some_and(Needle::is_full_number) => {
             if full_number_search_allowed(v) {
@@ -212,7 +223,7 @@ async fn answer(
             } else {
                 f.needle = f.needle.take().and_then(Needle::without_full_number);
                 if f.needle.is_none() {
-                    error = Some("console.full_number_admin_only");
+                    error = Some(Refusal::FullNumberAdminOnly.key());
                     None
                 } else {
                     Some(f)
@@ -222,6 +233,7 @@ async fn answer(
         f => f,
     };
     let mut table = MembersTable {
+        error: None,
         rows: Vec::new(),
         next: None,
         first: None,
@@ -251,13 +263,12 @@ async fn answer(
             }
             table.first = q.start().map(|_| format!("/members?{}", q.view_query()));
         }
-        audited(
-            state,
-            v.entry("members.search", describe(filter), shown.len() as i64),
-        )
-        .await?;
+        let mut entry = v.entry("members.search", "", shown.len() as i64);
+        entry.fields = describe(filter);
+        audited(state, entry).await?;
         table.rows = shown.iter().map(|r| row(tr, r)).collect();
     }
+    table.error = error;
     if is_htmx(headers) {
         return Ok(MembersPartial { c, t: table }.into_response());
     }
@@ -273,7 +284,6 @@ async fn answer(
         export_query: in_url.then(|| q.view_query()),
         c,
         q,
-        error,
         t: table,
         forms,
     }
