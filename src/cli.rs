@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-fn booth_body_memory() -> usize {
-    crate::server::state::DEFAULT_BODY_MEMORY
-}
+pub use crate::server::settings::ServerSettings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -381,35 +379,21 @@ pub struct OfficeKeyArg {
 pub enum ServerAction {
     /// Run the ingest server (and the card verification page at /v).
     Run {
-        /// Address and port to listen on.
-        #[arg(long, default_value = "127.0.0.1:8443")]
-        listen: String,
-        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
-        #[arg(long, env = "BOOTH_SERVER_DB")]
-        db: String,
-        /// The server's TLS certificate chain, PEM (with --tls-key; without both, plain HTTP).
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The TLS certificate's private key, PEM.
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Largest request body accepted, in bytes.
-        #[arg(long, default_value_t = 16 * 1024 * 1024)]
-        max_body: usize,
-        /// Bytes of request bodies held in memory at once, across all requests; more wait.
-        #[arg(long, default_value_t = booth_body_memory())]
-        body_memory: usize,
-        /// Connections open at once (default: below this process's open-file limit).
-        #[arg(long)]
-        max_connections: Option<usize>,
-        /// Seconds a client has to send a request's headers (and to finish a TLS handshake).
-        #[arg(long, default_value_t = 10)]
-        header_timeout: u64,
-        /// Seconds a connection may stay silent (mid-body, or waiting on us) before it is closed.
-        #[arg(long, default_value_t = 60)]
-        idle_timeout: u64,
+        /// The configuration file (TOML): every flag below is a key, its name with `_` for
+        /// `-`; flags and environment variables win over it.
+        #[arg(long, env = "BOOTH_SERVER_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
         #[command(flatten)]
-        key: OfficeKeyArg,
+        settings: ServerSettings,
+    },
+    /// Check a configuration (file, flags and environment, as `server run` would take them)
+    /// without starting the server.
+    CheckConfig {
+        /// The configuration file (TOML), as for `server run`.
+        #[arg(long, env = "BOOTH_SERVER_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: ServerSettings,
     },
     /// Make the office key (if missing) and the database; remember the server's address.
     Init {

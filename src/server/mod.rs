@@ -6,7 +6,8 @@
 //!   router, over [`api`] (the upload API), [`verifier`] (the verification page's files) and
 //!   [`console`]; [`access_log`] around them all; [`refusal`]: every refusal, one enum;
 //!   [`body`]: reading a request body within the server's limits.
-//! - [`listener`]: accepting connections on a hostile network (caps and time limits).
+//! - [`listener`]: accepting connections on a hostile network (caps and time limits);
+//!   [`settings`]: `server run`'s flags, environment and config file, one struct.
 //! - [`ingest`]: per-record checks that need no database (hash, validation), making the
 //!   [`batch`] types the database stores.
 //! - [`db`]: SQLite and PostgreSQL storage, migrations, classification.
@@ -37,6 +38,7 @@ pub mod refusal;
 pub mod relay;
 pub mod relay_api;
 pub mod routes;
+pub mod settings;
 pub mod state;
 pub mod verifier;
 
@@ -159,6 +161,7 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         tracing::warn!(%addr, "plain HTTP on a non-loopback address: use --tls-cert/--tls-key");
         eprintln!("{}", t!(opts.lang, "server.plain_http", addr = addr));
     }
+    let signalled = shutdown_signal();
     tracing::info!(
         %addr,
         db = kind,
@@ -177,32 +180,63 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         );
         let _ = out.flush();
     }
+    systemd_ready();
     let shutdown = async {
-        shutdown_signal().await;
+        signalled.await;
         tracing::info!("shutting down");
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     };
     listener::serve(listener, tls, routes::router(state), opts.limits, shutdown).await;
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Under systemd (`Type=notify`): says READY=1 now that the server listens, and, when the
+/// unit sets `WatchdogSec`, WATCHDOG=1 at half that period from the runtime that serves the
+/// requests: a server whose runtime hangs stops feeding it, and systemd restarts it. Without
+/// `NOTIFY_SOCKET` (not started by systemd) nothing is sent.
+fn systemd_ready() {
+    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "systemd readiness notification failed");
+    }
+    if let Some(period) = sd_notify::watchdog_enabled() {
+        tracing::info!(period_ms = period.as_millis() as u64, "systemd watchdog on");
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period / 2);
+            loop {
+                tick.tick().await;
+                if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]) {
+                    tracing::warn!(error = %e, "systemd watchdog notification failed");
+                }
+            }
+        });
+    }
+}
+
+/// SIGINT or SIGTERM. The handlers are set when this is called, not when the future is first
+/// polled: a SIGTERM that comes right after the server said it listens (systemd stopping a
+/// service it just started) ends it gracefully, not by the signal's default.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
-    {
+    async {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

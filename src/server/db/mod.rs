@@ -133,6 +133,17 @@ pub(crate) fn max_seq_of(numbers: impl IntoIterator<Item = String>) -> u32 {
         .unwrap_or(0)
 }
 
+/// A database as `server check-config` sees it ([`Db::probe`]).
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Probe {
+    /// Whether the office's tables were made (a missing SQLite file is made at start).
+    pub exists: bool,
+    /// Its schema version (0: none).
+    pub version: i64,
+    /// This booth's: an older database is upgraded at start, a newer one refused.
+    pub supported: i64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database URL must be sqlite:FILE or postgres://…")]
@@ -390,6 +401,48 @@ impl Db {
             let db = postgres::PgDb::connect(url)?;
             postgres_schema::migrate(&db).await?;
             Db::Postgres(db).keyed().await
+        } else {
+            Err(DbError::BadUrl)
+        }
+    }
+
+    /// What `server check-config` says of a database, read without opening it for the server
+    /// (no migration, no file made): whether it exists, its schema version and this booth's.
+    pub async fn probe(url: &str) -> Result<Probe, DbError> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = std::path::PathBuf::from(path.trim_start_matches("//"));
+            if path.as_os_str().is_empty() {
+                return Err(DbError::BadUrl);
+            }
+            let supported = sqlite_schema::supported();
+            if !path.exists() {
+                return Ok(Probe {
+                    exists: false,
+                    version: 0,
+                    supported,
+                });
+            }
+            let version = blocking(move || {
+                let conn = rusqlite::Connection::open_with_flags(
+                    &path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )?;
+                Ok(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?)
+            })
+            .await?;
+            Ok(Probe {
+                exists: true,
+                version,
+                supported,
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let db = postgres::PgDb::connect(url)?;
+            let version = postgres_schema::version(&db).await?;
+            Ok(Probe {
+                exists: version > 0,
+                version,
+                supported: postgres_schema::supported(),
+            })
         } else {
             Err(DbError::BadUrl)
         }

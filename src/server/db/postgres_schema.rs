@@ -171,6 +171,27 @@ const MEETING_SHARE_VERSION: usize = 5;
 /// Any number; the same in every server: serialises concurrent migrations.
 const MIGRATION_LOCK: i64 = 0x0062_6f6f_7468; // "booth"
 
+/// The schema version this booth makes (the number of its migrations).
+pub(crate) fn supported() -> i64 {
+    migrations().len() as i64
+}
+
+/// The database's schema version, read without changing anything (0: none made yet).
+pub(crate) async fn version(db: &PgDb) -> Result<i64, DbError> {
+    let client = db.client().await?;
+    let made: bool = client
+        .query_one("SELECT to_regclass('booth_schema') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !made {
+        return Ok(0);
+    }
+    Ok(client
+        .query_opt("SELECT version FROM booth_schema", &[])
+        .await?
+        .map_or(0, |r| r.get(0)))
+}
+
 /// Applies the migrations this server knows and the database lacks.
 pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
     let mut client = db.client().await?;

@@ -170,6 +170,11 @@ const FIGURES_VERSION: i64 = 3;
 /// The migration that added `booth_days.meeting_share`.
 const MEETING_SHARE_VERSION: i64 = 5;
 
+/// The schema version this booth makes (the number of its migrations).
+pub(crate) fn supported() -> i64 {
+    migrations().len() as i64
+}
+
 /// Applies the migrations this server knows and the file lacks.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     let migrations = migrations();

@@ -1,0 +1,333 @@
+//! The office server as the office's IT runs it (SPEC §13, docs/operations.md): started from
+//! its config file (environment over the file, `db_file`), `check-config`, systemd's readiness
+//! and watchdog (a notify socket of the test's own), on the real binary over loopback.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::net::*;
+use common::*;
+use serde_json::Value;
+
+/// `booth server ARGS` with a clean environment for the server's own variables.
+fn booth_server(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(booth_bin());
+    cmd.arg("server").args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("BOOTH_SERVER_") || k == "BOOTH_OFFICE_KEY" || k == "BOOTH_LANG" {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// A server started with `args`; its first stdout line (where it listens) read.
+struct Running {
+    child: Option<Child>,
+    first: Value,
+    /// Its stderr (the log), in a file: a pipe nobody reads would fill and stop it.
+    log: tempfile::NamedTempFile,
+}
+
+impl Running {
+    fn start(mut cmd: Command) -> Running {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .expect("start server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Ok(first) = serde_json::from_str(&line) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "server did not start: {line}\n{}",
+                std::fs::read_to_string(log.path()).unwrap_or_default()
+            )
+        };
+        Running {
+            child: Some(child),
+            first,
+            log,
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    fn addr(&self, key: &str) -> SocketAddr {
+        self.first[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} in {}", self.first))
+            .parse()
+            .unwrap()
+    }
+
+    fn get(&self, key: &str, path: &str) -> (u16, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match http_client()
+                .get(format!("http://{}{path}", self.addr(key)))
+                .send()
+            {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    return (status, r.text().unwrap_or_default());
+                }
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "{path}: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+
+    /// SIGTERM, as systemd stops it: its exit status and its log.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().unwrap();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("server did not stop on SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (child.wait().unwrap(), self.log_text())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+/// The config file is read, the environment wins over it, and `db_file` gives the URL: a
+/// file naming a database in a folder that does not exist still starts the server when
+/// `BOOTH_SERVER_DB_FILE` names a good one.
+#[test]
+fn the_server_runs_from_its_config_file_with_the_environment_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("office.db").display());
+    add_device(&db, "lap-a");
+    let url_file = dir.path().join("db-url");
+    write(&url_file, &format!("\n{db}\n"));
+    let config = dir.path().join("server.toml");
+    write(
+        &config,
+        "listen = \"127.0.0.1:0\"\nmetrics_listen = \"off\"\n\
+         db = \"sqlite:/nonexistent/booth/office.db\"\nidle_timeout = 30\n",
+    );
+    let config_s = config.to_str().unwrap();
+    let server = Running::start(booth_server(
+        &["run", "--config", config_s],
+        &[("BOOTH_SERVER_DB_FILE", url_file.to_str().unwrap())],
+    ));
+    // (the file's own database cannot be opened: the server runs on db_file's)
+    let (status, _) = server.get("listening", "/v1/health");
+    assert_eq!(status, 200);
+    drop(server);
+
+    // a flag wins over the environment and the file: --listen names another port
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let server = Running::start(booth_server(
+        &[
+            "run",
+            "--config",
+            config_s,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ],
+        &[
+            ("BOOTH_SERVER_LISTEN", "127.0.0.1:1"),
+            ("BOOTH_SERVER_DB", &db),
+        ],
+    ));
+    assert_eq!(server.addr("listening").port(), port);
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+}
+
+/// `check-config`: a good file passes and says what the server would use; a misspelt key, a
+/// half-set TLS pair or a missing database fails naming the key, in both languages; nothing
+/// is made (no database, no key file) by checking.
+#[test]
+fn check_config_names_what_is_wrong_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("office.db");
+    let db = format!("sqlite:{}", db_path.display());
+    let config = dir.path().join("server.toml");
+    let check = |text: &str, lang: &str| {
+        write(&config, text);
+        booth_server(
+            &[
+                "check-config",
+                "--config",
+                config.to_str().unwrap(),
+                "--json",
+            ],
+            &[("BOOTH_LANG", lang)],
+        )
+        .output()
+        .unwrap()
+    };
+
+    // before the office is made: OK, with warnings, and still nothing made
+    let out = check(&format!("db = \"{db}\"\n"), "en");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["listen"], "127.0.0.1:8443");
+    assert_eq!(v["metrics_listen"], "127.0.0.1:9464");
+    assert_eq!(v["schema"]["exists"], false);
+    assert!(v["warnings"].as_array().unwrap().len() >= 2, "{v}");
+    assert!(!db_path.exists(), "check-config made the database");
+    assert!(
+        !dir.path().join("office-key.pem").exists(),
+        "check-config made the key"
+    );
+
+    server_cmd(&["init", "--db", &db]);
+    let out = check(&format!("db = \"{db}\"\n"), "en");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"]["exists"], true, "{v}");
+    assert_eq!(v["schema"]["version"], v["schema"]["supported"], "{v}");
+    assert!(v["office_key"]["fingerprint"].is_string(), "{v}");
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 0, "{v}");
+
+    for (text, key) in [
+        (format!("db = \"{db}\"\nlisen = \"0.0.0.0:1\"\n"), "lisen"),
+        (format!("db = \"{db}\"\ntls_cert = \"/x.pem\"\n"), "tls_key"),
+        ("listen = \"127.0.0.1:8443\"\n".to_string(), "db"),
+        (format!("db = \"{db}\"\nmax_body = \"big\"\n"), "max_body"),
+        (
+            format!("db = \"{db}\"\ndb_file = \"/etc/booth/db-url\"\n"),
+            "db_file",
+        ),
+    ] {
+        for lang in ["en", "zh-CN"] {
+            let out = check(&text, lang);
+            assert!(!out.status.success(), "{text} passed");
+            let err = stderr(&out);
+            assert!(err.contains(key), "{lang} {text}: {err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+}
+
+/// A database URL with its password in `db_file`: the server and check-config use it, and
+/// check-config never prints the password.
+#[test]
+fn a_password_in_db_file_is_never_printed() {
+    let Some(base) = common::tools::postgres_url() else {
+        return;
+    };
+    let url = fresh_pg_database(&base);
+    // the test cluster trusts loopback: a password in the URL is sent and not needed
+    let url = url.replacen('@', ":not-a-real-pw-71@", 1);
+    assert!(
+        url.contains("not-a-real-pw-71"),
+        "BOOTH_TEST_PG_URL has no user@"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let url_file = dir.path().join("db-url");
+    write(&url_file, &url);
+    let key = dir.path().join("office-key.pem");
+    let out = booth_server(
+        &[
+            "check-config",
+            "--db-file",
+            url_file.to_str().unwrap(),
+            "--office-key",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains("not-a-real-pw-71"), "{all}");
+    assert!(all.contains(":***@"), "{all}");
+}
+
+/// Under systemd's `Type=notify`: READY=1 once the server listens, WATCHDOG=1 at half the
+/// period the unit sets, STOPPING=1 on SIGTERM; read from a notify socket of the test's own,
+/// as systemd's.
+#[cfg(unix)]
+#[test]
+fn readiness_and_watchdog_reach_systemd() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let db = format!("sqlite:{}", dir.path().join("office.db").display());
+    let server = Running::start(booth_server(
+        &[
+            "run",
+            "--db",
+            &db,
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ],
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "200000"),
+        ],
+    ));
+    let mut buf = [0u8; 512];
+    let mut next = || {
+        let n = socket.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).trim().to_string()
+    };
+    assert_eq!(next(), "READY=1");
+    // the server answers once it said so
+    assert_eq!(server.get("listening", "/v1/health").0, 200);
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(next(), "WATCHDOG=1");
+    }
+    // five pings at 100 ms each
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+    let mut rest = Vec::new();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    while let Ok(n) = socket.recv(&mut buf) {
+        rest.push(String::from_utf8_lossy(&buf[..n]).trim().to_string());
+    }
+    assert!(rest.iter().any(|m| m == "STOPPING=1"), "{rest:?}");
+}
