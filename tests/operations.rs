@@ -331,3 +331,193 @@ fn readiness_and_watchdog_reach_systemd() {
     }
     assert!(rest.iter().any(|m| m == "STOPPING=1"), "{rest:?}");
 }
+
+/// The server for `db` on loopback, with `/metrics` on a port of its own.
+fn with_metrics(db: &str) -> Running {
+    let args = [
+        "run",
+        "--db",
+        db,
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ];
+    let mut cmd = booth_server(&args, &[]);
+    office_key_env(&mut cmd, &args);
+    Running::start(cmd)
+}
+
+/// One sample's value, by metric name and labels (all given labels must match).
+fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let found: Vec<f64> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{name} {labels:?}: {found:?}");
+    found[0]
+}
+
+/// `GET /metrics` on its own listener, in the Prometheus text format as a real parser reads
+/// it: uploads and records by outcome, the batch latency histogram, logins and failed logins,
+/// sessions, connections, the body budget, the database pool and build info, each counted as
+/// what was done says (both databases). The upload port does not answer it.
+#[test]
+fn metrics_count_what_the_server_did() {
+    for tdb in test_dbs() {
+        let db = tdb.url.as_str();
+        eprintln!("backend: {}", tdb.label);
+        let out = common::console::add_user(db, "admin", "admin", common::console::ADMIN_PASS);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let token = add_device(db, "lap-a");
+        let server = with_metrics(db);
+        let base = format!("http://{}", server.addr("listening"));
+        let client = http_client();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let body =
+            serde_json::to_vec(&batch((1..=3).map(|i| batch_item(i, day)).collect())).unwrap();
+        // stored, stored again (already there), and one refused (no signature)
+        for key in [Some(test_key()), Some(test_key()), None] {
+            let (status, v) = post_signed(
+                &client,
+                &base,
+                &token,
+                body.clone(),
+                "application/json",
+                key.as_ref(),
+            )
+            .unwrap();
+            assert_eq!(status == 200, key.is_some(), "{status} {v}");
+        }
+        let mut web = common::console::Web::new(&base);
+        assert_eq!(web.login("admin", "wrong-password-1").status, 401);
+        assert_eq!(
+            web.login("admin", common::console::ADMIN_PASS).status,
+            303,
+            "login"
+        );
+
+        let (status, text) = server.get("metrics", "/metrics");
+        assert_eq!(status, 200, "{text}");
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+            .expect("Prometheus text format");
+        for s in &scrape.samples {
+            assert!(s.metric.starts_with("booth_"), "{}", s.metric);
+        }
+        for (name, kind) in &scrape.docs {
+            assert!(!kind.is_empty(), "{name} has no HELP");
+        }
+        let stored = [("route", "/v1/batches"), ("outcome", "stored")];
+        assert_eq!(sample(&scrape, "booth_uploads_total", &stored), 2.0);
+        let refused: f64 = scrape
+            .samples
+            .iter()
+            .filter(|s| {
+                s.metric == "booth_uploads_total" && s.labels.get("outcome") != Some("stored")
+            })
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) => v,
+                _ => 0.0,
+            })
+            .sum();
+        assert_eq!(refused, 1.0, "{text}");
+        assert_eq!(
+            sample(&scrape, "booth_records_total", &[("outcome", "accepted")]),
+            3.0
+        );
+        assert_eq!(
+            sample(
+                &scrape,
+                "booth_records_total",
+                &[("outcome", "already_there")]
+            ),
+            3.0
+        );
+        // the histogram: every upload observed, in seconds
+        let hist = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == "booth_upload_duration_seconds")
+            .expect("booth_upload_duration_seconds");
+        match &hist.value {
+            prometheus_parse::Value::Histogram(buckets) => {
+                let total = buckets.iter().map(|b| b.count).fold(0.0, f64::max);
+                assert_eq!(total, 3.0, "{buckets:?}");
+            }
+            other => panic!("not a histogram: {other:?}"),
+        }
+        assert_eq!(
+            sample(
+                &scrape,
+                "booth_console_logins_total",
+                &[("outcome", "failed")]
+            ),
+            1.0
+        );
+        assert_eq!(
+            sample(&scrape, "booth_console_logins_total", &[("outcome", "ok")]),
+            1.0
+        );
+        assert_eq!(sample(&scrape, "booth_console_sessions", &[]), 1.0);
+        assert!(sample(&scrape, "booth_connections_total", &[]) >= 1.0);
+        assert!(sample(&scrape, "booth_connections_max", &[]) >= 16.0);
+        let budget = sample(&scrape, "booth_body_budget_bytes", &[]);
+        assert!(budget >= 16.0 * 1024.0 * 1024.0, "{budget}");
+        assert_eq!(sample(&scrape, "booth_body_budget_free_bytes", &[]), budget);
+        let max = sample(&scrape, "booth_db_pool_max_connections", &[]);
+        assert_eq!(max, if tdb.label == "sqlite" { 1.0 } else { 16.0 });
+        assert_eq!(sample(&scrape, "booth_db_up", &[]), 1.0);
+        let info = [("version", env!("CARGO_PKG_VERSION")), ("db", tdb.label)];
+        assert_eq!(sample(&scrape, "booth_build_info", &info), 1.0);
+        assert!(
+            text.contains(
+                "booth_http_requests_total{method=\"POST\",route=\"/v1/batches\",status=\"200\"} 2"
+            ),
+            "{text}"
+        );
+
+        // the upload port does not answer /metrics
+        assert_eq!(server.get("listening", "/metrics").0, 404);
+    }
+}
+
+/// A `metrics_listen` that cannot be bound stops the server, naming the address; the default
+/// one, taken by another server on the machine, only warns.
+#[test]
+fn a_metrics_address_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("office.db").display());
+    let out = booth_server(
+        &[
+            "run",
+            "--db",
+            &db,
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            &addr,
+        ],
+        &[],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&addr), "{}", stderr(&out));
+
+    let server = Running::start(booth_server(
+        &["run", "--db", &db, "--listen", "127.0.0.1:0"],
+        &[],
+    ));
+    assert_eq!(server.get("listening", "/v1/health").0, 200);
+    // (whether 127.0.0.1:9464 was free here or not, the server runs)
+    drop(server);
+}

@@ -163,6 +163,8 @@ fn run(ctx: &Ctx, config: Option<&Path>, settings: &ServerSettings) -> Result<Ou
         limits,
         office: Arc::new(office),
         previous_office,
+        metrics_listen: r.metrics_listen.clone(),
+        metrics_required: r.metrics_given,
         lang: ctx.lang,
     };
     server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;

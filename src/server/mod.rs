@@ -7,7 +7,8 @@
 //!   [`console`]; [`access_log`] around them all; [`refusal`]: every refusal, one enum;
 //!   [`body`]: reading a request body within the server's limits.
 //! - [`listener`]: accepting connections on a hostile network (caps and time limits);
-//!   [`settings`]: `server run`'s flags, environment and config file, one struct.
+//!   [`settings`]: `server run`'s flags, environment and config file, one struct;
+//!   [`metrics`]: `GET /metrics` for Prometheus, on its own listener.
 //! - [`ingest`]: per-record checks that need no database (hash, validation), making the
 //!   [`batch`] types the database stores.
 //! - [`db`]: SQLite and PostgreSQL storage, migrations, classification.
@@ -31,6 +32,7 @@ pub mod db;
 pub mod export;
 pub mod ingest;
 pub mod listener;
+pub mod metrics;
 pub mod nofollow;
 pub mod office;
 pub mod page;
@@ -68,6 +70,11 @@ pub struct RunOptions {
     /// After a rotation, the previous office key (`office-key.pem.old`): segments sealed to
     /// it still open.
     pub previous_office: Option<Arc<OfficeKey>>,
+    /// Where `GET /metrics` answers (`None`: nowhere).
+    pub metrics_listen: Option<String>,
+    /// Whether `metrics_listen` was asked for: then an address that cannot be bound stops
+    /// the server; the default one only warns (another server on this machine may hold it).
+    pub metrics_required: bool,
     /// The language of what is printed for the person starting the server.
     pub lang: Lang,
 }
@@ -155,6 +162,30 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         state::ServerState::new(db, opts.max_body, opts.body_memory, opts.office.clone())
             .with_previous_office(opts.previous_office.as_deref()),
     );
+    let metrics = match &opts.metrics_listen {
+        None => None,
+        Some(m) => match tokio::net::TcpListener::bind(m).await {
+            Ok(l) => Some(l),
+            Err(why) if opts.metrics_required => {
+                return Err(ServeError::Listen {
+                    addr: m.clone(),
+                    why,
+                });
+            }
+            Err(why) => {
+                tracing::warn!(addr = %m, error = %why, "metrics not served: cannot listen");
+                eprintln!(
+                    "{}",
+                    t!(opts.lang, "server.metrics_off", addr = m, why = why)
+                );
+                None
+            }
+        },
+    };
+    let metrics_addr = match &metrics {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
     let has_tls = tls.is_some();
     if !has_tls && !addr.ip().is_loopback() {
         // personal data would cross the network readable by anyone on the way
@@ -176,17 +207,48 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         let _ = writeln!(
             out,
             "{}",
-            serde_json::json!({ "listening": addr.to_string(), "tls": has_tls, "db": kind })
+            serde_json::json!({
+                "listening": addr.to_string(),
+                "tls": has_tls,
+                "db": kind,
+                "metrics": metrics_addr.map(|a| a.to_string()),
+            })
         );
         let _ = out.flush();
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some(l) = metrics {
+        // a few connections, short time limits: Prometheus scrapes it, nobody else
+        let limits = listener::Limits {
+            max_connections: 16,
+            ..opts.limits
+        };
+        let router = routes::metrics_router(state.clone());
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            listener::serve(l, None, router, limits, None, stop).await;
+        });
     }
     systemd_ready();
     let shutdown = async {
         signalled.await;
         tracing::info!("shutting down");
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+        let _ = stop.send(true);
     };
-    listener::serve(listener, tls, routes::router(state), opts.limits, shutdown).await;
+    let counted = Some(state.metrics.clone());
+    listener::serve(
+        listener,
+        tls,
+        routes::router(state),
+        opts.limits,
+        counted,
+        shutdown,
+    )
+    .await;
     Ok(())
 }
 

@@ -113,6 +113,7 @@ pub async fn submit(
         .login_wait(vec![user_key.clone(), addr_key.clone()], now)
         .await?;
     if wait > 0 {
+        state.metrics.login("throttled");
         let mut r = page(
             StatusCode::TOO_MANY_REQUESTS,
             crate::t!(lang, "console.login_wait", seconds = wait),
@@ -146,6 +147,7 @@ pub async fn submit(
             )
             .await?;
         tracing::info!(target: "console", "login failed");
+        state.metrics.login("failed");
         return Ok(page(
             StatusCode::UNAUTHORIZED,
             tr.t("console.login_failed").into(),
@@ -169,6 +171,7 @@ pub async fn submit(
         count: 0,
     })
     .await?;
+    state.metrics.login("ok");
     let mut r = redirect(&next);
     if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&id, tls)) {
         r.headers_mut().append(SET_COOKIE, v);

@@ -133,6 +133,14 @@ pub(crate) fn max_seq_of(numbers: impl IntoIterator<Item = String>) -> u32 {
         .unwrap_or(0)
 }
 
+/// A database's connections ([`Db::pool_status`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStatus {
+    pub idle: usize,
+    pub in_use: usize,
+    pub max: usize,
+}
+
 /// A database as `server check-config` sees it ([`Db::probe`]).
 #[derive(Clone, Copy, Debug, serde::Serialize)]
 pub struct Probe {
@@ -468,6 +476,22 @@ impl Db {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The database's connections now, for `/metrics`.
+    pub fn pool_status(&self) -> PoolStatus {
+        match self {
+            // one connection behind a lock: in use while a statement holds it
+            Db::Sqlite(db) => {
+                let in_use = usize::from(db.is_busy());
+                PoolStatus {
+                    idle: 1 - in_use,
+                    in_use,
+                    max: 1,
+                }
+            }
+            Db::Postgres(db) => db.pool_status(),
         }
     }
 

@@ -47,6 +47,14 @@ impl SqliteDb {
         Ok(busy == 0)
     }
 
+    /// Whether a statement holds the connection now.
+    pub(crate) fn is_busy(&self) -> bool {
+        matches!(
+            self.conn.try_lock(),
+            Err(std::sync::TryLockError::WouldBlock)
+        )
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock may have left a transaction open: it is rolled back
         // here, and the connection is usable again.

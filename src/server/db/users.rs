@@ -195,6 +195,24 @@ impl Db {
         Ok(())
     }
 
+    /// Console sessions still open: seen since `idle_before` and opened since `opened_before`.
+    pub async fn live_sessions(
+        &self,
+        idle_before: i64,
+        opened_before: i64,
+    ) -> Result<u64, DbError> {
+        self.query(
+            sql!(
+                "SELECT count(*) FROM console_sessions
+                 WHERE seen_at >= $1 AND created_at >= $2"
+            ),
+            args![idle_before, opened_before],
+            |r| r.count(0),
+        )
+        .await
+        .map(|v| v.into_iter().next().unwrap_or(0))
+    }
+
     /// Seconds until any of `keys` may try to log in again (0: now).
     pub async fn login_wait(&self, keys: Vec<String>, now: i64) -> Result<i64, DbError> {
         if keys.is_empty() {
