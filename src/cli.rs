@@ -545,6 +545,30 @@ pub enum ServerAction {
         #[command(flatten)]
         key: OfficeKeyArg,
     },
+    /// An online, consistent copy of a SQLite office database (while the server runs). The
+    /// office key is not in it: keep the key apart. PostgreSQL: pg_dump (docs/operations.md).
+    Backup {
+        /// The backup file to write (never over an existing file; made 0600).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// sqlite:FILE (the office database to copy)
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
+    },
+    /// Make a new office database from a backup (refuses an office key other than the
+    /// backup's; raises the bundle version past any issued). Without FILE, finishes a restore
+    /// made by pg_restore or by hand: the key checked, the bundle version raised.
+    Restore {
+        /// The backup file (`booth server backup --out FILE`).
+        file: Option<PathBuf>,
+        /// sqlite:FILE to make (must not exist yet), or the database pg_restore filled
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
+    },
     /// Counts: members (one per person), by device, by day.
     Stats {
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB

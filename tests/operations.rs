@@ -521,3 +521,258 @@ fn a_metrics_address_in_use() {
     // (whether 127.0.0.1:9464 was free here or not, the server runs)
     drop(server);
 }
+
+/// The records of `n` people (from `first`) in batches of `per`, uploaded by lap-a's token.
+fn upload_people(base: &str, token: &str, first: u32, n: u32, per: u32) {
+    let client = http_client();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+    let mut i = first;
+    while i < first + n {
+        let items = (i..(i + per).min(first + n))
+            .map(|k| batch_item(k, day))
+            .collect();
+        let body = serde_json::to_vec(&batch(items)).unwrap();
+        let (status, v) = post(&client, base, token, body, "application/json").unwrap();
+        assert_eq!(status, 200, "{v}");
+        i += per;
+    }
+}
+
+fn bundle_version(base: &str) -> u64 {
+    let r = http_client()
+        .get(format!("{base}/v1/bundle"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().unwrap();
+    let body = data_encoding::BASE64URL_NOPAD
+        .decode(v["body"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    body["version"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no version: {body}"))
+}
+
+/// `server backup` while the server takes uploads: the copy is one consistent moment (whole
+/// batches only), 0600, never over a file; `server restore` makes a new database with the
+/// backup's records and figures, refuses another office's key and an existing target, raises
+/// the bundle version past any issued (a voided card's version included) and says that
+/// later revocations must be made again; the restored office serves the same laptop.
+#[test]
+fn a_backup_taken_while_uploading_restores_to_the_same_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("office.db").display());
+    let token = add_device(&db, "lap-a");
+    let server = with_metrics(&db);
+    let base = format!("http://{}", server.addr("listening"));
+    upload_people(&base, &token, 1, 10, 5);
+    let version_before = bundle_version(&base);
+
+    // uploads go on (5 records a batch) while the backup is taken
+    let uploading = {
+        let (base, token) = (base.clone(), token.clone());
+        std::thread::spawn(move || upload_people(&base, &token, 100, 100, 5))
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let backup = dir.path().join("backup.db");
+    let (out, v) = server_cmd(&["backup", "--out", backup.to_str().unwrap(), "--db", &db]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(v["office_key_in_backup"], false);
+    assert!(v["office_key_fingerprint"].is_string(), "{v}");
+    uploading.join().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
+    // never over an existing file
+    let (out, _) = server_cmd(&["backup", "--out", backup.to_str().unwrap(), "--db", &db]);
+    assert!(!out.status.success());
+
+    // another office's key: refused, nothing made
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_db = format!("sqlite:{}", other_dir.path().join("office.db").display());
+    server_cmd(&["init", "--db", &other_db]);
+    let restored_path = dir.path().join("restored.db");
+    let restored = format!("sqlite:{}", restored_path.display());
+    let other_key = other_dir.path().join("office-key.pem");
+    let (out, _) = server_cmd(&[
+        "restore",
+        backup.to_str().unwrap(),
+        "--db",
+        &restored,
+        "--office-key",
+        other_key.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("office_key_mismatch"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !restored_path.exists(),
+        "a refused restore made the database"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("restoring"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // the office's own key (beside the database): restored
+    let started_ms = chrono::Utc::now().timestamp_millis() as u64;
+    let mut cmd = booth_server(
+        &["restore", backup.to_str().unwrap(), "--db", &restored],
+        &[("BOOTH_LANG", "en")],
+    );
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stdout(&out);
+    assert!(said.contains("void and revoke them again"), "{said}");
+    assert!(said.contains("office key is not in the backup"), "{said}");
+    // once only: the target exists now
+    let (out, _) = server_cmd(&["restore", backup.to_str().unwrap(), "--db", &restored]);
+    assert!(!out.status.success());
+
+    // whole batches only: the backup is one moment of the database
+    let members = members_on_server(&restored);
+    assert!(
+        members >= 10 && members.is_multiple_of(5),
+        "{members} members restored"
+    );
+    assert!(members <= 110);
+    drop(server);
+    let server = with_metrics(&restored);
+    let base = format!("http://{}", server.addr("listening"));
+    let version_after = bundle_version(&base);
+    assert!(
+        version_after > version_before,
+        "{version_after} <= {version_before}"
+    );
+    assert!(
+        version_after >= started_ms,
+        "{version_after} < {started_ms}"
+    );
+    // the figures of the moment copied: the first ten people are there, the same laptop
+    // uploads on (its records already there), and a new one is taken
+    let stats = server_stats(&restored);
+    assert_eq!(stats["members"].as_u64(), Some(members), "{stats}");
+    let client = http_client();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+    let body = serde_json::to_vec(&batch(vec![batch_item(1, day), batch_item(500, day)])).unwrap();
+    let (status, v) = post(&client, &base, &token, body, "application/json").unwrap();
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(members_on_server(&restored), members + 1, "{v}");
+    // the backup (every member's data) in the office's audit log, the restore in the new one's
+    let actions = |db: &str| -> Vec<String> {
+        let (out, audit) = server_cmd(&["audit", "--db", db]);
+        assert!(out.status.success());
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["action"].as_str().map(String::from))
+            .collect()
+    };
+    assert!(actions(&db).contains(&"backup.made".to_string()));
+    assert!(actions(&restored).contains(&"backup.restore".to_string()));
+}
+
+/// PostgreSQL: `pg_dump` of an office database, `pg_restore` into a new database, `booth
+/// server restore --db` (no file) to check the key and raise the bundle version; the new
+/// database serves the same figures and laptop.
+#[test]
+fn a_postgres_dump_restores_into_a_new_database_and_serves() {
+    let Some(base_url) = common::tools::postgres_url() else {
+        return;
+    };
+    let (Some(pg_dump), Some(pg_restore)) = (
+        common::tools::tool("pg_dump", "postgresql-client"),
+        common::tools::tool("pg_restore", "postgresql-client"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("office-key.pem");
+    let key_s = key.to_str().unwrap();
+    let key_env = [("BOOTH_OFFICE_KEY", key_s)];
+    let old = fresh_pg_database(&base_url);
+    let run = |args: &[&str]| {
+        let out = booth_server(args, &key_env).arg("--json").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let token = run(&["add-device", "lap-a", "--db", &old])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = Running::start(booth_server(
+        &[
+            "run",
+            "--db",
+            &old,
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ],
+        &key_env,
+    ));
+    let base = format!("http://{}", server.addr("listening"));
+    upload_people(&base, &token, 1, 12, 4);
+    let version_before = bundle_version(&base);
+    let stats_before = run(&["stats", "--db", &old]);
+
+    let dump = dir.path().join("office.dump");
+    let out = Command::new(&pg_dump)
+        .args(["--format=custom", "--file"])
+        .arg(&dump)
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_dump: {}", stderr(&out));
+    drop(server);
+    let new = fresh_pg_database(&base_url);
+    let out = Command::new(&pg_restore)
+        .args(["--no-owner", "--exit-on-error", "--dbname", &new])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_restore: {}", stderr(&out));
+    let done = run(&["restore", "--db", &new]);
+    assert_eq!(
+        done["bundle_version_in_backup"].as_u64(),
+        Some(version_before)
+    );
+    let after = done["bundle_version"].as_u64().unwrap();
+    assert!(after > version_before);
+
+    let server = Running::start(booth_server(
+        &[
+            "run",
+            "--db",
+            &new,
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ],
+        &key_env,
+    ));
+    let base = format!("http://{}", server.addr("listening"));
+    assert_eq!(bundle_version(&base), after);
+    let stats_after = run(&["stats", "--db", &new]);
+    assert_eq!(stats_after["members"], stats_before["members"]);
+    assert_eq!(stats_after["registered"], stats_before["registered"]);
+    assert_eq!(stats_after["by_day"], stats_before["by_day"]);
+    // the same laptop goes on uploading to the restored office
+    upload_people(&base, &token, 13, 2, 2);
+    assert_eq!(
+        run(&["stats", "--db", &new])["members"].as_u64(),
+        Some(stats_before["members"].as_u64().unwrap() + 2)
+    );
+}

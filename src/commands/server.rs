@@ -1,5 +1,5 @@
 //! `server run | check-config | init | keys | add-device | revoke-device | void | rotate-key |
-//! publish-verifier | export | import-backup | add-user | remove-user | audit | stats`.
+//! publish-verifier | export | import-backup | backup | restore | add-user | remove-user | audit | stats`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+mod backup;
 mod check_config;
 mod import_backup;
 
@@ -80,6 +81,8 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         } => export(ctx, format, out, db),
         ServerAction::AddUser { name, role, db } => add_user(ctx, name, role, db),
         ServerAction::ImportBackup { file, db, key } => import_backup::run(ctx, file, db, key),
+        ServerAction::Backup { out, db, key } => backup::backup(ctx, out, db, key),
+        ServerAction::Restore { file, db, key } => backup::restore(ctx, file.as_deref(), db, key),
         ServerAction::RemoveUser { name, db } => {
             let (rt, db) = open(ctx, db)?;
             rt.block_on(async {

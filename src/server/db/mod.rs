@@ -414,6 +414,32 @@ impl Db {
         }
     }
 
+    /// `server backup`: an online, consistent copy of a SQLite office database into `out`
+    /// (an empty file the caller made): see [`sqlite::SqliteDb::copy_file`].
+    pub async fn copy_sqlite(
+        src: std::path::PathBuf,
+        out: std::path::PathBuf,
+    ) -> Result<(), DbError> {
+        blocking(move || sqlite::SqliteDb::copy_file(&src, &out)).await
+    }
+
+    /// Before its file is moved (a restore): SQLite's WAL checkpointed into the file and
+    /// emptied, so that the file alone is the database. Nothing to do on PostgreSQL.
+    pub async fn settle(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                match blocking(move || db.checkpoint()).await? {
+                    true => Ok(()),
+                    false => Err(DbError::Internal(
+                        "WAL checkpoint kept from finishing".into(),
+                    )),
+                }
+            }
+            Db::Postgres(_) => Ok(()),
+        }
+    }
+
     /// What `server check-config` says of a database, read without opening it for the server
     /// (no migration, no file made): whether it exists, its schema version and this booth's.
     pub async fn probe(url: &str) -> Result<Probe, DbError> {
