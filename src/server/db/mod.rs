@@ -38,6 +38,8 @@ pub mod segments;
 pub(crate) mod sql;
 pub mod sqlite;
 mod sqlite_schema;
+#[cfg(test)]
+mod upgrade_tests;
 pub mod users;
 
 pub use figures::{Breakdown, Counts, FigureFilter, Figures};

@@ -221,9 +221,6 @@ pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
     }
     for (i, sql) in migrations.iter().enumerate().skip(version as usize) {
         tx.batch_execute(sql).await?;
-        if i + 1 == FIGURES_VERSION {
-            backfill_figures(&PgConn::of_tx(&tx)).await?;
-        }
         if i + 1 == MEETING_SHARE_VERSION {
             tx.batch_execute(figures::MEETING_SHARE_UPDATE).await?;
             for sql in figures::booth_day_totals("1 = 1") {
@@ -233,6 +230,11 @@ pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
         tx.execute("UPDATE booth_schema SET version = $1", &[&((i + 1) as i64)])
             .await?;
         tracing::info!(version = i + 1, "server schema migrated (postgres)");
+    }
+    // The members held before the figures' tables existed, counted by today's ingest code
+    // (which writes the tables of every later migration too): after the last migration.
+    if version < FIGURES_VERSION as i64 && supported >= FIGURES_VERSION as i64 {
+        backfill_figures(&PgConn::of_tx(&tx)).await?;
     }
     tx.commit().await?;
     Ok(())
