@@ -194,6 +194,12 @@ pub(crate) async fn version(db: &PgDb) -> Result<i64, DbError> {
 
 /// Applies the migrations this server knows and the database lacks.
 pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
+    migrate_to(db, supported()).await
+}
+
+/// Applies the migrations up to `target` (the office database of an earlier booth, whose
+/// last migration was `target`: the upgrade tests make their old databases so).
+pub(super) async fn migrate_to(db: &PgDb, target: i64) -> Result<(), DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
@@ -219,7 +225,13 @@ pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
             supported,
         });
     }
-    for (i, sql) in migrations.iter().enumerate().skip(version as usize) {
+    let target = target.min(supported);
+    for (i, sql) in migrations
+        .iter()
+        .enumerate()
+        .take(target.max(0) as usize)
+        .skip(version as usize)
+    {
         tx.batch_execute(sql).await?;
         if i + 1 == MEETING_SHARE_VERSION {
             tx.batch_execute(figures::MEETING_SHARE_UPDATE).await?;
@@ -233,7 +245,7 @@ pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
     }
     // The members held before the figures' tables existed, counted by today's ingest code
     // (which writes the tables of every later migration too): after the last migration.
-    if version < FIGURES_VERSION as i64 && supported >= FIGURES_VERSION as i64 {
+    if version < FIGURES_VERSION as i64 && target >= FIGURES_VERSION as i64 {
         backfill_figures(&PgConn::of_tx(&tx)).await?;
     }
     tx.commit().await?;
@@ -241,7 +253,7 @@ pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
 }
 
 /// Counts the members held before the figures' tables existed (once, when they are made).
-async fn backfill_figures(tx: &PgConn<'_>) -> Result<(), DbError> {
+pub(super) async fn backfill_figures(tx: &PgConn<'_>) -> Result<(), DbError> {
     let rows: Vec<(String, String)> = tx
         .query(figures::STORED_RECORDS, &[])
         .await?

@@ -7,7 +7,7 @@
 
 use rusqlite::{Connection, params};
 
-use super::{Db, figures, sqlite_schema};
+use super::{Db, sqlite_schema};
 use crate::i18n::Lang;
 use crate::member::document::check_char;
 use crate::member::{MemberInput, validate};
@@ -88,13 +88,20 @@ fn old_office(path: &std::path::Path, version: i64) {
         )
         .unwrap();
     }
-    if version >= 5 {
-        // the ingest of a booth with the figures' tables counted each record as it came
+    if version >= 3 {
+        // the ingest of a booth with the figures' tables counted each record as it came:
+        // what today's ingest writes, but for figure_days, which came with migration 5; at
+        // schema 3 and 4 today's code writes that one into a temporary table, dropped after
+        let early = version < 5;
+        if early {
+            conn.execute_batch(EARLY_FIGURE_DAYS).unwrap();
+        }
         let tx = conn.transaction().unwrap();
         sqlite_schema::backfill_figures(&tx).unwrap();
         tx.commit().unwrap();
-    } else if version >= 3 {
-        old_ingest_figures(&conn);
+        if early {
+            conn.execute_batch(EARLY_DROP).unwrap();
+        }
     }
     if version >= 2 {
         conn.execute_batch(&format!(
@@ -111,60 +118,13 @@ fn old_office(path: &std::path::Path, version: i64) {
     assert_eq!(found, version);
 }
 
-/// What the ingest of booth at schema 3 and 4 added to the figures for each record: its
-/// `add_increments` as it was then (git 240eccb^, src/server/db/sqlite.rs), before
-/// migration 5's `figure_days`.
-fn old_ingest_figures(conn: &Connection) {
-    let rows: Vec<(String, String)> = conn
-        .prepare(figures::STORED_RECORDS)
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for (device, inc) in &figures::increments_of_stored(rows) {
-        for (((date, union, place), imported), n) in &inc.days {
-            conn.execute(
-                "INSERT INTO member_days (event_date, union_name, place, device, imported, n)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (event_date, union_name, place, device, imported)
-                 DO UPDATE SET n = n + excluded.n",
-                params![date, union, place, device, imported, n],
-            )
-            .unwrap();
-        }
-        for (table, column, map) in [
-            ("member_forms", "form", &inc.forms),
-            ("member_needs", "need", &inc.needs),
-        ] {
-            for (((date, union, place), code), n) in map {
-                conn.execute(
-                    &format!(
-                        "INSERT INTO {table} (event_date, union_name, place, device, {column}, n)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT (event_date, union_name, place, device, {column})
-                         DO UPDATE SET n = n + excluded.n"
-                    ),
-                    params![date, union, place, device, code, n],
-                )
-                .unwrap();
-            }
-        }
-        for (enterprise, (date, union, place)) in inc.enterprises.keys() {
-            conn.execute(
-                "INSERT INTO enterprise_days (enterprise, event_date, union_name, place, device)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                params![enterprise, date, union, place, device],
-            )
-            .unwrap();
-            conn.execute(
-                "INSERT INTO enterprises (enterprise) VALUES (?1) ON CONFLICT DO NOTHING",
-                [enterprise],
-            )
-            .unwrap();
-        }
-    }
-}
+/// Where today's ingest code puts a day's totals and the pick lists' names (migration 5),
+/// as temporary tables for an office database of schema 3 or 4.
+const EARLY_FIGURE_DAYS: &str = "CREATE TEMP TABLE figure_days (
+        event_date TEXT NOT NULL, item TEXT NOT NULL, n BIGINT NOT NULL, UNIQUE (event_date, item));
+    CREATE TEMP TABLE figure_names (kind TEXT NOT NULL, name TEXT NOT NULL, UNIQUE (kind, name))";
+/// What [`EARLY_FIGURE_DAYS`] made, dropped.
+const EARLY_DROP: &str = "DROP TABLE figure_days; DROP TABLE figure_names";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_earlier_office_database_opens_with_its_records_figures_and_bundle() {
@@ -231,5 +191,156 @@ async fn every_earlier_office_database_opens_with_its_records_figures_and_bundle
             )
             .unwrap();
         assert_eq!(named, 3, "version {version}");
+    }
+}
+
+/// A new database on the test cluster (`BOOTH_TEST_PG_URL`), its URL.
+async fn fresh_pg(base: &str) -> String {
+    let mut r = [0u8; 8];
+    getrandom::fill(&mut r).unwrap();
+    let name = format!("booth_up_{}", data_encoding::HEXLOWER.encode(&r));
+    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .expect("connect to BOOTH_TEST_PG_URL");
+    let task = tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    drop(client);
+    let _ = task.await;
+    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
+    format!("{prefix}/{name}")
+}
+
+/// The PostgreSQL office database booth left at schema `version`, as [`old_office`].
+async fn old_pg_office(url: &str, version: i64) {
+    let db = super::postgres::PgDb::connect(url).unwrap();
+    super::postgres_schema::migrate_to(&db, version)
+        .await
+        .unwrap();
+    let mut client = db.client().await.unwrap();
+    client
+        .execute(
+            "INSERT INTO devices (name, token_hash) VALUES ('lap-a', $1)",
+            &[&TOKEN_HASH],
+        )
+        .await
+        .unwrap();
+    for n in 1..=3 {
+        let (text, hash, person_key, member_no) = record(n);
+        client
+            .execute(
+                "INSERT INTO members (uuid, member_no, person_key, content_hash, record, device,
+                    batch_id, event_date)
+                 VALUES ($1, $2, $3, $4, $5, 'lap-a', 'b1', $6::text::date)",
+                &[
+                    &format!("00000000-0000-4000-8000-00000000000{n}"),
+                    &member_no,
+                    &person_key,
+                    &hash,
+                    &text,
+                    &DAY,
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    if version >= 3 {
+        // as for SQLite: figure_days a temporary table at schema 3 and 4
+        let early = version < 5;
+        let tx = client.transaction().await.unwrap();
+        if early {
+            tx.batch_execute(
+                &EARLY_FIGURE_DAYS.replace("TEXT NOT NULL, item", "DATE NOT NULL, item"),
+            )
+            .await
+            .unwrap();
+        }
+        super::postgres_schema::backfill_figures(&super::conn::PgConn::of_tx(&tx))
+            .await
+            .unwrap();
+        if early {
+            tx.batch_execute(EARLY_DROP).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    if version >= 2 {
+        client
+            .batch_execute(&format!(
+                "UPDATE office SET bundle_version = 7, bundle_issued_at = '{DAY}T21:00:00Z',
+                     office_key = '{OFFICE_KEY}', server_url = 'https://booth.office.lan:8443';
+                 INSERT INTO revoked (member_no, reason, source)
+                     VALUES ('62BY5Q-0099-0', '登记错了', 'office');"
+            ))
+            .await
+            .unwrap();
+    }
+    assert_eq!(super::postgres_schema::version(&db).await.unwrap(), version);
+}
+
+/// The same for PostgreSQL (when `BOOTH_TEST_PG_URL` names a test cluster; CI sets it).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_earlier_postgres_office_database_opens_with_its_records_figures_and_bundle() {
+    let Ok(base) = std::env::var("BOOTH_TEST_PG_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "BOOTH_TEST_PG_URL is required under CI"
+        );
+        eprintln!("SKIPPED: BOOTH_TEST_PG_URL is unset");
+        return;
+    };
+    let supported = super::postgres_schema::supported();
+    for version in 1..supported {
+        let url = fresh_pg(&base).await;
+        old_pg_office(&url, version).await;
+        let db = Db::open(&url)
+            .await
+            .unwrap_or_else(|e| panic!("version {version}: {e}"));
+        let stats = db.stats(Lang::En).await.unwrap();
+        assert_eq!(stats.members, 3, "version {version}");
+        assert_eq!(stats.by_day.len(), 1, "version {version}");
+        assert_eq!(stats.by_day[0].counts.members, 3, "version {version}");
+        assert_eq!(stats.enterprises, 1, "version {version}");
+        assert_eq!(
+            db.device_for_token(TOKEN_HASH.into()).await.unwrap(),
+            Some("lap-a".into()),
+            "version {version}"
+        );
+        let state = db.office_state().await.unwrap();
+        let (_, revoked) = db.bundle_rows().await.unwrap();
+        if version >= 2 {
+            assert_eq!(state.version, 7, "version {version}");
+            assert_eq!(state.office_key.as_deref(), Some(OFFICE_KEY));
+            assert_eq!(revoked, vec!["62BY5Q-0099-0".to_string()]);
+        } else {
+            assert_eq!(state.version, 1, "version {version}");
+        }
+        let Db::Postgres(pg) = &db else {
+            unreachable!()
+        };
+        let client = pg.client().await.unwrap();
+        let (text, hash, ..) = record(2);
+        let row = client
+            .query_one(
+                "SELECT record, content_hash, s_name IS NOT NULL FROM members
+                 WHERE member_no = '62BY5Q-0002-0'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                row.get::<_, String>(0),
+                row.get::<_, String>(1),
+                row.get::<_, bool>(2)
+            ),
+            (text, hash, true),
+            "version {version}"
+        );
+        assert_eq!(
+            super::postgres_schema::version(pg).await.unwrap(),
+            supported
+        );
     }
 }
