@@ -379,6 +379,7 @@ mod tests {
             let value = match id {
                 "max_body" | "body_memory" | "max_connections" | "header_timeout"
                 | "idle_timeout" => "5".to_string(),
+                "trusted_proxy" => "\"127.0.0.1\"".to_string(),
                 _ => "\"127.0.0.1:1\"".to_string(),
             };
             let from_file: ServerSettings =
