@@ -34,6 +34,8 @@ pub struct ServerState {
     pub seals: Arc<Seals>,
     /// The verification page with its trust anchors filled in.
     pub page: String,
+    /// The same, gzipped once.
+    pub page_gz: Vec<u8>,
     /// The last bundle signed, by version: rebuilt only when the version moves.
     bundle_cache: tokio::sync::Mutex<Option<(u64, Arc<String>)>>,
 }
@@ -43,12 +45,14 @@ impl ServerState {
     pub fn new(db: Db, max_body: usize, body_memory: usize, office: Arc<OfficeKey>) -> ServerState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let budget_kib = body_memory.max(max_body).div_ceil(1024);
+        let page = page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE);
         ServerState {
             db,
             max_body,
             body_budget: Arc::new(tokio::sync::Semaphore::new(budget_kib)),
             batch_slots: tokio::sync::Semaphore::new((2 * cores).max(4)),
-            page: page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE),
+            page_gz: page::gzip(page.as_bytes()),
+            page,
             seals: Arc::new(Seals::new(&office, None)),
             office,
             bundle_cache: tokio::sync::Mutex::new(None),
