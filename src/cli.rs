@@ -408,6 +408,10 @@ pub enum ServerAction {
         /// Seconds a connection may stay silent (mid-body, or waiting on us) before it is closed.
         #[arg(long, default_value_t = 60)]
         idle_timeout: u64,
+        /// Keep a copy of the card check page and the current bundle in DIR for a static host
+        /// (as `publish-verifier --out DIR`), written again whenever the bundle changes.
+        #[arg(long, value_name = "DIR")]
+        publish_dir: Option<PathBuf>,
         #[command(flatten)]
         key: OfficeKeyArg,
     },
@@ -419,6 +423,10 @@ pub enum ServerAction {
         /// The address laptops upload to (https://HOST:PORT), put in enrolment codes.
         #[arg(long, value_name = "URL")]
         server_url: Option<String>,
+        /// The card check page's public address (https://HOST[:PORT]), put in enrolment codes
+        /// and the bundle: laptops' QR codes then open it. `--verify-url ""` clears it.
+        #[arg(long, value_name = "URL")]
+        verify_url: Option<String>,
         #[command(flatten)]
         key: OfficeKeyArg,
     },

@@ -17,7 +17,8 @@
 //!   delivers them ([`relay_api`]: `POST /v1/segments`; a backup file).
 //! - [`office`]: the office key's file; [`bundle`]: the signed trust bundle;
 //!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md), written for a
-//!   static host through [`nofollow`] (no symbolic link followed).
+//!   static host through [`nofollow`] (no symbolic link followed) by [`publish`], which
+//!   `server run --publish-dir` runs again whenever the bundle changes.
 
 pub mod access_log;
 pub mod api;
@@ -33,6 +34,7 @@ pub mod listener;
 pub mod nofollow;
 pub mod office;
 pub mod page;
+pub mod publish;
 pub mod refusal;
 pub mod relay;
 pub mod relay_api;
@@ -68,6 +70,9 @@ pub struct RunOptions {
     pub previous_office: Option<Arc<OfficeKey>>,
     /// The language of what is printed for the person starting the server.
     pub lang: Lang,
+    /// `--publish-dir`: a folder kept holding a published copy of the page and the current
+    /// bundle (rewritten whenever the bundle's version moves).
+    pub publish_dir: Option<PathBuf>,
 }
 
 /// Records the office key in the database on first use, and refuses a key file that is not
@@ -177,11 +182,18 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         );
         let _ = out.flush();
     }
+    let publisher = opts
+        .publish_dir
+        .clone()
+        .map(|dir| tokio::spawn(publish::keep_published(state.clone(), dir)));
     let shutdown = async {
         shutdown_signal().await;
         tracing::info!("shutting down");
     };
     listener::serve(listener, tls, routes::router(state), opts.limits, shutdown).await;
+    if let Some(p) = publisher {
+        p.abort();
+    }
     Ok(())
 }
 

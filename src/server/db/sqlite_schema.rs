@@ -132,6 +132,11 @@ fn migrations() -> Vec<&'static str> {
         &figures::SQLITE_MIGRATION_5,
         // 6: records relayed by peers and backup files (SPEC §12, db::segments).
         SEGMENTS_MIGRATION,
+        // 7: cards open the page (issue 23 item 10): `office.verify_url`, the page's public
+        // address the office gave (enrolment codes and the bundle carry it), and the newest
+        // copy published for a static host (`published_version`, `published_at`), so that the
+        // console can say when that copy is older than the bundle.
+        PAGE_ADDRESS_MIGRATION,
     ]
 }
 
@@ -163,6 +168,13 @@ const SEGMENTS_MIGRATION: &str = r#"
         received_at TEXT NOT NULL,
         PRIMARY KEY (origin, counter)
     );
+    "#;
+
+/// Described where the list of migrations names it (both databases).
+pub(crate) const PAGE_ADDRESS_MIGRATION: &str = r#"
+    ALTER TABLE office ADD COLUMN verify_url TEXT;
+    ALTER TABLE office ADD COLUMN published_version BIGINT;
+    ALTER TABLE office ADD COLUMN published_at TEXT;
     "#;
 
 /// The migration that created the figures' tables (1-based).
