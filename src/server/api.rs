@@ -18,7 +18,7 @@ use serde_json::json;
 use super::access_log::LogInfo;
 use super::auth::bearer;
 use super::batch::Candidate;
-use super::body::read_body;
+use super::body::{accepts_gzip, gzip, read_body_decoded};
 use super::db::segments::Version;
 use super::db::{BatchWrite, Binding, Stored};
 use super::ingest;
@@ -83,8 +83,34 @@ async fn get_bundle(
 async fn post_batch(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let mut info = LogInfo::default();
     let mut body_read = false;
+    let gz = accepts_gzip(req.headers());
     let result = store_batch(&state, req, &mut info, &mut body_read).await;
-    signed_upload_answer(result, info, body_read)
+    gzip_answer(signed_upload_answer(result, info, body_read), gz).await
+}
+
+/// A 200 answer gzipped for a client that takes gzip (`Accept-Encoding`): a batch's answer
+/// names every record's UUID, a third of the bytes on a weak link otherwise.
+pub(super) async fn gzip_answer(resp: Response, wanted: bool) -> Response {
+    use axum::http::header::{CONTENT_ENCODING, CONTENT_LENGTH, VARY};
+    if !wanted || resp.status() != axum::http::StatusCode::OK {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // our own JSON answer, already in memory
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Refusal::Internal.into_response();
+    };
+    parts.headers.remove(CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    if bytes.len() < 256 {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    parts
+        .headers
+        .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    Response::from_parts(parts, axum::body::Body::from(gzip(&bytes)))
 }
 
 /// The answer to a signed upload (a batch, relayed segments), with what the access log learnt.
@@ -120,7 +146,7 @@ async fn store_batch(
     info.device = Some(device.clone());
     require_json(headers)?;
     let (key_header, sig_header) = signature_headers(headers)?;
-    let held = read_body(body, state.max_body, state.body_budget.clone()).await?;
+    let held = read_body_decoded(headers, body, state.max_body, state.body_budget.clone()).await?;
     *body_read = true;
     // Closed only at shutdown, and then the request is not served anyway.
     let _slot = state

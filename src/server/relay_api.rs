@@ -13,8 +13,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::access_log::LogInfo;
-use super::api::{device_of, require_json, signature_headers, signed_upload_answer, signing_key};
-use super::body::read_body;
+use super::api::{
+    device_of, gzip_answer, require_json, signature_headers, signed_upload_answer, signing_key,
+};
+use super::body::{accepts_gzip, read_body_decoded};
 use super::refusal::Refusal;
 use super::relay;
 use super::state::ServerState;
@@ -28,8 +30,9 @@ pub fn router() -> Router<Arc<ServerState>> {
 async fn post_segments(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let mut info = LogInfo::default();
     let mut body_read = false;
+    let gz = accepts_gzip(req.headers());
     let result = take_segments(&state, req, &mut info, &mut body_read).await;
-    signed_upload_answer(result, info, body_read)
+    gzip_answer(signed_upload_answer(result, info, body_read), gz).await
 }
 
 async fn take_segments(
@@ -45,7 +48,7 @@ async fn take_segments(
     info.device = Some(relay.clone());
     require_json(headers)?;
     let (key_header, sig_header) = signature_headers(headers)?;
-    let held = read_body(body, state.max_body, state.body_budget.clone()).await?;
+    let held = read_body_decoded(headers, body, state.max_body, state.body_budget.clone()).await?;
     *body_read = true;
     let _slot = state
         .batch_slots

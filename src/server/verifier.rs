@@ -8,12 +8,13 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::http::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
-    REFERRER_POLICY, VARY, X_CONTENT_TYPE_OPTIONS,
+    CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, VARY,
+    X_CONTENT_TYPE_OPTIONS,
 };
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::body::accepts_gzip;
 use super::page;
 use super::refusal::Refusal;
 use super::state::ServerState;
@@ -26,25 +27,6 @@ pub fn router() -> Router<Arc<ServerState>> {
         r = r.route(p, get(verification_page));
     }
     r
-}
-
-/// Whether the request's `Accept-Encoding` takes gzip (a `gzip` or `*` entry whose `q` is not 0).
-pub fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|entry| {
-            let mut parts = entry.split(';').map(str::trim);
-            let coding = parts.next().unwrap_or("");
-            let zero = parts.any(|p| {
-                p.strip_prefix("q=")
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .is_some_and(|q| q == 0.0)
-            });
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !zero
-        })
 }
 
 /// A page or one of its files, under the CSP the page was built for; the gzipped copy when
@@ -97,24 +79,4 @@ async fn file(Path(path): Path<String>, headers: HeaderMap) -> Result<Response, 
         || page::file_gzipped(&path).unwrap_or_default().to_vec(),
         page::content_type(&path),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_encoding_is_read_as_rfc_9110_says() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(ACCEPT_ENCODING, v.parse().unwrap());
-            accepts_gzip(&m)
-        };
-        assert!(h("gzip, deflate, br, zstd"));
-        assert!(h("br;q=1.0, GZIP;q=0.5"));
-        assert!(h("*"));
-        assert!(!h("gzip;q=0"));
-        assert!(!h("br, identity"));
-        assert!(!accepts_gzip(&HeaderMap::new()));
-    }
 }
