@@ -233,7 +233,9 @@
     for (var k in bundleState.vars) vars[k] = bundleState.vars[k];
     if (bundle) {
       vars.version = bundle.version;
-      vars.date = shortTime(bundle.issuedAt);
+      // the union's time of issue, as the phone's local time like the refresh beside it
+      var issued = Date.parse(bundle.issuedAt);
+      vars.date = isNaN(issued) ? shortTime(bundle.issuedAt) : localTime(issued);
       vars.refreshed = refreshedAt === null ? t('never') : localTime(refreshedAt);
     }
     el.setAttribute('data-bundle', bundleState.attr);
