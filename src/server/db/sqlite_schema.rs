@@ -132,7 +132,9 @@ fn migrations() -> Vec<&'static str> {
         &figures::SQLITE_MIGRATION_5,
         // 6: records relayed by peers and backup files (SPEC §12, db::segments).
         SEGMENTS_MIGRATION,
-        // 7: cards open the page (issue 23 item 10): `office.verify_url`, the page's public
+        // 7: an audit entry's details as fields, not joined into its target (db::audit).
+        super::audit::FIELDS_MIGRATION,
+        // 8: cards open the page (issue 23 item 10): `office.verify_url`, the page's public
         // address the office gave (enrolment codes and the bundle carry it), and the newest
         // copy published for a static host (`published_version`, `published_at`), so that the
         // console can say when that copy is older than the bundle.
