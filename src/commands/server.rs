@@ -1,5 +1,5 @@
-//! `server run | init | keys | add-device | revoke-device | void | rotate-key |
-//! publish-verifier | export | import-backup | add-user | remove-user | audit | stats`.
+//! `server run | check-config | init | keys | add-device | revoke-device | void | rotate-key |
+//! publish-verifier | export | import-backup | backup | restore | add-user | remove-user | audit | stats`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+mod backup;
+mod check_config;
 mod import_backup;
 
 use super::{CliError, Ctx, Output};
@@ -14,7 +16,7 @@ use crate::card::MemberNo;
 use crate::card::bundle::key_text;
 use crate::card::enrol::Enrolment;
 use crate::card::office::OfficeKey;
-use crate::cli::{OfficeKeyArg, ServerAction};
+use crate::cli::{OfficeKeyArg, ServerAction, ServerSettings};
 use crate::export::{ExportFormat, export_from};
 use crate::i18n::Lang;
 use crate::server::console::session;
@@ -23,61 +25,31 @@ use crate::server::db::audit::{AuditEntry, AuditFilter};
 use crate::server::db::devices::NewToken;
 use crate::server::db::users::Role;
 use crate::server::export::ServerSource;
-use crate::server::nofollow::WriteError;
+use crate::server::settings::SettingsError;
 use crate::server::zone::Zone;
-use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office, page};
+use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office};
 use crate::t;
 
 pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
     match action {
-        ServerAction::Run {
-            listen,
-            db,
-            tls_cert,
-            tls_key,
-            max_body,
-            body_memory,
-            max_connections,
-            header_timeout,
-            idle_timeout,
-            trusted_proxy,
-            key,
-        } => {
-            let (office, key_file) = office_key(ctx, db, key)?;
-            let previous_office = office::load_previous(&key_file)
-                .map_err(|e| CliError::new("office_key", e.message(ctx.lang)))?
-                .map(Arc::new);
-            let mut limits = server::listener::Limits::for_this_process();
-            if let Some(n) = max_connections {
-                limits.max_connections = (*n).max(1);
-            }
-            limits.header_timeout = Duration::from_secs((*header_timeout).max(1));
-            limits.handshake_timeout = limits.header_timeout;
-            limits.idle_timeout = Duration::from_secs((*idle_timeout).max(1));
-            let opts = RunOptions {
-                listen: listen.clone(),
-                db: db.clone(),
-                tls: tls_cert.clone().zip(tls_key.clone()),
-                max_body: *max_body,
-                body_memory: *body_memory,
-                limits,
-                office: Arc::new(office),
-                previous_office,
-                lang: ctx.lang,
-                trusted_proxy: *trusted_proxy,
-            };
-            server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
-            Ok(Output {
-                human: String::new(),
-                json: json!({ "stopped": true }),
-            })
+        ServerAction::Run { config, settings } => run(ctx, config.as_deref(), settings),
+        ServerAction::CheckConfig { config, settings } => {
+            check_config::run(ctx, config.as_deref(), settings)
         }
         ServerAction::Init {
             db,
             server_url,
+            verify_url,
             time_zone,
             key,
-        } => init(ctx, db, server_url.as_deref(), time_zone.as_deref(), key),
+        } => init(
+            ctx,
+            db,
+            server_url.as_deref(),
+            verify_url.as_deref(),
+            time_zone.as_deref(),
+            key,
+        ),
         ServerAction::Keys { db, key } => keys(ctx, db, key),
         ServerAction::AddDevice {
             name,
@@ -121,6 +93,8 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         } => export(ctx, format, out, db),
         ServerAction::AddUser { name, role, db } => add_user(ctx, name, role, db),
         ServerAction::ImportBackup { file, db, key } => import_backup::run(ctx, file, db, key),
+        ServerAction::Backup { out, db, key } => backup::backup(ctx, out, db, key),
+        ServerAction::Restore { file, db, key } => backup::restore(ctx, file.as_deref(), db, key),
         ServerAction::RemoveUser { name, db } => {
             let (rt, db) = open(ctx, db)?;
             rt.block_on(async {
@@ -190,6 +164,50 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             })
         }
     }
+}
+
+/// `server run`: the settings merged (flags and environment over the file), the office key
+/// loaded (made if missing), then the server until SIGINT/SIGTERM.
+fn run(ctx: &Ctx, config: Option<&Path>, settings: &ServerSettings) -> Result<Output, CliError> {
+    let settings_err = |e: SettingsError| CliError::new("config", e.message(ctx.lang));
+    let r = settings
+        .with_file(config)
+        .and_then(|s| s.resolve())
+        .map_err(settings_err)?;
+    let key_arg = OfficeKeyArg {
+        office_key: r.office_key.clone(),
+    };
+    let (office, key_file) = office_key(ctx, &r.db, &key_arg)?;
+    let previous_office = office::load_previous(&key_file)
+        .map_err(|e| CliError::new("office_key", e.message(ctx.lang)))?
+        .map(Arc::new);
+    let mut limits = server::listener::Limits::for_this_process();
+    if let Some(n) = r.max_connections {
+        limits.max_connections = n.max(1);
+    }
+    limits.header_timeout = Duration::from_secs(r.header_timeout.max(1));
+    limits.handshake_timeout = limits.header_timeout;
+    limits.idle_timeout = Duration::from_secs(r.idle_timeout.max(1));
+    let opts = RunOptions {
+        listen: r.listen.clone(),
+        db: r.db.clone(),
+        tls: r.tls.clone(),
+        max_body: r.max_body,
+        body_memory: r.body_memory,
+        limits,
+        office: Arc::new(office),
+        previous_office,
+        metrics_listen: r.metrics_listen.clone(),
+        metrics_required: r.metrics_given,
+        trusted_proxy: r.trusted_proxy,
+        publish_dir: r.publish_dir.clone(),
+        lang: ctx.lang,
+    };
+    server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
+    Ok(Output {
+        human: String::new(),
+        json: json!({ "stopped": true }),
+    })
 }
 
 /// `server stats` for people: the totals, then by device, day and place, needs and forms.
@@ -388,10 +406,25 @@ fn init(
     ctx: &Ctx,
     db: &str,
     server_url: Option<&str>,
+    verify_url: Option<&str>,
     time_zone: Option<&str>,
     arg: &OfficeKeyArg,
 ) -> Result<Output, CliError> {
     let url = server_url.map(|u| check_url(ctx, u)).transpose()?;
+    // `--verify-url ""` clears it; otherwise an address a QR code can carry
+    let page_url = match verify_url.map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(u) if crate::card::trust::valid_verify_url(u) => {
+            Some(Some(u.trim_end_matches('/').to_string()))
+        }
+        Some(_) => {
+            return Err(CliError::new(
+                "usage",
+                t!(ctx.lang, "config.expect_verify_url"),
+            ));
+        }
+    };
     let zone = time_zone
         .map(|z| {
             Zone::parse(z).ok_or_else(|| {
@@ -405,6 +438,14 @@ fn init(
             .map_err(|e| db_error(e, ctx))?;
     }
     let zone = rt.block_on(db.zone()).map_err(|e| db_error(e, ctx))?;
+    if let Some(page_url) = page_url {
+        rt.block_on(db.set_verify_url(page_url))
+            .map_err(|e| db_error(e, ctx))?;
+        state = rt
+            .block_on(db.office_state())
+            .map_err(|e| db_error(e, ctx))?;
+    }
+    let verify_url = rt.block_on(db.verify_url()).map_err(|e| db_error(e, ctx))?;
     if let Some(url) = url {
         state = rt
             .block_on(db.update_office(move |s| {
@@ -432,6 +473,7 @@ fn init(
             "fingerprint": key.fingerprint(),
             "public_key": key_text(&key.public()),
             "server_url": state.server_url,
+            "verify_url": verify_url,
             "time_zone": zone.name(),
         }),
     })
@@ -497,12 +539,14 @@ fn add_device(
         })
     }
     .map_err(|e| db_error(e, ctx))?;
+    let verify_url = rt.block_on(db.verify_url()).map_err(|e| db_error(e, ctx))?;
     let code = Enrolment {
         server: given_url.or(state.server_url),
         token: token.clone(),
         office_key: key.fingerprint(),
         device: Some(name.to_string()),
         seal_key: Some(key.seal_key().public().to_text()),
+        verify_url,
     }
     .encode();
     // The token stays the last word: scripts read it from there.
@@ -633,45 +677,26 @@ fn publish(
     db: &str,
     arg: &OfficeKeyArg,
 ) -> Result<Output, CliError> {
-    let (rt, db, key, _, state) = open_with_key(ctx, db, arg)?;
-    let bundle = rt
-        .block_on(server::bundle::build(&db, &key, &state))
+    let rel = server::publish::bundle_path(bundle_url)
+        .map_err(|e| CliError::new(e.code(), e.message(ctx.lang)))?
+        .to_string();
+    let (rt, db, key, _, _) = open_with_key(ctx, db, arg)?;
+    let (files, version) = rt
+        .block_on(server::publish::publish(&db, &key, out, &rel))
         .map_err(|e| CliError::new(e.code(), e.message(ctx.lang)))?;
-    let rel = bundle_url.trim_start_matches('/');
-    if rel.is_empty() || rel.contains("..") || !rel.ends_with(".json") {
-        return Err(CliError::new(
-            "usage",
-            t!(ctx.lang, "server.bad_bundle_url"),
-        ));
-    }
-    let files = page::publish(out, &key.fingerprint(), rel, &bundle).map_err(|e| match e {
-        WriteError::Symlink(path) => CliError::new(
-            "symlink",
-            t!(ctx.lang, "server.publish_symlink", path = path.display()),
-        ),
-        WriteError::Io { path, why } => CliError::new(
-            "publish",
-            t!(
-                ctx.lang,
-                "server.publish_write",
-                path = path.display(),
-                why = why
-            ),
-        ),
-    })?;
     Ok(Output {
         human: t!(
             ctx.lang,
             "server.published",
             files = files,
             out = out.display(),
-            version = state.version
+            version = version
         ),
         json: json!({
             "out": out,
             "files": files,
             "bundle": rel,
-            "bundle_version": state.version,
+            "bundle_version": version,
             "fingerprint": key.fingerprint(),
         }),
     })

@@ -33,6 +33,30 @@ pub struct DevicesPage {
     pub silent_days: i64,
     /// The laptops in service silent for longer than that (or never heard from).
     pub silent: Vec<String>,
+    /// A published copy of the check page older than the bundle (issue 23 item 10): said.
+    pub stale_copy: Option<String>,
+}
+
+/// The warning when the newest published copy of the page is older than the bundle: a card
+/// revoked since still shows valid there.
+async fn stale_copy(
+    state: &ServerState,
+    lang: crate::i18n::Lang,
+    zone: crate::server::zone::Zone,
+) -> Result<Option<String>, Refusal> {
+    let Some((published, at)) = state.db.published().await? else {
+        return Ok(None);
+    };
+    let current = state.db.office_state().await?.version;
+    Ok((published < current).then(|| {
+        crate::t!(
+            lang,
+            "console.published_stale",
+            published = published,
+            at = zone.shown(&at),
+            current = current
+        )
+    }))
 }
 
 /// A device as the page shows it: times in the office's time zone, the last upload also
@@ -111,6 +135,7 @@ async fn render(
         error,
         silent_days,
         silent,
+        stale_copy: stale_copy(state, v.lang, v.zone).await?,
     }
     .into_response())
 }
@@ -162,12 +187,14 @@ pub async fn add(
         .audit(v.entry("device.add", name.clone(), 1))
         .await?;
     let office = state.db.office_state().await?;
+    let verify_url = state.db.verify_url().await?;
     let code = Enrolment {
         server: office.server_url,
         token: token.clone(),
         office_key: state.office.fingerprint(),
         device: Some(name.clone()),
         seal_key: Some(state.office.seal_key().public().to_text()),
+        verify_url,
     }
     .encode();
     render(&state, &v, Some((name, token, code)), None).await

@@ -127,7 +127,7 @@ impl App {
         // camera opens the page
         let payload = m.qr_text(
             s.config.union_short.as_deref(),
-            s.config.verify_url.as_deref(),
+            s.config.page_url(),
             s.store.device_key(),
         );
         let name = m
