@@ -408,6 +408,10 @@ pub enum ServerAction {
         /// Seconds a connection may stay silent (mid-body, or waiting on us) before it is closed.
         #[arg(long, default_value_t = 60)]
         idle_timeout: u64,
+        /// The address of a TLS-terminating proxy in front of the server: its
+        /// X-Forwarded-For and X-Forwarded-Proto are believed (from no one else).
+        #[arg(long, env = "BOOTH_TRUSTED_PROXY", value_name = "ADDR")]
+        trusted_proxy: Option<std::net::IpAddr>,
         #[command(flatten)]
         key: OfficeKeyArg,
     },
@@ -528,6 +532,15 @@ pub enum ServerAction {
     },
     /// Remove an office user; their sessions end at once.
     RemoveUser {
+        /// The user's login name.
+        name: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+    /// Lift the login limits on an office user: the name's failures and queue and every
+    /// address's count of guesses at it are forgotten (audited).
+    UnlockUser {
         /// The user's login name.
         name: String,
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB

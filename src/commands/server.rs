@@ -39,6 +39,7 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             max_connections,
             header_timeout,
             idle_timeout,
+            trusted_proxy,
             key,
         } => {
             let (office, key_file) = office_key(ctx, db, key)?;
@@ -62,6 +63,7 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 office: Arc::new(office),
                 previous_office,
                 lang: ctx.lang,
+                trusted_proxy: *trusted_proxy,
             };
             server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
             Ok(Output {
@@ -127,6 +129,21 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             Ok(Output {
                 human: t!(ctx.lang, "server.user_removed", name = name),
                 json: json!({ "user": name, "removed": true }),
+            })
+        }
+        ServerAction::UnlockUser { name, db } => {
+            let (rt, db) = open(ctx, db)?;
+            let rows = rt
+                .block_on(async {
+                    let rows = db.unlock_user(name.clone()).await?;
+                    db.audit(cli_entry("user.unlock", name).count(rows as i64))
+                        .await?;
+                    Ok(rows)
+                })
+                .map_err(|e| db_error(e, ctx))?;
+            Ok(Output {
+                human: t!(ctx.lang, "server.user_unlocked", name = name, rows = rows),
+                json: json!({ "user": name, "unlocked": true, "cleared": rows }),
             })
         }
         ServerAction::Audit {

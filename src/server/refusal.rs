@@ -45,8 +45,13 @@ pub enum Refusal {
     },
     /// The server holds as many bodies as it will; the client should retry later.
     Busy,
-    /// The body could not be read (cut, or slower than the time limit).
+    /// The body could not be read (cut off by the client).
     BodyRead,
+    /// The body did not arrive within its deadline, or slower than the minimum rate.
+    BodyTimeout,
+    /// The `Host` header names neither this server's public host nor an address (DNS
+    /// rebinding: a page of another site reaching us under its own name).
+    WrongHost,
     BadDeviceKey,
     BadBatchSignature,
     /// Not a batch; `why` is the parser's text (it echoes at most what the sender sent).
@@ -138,6 +143,16 @@ impl Refusal {
             ),
             Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "server.busy"),
             BodyRead => (StatusCode::BAD_REQUEST, "body_read", "server.body_read"),
+            BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "server.body_timeout",
+            ),
+            WrongHost => (
+                StatusCode::MISDIRECTED_REQUEST,
+                "wrong_host",
+                "server.wrong_host",
+            ),
             BadDeviceKey => (
                 StatusCode::FORBIDDEN,
                 "bad_device_key",

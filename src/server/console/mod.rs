@@ -47,6 +47,7 @@ use axum::routing::{get, post};
 pub use frame::{Chrome, Tr, thousands};
 pub use viewer::{AdminChange, ChangeTarget, Viewer, WithToken, audited, same_origin};
 
+use super::body;
 use super::refusal::Refusal;
 use super::state::ServerState;
 use crate::i18n::Lang;
@@ -89,6 +90,7 @@ pub fn router() -> Router<Arc<ServerState>> {
         .route("/devices/backup", post(backup::import))
         .route("/audit", get(audit::page))
         .route("/console/{file}", get(static_file))
+        .layer(middleware::from_fn(form_bodies))
         .layer(middleware::from_fn(frame::refusals_as_pages))
         .layer(middleware::from_fn(security_headers))
 }
@@ -111,6 +113,41 @@ async fn security_headers(req: Request, next: Next) -> Response {
         );
     }
     resp
+}
+
+/// The largest console form (`application/x-www-form-urlencoded`): a correction with every
+/// field filled is a few KiB.
+const FORM_LIMIT: usize = 64 * 1024;
+
+/// A console form's body arrives whole within [`body::FORM_PACE`] (20 s) or the request is
+/// cut with 408, before any handler sees it: the form extractors would otherwise wait on a
+/// client dribbling one byte every few seconds for as long as it kept going. (Files, the
+/// backup's multipart body, are read by their handler at the upload pace.) Forms are small
+/// enough not to draw on the body budget: the connection cap bounds them.
+async fn form_bodies(req: Request, next: Next) -> Response {
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let budget = Arc::new(tokio::sync::Semaphore::new(FORM_LIMIT.div_ceil(1024)));
+    match body::read_body_paced(body, FORM_LIMIT, budget, body::FORM_PACE).await {
+        Ok(held) => {
+            let req = Request::from_parts(parts, axum::body::Body::from(held.bytes));
+            next.run(req).await
+        }
+        Err(refusal) => {
+            let mut r = refusal.into_response();
+            // the rest of the body may still be on its way: this connection is done
+            r.headers_mut()
+                .insert("connection", HeaderValue::from_static("close"));
+            r
+        }
+    }
 }
 
 async fn static_file(
