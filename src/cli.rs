@@ -384,7 +384,7 @@ pub enum ServerAction {
         #[arg(long, env = "BOOTH_SERVER_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
         #[command(flatten)]
-        settings: ServerSettings,
+        settings: Box<ServerSettings>,
     },
     /// Check a configuration (file, flags and environment, as `server run` would take them)
     /// without starting the server.
@@ -393,7 +393,7 @@ pub enum ServerAction {
         #[arg(long, env = "BOOTH_SERVER_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
         #[command(flatten)]
-        settings: ServerSettings,
+        settings: Box<ServerSettings>,
     },
     /// Make the office key (if missing) and the database; remember the server's address.
     Init {
@@ -512,6 +512,15 @@ pub enum ServerAction {
     },
     /// Remove an office user; their sessions end at once.
     RemoveUser {
+        /// The user's login name.
+        name: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+    /// Lift the login limits on an office user: the name's failures and queue and every
+    /// address's count of guesses at it are forgotten (audited).
+    UnlockUser {
         /// The user's login name.
         name: String,
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB

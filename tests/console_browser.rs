@@ -60,6 +60,16 @@ async fn click_then(c: &Client, click: &str, then: &str) {
         .unwrap_or_else(|e| panic!("{then} after clicking {click}: {e}"));
 }
 
+/// Waits for `gone` to leave the page: the next page has loaded when what only the old one
+/// had is no longer there (an element both pages have says nothing).
+async fn wait_gone(c: &Client, gone: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !c.find_all(Locator::Css(gone)).await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "{gone} still there");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn logout(c: &Client) {
     click_then(c, "#logout", "input[name=username]").await;
 }
@@ -211,6 +221,7 @@ fn the_console_in_a_browser() {
             .await
             .unwrap();
         click_then(&c, "#reveal", "dl.record").await;
+        wait_gone(&c, "#reveal").await;
         let src = c.source().await.unwrap();
         assert!(src.contains(&id), "the admin sees the full ID");
         let entries = audit_entries(&db);
@@ -301,6 +312,7 @@ fn screenshots_of_every_page() {
                     .unwrap();
                 shot("member").await;
                 click_then(&c, "#reveal", "dl.record").await;
+                wait_gone(&c, "#reveal").await;
                 shot("member-revealed").await;
                 c.goto(&format!("{url}/devices")).await.unwrap();
                 shot("devices").await;

@@ -654,7 +654,7 @@ fn an_export_dropped_at_90_percent_is_audited_with_the_rows_sent() {
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         };
-        let incomplete = |e: &&Value| e["target"].as_str().unwrap().ends_with(";incomplete");
+        let incomplete = |e: &&Value| e["fields"]["incomplete"] == "true";
         let whole_entry = exports
             .iter()
             .find(|e| !incomplete(e))

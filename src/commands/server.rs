@@ -51,8 +51,11 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         } => add_device(ctx, name, *reissue, db, server_url.as_deref(), key),
         ServerAction::RevokeDevice { name, db, .. } => {
             let (rt, db) = open(ctx, db)?;
-            rt.block_on(db.revoke_device(name.clone()))
-                .map_err(|e| db_error(e, ctx))?;
+            rt.block_on(async {
+                db.revoke_device(name.clone()).await?;
+                db.audit(cli_entry("device.revoke", name)).await
+            })
+            .map_err(|e| db_error(e, ctx))?;
             Ok(Output {
                 human: t!(ctx.lang, "server.revoked", name = name),
                 json: json!({ "device": name, "revoked": true }),
@@ -95,6 +98,21 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 json: json!({ "user": name, "removed": true }),
             })
         }
+        ServerAction::UnlockUser { name, db } => {
+            let (rt, db) = open(ctx, db)?;
+            let rows = rt
+                .block_on(async {
+                    let rows = db.unlock_user(name.clone()).await?;
+                    db.audit(cli_entry("user.unlock", name).count(rows as i64))
+                        .await?;
+                    Ok(rows)
+                })
+                .map_err(|e| db_error(e, ctx))?;
+            Ok(Output {
+                human: t!(ctx.lang, "server.user_unlocked", name = name, rows = rows),
+                json: json!({ "user": name, "unlocked": true, "cleared": rows }),
+            })
+        }
         ServerAction::Audit {
             limit,
             actor,
@@ -110,11 +128,10 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 .block_on(db.audit_page(&filter, None, (*limit).clamp(1, 1_000_000)))
                 .map_err(|e| db_error(e, ctx))?;
             let mut human = t!(ctx.lang, "server.audit_entries", count = rows.len());
+            // every value escaped: nothing typed into a filter can make a line of its own
             for r in &rows {
-                human.push_str(&format!(
-                    "\n  {}  {}  {}  {}  {}",
-                    r.at, r.actor, r.action, r.target, r.count
-                ));
+                human.push_str("\n  ");
+                human.push_str(&r.line());
             }
             Ok(Output {
                 human,
@@ -169,6 +186,7 @@ fn run(ctx: &Ctx, config: Option<&Path>, settings: &ServerSettings) -> Result<Ou
         metrics_listen: r.metrics_listen.clone(),
         metrics_required: r.metrics_given,
         lang: ctx.lang,
+        trusted_proxy: r.trusted_proxy,
     };
     server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
     Ok(Output {
@@ -220,14 +238,38 @@ fn stats_text(s: &server::ServerStats, lang: Lang) -> String {
     out.join("\n")
 }
 
-/// What the audit log records of a change made on the office's command line.
+/// What the audit log records of a change made on the office's command line: by
+/// `cli:<the OS user>` (and who that user came from, under sudo).
 fn cli_entry(action: &'static str, target: &str) -> AuditEntry {
-    AuditEntry {
-        actor: "cli".into(),
-        action,
-        target: target.to_string(),
-        count: 1,
+    let entry = AuditEntry::new(cli_actor(), action, target).count(1);
+    match std::env::var("SUDO_USER") {
+        Ok(by) if !by.is_empty() => {
+            entry.with("sudo_user", by.chars().take(64).collect::<String>())
+        }
+        _ => entry,
     }
+}
+
+/// `cli:<name>` of the user running this command: the system's user database's name for the
+/// real uid (`/etc/passwd`), else the environment's `USER`, else `uid<n>`.
+fn cli_actor() -> String {
+    #[cfg(unix)]
+    let name = {
+        let uid = rustix::process::getuid().as_raw();
+        let from_passwd = std::fs::read_to_string("/etc/passwd").ok().and_then(|p| {
+            p.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+            })
+        });
+        from_passwd
+            .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| format!("uid{uid}"))
+    };
+    #[cfg(not(unix))]
+    let name = std::env::var("USERNAME").unwrap_or_else(|_| "unknown".into());
+    format!("cli:{}", name.chars().take(64).collect::<String>())
 }
 
 /// `server add-user NAME --role admin|viewer`: the password from `BOOTH_USER_PASSWORD`, else
@@ -437,7 +479,10 @@ fn add_device(
             db.audit(cli_entry("device.reissue", name)).await
         })
     } else {
-        rt.block_on(db.add_device(name.to_string(), new_token))
+        rt.block_on(async {
+            db.add_device(name.to_string(), new_token).await?;
+            db.audit(cli_entry("device.add", name)).await
+        })
     }
     .map_err(|e| db_error(e, ctx))?;
     let code = Enrolment {
@@ -488,7 +533,14 @@ fn void(ctx: &Ctx, member_no: &str, reason: &str, db: &str) -> Result<Output, Cl
         .ok_or_else(|| CliError::new("invalid", t!(ctx.lang, "cli.void_reason")))?;
     let (rt, db) = open(ctx, db)?;
     let new = rt
-        .block_on(db.revoke_member(no.as_str().to_string(), reason, REVOKED_BY_OFFICE))
+        .block_on(async {
+            let new = db
+                .revoke_member(no.as_str().to_string(), reason, REVOKED_BY_OFFICE)
+                .await?;
+            let entry = cli_entry("member.void", no.as_str()).with("already", (!new).to_string());
+            db.audit(entry).await?;
+            Ok::<_, DbError>(new)
+        })
         .map_err(|e| db_error(e, ctx))?;
     let human = if new {
         t!(ctx.lang, "server.member_revoked", member_no = no)
@@ -517,6 +569,12 @@ fn rotate(
             office::RotateError::Db(e) => db_error(e, ctx),
             e => CliError::new(e.code(), e.message(ctx.lang)),
         })?;
+    let (done, fp) = match &step {
+        office::Rotation::Announced { next, .. } => ("announced", next.fingerprint()),
+        office::Rotation::Finished { next, .. } => ("finished", next.fingerprint()),
+    };
+    rt.block_on(db.audit(cli_entry("office_key.rotate", &fp).with("step", done)))
+        .map_err(|e| db_error(e, ctx))?;
     Ok(match step {
         office::Rotation::Announced { next, version } => Output {
             human: t!(
@@ -608,5 +666,16 @@ fn export(ctx: &Ctx, format: &str, out: &Path, url: &str) -> Result<Output, CliE
     let (rt, db) = open(ctx, url)?;
     let n = export_from(&ServerSource { db: &db, rt: &rt }, format, out, ctx.lang)
         .map_err(|e| CliError::new("export", e.message(ctx.lang)))?;
+    // every member's full record: on the record, or not kept
+    let entry = cli_entry("export", "")
+        .count(n as i64)
+        .with("format", format!("{format:?}").to_ascii_lowercase())
+        .with("out", out.display().to_string());
+    if let Err(e) = rt.block_on(db.audit(entry)) {
+        if out.as_os_str() != "-" {
+            let _ = std::fs::remove_file(out);
+        }
+        return Err(db_error(e, ctx));
+    }
     Ok(super::records::export_done(ctx, n, out))
 }

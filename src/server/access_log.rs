@@ -29,6 +29,9 @@ pub struct LogInfo {
     pub days: usize,
     pub days_rejected: usize,
     pub db_ms: u64,
+    /// Whether the upload's body was read to its end: when it was not, the connection is
+    /// closed after the answer (`api::signed_upload_answer`).
+    pub body_read: bool,
 }
 
 /// Logs the request, and counts it in the metrics (an upload and its records too).

@@ -10,9 +10,13 @@
 //!   within [`Limits::header_timeout`] of its first byte or of the connection's start; a
 //!   connection idle between requests for [`Limits::idle_timeout`] is closed. Each cut is
 //!   logged with its reason (never with the peer's data).
-//! - Request bodies are bounded elsewhere (`routes`): size, time, and how many are read at once.
+//! - Request bodies are bounded elsewhere (`body`): size, time, rate, and how many are read
+//!   at once.
+//! - Behind a TLS-terminating proxy (`--trusted-proxy ADDR`), `X-Forwarded-For` and
+//!   `X-Forwarded-Proto` are taken from that address only ([`ConnInfo::of`]): from anyone else
+//!   they are the client's own words and ignored.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -64,11 +68,69 @@ fn default_max_connections() -> usize {
     files.saturating_sub(RESERVED_FDS).clamp(16, 16_384) as usize
 }
 
-/// The connection a request came on, put on each request as an extension.
+/// Who a request came from, put on each request as an extension: the client's address and
+/// whether it reached us over TLS — behind the trusted proxy, what the proxy says of both.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnInfo {
     pub peer: SocketAddr,
     pub tls: bool,
+}
+
+impl ConnInfo {
+    /// The request's client: the TCP peer, unless the peer is `trusted_proxy`, whose
+    /// `X-Forwarded-For` (the last address: the one the proxy itself saw) and
+    /// `X-Forwarded-Proto` then say it. A header the proxy sent that does not parse leaves
+    /// the proxy's own address (never a value a client chose).
+    pub fn of(
+        peer: SocketAddr,
+        tls: bool,
+        trusted_proxy: Option<IpAddr>,
+        headers: &axum::http::HeaderMap,
+    ) -> ConnInfo {
+        let from_proxy = trusted_proxy.is_some_and(|p| canonical(p) == canonical(peer.ip()));
+        if !from_proxy {
+            return ConnInfo { peer, tls };
+        }
+        let last = |name: &str| {
+            headers
+                .get_all(name)
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .map(str::trim)
+        };
+        let client = last("x-forwarded-for")
+            .and_then(|a| a.parse::<IpAddr>().ok())
+            .map_or(peer, |ip| SocketAddr::new(ip, 0));
+        let https = last("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        ConnInfo {
+            peer: client,
+            tls: tls || https,
+        }
+    }
+
+    /// The client's address as counted for login throttling: an IPv4 address, or an IPv6
+    /// /64 (one household or office gets a whole /64, so a single address would let one
+    /// client count as 2^64).
+    pub fn address_group(&self) -> String {
+        match canonical(self.peer.ip()) {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        }
+    }
+}
+
+/// An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is the IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish
@@ -78,6 +140,7 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     router: Router,
     limits: Limits,
+    trusted_proxy: Option<IpAddr>,
     metrics: Option<Arc<Metrics>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -140,7 +203,8 @@ pub async fn serve(
             let router = tower::ServiceExt::map_request(
                 router,
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnInfo { peer, tls: has_tls });
+                    let info = ConnInfo::of(peer, has_tls, trusted_proxy, req.headers());
+                    req.extensions_mut().insert(info);
                     req
                 },
             );
@@ -356,5 +420,65 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    fn forwarded(xff: &str, proto: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_str(xff).unwrap());
+        h.insert("x-forwarded-proto", HeaderValue::from_str(proto).unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_headers_count_from_the_trusted_proxy_only() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let h = forwarded("6.6.6.6, 203.0.113.7", "https");
+        let from_proxy = ConnInfo::of("10.0.0.2:5000".parse().unwrap(), false, Some(proxy), &h);
+        assert_eq!(from_proxy.peer.ip().to_string(), "203.0.113.7");
+        assert!(from_proxy.tls);
+        // the same headers from anyone else are ignored
+        let other = ConnInfo::of("10.0.0.3:5000".parse().unwrap(), false, Some(proxy), &h);
+        assert_eq!(other.peer.ip().to_string(), "10.0.0.3");
+        assert!(!other.tls);
+        let none = ConnInfo::of("10.0.0.2:5000".parse().unwrap(), false, None, &h);
+        assert_eq!(none.peer.ip().to_string(), "10.0.0.2");
+        // garbage from the proxy leaves the proxy's address
+        let bad = forwarded("not an address", "http");
+        let c = ConnInfo::of("10.0.0.2:5000".parse().unwrap(), false, Some(proxy), &bad);
+        assert_eq!(c.peer.ip().to_string(), "10.0.0.2");
+        // an IPv4 peer seen on an IPv6 socket is the same proxy
+        let mapped = ConnInfo::of(
+            "[::ffff:10.0.0.2]:1".parse().unwrap(),
+            false,
+            Some(proxy),
+            &h,
+        );
+        assert_eq!(mapped.peer.ip().to_string(), "203.0.113.7");
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64() {
+        let c = |a: &str| ConnInfo {
+            peer: SocketAddr::new(a.parse().unwrap(), 0),
+            tls: false,
+        };
+        assert_eq!(
+            c("2001:db8:1:2:aaaa::1").address_group(),
+            c("2001:db8:1:2:ffff:1:2:3").address_group()
+        );
+        assert_eq!(c("2001:db8:1:2::9").address_group(), "2001:db8:1:2::/64");
+        assert_ne!(
+            c("2001:db8:1:3::1").address_group(),
+            c("2001:db8:1:2::1").address_group()
+        );
+        assert_eq!(c("::ffff:192.0.2.1").address_group(), "192.0.2.1");
+        assert_eq!(c("192.0.2.1").address_group(), "192.0.2.1");
     }
 }

@@ -30,6 +30,7 @@ pub mod bundle;
 pub mod console;
 pub mod db;
 pub mod export;
+pub mod gate;
 pub mod ingest;
 pub mod listener;
 pub mod metrics;
@@ -77,6 +78,8 @@ pub struct RunOptions {
     pub metrics_required: bool,
     /// The language of what is printed for the person starting the server.
     pub lang: Lang,
+    /// A TLS-terminating proxy in front: its `X-Forwarded-For`/`-Proto` are believed.
+    pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
 /// Records the office key in the database on first use, and refuses a key file that is not
@@ -143,7 +146,8 @@ pub fn run(opts: &RunOptions) -> Result<(), ServeError> {
 
 async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
     let db = Db::open(&opts.db).await?;
-    claim_office_key(&db, &opts.office, opts.lang).await?;
+    let office_state = claim_office_key(&db, &opts.office, opts.lang).await?;
+    let public_host = office_state.server_url.as_deref().and_then(url_host);
     let tls = match &opts.tls {
         Some((cert, key)) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
             crate::tls::server_config(cert, key).map_err(ServeError::Tls)?,
@@ -160,7 +164,8 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
     let kind = db.kind();
     let state = Arc::new(
         state::ServerState::new(db, opts.max_body, opts.body_memory, opts.office.clone())
-            .with_previous_office(opts.previous_office.as_deref()),
+            .with_previous_office(opts.previous_office.as_deref())
+            .with_public_host(public_host),
     );
     let metrics = match &opts.metrics_listen {
         None => None,
@@ -229,7 +234,7 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
             let stop = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
-            listener::serve(l, None, router, limits, None, stop).await;
+            listener::serve(l, None, router, limits, None, None, stop).await;
         });
     }
     systemd_ready();
@@ -240,16 +245,30 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         let _ = stop.send(true);
     };
     let counted = Some(state.metrics.clone());
+    let router = routes::router(state);
     listener::serve(
         listener,
         tls,
-        routes::router(state),
+        router,
         opts.limits,
+        opts.trusted_proxy,
         counted,
         shutdown,
     )
     .await;
     Ok(())
+}
+
+/// The host of `https://HOST:PORT/…` (without port; an IPv6 literal without brackets).
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host_port.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 /// Under systemd (`Type=notify`): says READY=1 now that the server listens, and, when the
@@ -300,5 +319,24 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(not(unix))]
     async {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_host_of_a_server_url() {
+        use super::url_host;
+        assert_eq!(
+            url_host("https://Booth.Office.lan:8443").as_deref(),
+            Some("booth.office.lan")
+        );
+        assert_eq!(
+            url_host("https://booth.office.lan/x?y").as_deref(),
+            Some("booth.office.lan")
+        );
+        assert_eq!(url_host("http://[::1]:80").as_deref(), Some("::1"));
+        assert_eq!(url_host("nonsense"), None);
+        assert_eq!(url_host("https://:443"), None);
     }
 }

@@ -22,6 +22,9 @@ use crate::protocol::{
     ErrorBody, MAX_DAYS_PER_BATCH, MAX_RECORDS_PER_BATCH, MAX_SEGMENTS_PER_REQUEST,
 };
 
+/// What a route's handler gives: its answer, or why the request was refused.
+pub type Answer = Result<axum::response::Response, Refusal>;
+
 /// Why a request was refused. Values carried are what its message names (never personal data
 /// beyond what the sender itself sent, made safe to show).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,8 +45,13 @@ pub enum Refusal {
     },
     /// The server holds as many bodies as it will; the client should retry later.
     Busy,
-    /// The body could not be read (cut, or slower than the time limit).
+    /// The body could not be read (cut off by the client).
     BodyRead,
+    /// The body did not arrive within its deadline, or slower than the minimum rate.
+    BodyTimeout,
+    /// The `Host` header names neither this server's public host nor an address (DNS
+    /// rebinding: a page of another site reaching us under its own name).
+    WrongHost,
     BadDeviceKey,
     BadBatchSignature,
     /// Not a batch; `why` is the parser's text (it echoes at most what the sender sent).
@@ -91,6 +99,10 @@ pub enum Refusal {
     BadFrom,
     /// A filter's end date is not a date.
     BadTo,
+    /// A viewer's search by a whole phone or document number (an admin's action).
+    FullNumberAdminOnly,
+    /// An admin's searches by a whole number, over the limit for now.
+    FullNumberTooOften,
 }
 
 impl Refusal {
@@ -131,6 +143,16 @@ impl Refusal {
             ),
             Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "server.busy"),
             BodyRead => (StatusCode::BAD_REQUEST, "body_read", "server.body_read"),
+            BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "server.body_timeout",
+            ),
+            WrongHost => (
+                StatusCode::MISDIRECTED_REQUEST,
+                "wrong_host",
+                "server.wrong_host",
+            ),
             BadDeviceKey => (
                 StatusCode::FORBIDDEN,
                 "bad_device_key",
@@ -208,6 +230,16 @@ impl Refusal {
             BadFormat => (StatusCode::BAD_REQUEST, "bad_format", "console.bad_format"),
             BadFrom => (StatusCode::BAD_REQUEST, "bad_from", "console.bad_from"),
             BadTo => (StatusCode::BAD_REQUEST, "bad_to", "console.bad_to"),
+            FullNumberAdminOnly => (
+                StatusCode::FORBIDDEN,
+                "full_number_admin_only",
+                "console.full_number_admin_only",
+            ),
+            FullNumberTooOften => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "full_number_too_often",
+                "console.full_number_too_often",
+            ),
         }
     }
 

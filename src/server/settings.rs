@@ -29,7 +29,8 @@ const MAX_FILE: u64 = 1024 * 1024;
 
 /// Every setting of `booth server run` (and `check-config`). Each field is a flag `--NAME`
 /// (`_` written `-`), an environment variable `BOOTH_SERVER_NAME` (the office key keeps the
-/// `BOOTH_OFFICE_KEY` every server command reads) and a key `NAME` of the config file. All
+/// `BOOTH_OFFICE_KEY` every server command reads, the trusted proxy `BOOTH_TRUSTED_PROXY`,
+/// named before this struct) and a key `NAME` of the config file. All
 /// optional here: the defaults are applied after the layers are merged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +75,10 @@ pub struct ServerSettings {
     /// (default 60).
     #[arg(long, env = "BOOTH_SERVER_IDLE_TIMEOUT", value_name = "SECONDS")]
     pub idle_timeout: Option<u64>,
+    /// The address of a TLS-terminating proxy in front of the server: its
+    /// X-Forwarded-For and X-Forwarded-Proto are believed (from no one else).
+    #[arg(long, env = "BOOTH_TRUSTED_PROXY", value_name = "ADDR")]
+    pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
 /// Keys of which one layer's choice is taken whole: an environment's `BOOTH_SERVER_DB`
@@ -101,6 +106,7 @@ pub struct Resolved {
     pub max_connections: Option<usize>,
     pub header_timeout: u64,
     pub idle_timeout: u64,
+    pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
 /// A setting that cannot be used, naming the key and why.
@@ -283,6 +289,7 @@ impl ServerSettings {
             max_connections: self.max_connections,
             header_timeout: self.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT),
             idle_timeout: self.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
+            trusted_proxy: self.trusted_proxy,
         })
     }
 }
@@ -365,6 +372,8 @@ mod tests {
             let env = arg.get_env().expect("an environment variable");
             let want = if id == "office_key" {
                 "BOOTH_OFFICE_KEY".to_string()
+            } else if id == "trusted_proxy" {
+                "BOOTH_TRUSTED_PROXY".to_string()
             } else {
                 format!("BOOTH_SERVER_{}", id.to_uppercase())
             };
@@ -373,6 +382,7 @@ mod tests {
             let value = match id {
                 "max_body" | "body_memory" | "max_connections" | "header_timeout"
                 | "idle_timeout" => "5".to_string(),
+                "trusted_proxy" => "\"127.0.0.1\"".to_string(),
                 _ => "\"127.0.0.1:1\"".to_string(),
             };
             let from_file: ServerSettings =

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::bundle::{self, BundleServeError};
 use super::db::Db;
+use super::gate::PasswordGate;
 use super::metrics::Metrics;
 use super::page;
 use crate::card::office::OfficeKey;
@@ -37,6 +38,12 @@ pub struct ServerState {
     pub seals: Arc<Seals>,
     /// The verification page with its trust anchors filled in.
     pub page: String,
+    /// Console logins' password checks: a few at once, a bounded queue ([`PasswordGate`]).
+    pub password_gate: PasswordGate,
+    /// The host name of the office's public URL (`server init --server-url`), lower-case,
+    /// when one is configured: console and API requests naming another host are refused
+    /// (DNS rebinding).
+    pub public_host: Option<String>,
     /// The last bundle signed, by version: rebuilt only when the version moves.
     bundle_cache: tokio::sync::Mutex<Option<(u64, Arc<String>)>>,
 }
@@ -57,6 +64,8 @@ impl ServerState {
             page: page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE),
             seals: Arc::new(Seals::new(&office, None)),
             office,
+            password_gate: PasswordGate::for_this_machine(),
+            public_host: None,
             bundle_cache: tokio::sync::Mutex::new(None),
         }
     }
@@ -66,6 +75,14 @@ impl ServerState {
     pub fn with_previous_office(self, previous: Option<&OfficeKey>) -> ServerState {
         ServerState {
             seals: Arc::new(Seals::new(&self.office, previous)),
+            ..self
+        }
+    }
+
+    /// The same state, answering only requests that name `host` (or an address) in `Host`.
+    pub fn with_public_host(self, host: Option<String>) -> ServerState {
+        ServerState {
+            public_host: host.map(|h| h.to_ascii_lowercase()),
             ..self
         }
     }

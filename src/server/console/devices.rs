@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{AdminChange, Chrome, Tr, Viewer, redirect};
+use super::{AdminChange, Chrome, Tr, Viewer, audited, redirect};
 use crate::card::enrol::Enrolment;
 use crate::server::auth;
 use crate::server::db::DbError;
@@ -60,6 +60,7 @@ pub async fn add(
     let tr = Tr(v.lang);
     let name = f.name.trim().to_string();
     if !auth::valid_device_name(&name) {
+        refused(&state, &v, "device.add.refused", &name, "bad_name").await?;
         return render(
             &state,
             &v,
@@ -78,6 +79,7 @@ pub async fn add(
     {
         Ok(()) => {}
         Err(DbError::DeviceExists) => {
+            refused(&state, &v, "device.add.refused", &name, "exists").await?;
             let error = tr.t("server.device_exists").into();
             return render(&state, &v, None, Some(error)).await;
         }
@@ -107,6 +109,7 @@ pub async fn revoke(
     match state.db.revoke_device(name.clone()).await {
         Ok(()) => {}
         Err(DbError::NoSuchDevice) => {
+            refused(&state, &v, "device.revoke.refused", &name, "no_such_device").await?;
             let error = Tr(v.lang).t("server.no_such_device").into();
             return render(&state, &v, None, Some(error)).await;
         }
@@ -117,4 +120,17 @@ pub async fn revoke(
         .audit(v.entry("device.revoke", name.clone(), 1))
         .await?;
     Ok(redirect("/devices"))
+}
+
+/// An admin's device change refused for what it asked, on the record with why (the name as
+/// typed, at most 64 characters).
+async fn refused(
+    state: &ServerState,
+    v: &Viewer,
+    action: &'static str,
+    name: &str,
+    why: &str,
+) -> Result<(), Refusal> {
+    let name: String = name.chars().take(64).collect();
+    audited(state, v.entry(action, name, 0).with("why", why)).await
 }

@@ -8,6 +8,7 @@
 //! that leaves at 90 % is audited with what it was sent, `;incomplete`), not by the writer,
 //! which may never learn the client left ([`ExportAudit`]).
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,11 +67,12 @@ pub async fn download(
         state: Arc::clone(&state),
         rt: rt.clone(),
         actor: v.user.clone(),
-        target: format!(
-            "{};format={}",
-            describe(&filter),
-            if format == Format::Csv { "csv" } else { "xlsx" }
-        ),
+        fields: {
+            let mut f = describe(&filter);
+            let name = if format == Format::Csv { "csv" } else { "xlsx" };
+            f.insert("format".into(), name.into());
+            f
+        },
         sent: 0,
         written: false,
     };
@@ -151,7 +153,7 @@ struct ExportAudit {
     rt: tokio::runtime::Handle,
     actor: String,
     /// The view and the format.
-    target: String,
+    fields: BTreeMap<String, String>,
     sent: u64,
     /// Written already.
     written: bool,
@@ -162,16 +164,13 @@ impl ExportAudit {
         if std::mem::replace(&mut self.written, true) {
             return None;
         }
-        Some(AuditEntry {
-            actor: std::mem::take(&mut self.actor),
-            action: "export",
-            target: format!(
-                "{}{}",
-                self.target,
-                if complete { "" } else { ";incomplete" }
-            ),
-            count: self.sent as i64,
-        })
+        let mut entry =
+            AuditEntry::new(std::mem::take(&mut self.actor), "export", "").count(self.sent as i64);
+        entry.fields = std::mem::take(&mut self.fields);
+        if !complete {
+            entry.fields.insert("incomplete".into(), "true".into());
+        }
+        Some(entry)
     }
 
     /// The whole file went out: `n` rows.

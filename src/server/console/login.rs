@@ -1,6 +1,9 @@
-//! `/login`, `/logout` and the language switch. Failed logins are slowed per user name and
-//! per address (db::users::Throttle), and an unknown name costs the same Argon2id work as a
-//! wrong password.
+//! `/login`, `/logout` and the language switch. A login's guess is counted before its
+//! password is checked, per name and address and per address, and waits its turn in the
+//! name's queue when its address has failed at the name (db::users::Throttle); the check
+//! itself goes through the server's password gate (`server::gate`: a bounded number of
+//! logins inside, a few Argon2id hashes at once). An
+//! unknown name takes the same path and the same Argon2id work as a wrong password.
 
 use std::sync::Arc;
 
@@ -17,7 +20,7 @@ use super::session::{self, ABSOLUTE_LIMIT, IDLE_LIMIT};
 use super::{Chrome, Tr, Viewer, WithToken, cookie_lang, now_secs, redirect, safe_next};
 use crate::i18n::Lang;
 use crate::server::db::audit::AuditEntry;
-use crate::server::db::users::Throttle;
+use crate::server::db::users::{Admission, LoginKeys, Throttle};
 use crate::server::listener::ConnInfo;
 use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
@@ -89,15 +92,11 @@ pub async fn submit(
         return Err(Refusal::Csrf);
     }
     let tls = conn.as_ref().is_some_and(|c| c.tls);
-    let addr = conn
+    let address = conn
         .as_ref()
-        .map(|c| c.peer.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+        .map_or_else(|| "unknown".into(), |c| c.address_group());
     let name = f.username.trim().to_string();
-    let user_key = format!("user:{name}");
-    let addr_key = format!("addr:{addr}");
-    let now = now_secs();
-    let page = |status: StatusCode, error: String| {
+    let page = |status: StatusCode, error: String, retry_after: Option<i64>| {
         let mut r = LoginPage {
             c: Chrome::anonymous(lang, "/login"),
             next: next.clone(),
@@ -106,51 +105,78 @@ pub async fn submit(
         }
         .into_response();
         *r.status_mut() = status;
-        r
-    };
-    let wait = state
-        .db
-        .login_wait(vec![user_key.clone(), addr_key.clone()], now)
-        .await?;
-    if wait > 0 {
-        state.metrics.login("throttled");
-        let mut r = page(
-            StatusCode::TOO_MANY_REQUESTS,
-            crate::t!(lang, "console.login_wait", seconds = wait),
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        if let Some(v) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
             r.headers_mut().insert("retry-after", v);
         }
-        return Ok(r);
-    }
-    let user = state.db.user(name.clone()).await?;
-    let (hash, password) = (
-        user.as_ref().map_or_else(
-            || session::dummy_hash().to_string(),
-            |u| u.password_hash.clone(),
-        ),
-        f.password,
+        r
+    };
+    let busy = |retry_after: u64| {
+        state.metrics.login("busy");
+        let secs = retry_after as i64;
+        let message = crate::t!(lang, "console.login_busy", seconds = secs);
+        page(StatusCode::SERVICE_UNAVAILABLE, message, Some(secs))
+    };
+    // A place at the password gate first: past its bound a flood is turned away before any
+    // database work, so it cannot queue up in front of everything else either.
+    let mut ticket = match state.password_gate.enter() {
+        Ok(t) => t,
+        Err(b) => return Ok(busy(b.retry_after)),
+    };
+    // A name no user has is counted under a shared key of its own (bounded rows), and goes
+    // through every step a real name does.
+    let user = if session::valid_user_name(&name) {
+        state.db.user(name.clone()).await?
+    } else {
+        None
+    };
+    let keys = LoginKeys::new(
+        &user
+            .as_ref()
+            .map_or_else(|| LoginKeys::unknown_name(&name), |u| u.name.clone()),
+        &address,
     );
-    let good = tokio::task::spawn_blocking(move || session::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let t = Throttle::default();
+    match state.db.login_admit(keys.clone(), now_secs(), t).await? {
+        Admission::Refused { retry_after } => {
+            tracing::info!(target: "console", "login refused: too many guesses");
+            state.metrics.login("throttled");
+            super::viewer::login_refused(&state, "login.locked", &name, &address).await?;
+            let message = crate::t!(lang, "console.login_wait", seconds = retry_after);
+            return Ok(page(
+                StatusCode::TOO_MANY_REQUESTS,
+                message,
+                Some(retry_after),
+            ));
+        }
+        Admission::Check { wait } if wait > 0 => {
+            // a queued guess waits outside the gate, holding no place in it
+            drop(ticket);
+            tokio::time::sleep(std::time::Duration::from_secs(wait as u64)).await;
+            ticket = match state.password_gate.enter() {
+                Ok(t) => t,
+                Err(b) => return Ok(busy(b.retry_after)),
+            };
+        }
+        Admission::Check { .. } => {}
+    }
+    let hash = user.as_ref().map_or_else(
+        || session::dummy_hash().to_string(),
+        |u| u.password_hash.clone(),
+    );
+    let good = match ticket.verify(f.password, hash).await {
+        Ok(good) => good,
+        // not checked: the guess stays counted, as it came
+        Err(b) => return Ok(busy(b.retry_after)),
+    };
     let Some(user) = user.filter(|_| good) else {
-        let t = Throttle::default();
-        // the lock runs from the failure, not from the request's start: the password hash
-        // alone takes a good part of a second
-        state
-            .db
-            .login_failed(
-                vec![(user_key, t.free_per_user), (addr_key, t.free_per_address)],
-                now_secs(),
-                t,
-            )
-            .await?;
+        state.db.login_failed(keys, now_secs(), t).await?;
         tracing::info!(target: "console", "login failed");
         state.metrics.login("failed");
+        super::viewer::login_refused(&state, "login.failed", &name, &address).await?;
         return Ok(page(
             StatusCode::UNAUTHORIZED,
             tr.t("console.login_failed").into(),
+            None,
         ));
     };
     // the system had no randomness to give: nothing to do but say so
@@ -158,19 +184,15 @@ pub async fn submit(
         return Err(Refusal::Internal);
     };
     let db = &state.db;
-    db.login_succeeded(user_key).await?;
+    let now = now_secs();
+    db.login_succeeded(keys).await?;
     // expired sessions of anyone leave the table as new ones come in
     db.end_sessions(None, now - IDLE_LIMIT, now - ABSOLUTE_LIMIT)
         .await?;
     db.create_session(session::id_hash(&id), user.name.clone(), csrf, now)
         .await?;
-    db.audit(AuditEntry {
-        actor: user.name.clone(),
-        action: "login",
-        target: String::new(),
-        count: 0,
-    })
-    .await?;
+    db.audit(AuditEntry::new(user.name.clone(), "login", ""))
+        .await?;
     state.metrics.login("ok");
     let mut r = redirect(&next);
     if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&id, tls)) {

@@ -47,6 +47,7 @@ use axum::routing::{get, post};
 pub use frame::{Chrome, Tr, thousands};
 pub use viewer::{AdminChange, ChangeTarget, Viewer, WithToken, audited, same_origin};
 
+use super::body;
 use super::refusal::Refusal;
 use super::state::ServerState;
 use crate::i18n::Lang;
@@ -89,6 +90,7 @@ pub fn router() -> Router<Arc<ServerState>> {
         .route("/devices/backup", post(backup::import))
         .route("/audit", get(audit::page))
         .route("/console/{file}", get(static_file))
+        .layer(middleware::from_fn(form_bodies))
         .layer(middleware::from_fn(frame::refusals_as_pages))
         .layer(middleware::from_fn(security_headers))
 }
@@ -111,6 +113,41 @@ async fn security_headers(req: Request, next: Next) -> Response {
         );
     }
     resp
+}
+
+/// The largest console form (`application/x-www-form-urlencoded`): a correction with every
+/// field filled is a few KiB.
+const FORM_LIMIT: usize = 64 * 1024;
+
+/// A console form's body arrives whole within [`body::FORM_PACE`] (20 s) or the request is
+/// cut with 408, before any handler sees it: the form extractors would otherwise wait on a
+/// client dribbling one byte every few seconds for as long as it kept going. (Files, the
+/// backup's multipart body, are read by their handler at the upload pace.) Forms are small
+/// enough not to draw on the body budget: the connection cap bounds them.
+async fn form_bodies(req: Request, next: Next) -> Response {
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let budget = Arc::new(tokio::sync::Semaphore::new(FORM_LIMIT.div_ceil(1024)));
+    match body::read_body_paced(body, FORM_LIMIT, budget, body::FORM_PACE).await {
+        Ok(held) => {
+            let req = Request::from_parts(parts, axum::body::Body::from(held.bytes));
+            next.run(req).await
+        }
+        Err(refusal) => {
+            let mut r = refusal.into_response();
+            // the rest of the body may still be on its way: this connection is done
+            r.headers_mut()
+                .insert("connection", HeaderValue::from_static("close"));
+            r
+        }
+    }
 }
 
 async fn static_file(
@@ -138,9 +175,32 @@ pub fn cookie_lang(headers: &HeaderMap) -> Lang {
         .unwrap_or_default()
 }
 
-/// A same-site path to come back to; anything else (`//host`, `http:…`) goes home.
+/// The pages a redirect may come back to: the console's own GET routes (a member's page by
+/// its number), nothing else.
+const PAGES: &[&str] = &[
+    "/",
+    "/login",
+    "/members",
+    "/members/export",
+    "/devices",
+    "/audit",
+];
+
+/// A path the console itself serves, to come back to after logging in or switching the
+/// language; anything else goes home. Browsers strip tabs and newlines from a URL and read
+/// a backslash as `/`, so `/<tab>/evil.example/` and `/\evil.example` would leave the site: only
+/// printable ASCII without a backslash is taken (a query's own characters come
+/// percent-encoded), and the path must be one of [`PAGES`] or `/members/<number>`.
 pub fn safe_next(p: &str) -> String {
-    if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() < 2048 {
+    let printable = p.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    let (path, _query) = p.split_once('?').unwrap_or((p, ""));
+    let served = PAGES.contains(&path)
+        || path.strip_prefix("/members/").is_some_and(|no| {
+            !no.is_empty()
+                && no.len() <= 32
+                && no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if printable && served && !p.contains('#') && p.len() < 2048 {
         p.to_string()
     } else {
         "/".to_string()
@@ -170,6 +230,26 @@ mod tests {
         assert_eq!(safe_next("//evil.example/"), "/");
         assert_eq!(safe_next("https://evil.example/"), "/");
         assert_eq!(safe_next("/\\evil"), "/");
+        assert_eq!(
+            safe_next("/members/K7M2QX-0042-7"),
+            "/members/K7M2QX-0042-7"
+        );
+        assert_eq!(safe_next("/login?next=%2Faudit"), "/login?next=%2Faudit");
+        for evil in [
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/ /evil.example/",
+            "/%09/evil.example/",
+            "/%2F%2Fevil.example",
+            "/members/../\\evil",
+            "/members/x/..//evil.example",
+            "/\u{ff0f}evil.example",
+            "/audit#//evil",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(evil), "/", "{evil:?}");
+        }
     }
 
     /// Every key in the templates (`tr.t("…")`) and every `"console.…"` key named in the

@@ -64,12 +64,7 @@ impl Viewer {
     }
 
     pub fn entry(&self, action: &'static str, target: impl Into<String>, count: i64) -> AuditEntry {
-        AuditEntry {
-            actor: self.user.clone(),
-            action,
-            target: target.into(),
-            count,
-        }
+        AuditEntry::new(self.user.clone(), action, target).count(count)
     }
 }
 
@@ -126,12 +121,22 @@ where
             .await
             .map_err(IntoResponse::into_response)?;
         let headers = parts.headers.clone();
+        let parts_path = parts.uri.path().to_string();
         let req = Request::from_parts(parts, body);
         let axum::Form(sent) = axum::Form::<WithToken<F>>::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        v.admin_change(&headers, &sent.csrf)
-            .map_err(IntoResponse::into_response)?;
+        if let Err(refusal) = v.admin_change(&headers, &sent.csrf) {
+            // a user who is not an admin trying an admin's change, on the record
+            if refusal == Refusal::AdminOnly {
+                let path: String = parts_path.chars().take(200).collect();
+                let entry = v.entry("change.refused", path, 0).with("why", "admin_only");
+                audited(state, entry)
+                    .await
+                    .map_err(IntoResponse::into_response)?;
+            }
+            return Err(refusal.into_response());
+        }
         let on = T::find(key, state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -247,6 +252,25 @@ impl FromRequestParts<Arc<ServerState>> for Viewer {
         }
         Ok(viewer)
     }
+}
+
+/// A refused login on the record: `login.failed` (a wrong password, an unknown name) or
+/// `login.locked` (refused while the name or the address is locked), with the client's
+/// address. The actor is the name typed when an office user has it; any other name may be a
+/// password typed in the wrong box, so only its first character is kept (`x*******`).
+pub async fn login_refused(
+    state: &ServerState,
+    action: &'static str,
+    name: &str,
+    addr: &str,
+) -> Result<(), Refusal> {
+    let known = !name.is_empty() && state.db.user(name.to_string()).await?.is_some();
+    let entry = if known {
+        AuditEntry::new(name, action, "")
+    } else {
+        AuditEntry::new("-", action, "").with("name", super::mask::name(name))
+    };
+    audited(state, entry.with("address", addr)).await
 }
 
 /// Records an audit entry; a page with personal data is not shown if its view cannot be

@@ -160,7 +160,7 @@ pub enum DbError {
     BadUrl,
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", pg_text(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("PostgreSQL pool: {0}")]
     Pool(String),
@@ -188,6 +188,27 @@ pub enum DbError {
     /// language.
     #[error("{1}")]
     Office(&'static str, String),
+}
+
+/// A PostgreSQL error as the log and messages say it: its SQLSTATE and the constraint,
+/// table and column it names, never the server's message, DETAIL or HINT, which quote the
+/// values (a unique violation's DETAIL is `Key (person_key)=(<the ID number>) already
+/// exists`). Errors of the connection itself are said whole (they hold no value).
+fn pg_text(e: &tokio_postgres::Error) -> String {
+    let Some(db) = e.as_db_error() else {
+        return e.to_string();
+    };
+    let mut out = format!("{} {}", db.severity(), db.code().code());
+    for (what, name) in [
+        ("constraint", db.constraint()),
+        ("table", db.table()),
+        ("column", db.column()),
+    ] {
+        if let Some(name) = name {
+            out.push_str(&format!(" {what} {name}"));
+        }
+    }
+    out
 }
 
 impl DbError {
@@ -577,4 +598,44 @@ pub(crate) fn now_utc() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A unique violation's DETAIL quotes the key: the error as logged names the constraint
+    /// and the SQLSTATE, never the value.
+    #[tokio::test]
+    async fn a_postgres_error_is_logged_without_its_values() {
+        let Ok(url) = std::env::var("BOOTH_TEST_PG_URL") else {
+            eprintln!("BOOTH_TEST_PG_URL not set: skipping");
+            return;
+        };
+        let pg = postgres::PgDb::connect(&url).unwrap();
+        let client = pg.client().await.unwrap();
+        client
+            .batch_execute(
+                "CREATE TEMP TABLE people (person_key TEXT CONSTRAINT people_key UNIQUE);
+                 INSERT INTO people VALUES ('110105198805120173')",
+            )
+            .await
+            .unwrap();
+        let e = client
+            .execute("INSERT INTO people VALUES ('110105198805120173')", &[])
+            .await
+            .unwrap_err();
+        // what tokio-postgres holds, and what booth would have written
+        let db = e.as_db_error().unwrap();
+        assert!(format!("{db}").contains("110105198805120173"));
+        let e = DbError::from(e);
+        assert!(e.is_unique_violation());
+        for text in [e.to_string(), format!("{e:#}"), e.message(Lang::En)] {
+            assert!(!text.contains("110105198805120173"), "{text}");
+            assert!(
+                text.contains("23505") && text.contains("people_key"),
+                "{text}"
+            );
+        }
+    }
 }

@@ -2,11 +2,11 @@
 //! on it — correcting the record, and erasing the person on request (the personal fields
 //! go, the member number is revoked through the bundle, the figures stay).
 
-use super::conn::{Conn, args, first};
+use super::conn::{Conn, args, first, only};
 use super::office::revoke;
 use super::search::{LIST_WIDTH, ListRow, Review, SearchKeys, list_columns, list_row};
 use super::sql::sql;
-use super::{Db, DbError, REVOKED_BY_OFFICE, changed_a_row};
+use super::{Db, DbError, REVOKED_BY_OFFICE};
 
 /// Why a member's number was revoked at the office when it was erased (office records only).
 pub const ERASED_REASON: &str = "erased on request (PIPL)";
@@ -89,17 +89,23 @@ impl Db {
         person_key: String,
         keys: SearchKeys,
     ) -> Result<(), DbError> {
+        // Another member's document number is refused by the statement itself, not by the
+        // unique index: PostgreSQL writes a unique violation to its own log with a DETAIL
+        // that quotes the key, the ID number in clear. (Two corrections racing to one number
+        // still meet the index, refused the same way.)
         let n = self
             .execute(
                 sql!(
                     "UPDATE members SET record = $2, person_key = $3, s_name = $4,
                         s_phone_tail = $5, s_employer = $6, s_form = $7, corrected_at = now()
-                     WHERE member_no = $1 AND erased_at IS NULL"
+                     WHERE member_no = $1 AND erased_at IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM members o
+                                       WHERE o.person_key = $3 AND o.member_no <> $1)"
                 ),
                 args![
-                    member_no,
+                    member_no.clone(),
                     record,
-                    person_key,
+                    person_key.clone(),
                     keys.name,
                     keys.phone_tail,
                     keys.employer,
@@ -114,7 +120,22 @@ impl Db {
                     e
                 }
             })?;
-        changed_a_row(n, DbError::NoSuchMember)
+        if n > 0 {
+            return Ok(());
+        }
+        let taken = self
+            .query(
+                sql!("SELECT count(*) FROM members WHERE person_key = $1 AND member_no <> $2"),
+                args![person_key, member_no],
+                |r| r.int(0),
+            )
+            .await
+            .and_then(only)?;
+        Err(if taken > 0 {
+            DbError::PersonTaken
+        } else {
+            DbError::NoSuchMember
+        })
     }
 
     /// Erases a member in one transaction: the record becomes `remains` (no personal

@@ -160,6 +160,8 @@ fn migrations() -> Vec<&'static str> {
         PRIMARY KEY (origin, counter)
     );
     "#,
+        // 8: an audit entry's details as fields, not joined into its target (db::audit).
+        super::audit::FIELDS_MIGRATION,
     ]
 }
 

@@ -132,6 +132,8 @@ pub(super) fn migrations() -> Vec<&'static str> {
         &figures::SQLITE_MIGRATION_5,
         // 6: records relayed by peers and backup files (SPEC §12, db::segments).
         SEGMENTS_MIGRATION,
+        // 7: an audit entry's details as fields, not joined into its target (db::audit).
+        super::audit::FIELDS_MIGRATION,
     ]
 }
 

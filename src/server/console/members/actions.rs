@@ -12,8 +12,9 @@ use super::detail::{find, member_page};
 use crate::member::validate;
 use crate::protocol::WireRecord;
 use crate::server::batch::SearchKeys;
-use crate::server::console::{AdminChange, ChangeTarget, Tr, audited, redirect};
+use crate::server::console::{AdminChange, ChangeTarget, Tr, Viewer, audited, redirect};
 use crate::server::db::DbError;
+use crate::server::db::audit::AuditEntry;
 use crate::server::db::pipl::MemberDetail;
 use crate::server::db::search::Review;
 use crate::server::refusal::Refusal;
@@ -81,6 +82,7 @@ pub async fn correct(
         .ok()
         .filter(|_| d.erased_at.is_none())
     else {
+        refused(&state, &v, "member.correct.refused", &d, "erased").await?;
         let error = tr.t("console.cannot_correct").into();
         return Ok(member_page(&v, &d, false, vec![error], None));
     };
@@ -98,6 +100,10 @@ pub async fn correct(
     let valid = match validate(&input, w.event_date) {
         Ok(valid) => valid,
         Err(errors) => {
+            let fields: Vec<&str> = errors.iter().map(|e| e.field.code()).collect();
+            let entry = refusal_entry(&v, "member.correct.refused", &d, "invalid")
+                .with("fields", fields.join(","));
+            audited(&state, entry).await?;
             let msgs = errors.iter().map(|e| e.message(v.lang)).collect();
             return Ok(member_page(&v, &d, false, msgs, None));
         }
@@ -116,6 +122,7 @@ pub async fn correct(
     {
         Ok(()) => {}
         Err(DbError::PersonTaken) => {
+            refused(&state, &v, "member.correct.refused", &d, "person_taken").await?;
             let error = tr.t("console.person_taken").into();
             return Ok(member_page(&v, &d, false, vec![error], None));
         }
@@ -159,6 +166,7 @@ pub async fn erase(
     AdminChange { v, form: f, on: d }: AdminChange<EraseForm, MemberDetail>,
 ) -> Result<Response, Refusal> {
     if f.confirm != "yes" {
+        refused(&state, &v, "member.erase.refused", &d, "no_confirmation").await?;
         let error = Tr(v.lang).t("console.erase_confirm_needed").into();
         return Ok(member_page(&v, &d, false, vec![error], None));
     }
@@ -180,4 +188,20 @@ pub async fn erase(
         Vec::new(),
         Some("console.erased"),
     ))
+}
+
+/// An admin's change refused for what it asked (`member.correct.refused`,
+/// `member.erase.refused`, with why): on the record as the change would have been.
+fn refusal_entry(v: &Viewer, action: &'static str, d: &MemberDetail, why: &str) -> AuditEntry {
+    v.entry(action, d.member_no.clone(), 0).with("why", why)
+}
+
+async fn refused(
+    state: &ServerState,
+    v: &Viewer,
+    action: &'static str,
+    d: &MemberDetail,
+    why: &str,
+) -> Result<(), Refusal> {
+    audited(state, refusal_entry(v, action, d, why)).await
 }

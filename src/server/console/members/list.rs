@@ -10,6 +10,7 @@ use axum::extract::{Query, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
+use super::full_number;
 use super::query::{ListQuery, describe};
 use super::{review_choices, review_label};
 use crate::card::MemberNo;
@@ -89,6 +90,7 @@ pub struct MembersPage {
 #[template(path = "members_table.html")]
 pub struct MembersTable {
     pub c: Chrome,
+    pub error: Option<&'static str>,
     pub rows: Vec<Row>,
     pub next: Option<String>,
     pub first: Option<String>,
@@ -104,10 +106,17 @@ pub async fn page(
     let here = raw.map_or("/members".into(), |r| format!("/members?{r}"));
     let c = Chrome::new(&v, "members", &here);
     let tr = c.tr;
-    // a filter that is not one is said beside the form, the list left empty
-    let (filter, error) = match q.filter() {
-        Ok(f) => (Some(f), None),
-        Err(bad) => (None, Some(bad.key())),
+    // a filter that is not one, or a whole-number search not this user's to make, is said
+    // beside the form, the list left empty
+    let (filter, error) = match full_number::rule(&state, &v, &q.q).await {
+        Err(r @ (Refusal::FullNumberAdminOnly | Refusal::FullNumberTooOften)) => {
+            (None, Some(r.key()))
+        }
+        Err(other) => return Err(other),
+        Ok(()) => match q.filter() {
+            Ok(f) => (Some(f), None),
+            Err(bad) => (None, Some(bad.key())),
+        },
     };
     let mut rows = Vec::new();
     let mut next = None;
@@ -119,17 +128,16 @@ pub async fn page(
         {
             next = Some(format!("/members?{}&before={}", q.view_query(), last.id));
         }
-        audited(
-            &state,
-            v.entry("members.search", describe(filter), shown.len() as i64),
-        )
-        .await?;
+        let mut entry = v.entry("members.search", "", shown.len() as i64);
+        entry.fields = describe(filter);
+        audited(&state, entry).await?;
         rows = shown.iter().map(|r| row(tr, r)).collect();
     }
     let first = q.before.map(|_| format!("/members?{}", q.view_query()));
     if is_htmx(&headers) {
         return Ok(MembersTable {
             c,
+            error,
             rows,
             next,
             first,

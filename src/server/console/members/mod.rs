@@ -4,12 +4,14 @@
 //! (PIPL). Every view of personal data is in the audit log, with how many records it showed.
 //!
 //! - [`query`]: what a list's query string means (the export and the audit log borrow it).
-//! - [`list`]: the list page and its htmx partial.
+//! - [`list`]: the list page and its htmx partial; [`full_number`]: a search by a whole
+//!   phone or document number is an admin's, limited and recorded.
 //! - [`detail`]: a member's page.
 //! - [`actions`]: an admin's reveal, review, correction and erasure.
 
 pub mod actions;
 pub mod detail;
+pub mod full_number;
 pub mod list;
 pub mod query;
 

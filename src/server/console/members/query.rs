@@ -1,7 +1,13 @@
 //! What a member list's query string means: the filters of `/members`, which its export
 //! (`/members/export`) takes the same way, and how a search is named in the audit log.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
+
+use super::full_number::FullNumber;
+use crate::card::MemberNo;
+use crate::server::console::mask;
 
 use crate::server::console::filters::{date, some, url_pairs};
 use crate::server::db::search::{MemberFilter, Needle, Review};
@@ -69,14 +75,27 @@ impl ListQuery {
     }
 }
 
-/// What the audit log says a search was: its kind and filters, never a typed name or phone.
-pub fn describe(f: &MemberFilter) -> String {
-    let mut parts = Vec::new();
+/// What the audit log says a search was, as fields: its kind and filters, never a typed
+/// name, phone or document number (a member number only when whole; anything else typed
+/// that looks like one is masked, since an ID number typed there reads as one).
+pub fn describe(f: &MemberFilter) -> BTreeMap<String, String> {
+    let mut fields = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        fields.insert(k.to_string(), v);
+    };
     match &f.needle {
         None | Some(Needle::All) => {}
-        Some(Needle::MemberNo(p)) => parts.push(format!("member_no={p}")),
-        Some(Needle::Phone { .. }) => parts.push("q=phone".into()),
-        Some(Needle::Text(_)) => parts.push("q=name_or_employer".into()),
+        Some(Needle::MemberNo(p)) if p.parse::<MemberNo>().is_ok() => {
+            put("q", "member_no".into());
+            put("member_no", p.clone());
+        }
+        Some(Needle::MemberNo(p)) => {
+            put("q", "member_no_prefix".into());
+            put("member_no_prefix", mask::id_number(p));
+        }
+        Some(Needle::Phone { full: None, .. }) => put("q", "phone_tail".into()),
+        Some(Needle::Phone { full: Some(_), .. }) => put("q", "phone".into()),
+        Some(Needle::Text(_)) => put("q", "name_or_employer".into()),
     }
     for (k, v) in [
         ("union", &f.union),
@@ -85,17 +104,21 @@ pub fn describe(f: &MemberFilter) -> String {
         ("form", &f.form),
     ] {
         if let Some(v) = v {
-            parts.push(format!("{k}={v}"));
+            // a whole phone or ID number typed into a filter is not kept either
+            put(
+                k,
+                FullNumber::of(v).map_or_else(|| v.clone(), |n| n.masked()),
+            );
         }
     }
     if let Some(d) = f.from {
-        parts.push(format!("from={d}"));
+        put("from", d.to_string());
     }
     if let Some(d) = f.to {
-        parts.push(format!("to={d}"));
+        put("to", d.to_string());
     }
     if let Some(r) = f.review {
-        parts.push(format!("review={}", r.code()));
+        put("review", r.code().into());
     }
-    parts.join(";")
+    fields
 }
