@@ -186,7 +186,7 @@ pub enum Command {
     /// The union office's ingest server.
     Server {
         #[command(subcommand)]
-        action: ServerAction,
+        action: Box<ServerAction>,
     },
     /// Print shell completions for booth (bash, zsh or fish).
     Completions {
@@ -384,7 +384,7 @@ pub enum ServerAction {
         #[arg(long, env = "BOOTH_SERVER_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
         #[command(flatten)]
-        settings: Box<ServerSettings>,
+        settings: ServerSettings,
     },
     /// Check a configuration (file, flags and environment, as `server run` would take them)
     /// without starting the server.
@@ -393,7 +393,7 @@ pub enum ServerAction {
         #[arg(long, env = "BOOTH_SERVER_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
         #[command(flatten)]
-        settings: Box<ServerSettings>,
+        settings: ServerSettings,
     },
     /// Make the office key (if missing) and the database; remember the server's address.
     Init {

@@ -185,8 +185,8 @@ fn run(ctx: &Ctx, config: Option<&Path>, settings: &ServerSettings) -> Result<Ou
         previous_office,
         metrics_listen: r.metrics_listen.clone(),
         metrics_required: r.metrics_given,
-        lang: ctx.lang,
         trusted_proxy: r.trusted_proxy,
+        lang: ctx.lang,
     };
     server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
     Ok(Output {

@@ -245,11 +245,10 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         let _ = stop.send(true);
     };
     let counted = Some(state.metrics.clone());
-    let router = routes::router(state);
     listener::serve(
         listener,
         tls,
-        router,
+        routes::router(state),
         opts.limits,
         opts.trusted_proxy,
         counted,

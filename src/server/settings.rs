@@ -29,8 +29,7 @@ const MAX_FILE: u64 = 1024 * 1024;
 
 /// Every setting of `booth server run` (and `check-config`). Each field is a flag `--NAME`
 /// (`_` written `-`), an environment variable `BOOTH_SERVER_NAME` (the office key keeps the
-/// `BOOTH_OFFICE_KEY` every server command reads, the trusted proxy `BOOTH_TRUSTED_PROXY`,
-/// named before this struct) and a key `NAME` of the config file. All
+/// `BOOTH_OFFICE_KEY` every server command reads) and a key `NAME` of the config file. All
 /// optional here: the defaults are applied after the layers are merged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,9 +74,9 @@ pub struct ServerSettings {
     /// (default 60).
     #[arg(long, env = "BOOTH_SERVER_IDLE_TIMEOUT", value_name = "SECONDS")]
     pub idle_timeout: Option<u64>,
-    /// The address of a TLS-terminating proxy in front of the server: its
-    /// X-Forwarded-For and X-Forwarded-Proto are believed (from no one else).
-    #[arg(long, env = "BOOTH_TRUSTED_PROXY", value_name = "ADDR")]
+    /// The address of a TLS-terminating proxy in front of the server: its X-Forwarded-For
+    /// and X-Forwarded-Proto are believed (from no one else).
+    #[arg(long, env = "BOOTH_SERVER_TRUSTED_PROXY", value_name = "ADDR")]
     pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
@@ -372,8 +371,6 @@ mod tests {
             let env = arg.get_env().expect("an environment variable");
             let want = if id == "office_key" {
                 "BOOTH_OFFICE_KEY".to_string()
-            } else if id == "trusted_proxy" {
-                "BOOTH_TRUSTED_PROXY".to_string()
             } else {
                 format!("BOOTH_SERVER_{}", id.to_uppercase())
             };

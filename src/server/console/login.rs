@@ -171,8 +171,8 @@ pub async fn submit(
     let Some(user) = user.filter(|_| good) else {
         state.db.login_failed(keys, now_secs(), t).await?;
         tracing::info!(target: "console", "login failed");
-        state.metrics.login("failed");
         super::viewer::login_refused(&state, "login.failed", &name, &address).await?;
+        state.metrics.login("failed");
         return Ok(page(
             StatusCode::UNAUTHORIZED,
             tr.t("console.login_failed").into(),
