@@ -5,9 +5,10 @@
 //!
 //! What the actions do lives beside this file: `session` (setup, unlock, lock, quit),
 //! `registration` (the form, the slip, records), `day` (tally, figures, upload), `tools`
-//! (import a roster, the settings).
+//! (import a roster, the settings), `host` (the local socket and the peer service).
 
 mod day;
+mod host;
 mod registration;
 mod session;
 mod tools;
@@ -43,6 +44,7 @@ use crate::store::{self, Store};
 use crate::t;
 
 pub use super::screens::overlay::Overlay;
+pub use host::{Host, settings_from_env};
 
 /// Where "now" comes from: the wall clock, or a fixed instant in tests and snapshots.
 pub type Clock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
@@ -86,6 +88,8 @@ pub struct Session {
     pub store: Store,
     pub config: Config,
     pub workers: Workers,
+    /// The local socket and the peer service (when this app hosts them).
+    pub host: host::Host,
 }
 
 pub struct App {
@@ -130,6 +134,9 @@ pub struct App {
     refused_on_done: String,
     pub last_figures: Instant,
     pub quit: bool,
+    /// Host the local socket and the peer service once the folder is open, run so (the
+    /// real booth; `None` in headless tests that do not want them).
+    pub host_settings: Option<crate::peers::Settings>,
     events: Sender<AppEvent>,
     clock: Clock,
 }
@@ -175,6 +182,7 @@ impl App {
             refused_on_done: String::new(),
             last_figures: Instant::now(),
             quit: false,
+            host_settings: None,
             events,
             clock,
         }
@@ -215,6 +223,7 @@ impl App {
             AppEvent::Input(Event::Paste(s)) => self.handle_paste(&s),
             AppEvent::Input(_) => {}
             AppEvent::Worker(msg) => self.handle_worker(msg),
+            AppEvent::Local(job) => self.local_job(job),
         }
     }
 
@@ -464,6 +473,7 @@ impl App {
             WorkerMsg::RosterRead { path, roster } => self.roster_read(&path, roster),
             WorkerMsg::ImportStep => self.import_step(),
             WorkerMsg::TestPrinted { message, ok } => self.settings.tested(message, ok),
+            WorkerMsg::LocalRan => self.local_ran(),
             WorkerMsg::UploadFinished(r) => {
                 self.upload.finished(r);
                 self.purge();

@@ -49,6 +49,8 @@ pub enum WorkerMsg {
         message: String,
         ok: bool,
     },
+    /// A command from another process (the local socket) finished: what it changed is shown.
+    LocalRan,
 }
 
 pub enum DraftReq {
