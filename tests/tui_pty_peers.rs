@@ -103,3 +103,150 @@ fn commands_on_a_held_folder_run_through_the_tui() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(v["registered"], 1, "{v}");
 }
+
+/// Enrols the booth's laptop with the office in `db` as `name` (the same office for all).
+fn enrol(b: &Booth, db: &str, name: &str) {
+    use std::io::Write;
+    let (out, v) = common::net::server_cmd(&[
+        "add-device",
+        name,
+        "--db",
+        db,
+        "--server-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert!(out.status.success(), "{v}");
+    let code = v["enrolment_code"].as_str().unwrap().to_string();
+    let mut enroll = b
+        .cmd(&["enroll", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    enroll
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(code.as_bytes())
+        .unwrap();
+    let out = enroll.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// `booth peers run` on loopback for the laptop `b` (a second laptop without a screen).
+fn peers_run(b: &Booth) -> std::process::Child {
+    let child = b
+        .cmd(&["peers", "run", "--listen", "127.0.0.1:0", "--no-discovery"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(b.data().join("booth.sock").exists() && b.run(&["peers", "list"]).status.success()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "peers run holds its folder"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
+
+fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {secs}s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Issue 25 in the TUI: the TUI runs the peer service (it pairs through `booth peers code`
+/// run on its folder); a person registered on the paired laptop is named in the form within
+/// 2 s of the ID number and refused as a local duplicate is; a person registered on both while
+/// they were apart shows in F3 as a conflict, until one record is voided.
+#[test]
+fn the_tui_runs_the_peer_service_and_catches_the_same_person() {
+    let office = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", office.path().join("office.db").display());
+    let (out, v) = common::net::server_cmd(&["init", "--db", &db]);
+    assert!(out.status.success(), "{v}");
+    let a = Booth::new();
+    let b = Booth::new();
+    enrol(&a, &db, "lap-a");
+    enrol(&b, &db, "lap-b");
+    let mut t = open(&a, 100, 32);
+    let mut run_b = peers_run(&b);
+
+    // pairing: the code shown by the TUI's service, typed on the other laptop
+    let (out, v) = a.json(&["peers", "code"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (code, addr) = (v["code"].as_str().unwrap(), v["address"].as_str().unwrap());
+    let out = b.run(&["peers", "pair", code, "--addr", addr]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_until("the laptops in session", 10, || {
+        let (_, v) = a.json(&["peers", "list"]);
+        v["peers"][0]["connected"] == true
+    });
+
+    // B registers a worker; A's form names B, the time and B's number, never the name
+    let (out, v) = b.register("蒋琳", "110105198808080023", "13612342222");
+    assert!(out.status.success(), "{v}");
+    let b_no = v["member_no"].as_str().unwrap().to_string();
+    let typed = std::time::Instant::now();
+    t.send("蒋小琳");
+    t.send(TAB);
+    t.send("110105198808080023");
+    t.wait_for(&format!("在 lap-b 登记：{b_no}"), 5);
+    assert!(typed.elapsed() < std::time::Duration::from_secs(5));
+    t.send("13612342222");
+    t.send("顺丰速运");
+    t.send(TAB);
+    t.send("y");
+    t.wait_for("此人已于", 5);
+    let (_, v) = a.json(&["stats"]);
+    assert_eq!(v["registered"], 0, "refused: nothing stored on A: {v}");
+    t.send(CTRL_X);
+    t.wait_for("清空表单", 5);
+    t.send("y");
+
+    // apart: the same person registered on both
+    run_b.kill().unwrap();
+    run_b.wait().unwrap();
+    let (out, v) = a.register("王秀英", "320102199303030076", "13912345678");
+    assert!(out.status.success(), "{v}");
+    let a_no = v["member_no"].as_str().unwrap().to_string();
+    let (out, v) = b.register("王秀英", "320102199303030076", "13912345678");
+    assert!(out.status.success(), "B did not know yet: {v}");
+    let b2_no = v["member_no"].as_str().unwrap().to_string();
+    // together again: A's F3 shows the conflict, the row marked
+    let mut run_b = peers_run(&b);
+    t.send(F3);
+    t.wait_for("1 人在本机和配对的电脑上都登记了", 15);
+    t.wait_for(&b2_no, 2);
+    t.wait_for("⚠冲突", 2);
+    // A voids its own: the conflict is gone
+    t.send(&a_no[..6]);
+    t.wait_for("已列出 1 条", 5);
+    t.send(ENTER);
+    t.wait_for("重复登记", 5);
+    t.send("v");
+    t.wait_for("作废原因", 5);
+    t.send("与2号电脑重复");
+    t.send(ENTER);
+    t.wait_for(&format!("已作废 {a_no}"), 5);
+    t.send(ESC);
+    t.wait_for("已列出 1 条", 5);
+    wait_until("the conflict resolved", 5, || {
+        !t.screen().contains("都登记了") && !t.screen().contains("⚠冲突")
+    });
+    t.send(CTRL_Q);
+    let exit = t.wait_exit(10);
+    assert_eq!(exit, Some(0), "{}", t.screen());
+    run_b.kill().unwrap();
+    run_b.wait().unwrap();
+}

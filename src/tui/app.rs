@@ -133,6 +133,10 @@ pub struct App {
     /// refused (said), never appended to it.
     refused_on_done: String,
     pub last_figures: Instant,
+    /// When the form's person was last looked up among the paired laptops' registrations.
+    last_peer_check: Instant,
+    /// When F3's conflicts were last read (they come as the paired laptops meet again).
+    last_conflicts: Instant,
     pub quit: bool,
     /// Host the local socket and the peer service once the folder is open, run so (the
     /// real booth; `None` in headless tests that do not want them).
@@ -181,6 +185,8 @@ impl App {
             submitted_at: None,
             refused_on_done: String::new(),
             last_figures: Instant::now(),
+            last_peer_check: Instant::now(),
+            last_conflicts: Instant::now(),
             quit: false,
             host_settings: None,
             events,
@@ -250,6 +256,11 @@ impl App {
             && self.last_figures.elapsed() >= Duration::from_secs(10)
         {
             self.request_figures();
+        }
+        self.recheck_peer_person();
+        if self.screen == Screen::Records && self.last_conflicts.elapsed() >= Duration::from_secs(2)
+        {
+            self.load_conflicts();
         }
     }
 
@@ -561,6 +572,7 @@ impl App {
             Screen::Records if self.session.is_some() => {
                 // always the list with its search, never the record last opened
                 self.records.show_list();
+                self.load_conflicts();
                 let req = self.records.search();
                 self.update(Action::Search(req));
             }

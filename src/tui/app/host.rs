@@ -153,6 +153,7 @@ impl App {
         self.look_up_person();
         match self.screen {
             Screen::Records => {
+                self.load_conflicts();
                 let req = self.records.refresh();
                 self.update(super::Action::Search(req));
             }
