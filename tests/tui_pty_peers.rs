@@ -250,3 +250,66 @@ fn the_tui_runs_the_peer_service_and_catches_the_same_person() {
     run_b.kill().unwrap();
     run_b.wait().unwrap();
 }
+
+/// Issue 25 items 1 and 4 on the peers screen (Shift-F5): a code shown with its address, a
+/// laptop that pairs with it named for the operator to confirm, the paired laptops with what
+/// is held for each; another laptop's code and address typed to pair with it.
+#[test]
+fn the_peers_screen_pairs_both_ways_and_shows_what_it_holds() {
+    let office = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", office.path().join("office.db").display());
+    let (out, v) = common::net::server_cmd(&["init", "--db", &db]);
+    assert!(out.status.success(), "{v}");
+    let (a, b, c) = (Booth::new(), Booth::new(), Booth::new());
+    enrol(&a, &db, "lap-a");
+    enrol(&b, &db, "lap-b");
+    enrol(&c, &db, "lap-c");
+    let mut t = open(&a, 100, 32);
+    let mut run_b = peers_run(&b);
+    let mut run_c = peers_run(&c);
+
+    t.send("\x1b[15;2~"); // Shift-F5
+    t.wait_for("同一展位的电脑", 5);
+    t.wait_for("还没有配对的电脑", 5);
+    t.send("\x0e"); // Ctrl-N: a code, and the address to type with it
+    t.wait_for("（输错 3 次作废）", 5);
+    let screen = t.screen();
+    let line = screen.lines().find(|l| l.contains("配对码 ")).unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let code = words[1].to_string();
+    let addr = words[3].to_string();
+    assert!(
+        code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()),
+        "{line}"
+    );
+    assert!(addr.starts_with("127.0.0.1:"), "{line}");
+    let out = b.run(&["peers", "pair", &code, "--addr", &addr]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // the newcomer named, for the operator's word
+    t.wait_for("lap-b 用本机的配对码加入了本组", 5);
+    t.send("y");
+    t.wait_for("● lap-b", 10);
+
+    // what B registers, A holds for it (sealed), and says so
+    let (out, v) = b.register("蒋琳", "110105198808080023", "13612342222");
+    assert!(out.status.success(), "{v}");
+    t.wait_for("为 lap-b 保管 1 条", 10);
+
+    // C shows a code; A types it with C's address
+    let (out, v) = c.json(&["peers", "code"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (code, addr) = (v["code"].as_str().unwrap(), v["address"].as_str().unwrap());
+    t.send(code);
+    t.send(TAB);
+    t.send(addr);
+    t.send(ENTER);
+    t.wait_for("已与 lap-c 配对", 10);
+    t.wait_for("● lap-c", 10);
+
+    t.send(CTRL_Q);
+    assert_eq!(t.wait_exit(10), Some(0), "{}", t.screen());
+    for r in [&mut run_b, &mut run_c] {
+        r.kill().unwrap();
+        r.wait().unwrap();
+    }
+}

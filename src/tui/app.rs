@@ -5,10 +5,12 @@
 //!
 //! What the actions do lives beside this file: `session` (setup, unlock, lock, quit),
 //! `registration` (the form, the slip, records), `day` (tally, figures, upload), `tools`
-//! (import a roster, the settings), `host` (the local socket and the peer service).
+//! (import a roster, the settings), `host` (the local socket and the peer service),
+//! `peers` (the peers screen's requests).
 
 mod day;
 mod host;
+mod peers;
 mod registration;
 mod session;
 mod tools;
@@ -30,6 +32,7 @@ use super::screens::done::DoneState;
 use super::screens::form::FormState;
 use super::screens::import::ImportState;
 use super::screens::needs::{NeedsOutcome, NeedsPicker};
+use super::screens::peers::PeersState;
 use super::screens::records::RecordsState;
 use super::screens::settings::SettingsState;
 use super::screens::setup::SetupState;
@@ -73,6 +76,8 @@ pub enum Screen {
     Import,
     /// The booth's settings (F11).
     Settings,
+    /// The laptops of the booth (Shift-F5).
+    Peers,
     Locked,
 }
 
@@ -122,6 +127,9 @@ pub struct App {
     /// The import under way.
     import_run: Option<crate::tui::import::ImportRun>,
     pub settings: SettingsState,
+    pub peers: PeersState,
+    /// When the peers screen was last filled from the service.
+    last_peers: Instant,
     pub counts: StatusCounts,
     pub message: Option<(String, Tone)>,
     /// When the message appeared: it goes after a while.
@@ -178,6 +186,8 @@ impl App {
             import_roster: None,
             import_run: None,
             settings: SettingsState::new(&Config::default()),
+            peers: PeersState::new(),
+            last_peers: Instant::now(),
             counts: StatusCounts::default(),
             message: None,
             message_at: Instant::now(),
@@ -258,6 +268,7 @@ impl App {
             self.request_figures();
         }
         self.recheck_peer_person();
+        self.watch_peers();
         if self.screen == Screen::Records && self.last_conflicts.elapsed() >= Duration::from_secs(2)
         {
             self.load_conflicts();
@@ -295,6 +306,10 @@ impl App {
             }
             Screen::Settings => {
                 self.settings.paste(s);
+                None
+            }
+            Screen::Peers => {
+                self.peers.paste(s);
                 None
             }
             // never paste into a passphrase by accident from a clipboard full of records
@@ -352,6 +367,7 @@ impl App {
             Screen::Upload => self.upload.handle_key(key),
             Screen::Import => self.import.handle_key(key),
             Screen::Settings => self.settings.handle_key(key),
+            Screen::Peers => self.peers.handle_key(key),
         };
         // what the form has to say about that key (text refused, a doubtful value left)
         if let Some(n) = self.form.notice.take() {
@@ -485,6 +501,10 @@ impl App {
             WorkerMsg::ImportStep => self.import_step(),
             WorkerMsg::TestPrinted { message, ok } => self.settings.tested(message, ok),
             WorkerMsg::LocalRan => self.local_ran(),
+            WorkerMsg::PeersDone { text, ok } => {
+                self.peers.finished(text, ok);
+                self.refresh_peers();
+            }
             WorkerMsg::UploadFinished(r) => {
                 self.upload.finished(r);
                 self.purge();
@@ -548,6 +568,7 @@ impl App {
             }
             Action::SaveSetting { key, value, then } => self.save_setting(key, &value, then),
             Action::TestPrint(printer) => self.test_print(&printer),
+            Action::Peers(a) => self.peers_action(a),
             Action::Tell(notice) => {
                 let text = match notice {
                     Notice::VoidNeedsReason => t!(self.lang, "records.void_needs_reason"),
@@ -584,6 +605,7 @@ impl App {
                     self.settings = SettingsState::new(&s.config);
                 }
             }
+            Screen::Peers => self.refresh_peers(),
             _ => {}
         }
     }
@@ -606,6 +628,7 @@ impl App {
             Screen::Upload => upload::help(&self.upload, lang),
             Screen::Import => super::screens::import::help(lang),
             Screen::Settings => super::screens::settings::help(lang),
+            Screen::Peers => super::screens::peers::help(&self.peers, lang),
             Screen::Setup | Screen::Unlock | Screen::Locked => Vec::new(),
         };
         lines.push(String::new());

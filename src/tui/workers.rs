@@ -51,6 +51,11 @@ pub enum WorkerMsg {
     },
     /// A command from another process (the local socket) finished: what it changed is shown.
     LocalRan,
+    /// A pairing or a forgetting on the peers screen came to this.
+    PeersDone {
+        text: String,
+        ok: bool,
+    },
 }
 
 pub enum DraftReq {

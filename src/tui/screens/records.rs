@@ -433,19 +433,17 @@ impl RecordsState {
         );
         // conflicts first: each is a record to void, here or on the other laptop
         let banner = self.conflict_lines(lang, area.height.saturating_sub(6) as usize / 2);
-        for (i, (line, style)) in banner.iter().enumerate() {
-            let y = area.y + 1 + i as u16;
-            buf.set_stringn(
-                area.x,
-                y,
-                fit(line, area.width as usize),
-                area.width as usize,
-                *style,
-            );
+        let mut y = area.y + 1;
+        for (line, style) in &banner {
+            // each line whole, on two rows if it needs them
+            let room = (area.y + area.height / 2).saturating_sub(y).min(2);
+            let rect = Rect::new(area.x, y, area.width, room);
+            y += crate::tui::widgets::wrapped(buf, rect, line, *style);
         }
+        let taken = y - (area.y + 1);
         let area = Rect {
-            y: area.y + banner.len() as u16,
-            height: area.height.saturating_sub(banner.len() as u16),
+            y: area.y + taken,
+            height: area.height.saturating_sub(taken),
             ..area
         };
         let conflicted: HashSet<String> =
