@@ -106,15 +106,13 @@ fn commands_on_a_held_folder_run_through_the_tui() {
 
 /// Enrols the booth's laptop with the office in `db` as `name` (the same office for all).
 fn enrol(b: &Booth, db: &str, name: &str) {
+    enrol_at(b, db, name, "http://127.0.0.1:9")
+}
+
+/// Enrols with the office in `db` answering at `url`.
+fn enrol_at(b: &Booth, db: &str, name: &str, url: &str) {
     use std::io::Write;
-    let (out, v) = common::net::server_cmd(&[
-        "add-device",
-        name,
-        "--db",
-        db,
-        "--server-url",
-        "http://127.0.0.1:9",
-    ]);
+    let (out, v) = common::net::server_cmd(&["add-device", name, "--db", db, "--server-url", url]);
     assert!(out.status.success(), "{v}");
     let code = v["enrolment_code"].as_str().unwrap().to_string();
     let mut enroll = b
@@ -312,4 +310,87 @@ fn the_peers_screen_pairs_both_ways_and_shows_what_it_holds() {
         r.kill().unwrap();
         r.wait().unwrap();
     }
+}
+
+/// Issue 25 items 5 and 6 on the upload screen (F5): the records held for a paired laptop are
+/// said, and go to the office after this laptop's own (the office takes them under the other
+/// laptop); "导出到U盘" writes the queue sealed to a file the office imports.
+#[test]
+fn the_upload_screen_sends_what_it_holds_and_exports_to_a_file() {
+    let office = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", office.path().join("office.db").display());
+    let server = common::net::Server::start(&db);
+    let (a, b) = (Booth::new(), Booth::new());
+    enrol_at(&a, &db, "lap-a", &server.url());
+    enrol_at(&b, &db, "lap-b", &server.url());
+    let mut t = open(&a, 100, 32);
+    let mut run_b = peers_run(&b);
+    let (out, v) = a.json(&["peers", "code"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = b.run(&[
+        "peers",
+        "pair",
+        v["code"].as_str().unwrap(),
+        "--addr",
+        v["address"].as_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (out, v) = b.register("蒋琳", "110105198808080023", "13612342222");
+    assert!(out.status.success(), "{v}");
+    let b_no = v["member_no"].as_str().unwrap().to_string();
+    wait_until("A holds B's record", 10, || {
+        let (_, v) = a.json(&["peers", "list"]);
+        v["peers"][0]["held"] == 1
+    });
+    // B is lost before it uploads anything
+    run_b.kill().unwrap();
+    run_b.wait().unwrap();
+    let (out, _) = a.register_sample();
+    assert!(out.status.success());
+
+    // the file first: written sealed, beside nothing else
+    let file = a.dir.path().join("stick").join("booth-backup.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    t.send(F5);
+    t.wait_for("另为配对的电脑保管 1 条", 5);
+    t.send("b");
+    t.wait_for("导出到U盘：", 5);
+    t.send("\x15"); // Ctrl-U: the path offered goes
+    t.send(file.to_str().unwrap());
+    t.send(ENTER);
+    t.wait_for("已写入", 10);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("蒋琳") && !text.contains("葛婷婷"), "sealed");
+
+    // the upload: A's own record, then B's held for it
+    t.send(ENTER);
+    t.wait_for("为其他电脑送交 1 条；仍保管 0 条", 20);
+    t.send(CTRL_Q);
+    assert_eq!(t.wait_exit(10), Some(0), "{}", t.screen());
+
+    let export = office.path().join("office.json");
+    let (out, _) = common::net::server_cmd(&[
+        "export",
+        "--format",
+        "json",
+        "--out",
+        export.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 2, "{v}");
+    assert!(
+        recs.iter()
+            .any(|r| r["member_no"] == b_no.as_str() && r["device"] == "lap-b"),
+        "{v}"
+    );
+    // the file imported after: nothing doubled
+    let (out, v) = common::net::server_cmd(&["import-backup", file.to_str().unwrap(), "--db", &db]);
+    assert!(out.status.success(), "{} {v}", stderr(&out));
+    let stats = common::net::server_stats(&db);
+    assert_eq!(stats["members"], 2, "{stats}");
 }

@@ -844,3 +844,38 @@ fn peer_duplicate_and_conflict_screens() {
         snap_day("records_conflict", &app);
     }
 }
+
+/// Issue 25 items 5 and 6 on the upload screen: the records held for paired laptops, what
+/// sending them came to, and "导出到U盘" with its path.
+#[test]
+fn upload_held_and_backup_screens() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        app.screen = Screen::Upload;
+        app.upload.configured = true;
+        app.upload.server = Some("https://union.example.cn".into());
+        app.upload.queued = 12;
+        app.upload.held = 143;
+        app.upload.backup_default = "/media/cadre/USB/booth-backup-20261124-1030.json".into();
+        app.upload.relayed(
+            booth::t!(lang, "peers.relayed", delivered = 143, held = 0),
+            true,
+        );
+        snap_day("upload_held_relayed", &app);
+        app.handle_key(KeyEvent::from(KeyCode::Char('b')));
+        snap_day("upload_backup_path", &app);
+        app.upload.backing_up();
+        app.upload.backup_finished(
+            booth::t!(
+                lang,
+                "peers.backup_done",
+                file = "/media/cadre/USB/booth-backup-20261124-1030.json",
+                own = 12,
+                held = 143
+            ),
+            true,
+        );
+        snap_day("upload_backup_done", &app);
+    }
+}

@@ -62,6 +62,8 @@ pub enum Action {
     },
     /// The enrolment code and certificate file typed on the upload screen.
     Enroll(Box<EnrolInput>),
+    /// "导出到U盘": the queue, own and held, sealed to the office, written to this file.
+    Backup(std::path::PathBuf),
 
     // ---- import and settings (no shell on a booth day)
     /// Tab on a path being typed: complete it from the folder.

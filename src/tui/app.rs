@@ -501,6 +501,11 @@ impl App {
             WorkerMsg::ImportStep => self.import_step(),
             WorkerMsg::TestPrinted { message, ok } => self.settings.tested(message, ok),
             WorkerMsg::LocalRan => self.local_ran(),
+            WorkerMsg::Relayed { text, ok } => {
+                self.upload.relayed(text, ok);
+                self.refresh_upload();
+            }
+            WorkerMsg::BackupDone { text, ok } => self.upload.backup_finished(text, ok),
             WorkerMsg::PeersDone { text, ok } => {
                 self.peers.finished(text, ok);
                 self.refresh_peers();
@@ -569,6 +574,7 @@ impl App {
             Action::SaveSetting { key, value, then } => self.save_setting(key, &value, then),
             Action::TestPrint(printer) => self.test_print(&printer),
             Action::Peers(a) => self.peers_action(a),
+            Action::Backup(path) => self.backup(path),
             Action::Tell(notice) => {
                 let text = match notice {
                     Notice::VoidNeedsReason => t!(self.lang, "records.void_needs_reason"),
