@@ -444,7 +444,10 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
             "DROP TABLE booth_day_needs; DROP TABLE figure_names; DROP TABLE figure_days;
              DROP INDEX enterprise_days_date; DROP INDEX enterprise_days_union;
              DROP INDEX enterprise_days_place; DROP INDEX enterprise_days_device;
-             ALTER TABLE booth_days DROP COLUMN meeting_share;",
+             ALTER TABLE booth_days DROP COLUMN meeting_share;
+             DROP TABLE segment_origins; DROP TABLE segments_taken;
+             ALTER TABLE devices DROP COLUMN binding_key;
+             ALTER TABLE members DROP COLUMN version_rank;",
         );
         exec_sql(
             &db.url,
@@ -485,19 +488,21 @@ fn laptops_uploading_one_day_at_once_leave_its_totals_right() {
                 let (url, today) = (server.url(), today.clone());
                 s.spawn(move || {
                     let c = http_client();
+                    let key = laptop_key(i as u32);
                     for round in 1..=5u64 {
-                        let mut body = batch(vec![]);
+                        let mut body = batch_by(&key, vec![]);
                         body["days"] = json!([{
                             "date": today, "union": "朝阳区总工会", "place": format!("驿站{i}"),
                             "operator": "李", "consultations": round * 10 + i as u64,
                             "needs": {"legal_aid": round}, "registrations": 0, "voids": 0
                         }]);
-                        let (status, v) = post(
+                        let (status, v) = post_signed(
                             &c,
                             &url,
                             token,
                             serde_json::to_vec(&body).unwrap(),
                             "application/json",
+                            Some(&key),
                         )
                         .unwrap();
                         assert_eq!((status, &v["days_stored"]), (200, &json!(1)), "{v}");

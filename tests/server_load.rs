@@ -10,8 +10,10 @@ use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
 use common::net::{
-    Server, add_device, batch, batch_item, http_client, members_on_server, post, test_dbs,
+    Server, add_device, batch_by, batch_item_by, http_client, laptop_key, members_on_server,
+    post_signed, test_dbs,
 };
+use common::valid_id;
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -57,11 +59,15 @@ fn round(server: &Server, tokens: &[String], first: u32, per_laptop: u32) -> Rou
     // every laptop's batches, built before the clock starts
     let work: Vec<Vec<Vec<u8>>> = (0..tokens.len() as u32)
         .map(|l| {
+            let key = laptop_key(l);
             (0..per_laptop)
-                .map(|k| batch_item(first + l * per_laptop + k, day))
+                .map(|k| {
+                    let n = first + l * per_laptop + k;
+                    batch_item_by(&key, n, &valid_id(n), day)
+                })
                 .collect::<Vec<_>>()
                 .chunks(batch_size)
-                .map(|c| serde_json::to_vec(&batch(c.to_vec())).unwrap())
+                .map(|c| serde_json::to_vec(&batch_by(&key, c.to_vec())).unwrap())
                 .collect()
         })
         .collect();
@@ -70,7 +76,8 @@ fn round(server: &Server, tokens: &[String], first: u32, per_laptop: u32) -> Rou
     let handles: Vec<_> = work
         .into_iter()
         .zip(tokens.to_vec())
-        .map(|(batches, token)| {
+        .enumerate()
+        .map(|(l, (batches, token))| {
             let url = server.url();
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
@@ -80,8 +87,10 @@ fn round(server: &Server, tokens: &[String], first: u32, per_laptop: u32) -> Rou
                 let mut accepted = 0;
                 for body in batches {
                     let t = Instant::now();
+                    let key = laptop_key(l as u32);
                     let (status, v) =
-                        post(&client, &url, &token, body, "application/json").unwrap();
+                        post_signed(&client, &url, &token, body, "application/json", Some(&key))
+                            .unwrap();
                     latencies.push(t.elapsed().as_secs_f64() * 1e3);
                     assert_eq!(status, 200, "{v}");
                     accepted += v["results"]
@@ -131,12 +140,13 @@ fn fifty_laptops_at_once() {
             .map(|i| add_device(&db.url, &format!("laptop{i}")))
             .collect();
         // warm up, then measure the server's memory before the load
-        let (status, _) = post(
+        let (status, _) = post_signed(
             &http_client(),
             &server.url(),
             &tokens[0],
-            serde_json::to_vec(&batch(vec![])).unwrap(),
+            serde_json::to_vec(&batch_by(&laptop_key(0), vec![])).unwrap(),
             "application/json",
+            Some(&laptop_key(0)),
         )
         .unwrap();
         assert_eq!(status, 200);

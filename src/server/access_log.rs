@@ -26,6 +26,9 @@ pub struct LogInfo {
     pub days: usize,
     pub days_rejected: usize,
     pub db_ms: u64,
+    /// Whether the upload's body was read to its end: when it was not, the connection is
+    /// closed after the answer (`api::signed_upload_answer`).
+    pub body_read: bool,
 }
 
 pub async fn log(req: Request, next: Next) -> Response {

@@ -18,11 +18,11 @@ use serde_json::json;
 use super::access_log::LogInfo;
 use super::auth::bearer;
 use super::batch::Candidate;
-use super::body::read_body;
+use super::body::{HeldBody, read_body};
 use super::db::segments::Version;
 use super::db::{BatchWrite, Binding, Stored};
 use super::ingest;
-use super::refusal::{Refusal, accept_language};
+use super::refusal::{Answer, Refusal, accept_language};
 use super::state::ServerState;
 use crate::card::MemberNo;
 use crate::card::keys::{acceptable_key, key_id_of, verify_strict};
@@ -82,19 +82,14 @@ async fn get_bundle(
 /// refused part-way.
 async fn post_batch(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let mut info = LogInfo::default();
-    let mut body_read = false;
-    let result = store_batch(&state, req, &mut info, &mut body_read).await;
-    signed_upload_answer(result, info, body_read)
+    let result = store_batch(&state, req, &mut info).await;
+    signed_upload_answer(result, info)
 }
 
 /// The answer to a signed upload (a batch, relayed segments), with what the access log learnt.
-pub(super) fn signed_upload_answer(
-    result: Result<Response, Refusal>,
-    info: LogInfo,
-    body_read: bool,
-) -> Response {
+pub(super) fn signed_upload_answer(result: Answer, info: LogInfo) -> Response {
     let mut resp = result.into_response();
-    if !body_read {
+    if !info.body_read {
         // Refused before its body was read: the connection closes after the answer (the rest
         // of the body is still on its way), and saying so keeps a client from sending its
         // next request down it.
@@ -105,30 +100,11 @@ pub(super) fn signed_upload_answer(
     resp
 }
 
-async fn store_batch(
-    state: &ServerState,
-    req: Request,
-    info: &mut LogInfo,
-    body_read: &mut bool,
-) -> Result<Response, Refusal> {
-    let (parts, body) = req.into_parts();
-    let headers = &parts.headers;
-    let lang = accept_language(headers);
-
-    // Authentication first: an unknown client gets nothing else out of us.
-    let device = device_of(state, headers).await?;
-    info.device = Some(device.clone());
-    require_json(headers)?;
-    let (key_header, sig_header) = signature_headers(headers)?;
-    let held = read_body(body, state.max_body, state.body_budget.clone()).await?;
-    *body_read = true;
-    // Closed only at shutdown, and then the request is not served anyway.
-    let _slot = state
-        .batch_slots
-        .acquire()
-        .await
-        .map_err(|_| Refusal::DbUnavailable)?;
-    let key = check_signature(&key_header, &sig_header, &held.bytes)?;
+async fn store_batch(state: &ServerState, req: Request, info: &mut LogInfo) -> Answer {
+    let upload = read_signed_upload(state, req, info).await?;
+    let (device, held) = (&upload.device, &upload.held);
+    let lang = accept_language(&upload.headers);
+    let key = check_signature(&upload.key_header, &upload.sig_header, &held.bytes)?;
     let key_id = key_id_of(&key);
     let batch: BatchRequest =
         serde_json::from_slice(&held.bytes).map_err(|e| Refusal::BadJson { why: e.to_string() })?;
@@ -155,7 +131,7 @@ async fn store_batch(
     let stored = state
         .db
         .store_batch(BatchWrite {
-            device,
+            device: device.clone(),
             batch_id: checked.batch_id.to_string(),
             binding,
             candidates: checked.candidates.clone(),
@@ -174,6 +150,51 @@ async fn store_batch(
 }
 
 /// The device a bearer token was issued to (not revoked).
+/// A signed upload's parts, read in the order every upload route takes them.
+pub(super) struct SignedUpload<'a> {
+    pub headers: HeaderMap,
+    /// The device the bearer token names.
+    pub device: String,
+    pub key_header: String,
+    pub sig_header: String,
+    pub held: HeldBody,
+    /// One of the batch slots, held while the upload is stored.
+    pub _slot: tokio::sync::SemaphorePermit<'a>,
+}
+
+/// Reads what `POST /v1/batches` and `POST /v1/segments` both read first: the token
+/// (authentication first: an unknown client gets nothing else out of us), a JSON body with
+/// its signature headers, the body within the size limit and the shared body budget, then a
+/// batch slot.
+pub(super) async fn read_signed_upload<'a>(
+    state: &'a ServerState,
+    req: Request,
+    info: &mut LogInfo,
+) -> Result<SignedUpload<'a>, Refusal> {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    let device = device_of(state, &headers).await?;
+    info.device = Some(device.clone());
+    require_json(&headers)?;
+    let (key_header, sig_header) = signature_headers(&headers)?;
+    let held = read_body(body, state.max_body, state.body_budget.clone()).await?;
+    info.body_read = true;
+    // Closed only at shutdown, and then the request is not served anyway.
+    let _slot = state
+        .batch_slots
+        .acquire()
+        .await
+        .map_err(|_| Refusal::DbUnavailable)?;
+    Ok(SignedUpload {
+        headers,
+        device,
+        key_header,
+        sig_header,
+        held,
+        _slot,
+    })
+}
+
 pub(super) async fn device_of(state: &ServerState, headers: &HeaderMap) -> Result<String, Refusal> {
     let token = bearer(headers).ok_or(Refusal::Unauthorized)?;
     state

@@ -22,6 +22,9 @@ use crate::protocol::{
     ErrorBody, MAX_DAYS_PER_BATCH, MAX_RECORDS_PER_BATCH, MAX_SEGMENTS_PER_REQUEST,
 };
 
+/// What a route's handler gives: its answer, or why the request was refused.
+pub type Answer = Result<axum::response::Response, Refusal>;
+
 /// Why a request was refused. Values carried are what its message names (never personal data
 /// beyond what the sender itself sent, made safe to show).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -287,7 +287,6 @@ pub async fn import_backup(
     db: &Db,
     seals: &Arc<Seals>,
     text: &str,
-    via: &str,
 ) -> Result<Imported, ImportError> {
     let (by, segments) = segment::open_backup(text).map_err(ImportError::File)?;
     let mut out = Imported {
@@ -295,7 +294,7 @@ pub async fn import_backup(
         ..Default::default()
     };
     for seg in segments {
-        let r = take_opened(db, seals, seg, via).await?;
+        let r = take_opened(db, seals, seg, "backup").await?;
         if let Some(c) = &r.records {
             add_counts(&mut out.records, c);
         }

@@ -13,9 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::access_log::LogInfo;
-use super::api::{device_of, require_json, signature_headers, signed_upload_answer, signing_key};
-use super::body::read_body;
-use super::refusal::Refusal;
+use super::api::{read_signed_upload, signed_upload_answer, signing_key};
+use super::refusal::{Answer, Refusal};
 use super::relay;
 use super::state::ServerState;
 use crate::card::bundle::key_text;
@@ -27,34 +26,17 @@ pub fn router() -> Router<Arc<ServerState>> {
 
 async fn post_segments(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let mut info = LogInfo::default();
-    let mut body_read = false;
-    let result = take_segments(&state, req, &mut info, &mut body_read).await;
-    signed_upload_answer(result, info, body_read)
+    let result = take_segments(&state, req, &mut info).await;
+    signed_upload_answer(result, info)
 }
 
-async fn take_segments(
-    state: &ServerState,
-    req: Request,
-    info: &mut LogInfo,
-    body_read: &mut bool,
-) -> Result<Response, Refusal> {
-    let (parts, body) = req.into_parts();
-    let headers = &parts.headers;
-    // the relay's token: an unknown client gets nothing else out of us
-    let relay = device_of(state, headers).await?;
-    info.device = Some(relay.clone());
-    require_json(headers)?;
-    let (key_header, sig_header) = signature_headers(headers)?;
-    let held = read_body(body, state.max_body, state.body_budget.clone()).await?;
-    *body_read = true;
-    let _slot = state
-        .batch_slots
-        .acquire()
-        .await
-        .map_err(|_| Refusal::DbUnavailable)?;
+async fn take_segments(state: &ServerState, req: Request, info: &mut LogInfo) -> Answer {
+    // the relay's token first, as for a batch
+    let upload = read_signed_upload(state, req, info).await?;
+    let (relay, held) = (&upload.device, &upload.held);
     let key = signing_key(
-        &key_header,
-        &sig_header,
+        &upload.key_header,
+        &upload.sig_header,
         &protocol::relay_message(&held.bytes),
         Refusal::BadRelaySignature,
     )?;
@@ -77,7 +59,7 @@ async fn take_segments(
     let db_start = Instant::now();
     let mut results = Vec::with_capacity(request.segments.len());
     for text in &request.segments {
-        let r = relay::take(&state.db, &state.seals, text, &relay).await?;
+        let r = relay::take(&state.db, &state.seals, text, relay).await?;
         if let Some(c) = &r.records {
             info.records +=
                 (c.accepted + c.already_there + c.conflict + c.duplicate_person + c.rejected)

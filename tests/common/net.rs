@@ -254,6 +254,17 @@ pub fn batch_item(n: u32, day: chrono::NaiveDate) -> Value {
 }
 
 pub fn batch_item_for(n: u32, id: &str, day: chrono::NaiveDate) -> Value {
+    batch_item_by(&test_key(), n, id, day)
+}
+
+/// As [`batch_item_for`], numbered by `key`'s laptop (a record's member number carries the
+/// key id of the laptop that signs its batch).
+pub fn batch_item_by(
+    key: &booth::card::DeviceKey,
+    n: u32,
+    id: &str,
+    day: chrono::NaiveDate,
+) -> Value {
     let input = booth::member::MemberInput {
         name: person_name(n),
         id_number: id.into(),
@@ -288,7 +299,7 @@ pub fn batch_item_for(n: u32, id: &str, day: chrono::NaiveDate) -> Value {
         imported: false,
     })
     .unwrap();
-    let member_no = booth::card::MemberNo::new(&test_key_id(), n).unwrap();
+    let member_no = booth::card::MemberNo::new(key.key_id(), n).unwrap();
     json!({
         "uuid": uuid::Uuid::new_v4(),
         "member_no": member_no.as_str(),
@@ -306,8 +317,21 @@ pub fn test_key_id() -> String {
     test_key().key_id().to_string()
 }
 
+/// The key of laptop `i` when a test drives several: the office binds each key to one device
+/// only, so laptops uploading under their own tokens sign with their own keys.
+pub fn laptop_key(i: u32) -> booth::card::DeviceKey {
+    let mut secret = [0x42; 32];
+    secret[..4].copy_from_slice(&(i + 1).to_le_bytes());
+    booth::card::DeviceKey::from_secret(&secret)
+}
+
 pub fn batch(items: Vec<Value>) -> Value {
-    json!({ "batch_id": uuid::Uuid::new_v4(), "device_key_id": test_key_id(), "records": items })
+    batch_by(&test_key(), items)
+}
+
+/// A batch body of `key`'s laptop.
+pub fn batch_by(key: &booth::card::DeviceKey, items: Vec<Value>) -> Value {
+    json!({ "batch_id": uuid::Uuid::new_v4(), "device_key_id": key.key_id().to_string(), "records": items })
 }
 
 /// POSTs a batch body signed by the test laptop key; returns status and JSON answer.

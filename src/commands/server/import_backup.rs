@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, file: &Path, url: &str, arg: &OfficeKeyArg) -> Result<Outp
         .map_err(|e| CliError::new("office_key", e.message(ctx.lang)))?;
     let seals = Arc::new(Seals::new(&key, previous.as_ref()));
     let imported = rt
-        .block_on(relay::import_backup(&db, &seals, &text, "backup"))
+        .block_on(relay::import_backup(&db, &seals, &text))
         .map_err(|e| match e {
             ImportError::File(e) => CliError::new(
                 "bad_backup",

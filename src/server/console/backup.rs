@@ -75,7 +75,7 @@ pub async fn import(
         page.error = Some(tr.t("console.backup_not_a_backup").to_string());
         return Ok(page.into_response());
     };
-    match relay::import_backup(&state.db, &state.seals, text, "backup").await {
+    match relay::import_backup(&state.db, &state.seals, text).await {
         Ok(imported) => {
             state
                 .db
