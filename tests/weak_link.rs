@@ -403,7 +403,7 @@ fn a_gzip_bomb_batch_is_refused_at_the_body_limit() {
     let (status, v) = post(bomb, "gzip");
     assert_eq!(
         (status, v["error"].as_str()),
-        (413, Some("too_large")),
+        (413, Some("inflated_too_large")),
         "{v}"
     );
     assert!(v["message"].as_str().unwrap().contains("解压"), "{v}");

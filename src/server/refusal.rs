@@ -161,7 +161,7 @@ impl Refusal {
             ),
             InflatedTooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                "inflated_too_large",
                 "server.inflated_too_large",
             ),
             Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "server.busy"),
