@@ -213,7 +213,9 @@ pub async fn revoke(
     Path(name): Path<String>,
     AdminChange { v, form: f, .. }: AdminChange<RevokeForm>,
 ) -> Result<Response, Refusal> {
-    if f.confirm != "yes" {
+    // an unknown laptop is said as such, confirmed or not
+    let known = state.db.device_list().await?.iter().any(|d| d.name == name);
+    if f.confirm != "yes" && known {
         refused(&state, &v, "device.revoke.refused", &name, "not_confirmed").await?;
         let error = Tr(v.lang).t("console.device_revoke_confirm_needed").into();
         return render(&state, &v, None, Some(error)).await;
