@@ -453,6 +453,22 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
              ALTER TABLE office DROP COLUMN published_version;
              ALTER TABLE office DROP COLUMN published_at;",
         );
+        // the office's daily work (search_names, its triggers, time zone, revoked by)
+        exec_sql(
+            &db.url,
+            if db.url.starts_with("sqlite:") {
+                "DROP TRIGGER members_names_added; DROP TRIGGER members_names_changed;"
+            } else {
+                "DROP TRIGGER members_names_added ON members;
+                 DROP TRIGGER members_names_changed ON members;
+                 DROP FUNCTION search_names_added(); DROP FUNCTION search_names_changed();"
+            },
+        );
+        exec_sql(
+            &db.url,
+            "DROP TABLE search_names; ALTER TABLE office DROP COLUMN time_zone;
+             ALTER TABLE office DROP COLUMN silent_days; ALTER TABLE revoked DROP COLUMN by_user;",
+        );
         exec_sql(
             &db.url,
             if db.url.starts_with("sqlite:") {
