@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs inside the Debian container .ci/package boots (systemd as PID 1, both packages
 # installed): the office made as the booth user, booth-server.service started with its whole
-# sandbox, /v1/health and the check page answered, the watchdog fed, the process the booth
-# user's. Writes /root/boot-check.out, with a line BOOT-CHECK-OK when all held; then it powers
+# sandbox, /v1/health, the check page and /metrics answered, the watchdog fed, the process
+# the booth user's. Writes /root/boot-check.out, with a line BOOT-CHECK-OK when all held; then it powers
 # the container off.
 exec >/root/boot-check.out 2>&1
 set -u
@@ -41,6 +41,10 @@ done
 curl -sf http://127.0.0.1:8443/v1/health || no "/v1/health"
 echo
 [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8443/v)" = 200 ] || no "the check page /v"
+if [ "$watchdog" -gt 0 ]; then
+  # the example config's metrics listener (loopback, 9464), in the Prometheus text format
+  curl -sf http://127.0.0.1:9464/metrics | grep -q '^booth_build_info{' || no "/metrics on 127.0.0.1:9464"
+fi
 if [ "$watchdog" -gt 0 ]; then
   # the watchdog's condition is time itself: past two periods, a server that never pinged
   # would have been killed and restarted

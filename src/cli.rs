@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-fn booth_body_memory() -> usize {
-    crate::server::state::DEFAULT_BODY_MEMORY
-}
+pub use crate::server::settings::ServerSettings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -188,7 +186,7 @@ pub enum Command {
     /// The union office's ingest server.
     Server {
         #[command(subcommand)]
-        action: ServerAction,
+        action: Box<ServerAction>,
     },
     /// Print shell completions for booth (bash, zsh or fish).
     Completions {
@@ -381,43 +379,21 @@ pub struct OfficeKeyArg {
 pub enum ServerAction {
     /// Run the ingest server (and the card verification page at /v).
     Run {
-        /// Address and port to listen on.
-        #[arg(long, default_value = "127.0.0.1:8443")]
-        listen: String,
-        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
-        #[arg(long, env = "BOOTH_SERVER_DB")]
-        db: String,
-        /// The server's TLS certificate chain, PEM (with --tls-key; without both, plain HTTP).
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The TLS certificate's private key, PEM.
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Largest request body accepted, in bytes.
-        #[arg(long, default_value_t = 16 * 1024 * 1024)]
-        max_body: usize,
-        /// Bytes of request bodies held in memory at once, across all requests; more wait.
-        #[arg(long, default_value_t = booth_body_memory())]
-        body_memory: usize,
-        /// Connections open at once (default: below this process's open-file limit).
-        #[arg(long)]
-        max_connections: Option<usize>,
-        /// Seconds a client has to send a request's headers (and to finish a TLS handshake).
-        #[arg(long, default_value_t = 10)]
-        header_timeout: u64,
-        /// Seconds a connection may stay silent (mid-body, or waiting on us) before it is closed.
-        #[arg(long, default_value_t = 60)]
-        idle_timeout: u64,
-        /// Keep a copy of the card check page and the current bundle in DIR for a static host
-        /// (as `publish-verifier --out DIR`), written again whenever the bundle changes.
-        #[arg(long, value_name = "DIR")]
-        publish_dir: Option<PathBuf>,
-        /// The address of a TLS-terminating proxy in front of the server: its
-        /// X-Forwarded-For and X-Forwarded-Proto are believed (from no one else).
-        #[arg(long, env = "BOOTH_TRUSTED_PROXY", value_name = "ADDR")]
-        trusted_proxy: Option<std::net::IpAddr>,
+        /// The configuration file (TOML): every flag below is a key, its name with `_` for
+        /// `-`; flags and environment variables win over it.
+        #[arg(long, env = "BOOTH_SERVER_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
         #[command(flatten)]
-        key: OfficeKeyArg,
+        settings: ServerSettings,
+    },
+    /// Check a configuration (file, flags and environment, as `server run` would take them)
+    /// without starting the server.
+    CheckConfig {
+        /// The configuration file (TOML), as for `server run`.
+        #[arg(long, env = "BOOTH_SERVER_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: ServerSettings,
     },
     /// Make the office key (if missing) and the database; remember the server's address.
     Init {
@@ -577,6 +553,30 @@ pub enum ServerAction {
         /// The backup file (`-` for standard input).
         file: PathBuf,
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
+    },
+    /// An online, consistent copy of a SQLite office database (while the server runs). The
+    /// office key is not in it: keep the key apart. PostgreSQL: pg_dump (docs/operations.md).
+    Backup {
+        /// The backup file to write (never over an existing file; made 0600).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// sqlite:FILE (the office database to copy)
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+        #[command(flatten)]
+        key: OfficeKeyArg,
+    },
+    /// Make a new office database from a backup (refuses an office key other than the
+    /// backup's; raises the bundle version past any issued). Without FILE, finishes a restore
+    /// made by pg_restore or by hand: the key checked, the bundle version raised.
+    Restore {
+        /// The backup file (`booth server backup --out FILE`).
+        file: Option<PathBuf>,
+        /// sqlite:FILE to make (must not exist yet), or the database pg_restore filled
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         #[command(flatten)]

@@ -192,3 +192,30 @@ fn systemd_analyze_verifies_the_unit() {
         "a misspelt key goes unreported: the check above proves nothing"
     );
 }
+
+/// The example configuration is read by the server's own settings: every key it sets, and
+/// every key it shows commented out (`# key = value`), is one `server run` takes, with a
+/// value of the key's type; and it resolves (the database set, addresses valid).
+#[test]
+fn the_example_config_is_read_by_the_server() {
+    use booth::server::settings::ServerSettings;
+    let settings: ServerSettings = toml::from_str(EXAMPLE_CONFIG).expect("example config");
+    settings.resolve().expect("example config resolves");
+    let mut shown = 0;
+    for line in EXAMPLE_CONFIG.lines() {
+        let Some(rest) = line.strip_prefix("# ") else {
+            continue;
+        };
+        let Some((key, value)) = rest.split_once(" = ") else {
+            continue;
+        };
+        if !key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            continue;
+        }
+        let value = value.split("  #").next().unwrap().trim();
+        let one: Result<ServerSettings, _> = toml::from_str(&format!("{key} = {value}"));
+        assert!(one.is_ok(), "`{key} = {value}` in the example: {one:?}");
+        shown += 1;
+    }
+    assert!(shown >= 8, "{shown} commented keys in the example");
+}

@@ -1,5 +1,5 @@
-//! `server run | init | keys | add-device | revoke-device | void | rotate-key |
-//! publish-verifier | export | import-backup | add-user | remove-user | audit | stats`.
+//! `server run | check-config | init | keys | add-device | revoke-device | void | rotate-key |
+//! publish-verifier | export | import-backup | backup | restore | add-user | remove-user | audit | stats`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+mod backup;
+mod check_config;
 mod import_backup;
 
 use super::{CliError, Ctx, Output};
@@ -14,7 +16,7 @@ use crate::card::MemberNo;
 use crate::card::bundle::key_text;
 use crate::card::enrol::Enrolment;
 use crate::card::office::OfficeKey;
-use crate::cli::{OfficeKeyArg, ServerAction};
+use crate::cli::{OfficeKeyArg, ServerAction, ServerSettings};
 use crate::export::{ExportFormat, export_from};
 use crate::i18n::Lang;
 use crate::server::console::session;
@@ -23,54 +25,15 @@ use crate::server::db::audit::{AuditEntry, AuditFilter};
 use crate::server::db::devices::NewToken;
 use crate::server::db::users::Role;
 use crate::server::export::ServerSource;
+use crate::server::settings::SettingsError;
 use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office};
 use crate::t;
 
 pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
     match action {
-        ServerAction::Run {
-            listen,
-            db,
-            tls_cert,
-            tls_key,
-            max_body,
-            body_memory,
-            max_connections,
-            header_timeout,
-            idle_timeout,
-            publish_dir,
-            trusted_proxy,
-            key,
-        } => {
-            let (office, key_file) = office_key(ctx, db, key)?;
-            let previous_office = office::load_previous(&key_file)
-                .map_err(|e| CliError::new("office_key", e.message(ctx.lang)))?
-                .map(Arc::new);
-            let mut limits = server::listener::Limits::for_this_process();
-            if let Some(n) = max_connections {
-                limits.max_connections = (*n).max(1);
-            }
-            limits.header_timeout = Duration::from_secs((*header_timeout).max(1));
-            limits.handshake_timeout = limits.header_timeout;
-            limits.idle_timeout = Duration::from_secs((*idle_timeout).max(1));
-            let opts = RunOptions {
-                publish_dir: publish_dir.clone(),
-                listen: listen.clone(),
-                db: db.clone(),
-                tls: tls_cert.clone().zip(tls_key.clone()),
-                max_body: *max_body,
-                body_memory: *body_memory,
-                limits,
-                office: Arc::new(office),
-                previous_office,
-                lang: ctx.lang,
-                trusted_proxy: *trusted_proxy,
-            };
-            server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
-            Ok(Output {
-                human: String::new(),
-                json: json!({ "stopped": true }),
-            })
+        ServerAction::Run { config, settings } => run(ctx, config.as_deref(), settings),
+        ServerAction::CheckConfig { config, settings } => {
+            check_config::run(ctx, config.as_deref(), settings)
         }
         ServerAction::Init {
             db,
@@ -121,6 +84,8 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         } => export(ctx, format, out, db),
         ServerAction::AddUser { name, role, db } => add_user(ctx, name, role, db),
         ServerAction::ImportBackup { file, db, key } => import_backup::run(ctx, file, db, key),
+        ServerAction::Backup { out, db, key } => backup::backup(ctx, out, db, key),
+        ServerAction::Restore { file, db, key } => backup::restore(ctx, file.as_deref(), db, key),
         ServerAction::RemoveUser { name, db } => {
             let (rt, db) = open(ctx, db)?;
             rt.block_on(async {
@@ -185,6 +150,50 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             })
         }
     }
+}
+
+/// `server run`: the settings merged (flags and environment over the file), the office key
+/// loaded (made if missing), then the server until SIGINT/SIGTERM.
+fn run(ctx: &Ctx, config: Option<&Path>, settings: &ServerSettings) -> Result<Output, CliError> {
+    let settings_err = |e: SettingsError| CliError::new("config", e.message(ctx.lang));
+    let r = settings
+        .with_file(config)
+        .and_then(|s| s.resolve())
+        .map_err(settings_err)?;
+    let key_arg = OfficeKeyArg {
+        office_key: r.office_key.clone(),
+    };
+    let (office, key_file) = office_key(ctx, &r.db, &key_arg)?;
+    let previous_office = office::load_previous(&key_file)
+        .map_err(|e| CliError::new("office_key", e.message(ctx.lang)))?
+        .map(Arc::new);
+    let mut limits = server::listener::Limits::for_this_process();
+    if let Some(n) = r.max_connections {
+        limits.max_connections = n.max(1);
+    }
+    limits.header_timeout = Duration::from_secs(r.header_timeout.max(1));
+    limits.handshake_timeout = limits.header_timeout;
+    limits.idle_timeout = Duration::from_secs(r.idle_timeout.max(1));
+    let opts = RunOptions {
+        listen: r.listen.clone(),
+        db: r.db.clone(),
+        tls: r.tls.clone(),
+        max_body: r.max_body,
+        body_memory: r.body_memory,
+        limits,
+        office: Arc::new(office),
+        previous_office,
+        metrics_listen: r.metrics_listen.clone(),
+        metrics_required: r.metrics_given,
+        trusted_proxy: r.trusted_proxy,
+        publish_dir: r.publish_dir.clone(),
+        lang: ctx.lang,
+    };
+    server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
+    Ok(Output {
+        human: String::new(),
+        json: json!({ "stopped": true }),
+    })
 }
 
 /// `server stats` for people: the totals, then by device, day and place, needs and forms.

@@ -4,13 +4,16 @@
 //! refusal's code, and for a batch the device name and record counts. Never a name, ID number
 //! or phone: a handler passes only counts, through a response extension ([`LogInfo`]).
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::metrics::{RECORD_OUTCOMES, UPLOAD_ROUTES};
 use super::refusal::Refusal;
+use super::state::ServerState;
 
 /// What the access log may say about a request (no personal data by construction).
 #[derive(Clone, Debug, Default)]
@@ -31,7 +34,8 @@ pub struct LogInfo {
     pub body_read: bool,
 }
 
-pub async fn log(req: Request, next: Next) -> Response {
+/// Logs the request, and counts it in the metrics (an upload and its records too).
+pub async fn log(State(state): State<Arc<ServerState>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     // The route's template only: paths are input, and may hold a member number.
@@ -45,16 +49,33 @@ pub async fn log(req: Request, next: Next) -> Response {
         .get::<LogInfo>()
         .cloned()
         .unwrap_or_default();
-    let error = resp
-        .extensions()
-        .get::<Refusal>()
-        .map_or("-", Refusal::code);
+    let refusal = resp.extensions().get::<Refusal>().map(Refusal::code);
+    let error = refusal.unwrap_or("-");
+    let took = start.elapsed();
+    let m = &state.metrics;
+    m.request(method.as_str(), &route, resp.status().as_u16());
+    if method == axum::http::Method::POST && UPLOAD_ROUTES.contains(&route.as_str()) {
+        m.upload(&route, refusal, took);
+        for (outcome, n) in RECORD_OUTCOMES.into_iter().zip([
+            info.accepted,
+            info.already_there,
+            info.rejected,
+            info.duplicate_person,
+            info.conflict,
+        ]) {
+            m.records(outcome, n);
+        }
+        m.days(
+            info.days.saturating_sub(info.days_rejected),
+            info.days_rejected,
+        );
+    }
     tracing::info!(
         target: "access",
         method = %method,
         path = route,
         status = resp.status().as_u16(),
-        duration_ms = start.elapsed().as_millis() as u64,
+        duration_ms = took.as_millis() as u64,
         device = info.device.as_deref().unwrap_or("-"),
         records = info.records,
         accepted = info.accepted,

@@ -31,6 +31,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
+use super::metrics::Metrics;
+
 /// Connection limits of `booth server run`.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -139,8 +141,12 @@ pub async fn serve(
     router: Router,
     limits: Limits,
     trusted_proxy: Option<IpAddr>,
+    metrics: Option<Arc<Metrics>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    if let Some(m) = &metrics {
+        m.set_max_connections(limits.max_connections);
+    }
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -188,8 +194,10 @@ pub async fn serve(
         let http = http.clone();
         let tls = tls.clone();
         let watcher = graceful.watcher();
+        let metrics = metrics.clone();
         tokio::spawn(async move {
             let _slot = slot;
+            let _counted = metrics.as_ref().map(|m| Counted::new(m.clone()));
             let has_tls = tls.is_some();
             // who is at the other end, for the console's login throttling and Secure cookies
             let router = tower::ServiceExt::map_request(
@@ -209,10 +217,16 @@ pub async fn serve(
                         Ok(Ok(s)) => Io::Tls(Box::new(s)),
                         Ok(Err(e)) => {
                             tracing::info!(%peer, error = %e, "connection closed: TLS handshake failed");
+                            if let Some(m) = &metrics {
+                                m.closed_early("handshake_failed");
+                            }
                             return;
                         }
                         Err(_) => {
                             tracing::info!(%peer, reason = "handshake_timeout", "connection closed: TLS handshake too slow");
+                            if let Some(m) = &metrics {
+                                m.closed_early("handshake_timeout");
+                            }
                             return;
                         }
                     }
@@ -222,7 +236,10 @@ pub async fn serve(
             let idle = IdleTimeout::new(io, limits.idle_timeout);
             let conn = http.serve_connection(TokioIo::new(idle), service);
             if let Err(e) = watcher.watch(conn).await {
-                log_connection_end(peer, &e);
+                let reason = log_connection_end(peer, &e);
+                if let Some(m) = &metrics {
+                    m.closed_early(reason);
+                }
             }
         });
     }
@@ -235,7 +252,24 @@ pub async fn serve(
     }
 }
 
-fn log_connection_end(peer: SocketAddr, e: &hyper::Error) {
+/// Counts a connection open for as long as it lives.
+struct Counted(Arc<Metrics>);
+
+impl Counted {
+    fn new(m: Arc<Metrics>) -> Counted {
+        m.connection_opened();
+        Counted(m)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.connection_closed();
+    }
+}
+
+/// Logs why a connection ended in an error, and returns that reason.
+fn log_connection_end(peer: SocketAddr, e: &hyper::Error) -> &'static str {
     let reason = if e.is_timeout() {
         "header_timeout"
     } else if e.is_incomplete_message() {
@@ -248,6 +282,7 @@ fn log_connection_end(peer: SocketAddr, e: &hyper::Error) {
         "connection_error"
     };
     tracing::info!(%peer, reason, "connection closed");
+    reason
 }
 
 fn is_idle_timeout(e: &hyper::Error) -> bool {

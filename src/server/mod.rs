@@ -6,7 +6,9 @@
 //!   router, over [`api`] (the upload API), [`verifier`] (the verification page's files) and
 //!   [`console`]; [`access_log`] around them all; [`refusal`]: every refusal, one enum;
 //!   [`body`]: reading a request body within the server's limits.
-//! - [`listener`]: accepting connections on a hostile network (caps and time limits).
+//! - [`listener`]: accepting connections on a hostile network (caps and time limits);
+//!   [`settings`]: `server run`'s flags, environment and config file, one struct;
+//!   [`metrics`]: `GET /metrics` for Prometheus, on its own listener.
 //! - [`ingest`]: per-record checks that need no database (hash, validation), making the
 //!   [`batch`] types the database stores.
 //! - [`db`]: SQLite and PostgreSQL storage, migrations, classification.
@@ -32,6 +34,7 @@ pub mod export;
 pub mod gate;
 pub mod ingest;
 pub mod listener;
+pub mod metrics;
 pub mod nofollow;
 pub mod office;
 pub mod page;
@@ -40,6 +43,7 @@ pub mod refusal;
 pub mod relay;
 pub mod relay_api;
 pub mod routes;
+pub mod settings;
 pub mod state;
 pub mod verifier;
 
@@ -69,6 +73,11 @@ pub struct RunOptions {
     /// After a rotation, the previous office key (`office-key.pem.old`): segments sealed to
     /// it still open.
     pub previous_office: Option<Arc<OfficeKey>>,
+    /// Where `GET /metrics` answers (`None`: nowhere).
+    pub metrics_listen: Option<String>,
+    /// Whether `metrics_listen` was asked for: then an address that cannot be bound stops
+    /// the server; the default one only warns (another server on this machine may hold it).
+    pub metrics_required: bool,
     /// The language of what is printed for the person starting the server.
     pub lang: Lang,
     /// `--publish-dir`: a folder kept holding a published copy of the page and the current
@@ -163,12 +172,37 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
             .with_previous_office(opts.previous_office.as_deref())
             .with_public_host(public_host),
     );
+    let metrics = match &opts.metrics_listen {
+        None => None,
+        Some(m) => match tokio::net::TcpListener::bind(m).await {
+            Ok(l) => Some(l),
+            Err(why) if opts.metrics_required => {
+                return Err(ServeError::Listen {
+                    addr: m.clone(),
+                    why,
+                });
+            }
+            Err(why) => {
+                tracing::warn!(addr = %m, error = %why, "metrics not served: cannot listen");
+                eprintln!(
+                    "{}",
+                    t!(opts.lang, "server.metrics_off", addr = m, why = why)
+                );
+                None
+            }
+        },
+    };
+    let metrics_addr = match &metrics {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
     let has_tls = tls.is_some();
     if !has_tls && !addr.ip().is_loopback() {
         // personal data would cross the network readable by anyone on the way
         tracing::warn!(%addr, "plain HTTP on a non-loopback address: use --tls-cert/--tls-key");
         eprintln!("{}", t!(opts.lang, "server.plain_http", addr = addr));
     }
+    let signalled = shutdown_signal();
     tracing::info!(
         %addr,
         db = kind,
@@ -183,7 +217,12 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         let _ = writeln!(
             out,
             "{}",
-            serde_json::json!({ "listening": addr.to_string(), "tls": has_tls, "db": kind })
+            serde_json::json!({
+                "listening": addr.to_string(),
+                "tls": has_tls,
+                "db": kind,
+                "metrics": metrics_addr.map(|a| a.to_string()),
+            })
         );
         let _ = out.flush();
     }
@@ -191,17 +230,37 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         .publish_dir
         .clone()
         .map(|dir| tokio::spawn(publish::keep_published(state.clone(), dir)));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some(l) = metrics {
+        // a few connections, short time limits: Prometheus scrapes it, nobody else
+        let limits = listener::Limits {
+            max_connections: 16,
+            ..opts.limits
+        };
+        let router = routes::metrics_router(state.clone());
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            listener::serve(l, None, router, limits, None, None, stop).await;
+        });
+    }
+    systemd_ready();
     let shutdown = async {
-        shutdown_signal().await;
+        signalled.await;
         tracing::info!("shutting down");
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+        let _ = stop.send(true);
     };
-    let router = routes::router(state);
+    let counted = Some(state.metrics.clone());
     listener::serve(
         listener,
         tls,
-        router,
+        routes::router(state),
         opts.limits,
         opts.trusted_proxy,
+        counted,
         shutdown,
     )
     .await;
@@ -223,24 +282,53 @@ fn url_host(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
-async fn shutdown_signal() {
+/// Under systemd (`Type=notify`): says READY=1 now that the server listens, and, when the
+/// unit sets `WatchdogSec`, WATCHDOG=1 at half that period from the runtime that serves the
+/// requests: a server whose runtime hangs stops feeding it, and systemd restarts it. Without
+/// `NOTIFY_SOCKET` (not started by systemd) nothing is sent.
+fn systemd_ready() {
+    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "systemd readiness notification failed");
+    }
+    if let Some(period) = sd_notify::watchdog_enabled() {
+        tracing::info!(period_ms = period.as_millis() as u64, "systemd watchdog on");
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period / 2);
+            loop {
+                tick.tick().await;
+                if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]) {
+                    tracing::warn!(error = %e, "systemd watchdog notification failed");
+                }
+            }
+        });
+    }
+}
+
+/// SIGINT or SIGTERM. The handlers are set when this is called, not when the future is first
+/// polled: a SIGTERM that comes right after the server said it listens (systemd stopping a
+/// service it just started) ends it gracefully, not by the signal's default.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
-    {
+    async {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -2,6 +2,7 @@
 //! of its own that knows only the shared state; this file knows them all and nothing knows it.
 //! Layers: refusals said in JSON for all but the console (which says its own as pages), the
 //! host check and HSTS ([`guard`]) around all of it, and the access log around everything.
+//! [`metrics_router`]: `/metrics`, on a listener of its own.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,10 +14,11 @@ use axum::http::header::{HOST, STRICT_TRANSPORT_SECURITY};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
+use super::console::session;
 use super::listener::ConnInfo;
 use super::refusal::{self, Refusal};
 use super::state::ServerState;
-use super::{access_log, api, console, relay_api, verifier};
+use super::{access_log, api, console, metrics, relay_api, verifier};
 
 pub fn router(state: Arc<ServerState>) -> Router {
     Router::new()
@@ -27,7 +29,10 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .layer(middleware::from_fn(refusal::in_json))
         .merge(console::router())
         .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .layer(middleware::from_fn(access_log::log))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access_log::log,
+        ))
         .with_state(state)
 }
 
@@ -82,6 +87,34 @@ fn host_allowed(host: &str, public: &str) -> bool {
     name.eq_ignore_ascii_case(public)
         || name.eq_ignore_ascii_case("localhost")
         || name.parse::<IpAddr>().is_ok()
+}
+
+/// The metrics listener's one route, `GET /metrics` (`metrics_listen`).
+pub fn metrics_router(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(scrape))
+        .with_state(state)
+}
+
+async fn scrape(
+    axum::extract::State(state): axum::extract::State<Arc<ServerState>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let now = chrono::Utc::now().timestamp();
+    let text = state
+        .metrics
+        .render(
+            &state.db,
+            state.body_budget.available_permits().saturating_mul(1024),
+            now - session::IDLE_LIMIT,
+            now - session::ABSOLUTE_LIMIT,
+        )
+        .await;
+    (
+        [(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        text,
+    )
+        .into_response()
 }
 
 async fn not_found() -> Refusal {

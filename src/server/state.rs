@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::bundle::{self, BundleServeError};
 use super::db::Db;
 use super::gate::PasswordGate;
+use super::metrics::Metrics;
 use super::page;
 use crate::card::office::OfficeKey;
 use crate::card::seal::OfficeSealKey;
@@ -29,6 +30,8 @@ pub struct ServerState {
     /// its body in memory and the database takes one writer (SQLite) or a pool's worth
     /// (PostgreSQL) anyway: more in flight only queue inside, holding memory while they wait.
     pub batch_slots: tokio::sync::Semaphore,
+    /// What `/metrics` says ([`Metrics`]).
+    pub metrics: Arc<Metrics>,
     pub office: Arc<OfficeKey>,
     /// What relayed segments and backups are sealed to: the office key's, and after a
     /// rotation the previous key's too ([`ServerState::with_previous_office`]).
@@ -51,12 +54,15 @@ impl ServerState {
     /// `body_memory`: bytes of request bodies held at once (at least one largest body).
     pub fn new(db: Db, max_body: usize, body_memory: usize, office: Arc<OfficeKey>) -> ServerState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+
         let budget_kib = body_memory.max(max_body).div_ceil(1024);
         let page = page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE);
+        let metrics = Arc::new(Metrics::new(db.kind(), budget_kib.saturating_mul(1024)));
         ServerState {
             db,
             max_body,
             body_budget: Arc::new(tokio::sync::Semaphore::new(budget_kib)),
+            metrics,
             batch_slots: tokio::sync::Semaphore::new((2 * cores).max(4)),
             page_gz: page::gzip(page.as_bytes()),
             page,

@@ -138,6 +138,7 @@ pub async fn submit(
     match state.db.login_admit(keys.clone(), now_secs(), t).await? {
         Admission::Refused { retry_after } => {
             tracing::info!(target: "console", "login refused: too many guesses");
+            state.metrics.login("throttled");
             super::viewer::login_refused(&state, "login.locked", &name, &address).await?;
             let message = crate::t!(lang, "console.login_wait", seconds = retry_after);
             return Ok(page(
@@ -170,6 +171,7 @@ pub async fn submit(
         state.db.login_failed(keys, now_secs(), t).await?;
         tracing::info!(target: "console", "login failed");
         super::viewer::login_refused(&state, "login.failed", &name, &address).await?;
+        state.metrics.login("failed");
         return Ok(page(
             StatusCode::UNAUTHORIZED,
             tr.t("console.login_failed").into(),
@@ -190,6 +192,7 @@ pub async fn submit(
         .await?;
     db.audit(AuditEntry::new(user.name.clone(), "login", ""))
         .await?;
+    state.metrics.login("ok");
     let mut r = redirect(&next);
     if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&id, tls)) {
         r.headers_mut().append(SET_COOKIE, v);

@@ -38,6 +38,8 @@ pub mod segments;
 pub(crate) mod sql;
 pub mod sqlite;
 mod sqlite_schema;
+#[cfg(test)]
+mod upgrade_tests;
 pub mod users;
 
 pub use figures::{Breakdown, Counts, FigureFilter, Figures};
@@ -131,6 +133,25 @@ pub(crate) fn max_seq_of(numbers: impl IntoIterator<Item = String>) -> u32 {
         .map(|n| n.seq())
         .max()
         .unwrap_or(0)
+}
+
+/// A database's connections ([`Db::pool_status`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStatus {
+    pub idle: usize,
+    pub in_use: usize,
+    pub max: usize,
+}
+
+/// A database as `server check-config` sees it ([`Db::probe`]).
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Probe {
+    /// Whether the office's tables were made (a missing SQLite file is made at start).
+    pub exists: bool,
+    /// Its schema version (0: none).
+    pub version: i64,
+    /// This booth's: an older database is upgraded at start, a newer one refused.
+    pub supported: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -416,6 +437,74 @@ impl Db {
         }
     }
 
+    /// `server backup`: an online, consistent copy of a SQLite office database into `out`
+    /// (an empty file the caller made): see [`sqlite::SqliteDb::copy_file`].
+    pub async fn copy_sqlite(
+        src: std::path::PathBuf,
+        out: std::path::PathBuf,
+    ) -> Result<(), DbError> {
+        blocking(move || sqlite::SqliteDb::copy_file(&src, &out)).await
+    }
+
+    /// Before its file is moved (a restore): SQLite's WAL checkpointed into the file and
+    /// emptied, so that the file alone is the database. Nothing to do on PostgreSQL.
+    pub async fn settle(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let db = db.clone();
+                match blocking(move || db.checkpoint()).await? {
+                    true => Ok(()),
+                    false => Err(DbError::Internal(
+                        "WAL checkpoint kept from finishing".into(),
+                    )),
+                }
+            }
+            Db::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// What `server check-config` says of a database, read without opening it for the server
+    /// (no migration, no file made): whether it exists, its schema version and this booth's.
+    pub async fn probe(url: &str) -> Result<Probe, DbError> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = std::path::PathBuf::from(path.trim_start_matches("//"));
+            if path.as_os_str().is_empty() {
+                return Err(DbError::BadUrl);
+            }
+            let supported = sqlite_schema::supported();
+            if !path.exists() {
+                return Ok(Probe {
+                    exists: false,
+                    version: 0,
+                    supported,
+                });
+            }
+            let version = blocking(move || {
+                let conn = rusqlite::Connection::open_with_flags(
+                    &path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )?;
+                Ok(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?)
+            })
+            .await?;
+            Ok(Probe {
+                exists: true,
+                version,
+                supported,
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let db = postgres::PgDb::connect(url)?;
+            let version = postgres_schema::version(&db).await?;
+            Ok(Probe {
+                exists: version > 0,
+                version,
+                supported: postgres_schema::supported(),
+            })
+        } else {
+            Err(DbError::BadUrl)
+        }
+    }
+
     /// Records stored before the console's search keys existed get them now (once).
     async fn keyed(self) -> Result<Db, DbError> {
         let n = self.backfill_search_keys().await?;
@@ -436,6 +525,22 @@ impl Db {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The database's connections now, for `/metrics`.
+    pub fn pool_status(&self) -> PoolStatus {
+        match self {
+            // one connection behind a lock: in use while a statement holds it
+            Db::Sqlite(db) => {
+                let in_use = usize::from(db.is_busy());
+                PoolStatus {
+                    idle: 1 - in_use,
+                    in_use,
+                    max: 1,
+                }
+            }
+            Db::Postgres(db) => db.pool_status(),
         }
     }
 

@@ -71,6 +71,16 @@ impl PgDb {
         Ok(())
     }
 
+    /// The pool's connections: made and idle, made and in use, at most.
+    pub(crate) fn pool_status(&self) -> super::PoolStatus {
+        let s = self.pool.status();
+        super::PoolStatus {
+            idle: s.available,
+            in_use: s.size.saturating_sub(s.available),
+            max: s.max_size,
+        }
+    }
+
     /// A pooled connection.
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, DbError> {
         self.pool.get().await.map_err(pool_err)

@@ -176,8 +176,35 @@ const MEETING_SHARE_VERSION: usize = 5;
 /// Any number; the same in every server: serialises concurrent migrations.
 const MIGRATION_LOCK: i64 = 0x0062_6f6f_7468; // "booth"
 
+/// The schema version this booth makes (the number of its migrations).
+pub(crate) fn supported() -> i64 {
+    migrations().len() as i64
+}
+
+/// The database's schema version, read without changing anything (0: none made yet).
+pub(crate) async fn version(db: &PgDb) -> Result<i64, DbError> {
+    let client = db.client().await?;
+    let made: bool = client
+        .query_one("SELECT to_regclass('booth_schema') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !made {
+        return Ok(0);
+    }
+    Ok(client
+        .query_opt("SELECT version FROM booth_schema", &[])
+        .await?
+        .map_or(0, |r| r.get(0)))
+}
+
 /// Applies the migrations this server knows and the database lacks.
 pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
+    migrate_to(db, supported()).await
+}
+
+/// Applies the migrations up to `target` (the office database of an earlier booth, whose
+/// last migration was `target`: the upgrade tests make their old databases so).
+pub(super) async fn migrate_to(db: &PgDb, target: i64) -> Result<(), DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
@@ -203,11 +230,14 @@ pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
             supported,
         });
     }
-    for (i, sql) in migrations.iter().enumerate().skip(version as usize) {
+    let target = target.min(supported);
+    for (i, sql) in migrations
+        .iter()
+        .enumerate()
+        .take(target.max(0) as usize)
+        .skip(version as usize)
+    {
         tx.batch_execute(sql).await?;
-        if i + 1 == FIGURES_VERSION {
-            backfill_figures(&PgConn::of_tx(&tx)).await?;
-        }
         if i + 1 == MEETING_SHARE_VERSION {
             tx.batch_execute(figures::MEETING_SHARE_UPDATE).await?;
             for sql in figures::booth_day_totals("1 = 1") {
@@ -218,12 +248,17 @@ pub(crate) async fn migrate(db: &PgDb) -> Result<(), DbError> {
             .await?;
         tracing::info!(version = i + 1, "server schema migrated (postgres)");
     }
+    // The members held before the figures' tables existed, counted by today's ingest code
+    // (which writes the tables of every later migration too): after the last migration.
+    if version < FIGURES_VERSION as i64 && target >= FIGURES_VERSION as i64 {
+        backfill_figures(&PgConn::of_tx(&tx)).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
 
 /// Counts the members held before the figures' tables existed (once, when they are made).
-async fn backfill_figures(tx: &PgConn<'_>) -> Result<(), DbError> {
+pub(super) async fn backfill_figures(tx: &PgConn<'_>) -> Result<(), DbError> {
     let rows: Vec<(String, String)> = tx
         .query(figures::STORED_RECORDS, &[])
         .await?

@@ -8,6 +8,7 @@
 //! are in `batch/sqlite.rs`, its migrations in `sqlite_schema.rs`; everything else is
 //! written once (`conn`).
 
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
@@ -45,6 +46,28 @@ impl SqliteDb {
             .lock()
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
         Ok(busy == 0)
+    }
+
+    /// An online, consistent copy of the database file `src` into `out` (a new, empty file
+    /// the caller made with the mode it wants): `VACUUM INTO` on a read-only connection reads
+    /// one snapshot (WAL: a running server goes on writing meanwhile, and what it commits
+    /// after the snapshot is not in the copy) and writes a compact file.
+    pub fn copy_file(src: &Path, out: &Path) -> Result<(), DbError> {
+        let conn = Connection::open_with_flags(
+            src,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute("VACUUM INTO ?1", [out.to_string_lossy()])?;
+        Ok(())
+    }
+
+    /// Whether a statement holds the connection now.
+    pub(crate) fn is_busy(&self) -> bool {
+        matches!(
+            self.conn.try_lock(),
+            Err(std::sync::TryLockError::WouldBlock)
+        )
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {

@@ -8,7 +8,7 @@ use super::DbError;
 use super::figures;
 
 /// Append only. `PRAGMA user_version` counts the migrations applied.
-fn migrations() -> Vec<&'static str> {
+pub(super) fn migrations() -> Vec<&'static str> {
     vec![
         r#"
     CREATE TABLE devices (
@@ -184,8 +184,19 @@ const FIGURES_VERSION: i64 = 3;
 /// The migration that added `booth_days.meeting_share`.
 const MEETING_SHARE_VERSION: i64 = 5;
 
+/// The schema version this booth makes (the number of its migrations).
+pub(crate) fn supported() -> i64 {
+    migrations().len() as i64
+}
+
 /// Applies the migrations this server knows and the file lacks.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    migrate_to(conn, supported())
+}
+
+/// Applies the migrations up to `target` (the office database of an earlier booth, whose
+/// last migration was `target`: the upgrade tests make their old databases so).
+pub(super) fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), DbError> {
     let migrations = migrations();
     let supported = migrations.len() as i64;
     loop {
@@ -199,27 +210,38 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
                 supported,
             });
         }
-        if version == supported {
+        let target = target.min(supported);
+        if version >= target {
             return Ok(());
         }
-        tx.execute_batch(migrations[version as usize])?;
-        if version + 1 == FIGURES_VERSION {
-            backfill_figures(&tx)?;
-        }
-        if version + 1 == MEETING_SHARE_VERSION {
-            tx.execute_batch(figures::MEETING_SHARE_UPDATE)?;
-            for sql in figures::booth_day_totals("1 = 1") {
-                tx.execute(&sql, [])?;
+        // The members held before the figures' tables existed are counted by today's
+        // ingest code, which writes the tables of every later migration too: from below the
+        // figures, the rest is one transaction, counted after its last migration.
+        let upto = if version < FIGURES_VERSION {
+            target
+        } else {
+            version + 1
+        };
+        for v in version..upto {
+            tx.execute_batch(migrations[v as usize])?;
+            if v + 1 == MEETING_SHARE_VERSION {
+                tx.execute_batch(figures::MEETING_SHARE_UPDATE)?;
+                for sql in figures::booth_day_totals("1 = 1") {
+                    tx.execute(&sql, [])?;
+                }
             }
         }
-        tx.pragma_update(None, "user_version", version + 1)?;
+        if version < FIGURES_VERSION && upto >= FIGURES_VERSION {
+            backfill_figures(&tx)?;
+        }
+        tx.pragma_update(None, "user_version", upto)?;
         tx.commit()?;
-        tracing::info!(version = version + 1, "server schema migrated (sqlite)");
+        tracing::info!(from = version, to = upto, "server schema migrated (sqlite)");
     }
 }
 
 /// Counts the members held before the figures' tables existed (once, when they are made).
-fn backfill_figures(tx: &Connection) -> Result<(), DbError> {
+pub(super) fn backfill_figures(tx: &Connection) -> Result<(), DbError> {
     let rows: Vec<(String, String)> = tx
         .prepare(figures::STORED_RECORDS)?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

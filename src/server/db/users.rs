@@ -242,6 +242,24 @@ impl Db {
         Ok(())
     }
 
+    /// Console sessions still open: seen since `idle_before` and opened since `opened_before`.
+    pub async fn live_sessions(
+        &self,
+        idle_before: i64,
+        opened_before: i64,
+    ) -> Result<u64, DbError> {
+        self.query(
+            sql!(
+                "SELECT count(*) FROM console_sessions
+                 WHERE seen_at >= $1 AND created_at >= $2"
+            ),
+            args![idle_before, opened_before],
+            |r| r.count(0),
+        )
+        .await
+        .map(|v| v.into_iter().next().unwrap_or(0))
+    }
+
     /// Counts a guess against its pair and its address before it is checked, and takes its
     /// turn in the name's queue when its address has failed at the name before.
     pub async fn login_admit(

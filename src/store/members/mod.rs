@@ -11,6 +11,8 @@ mod change;
 pub mod list;
 pub mod register;
 pub(crate) mod row;
+#[cfg(test)]
+mod upgrade_tests;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rusqlite::Connection;
