@@ -169,7 +169,7 @@ impl Metrics {
         );
         r.register(
             "console_logins",
-            "Console logins: ok, failed (wrong name or password), throttled",
+            "Console logins: ok, failed (wrong name or password), throttled (too many guesses), busy (the password gate full)",
             m.logins.clone(),
         );
         r.register(
@@ -270,7 +270,7 @@ impl Metrics {
         }
     }
 
-    /// A login: `ok`, `failed` or `throttled`.
+    /// A login: `ok`, `failed`, `throttled` or `busy`.
     pub fn login(&self, outcome: &'static str) {
         self.logins.get_or_create(&Outcome { outcome }).inc();
     }

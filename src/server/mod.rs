@@ -226,10 +226,6 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         );
         let _ = out.flush();
     }
-    let publisher = opts
-        .publish_dir
-        .clone()
-        .map(|dir| tokio::spawn(publish::keep_published(state.clone(), dir)));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     if let Some(l) = metrics {
         // a few connections, short time limits: Prometheus scrapes it, nobody else
@@ -247,6 +243,10 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         });
     }
     systemd_ready();
+    let publisher = opts
+        .publish_dir
+        .clone()
+        .map(|dir| tokio::spawn(publish::keep_published(state.clone(), dir)));
     let shutdown = async {
         signalled.await;
         tracing::info!("shutting down");

@@ -78,8 +78,8 @@ pub struct ServerSettings {
     /// and X-Forwarded-Proto are believed (from no one else).
     #[arg(long, env = "BOOTH_SERVER_TRUSTED_PROXY", value_name = "ADDR")]
     pub trusted_proxy: Option<std::net::IpAddr>,
-    /// Keep a copy of the card check page and the current bundle in this folder for a static
-    /// host (as `publish-verifier --out DIR`), written again whenever the bundle changes.
+    /// Keep a copy of the card check page and the current bundle in DIR for a static host
+    /// (as `publish-verifier --out DIR`), written again whenever the bundle changes.
     #[arg(long, env = "BOOTH_SERVER_PUBLISH_DIR", value_name = "DIR")]
     pub publish_dir: Option<PathBuf>,
 }

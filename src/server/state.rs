@@ -56,8 +56,8 @@ impl ServerState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
 
         let budget_kib = body_memory.max(max_body).div_ceil(1024);
-        let page = page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE);
         let metrics = Arc::new(Metrics::new(db.kind(), budget_kib.saturating_mul(1024)));
+        let page = page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE);
         ServerState {
             db,
             max_body,

@@ -111,6 +111,7 @@ pub async fn submit(
         r
     };
     let busy = |retry_after: u64| {
+        state.metrics.login("busy");
         let secs = retry_after as i64;
         let message = crate::t!(lang, "console.login_busy", seconds = secs);
         page(StatusCode::SERVICE_UNAVAILABLE, message, Some(secs))

@@ -25,6 +25,31 @@ impl Db {
             .await
     }
 
+    /// After a restore: the bundle version raised to `at_least` (or by one, if it is there
+    /// already), dated now, so that laptops, which never take an older bundle, take the next.
+    pub async fn raise_bundle_version(&self, at_least: u64) -> Result<OfficeState, DbError> {
+        self.transaction(move |c| {
+            Box::pin(async move {
+                let now = office_state(c).await?;
+                let version = at_least.max(now.version.saturating_add(1));
+                let at = c
+                    .now()
+                    .get(..19)
+                    .map(|s| format!("{s}Z"))
+                    .unwrap_or_default();
+                c.execute(
+                    sql!(
+                        "UPDATE office SET bundle_version = $1, bundle_issued_at = $2 WHERE id = 1"
+                    ),
+                    &args![i64::try_from(version).unwrap_or(i64::MAX), at],
+                )
+                .await?;
+                office_state(c).await
+            })
+        })
+        .await
+    }
+
     /// The verification page's public address the office gave (`server init --verify-url`):
     /// enrolment codes and the bundle carry it (issue 23 item 10).
     pub async fn verify_url(&self) -> Result<Option<String>, DbError> {
@@ -87,31 +112,6 @@ impl Db {
                 )
                 .await?;
                 Ok(())
-            })
-        })
-        .await
-    }
-
-    /// After a restore: the bundle version raised to `at_least` (or by one, if it is there
-    /// already), dated now, so that laptops, which never take an older bundle, take the next.
-    pub async fn raise_bundle_version(&self, at_least: u64) -> Result<OfficeState, DbError> {
-        self.transaction(move |c| {
-            Box::pin(async move {
-                let now = office_state(c).await?;
-                let version = at_least.max(now.version.saturating_add(1));
-                let at = c
-                    .now()
-                    .get(..19)
-                    .map(|s| format!("{s}Z"))
-                    .unwrap_or_default();
-                c.execute(
-                    sql!(
-                        "UPDATE office SET bundle_version = $1, bundle_issued_at = $2 WHERE id = 1"
-                    ),
-                    &args![i64::try_from(version).unwrap_or(i64::MAX), at],
-                )
-                .await?;
-                office_state(c).await
             })
         })
         .await
