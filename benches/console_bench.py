@@ -4,7 +4,8 @@
 Loads N members and M audit entries into a fresh database *inside PostgreSQL*
 (generate_series: rows shaped as a laptop sends them, with the search keys ingest writes:
 name, phone's last 4, employer, union, place), starts `target/release/booth server run` on
-loopback, logs in, and times the dashboard, member searches and the audit page (p50/p95/p99
+loopback, logs in, and times the dashboard, member searches (a part of an employer's or union's
+name, a whole ID number posted from the search box, too) and the audit page (p50/p95/p99
 over sequential requests, one client), then csv and xlsx exports of a filtered fifth of the
 members (time, size, server RSS). The same measurements as benches/console.rs, without
 building the bench profile.
@@ -114,6 +115,34 @@ timed("members, q=whole name", [f"/members?q={enc(r[0])}" for r in rows])
 timed("members, q=phone tail", [f"/members?q={r[1]}" for r in rows])
 timed("members, q=member number", [f"/members?q={r[3]}" for r in rows])
 timed("members, q=employer", [f"/members?q={enc(r[2])}" for r in rows])
+# issue 23: a part of an employer's or union's name (two characters: 顺丰, 京东), and a whole ID
+# number typed in the search box (posted, an admin's, through the unique person key)
+timed("members, infix of employers, common (物流)", ["/members?q=" + enc("物流")] * R)
+timed("members, infix of employers, rare (N号物)", [f"/members?q={enc(str(rnd.randint(1000, 19999)) + '号物')}" for _ in range(R)])
+timed("members, infix of a union (2 chars)", [f"/members?q={enc(DIST[i % 16][:2])}" for i in range(R)])
+def check_char(body):
+    w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return "10X98765432"[sum(int(d) * x for d, x in zip(body, w)) % 11]
+ids = []
+for i, r in enumerate(rows):
+    body = f"11010519{80 + i % 20}0{1 + i % 9}1{i % 10}{i:03d}"[:17]
+    ids.append(body + check_char(body))
+    psql(url, f"UPDATE members SET person_key = '{ids[-1]}' WHERE member_no = '{r[3]}'")
+page = get("/members").decode()
+csrf = page.split('name="csrf" value="')[1].split('"')[0]
+def post_timed(what, bodies):
+    ms = []
+    for b in bodies:
+        t = time.perf_counter()
+        conn.request("POST", "/members", b, {"cookie": cookie, "content-type": "application/x-www-form-urlencoded", "origin": f"http://{host}:{port}"})
+        r = conn.getresponse(); body = r.read()
+        assert r.status == 200 and b"\xe5\x85\xb1 1 \xe4\xba\xba" in body, (r.status, body[-300:])
+        ms.append((time.perf_counter() - t) * 1000)
+    ms.sort()
+    q = lambda x: ms[min(len(ms) - 1, round((len(ms) - 1) * x))]
+    print(f"{what:<40} n={len(ms):<4} p50 {q(.5):7.1f} ms  p95 {q(.95):7.1f} ms  p99 {q(.99):7.1f} ms", flush=True)
+# an admin may make 20 whole-number searches per 10 minutes (issue 21): the first 20 timed
+post_timed("members, whole ID number (POST)", [f"csrf={csrf}&q={i}" for i in ids[:20]])
 timed("members, union + date range", [f"/members?union={enc(DIST[i % 16] + '总工会')}&from=2026-09-{1 + i % 20:02}&to=2026-09-{5 + i % 20:02}" for i in range(R)])
 timed("members, a later page (before=id)", [f"/members?before={rnd.randint(1, members)}" for _ in range(R)])
 timed("audit log /audit", ["/audit"] * R)

@@ -192,7 +192,8 @@ fn a_viewer_finds_a_member_masked_and_the_view_is_audited() {
             .collect();
         counts.sort();
         assert_eq!(counts, [0, 0, 0, 1, 3], "{}", tdb.label);
-        assert!(searches[0]["at"].as_str().unwrap().ends_with('Z'));
+        // in the office's time, with its offset (SPEC §14)
+        assert!(searches[0]["at"].as_str().unwrap().ends_with("+08:00"));
     }
 }
 
@@ -315,7 +316,7 @@ fn an_admin_reveals_reviews_corrects_and_erases_each_on_the_record() {
         }
         let audit = web.get("/audit?action=member.erase");
         assert_eq!(audit.status, 200);
-        assert!(audit.body.contains(no.as_str()));
+        assert!(audit.body.contains(&no.grouped()), "the target as printed");
     }
 }
 
@@ -361,7 +362,11 @@ fn devices_are_added_once_and_revoked_by_admins_with_audit() {
                 .contains("class=\"error\""),
             "a second lap-b is refused"
         );
+        // irreversible: not without the confirmation
         let a = web.post_csrf("/devices/lap-b/revoke", &[]);
+        assert_eq!(a.status, 200);
+        assert!(a.body.contains("class=\"error\""), "{}", tdb.label);
+        let a = web.post_csrf("/devices/lap-b/revoke", &[("confirm", "yes")]);
         assert_eq!(a.status, 303);
         let (status, _) = post(
             &http_client(),

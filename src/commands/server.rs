@@ -26,6 +26,7 @@ use crate::server::db::devices::NewToken;
 use crate::server::db::users::Role;
 use crate::server::export::ServerSource;
 use crate::server::settings::SettingsError;
+use crate::server::zone::Zone;
 use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office};
 use crate::t;
 
@@ -39,8 +40,16 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             db,
             server_url,
             verify_url,
+            time_zone,
             key,
-        } => init(ctx, db, server_url.as_deref(), verify_url.as_deref(), key),
+        } => init(
+            ctx,
+            db,
+            server_url.as_deref(),
+            verify_url.as_deref(),
+            time_zone.as_deref(),
+            key,
+        ),
         ServerAction::Keys { db, key } => keys(ctx, db, key),
         ServerAction::AddDevice {
             name,
@@ -124,9 +133,14 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 actor: actor.clone(),
                 action: action.clone(),
             };
-            let rows = rt
+            let mut rows = rt
                 .block_on(db.audit_page(&filter, None, (*limit).clamp(1, 1_000_000)))
                 .map_err(|e| db_error(e, ctx))?;
+            // in the office's time, with its offset (SPEC §14)
+            let zone = rt.block_on(db.zone()).map_err(|e| db_error(e, ctx))?;
+            for r in &mut rows {
+                r.at = zone.rfc3339(&r.at);
+            }
             let mut human = t!(ctx.lang, "server.audit_entries", count = rows.len());
             // every value escaped: nothing typed into a filter can make a line of its own
             for r in &rows {
@@ -393,6 +407,7 @@ fn init(
     db: &str,
     server_url: Option<&str>,
     verify_url: Option<&str>,
+    time_zone: Option<&str>,
     arg: &OfficeKeyArg,
 ) -> Result<Output, CliError> {
     let url = server_url.map(|u| check_url(ctx, u)).transpose()?;
@@ -410,7 +425,19 @@ fn init(
             ));
         }
     };
+    let zone = time_zone
+        .map(|z| {
+            Zone::parse(z).ok_or_else(|| {
+                CliError::new("time_zone", t!(ctx.lang, "server.bad_time_zone", zone = z))
+            })
+        })
+        .transpose()?;
     let (rt, db, key, path, mut state) = open_with_key(ctx, db, arg)?;
+    if let Some(zone) = zone {
+        rt.block_on(db.set_zone(zone))
+            .map_err(|e| db_error(e, ctx))?;
+    }
+    let zone = rt.block_on(db.zone()).map_err(|e| db_error(e, ctx))?;
     if let Some(page_url) = page_url {
         rt.block_on(db.set_verify_url(page_url))
             .map_err(|e| db_error(e, ctx))?;
@@ -438,7 +465,8 @@ fn init(
             "server.init_done",
             path = path.display(),
             fingerprint = key.fingerprint(),
-            url = state.server_url.clone().unwrap_or_default()
+            url = state.server_url.clone().unwrap_or_default(),
+            zone = zone.name()
         ),
         json: json!({
             "office_key_file": path,
@@ -446,6 +474,7 @@ fn init(
             "public_key": key_text(&key.public()),
             "server_url": state.server_url,
             "verify_url": verify_url,
+            "time_zone": zone.name(),
         }),
     })
 }
@@ -562,7 +591,12 @@ fn void(ctx: &Ctx, member_no: &str, reason: &str, db: &str) -> Result<Output, Cl
     let new = rt
         .block_on(async {
             let new = db
-                .revoke_member(no.as_str().to_string(), reason, REVOKED_BY_OFFICE)
+                .revoke_member(
+                    no.as_str().to_string(),
+                    reason,
+                    REVOKED_BY_OFFICE,
+                    cli_actor(),
+                )
                 .await?;
             let entry = cli_entry("member.void", no.as_str()).with("already", (!new).to_string());
             db.audit(entry).await?;

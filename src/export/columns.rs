@@ -6,7 +6,8 @@
 //!
 //! - [`OFFICE_COPY`]: every field of the record (29 columns) — `booth export` on the laptop
 //!   and `booth server export` at the office;
-//! - [`CONSOLE_VIEW`]: the 12 columns of the console's member list and its review state —
+//! - [`CONSOLE_VIEW`]: the 14 columns of the console's member list, the card's state and
+//!   reason, and its review state —
 //!   the console's export of a filtered view.
 //!
 //! Which columns an export carries is a choice made here, in one place, for every writer.
@@ -44,6 +45,17 @@ pub fn local_time(t: &DateTime<FixedOffset>) -> String {
 
 fn opt(s: &Option<String>) -> String {
     s.clone().unwrap_or_default()
+}
+
+/// Text, else another when it is empty.
+trait OrElseEmpty {
+    fn or_else_empty(self, other: &Option<String>) -> String;
+}
+
+impl OrElseEmpty for String {
+    fn or_else_empty(self, other: &Option<String>) -> String {
+        if self.is_empty() { opt(other) } else { self }
+    }
 }
 
 /// A value of the record, or empty once the record was purged or erased.
@@ -245,17 +257,22 @@ pub const COLUMNS: &[Column] = &[
         moment: Some(|m| m.created_at.map(Moment::Time)),
         width: 26,
     },
+    // the laptop's queue state, or at the office the card's state: one word per state
     Column {
         key: "state",
-        value: |m, l| m.state.map(|s| s.label(l).to_string()).unwrap_or_default(),
+        value: |m, l| match (m.state, m.status) {
+            (Some(s), _) => s.label(l).to_string(),
+            (None, Some(s)) => s.label(l).to_string(),
+            (None, None) => String::new(),
+        },
         moment: None,
         width: 10,
     },
     Column {
         key: "state_reason",
-        value: |m, _| opt(&m.state_reason),
+        value: |m, _| opt(&m.state_reason).or_else_empty(&m.status_reason),
         moment: None,
-        width: 10,
+        width: 22,
     },
     Column {
         key: "server_member_no",
@@ -346,6 +363,8 @@ pub const CONSOLE_VIEW: Profile = Profile {
         ("place", "console.col.place"),
         ("event_date", "console.col.date"),
         ("device", "console.col.device"),
+        ("state", "console.col.status"),
+        ("state_reason", "console.col.status_reason"),
         ("review", "console.col.review"),
     ],
     sheet: "console.export_sheet",
@@ -410,7 +429,7 @@ mod tests {
         }
         assert_eq!(OFFICE_COPY.columns.len(), 29);
         assert!(OFFICE_COPY.shows_id_facts() && !CONSOLE_VIEW.shows_id_facts());
-        assert_eq!(CONSOLE_VIEW.columns.len(), 12);
+        assert_eq!(CONSOLE_VIEW.columns.len(), 14);
         let mut keys: Vec<_> = COLUMNS.iter().map(|c| c.key).collect();
         keys.sort_unstable();
         keys.dedup();

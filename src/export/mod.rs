@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 use crate::card::MemberNo;
 use crate::i18n::Lang;
+use crate::member::state::CardStatus;
 use crate::member::text::display_safe;
 use crate::member::{BoothEvent, Gender, Member, State};
 use crate::store::members::{StateFilter, StoredMember};
@@ -65,6 +66,10 @@ pub struct ExportRow {
     /// The office's review of the member (待审核 / 已审核 / 有疑问), as the message key of
     /// its label; the laptop has none.
     pub review: Option<&'static str>,
+    /// The card's state at the office (有效 / 已作废 / 已撤销) and why; the laptop has its
+    /// queue state instead (`state`), and the two share the state columns.
+    pub status: Option<CardStatus>,
+    pub status_reason: Option<String>,
 }
 
 impl From<StoredMember> for ExportRow {
@@ -89,6 +94,8 @@ impl From<StoredMember> for ExportRow {
             purged_at: m.purged_at,
             device: None,
             review: None,
+            status: None,
+            status_reason: None,
         }
     }
 }
@@ -426,6 +433,8 @@ mod tests {
             purged_at: Some(at),
             device: None,
             review: None,
+            status: None,
+            status_reason: None,
         }
     }
 

@@ -42,6 +42,42 @@ impl State {
     }
 }
 
+/// Whether a member's card still holds, as the office sees it (SPEC §14, one word per state
+/// everywhere): 有效 / valid; voided on the laptop (已作废 / voided); revoked at the office — a
+/// void there, a duplicate person, an erase (已撤销 / revoked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardStatus {
+    Valid,
+    Voided,
+    Revoked,
+}
+
+impl CardStatus {
+    pub const ALL: [CardStatus; 3] = [CardStatus::Valid, CardStatus::Voided, CardStatus::Revoked];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            CardStatus::Valid => "valid",
+            CardStatus::Voided => "voided",
+            CardStatus::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CardStatus> {
+        CardStatus::ALL.into_iter().find(|st| st.code() == s)
+    }
+
+    /// The same words as the laptop's states: 已作废 is the laptop's own `voided`.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            CardStatus::Valid => i18n::text(lang, "status.valid"),
+            CardStatus::Voided => State::Voided.label(lang),
+            CardStatus::Revoked => i18n::text(lang, "status.revoked"),
+        }
+    }
+}
+
 impl std::fmt::Display for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())

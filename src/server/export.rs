@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate};
 
-use super::db::search::{ListRow, Review};
+use super::db::search::{CardStatus, ListRow, Review};
 use super::db::{Db, MemberRow};
 use crate::export::{ExportError, ExportRow, OFFICE_COPY, Profile, RecordSource};
 use crate::member::{BoothEvent, validate};
@@ -49,7 +49,17 @@ fn damaged(what: &str) -> ExportError {
 fn member_row(row: &MemberRow) -> Result<ExportRow, ExportError> {
     let r = row;
     let parts = [&r.uuid, &r.member_no, &r.record, &r.device, &r.received_at];
-    export_row(Stored::of(parts, None), None, OFFICE_COPY.shows_id_facts())
+    let row = export_row(Stored::of(parts, None), None, OFFICE_COPY.shows_id_facts())?;
+    Ok(with_status(row, r.status, &r.status_reason))
+}
+
+/// The card's state at the office and its reason, on an export row.
+fn with_status(row: ExportRow, status: CardStatus, reason: &str) -> ExportRow {
+    ExportRow {
+        status: Some(status),
+        status_reason: (!reason.is_empty()).then(|| reason.to_string()),
+        ..row
+    }
 }
 
 /// A member of the console's list, with its review, for the columns of `profile`.
@@ -57,7 +67,8 @@ pub fn list_row(row: &ListRow, profile: &Profile) -> Result<ExportRow, ExportErr
     let r = row;
     let parts = [&r.uuid, &r.member_no, &r.record, &r.device, &r.received_at];
     let stored = Stored::of(parts, Some(&r.event_date));
-    export_row(stored, Some(review_key(r.review)), profile.shows_id_facts())
+    let row = export_row(stored, Some(review_key(r.review)), profile.shows_id_facts())?;
+    Ok(with_status(row, r.status, &r.status_reason))
 }
 
 /// The message key of a review state's label.
@@ -169,6 +180,8 @@ fn export_row(
         purged_at: None,
         device: Some(s.device.to_string()),
         review,
+        status: None,
+        status_reason: None,
         member: wire.map(|r| r.member),
     })
 }

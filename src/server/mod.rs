@@ -21,6 +21,7 @@
 //!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md), written for a
 //!   static host through [`nofollow`] (no symbolic link followed) by [`publish`], which
 //!   `server run --publish-dir` runs again whenever the bundle changes.
+//! - [`zone`]: the office's time zone, for every time shown.
 
 pub mod access_log;
 pub mod api;
@@ -46,6 +47,7 @@ pub mod routes;
 pub mod settings;
 pub mod state;
 pub mod verifier;
+pub mod zone;
 
 #[cfg(test)]
 mod module_graph;

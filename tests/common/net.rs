@@ -257,6 +257,11 @@ pub fn batch_item_for(n: u32, id: &str, day: chrono::NaiveDate) -> Value {
     batch_item_by(&test_key(), n, id, day)
 }
 
+/// Person `n` working for `employer`.
+pub fn batch_item_at(n: u32, id: &str, day: chrono::NaiveDate, employer: &str) -> Value {
+    batch_item_full(&test_key(), n, id, day, employer)
+}
+
 /// As [`batch_item_for`], numbered by `key`'s laptop (a record's member number carries the
 /// key id of the laptop that signs its batch).
 pub fn batch_item_by(
@@ -265,11 +270,21 @@ pub fn batch_item_by(
     id: &str,
     day: chrono::NaiveDate,
 ) -> Value {
+    batch_item_full(key, n, id, day, "某某快递有限公司")
+}
+
+fn batch_item_full(
+    key: &booth::card::DeviceKey,
+    n: u32,
+    id: &str,
+    day: chrono::NaiveDate,
+    employer: &str,
+) -> Value {
     let input = booth::member::MemberInput {
         name: person_name(n),
         id_number: id.into(),
         phone: phone(n),
-        employer: "某某快递有限公司".into(),
+        employer: employer.into(),
         consent: true,
         ..Default::default()
     };

@@ -59,6 +59,10 @@ pub struct DashboardPage {
     pub chart_places: String,
     pub chart_needs: String,
     pub chart_forms: String,
+    /// 转化率: sign-ups ÷ (sign-ups + consultations).
+    pub conversion: String,
+    /// Laptops that have never uploaded.
+    pub silent: Vec<String>,
 }
 
 /// A campaign may hold thousands of places: the place field is typed, and the browser
@@ -89,11 +93,18 @@ pub async fn page(
         Ok(f) => (f, None),
         Err(bad) => (FigureFilter::default(), Some(bad.key())),
     };
-    let (figs, dims) = tokio::join!(
+    let (figs, dims, devices) = tokio::join!(
         state.db.figures(&filter, Breakdown::Dashboard),
-        state.db.figure_dimensions()
+        state.db.figure_dimensions(),
+        state.db.device_list()
     );
     let (figs, dims) = (figs?, dims?);
+    // laptops in service the office has never heard from
+    let silent: Vec<String> = devices?
+        .into_iter()
+        .filter(|d| d.revoked_at.is_none() && d.last_upload.is_none())
+        .map(|d| d.name)
+        .collect();
     let figures = [
         ("meetings", "console.fig.meetings", figs.meetings),
         (
@@ -114,11 +125,8 @@ pub async fn page(
     .collect();
     // member records rather than booth sign-ups: imports and laptops without day summaries
     // count too
-    let days: Vec<(String, u64)> = figs
-        .by_day
-        .iter()
-        .map(|(d, c)| (d.to_string(), c.members))
-        .collect();
+    let conversion = conversion_text(figs.registered, figs.consultations);
+    let days = every_day(&figs.by_day, filter.from, filter.to);
     let places: Vec<(String, u64)> = figs
         .by_place
         .iter()
@@ -130,7 +138,7 @@ pub async fn page(
             .collect()
     };
     Ok(DashboardPage {
-        chart_days: svg::columns(tr.t("console.chart.by_day"), &days),
+        chart_days: svg::bars(tr.t("console.chart.by_day"), &days, MAX_DAYS),
         chart_places: svg::bars(tr.t("console.chart.by_place"), &places, 12),
         chart_needs: svg::bars(
             tr.t("console.chart.needs"),
@@ -149,6 +157,76 @@ pub async fn page(
         unions: dims.0,
         places: suggestions(dims.1),
         devices: dims.2,
+        conversion,
+        silent,
     }
     .into_response())
+}
+
+/// At most this many days are charted (the latest ones).
+const MAX_DAYS: usize = 92;
+
+/// Booth sign-ups (现场入会) per day, every day from the first to the last (or the filter's
+/// dates) with the empty ones as zero, latest [`MAX_DAYS`]; each labelled `MM-DD`.
+fn every_day(
+    by_day: &[(chrono::NaiveDate, crate::server::db::figures::Counts)],
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+) -> Vec<(String, u64)> {
+    let (Some(first), Some(last)) = (
+        from.or(by_day.first().map(|d| d.0)),
+        to.or(by_day.last().map(|d| d.0)),
+    ) else {
+        return Vec::new();
+    };
+    let first = first.max(last - chrono::Days::new(MAX_DAYS as u64 - 1));
+    let mut out = Vec::new();
+    let mut day = first;
+    while day <= last {
+        let n = by_day
+            .iter()
+            .find(|(d, _)| *d == day)
+            .map_or(0, |(_, c)| c.registered);
+        out.push((day.format("%m-%d").to_string(), n));
+        day = day + chrono::Days::new(1);
+    }
+    out
+}
+
+/// Sign-ups ÷ (sign-ups + consultations), as a percentage with one decimal; "–" for none.
+fn conversion_text(registered: u64, consultations: u64) -> String {
+    let all = registered + consultations;
+    if all == 0 {
+        return "–".into();
+    }
+    format!("{:.1}%", registered as f64 * 100.0 / all as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::db::figures::Counts;
+
+    #[test]
+    fn every_day_is_charted_the_empty_ones_as_zero() {
+        let d = |day| chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        let counts = |registered| Counts {
+            registered,
+            ..Default::default()
+        };
+        let by_day = [(d(2), counts(5)), (d(5), counts(1))];
+        let days = every_day(&by_day, None, None);
+        let labels: Vec<&str> = days.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(labels, ["11-02", "11-03", "11-04", "11-05"]);
+        assert_eq!(days.iter().map(|x| x.1).collect::<Vec<_>>(), [5, 0, 0, 1]);
+        // the filter's dates bound the axis
+        assert_eq!(every_day(&by_day, Some(d(1)), Some(d(7))).len(), 7);
+        assert!(every_day(&[], None, None).is_empty());
+    }
+
+    #[test]
+    fn conversion_is_sign_ups_over_sign_ups_and_consultations() {
+        assert_eq!(conversion_text(1, 3), "25.0%");
+        assert_eq!(conversion_text(0, 0), "–");
+    }
 }

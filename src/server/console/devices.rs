@@ -1,6 +1,8 @@
-//! `/devices`: the laptops the office knows, their key and last upload; admins add one (its
-//! token and enrolment code shown once, here and nowhere else) or revoke one. Each change is
-//! audited.
+//! `/devices`: the laptops the office knows, their key, last upload ("3 天前"), the records
+//! and day summaries received, and a warning for a laptop silent for more than the office's
+//! number of days (a setting here); admins add one (its token and enrolment code shown once,
+//! here and nowhere else) or revoke one, after a confirmation (it cannot be undone). Each
+//! change is audited.
 
 use std::sync::Arc;
 
@@ -10,22 +12,27 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{AdminChange, Chrome, Tr, Viewer, audited, redirect};
+use super::{AdminChange, Chrome, Tr, Viewer, audited, redirect, thousands};
 use crate::card::enrol::Enrolment;
 use crate::server::auth;
 use crate::server::db::DbError;
 use crate::server::db::devices::{DeviceRow, NewToken};
 use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
+use crate::t;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "devices.html")]
 pub struct DevicesPage {
     pub c: Chrome,
-    pub devices: Vec<DeviceRow>,
+    pub devices: Vec<Shown>,
     /// A device just added: (name, token, enrolment code), shown this once.
     pub added: Option<(String, String, String)>,
     pub error: Option<String>,
+    /// After how many days without an upload a laptop is named.
+    pub silent_days: i64,
+    /// The laptops in service silent for longer than that (or never heard from).
+    pub silent: Vec<String>,
     /// A published copy of the check page older than the bundle (issue 23 item 10): said.
     pub stale_copy: Option<String>,
 }
@@ -35,6 +42,7 @@ pub struct DevicesPage {
 async fn stale_copy(
     state: &ServerState,
     lang: crate::i18n::Lang,
+    zone: crate::server::zone::Zone,
 ) -> Result<Option<String>, Refusal> {
     let Some((published, at)) = state.db.published().await? else {
         return Ok(None);
@@ -45,10 +53,59 @@ async fn stale_copy(
             lang,
             "console.published_stale",
             published = published,
-            at = format!("{} UTC", at.get(..16).unwrap_or(&at).replace('T', " ")),
+            at = zone.shown(&at),
             current = current
         )
     }))
+}
+
+/// A device as the page shows it: times in the office's time zone, the last upload also
+/// as "3 天前", and whether it has been silent too long.
+pub struct Shown {
+    pub name: String,
+    pub key_id: Option<String>,
+    pub created_at: String,
+    pub revoked: bool,
+    pub last_upload: Option<String>,
+    pub last_upload_ago: String,
+    pub records: String,
+    pub day_summaries: String,
+    pub silent: bool,
+}
+
+/// "今天", "昨天", "3 天前" (in the office's days).
+pub fn days_ago(tr: Tr, days: i64) -> String {
+    match days {
+        i64::MIN..=0 => tr.t("console.today").to_string(),
+        1 => tr.t("console.yesterday").to_string(),
+        n => t!(tr.0, "console.days_ago", days = n),
+    }
+}
+
+fn shown(v: &Viewer, tr: Tr, d: DeviceRow, silent_days: i64) -> Shown {
+    let today = v.zone.today();
+    let day_of = |t: &str| v.zone.of_text(t).map(|t| t.date_naive());
+    let heard = d.last_upload.as_deref().or(Some(d.created_at.as_str()));
+    let quiet = heard
+        .and_then(day_of)
+        .map(|day| (today - day).num_days())
+        .unwrap_or(0);
+    Shown {
+        last_upload_ago: d
+            .last_upload
+            .as_deref()
+            .and_then(day_of)
+            .map(|day| days_ago(tr, (today - day).num_days()))
+            .unwrap_or_else(|| tr.t("console.never").to_string()),
+        last_upload: d.last_upload.as_deref().map(|t| v.zone.shown(t)),
+        created_at: v.zone.shown(&d.created_at),
+        revoked: d.revoked_at.is_some(),
+        silent: d.revoked_at.is_none() && quiet > silent_days,
+        records: thousands(d.records.max(0) as u64),
+        day_summaries: thousands(d.day_summaries.max(0) as u64),
+        name: d.name,
+        key_id: d.key_id,
+    }
 }
 
 async fn render(
@@ -57,12 +114,28 @@ async fn render(
     added: Option<(String, String, String)>,
     error: Option<String>,
 ) -> Result<Response, Refusal> {
+    let c = Chrome::new(v, "devices", "/devices");
+    let silent_days = state.db.silent_days().await?;
+    let devices: Vec<Shown> = state
+        .db
+        .device_list()
+        .await?
+        .into_iter()
+        .map(|d| shown(v, c.tr, d, silent_days))
+        .collect();
+    let silent = devices
+        .iter()
+        .filter(|d| d.silent)
+        .map(|d| d.name.clone())
+        .collect();
     Ok(DevicesPage {
-        c: Chrome::new(v, "devices", "/devices"),
-        devices: state.db.device_list().await?,
+        c,
+        devices,
         added,
         error,
-        stale_copy: stale_copy(state, v.lang).await?,
+        silent_days,
+        silent,
+        stale_copy: stale_copy(state, v.lang, v.zone).await?,
     }
     .into_response())
 }
@@ -127,11 +200,24 @@ pub async fn add(
     render(&state, &v, Some((name, token, code)), None).await
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RevokeForm {
+    pub confirm: String,
+}
+
+/// Admins only, once confirmed (it cannot be undone: the laptop's cards numbered after its
+/// last upload stop verifying, and its token is refused).
 pub async fn revoke(
     State(state): State<Arc<ServerState>>,
     Path(name): Path<String>,
-    AdminChange { v, .. }: AdminChange<()>,
+    AdminChange { v, form: f, .. }: AdminChange<RevokeForm>,
 ) -> Result<Response, Refusal> {
+    if f.confirm != "yes" {
+        refused(&state, &v, "device.revoke.refused", &name, "not_confirmed").await?;
+        let error = Tr(v.lang).t("console.device_revoke_confirm_needed").into();
+        return render(&state, &v, None, Some(error)).await;
+    }
     match state.db.revoke_device(name.clone()).await {
         Ok(()) => {}
         Err(DbError::NoSuchDevice) => {
@@ -159,4 +245,27 @@ async fn refused(
 ) -> Result<(), Refusal> {
     let name: String = name.chars().take(64).collect();
     audited(state, v.entry(action, name, 0).with("why", why)).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SilentForm {
+    pub days: String,
+}
+
+/// Admins only: after how many days without an upload a laptop is named (1–365).
+pub async fn set_silent_days(
+    State(state): State<Arc<ServerState>>,
+    AdminChange { v, form: f, .. }: AdminChange<SilentForm>,
+) -> Result<Response, Refusal> {
+    match f.days.trim().parse::<i64>() {
+        Ok(days @ 1..=365) => {
+            state.db.set_silent_days(days).await?;
+            Ok(redirect("/devices"))
+        }
+        _ => {
+            let error = Tr(v.lang).t("console.bad_silent_days").into();
+            render(&state, &v, None, Some(error)).await
+        }
+    }
 }

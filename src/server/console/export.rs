@@ -56,7 +56,8 @@ pub async fn download(
     v.require_admin()?;
     let format = match q.format.as_str() {
         "csv" => Format::Csv,
-        "xlsx" => Format::Xlsx,
+        // xlsx unless asked: a CSV opened in Excel or WPS loses 18-digit numbers' last digits
+        "xlsx" | "" => Format::Xlsx,
         _ => return Err(Refusal::BadFormat),
     };
     let filter = q.list.filter()?;
@@ -123,10 +124,8 @@ pub async fn download(
             "xlsx",
         ),
     };
-    let name = format!(
-        "attachment; filename=\"members-{}.{ext}\"",
-        chrono::Utc::now().format("%Y%m%d-%H%M%S")
-    );
+    // named in the office's time, as every time it shows (SPEC §14)
+    let name = format!("attachment; filename=\"members-{}.{ext}\"", v.zone.stamp());
     Ok((
         [
             (CONTENT_TYPE, ctype.to_string()),
@@ -334,6 +333,8 @@ mod tests {
                 } else {
                     Review::Pending
                 },
+                status: crate::server::db::search::CardStatus::Valid,
+                status_reason: String::new(),
             })
             .collect()
     }
@@ -396,7 +397,7 @@ mod tests {
             first,
             format!(
                 "{},葛婷婷,11010519491231002X,13800138000,'=某某快递有限公司,,Agency (dispatched) work,\
-                 朝阳区总工会,望京,2026-11-01,lap-a,Questioned",
+                 朝阳区总工会,望京,2026-11-01,lap-a,valid,,Questioned",
                 number(0).grouped()
             )
         );

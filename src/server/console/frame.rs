@@ -176,6 +176,7 @@ mod tests {
                 lang: Lang::En,
                 id_hash: String::new(),
                 tls: false,
+                zone: Default::default(),
             };
             let _ = seen.0.set(Chrome::new(&v, "", "/"));
             Refusal::AdminOnly

@@ -78,15 +78,20 @@ pub fn router() -> Router<Arc<ServerState>> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang/{code}", get(login::set_lang))
-        .route("/members", get(members::list::page))
+        .route(
+            "/members",
+            get(members::list::page).post(members::list::search),
+        )
         .route("/members/export", get(export::download))
         .route("/members/{no}", get(members::detail::page))
         .route("/members/{no}/reveal", post(members::actions::reveal))
         .route("/members/{no}/review", post(members::actions::review))
         .route("/members/{no}/correct", post(members::actions::correct))
         .route("/members/{no}/erase", post(members::actions::erase))
+        .route("/members/{no}/revoke", post(members::actions::revoke))
         .route("/devices", get(devices::page).post(devices::add))
         .route("/devices/{name}/revoke", post(devices::revoke))
+        .route("/devices/silent-days", post(devices::set_silent_days))
         .route("/devices/backup", post(backup::import))
         .route("/audit", get(audit::page))
         .route("/console/{file}", get(static_file))

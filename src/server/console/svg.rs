@@ -1,5 +1,6 @@
 //! The dashboard's charts, drawn on the server as SVG (no chart library, no script): bars
-//! for a list of labelled counts, columns for counts per day. Sizes are attributes, colours
+//! for a list of labelled counts (per day too: every day labelled, its value written beside
+//! its bar, readable without hovering). Sizes are attributes, colours
 //! come from the stylesheet's classes, so the CSP needs no inline style.
 
 use std::fmt::Write;
@@ -66,53 +67,6 @@ pub fn bars(title: &str, rows: &[(String, u64)], max_rows: usize) -> String {
     s
 }
 
-/// Columns per day (ascending dates), `value` of each; dates labelled at the ends.
-pub fn columns(title: &str, days: &[(String, u64)]) -> String {
-    let (width, height, base) = (400u32, 160u32, 130u32);
-    let max = days.iter().map(|d| d.1).max().unwrap_or(0).max(1);
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\" \
-         xmlns=\"http://www.w3.org/2000/svg\">\
-         <line class=\"axis\" x1=\"0\" y1=\"{base}\" x2=\"{width}\" y2=\"{base}\"/>",
-        escape(title)
-    );
-    if days.is_empty() {
-        let _ = write!(s, "<text class=\"empty\" x=\"0\" y=\"18\">–</text>");
-    }
-    let n = days.len().max(1) as f64;
-    let slot = width as f64 / n;
-    let col_w = (slot * 0.8).max(1.0);
-    for (i, (day, v)) in days.iter().enumerate() {
-        let h = (*v as f64 / max as f64) * (base as f64 - 20.0);
-        let x = i as f64 * slot + (slot - col_w) / 2.0;
-        let _ = write!(
-            s,
-            "<rect class=\"bar\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{col_w:.1}\" height=\"{h:.1}\">\
-             <title>{}: {}</title></rect>",
-            base as f64 - h,
-            escape(day),
-            super::thousands(*v)
-        );
-    }
-    if let (Some(first), Some(last)) = (days.first(), days.last()) {
-        let _ = write!(
-            s,
-            "<text class=\"label\" x=\"0\" y=\"{}\">{}</text>\
-             <text class=\"label end\" x=\"{width}\" y=\"{}\">{}</text>\
-             <text class=\"value\" x=\"0\" y=\"12\">{}</text>",
-            base + 20,
-            escape(&first.0),
-            base + 20,
-            escape(&last.0),
-            super::thousands(max),
-        );
-    }
-    s.push_str("</svg>");
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,12 +78,5 @@ mod tests {
         assert!(!s.contains("<b>"));
         assert!(s.contains("1,200"));
         assert!(!s.contains("style="));
-    }
-
-    #[test]
-    fn columns_scale_to_the_largest_day() {
-        let s = columns("t", &[("2026-11-01".into(), 5), ("2026-11-02".into(), 10)]);
-        assert!(s.contains("height=\"110.0\""), "{s}");
-        assert!(s.contains("2026-11-01") && s.contains("2026-11-02"));
     }
 }

@@ -23,6 +23,7 @@ use crate::server::db::users::Role;
 use crate::server::listener::ConnInfo;
 use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
+use crate::server::zone::Zone;
 
 /// The logged-in office user of a request. Without a valid session, a page request is
 /// redirected to `/login` (htmx is told to load it whole), anything else refused.
@@ -34,6 +35,8 @@ pub struct Viewer {
     pub lang: Lang,
     pub id_hash: String,
     pub tls: bool,
+    /// The office's time zone: every time a page shows is in it (SPEC §14).
+    pub zone: Zone,
 }
 
 impl Viewer {
@@ -240,6 +243,11 @@ impl FromRequestParts<Arc<ServerState>> for Viewer {
         if now - row.seen_at > TOUCH_EVERY {
             let _ = state.db.touch_session(hash.clone(), now).await;
         }
+        let zone = state
+            .db
+            .zone()
+            .await
+            .map_err(|e| Refusal::from(e).into_response())?;
         let viewer = Viewer {
             user: row.user,
             role: row.role,
@@ -247,6 +255,7 @@ impl FromRequestParts<Arc<ServerState>> for Viewer {
             lang,
             id_hash: hash,
             tls,
+            zone,
         };
         if let Some(seen) = parts.extensions.get::<Seen>() {
             let _ = seen.0.set(Chrome::new(&viewer, "", "/"));

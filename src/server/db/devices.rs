@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::conn::{Conn, args, first, from_row};
+use super::conn::{Conn, args, first};
 use super::office::bump;
 use super::sql::sql;
 use super::{Db, DbError, DeviceCount, max_seq_of};
@@ -44,11 +44,43 @@ pub struct DeviceRow {
     pub key_id: Option<String>,
     pub created_at: String,
     pub revoked_at: Option<String>,
-    /// When the office last received a record from it.
+    /// When the office last received a record or a day summary from it (UTC).
     pub last_upload: Option<String>,
+    /// Records and day summaries received from it (imported rosters among the records).
+    pub records: i64,
+    pub day_summaries: i64,
 }
 
+/// A laptop silent for more days than this is named on the devices page, until the office
+/// sets its own number there.
+pub const DEFAULT_SILENT_DAYS: i64 = 3;
+
 impl Db {
+    /// After how many days without an upload the devices page warns about a laptop.
+    pub async fn silent_days(&self) -> Result<i64, DbError> {
+        let stored = self
+            .query(
+                sql!("SELECT silent_days FROM office WHERE id = 1"),
+                args![],
+                |r| r.opt_int(0),
+            )
+            .await?;
+        Ok(stored
+            .into_iter()
+            .flatten()
+            .next()
+            .unwrap_or(DEFAULT_SILENT_DAYS))
+    }
+
+    pub async fn set_silent_days(&self, days: i64) -> Result<(), DbError> {
+        self.execute(
+            sql!("UPDATE office SET silent_days = $1 WHERE id = 1"),
+            args![days],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The device name for a token's hash, if the token is valid (not revoked).
     pub async fn device_for_token(&self, hash: String) -> Result<Option<String>, DbError> {
         self.query(
@@ -97,21 +129,37 @@ impl Db {
         .await
     }
 
-    /// Every device, by name. The last upload is one index seek per device
-    /// (`members (device, received_at)`), not a scan of the members.
+    /// Every device, by name. The last record is one index seek per device
+    /// (`members (device, received_at)`), not a scan of the members; the counts come from the
+    /// figures' tables (a row per day and place), summed once for all devices.
     pub async fn device_list(&self) -> Result<Vec<DeviceRow>, DbError> {
         self.query(
             sql!(
                 "SELECT d.name, d.key_id, utc_text(d.created_at), utc_text(d.revoked_at),
-                    (SELECT utc_text(max(m.received_at)) FROM members m WHERE m.device = d.name)
-                 FROM devices d ORDER BY d.name"
+                    (SELECT utc_text(max(m.received_at)) FROM members m WHERE m.device = d.name),
+                    utc_text(b.last_at), coalesce(md.n, 0), coalesce(b.n, 0)
+                 FROM devices d
+                 LEFT JOIN (SELECT device, sum(n)::bigint AS n FROM member_days GROUP BY device) md
+                    ON md.device = d.name
+                 LEFT JOIN (SELECT device, count(*) AS n, max(received_at) AS last_at
+                            FROM booth_days GROUP BY device) b
+                    ON b.device = d.name
+                 ORDER BY d.name"
             ),
             vec![],
             |r| {
-                Ok(from_row! { r => DeviceRow {
-                    name: text, key_id: opt_text, created_at: text, revoked_at: opt_text,
-                    last_upload: opt_text
-                } })
+                let records = r.opt_text(4)?;
+                let days = r.opt_text(5)?;
+                Ok(DeviceRow {
+                    name: r.text(0)?,
+                    key_id: r.opt_text(1)?,
+                    created_at: r.text(2)?,
+                    revoked_at: r.opt_text(3)?,
+                    // the texts are one format (utc_text): the later sorts last
+                    last_upload: records.into_iter().chain(days).max(),
+                    records: r.int(6)?,
+                    day_summaries: r.int(7)?,
+                })
             },
         )
         .await

@@ -47,7 +47,7 @@ pub use figures::{Breakdown, Counts, FigureFilter, Figures};
 use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
-use self::conn::{args, from_row};
+use self::conn::args;
 use self::sql::{Backend, sql};
 use super::batch::{Candidate, Decision};
 use crate::i18n::Lang;
@@ -273,6 +273,9 @@ pub struct MemberRow {
     pub record: String,
     pub device: String,
     pub received_at: String,
+    /// The card's state at the office, and why.
+    pub status: search::CardStatus,
+    pub status_reason: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -566,14 +569,22 @@ impl Db {
     ) -> Result<Vec<(i64, MemberRow)>, DbError> {
         self.query(
             sql!(
-                "SELECT uuid, member_no, record, device, utc_text(received_at), id FROM members
-                 WHERE id > $1 AND erased_at IS NULL ORDER BY id LIMIT $2"
+                "SELECT m.uuid, m.member_no, m.record, m.device, utc_text(m.received_at), m.id,
+                    v.source, v.reason
+                 FROM members m LEFT JOIN revoked v ON v.member_no = m.member_no
+                 WHERE m.id > $1 AND m.erased_at IS NULL ORDER BY m.id LIMIT $2"
             ),
             args![after, limit],
             |r| {
-                let row = from_row! { r => MemberRow {
-                    uuid: text, member_no: text, record: text, device: text, received_at: text
-                } };
+                let row = MemberRow {
+                    uuid: r.text(0)?,
+                    member_no: r.text(1)?,
+                    record: r.text(2)?,
+                    device: r.text(3)?,
+                    received_at: r.text(4)?,
+                    status: search::card_status(r.opt_text(6)?.as_deref()),
+                    status_reason: r.text_or_empty(7)?,
+                };
                 Ok((r.int(5)?, row))
             },
         )

@@ -4,6 +4,7 @@
 use super::conn::{Conn, Row, args, from_row, only};
 use super::sql::sql;
 use super::{Db, DbError, KeyRow, OfficeState};
+use crate::server::zone::Zone;
 
 impl Db {
     pub async fn office_state(&self) -> Result<OfficeState, DbError> {
@@ -117,17 +118,42 @@ impl Db {
         .await
     }
 
-    /// Revokes a member number at the office; false if it already was.
+    /// Revokes a member number at the office (`by`: the console user or `cli:<os user>`);
+    /// false if it already was.
     pub async fn revoke_member(
         &self,
         member_no: String,
         reason: String,
         source: &'static str,
+        by: String,
     ) -> Result<bool, DbError> {
         self.transaction(move |c| {
-            Box::pin(async move { revoke(c, &member_no, &reason, source).await })
+            Box::pin(async move { revoke(c, &member_no, &reason, source, Some(&by)).await })
         })
         .await
+    }
+
+    /// The office's time zone (SPEC §14; Asia/Shanghai until `server init --time-zone`).
+    pub async fn zone(&self) -> Result<Zone, DbError> {
+        let stored = self
+            .query(
+                sql!("SELECT time_zone FROM office WHERE id = 1"),
+                args![],
+                |r| r.opt_text(0),
+            )
+            .await?;
+        Ok(Zone::of_stored(
+            stored.into_iter().flatten().next().as_deref(),
+        ))
+    }
+
+    pub async fn set_zone(&self, zone: Zone) -> Result<(), DbError> {
+        self.execute(
+            sql!("UPDATE office SET time_zone = $1 WHERE id = 1"),
+            args![zone.name()],
+        )
+        .await?;
+        Ok(())
     }
 }
 
@@ -209,14 +235,15 @@ pub(crate) async fn revoke(
     member_no: &str,
     reason: &str,
     source: &str,
+    by: Option<&str>,
 ) -> Result<bool, DbError> {
     let n = c
         .execute(
             sql!(
-                "INSERT INTO revoked (member_no, reason, source, revoked_at)
-                 VALUES ($1, $2, $3, now()) ON CONFLICT DO NOTHING"
+                "INSERT INTO revoked (member_no, reason, source, by_user, revoked_at)
+                 VALUES ($1, $2, $3, $4, now()) ON CONFLICT DO NOTHING"
             ),
-            &args![member_no, reason, source],
+            &args![member_no, reason, source, by.map(str::to_string)],
         )
         .await?;
     if n > 0 {

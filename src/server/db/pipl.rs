@@ -19,6 +19,11 @@ pub struct MemberDetail {
     pub erased_at: Option<String>,
     /// Where a revocation came from (`laptop`, `office`, `duplicate_person`), if revoked.
     pub revoked: Option<String>,
+    /// Its reason, who made it (a console user, `cli:<os user>`, else the laptop that
+    /// voided it) and when (UTC).
+    pub revoked_reason: String,
+    pub revoked_by: Option<String>,
+    pub revoked_at: Option<String>,
     /// Who set the review state (`member.review`), and why.
     pub review_by: Option<String>,
     pub review_comment: String,
@@ -38,7 +43,8 @@ impl Db {
             sql!(concat!(
                 "SELECT ",
                 list_columns!(),
-                ", r.comment, r.by_user, utc_text(m.corrected_at), utc_text(m.erased_at), v.source
+                ", r.comment, r.by_user, utc_text(m.corrected_at), utc_text(m.erased_at), v.source,
+                   v.reason, coalesce(v.by_user, v.device), utc_text(v.revoked_at)
                  FROM members m
                  LEFT JOIN member_reviews r ON r.member_id = m.id
                  LEFT JOIN revoked v ON v.member_no = m.member_no
@@ -54,6 +60,9 @@ impl Db {
                     corrected_at: r.opt_text(LIST_WIDTH + 2)?,
                     erased_at: r.opt_text(LIST_WIDTH + 3)?,
                     revoked: r.opt_text(LIST_WIDTH + 4)?,
+                    revoked_reason: r.text_or_empty(LIST_WIDTH + 5)?,
+                    revoked_by: r.opt_text(LIST_WIDTH + 6)?,
+                    revoked_at: r.opt_text(LIST_WIDTH + 7)?,
                 })
             },
         )
@@ -175,7 +184,7 @@ impl Db {
 }
 
 /// The tables an erase changes rows of (PostgreSQL vacuums them after it).
-const ERASED_TABLES: &str = "members, member_reviews";
+const ERASED_TABLES: &str = "members, member_reviews, search_names";
 
 async fn erase_member(c: &Conn<'_>, member_no: String, remains: String) -> Result<(), DbError> {
     let erase = sql!(
@@ -189,6 +198,6 @@ async fn erase_member(c: &Conn<'_>, member_no: String, remains: String) -> Resul
     };
     let review = sql!("DELETE FROM member_reviews WHERE member_id = $1");
     c.execute(review, &args![id]).await?;
-    revoke(c, &member_no, ERASED_REASON, REVOKED_BY_OFFICE).await?;
+    revoke(c, &member_no, ERASED_REASON, REVOKED_BY_OFFICE, None).await?;
     Ok(())
 }

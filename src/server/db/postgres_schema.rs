@@ -165,6 +165,63 @@ fn migrations() -> Vec<&'static str> {
         // 9: the page's address and the published copy's version (issue 23 item 10; described
         // with SQLite's migration, the same statements).
         super::sqlite_schema::PAGE_ADDRESS_MIGRATION,
+        // 10: the office's daily work: described with SQLite's migration
+        // (`sqlite_schema::OFFICE_DAILY_MIGRATION`). Statement-level triggers with transition
+        // tables: a batch of 500 rows adds its few distinct names in one statement.
+        r#"
+    ALTER TABLE office ADD COLUMN time_zone TEXT;
+    ALTER TABLE office ADD COLUMN silent_days BIGINT;
+    ALTER TABLE revoked ADD COLUMN by_user TEXT;
+    CREATE TABLE search_names (
+        kind TEXT NOT NULL CHECK (kind IN ('employer', 'union')),
+        name TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (kind, name)
+    );
+    INSERT INTO search_names (kind, name)
+        SELECT DISTINCT 'employer', s_employer FROM members
+        WHERE s_employer IS NOT NULL AND s_employer <> '' AND erased_at IS NULL
+        UNION SELECT DISTINCT 'union', s_union FROM members
+        WHERE s_union IS NOT NULL AND s_union <> '' AND erased_at IS NULL
+        ON CONFLICT DO NOTHING;
+    CREATE FUNCTION search_names_added() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO search_names (kind, name)
+            SELECT 'employer', s_employer FROM new_rows
+            WHERE s_employer IS NOT NULL AND s_employer <> ''
+            UNION SELECT 'union', s_union FROM new_rows
+            WHERE s_union IS NOT NULL AND s_union <> ''
+            ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    END $$;
+    CREATE FUNCTION search_names_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO search_names (kind, name)
+            SELECT 'employer', s_employer FROM new_rows
+            WHERE s_employer IS NOT NULL AND s_employer <> ''
+            UNION SELECT 'union', s_union FROM new_rows
+            WHERE s_union IS NOT NULL AND s_union <> ''
+            ON CONFLICT DO NOTHING;
+        DELETE FROM search_names n
+            USING (SELECT DISTINCT o.s_employer FROM old_rows o
+                   WHERE o.s_employer IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM new_rows w WHERE w.s_employer = o.s_employer)) g
+            WHERE n.kind = 'employer' AND n.name = g.s_employer
+            AND NOT EXISTS (SELECT 1 FROM members m WHERE m.s_employer = g.s_employer);
+        DELETE FROM search_names n
+            USING (SELECT DISTINCT o.s_union FROM old_rows o
+                   WHERE o.s_union IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM new_rows w WHERE w.s_union = o.s_union)) g
+            WHERE n.kind = 'union' AND n.name = g.s_union
+            AND NOT EXISTS (SELECT 1 FROM members m WHERE m.s_union = g.s_union);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER members_names_added AFTER INSERT ON members
+        REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION search_names_added();
+    CREATE TRIGGER members_names_changed AFTER UPDATE ON members
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION search_names_changed();
+    "#,
     ]
 }
 

@@ -21,7 +21,8 @@ use rusqlite::{Connection, params};
 
 use super::conn::{Conn, PgConn, Row, Value, args, from_row};
 use super::sql::{Backend, sql};
-use super::{Db, DbError};
+use super::{Db, DbError, REVOKED_BY_LAPTOP};
+pub use crate::member::state::CardStatus;
 pub use crate::server::batch::{SearchKeys, fold};
 
 /// What the search box's text is taken to mean.
@@ -33,8 +34,16 @@ pub enum Needle {
     MemberNo(String),
     /// Four digits: the phone's last four; eleven digits: a whole mobile number.
     Phone { tail: String, full: Option<String> },
-    /// A name's or an employer's beginning (folded).
+    /// A name's or an employer's beginning (folded), or a part (two characters or more) of
+    /// an employer's or a union's name.
     Text(String),
+    /// A whole document number: the person keys it may be (`Document::person_key`), found
+    /// through the unique person key's index; `or_member_no` when the same text could also
+    /// begin a member number (a passport's shape).
+    Document {
+        keys: Vec<String>,
+        or_member_no: Option<String>,
+    },
 }
 
 impl Needle {
@@ -70,21 +79,83 @@ impl Needle {
             };
         }
         let alnum = f.chars().all(|c| c.is_ascii_alphanumeric());
-        if alnum && f.len() >= 5 && f.chars().any(|c| c.is_ascii_digit()) {
-            // Crockford's look-alikes, as MemberNo's own parser reads them
-            let canon: String = f
-                .to_ascii_uppercase()
-                .chars()
-                .map(|c| match c {
-                    'I' | 'L' => '1',
-                    'O' => '0',
-                    c => c,
-                })
-                .collect();
-            return Needle::MemberNo(canon);
+        let member_no =
+            (alnum && f.len() >= 5 && f.chars().any(|c| c.is_ascii_digit())).then(|| {
+                // Crockford's look-alikes, as MemberNo's own parser reads them
+                f.to_ascii_uppercase()
+                    .chars()
+                    .map(|c| match c {
+                        'I' | 'L' => '1',
+                        'O' => '0',
+                        c => c,
+                    })
+                    .collect::<String>()
+            });
+        let keys = document_keys(&f);
+        if !keys.is_empty() {
+            // a member number has 11 symbols (device, sequence, check): a longer text begins none
+            use crate::card::number::{DEVICE_LEN, SEQ_LEN};
+            let member_no_len = DEVICE_LEN + SEQ_LEN + 1;
+            return Needle::Document {
+                keys,
+                or_member_no: member_no.filter(|p| p.len() <= member_no_len),
+            };
         }
-        Needle::Text(f)
+        match member_no {
+            Some(no) => Needle::MemberNo(no),
+            None => Needle::Text(f),
+        }
     }
+
+    /// A whole phone or document number: an admin's search (SPEC §8, the security rules).
+    pub fn is_full_number(&self) -> bool {
+        matches!(
+            self,
+            Needle::Phone { full: Some(_), .. } | Needle::Document { .. }
+        )
+    }
+
+    /// The same search for someone who may not search by a whole number: a passport's shape
+    /// is still a member number's beginning; anything else is nothing to search by.
+    pub fn without_full_number(self) -> Option<Needle> {
+        match self {
+            Needle::Document {
+                or_member_no: Some(no),
+                ..
+            } => Some(Needle::MemberNo(no)),
+            Needle::Document { .. } | Needle::Phone { full: Some(_), .. } => None,
+            n => Some(n),
+        }
+    }
+}
+
+/// The person keys a typed number may be (`Document::person_key` of each kind it fits):
+/// an 18-character number of the ID family with its check character right; a passport or
+/// a Hong Kong / Macao permit (one or two letters, then 5–9 digits: `E12345678`,
+/// `H1234567801`); a Taiwan permit (8 digits). Nothing for anything else.
+fn document_keys(folded: &str) -> Vec<String> {
+    use crate::member::document::{check_char, normalize_number};
+    let n = normalize_number(folded);
+    let b = n.as_bytes();
+    if b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) {
+        return if check_char(&b[..17]) as u8 == b[17] {
+            vec![n]
+        } else {
+            Vec::new()
+        };
+    }
+    let letters = b.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let digits_after = b[letters..].iter().all(u8::is_ascii_digit);
+    if (1..=2).contains(&letters) && digits_after && (letters + 5..=letters + 9).contains(&b.len())
+    {
+        let mut keys = vec![format!("P:{n}")];
+        keys.push(format!("HM:{}", &n[..n.len().min(9)]));
+        return keys;
+    }
+    if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
+        return vec![format!("TW:{n}")];
+    }
+    Vec::new()
 }
 
 /// Review states an admin sets per member (SPEC §8): 待审核 / 已审核 / 有疑问.
@@ -130,7 +201,67 @@ pub struct MemberFilter {
     pub to: Option<chrono::NaiveDate>,
     pub review: Option<Review>,
     pub form: Option<String>,
+    /// 有效 / 已作废 / 已撤销: a card's state at the office.
+    pub status: Option<CardStatus>,
 }
+
+/// How a list is ordered: the newest received first (keyset-paged by id), or by the
+/// registration date, the name or the union (paged by position).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Newest,
+    Date,
+    Name,
+    Union,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 4] = [Sort::Newest, Sort::Date, Sort::Name, Sort::Union];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Sort::Newest => "new",
+            Sort::Date => "date",
+            Sort::Name => "name",
+            Sort::Union => "union",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|x| x.code() == s)
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            Sort::Newest => "m.id DESC",
+            Sort::Date => "m.event_date DESC, m.id DESC",
+            Sort::Name => "m.s_name, m.id",
+            Sort::Union => "m.s_union, m.event_date DESC, m.id DESC",
+        }
+    }
+}
+
+/// Where a page of a list starts: below an id (newest first), or after so many rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    Before(i64),
+    Offset(i64),
+}
+
+/// The employer and union names a part of a name matched (`search_names`), when they are
+/// few enough to be named in the query; `None`: many (the query reads the table itself).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Names {
+    pub employers: Vec<String>,
+    pub unions: Vec<String>,
+}
+
+/// More matched names than this and the members' rows are walked newest first instead.
+const NAMES_NAMED: i64 = 400;
+
+/// A result count is exact up to here ("约 10,000 人以上" past it).
+pub const COUNT_CAP: i64 = 10_000;
 
 /// One member as the list shows it (the record is masked by the page, not here).
 #[derive(Clone, Debug)]
@@ -143,6 +274,9 @@ pub struct ListRow {
     pub event_date: String,
     pub received_at: String,
     pub review: Review,
+    /// Revoked at the office or voided on the laptop, and why (the office's own record).
+    pub status: CardStatus,
+    pub status_reason: String,
 }
 
 /// The end of a prefix range: every string starting with `p` is below it.
@@ -152,6 +286,13 @@ fn prefix_end(p: &str) -> String {
 
 /// `p` as a LIKE pattern for the texts that begin with it (`\` escapes).
 fn like_prefix(p: &str) -> String {
+    let mut out = like_escaped(p);
+    out.push('%');
+    out
+}
+
+/// `p` with LIKE's `%`, `_` and `\` escaped.
+fn like_escaped(p: &str) -> String {
     let mut out = String::with_capacity(p.len() + 1);
     for c in p.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -159,8 +300,17 @@ fn like_prefix(p: &str) -> String {
         }
         out.push(c);
     }
-    out.push('%');
     out
+}
+
+/// `p` as a LIKE pattern for the texts that hold it anywhere.
+fn like_infix(p: &str) -> String {
+    format!("%{}%", like_escaped(p))
+}
+
+/// A part of a name worth looking for inside names: two characters or more.
+fn is_infix(p: &str) -> bool {
+    p.chars().count() >= 2
 }
 
 /// The WHERE clause and parameters of a filter (`$n` placeholders), as `backend` runs it best:
@@ -169,11 +319,15 @@ fn like_prefix(p: &str) -> String {
 ///   range `>= p AND < p||U+10FFFF` of CJK text is estimated at almost no rows, and a surname
 ///   shared by 50,000 members was sorted whole (0.3–0.8 s). SQLite's LIKE ignores case and
 ///   skips the index: a range there.
+/// - a part of an employer's or union's name: the names it matched (`names`, looked up first
+///   in `search_names`) as a list the members' indexes serve; when they are many (a part as
+///   common as 公司), the table itself, read while the newest rows are walked.
 /// - the record's phone: each database's own JSON accessor.
 pub(crate) fn where_clause(
     f: &MemberFilter,
     before: Option<i64>,
     backend: Backend,
+    names: Option<&Names>,
 ) -> (String, Vec<Value>) {
     let mut parts = vec!["m.erased_at IS NULL".to_string()];
     let mut params: Vec<Value> = Vec::new();
@@ -181,14 +335,27 @@ pub(crate) fn where_clause(
         params.push(Value::Text(p));
         params.len()
     };
+    let member_no = |p: &str, params: &mut Vec<Value>| {
+        let a = push(p.to_string(), params);
+        let b = push(prefix_end(p), params);
+        format!("(m.member_no COLLATE \"C\") >= ${a} AND (m.member_no COLLATE \"C\") < ${b}")
+    };
     match &f.needle {
         None | Some(Needle::All) => {}
         Some(Needle::MemberNo(p)) => {
-            let a = push(p.clone(), &mut params);
-            let b = push(prefix_end(p), &mut params);
-            parts.push(format!(
-                "(m.member_no COLLATE \"C\") >= ${a} AND (m.member_no COLLATE \"C\") < ${b}"
-            ));
+            let w = member_no(p, &mut params);
+            parts.push(w);
+        }
+        Some(Needle::Document { keys, or_member_no }) => {
+            let list: Vec<String> = keys
+                .iter()
+                .map(|k| format!("${}", push(k.clone(), &mut params)))
+                .collect();
+            let by_key = format!("m.person_key IN ({})", list.join(", "));
+            parts.push(match or_member_no {
+                Some(p) => format!("({by_key} OR ({}))", member_no(p, &mut params)),
+                None => by_key,
+            });
         }
         Some(Needle::Phone { tail, full }) => {
             let a = push(tail.clone(), &mut params);
@@ -201,16 +368,49 @@ pub(crate) fn where_clause(
                 });
             }
         }
-        Some(Needle::Text(p)) if backend == Backend::Postgres => {
-            let a = push(like_prefix(p), &mut params);
-            parts.push(format!("(m.s_name LIKE ${a} OR m.s_employer LIKE ${a})"));
-        }
         Some(Needle::Text(p)) => {
-            let a = push(p.clone(), &mut params);
-            let b = push(prefix_end(p), &mut params);
-            parts.push(format!(
-                "((m.s_name >= ${a} AND m.s_name < ${b}) OR (m.s_employer >= ${a} AND m.s_employer < ${b}))"
-            ));
+            let mut any = Vec::new();
+            if backend == Backend::Postgres {
+                let a = push(like_prefix(p), &mut params);
+                any.push(format!("m.s_name LIKE ${a}"));
+                if !is_infix(p) {
+                    any.push(format!("m.s_employer LIKE ${a}"));
+                }
+            } else {
+                let a = push(p.clone(), &mut params);
+                let b = push(prefix_end(p), &mut params);
+                any.push(format!("(m.s_name >= ${a} AND m.s_name < ${b})"));
+                if !is_infix(p) {
+                    any.push(format!("(m.s_employer >= ${a} AND m.s_employer < ${b})"));
+                }
+            }
+            if is_infix(p) {
+                match names {
+                    Some(n) => {
+                        for (column, list) in [("s_employer", &n.employers), ("s_union", &n.unions)]
+                        {
+                            if list.is_empty() {
+                                continue;
+                            }
+                            let list: Vec<String> = list
+                                .iter()
+                                .map(|v| format!("${}", push(v.clone(), &mut params)))
+                                .collect();
+                            any.push(format!("m.{column} IN ({})", list.join(", ")));
+                        }
+                    }
+                    None => {
+                        let a = push(like_infix(p), &mut params);
+                        for (column, kind) in [("s_employer", "employer"), ("s_union", "union")] {
+                            any.push(format!(
+                                "m.{column} IN (SELECT n.name FROM search_names n \
+                                 WHERE n.kind = '{kind}' AND n.name LIKE ${a} ESCAPE '\\')"
+                            ));
+                        }
+                    }
+                }
+            }
+            parts.push(format!("({})", any.join(" OR ")));
         }
     }
     // a date is bound as text and compared with PostgreSQL's DATE column
@@ -241,6 +441,16 @@ pub(crate) fn where_clause(
             ));
         }
     }
+    let revoked = "SELECT 1 FROM revoked v WHERE v.member_no = m.member_no";
+    match f.status {
+        None => {}
+        Some(CardStatus::Valid) => parts.push(format!("NOT EXISTS ({revoked})")),
+        Some(s) => {
+            let n = push(REVOKED_BY_LAPTOP.into(), &mut params);
+            let op = if s == CardStatus::Voided { "=" } else { "<>" };
+            parts.push(format!("EXISTS ({revoked} AND v.source {op} ${n})"));
+        }
+    }
     if let Some(b) = before {
         params.push(Value::Int(b));
         parts.push(format!("m.id < ${}", params.len()));
@@ -256,12 +466,83 @@ impl Db {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<ListRow>, DbError> {
-        let (w, params) = where_clause(filter, before, self.backend());
+        let from = before.map(Start::Before);
+        self.list_members(filter, Sort::Newest, from, limit).await
+    }
+
+    /// Up to `limit` members matching `filter` in the order `sort`, from `from`.
+    pub async fn list_members(
+        &self,
+        filter: &MemberFilter,
+        sort: Sort,
+        from: Option<Start>,
+        limit: i64,
+    ) -> Result<Vec<ListRow>, DbError> {
+        let names = self.names_of(filter).await?;
+        let before = match from {
+            Some(Start::Before(id)) if sort == Sort::Newest => Some(id),
+            _ => None,
+        };
+        let offset = match from {
+            Some(Start::Offset(n)) if sort != Sort::Newest => n.max(0),
+            _ => 0,
+        };
+        let (w, params) = where_clause(filter, before, self.backend(), names.as_ref());
         let sql = format!(
-            "SELECT {} FROM members m WHERE {w} ORDER BY m.id DESC LIMIT {limit}",
-            list_columns!()
+            "SELECT {} FROM members m WHERE {w} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+            list_columns!(),
+            sort.order_by()
         );
         self.query(sql, params, list_row).await
+    }
+
+    /// How many members match `filter`, counted up to [`COUNT_CAP`] + 1 (a list says "约" past it).
+    pub async fn count_members(&self, filter: &MemberFilter) -> Result<i64, DbError> {
+        let names = self.names_of(filter).await?;
+        let (w, params) = where_clause(filter, None, self.backend(), names.as_ref());
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM members m WHERE {w} LIMIT {}) t",
+            COUNT_CAP + 1
+        );
+        Ok(self
+            .query(sql, params, |r| r.int(0))
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or(0))
+    }
+
+    /// The employer and union names holding a typed part (two characters or more), when at
+    /// most [`NAMES_NAMED`] do; `None` for any other search, or when more do.
+    async fn names_of(&self, filter: &MemberFilter) -> Result<Option<Names>, DbError> {
+        let Some(Needle::Text(p)) = &filter.needle else {
+            return Ok(None);
+        };
+        if !is_infix(p) {
+            return Ok(None);
+        }
+        let found = self
+            .query(
+                sql!(
+                    "SELECT kind, name FROM search_names WHERE name LIKE $1 ESCAPE '\\'
+                     LIMIT $2"
+                ),
+                args![like_infix(p), NAMES_NAMED + 1],
+                |r| Ok((r.text(0)?, r.text(1)?)),
+            )
+            .await?;
+        if found.len() as i64 > NAMES_NAMED {
+            return Ok(None);
+        }
+        let mut names = Names::default();
+        for (kind, name) in found {
+            if kind == "union" {
+                names.unions.push(name);
+            } else {
+                names.employers.push(name);
+            }
+        }
+        Ok(Some(names))
     }
 
     /// Fills the search keys of records stored before the console existed (or by an older
@@ -359,19 +640,30 @@ macro_rules! list_columns {
     () => {
         "m.id, m.uuid, m.member_no, m.record, m.device, m.event_date::text, \
          utc_text(m.received_at), \
-         (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id)"
+         (SELECT r.status FROM member_reviews r WHERE r.member_id = m.id), \
+         (SELECT rv.source FROM revoked rv WHERE rv.member_no = m.member_no), \
+         (SELECT rv.reason FROM revoked rv WHERE rv.member_no = m.member_no)"
     };
 }
 pub(crate) use list_columns;
 
 /// How many columns [`list_columns!`] reads.
-pub(crate) const LIST_WIDTH: usize = 8;
+pub(crate) const LIST_WIDTH: usize = 10;
 
 pub(crate) fn list_row(r: &dyn Row) -> Result<ListRow, DbError> {
     Ok(from_row! { r => ListRow {
         id: int, uuid: text, member_no: text, record: text, device: text, event_date: text,
-        received_at: text, review: review
+        received_at: text, review: review, status: card_status, status_reason: text_or_empty
     } })
+}
+
+/// A card's state at the office from `revoked.source` (NULL: valid).
+pub fn card_status(source: Option<&str>) -> CardStatus {
+    match source {
+        None => CardStatus::Valid,
+        Some(REVOKED_BY_LAPTOP) => CardStatus::Voided,
+        Some(_) => CardStatus::Revoked,
+    }
 }
 
 /// A member's review state as a column (`member_reviews.status`, NULL when never reviewed).
@@ -382,6 +674,17 @@ trait ReviewColumn {
 impl ReviewColumn for dyn Row + '_ {
     fn review(&self, i: usize) -> Result<Review, DbError> {
         Ok(Review::of_stored(self.opt_text(i)?))
+    }
+}
+
+/// A card's state as a column (`revoked.source`, NULL when not revoked).
+trait StatusColumn {
+    fn card_status(&self, i: usize) -> Result<CardStatus, DbError>;
+}
+
+impl StatusColumn for dyn Row + '_ {
+    fn card_status(&self, i: usize) -> Result<CardStatus, DbError> {
+        Ok(card_status(self.opt_text(i)?.as_deref()))
     }
 }
 
@@ -407,13 +710,13 @@ mod tests {
             needle: Some(Needle::parse("王")),
             ..Default::default()
         };
-        let (sql, params) = where_clause(&f, None, Backend::Postgres);
+        let (sql, params) = where_clause(&f, None, Backend::Postgres, None);
         assert!(
             sql.contains("m.s_name LIKE $1 OR m.s_employer LIKE $1"),
             "{sql}"
         );
         assert_eq!(params, [Value::Text("王%".into())]);
-        let (sql, _) = where_clause(&f, None, Backend::Sqlite);
+        let (sql, _) = where_clause(&f, None, Backend::Sqlite, None);
         assert!(sql.contains("m.s_name >= $1 AND m.s_name < $2"), "{sql}");
     }
 

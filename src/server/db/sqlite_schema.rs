@@ -139,8 +139,57 @@ pub(super) fn migrations() -> Vec<&'static str> {
         // copy published for a static host (`published_version`, `published_at`), so that the
         // console can say when that copy is older than the bundle.
         PAGE_ADDRESS_MIGRATION,
+        // 9: the office's daily work (docs/console.md): its time zone, who revoked a card, and
+        // the distinct employer and union names an infix search reads.
+        OFFICE_DAILY_MIGRATION,
     ]
 }
+
+/// - `office.time_zone`: the office's IANA zone (`server init --time-zone`; NULL is
+///   Asia/Shanghai), for every time the console, the audit log and the exports show;
+/// - `office.silent_days`: after how many days without an upload the devices page names a
+///   laptop (NULL: 3);
+/// - `revoked.by_user`: who revoked a card at the office (a console user, `cli:<os user>`);
+/// - `search_names`: every distinct employer (folded, as `members.s_employer`) and union
+///   name (`members.s_union`) of a member not erased, kept by triggers on every write to
+///   `members`, so that a part of a name (`顺丰`, two characters: too short for trigram
+///   indexes) is matched on tens of thousands of names and then joined through the
+///   members' own indexes. A name no member holds any more (the last one erased or
+///   corrected) leaves the table in the same statement (`secure_delete` zeroes it).
+const OFFICE_DAILY_MIGRATION: &str = r#"
+    ALTER TABLE office ADD COLUMN time_zone TEXT;
+    ALTER TABLE office ADD COLUMN silent_days INTEGER;
+    ALTER TABLE revoked ADD COLUMN by_user TEXT;
+    CREATE TABLE search_names (
+        kind TEXT NOT NULL CHECK (kind IN ('employer', 'union')),
+        name TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+    ) WITHOUT ROWID;
+    INSERT INTO search_names (kind, name)
+        SELECT DISTINCT 'employer', s_employer FROM members
+        WHERE s_employer IS NOT NULL AND s_employer <> '' AND erased_at IS NULL
+        ON CONFLICT DO NOTHING;
+    INSERT INTO search_names (kind, name)
+        SELECT DISTINCT 'union', s_union FROM members
+        WHERE s_union IS NOT NULL AND s_union <> '' AND erased_at IS NULL
+        ON CONFLICT DO NOTHING;
+    CREATE TRIGGER members_names_added AFTER INSERT ON members BEGIN
+        INSERT INTO search_names (kind, name) SELECT 'employer', NEW.s_employer
+            WHERE NEW.s_employer IS NOT NULL AND NEW.s_employer <> '' ON CONFLICT DO NOTHING;
+        INSERT INTO search_names (kind, name) SELECT 'union', NEW.s_union
+            WHERE NEW.s_union IS NOT NULL AND NEW.s_union <> '' ON CONFLICT DO NOTHING;
+    END;
+    CREATE TRIGGER members_names_changed AFTER UPDATE OF s_employer, s_union ON members BEGIN
+        INSERT INTO search_names (kind, name) SELECT 'employer', NEW.s_employer
+            WHERE NEW.s_employer IS NOT NULL AND NEW.s_employer <> '' ON CONFLICT DO NOTHING;
+        INSERT INTO search_names (kind, name) SELECT 'union', NEW.s_union
+            WHERE NEW.s_union IS NOT NULL AND NEW.s_union <> '' ON CONFLICT DO NOTHING;
+        DELETE FROM search_names WHERE kind = 'employer' AND name = OLD.s_employer
+            AND NOT EXISTS (SELECT 1 FROM members WHERE s_employer = OLD.s_employer);
+        DELETE FROM search_names WHERE kind = 'union' AND name = OLD.s_union
+            AND NOT EXISTS (SELECT 1 FROM members WHERE s_union = OLD.s_union);
+    END;
+    "#;
 
 /// Relayed segments and backups (docs/trust.md "Peers"):
 /// - `devices.binding_key`: HKDF of the device's token (base64url), kept from `add-device`

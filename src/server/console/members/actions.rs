@@ -1,6 +1,7 @@
 //! An admin's changes on a member's page, each behind this session's CSRF token and the
-//! admin role, and each audited: reveal the full ID and phone, set the review state, correct
-//! the record (the booth's own validation), erase the person on request (PIPL).
+//! admin role, and each audited: reveal the full ID and phone, set the review state, revoke
+//! the card (`server void`), correct the record (the booth's own validation), erase the
+//! person on request (PIPL).
 
 use std::sync::Arc;
 
@@ -13,10 +14,10 @@ use crate::member::validate;
 use crate::protocol::WireRecord;
 use crate::server::batch::SearchKeys;
 use crate::server::console::{AdminChange, ChangeTarget, Tr, Viewer, audited, redirect};
-use crate::server::db::DbError;
 use crate::server::db::audit::AuditEntry;
 use crate::server::db::pipl::MemberDetail;
 use crate::server::db::search::Review;
+use crate::server::db::{DbError, REVOKED_BY_OFFICE};
 use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
 
@@ -143,6 +144,56 @@ pub async fn correct(
 #[serde(default)]
 pub struct EraseForm {
     pub confirm: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RevokeForm {
+    pub reason: String,
+    pub confirm: String,
+}
+
+/// Admins only: revokes the member's card at the office, as `booth server void` does (its
+/// number goes into the bundle's revoked list; the record stays, listed as 已撤销). A reason
+/// and the confirmation tick are required; the revocation is audited.
+pub async fn revoke(
+    State(state): State<Arc<ServerState>>,
+    AdminChange { v, form: f, on: d }: AdminChange<RevokeForm, MemberDetail>,
+) -> Result<Response, Refusal> {
+    let tr = Tr(v.lang);
+    let reason = crate::member::record::free_text(&f.reason, 200, true)
+        .ok()
+        .flatten();
+    let Some(reason) = reason else {
+        refused(&state, &v, "member.void.refused", &d, "no_reason").await?;
+        let error = tr.t("console.revoke_reason_needed").into();
+        return Ok(member_page(&v, &d, false, vec![error], None));
+    };
+    if f.confirm != "yes" {
+        refused(&state, &v, "member.void.refused", &d, "no_confirmation").await?;
+        let error = tr.t("console.revoke_confirm_needed").into();
+        return Ok(member_page(&v, &d, false, vec![error], None));
+    }
+    let new = state
+        .db
+        .revoke_member(
+            d.member_no.clone(),
+            reason,
+            REVOKED_BY_OFFICE,
+            v.user.clone(),
+        )
+        .await?;
+    if new {
+        // the same action as `server void`'s
+        audited(&state, v.entry("member.void", d.member_no.clone(), 1)).await?;
+    }
+    let d = find(&state, &d.member_no).await?;
+    let notice = if new {
+        "console.revoked_now"
+    } else {
+        "console.revoked_already"
+    };
+    Ok(member_page(&v, &d, false, Vec::new(), Some(notice)))
 }
 
 /// What stays of an erased member: where and when it was registered (the figures), nothing

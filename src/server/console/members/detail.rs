@@ -1,6 +1,7 @@
 //! A member's page (`/members/{no}`, any spelling of the number): the record with ID and
-//! phone masked until an admin reveals them, the review state and its form, the forms of
-//! correction and erasure. Each view is audited.
+//! phone masked until an admin reveals them, the card's state (有效 / 已作废 / 已撤销: why, by
+//! whom, when, in the office's time), the review state and its form, the forms of
+//! revocation, correction and erasure. Each view is audited.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use crate::member::options::ListKind;
 use crate::protocol::WireRecord;
 use crate::server::console::{Chrome, Viewer, audited, mask};
 use crate::server::db::pipl::MemberDetail;
+use crate::server::db::search::card_status;
 use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
 
@@ -36,6 +38,12 @@ pub struct MemberPage {
     pub revealed: bool,
     pub erased: bool,
     pub revoked: bool,
+    /// 有效 / 已作废 / 已撤销, and what the office knows of it: why, by whom, when.
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub status_reason: String,
+    pub status_by: String,
+    pub status_at: String,
     pub review: &'static str,
     pub review_label: &'static str,
     pub review_comment: String,
@@ -103,15 +111,17 @@ pub fn member_page(
         push("console.col.union", w.union.clone(), false);
         push("console.col.place", w.place.clone(), false);
     }
+    let zone = v.zone;
     push("console.col.date", d.event_date.clone(), false);
     push("console.col.device", d.device.clone(), false);
-    push("console.col.received", d.received_at.clone(), false);
+    push("console.col.received", zone.shown(&d.received_at), false);
     if let Some(at) = &d.corrected_at {
-        push("console.col.corrected", at.clone(), false);
+        push("console.col.corrected", zone.shown(at), false);
     }
     if let Some(at) = &d.erased_at {
-        push("console.col.erased", at.clone(), false);
+        push("console.col.erased", zone.shown(at), false);
     }
+    let status = card_status(d.revoked.as_deref());
     MemberPage {
         no: d.member_no.clone(),
         grouped,
@@ -119,6 +129,15 @@ pub fn member_page(
         revealed,
         erased: d.erased_at.is_some(),
         revoked: d.revoked.is_some(),
+        status: status.code(),
+        status_label: status.label(v.lang),
+        status_reason: d.revoked_reason.clone(),
+        status_by: d.revoked_by.clone().unwrap_or_default(),
+        status_at: d
+            .revoked_at
+            .as_deref()
+            .map(|t| zone.shown(t))
+            .unwrap_or_default(),
         review: d.review.code(),
         review_label: review_label(tr, d.review),
         review_comment: d.review_comment.clone(),

@@ -10,7 +10,7 @@ use crate::card::MemberNo;
 use crate::server::console::mask;
 
 use crate::server::console::filters::{date, some, url_pairs};
-use crate::server::db::search::{MemberFilter, Needle, Review};
+use crate::server::db::search::{CardStatus, MemberFilter, Needle, Review, Sort, Start};
 use crate::server::refusal::Refusal;
 
 #[derive(Deserialize, Default, Clone)]
@@ -24,7 +24,11 @@ pub struct ListQuery {
     pub to: String,
     pub review: String,
     pub form: String,
+    pub status: String,
+    pub sort: String,
     pub before: Option<i64>,
+    /// The position of a page in a list not ordered newest first.
+    pub skip: Option<i64>,
 }
 
 impl ListQuery {
@@ -38,7 +42,20 @@ impl ListQuery {
             to: date(&self.to, Refusal::BadTo)?,
             review: Review::parse(self.review.trim()),
             form: some(&self.form),
+            status: CardStatus::parse(self.status.trim()),
         })
+    }
+
+    pub fn sort(&self) -> Sort {
+        Sort::parse(self.sort.trim()).unwrap_or_default()
+    }
+
+    /// Where this page starts.
+    pub fn start(&self) -> Option<Start> {
+        match self.sort() {
+            Sort::Newest => self.before.map(Start::Before),
+            _ => self.skip.map(Start::Offset),
+        }
     }
 
     /// Any filter besides the search box (the filters' panel then starts open).
@@ -51,6 +68,7 @@ impl ListQuery {
             &self.to,
             &self.review,
             &self.form,
+            &self.status,
         ]
         .iter()
         .any(|v| !v.trim().is_empty())
@@ -67,6 +85,8 @@ impl ListQuery {
             ("to", &self.to),
             ("review", &self.review),
             ("form", &self.form),
+            ("status", &self.status),
+            ("sort", &self.sort),
         ]);
         if s.is_empty() {
             s.push_str("x=");
@@ -99,6 +119,14 @@ pub fn describe(f: &MemberFilter) -> BTreeMap<String, String> {
         Some(Needle::Phone { full: None, .. }) => put("q", "phone_tail".into()),
         Some(Needle::Phone { full: Some(_), .. }) => put("q", "phone".into()),
         Some(Needle::Text(_)) => put("q", "name_or_employer".into()),
+        // the number masked, as a list shows it (never the whole number: SPEC §8)
+        Some(Needle::Document { keys, .. }) => {
+            let number = keys
+                .first()
+                .map_or("", |k| k.rsplit(':').next().unwrap_or(k));
+            put("q", "document".into());
+            put("document", mask::id_number(number));
+        }
     }
     for (k, v) in [
         ("union", &f.union),
@@ -122,6 +150,9 @@ pub fn describe(f: &MemberFilter) -> BTreeMap<String, String> {
     }
     if let Some(r) = f.review {
         put("review", r.code().into());
+    }
+    if let Some(st) = f.status {
+        put("status", st.code().into());
     }
     fields
 }
