@@ -590,6 +590,20 @@ fn a_backup_taken_while_uploading_restores_to_the_same_figures() {
     // never over an existing file
     let (out, _) = server_cmd(&["backup", "--out", backup.to_str().unwrap(), "--db", &db]);
     assert!(!out.status.success());
+    // never by a booth of another schema (it would upgrade the database under the server)
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("office.db")).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "user_version", v + 1).unwrap();
+        let other = dir.path().join("other.db");
+        let (out, _) = server_cmd(&["backup", "--out", other.to_str().unwrap(), "--db", &db]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("schema"), "{}", stderr(&out));
+        assert!(!other.exists());
+        conn.pragma_update(None, "user_version", v).unwrap();
+    }
 
     // another office's key: refused, nothing made
     let other_dir = tempfile::tempdir().unwrap();

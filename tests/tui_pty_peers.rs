@@ -132,8 +132,28 @@ fn enrol_at(b: &Booth, db: &str, name: &str, url: &str) {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// A `booth peers run`, killed when dropped (also when a test fails half-way).
+struct PeersRun(std::process::Child);
+
+impl PeersRun {
+    fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for PeersRun {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `booth peers run` on loopback for the laptop `b` (a second laptop without a screen).
-fn peers_run(b: &Booth) -> std::process::Child {
+fn peers_run(b: &Booth) -> PeersRun {
     let child = b
         .cmd(&["peers", "run", "--listen", "127.0.0.1:0", "--no-discovery"])
         .stdin(std::process::Stdio::null())
@@ -149,7 +169,7 @@ fn peers_run(b: &Booth) -> std::process::Child {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    child
+    PeersRun(child)
 }
 
 fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {

@@ -62,13 +62,27 @@ pub fn backup(ctx: &Ctx, out: &Path, url: &str, arg: &OfficeKeyArg) -> Result<Ou
             t!(lang, "office_backup.no_database", path = src.display()),
         ));
     }
+    let rt = server::runtime().map_err(|e| CliError::new("server", e.to_string()))?;
+    // Only with the booth of the database's own schema: opening it (for the audit entry)
+    // with another would upgrade it under a running older server.
+    let probe = rt.block_on(Db::probe(url)).map_err(|e| db_error(e, ctx))?;
+    if probe.version != probe.supported {
+        return Err(CliError::new(
+            "schema",
+            t!(
+                lang,
+                "office_backup.schema",
+                found = probe.version,
+                supported = probe.supported
+            ),
+        ));
+    }
     create_new(out).map_err(|why| {
         CliError::new(
             "io",
             t!(lang, "office_backup.out", path = out.display(), why = why),
         )
     })?;
-    let rt = server::runtime().map_err(|e| CliError::new("server", e.to_string()))?;
     if let Err(e) = rt.block_on(Db::copy_sqlite(src.clone(), out.to_path_buf())) {
         let _ = std::fs::remove_file(out);
         return Err(db_error(e, ctx));
