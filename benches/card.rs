@@ -288,6 +288,7 @@ fn bundle_bench() {
         next_office_key: None,
         keys,
         revoked,
+        verify_url: None,
     };
     let text = bundle::sign(&office, &body);
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();

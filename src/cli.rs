@@ -403,6 +403,10 @@ pub enum ServerAction {
         /// The address laptops upload to (https://HOST:PORT), put in enrolment codes.
         #[arg(long, value_name = "URL")]
         server_url: Option<String>,
+        /// The card check page's public address (https://HOST[:PORT]), put in enrolment codes
+        /// and the bundle: laptops' QR codes then open it. `--verify-url ""` clears it.
+        #[arg(long, value_name = "URL")]
+        verify_url: Option<String>,
         #[command(flatten)]
         key: OfficeKeyArg,
     },

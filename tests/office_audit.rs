@@ -217,6 +217,10 @@ fn a_search_by_a_whole_number_is_an_admins_limited_and_recorded() {
         let a = admin.get(&format!("/members?q={}", phone(1)));
         assert!(a.body.contains("上限"), "{}: the 21st is refused", db.label);
         assert_eq!(a.body.matches("data-member=").count(), 0);
+        // nor through the list's export
+        let a = admin.get(&format!("/members/export?format=csv&q={}", phone(1)));
+        assert_eq!(a.status, 429, "{}: the export is limited too", db.label);
+        assert!(!a.body.contains(&phone(1)));
         // the tail, a name: still free
         let a = admin.get(&format!("/members?q={}", &phone(1)[7..]));
         assert!(a.body.contains(&shown));
@@ -239,7 +243,7 @@ fn a_search_by_a_whole_number_is_an_admins_limited_and_recorded() {
         assert!(refused.iter().any(
             |e| e["fields"]["document"] == "110*************".to_string() + &valid_id(1)[16..]
         ));
-        assert_eq!(of("admin", "members.search_refused").len(), 1);
+        assert_eq!(of("admin", "members.search_refused").len(), 2);
         let all = serde_json::to_string(&entries).unwrap();
         assert!(!all.contains(&phone(1)) && !all.contains(&valid_id(1)));
     }
@@ -459,6 +463,14 @@ fn refused_logins_and_admin_actions_are_on_the_record() {
             }
         }
         assert!(locked, "{}: never locked", db.label);
+        // a flood of refused guesses is one entry a minute, not one each
+        for _ in 0..5 {
+            let a = w.post(
+                "/login",
+                &[("username", "admin"), ("password", "wrong-wrong-3")],
+            );
+            assert_eq!(a.status, 429, "{}", db.label);
+        }
 
         let mut viewer = Web::new(&server.url());
         viewer.login("zhangli", VIEWER_PASS);
@@ -511,7 +523,9 @@ fn refused_logins_and_admin_actions_are_on_the_record() {
                 .unwrap()
                 .contains("Secret-Pass-99")
         );
-        assert!(of("login.locked").iter().any(|e| e["actor"] == "admin"));
+        let locked = of("login.locked");
+        assert_eq!(locked.len(), 1, "{}: {locked:?}", db.label);
+        assert_eq!(locked[0]["actor"], "admin");
         let tried = of("change.refused");
         assert!(
             tried.iter().any(|e| e["actor"] == "zhangli"

@@ -448,7 +448,10 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
              DROP TABLE segment_origins; DROP TABLE segments_taken;
              ALTER TABLE devices DROP COLUMN binding_key;
              ALTER TABLE members DROP COLUMN version_rank;
-             DROP INDEX audit_log_action_actor; ALTER TABLE audit_log DROP COLUMN fields;",
+             DROP INDEX audit_log_action_actor; ALTER TABLE audit_log DROP COLUMN fields;
+             ALTER TABLE office DROP COLUMN verify_url;
+             ALTER TABLE office DROP COLUMN published_version;
+             ALTER TABLE office DROP COLUMN published_at;",
         );
         exec_sql(
             &db.url,

@@ -500,6 +500,7 @@ fn enrolment_codes_and_the_office_key_check() {
             office_key: other_fp,
             device: None,
             seal_key: None,
+            verify_url: None,
         }
         .encode();
         let x = Booth::new();
@@ -605,6 +606,7 @@ fn key_lists_refuse_colliding_ids_and_weak_keys() {
         next_office_key: None,
         keys,
         revoked: vec![],
+        verify_url: None,
     };
     let file = a.dir.path().join("bundle.json");
     for (keys, reason) in [

@@ -961,6 +961,7 @@ fn plain_http_to_another_machine_asks_first() {
             .fingerprint(),
         device: Some("lap".into()),
         seal_key: None,
+        verify_url: None,
     }
     .encode();
     let mut h = Harness::new();

@@ -746,3 +746,136 @@ fn record_card_screen() {
         snap_day("record_card", &app);
     }
 }
+
+fn peer(name: &str, key_id: &str, held: u64, connected: bool) -> booth::peers::service::PeerStatus {
+    booth::peers::service::PeerStatus {
+        name: name.into(),
+        key_id: key_id.into(),
+        address: Some("192.168.1.8:47410".into()),
+        last_seen: Some("2026-11-24T10:12:00+08:00".into()),
+        held,
+        connected,
+    }
+}
+
+/// Issue 25: the peers screen (Shift-F5) — this laptop's code and address, a laptop that
+/// joined with it waiting for the operator's word, the paired laptops with what is held for
+/// each; then another laptop's code typed with an address, and a pairing that failed.
+#[test]
+fn peers_screens() {
+    use booth::tui::screens::peers::ShownCode;
+    use crossterm::event::{KeyCode, KeyEvent};
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        app.screen = Screen::Peers;
+        app.peers.refreshed(
+            Some(("1号电脑".into(), "192.168.1.5:47410".into())),
+            Some(ShownCode {
+                digits: "725822".into(),
+                address: "192.168.1.5:47410".into(),
+                secs_left: 287,
+            }),
+            vec![
+                peer("2号电脑", "K7M2QX", 143, true),
+                peer("3号电脑", "P4WZ8N", 0, false),
+            ],
+            None,
+        );
+        app.peers.admitted(vec!["3号电脑".into()]);
+        snap_day("peers_code_newcomer", &app);
+        app.handle_key(KeyEvent::from(KeyCode::Char('y')));
+        app.peers.refreshed(
+            Some(("1号电脑".into(), "192.168.1.5:47410".into())),
+            None,
+            vec![peer("2号电脑", "K7M2QX", 143, false)],
+            None,
+        );
+        for c in "418207".chars() {
+            app.handle_key(KeyEvent::from(KeyCode::Char(c)));
+        }
+        app.handle_key(KeyEvent::from(KeyCode::Tab));
+        for c in "192.168.43.9".chars() {
+            app.handle_key(KeyEvent::from(KeyCode::Char(c)));
+        }
+        app.peers.finished(
+            booth::t!(
+                lang,
+                "peers.unreachable",
+                why = "Connection refused (os error 111)"
+            ),
+            false,
+        );
+        snap_day("peers_pair_failed", &app);
+    }
+}
+
+/// Issue 25: the form names the paired laptop that registered the person typed (where,
+/// when, its number — not the name); F3 shows a person registered on two laptops as a
+/// conflict to resolve.
+#[test]
+fn peer_duplicate_and_conflict_screens() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        for c in "葛婷婷".chars() {
+            app.handle_key(KeyEvent::from(KeyCode::Char(c)));
+        }
+        app.handle_key(KeyEvent::from(KeyCode::Tab));
+        for c in "11010519491231002X".chars() {
+            app.handle_key(KeyEvent::from(KeyCode::Char(c)));
+        }
+        app.form.peer = Some(booth::store::peers::PeerHit {
+            laptop: "2号电脑".into(),
+            member_no: "K7M2QX-0042-7".into(),
+            at: "2026-11-24T10:42:00+08:00".into(),
+        });
+        app.message = None;
+        snap_day("form_peer_duplicate", &app);
+
+        app.screen = Screen::Records;
+        app.records.rows = vec![summary(1, State::Queued), summary(2, State::Queued)];
+        app.records.conflicts = vec![booth::store::peers::Conflict {
+            member_no: app.records.rows[0].member_no.grouped(),
+            registered_at: "2026-11-24T10:40:00+08:00".into(),
+            laptop: "2号电脑".into(),
+            other_member_no: "K7M2QX-0042-7".into(),
+            other_at: "2026-11-24T10:42:00+08:00".into(),
+        }];
+        snap_day("records_conflict", &app);
+    }
+}
+
+/// Issue 25 items 5 and 6 on the upload screen: the records held for paired laptops, what
+/// sending them came to, and "导出到U盘" with its path.
+#[test]
+fn upload_held_and_backup_screens() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    for lang in Lang::ALL {
+        let (_d, mut app) = unlocked(lang);
+        app.screen = Screen::Upload;
+        app.upload.configured = true;
+        app.upload.server = Some("https://union.example.cn".into());
+        app.upload.queued = 12;
+        app.upload.held = 143;
+        app.upload.backup_default = "/media/cadre/USB/booth-backup-20261124-1030.json".into();
+        app.upload.relayed(
+            booth::t!(lang, "peers.relayed", delivered = 143, held = 0),
+            true,
+        );
+        snap_day("upload_held_relayed", &app);
+        app.handle_key(KeyEvent::from(KeyCode::Char('b')));
+        snap_day("upload_backup_path", &app);
+        app.upload.backing_up();
+        app.upload.backup_finished(
+            booth::t!(
+                lang,
+                "peers.backup_done",
+                file = "/media/cadre/USB/booth-backup-20261124-1030.json",
+                own = 12,
+                held = 143
+            ),
+            true,
+        );
+        snap_day("upload_backup_done", &app);
+    }
+}

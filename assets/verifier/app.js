@@ -10,14 +10,20 @@
   var LANG_KEY = 'booth-verifier-lang';
   var BUNDLE_KEY = 'booth-verifier-bundle';
   var FETCH_TIMEOUT_MS = 8000;
+  // how long a kept list waits for the network before its verdict is given (issue 23 item 9:
+  // a verdict within 300 ms whatever the network does)
+  var FRESH_WAIT_MS = 80;
 
   var params = new URLSearchParams(location.search);
   var lang = pickLang();
   var engine = null;
   var bundle = null;
+  var refreshedAt = null;
+  var refreshed = null;
   var bundleState = { key: 'bundle_loading', vars: {}, attr: 'loading' };
   var shown = { state: 'idle' };
   var checkSeq = 0;
+  var lastCheck = null;
   var stopScan = null;
 
   function $(id) {
@@ -96,7 +102,8 @@
         anchor: officeFingerprint,
         fingerprint: opened.fingerprint,
         envelope: envelope,
-        version: opened.version
+        version: opened.version,
+        refreshed_at: Date.now()
       }));
     } catch (e) { /* full or off: the bundle is still used for this visit */ }
   }
@@ -132,8 +139,60 @@
     return t('bundle.fetch');
   }
 
+  /** The local date and time of `ms` (the phone's own time zone), `YYYY-MM-DD HH:MM`. */
+  function localTime(ms) {
+    var d = new Date(ms);
+    function two(n) {
+      return (n < 10 ? '0' : '') + n;
+    }
+    return d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()) + ' ' +
+      two(d.getHours()) + ':' + two(d.getMinutes());
+  }
+
+  /** Fetches the bundle and takes it if it is trusted and not older than the newest this page
+   * has taken; says what happened. Resolves when settled (rejects only when nothing is held). */
+  function refresh(kept, current, sha256) {
+    return trustedFor(current, sha256).then(function (trusted) {
+      return fetchText(bundleUrl).then(function (text) {
+        return core.openBundle(text, trusted, engine, sha256).then(function (fresh) {
+          var newest = Math.max(newestSeen(kept), current ? current.version : -1);
+          if (fresh.version >= newest) {
+            bundle = fresh;
+            refreshedAt = Date.now();
+            keep(text, fresh);
+            setBundleState('bundle_status', 'fresh');
+            return;
+          }
+          // older than one already taken: a rollback would bring back revoked cards
+          var vars = { fetched: fresh.version, newest: newest };
+          if (!current) {
+            setBundleState('bundle_older_none', 'error', vars);
+            throw failure('bundle_older');
+          }
+          setBundleState('bundle_older', 'kept', vars);
+        }, function (e) {
+          if (!current) {
+            setBundleState('bad_bundle', 'error', { why: describeRefusal(e) });
+            throw e;
+          }
+          setBundleState('bundle_kept', 'kept', { why: describeRefusal(e) });
+        });
+      }, function (e) {
+        if (!current) {
+          setBundleState('no_bundle', 'error');
+          throw e;
+        }
+        setBundleState('bundle_offline', 'offline');
+      });
+    });
+  }
+
+  /** The bundle to check with. A kept bundle that opens is used at once (after at most
+   * FRESH_WAIT_MS for the network, so a good link still gives the newest list's verdict) and
+   * the list is refreshed behind it; without one the page waits for the network. */
   function loadBundle(sha256) {
     var kept = readKept();
+    refreshedAt = kept && typeof kept.refreshed_at === 'number' ? kept.refreshed_at : null;
     var opening = kept ?
       core.openBundle(kept.envelope, [officeFingerprint, kept.fingerprint], engine, sha256).catch(function () {
         return null;
@@ -141,37 +200,19 @@
       Promise.resolve(null);
     return opening.then(function (current) {
       bundle = current;
-      return trustedFor(current, sha256).then(function (trusted) {
-        return fetchText(bundleUrl).then(function (text) {
-          return core.openBundle(text, trusted, engine, sha256).then(function (fresh) {
-            var newest = Math.max(newestSeen(kept), current ? current.version : -1);
-            if (fresh.version >= newest) {
-              bundle = fresh;
-              keep(text, fresh);
-              setBundleState('bundle_status', 'fresh');
-              return;
-            }
-            // older than one already taken: a rollback would bring back revoked cards
-            var vars = { fetched: fresh.version, newest: newest };
-            if (!current) {
-              setBundleState('bundle_older_none', 'error', vars);
-              throw failure('bundle_older');
-            }
-            setBundleState('bundle_older', 'kept', vars);
-          }, function (e) {
-            if (!current) {
-              setBundleState('bad_bundle', 'error', { why: describeRefusal(e) });
-              throw e;
-            }
-            setBundleState('bundle_kept', 'kept', { why: describeRefusal(e) });
-          });
-        }, function (e) {
-          if (!current) {
-            setBundleState('no_bundle', 'error');
-            throw e;
-          }
-          setBundleState('bundle_offline', 'offline');
-        });
+      if (current) setBundleState('bundle_refreshing', 'refreshing');
+      var refreshing = refresh(kept, current, sha256);
+      refreshed = refreshing.then(function () {
+        return bundleState.attr;
+      }, function () {
+        return bundleState.attr;
+      });
+      if (!current) return refreshing;
+      // a newer list behind a verdict already shown: check that code again
+      refreshing.then(recheckShown, function () { /* the kept one stays */ });
+      return new Promise(function (resolve) {
+        setTimeout(resolve, FRESH_WAIT_MS);
+        refreshing.then(resolve, resolve);
       });
     });
   }
@@ -192,7 +233,10 @@
     for (var k in bundleState.vars) vars[k] = bundleState.vars[k];
     if (bundle) {
       vars.version = bundle.version;
-      vars.date = shortTime(bundle.issuedAt);
+      // the union's time of issue, as the phone's local time like the refresh beside it
+      var issued = Date.parse(bundle.issuedAt);
+      vars.date = isNaN(issued) ? shortTime(bundle.issuedAt) : localTime(issued);
+      vars.refreshed = refreshedAt === null ? t('never') : localTime(refreshedAt);
     }
     el.setAttribute('data-bundle', bundleState.attr);
     el.textContent = t(bundleState.key, vars);
@@ -248,11 +292,19 @@
         version: bundle.version,
         issued_at: bundle.issuedAt,
         offline: bundleState.attr === 'offline',
+        refreshing: bundleState.attr === 'refreshing',
+        refreshed_at: refreshedAt,
         engine: engine.name
       };
     });
   })();
   ready.catch(function () { /* shown on the page; boothVerify rejects */ });
+  /** Settles when the refresh behind the kept list has: the final `data-bundle` state. */
+  var refreshSettled = ready.then(function () {
+    return refreshed;
+  }, function () {
+    return refreshed || bundleState.attr;
+  });
 
   /** The verdict for a code (the code itself or its URL form); does not touch the page. */
   function boothVerify(code) {
@@ -270,6 +322,12 @@
   }
 
   window.boothReady = ready;
+  window.boothRefreshed = refreshSettled;
+  /** The list in use now (it may have been refreshed since boothReady resolved). */
+  window.boothBundle = function () {
+    return bundle ? { version: bundle.version, issued_at: bundle.issuedAt, state: bundleState.attr,
+      refreshed_at: refreshedAt } : null;
+  };
   window.boothVerify = boothVerify;
 
   // ---------------------------------------------------------------- the verdict on the page
@@ -281,9 +339,11 @@
     var word = $('verdict-word');
     var note = $('verdict-note');
     var details = $('verdict-details');
+    var next = $('verdict-next');
     details.hidden = true;
     word.textContent = '';
     note.textContent = '';
+    next.textContent = '';
     if (shown.state === 'idle') {
       note.textContent = t('idle');
     } else if (shown.state === 'checking') {
@@ -294,6 +354,7 @@
       var r = shown.result;
       box.setAttribute('data-verdict', r.verdict);
       word.textContent = t(r.verdict);
+      next.textContent = t(r.verdict + '_next');
       if (r.verdict === 'invalid') {
         note.textContent = t('invalid_note', { why: t('reason.' + r.reason, { detail: r.detail }) });
       } else {
@@ -311,13 +372,26 @@
     renderVerdict();
   }
 
-  function check(code) {
+  /** Shows the verdict `produce()` gives; a later check wins over an earlier one. */
+  function run(produce, quiet) {
     var mine = ++checkSeq;
-    show('checking');
-    boothVerify(code).then(function (result) {
+    lastCheck = produce;
+    if (!quiet) show('checking');
+    produce().then(function (result) {
       if (mine === checkSeq) show('done', result);
     }, function () {
       if (mine === checkSeq) show('error');
+    });
+  }
+
+  /** The list was refreshed behind a verdict already shown: the same code again, with it. */
+  function recheckShown() {
+    if (lastCheck && shown.state === 'done') run(lastCheck, true);
+  }
+
+  function check(code) {
+    run(function () {
+      return boothVerify(code);
     });
   }
 
@@ -325,21 +399,17 @@
     var hash = location.hash;
     if (!hash || hash === '#') return;
     var fragment = hash.slice(1);
-    var mine = ++checkSeq;
-    show('checking');
-    ready.then(function () {
-      var payload;
-      try {
-        payload = core.fromFragment(fragment);
-      } catch (e) {
-        return { verdict: 'invalid', member_no: null, union: null, date: null, key_id: null,
-          reason: e.code, detail: null };
-      }
-      return core.verdict(payload, bundle, engine);
-    }).then(function (result) {
-      if (mine === checkSeq) show('done', result);
-    }, function () {
-      if (mine === checkSeq) show('error');
+    run(function () {
+      return ready.then(function () {
+        var payload;
+        try {
+          payload = core.fromFragment(fragment);
+        } catch (e) {
+          return { verdict: 'invalid', member_no: null, union: null, date: null, key_id: null,
+            reason: e.code, detail: null };
+        }
+        return core.verdict(payload, bundle, engine);
+      });
     });
   }
 

@@ -1,11 +1,12 @@
 /* Service worker of the verification page, served at /v-sw.js and registered with scope /v
- * (or /V): it keeps the page and its files so that the page opens offline. Network first,
- * so a new page or file is used as soon as it is reachable. It handles only the page and
+ * (or /V): it keeps the page and its files so that the page opens at once, offline or with
+ * a server that does not answer. The kept copy first, refreshed behind from the network (a
+ * new page or file is used from the visit after it was fetched). It handles only the page and
  * /verifier/ files; everything else (the API, the bundle, the console) goes to the network
  * untouched. The bundle is kept by the page itself, in localStorage. */
 'use strict';
 
-var CACHE = 'booth-verifier-1';
+var CACHE = 'booth-verifier-2';
 var PAGE_KEY = 'booth-verifier-page';
 var PAGE_PATHS = ['/v', '/V', '/v/', '/V/', '/v/index.html', '/V/index.html'];
 var FILES = [
@@ -17,7 +18,6 @@ var FILES = [
   '/verifier/app.js',
   '/verifier/vendor/noble/noble-ed25519.js'
 ];
-var NETWORK_WAIT_MS = 4000;
 
 /** A copy without the "redirected" flag, which a navigation must not be answered with. */
 function plain(response) {
@@ -56,42 +56,25 @@ self.addEventListener('activate', function (event) {
   }));
 });
 
-/** The network's answer (kept for next time), or the kept copy when the network fails or is
- * slower than NETWORK_WAIT_MS and a copy exists. */
-function networkFirst(request, key) {
+/** The kept copy at once when there is one (the page answers within its 300 ms whatever the
+ * network does: a hung server must not hold the page), refreshed from the network behind it
+ * for the next visit; without a copy, the network's answer (kept). */
+function keptThenRefresh(event, key) {
+  var request = event.request;
   return caches.open(CACHE).then(function (cache) {
     var fromNetwork = fetch(request).then(function (response) {
       if (!response.ok) return response;
       return plain(response).then(function (p) {
-        cache.put(key, p.clone());
-        return p;
+        return cache.put(key, p.clone()).then(function () {
+          return p;
+        });
       });
     });
-    var settled = false;
-    return new Promise(function (resolve, reject) {
-      function fallback(error) {
-        cache.match(key).then(function (kept) {
-          if (kept) {
-            settled = true;
-            resolve(kept);
-          } else if (error) {
-            reject(error);
-          }
-        });
-      }
-      var timer = setTimeout(function () {
-        if (!settled) fallback(null);
-      }, NETWORK_WAIT_MS);
-      fromNetwork.then(function (response) {
-        clearTimeout(timer);
-        if (!settled) {
-          settled = true;
-          resolve(response);
-        }
-      }, function (error) {
-        clearTimeout(timer);
-        if (!settled) fallback(error);
-      });
+    return cache.match(key).then(function (kept) {
+      if (!kept) return fromNetwork;
+      // the refresh runs on after the answer; a failure only leaves the kept copy
+      event.waitUntil(fromNetwork.catch(function () { return null; }));
+      return kept;
     });
   });
 }
@@ -102,8 +85,8 @@ self.addEventListener('fetch', function (event) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.mode === 'navigate' && PAGE_PATHS.indexOf(url.pathname) >= 0) {
-    event.respondWith(networkFirst(request, PAGE_KEY));
+    event.respondWith(keptThenRefresh(event, PAGE_KEY));
   } else if (url.pathname.indexOf('/verifier/') === 0 && !/\.json$/.test(url.pathname)) {
-    event.respondWith(networkFirst(request, url.pathname));
+    event.respondWith(keptThenRefresh(event, url.pathname));
   }
 });

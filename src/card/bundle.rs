@@ -38,6 +38,11 @@ pub struct BundleBody {
     pub next_office_key: Option<String>,
     pub keys: Vec<BundleKey>,
     pub revoked: Vec<String>,
+    /// The verification page's public address the office gave (`https://host`), so that
+    /// laptops print QR codes that open it (issue 23 item 10); absent when not given, and
+    /// from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_url: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +73,9 @@ pub struct Bundle {
     /// The office's sealing key (SPEC §12): what laptops seal replicas and backups to.
     /// Absent from bundles of older servers.
     pub seal_key: Option<super::seal::SealPublic>,
+    /// The verification page's address the office gave, when it is one a QR code can carry
+    /// ([`super::trust::valid_verify_url`]); otherwise ignored.
+    pub verify_url: Option<String>,
 }
 
 /// The body's fields beyond [`BundleBody`], added by [`sign`] (older readers ignore them).
@@ -252,6 +260,9 @@ pub fn open(text: &str, trusted: &[String]) -> Result<Bundle, BundleError> {
         revoked: body.revoked.into_iter().collect(),
         text: text.to_string(),
         seal_key,
+        verify_url: body
+            .verify_url
+            .filter(|u| super::trust::valid_verify_url(u)),
     })
 }
 
@@ -313,6 +324,7 @@ pub(crate) mod tests {
                 })
                 .collect(),
             revoked: vec![],
+            verify_url: None,
         }
     }
 

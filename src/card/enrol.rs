@@ -27,6 +27,10 @@ pub struct Enrolment {
     /// office can seal its replicas; absent from codes of older servers.
     #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
     pub seal_key: Option<String>,
+    /// The verification page's public address the office gave (`server init --verify-url`),
+    /// so that the laptop's QR codes open it without a `config set` (issue 23 item 10).
+    #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
+    pub verify_url: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +96,11 @@ impl Enrolment {
         {
             return Err(EnrolError::Field("sealing key"));
         }
+        if let Some(v) = &e.verify_url
+            && !super::trust::valid_verify_url(v)
+        {
+            return Err(EnrolError::Field("verification page address"));
+        }
         Ok(e)
     }
 }
@@ -108,6 +117,7 @@ mod tests {
             office_key: "A".repeat(42) + "E",
             device: Some("laptop-01".into()),
             seal_key: None,
+            verify_url: None,
         };
         let code = e.encode();
         assert!(code.starts_with("BOOTH1-eyJ"));
@@ -141,6 +151,21 @@ mod tests {
         assert_eq!(
             Enrolment::parse(&broken.encode()),
             Err(EnrolError::Field("sealing key"))
+        );
+        // the page's address: taken when a QR code can carry it, refused otherwise
+        let with_page = Enrolment {
+            verify_url: Some("https://verify.bjzgh.org.cn".into()),
+            seal_key: None,
+            ..broken
+        };
+        assert_eq!(Enrolment::parse(&with_page.encode()).unwrap(), with_page);
+        let bad_page = Enrolment {
+            verify_url: Some("https://verify.bjzgh.org.cn/v?x=1".into()),
+            ..with_page
+        };
+        assert_eq!(
+            Enrolment::parse(&bad_page.encode()),
+            Err(EnrolError::Field("verification page address"))
         );
     }
 }

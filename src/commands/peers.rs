@@ -204,42 +204,28 @@ fn reply_error(e: &CliError, json_out: bool) -> Reply {
     }
 }
 
-/// This laptop's first non-loopback IPv4 address (what the other laptop types).
-fn first_ipv4() -> Option<std::net::Ipv4Addr> {
-    if_addrs::get_if_addrs()
-        .ok()?
-        .into_iter()
-        .filter(|i| !i.is_loopback())
-        .find_map(|i| match i.ip() {
-            std::net::IpAddr::V4(v4) => Some(v4),
-            _ => None,
-        })
-}
-
 fn no_service(ctx: &Ctx) -> CliError {
     CliError::new("no_peer_service", t!(ctx.lang, "peers.no_service"))
 }
 
 fn pair_error(e: PairFailure, ctx: &Ctx) -> CliError {
-    let lang = ctx.lang;
     match e {
         PairFailure::Store(e) => CliError::store(e, ctx),
-        PairFailure::Pair(p) => {
-            let message = match &p {
-                crate::peers::pairing::PairError::WrongCode => t!(lang, "peers.wrong_code").into(),
-                crate::peers::pairing::PairError::NoCode => t!(lang, "peers.no_code").into(),
-                crate::peers::pairing::PairError::OtherOffice => {
-                    t!(lang, "peers.other_office").into()
-                }
-                crate::peers::pairing::PairError::TwoGroups => t!(lang, "peers.two_groups").into(),
-                crate::peers::pairing::PairError::Itself => t!(lang, "peers.itself").into(),
-                crate::peers::pairing::PairError::Io(e) => t!(lang, "peers.unreachable", why = e),
-                crate::peers::pairing::PairError::Invalid(why) => {
-                    t!(lang, "peers.invalid_answer", why = why)
-                }
-            };
-            CliError::new(p.code(), message)
-        }
+        PairFailure::Pair(p) => CliError::new(p.code(), pair_message(&p, ctx.lang)),
+    }
+}
+
+/// Why a pairing failed, in words (the command line and the UI's peers screen).
+pub fn pair_message(p: &crate::peers::pairing::PairError, lang: Lang) -> String {
+    use crate::peers::pairing::PairError;
+    match p {
+        PairError::WrongCode => t!(lang, "peers.wrong_code").into(),
+        PairError::NoCode => t!(lang, "peers.no_code").into(),
+        PairError::OtherOffice => t!(lang, "peers.other_office").into(),
+        PairError::TwoGroups => t!(lang, "peers.two_groups").into(),
+        PairError::Itself => t!(lang, "peers.itself").into(),
+        PairError::Io(e) => t!(lang, "peers.unreachable", why = e),
+        PairError::Invalid(why) => t!(lang, "peers.invalid_answer", why = why),
     }
 }
 
@@ -264,15 +250,10 @@ pub fn peers(ctx: &Ctx, action: &PeersAction) -> Result<Output, CliError> {
     match action {
         PeersAction::Code => {
             let h = running().ok_or_else(|| no_service(ctx))?;
-            let (code, port) = h
+            let (code, _) = h
                 .new_code()
                 .map_err(|e| CliError::new("random", e.to_string()))?;
-            let ip = h
-                .listen_ip()
-                .map(|ip| ip.to_string())
-                .or_else(|| first_ipv4().map(|ip| ip.to_string()))
-                .unwrap_or_else(|| "127.0.0.1".into());
-            let address = format!("{ip}:{port}");
+            let address = h.shown_address();
             Ok(Output {
                 human: t!(ctx.lang, "peers.code", code = code, address = address),
                 json: json!({ "code": code, "address": address, "valid_seconds": 300 }),

@@ -25,9 +25,8 @@ use crate::server::db::audit::{AuditEntry, AuditFilter};
 use crate::server::db::devices::NewToken;
 use crate::server::db::users::Role;
 use crate::server::export::ServerSource;
-use crate::server::nofollow::WriteError;
 use crate::server::settings::SettingsError;
-use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office, page};
+use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office};
 use crate::t;
 
 pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
@@ -39,8 +38,9 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         ServerAction::Init {
             db,
             server_url,
+            verify_url,
             key,
-        } => init(ctx, db, server_url.as_deref(), key),
+        } => init(ctx, db, server_url.as_deref(), verify_url.as_deref(), key),
         ServerAction::Keys { db, key } => keys(ctx, db, key),
         ServerAction::AddDevice {
             name,
@@ -186,6 +186,7 @@ fn run(ctx: &Ctx, config: Option<&Path>, settings: &ServerSettings) -> Result<Ou
         metrics_listen: r.metrics_listen.clone(),
         metrics_required: r.metrics_given,
         trusted_proxy: r.trusted_proxy,
+        publish_dir: r.publish_dir.clone(),
         lang: ctx.lang,
     };
     server::run(&opts).map_err(|e| CliError::new("server", e.message(ctx.lang)))?;
@@ -391,10 +392,33 @@ fn init(
     ctx: &Ctx,
     db: &str,
     server_url: Option<&str>,
+    verify_url: Option<&str>,
     arg: &OfficeKeyArg,
 ) -> Result<Output, CliError> {
     let url = server_url.map(|u| check_url(ctx, u)).transpose()?;
+    // `--verify-url ""` clears it; otherwise an address a QR code can carry
+    let page_url = match verify_url.map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(u) if crate::card::trust::valid_verify_url(u) => {
+            Some(Some(u.trim_end_matches('/').to_string()))
+        }
+        Some(_) => {
+            return Err(CliError::new(
+                "usage",
+                t!(ctx.lang, "config.expect_verify_url"),
+            ));
+        }
+    };
     let (rt, db, key, path, mut state) = open_with_key(ctx, db, arg)?;
+    if let Some(page_url) = page_url {
+        rt.block_on(db.set_verify_url(page_url))
+            .map_err(|e| db_error(e, ctx))?;
+        state = rt
+            .block_on(db.office_state())
+            .map_err(|e| db_error(e, ctx))?;
+    }
+    let verify_url = rt.block_on(db.verify_url()).map_err(|e| db_error(e, ctx))?;
     if let Some(url) = url {
         state = rt
             .block_on(db.update_office(move |s| {
@@ -421,6 +445,7 @@ fn init(
             "fingerprint": key.fingerprint(),
             "public_key": key_text(&key.public()),
             "server_url": state.server_url,
+            "verify_url": verify_url,
         }),
     })
 }
@@ -485,12 +510,14 @@ fn add_device(
         })
     }
     .map_err(|e| db_error(e, ctx))?;
+    let verify_url = rt.block_on(db.verify_url()).map_err(|e| db_error(e, ctx))?;
     let code = Enrolment {
         server: given_url.or(state.server_url),
         token: token.clone(),
         office_key: key.fingerprint(),
         device: Some(name.to_string()),
         seal_key: Some(key.seal_key().public().to_text()),
+        verify_url,
     }
     .encode();
     // The token stays the last word: scripts read it from there.
@@ -616,45 +643,26 @@ fn publish(
     db: &str,
     arg: &OfficeKeyArg,
 ) -> Result<Output, CliError> {
-    let (rt, db, key, _, state) = open_with_key(ctx, db, arg)?;
-    let bundle = rt
-        .block_on(server::bundle::build(&db, &key, &state))
+    let rel = server::publish::bundle_path(bundle_url)
+        .map_err(|e| CliError::new(e.code(), e.message(ctx.lang)))?
+        .to_string();
+    let (rt, db, key, _, _) = open_with_key(ctx, db, arg)?;
+    let (files, version) = rt
+        .block_on(server::publish::publish(&db, &key, out, &rel))
         .map_err(|e| CliError::new(e.code(), e.message(ctx.lang)))?;
-    let rel = bundle_url.trim_start_matches('/');
-    if rel.is_empty() || rel.contains("..") || !rel.ends_with(".json") {
-        return Err(CliError::new(
-            "usage",
-            t!(ctx.lang, "server.bad_bundle_url"),
-        ));
-    }
-    let files = page::publish(out, &key.fingerprint(), rel, &bundle).map_err(|e| match e {
-        WriteError::Symlink(path) => CliError::new(
-            "symlink",
-            t!(ctx.lang, "server.publish_symlink", path = path.display()),
-        ),
-        WriteError::Io { path, why } => CliError::new(
-            "publish",
-            t!(
-                ctx.lang,
-                "server.publish_write",
-                path = path.display(),
-                why = why
-            ),
-        ),
-    })?;
     Ok(Output {
         human: t!(
             ctx.lang,
             "server.published",
             files = files,
             out = out.display(),
-            version = state.version
+            version = version
         ),
         json: json!({
             "out": out,
             "files": files,
             "bundle": rel,
-            "bundle_version": state.version,
+            "bundle_version": version,
             "fingerprint": key.fingerprint(),
         }),
     })

@@ -43,10 +43,24 @@ pub struct Config {
     /// The verification page's public address (`https://host`): QR codes then hold
     /// `HTTPS://HOST/V#GH1:…`, which a phone camera opens.
     pub verify_url: Option<String>,
+    /// The page's address the office gave (its enrolment code, then each bundle it signs):
+    /// used when `verify_url` is not set here (issue 23 item 10). Kept by `booth enroll` and
+    /// the upload, not typed.
+    pub office_verify_url: Option<String>,
     /// A folder of fonts for slips and card sheets, used instead of the system's.
     pub font_dir: Option<PathBuf>,
     /// The language printed on slips and cards: the members', not the operator's screen's.
     pub slip_language: Lang,
+}
+
+impl Config {
+    /// The page's address QR codes carry: this laptop's own `verify_url`, else the one the
+    /// office gave; none, the code alone.
+    pub fn page_url(&self) -> Option<&str> {
+        self.verify_url
+            .as_deref()
+            .or(self.office_verify_url.as_deref())
+    }
 }
 
 impl Default for Config {
@@ -68,6 +82,7 @@ impl Default for Config {
             font: None,
             office_key: None,
             verify_url: None,
+            office_verify_url: None,
             font_dir: None,
             slip_language: Lang::Zh,
         }
@@ -92,6 +107,7 @@ pub const KEYS: &[&str] = &[
     "font",
     "office_key",
     "verify_url",
+    "office_verify_url",
     "font_dir",
     "slip_language",
 ];
@@ -247,13 +263,18 @@ impl Config {
                     Some(_) => return Err(invalid(key, lang, "config.expect_fingerprint")),
                 }
             }
-            "verify_url" => {
-                self.verify_url = match optional(value) {
+            "verify_url" | "office_verify_url" => {
+                let url = match optional(value) {
                     None => None,
                     Some(v) if crate::card::trust::valid_verify_url(v) => {
                         Some(v.trim_end_matches('/').to_string())
                     }
                     Some(_) => return Err(invalid(key, lang, "config.expect_verify_url")),
+                };
+                if key == "verify_url" {
+                    self.verify_url = url;
+                } else {
+                    self.office_verify_url = url;
                 }
             }
             "font_dir" => self.font_dir = optional(value).map(PathBuf::from),
@@ -304,6 +325,7 @@ impl Config {
                 .unwrap_or_default(),
             "office_key" => opt(&self.office_key),
             "verify_url" => opt(&self.verify_url),
+            "office_verify_url" => opt(&self.office_verify_url),
             "font_dir" => self
                 .font_dir
                 .as_ref()
@@ -380,6 +402,7 @@ mod tests {
             ca: Some("/etc/booth/ca.pem".into()),
             office_key: Some("A".repeat(42) + "E"),
             verify_url: Some("https://verify.example.cn".into()),
+            office_verify_url: Some("https://verify.office.cn".into()),
             font_dir: Some("/usr/share/booth/fonts".into()),
             slip_language: Lang::En,
             ..Config::default()

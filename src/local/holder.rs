@@ -24,6 +24,13 @@ pub struct Job {
     reply: mpsc::Sender<Reply>,
 }
 
+impl std::fmt::Debug for Job {
+    // the command line may hold a name or an ID number: nothing of it is said
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").finish_non_exhaustive()
+    }
+}
+
 impl Job {
     pub fn answer(self, reply: Reply) {
         let _ = self.reply.send(reply);
@@ -97,22 +104,18 @@ impl Drop for Holder {
     }
 }
 
-fn refusal(code: &str, message: String) -> Reply {
+/// A refusal of `request` as the client prints it: one line on stderr, and for a script
+/// that asked for `--json` the usual error object on stdout.
+pub fn refusal(request: &Request, code: &str, message: String) -> Reply {
+    let json_out = request.args.iter().any(|a| a == "--json");
     Reply {
         exit: 1,
-        stdout: String::new(),
+        stdout: if json_out {
+            serde_json::json!({"ok": false, "error": code, "message": message}).to_string()
+        } else {
+            String::new()
+        },
         stderr: format!("booth: {message}"),
-    }
-    .with_code(code)
-}
-
-impl Reply {
-    /// Scripts that asked for `--json` get the usual error object too.
-    fn with_code(mut self, code: &str) -> Reply {
-        self.stdout = serde_json::json!({"ok": false, "error": code, "message":
-            self.stderr.trim_start_matches("booth: ")})
-        .to_string();
-        self
     }
 }
 
@@ -149,6 +152,7 @@ fn serve(
         return write_frame(
             &mut conn,
             &refusal(
+                &auth.request,
                 "wrong_passphrase",
                 t!(lang, "store.wrong_passphrase").into(),
             ),
@@ -157,10 +161,11 @@ fn serve(
     if locked.load(Ordering::SeqCst) {
         return write_frame(
             &mut conn,
-            &refusal("locked", t!(lang, "local.locked").into()),
+            &refusal(&auth.request, "locked", t!(lang, "local.locked").into()),
         );
     }
     let (tx, rx) = mpsc::channel();
+    let request = auth.request.clone();
     let job = Job {
         request: auth.request,
         reply: tx,
@@ -168,7 +173,7 @@ fn serve(
     if jobs.send(job).is_err() {
         return write_frame(
             &mut conn,
-            &refusal("in_use", t!(lang, "local.closing").into()),
+            &refusal(&request, "in_use", t!(lang, "local.closing").into()),
         );
     }
     let reply = rx.recv().unwrap_or(Reply {

@@ -66,6 +66,9 @@ pub(crate) struct Inner {
     stop: AtomicBool,
     /// Why segments cannot be made, if they cannot (shown by `peers list`).
     replica_problem: Mutex<Option<String>>,
+    /// Laptops that paired with this one's code, not yet shown to its operator (the UI asks
+    /// whether each is the laptop beside it).
+    admitted: Mutex<Vec<String>>,
 }
 
 /// The running service; dropping it stops the threads at their next turn and closes the
@@ -263,6 +266,7 @@ impl Service {
             candidates: Mutex::new(HashSet::new()),
             stop: AtomicBool::new(false),
             replica_problem: Mutex::new(None),
+            admitted: Mutex::new(Vec::new()),
         });
         *lock(&RUNNING) = Some(Arc::downgrade(&inner));
         spawn("peers-accept", {
@@ -433,6 +437,37 @@ impl Handle {
         }
     }
 
+    /// The laptops that paired with this one's code since the last call (their names).
+    pub fn take_admitted(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.inner.admitted))
+    }
+
+    /// The code shown now and the seconds it is still valid for, if one is usable.
+    pub fn code_left(&self) -> Option<(String, u64)> {
+        let code = lock(&self.inner.code);
+        let c = code.as_ref().filter(|c| c.usable())?;
+        Some((
+            c.digits.clone(),
+            c.until.saturating_duration_since(Instant::now()).as_secs(),
+        ))
+    }
+
+    /// The address another laptop types to reach this one: the one listened on, else the
+    /// first non-loopback IPv4 address, with the port.
+    pub fn shown_address(&self) -> String {
+        let ip = self
+            .listen_ip()
+            .map(|ip| ip.to_string())
+            .or_else(|| first_ipv4().map(|ip| ip.to_string()))
+            .unwrap_or_else(|| "127.0.0.1".into());
+        format!("{ip}:{}", self.inner.port)
+    }
+
+    /// This laptop's name for its peers.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
     /// Why this laptop cannot make replicas, if it cannot.
     pub fn replica_problem(&self) -> Option<String> {
         lock(&self.inner.replica_problem).clone()
@@ -446,6 +481,18 @@ impl Handle {
     pub fn listen_ip(&self) -> Option<IpAddr> {
         self.inner.listen_ip
     }
+}
+
+/// This laptop's first non-loopback IPv4 address (what the other laptop types).
+fn first_ipv4() -> Option<Ipv4Addr> {
+    if_addrs::get_if_addrs()
+        .ok()?
+        .into_iter()
+        .filter(|i| !i.is_loopback())
+        .find_map(|i| match i.ip() {
+            IpAddr::V4(v4) => Some(v4),
+            _ => None,
+        })
 }
 
 fn accept_loop(inner: &Arc<Inner>, listener: TcpListener) {
@@ -488,6 +535,7 @@ fn answer(inner: &Arc<Inner>, mut conn: TcpStream) -> std::io::Result<()> {
                     keep_pairing(&mut lock(&inner.store), &paired, address)
                         .map_err(std::io::Error::other)?;
                     tracing::info!(key_id = paired.peer.key_id, "paired");
+                    lock(&inner.admitted).push(paired.peer.card.name.clone());
                     announce_members(inner);
                 }
                 Err(e) => {

@@ -44,6 +44,7 @@ pub async fn build(
         return Err(BundleServeError::KeyChanged);
     }
     let (keys, revoked) = db.bundle_rows().await?;
+    let verify_url = db.verify_url().await?;
     let body = BundleBody {
         version: state.version,
         issued_at: state.issued_at.clone(),
@@ -61,6 +62,7 @@ pub async fn build(
             })
             .collect(),
         revoked,
+        verify_url,
     };
     Ok(bundle::sign(office, &body))
 }

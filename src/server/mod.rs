@@ -19,7 +19,8 @@
 //!   delivers them ([`relay_api`]: `POST /v1/segments`; a backup file).
 //! - [`office`]: the office key's file; [`bundle`]: the signed trust bundle;
 //!   [`page`]: the card verification page (docs/trust.md, docs/verifier.md), written for a
-//!   static host through [`nofollow`] (no symbolic link followed).
+//!   static host through [`nofollow`] (no symbolic link followed) by [`publish`], which
+//!   `server run --publish-dir` runs again whenever the bundle changes.
 
 pub mod access_log;
 pub mod api;
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod nofollow;
 pub mod office;
 pub mod page;
+pub mod publish;
 pub mod refusal;
 pub mod relay;
 pub mod relay_api;
@@ -78,6 +80,9 @@ pub struct RunOptions {
     pub metrics_required: bool,
     /// The language of what is printed for the person starting the server.
     pub lang: Lang,
+    /// `--publish-dir`: a folder kept holding a published copy of the page and the current
+    /// bundle (rewritten whenever the bundle's version moves).
+    pub publish_dir: Option<PathBuf>,
     /// A TLS-terminating proxy in front: its `X-Forwarded-For`/`-Proto` are believed.
     pub trusted_proxy: Option<std::net::IpAddr>,
 }
@@ -238,6 +243,10 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         });
     }
     systemd_ready();
+    let publisher = opts
+        .publish_dir
+        .clone()
+        .map(|dir| tokio::spawn(publish::keep_published(state.clone(), dir)));
     let shutdown = async {
         signalled.await;
         tracing::info!("shutting down");
@@ -255,6 +264,9 @@ async fn serve(opts: &RunOptions) -> Result<(), ServeError> {
         shutdown,
     )
     .await;
+    if let Some(p) = publisher {
+        p.abort();
+    }
     Ok(())
 }
 

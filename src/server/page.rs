@@ -4,7 +4,9 @@
 //! service worker, at the root so its scope can be `/v`), all under one CSP. Also what
 //! `booth server publish-verifier` writes for a static host.
 
+use std::io::Write;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use super::nofollow::{Tree, WriteError};
 
@@ -86,6 +88,28 @@ pub fn service_worker() -> &'static [u8] {
 /// A file under `/verifier/`, by its path there.
 pub fn file(path: &str) -> Option<&'static [u8]> {
     FILES.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
+}
+
+/// `bytes` gzipped (best compression): what the server sends to a browser that accepts gzip
+/// (issue 23 item 9: the first visit's weight).
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // writing into a Vec cannot fail
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
+}
+
+/// A file under `/verifier/` gzipped, made at its first request and kept.
+pub fn file_gzipped(path: &str) -> Option<&'static [u8]> {
+    static GZ: [OnceLock<Vec<u8>>; FILES.len()] = [const { OnceLock::new() }; FILES.len()];
+    let i = FILES.iter().position(|(p, _)| *p == path)?;
+    Some(GZ[i].get_or_init(|| gzip(FILES[i].1)).as_slice())
+}
+
+/// The service worker gzipped.
+pub fn service_worker_gzipped() -> &'static [u8] {
+    static GZ: OnceLock<Vec<u8>> = OnceLock::new();
+    GZ.get_or_init(|| gzip(SERVICE_WORKER)).as_slice()
 }
 
 /// The content type by extension: `.wasm` must be `application/wasm` for streaming compile.
@@ -179,5 +203,19 @@ mod tests {
         assert!(page.contains(r#"content="FP""#));
         assert!(page.contains(r#"content="/v1/bundle""#));
         assert_eq!(content_type("a/b.wasm"), "application/wasm");
+    }
+
+    /// Every file's gzipped copy inflates to the file.
+    #[test]
+    fn gzipped_files_inflate_to_the_files() {
+        use std::io::Read;
+        for (path, bytes) in FILES {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(file_gzipped(path).unwrap())
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(&out, bytes, "{path}");
+        }
+        assert!(file_gzipped("nope.js").is_none());
     }
 }

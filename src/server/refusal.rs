@@ -37,10 +37,18 @@ pub enum Refusal {
     Internal,
     NotFound,
     UnsupportedMediaType,
+    /// A `Content-Encoding` other than gzip (or none).
+    UnsupportedEncoding,
+    /// A gzip body that does not inflate (damaged or cut).
+    BadEncoding,
     /// A laptop of the previous release: it signs nothing, and must be upgraded.
     UpgradeRequired,
     /// The body is over `--max-body` bytes.
     TooLarge {
+        max: usize,
+    },
+    /// A compressed body that inflates past `--max-body` bytes (a zip bomb, or too big).
+    InflatedTooLarge {
         max: usize,
     },
     /// The server holds as many bodies as it will; the client should retry later.
@@ -131,6 +139,16 @@ impl Refusal {
                 "unsupported_media_type",
                 "server.content_type",
             ),
+            UnsupportedEncoding => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_encoding",
+                "server.content_encoding",
+            ),
+            BadEncoding => (
+                StatusCode::BAD_REQUEST,
+                "bad_encoding",
+                "server.bad_encoding",
+            ),
             UpgradeRequired => (
                 StatusCode::UPGRADE_REQUIRED,
                 "upgrade_required",
@@ -140,6 +158,11 @@ impl Refusal {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
                 "server.too_large",
+            ),
+            InflatedTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "inflated_too_large",
+                "server.inflated_too_large",
             ),
             Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "server.busy"),
             BodyRead => (StatusCode::BAD_REQUEST, "body_read", "server.body_read"),
@@ -262,7 +285,7 @@ impl Refusal {
         use Refusal::*;
         let key = self.key();
         match self {
-            TooLarge { max } => i18n::format(lang, key, &[("max", max)]),
+            TooLarge { max } | InflatedTooLarge { max } => i18n::format(lang, key, &[("max", max)]),
             TooManyRecords => i18n::format(lang, key, &[("max", &MAX_RECORDS_PER_BATCH)]),
             TooManyDays => i18n::format(lang, key, &[("max", &MAX_DAYS_PER_BATCH)]),
             TooManySegments => i18n::format(lang, key, &[("max", &MAX_SEGMENTS_PER_REQUEST)]),

@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::access_log::LogInfo;
-use super::api::{read_signed_upload, signed_upload_answer, signing_key};
+use super::api::{gzip_answer, read_signed_upload, signed_upload_answer, signing_key};
+use super::body::accepts_gzip;
 use super::refusal::{Answer, Refusal};
 use super::relay;
 use super::state::ServerState;
@@ -26,8 +27,9 @@ pub fn router() -> Router<Arc<ServerState>> {
 
 async fn post_segments(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let mut info = LogInfo::default();
+    let gz = accepts_gzip(req.headers());
     let result = take_segments(&state, req, &mut info).await;
-    signed_upload_answer(result, info)
+    gzip_answer(signed_upload_answer(result, info), gz).await
 }
 
 async fn take_segments(state: &ServerState, req: Request, info: &mut LogInfo) -> Answer {

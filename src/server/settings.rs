@@ -78,6 +78,10 @@ pub struct ServerSettings {
     /// and X-Forwarded-Proto are believed (from no one else).
     #[arg(long, env = "BOOTH_SERVER_TRUSTED_PROXY", value_name = "ADDR")]
     pub trusted_proxy: Option<std::net::IpAddr>,
+    /// Keep a copy of the card check page and the current bundle in DIR for a static host
+    /// (as `publish-verifier --out DIR`), written again whenever the bundle changes.
+    #[arg(long, env = "BOOTH_SERVER_PUBLISH_DIR", value_name = "DIR")]
+    pub publish_dir: Option<PathBuf>,
 }
 
 /// Keys of which one layer's choice is taken whole: an environment's `BOOTH_SERVER_DB`
@@ -106,6 +110,7 @@ pub struct Resolved {
     pub header_timeout: u64,
     pub idle_timeout: u64,
     pub trusted_proxy: Option<std::net::IpAddr>,
+    pub publish_dir: Option<PathBuf>,
 }
 
 /// A setting that cannot be used, naming the key and why.
@@ -289,6 +294,7 @@ impl ServerSettings {
             header_timeout: self.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT),
             idle_timeout: self.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
             trusted_proxy: self.trusted_proxy,
+            publish_dir: self.publish_dir.clone(),
         })
     }
 }

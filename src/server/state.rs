@@ -38,6 +38,8 @@ pub struct ServerState {
     pub seals: Arc<Seals>,
     /// The verification page with its trust anchors filled in.
     pub page: String,
+    /// The same, gzipped once.
+    pub page_gz: Vec<u8>,
     /// Console logins' password checks: a few at once, a bounded queue ([`PasswordGate`]).
     pub password_gate: PasswordGate,
     /// The host name of the office's public URL (`server init --server-url`), lower-case,
@@ -55,13 +57,15 @@ impl ServerState {
 
         let budget_kib = body_memory.max(max_body).div_ceil(1024);
         let metrics = Arc::new(Metrics::new(db.kind(), budget_kib.saturating_mul(1024)));
+        let page = page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE);
         ServerState {
             db,
             max_body,
             body_budget: Arc::new(tokio::sync::Semaphore::new(budget_kib)),
             metrics,
             batch_slots: tokio::sync::Semaphore::new((2 * cores).max(4)),
-            page: page::index_html(&office.fingerprint(), protocol::PATH_BUNDLE),
+            page_gz: page::gzip(page.as_bytes()),
+            page,
             seals: Arc::new(Seals::new(&office, None)),
             office,
             password_gate: PasswordGate::for_this_machine(),

@@ -90,11 +90,8 @@ impl Slip {
         }
         let member = m.member.as_ref().ok_or(SlipError::Purged)?;
         let payload = m.payload(config.union_short.as_deref(), key)?;
-        let qr = QrMatrix::encode(&m.qr_text(
-            config.union_short.as_deref(),
-            config.verify_url.as_deref(),
-            key,
-        )?)?;
+        let qr =
+            QrMatrix::encode(&m.qr_text(config.union_short.as_deref(), config.page_url(), key)?)?;
         let safe = |s: &str| display_safe(s).into_owned();
         Ok(Slip {
             union: safe(&m.event.union),

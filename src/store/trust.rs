@@ -306,6 +306,9 @@ impl Store {
         }
         self.set_config("token", &e.token, lang)?;
         self.set_config("office_key", &e.office_key, lang)?;
+        if let Some(v) = &e.verify_url {
+            self.set_config("office_verify_url", v, lang)?;
+        }
         super::peers::remember_enrolment(&self.conn, e).map_err(super::SetError::Store)?;
         if previous.as_deref() != Some(e.office_key.as_str()) {
             self.conn
@@ -395,6 +398,7 @@ mod tests {
             next_office_key: next.map(|k| k.public()),
             keys: Default::default(),
             seal_key: None,
+            verify_url: None,
             max_seq: Default::default(),
             revoked: Default::default(),
             text: String::new(),

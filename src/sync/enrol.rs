@@ -78,6 +78,7 @@ mod tests {
             office_key: "A".repeat(42) + "E",
             device: Some("laptop-01".into()),
             seal_key: None,
+            verify_url: None,
         }
         .encode()
     }

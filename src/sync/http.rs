@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
-use reqwest::header::{ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{
+    ACCEPT_ENCODING, ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
+};
 
 use super::net::{CertProblem, NetError, certificate_problem, describe};
 use crate::card::DeviceKey;
@@ -184,8 +186,10 @@ impl Http {
         })
     }
 
-    /// POSTs a signed JSON body; the answer's bytes when 200. `sent` counts the bytes the
-    /// network takes.
+    /// POSTs a signed JSON body, gzipped (`Content-Encoding: gzip`: a batch is about a fifth
+    /// of its JSON on the wire; the signature covers the JSON itself); the answer's bytes
+    /// when 200, inflated if the office gzipped them. `sent` counts the bytes the network
+    /// takes.
     fn post(
         &self,
         url: &str,
@@ -193,13 +197,16 @@ impl Http {
         body: &std::sync::Arc<Vec<u8>>,
         sent: super::watch::Counter,
     ) -> Result<Vec<u8>, SendError> {
-        let len = body.len() as u64;
-        let counted = super::watch::Counting::new(std::sync::Arc::clone(body), sent);
+        let wire = std::sync::Arc::new(gzip(body));
+        let len = wire.len() as u64;
+        let counted = super::watch::Counting::new(wire, sent);
         let resp = self
             .client
             .post(url)
             .header(AUTHORIZATION, &self.auth)
             .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_ENCODING, "gzip")
+            .header(ACCEPT_ENCODING, "gzip")
             .header(ACCEPT_LANGUAGE, self.lang.code())
             .header(
                 HEADER_DEVICE_KEY,
@@ -214,9 +221,20 @@ impl Http {
             .map_err(|e| self.failed(&e))?;
         let status = resp.status();
         if status == StatusCode::OK {
+            let gzipped = resp
+                .headers()
+                .get(CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
             // A response cut half-way fails here: transient, the batch is sent again.
             let bytes = resp.bytes().map_err(|e| self.failed(&e))?;
-            return Ok(bytes.to_vec());
+            if !gzipped {
+                return Ok(bytes.to_vec());
+            }
+            return gunzip(&bytes).ok_or_else(|| {
+                tracing::warn!("damaged gzip answer to a batch");
+                SendError::Transient(NetError::BadAnswer)
+            });
         }
         let answer = resp
             .bytes()
@@ -244,6 +262,29 @@ impl Http {
             },
         })
     }
+}
+
+/// `bytes` gzipped at the default level: within a few per cent of the best on a batch, at
+/// several times its speed (the loopback upload stays fast).
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
+}
+
+/// The largest answer inflated: an answer names each record of a batch once (5,000 at most).
+const MAX_ANSWER: u64 = 64 * 1024 * 1024;
+
+/// A gzip answer inflated, at most [`MAX_ANSWER`] bytes; `None` when damaged or larger.
+fn gunzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(MAX_ANSWER + 1)
+        .read_to_end(&mut out)
+        .ok()?;
+    (out.len() as u64 <= MAX_ANSWER).then_some(out)
 }
 
 impl Http {

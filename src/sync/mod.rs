@@ -566,6 +566,10 @@ fn refresh_bundle(
         Ok(b) => {
             if trust::keep_bundle(conn, b.version, &b.text, &now())? {
                 report.bundle_version = Some(b.version);
+                // the page's address the office gives: QR codes open it (issue 23 item 10)
+                if let Some(url) = &b.verify_url {
+                    trust::set_setting(conn, "office_verify_url", url)?;
+                }
                 // also for `booth verify --bundle` here, which need not open the store
                 if let Some(dir) = trust::data_dir_of(conn)
                     && let Err(e) = trust::record_newest(&dir, &b)

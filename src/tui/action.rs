@@ -62,6 +62,8 @@ pub enum Action {
     },
     /// The enrolment code and certificate file typed on the upload screen.
     Enroll(Box<EnrolInput>),
+    /// "导出到U盘": the queue, own and held, sealed to the office, written to this file.
+    Backup(std::path::PathBuf),
 
     // ---- import and settings (no shell on a booth day)
     /// Tab on a path being typed: complete it from the folder.
@@ -80,8 +82,27 @@ pub enum Action {
     /// A test slip on the printer typed in the settings.
     TestPrint(String),
 
+    /// The peers screen asks the running peer service for something.
+    Peers(PeersAction),
+
     /// Why a key did nothing, for the status line.
     Tell(Notice),
+}
+
+/// What the peers screen asks for (SPEC §12).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeersAction {
+    /// Show a new pairing code (the previous one is void).
+    NewCode,
+    /// Pair with the laptop showing `code`, at `address` or wherever discovery finds it.
+    Pair {
+        code: String,
+        address: Option<String>,
+    },
+    /// Forget a paired laptop (also a newcomer its operator says is not the one beside).
+    Forget(String),
+    /// A code that is not 6 digits.
+    BadCode,
 }
 
 /// Where the cursor goes once a setting is stored.

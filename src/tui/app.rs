@@ -5,9 +5,12 @@
 //!
 //! What the actions do lives beside this file: `session` (setup, unlock, lock, quit),
 //! `registration` (the form, the slip, records), `day` (tally, figures, upload), `tools`
-//! (import a roster, the settings).
+//! (import a roster, the settings), `host` (the local socket and the peer service),
+//! `peers` (the peers screen's requests).
 
 mod day;
+mod host;
+mod peers;
 mod registration;
 mod session;
 mod tools;
@@ -29,6 +32,7 @@ use super::screens::done::DoneState;
 use super::screens::form::FormState;
 use super::screens::import::ImportState;
 use super::screens::needs::{NeedsOutcome, NeedsPicker};
+use super::screens::peers::PeersState;
 use super::screens::records::RecordsState;
 use super::screens::settings::SettingsState;
 use super::screens::setup::SetupState;
@@ -43,6 +47,7 @@ use crate::store::{self, Store};
 use crate::t;
 
 pub use super::screens::overlay::Overlay;
+pub use host::{Host, settings_from_env};
 
 /// Where "now" comes from: the wall clock, or a fixed instant in tests and snapshots.
 pub type Clock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
@@ -71,6 +76,8 @@ pub enum Screen {
     Import,
     /// The booth's settings (F11).
     Settings,
+    /// The laptops of the booth (Shift-F5).
+    Peers,
     Locked,
 }
 
@@ -86,6 +93,8 @@ pub struct Session {
     pub store: Store,
     pub config: Config,
     pub workers: Workers,
+    /// The local socket and the peer service (when this app hosts them).
+    pub host: host::Host,
 }
 
 pub struct App {
@@ -118,6 +127,9 @@ pub struct App {
     /// The import under way.
     import_run: Option<crate::tui::import::ImportRun>,
     pub settings: SettingsState,
+    pub peers: PeersState,
+    /// When the peers screen was last filled from the service.
+    last_peers: Instant,
     pub counts: StatusCounts,
     pub message: Option<(String, Tone)>,
     /// When the message appeared: it goes after a while.
@@ -129,7 +141,14 @@ pub struct App {
     /// refused (said), never appended to it.
     refused_on_done: String,
     pub last_figures: Instant,
+    /// When the form's person was last looked up among the paired laptops' registrations.
+    last_peer_check: Instant,
+    /// When F3's conflicts were last read (they come as the paired laptops meet again).
+    last_conflicts: Instant,
     pub quit: bool,
+    /// Host the local socket and the peer service once the folder is open, run so (the
+    /// real booth; `None` in headless tests that do not want them).
+    pub host_settings: Option<crate::peers::Settings>,
     events: Sender<AppEvent>,
     clock: Clock,
 }
@@ -167,6 +186,8 @@ impl App {
             import_roster: None,
             import_run: None,
             settings: SettingsState::new(&Config::default()),
+            peers: PeersState::new(),
+            last_peers: Instant::now(),
             counts: StatusCounts::default(),
             message: None,
             message_at: Instant::now(),
@@ -174,7 +195,10 @@ impl App {
             submitted_at: None,
             refused_on_done: String::new(),
             last_figures: Instant::now(),
+            last_peer_check: Instant::now(),
+            last_conflicts: Instant::now(),
             quit: false,
+            host_settings: None,
             events,
             clock,
         }
@@ -215,6 +239,7 @@ impl App {
             AppEvent::Input(Event::Paste(s)) => self.handle_paste(&s),
             AppEvent::Input(_) => {}
             AppEvent::Worker(msg) => self.handle_worker(msg),
+            AppEvent::Local(job) => self.local_job(job),
         }
     }
 
@@ -241,6 +266,12 @@ impl App {
             && self.last_figures.elapsed() >= Duration::from_secs(10)
         {
             self.request_figures();
+        }
+        self.recheck_peer_person();
+        self.watch_peers();
+        if self.screen == Screen::Records && self.last_conflicts.elapsed() >= Duration::from_secs(2)
+        {
+            self.load_conflicts();
         }
     }
 
@@ -275,6 +306,10 @@ impl App {
             }
             Screen::Settings => {
                 self.settings.paste(s);
+                None
+            }
+            Screen::Peers => {
+                self.peers.paste(s);
                 None
             }
             // never paste into a passphrase by accident from a clipboard full of records
@@ -332,6 +367,7 @@ impl App {
             Screen::Upload => self.upload.handle_key(key),
             Screen::Import => self.import.handle_key(key),
             Screen::Settings => self.settings.handle_key(key),
+            Screen::Peers => self.peers.handle_key(key),
         };
         // what the form has to say about that key (text refused, a doubtful value left)
         if let Some(n) = self.form.notice.take() {
@@ -464,6 +500,16 @@ impl App {
             WorkerMsg::RosterRead { path, roster } => self.roster_read(&path, roster),
             WorkerMsg::ImportStep => self.import_step(),
             WorkerMsg::TestPrinted { message, ok } => self.settings.tested(message, ok),
+            WorkerMsg::LocalRan => self.local_ran(),
+            WorkerMsg::Relayed { text, ok } => {
+                self.upload.relayed(text, ok);
+                self.refresh_upload();
+            }
+            WorkerMsg::BackupDone { text, ok } => self.upload.backup_finished(text, ok),
+            WorkerMsg::PeersDone { text, ok } => {
+                self.peers.finished(text, ok);
+                self.refresh_peers();
+            }
             WorkerMsg::UploadFinished(r) => {
                 self.upload.finished(r);
                 self.purge();
@@ -527,6 +573,8 @@ impl App {
             }
             Action::SaveSetting { key, value, then } => self.save_setting(key, &value, then),
             Action::TestPrint(printer) => self.test_print(&printer),
+            Action::Peers(a) => self.peers_action(a),
+            Action::Backup(path) => self.backup(path),
             Action::Tell(notice) => {
                 let text = match notice {
                     Notice::VoidNeedsReason => t!(self.lang, "records.void_needs_reason"),
@@ -551,6 +599,7 @@ impl App {
             Screen::Records if self.session.is_some() => {
                 // always the list with its search, never the record last opened
                 self.records.show_list();
+                self.load_conflicts();
                 let req = self.records.search();
                 self.update(Action::Search(req));
             }
@@ -562,6 +611,7 @@ impl App {
                     self.settings = SettingsState::new(&s.config);
                 }
             }
+            Screen::Peers => self.refresh_peers(),
             _ => {}
         }
     }
@@ -584,6 +634,7 @@ impl App {
             Screen::Upload => upload::help(&self.upload, lang),
             Screen::Import => super::screens::import::help(lang),
             Screen::Settings => super::screens::settings::help(lang),
+            Screen::Peers => super::screens::peers::help(&self.peers, lang),
             Screen::Setup | Screen::Unlock | Screen::Locked => Vec::new(),
         };
         lines.push(String::new());

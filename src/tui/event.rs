@@ -1,4 +1,5 @@
-//! The one channel everything reports through: terminal input, worker results, the clock.
+//! The one channel everything reports through: terminal input, worker results, commands
+//! from other processes (the local socket).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +14,9 @@ use super::workers::WorkerMsg;
 pub enum AppEvent {
     Input(Event),
     Worker(WorkerMsg),
+    /// A `booth` command run on this folder from another process, over the local socket
+    /// (checked by the holder's thread: the passphrase proven, the booth not locked).
+    Local(crate::local::holder::Job),
 }
 
 impl AppEvent {

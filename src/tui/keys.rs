@@ -274,6 +274,14 @@ pub const SESSION: &[Binding<Action>] = &[
     Binding::new(Action::Goto(Screen::Upload), &[f(5)])
         .help("tab.upload")
         .same_line(),
+    // every plain F-key has its use: Shift-F5, beside the upload, and Alt-P
+    Binding::new(Action::Goto(Screen::Peers), &[Key::shift(KeyCode::F(5))])
+        .also(&[Key {
+            code: KeyCode::Char('p'),
+            mods: KeyModifiers::ALT,
+        }])
+        .help("tab.peers")
+        .same_line(),
     Binding::new(Action::Goto(Screen::Import), &[f(9)])
         .help("tab.import")
         .same_line(),
@@ -362,7 +370,7 @@ mod tests {
         let help = help_lines(SESSION, Lang::Zh);
         assert_eq!(
             help[0],
-            "F2 登记  F3 记录  F4 统计  F5 上传  F9 导入  F11/Alt-S 设置"
+            "F2 登记  F3 记录  F4 统计  F5 上传  Shift-F5/Alt-P 配对  F9 导入  F11/Alt-S 设置"
         );
         assert!(help.iter().any(|l| l.contains("Shift-F6")));
         assert!(

@@ -40,6 +40,7 @@ pub fn run(data_dir: PathBuf, lang: Lang, lang_pinned: bool) -> std::io::Result<
     event::spawn_input_reader(tx.clone(), Arc::clone(&stop_input));
     let mut app = App::new(data_dir, lang, tx, wall_clock());
     app.lang_pinned = lang_pinned;
+    app.host_settings = Some(app::settings_from_env());
     let size = term.size()?;
     app.resized(size.width, size.height);
 

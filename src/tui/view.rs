@@ -53,6 +53,7 @@ pub fn render(app: &App, frame: &mut Frame) {
                 | Screen::Upload
                 | Screen::Import
                 | Screen::Settings
+                | Screen::Peers
         );
     let layout = |status_rows: u16| {
         Layout::vertical([
@@ -104,6 +105,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Upload => app.upload.render(frame, inner, lang),
         Screen::Import => app.import.render(frame, inner, lang),
         Screen::Settings => app.settings.render(frame, inner, lang),
+        Screen::Peers => app.peers.render(frame, inner, lang),
     }
     render_status(app, frame, status, message);
     if let Some(p) = &app.needs {
@@ -212,8 +214,13 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
             } else {
                 theme::dim()
             };
-            // the first key only (F11, not F11/Alt-S: that is in the help)
-            let key = b.keys.first().map(|k| k.label()).unwrap_or_default();
+            // the first key only (F11, not F11/Alt-S: that is in the help), Shift as on
+            // the key (⇧F5: the tabs must leave room for the place)
+            let key = b
+                .keys
+                .first()
+                .map(|k| k.label().replace("Shift-", "⇧"))
+                .unwrap_or_default();
             let label = crate::i18n::text(lang, text);
             let text = if short && !active {
                 format!(" {key} ")

@@ -34,6 +34,17 @@ pub enum WorkerMsg {
     Figures(Result<Box<BoothFigures>, String>),
     UploadProgress(crate::sync::Progress),
     UploadFinished(Result<Box<crate::sync::UploadReport>, crate::sync::UploadError>),
+    /// After the laptop's own upload: the records held for paired laptops sent too (what it
+    /// came to, in words, and whether all went).
+    Relayed {
+        text: String,
+        ok: bool,
+    },
+    /// The backup file ("导出到U盘"): what was written, or why not, in words.
+    BackupDone {
+        text: String,
+        ok: bool,
+    },
     Cards(super::screens::cards::CardsProgress),
     CardsFinished(super::screens::cards::CardsDone),
     /// A roster file read (or why not, in words).
@@ -47,6 +58,13 @@ pub enum WorkerMsg {
     /// The settings' test print: the answer in words, and whether it printed.
     TestPrinted {
         message: String,
+        ok: bool,
+    },
+    /// A command from another process (the local socket) finished: what it changed is shown.
+    LocalRan,
+    /// A pairing or a forgetting on the peers screen came to this.
+    PeersDone {
+        text: String,
         ok: bool,
     },
 }
@@ -283,12 +301,15 @@ impl Workers {
     }
 
     /// Runs an upload on its own thread and connection; progress and the result come back as
-    /// messages. `cancel` stops it between batches.
+    /// messages. `cancel` stops it between batches. After this laptop's own records, those it
+    /// holds for its paired laptops go too (as `booth upload` does), reported as
+    /// [`WorkerMsg::Relayed`].
     pub fn upload(
         &self,
         mut conn: rusqlite::Connection,
         settings: crate::sync::UploadSettings,
         cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        lang: crate::i18n::Lang,
     ) {
         let ev = self.events.clone();
         let _ = std::thread::Builder::new()
@@ -300,7 +321,43 @@ impl Workers {
                 };
                 let r =
                     crate::sync::upload(&mut conn, &settings, &mut progress, &cancel).map(Box::new);
+                let own_done = r.is_ok();
                 let _ = ev.send(AppEvent::Worker(WorkerMsg::UploadFinished(r)));
+                let cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
+                if own_done
+                    && !cancelled
+                    && let Some((text, ok)) = relay(&mut conn, &settings, lang)
+                {
+                    let _ = ev.send(AppEvent::Worker(WorkerMsg::Relayed { text, ok }));
+                }
+            });
+    }
+
+    /// Writes the backup file for the office on its own thread and connection.
+    pub fn backup(
+        &self,
+        mut conn: rusqlite::Connection,
+        path: std::path::PathBuf,
+        lang: crate::i18n::Lang,
+    ) {
+        let ev = self.events.clone();
+        let _ = std::thread::Builder::new()
+            .name("backup".into())
+            .spawn(move || {
+                let (text, ok) = match crate::peers::relay::backup(&mut conn, &path) {
+                    Ok(r) => (
+                        crate::t!(
+                            lang,
+                            "peers.backup_done",
+                            file = path.display(),
+                            own = r.own_records,
+                            held = r.held_records
+                        ),
+                        true,
+                    ),
+                    Err(e) => (crate::t!(lang, "peers.backup_failed", why = e), false),
+                };
+                let _ = ev.send(AppEvent::Worker(WorkerMsg::BackupDone { text, ok }));
             });
     }
 
@@ -362,4 +419,42 @@ impl Drop for Workers {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+/// The records held for paired laptops, sent to the office after this laptop's own; `None`
+/// when it holds none.
+fn relay(
+    conn: &mut rusqlite::Connection,
+    settings: &crate::sync::UploadSettings,
+    lang: crate::i18n::Lang,
+) -> Option<(String, bool)> {
+    use crate::peers::relay::{RelayError, held_total, upload_held};
+    let held = held_total(conn).ok()?;
+    if held == 0 {
+        return None;
+    }
+    Some(match upload_held(conn, settings) {
+        Ok(r) => (
+            crate::t!(
+                lang,
+                "peers.relayed",
+                delivered = r.records_delivered,
+                held = r.still_held
+            ),
+            r.refused.is_empty() && r.still_held == 0,
+        ),
+        Err(e) => {
+            let why = match &e {
+                RelayError::NotSupported(status) => {
+                    crate::t!(lang, "peers.relay_not_supported", status = status)
+                }
+                RelayError::Store(e) => e.message(lang),
+                RelayError::Send(why) => why.clone(),
+            };
+            (
+                crate::t!(lang, "peers.relay_failed", held = held, why = why),
+                false,
+            )
+        }
+    })
 }

@@ -45,7 +45,7 @@ impl Tui {
         Tui::start_with_env(data_dir, cols, rows, &[("BOOTH_LOG", "info,draft=debug")])
     }
 
-    fn start_with_env(data_dir: &Path, cols: u16, rows: u16, env: &[(&str, &str)]) -> Tui {
+    pub fn start_with_env(data_dir: &Path, cols: u16, rows: u16, env: &[(&str, &str)]) -> Tui {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -63,6 +63,9 @@ impl Tui {
         cmd.env_remove("BOOTH_PASSPHRASE");
         cmd.env_remove("BOOTH_LANG");
         cmd.env_remove("BOOTH_LOG");
+        // the booth's peer service: on loopback, announcing nothing on the test machine's LAN
+        cmd.env("BOOTH_PEERS_LISTEN", "127.0.0.1:0");
+        cmd.env("BOOTH_PEERS_DISCOVERY", "off");
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -233,9 +233,13 @@ def page_text(d):
 
 
 def ready(d):
+    """boothReady once the refresh behind a kept list has settled (version and offline as then)."""
     return d.execute_async_script(
         "var cb=arguments[arguments.length-1];"
-        "boothReady.then(function(r){cb(r)}, function(e){cb({error: String(e && (e.code || e.message))})});")
+        "boothReady.then(function(r){boothRefreshed.then(function(state){"
+        "var b=boothBundle(); r.version=b.version; r.issued_at=b.issued_at;"
+        "r.offline=state==='offline'; r.refreshing=false; cb(r)})},"
+        " function(e){cb({error: String(e && (e.code || e.message))})});")
 
 
 def verify_js(d, code):

@@ -26,6 +26,29 @@ pub struct DevicesPage {
     /// A device just added: (name, token, enrolment code), shown this once.
     pub added: Option<(String, String, String)>,
     pub error: Option<String>,
+    /// A published copy of the check page older than the bundle (issue 23 item 10): said.
+    pub stale_copy: Option<String>,
+}
+
+/// The warning when the newest published copy of the page is older than the bundle: a card
+/// revoked since still shows valid there.
+async fn stale_copy(
+    state: &ServerState,
+    lang: crate::i18n::Lang,
+) -> Result<Option<String>, Refusal> {
+    let Some((published, at)) = state.db.published().await? else {
+        return Ok(None);
+    };
+    let current = state.db.office_state().await?.version;
+    Ok((published < current).then(|| {
+        crate::t!(
+            lang,
+            "console.published_stale",
+            published = published,
+            at = format!("{} UTC", at.get(..16).unwrap_or(&at).replace('T', " ")),
+            current = current
+        )
+    }))
 }
 
 async fn render(
@@ -39,6 +62,7 @@ async fn render(
         devices: state.db.device_list().await?,
         added,
         error,
+        stale_copy: stale_copy(state, v.lang).await?,
     }
     .into_response())
 }
@@ -90,12 +114,14 @@ pub async fn add(
         .audit(v.entry("device.add", name.clone(), 1))
         .await?;
     let office = state.db.office_state().await?;
+    let verify_url = state.db.verify_url().await?;
     let code = Enrolment {
         server: office.server_url,
         token: token.clone(),
         office_key: state.office.fingerprint(),
         device: Some(name.clone()),
         seal_key: Some(state.office.seal_key().public().to_text()),
+        verify_url,
     }
     .encode();
     render(&state, &v, Some((name, token, code)), None).await

@@ -60,6 +60,8 @@ pub async fn download(
         _ => return Err(Refusal::BadFormat),
     };
     let filter = q.list.filter()?;
+    // the list's rule for a whole phone or document number holds for its export too
+    super::members::full_number::rule(&state, &v, &q.list.q).await?;
     let (tx, rx) = mpsc::channel::<Piece>(4);
     let rt = tokio::runtime::Handle::current();
     let lang = v.lang;

@@ -3,6 +3,7 @@
 //! sent from this origin: [`WithToken`], [`same_origin`]) and a change only admins may make
 //! ([`AdminChange`]), and the audit entry a view of personal data needs ([`audited`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -258,12 +259,20 @@ impl FromRequestParts<Arc<ServerState>> for Viewer {
 /// `login.locked` (refused while the name or the address is locked), with the client's
 /// address. The actor is the name typed when an office user has it; any other name may be a
 /// password typed in the wrong box, so only its first character is kept (`x*******`).
+///
+/// `login.locked` is kept once a minute per name and address ([`first_in_a_minute`]): a
+/// refused guess costs its sender one small request (it comes before any password work), and
+/// an entry for each would let a flood fill the disk through the audit log. A failed login
+/// has had its password checked (a bounded few at a time): each is kept.
 pub async fn login_refused(
     state: &ServerState,
     action: &'static str,
     name: &str,
     addr: &str,
 ) -> Result<(), Refusal> {
+    if action == "login.locked" && !first_in_a_minute(name, addr) {
+        return Ok(());
+    }
     let known = !name.is_empty() && state.db.user(name.to_string()).await?.is_some();
     let entry = if known {
         AuditEntry::new(name, action, "")
@@ -271,6 +280,35 @@ pub async fn login_refused(
         AuditEntry::new("-", action, "").with("name", super::mask::name(name))
     };
     audited(state, entry.with("address", addr)).await
+}
+
+/// True for the first `login.locked` of a name and address in a minute, in this server. The
+/// names are held in memory only, cut at 64 characters, at most 10,000 pairs (the oldest go
+/// first, then all: a flood of new pairs gets its entries, each once).
+fn first_in_a_minute(name: &str, addr: &str) -> bool {
+    const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+    const MOST: usize = 10_000;
+    static SEEN: std::sync::OnceLock<std::sync::Mutex<HashMap<String, std::time::Instant>>> =
+        std::sync::OnceLock::new();
+    let key = format!("{}\u{0}{addr}", name.chars().take(64).collect::<String>());
+    let now = std::time::Instant::now();
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if seen.len() >= MOST {
+        seen.retain(|_, at| now.duration_since(*at) < MINUTE);
+        if seen.len() >= MOST {
+            seen.clear();
+        }
+    }
+    match seen.get(&key) {
+        Some(at) if now.duration_since(*at) < MINUTE => false,
+        _ => {
+            seen.insert(key, now);
+            true
+        }
+    }
 }
 
 /// Records an audit entry; a page with personal data is not shown if its view cannot be

@@ -50,6 +50,73 @@ impl Db {
         .await
     }
 
+    /// The verification page's public address the office gave (`server init --verify-url`):
+    /// enrolment codes and the bundle carry it (issue 23 item 10).
+    pub async fn verify_url(&self) -> Result<Option<String>, DbError> {
+        self.with(|c| Box::pin(verify_url(c))).await
+    }
+
+    /// Sets (or clears) the page's address; the bundle version goes up when it changes, so
+    /// laptops take the new one at their next upload.
+    pub async fn set_verify_url(&self, url: Option<String>) -> Result<(), DbError> {
+        self.transaction(move |c| {
+            Box::pin(async move {
+                lock_office(c).await?;
+                if verify_url(c).await? == url {
+                    return Ok(());
+                }
+                c.execute(
+                    sql!("UPDATE office SET verify_url = $1 WHERE id = 1"),
+                    &args![url],
+                )
+                .await?;
+                bump(c).await
+            })
+        })
+        .await
+    }
+
+    /// The newest copy of the page and bundle written for a static host (`publish-verifier`,
+    /// or `server run --publish-dir`): its bundle version and when, if any was.
+    pub async fn published(&self) -> Result<Option<(u64, String)>, DbError> {
+        self.with(|c| {
+            Box::pin(async move {
+                let rows = c
+                    .query(
+                        sql!("SELECT published_version, published_at FROM office WHERE id = 1"),
+                        &[],
+                        |r| Ok(r.opt_int(0)?.zip(r.opt_text(1)?)),
+                    )
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .flatten()
+                    .next()
+                    .map(|(v, at)| (v.max(0) as u64, at)))
+            })
+        })
+        .await
+    }
+
+    /// Records that a copy of bundle `version` was published now (never lowers it).
+    pub async fn set_published(&self, version: u64) -> Result<(), DbError> {
+        self.with(move |c| {
+            Box::pin(async move {
+                let now = c.now();
+                c.execute(
+                    sql!(
+                        "UPDATE office SET published_version = $1, published_at = $2
+                         WHERE id = 1 AND (published_version IS NULL OR published_version <= $1)"
+                    ),
+                    &args![version as i64, now],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// Revokes a member number at the office; false if it already was.
     pub async fn revoke_member(
         &self,
@@ -64,6 +131,17 @@ impl Db {
     }
 }
 
+async fn verify_url(c: &Conn<'_>) -> Result<Option<String>, DbError> {
+    let rows = c
+        .query(
+            sql!("SELECT verify_url FROM office WHERE id = 1"),
+            &[],
+            |r| r.opt_text(0),
+        )
+        .await?;
+    Ok(rows.into_iter().flatten().next())
+}
+
 async fn bundle_rows(c: &Conn<'_>) -> Result<(Vec<KeyRow>, Vec<String>), DbError> {
     let keys = sql!(
         "SELECT key_id, public_key, device, union_name, key_from, max_seq
@@ -76,12 +154,19 @@ async fn bundle_rows(c: &Conn<'_>) -> Result<(Vec<KeyRow>, Vec<String>), DbError
     ))
 }
 
+/// The office row locked until the transaction ends (PostgreSQL; SQLite's transaction holds
+/// the write lock already).
+async fn lock_office(c: &Conn<'_>) -> Result<(), DbError> {
+    let lock = sql!("SELECT 1 FROM office WHERE id = 1 FOR UPDATE");
+    c.query(lock, &[], |_| Ok(())).await?;
+    Ok(())
+}
+
 async fn update_office(
     c: &Conn<'_>,
     f: impl FnOnce(&OfficeState) -> Result<(OfficeState, bool), DbError>,
 ) -> Result<OfficeState, DbError> {
-    let lock = sql!("SELECT 1 FROM office WHERE id = 1 FOR UPDATE");
-    c.query(lock, &[], |_| Ok(())).await?;
+    lock_office(c).await?;
     let (new, bumped) = f(&office_state(c).await?)?;
     let update = sql!(
         "UPDATE office SET office_key = $1, next_office_key = $2, server_url = $3 WHERE id = 1"

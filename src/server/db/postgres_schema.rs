@@ -162,6 +162,9 @@ fn migrations() -> Vec<&'static str> {
     "#,
         // 8: an audit entry's details as fields, not joined into its target (db::audit).
         super::audit::FIELDS_MIGRATION,
+        // 9: the page's address and the published copy's version (issue 23 item 10; described
+        // with SQLite's migration, the same statements).
+        super::sqlite_schema::PAGE_ADDRESS_MIGRATION,
     ]
 }
 

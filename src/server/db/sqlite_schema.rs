@@ -134,6 +134,11 @@ pub(super) fn migrations() -> Vec<&'static str> {
         SEGMENTS_MIGRATION,
         // 7: an audit entry's details as fields, not joined into its target (db::audit).
         super::audit::FIELDS_MIGRATION,
+        // 8: cards open the page (issue 23 item 10): `office.verify_url`, the page's public
+        // address the office gave (enrolment codes and the bundle carry it), and the newest
+        // copy published for a static host (`published_version`, `published_at`), so that the
+        // console can say when that copy is older than the bundle.
+        PAGE_ADDRESS_MIGRATION,
     ]
 }
 
@@ -165,6 +170,13 @@ const SEGMENTS_MIGRATION: &str = r#"
         received_at TEXT NOT NULL,
         PRIMARY KEY (origin, counter)
     );
+    "#;
+
+/// Described where the list of migrations names it (both databases).
+pub(crate) const PAGE_ADDRESS_MIGRATION: &str = r#"
+    ALTER TABLE office ADD COLUMN verify_url TEXT;
+    ALTER TABLE office ADD COLUMN published_version BIGINT;
+    ALTER TABLE office ADD COLUMN published_at TEXT;
     "#;
 
 /// The migration that created the figures' tables (1-based).

@@ -77,6 +77,11 @@ impl App {
         self.upload.server = s.config.server.clone();
         self.upload.configured = s.config.server.is_some() && s.config.token.is_some();
         self.upload.ca = s.config.ca.as_ref().map(|p| p.display().to_string());
+        self.upload.backup_default = backup_path(&self.now().format("%Y%m%d-%H%M").to_string());
+        // what this laptop holds for its paired laptops goes with its upload
+        if let Ok(conn) = s.store.second_connection() {
+            self.upload.held = crate::peers::relay::held_total(&conn).unwrap_or(0);
+        }
         // nothing else to do here before the code is entered
         if !self.upload.configured {
             self.upload.open_entry();
@@ -106,7 +111,34 @@ impl App {
             }
         };
         let cancel = self.upload.begin(self.counts.queued);
-        s.workers.upload(conn, settings, cancel);
+        s.workers.upload(conn, settings, cancel, self.lang);
+    }
+
+    /// "导出到U盘": the unacknowledged queue, own and held, sealed to the office, into `path`
+    /// (`~` the home folder); a folder that is not there is said before anything is written.
+    pub(super) fn backup(&mut self, path: std::path::PathBuf) {
+        let lang = self.lang;
+        let path = match path.strip_prefix("~") {
+            Ok(rest) => std::env::var_os("HOME")
+                .map_or(path.clone(), |h| std::path::PathBuf::from(h).join(rest)),
+            Err(_) => path,
+        };
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if !path.is_absolute() || folder.is_some_and(|f| !f.is_dir()) || path.is_dir() {
+            let why = t!(lang, "cards.bad_folder", path = path.display());
+            return self.upload.backup_finished(why, false);
+        }
+        let Some(s) = &self.session else { return };
+        match s.store.second_connection() {
+            Ok(conn) => {
+                self.upload.backing_up();
+                s.workers.backup(conn, path, lang);
+            }
+            Err(e) => {
+                let why = e.diagnose(&self.data_dir).message(lang);
+                self.upload.backup_finished(why, false);
+            }
+        }
     }
 
     /// Personal data of records the office acknowledged leaves the laptop after the
@@ -224,4 +256,30 @@ impl App {
         s.workers
             .cards(conn, s.config.clone(), job, revoked, cancel, go_on, lang);
     }
+}
+
+/// Where "导出到U盘" starts: a USB stick mounted under `/media/<user>/` or `/media/` if one
+/// is there, else the home folder.
+fn backup_path(stamp: &str) -> String {
+    let name = format!("booth-backup-{stamp}.json");
+    let first_dir = |dir: std::path::PathBuf| -> Option<std::path::PathBuf> {
+        let mut dirs: Vec<_> = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        dirs.into_iter().next()
+    };
+    let user = std::env::var("USER").unwrap_or_default();
+    let stick = (!user.is_empty())
+        .then(|| first_dir(std::path::Path::new("/media").join(&user)))
+        .flatten()
+        .or_else(|| {
+            first_dir("/media".into()).filter(|d| d.file_name().is_none_or(|n| *n != *user))
+        });
+    let folder = stick
+        .or_else(|| std::env::var_os("HOME").map(std::path::PathBuf::from))
+        .unwrap_or_default();
+    folder.join(name).display().to_string()
 }

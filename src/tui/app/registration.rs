@@ -28,10 +28,40 @@ impl App {
     pub(super) fn look_up_person(&mut self) {
         let Some(doc) = self.form.document() else {
             self.form.existing = None;
+            self.form.peer = None;
             return;
         };
         if let Some(s) = &self.session {
             self.form.existing = s.store.find_person(&doc).ok().flatten();
+            // what the paired laptops said (their marks arrive within moments of theirs)
+            self.form.peer = s.store.peer_person(&doc).ok().flatten();
+        }
+        self.last_peer_check = std::time::Instant::now();
+    }
+
+    /// The persons registered both here and on a paired laptop, for F3.
+    pub(super) fn load_conflicts(&mut self) {
+        self.last_conflicts = std::time::Instant::now();
+        if let Some(s) = &self.session {
+            match s.store.peer_conflicts() {
+                Ok(c) => self.records.conflicts = c,
+                Err(e) => tracing::warn!(error = %e, "conflicts not read"),
+            }
+        }
+    }
+
+    /// While a complete document number waits in the form, a paired laptop's registration
+    /// of the same person that arrives meanwhile is shown (checked every half second).
+    pub(super) fn recheck_peer_person(&mut self) {
+        let waiting = matches!(self.screen, Screen::Form | Screen::Done)
+            && self.form.editing.is_none()
+            && self.form.peer.is_none()
+            && self.form.existing.is_none();
+        if waiting
+            && self.last_peer_check.elapsed() >= std::time::Duration::from_millis(500)
+            && self.form.document().is_some()
+        {
+            self.look_up_person();
         }
     }
 
@@ -48,6 +78,15 @@ impl App {
             );
             self.say(text, Tone::Bad);
             return;
+        }
+        // registered on a paired laptop: refused as a duplicate here is, saying where
+        if self.form.editing.is_none() {
+            self.look_up_person();
+            if let Some(hit) = &self.form.peer {
+                let text = form::peer_duplicate(hit, self.form.today, self.lang);
+                self.say(text, Tone::Bad);
+                return;
+            }
         }
         let v = match self.form.validated() {
             Ok(v) => v,
@@ -127,7 +166,7 @@ impl App {
         // camera opens the page
         let payload = m.qr_text(
             s.config.union_short.as_deref(),
-            s.config.verify_url.as_deref(),
+            s.config.page_url(),
             s.store.device_key(),
         );
         let name = m
@@ -280,6 +319,7 @@ impl App {
             Ok(()) => {
                 self.records.detail = s.store.get(no).ok().flatten();
                 self.refresh_counts();
+                self.load_conflicts();
                 // the list shows the void at once, behind the record
                 let req = self.records.refresh();
                 self.update(Action::Search(req));

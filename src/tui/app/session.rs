@@ -105,6 +105,7 @@ impl App {
             store,
             config,
             workers,
+            host: Default::default(),
         });
         self.unlock = UnlockState::new(true);
         self.screen = Screen::Form;
@@ -114,12 +115,15 @@ impl App {
         self.look_up_person();
         // F7 shows the last member's code again, also after a restart
         self.restore_last_card();
+        // the folder is held: other commands on it come through the socket
+        self.start_host();
     }
 
     pub(super) fn unlock_idle(&mut self, pass: Zeroizing<String>) {
         let Some(s) = &self.session else { return };
         match s.store.check_passphrase(pass.as_bytes()) {
             Ok(true) => {
+                s.host.set_locked(false);
                 self.screen = self.before_lock;
                 self.unlock.error = None;
                 self.last_input = Instant::now();
@@ -132,6 +136,9 @@ impl App {
     pub(super) fn lock(&mut self) {
         if self.session.is_none() || self.screen == Screen::Locked {
             return;
+        }
+        if let Some(s) = &self.session {
+            s.host.set_locked(true);
         }
         self.before_lock = self.screen;
         self.screen = Screen::Locked;
@@ -159,6 +166,8 @@ impl App {
         // (`already_there`), so it is not waited for
         self.upload.cancel();
         if let Some(s) = &mut self.session {
+            // no more commands from other processes; the socket file goes
+            s.host = Default::default();
             s.workers.finish();
         }
     }

@@ -9,6 +9,7 @@ pub mod form;
 pub mod import;
 pub mod needs;
 pub mod overlay;
+pub mod peers;
 pub mod records;
 pub mod settings;
 pub mod setup;

@@ -55,6 +55,9 @@ pub struct RecordsState {
     pub cards: Option<CardsState>,
     /// The open record's QR code on screen (Q/F7 on the record).
     pub card: Option<DoneState>,
+    /// Persons registered here and on a paired laptop while the two were apart: one of the
+    /// two records is to be voided (shown above the list until it is).
+    pub conflicts: Vec<crate::store::peers::Conflict>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +153,7 @@ impl Default for RecordsState {
             void_reason: None,
             cards: None,
             card: None,
+            conflicts: Vec::new(),
         }
     }
 }
@@ -427,6 +431,23 @@ impl RecordsState {
             hint_w,
             theme::dim(),
         );
+        // conflicts first: each is a record to void, here or on the other laptop
+        let banner = self.conflict_lines(lang, area.height.saturating_sub(6) as usize / 2);
+        let mut y = area.y + 1;
+        for (line, style) in &banner {
+            // each line whole, on two rows if it needs them
+            let room = (area.y + area.height / 2).saturating_sub(y).min(2);
+            let rect = Rect::new(area.x, y, area.width, room);
+            y += crate::tui::widgets::wrapped(buf, rect, line, *style);
+        }
+        let taken = y - (area.y + 1);
+        let area = Rect {
+            y: area.y + taken,
+            height: area.height.saturating_sub(taken),
+            ..area
+        };
+        let conflicted: HashSet<String> =
+            self.conflicts.iter().map(|c| c.member_no.clone()).collect();
         let header = Row::new(vec![
             t!(lang, "records.col.member_no"),
             t!(lang, "records.col.name"),
@@ -475,7 +496,11 @@ impl RecordsState {
                     } else {
                         r.created_at.format("%m-%d %H:%M").to_string()
                     },
-                    cell(r.state.label(lang), WIDTHS[5]),
+                    if conflicted.contains(&r.member_no.grouped()) {
+                        cell(t!(lang, "records.conflict_short"), WIDTHS[5])
+                    } else {
+                        cell(r.state.label(lang), WIDTHS[5])
+                    },
                 ]);
                 if i == self.selected {
                     row.style(theme::selected())
@@ -526,6 +551,48 @@ impl RecordsState {
         frame.set_cursor_position(cursor);
     }
 
+    /// The conflicts' lines above the list, at most `room` of them (the last says how many
+    /// more there are).
+    fn conflict_lines(&self, lang: Lang, room: usize) -> Vec<(String, ratatui::style::Style)> {
+        if self.conflicts.is_empty() || room < 2 {
+            return Vec::new();
+        }
+        let mut lines = vec![(
+            t!(lang, "records.conflicts", n = self.conflicts.len()),
+            theme::warn(),
+        )];
+        let shown = self.conflicts.len().min(room - 1);
+        for c in &self.conflicts[..shown] {
+            let at = |s: &str| {
+                crate::store::parse_timestamp(s)
+                    .map(|t| t.format("%m-%d %H:%M").to_string())
+                    .unwrap_or_default()
+            };
+            lines.push((
+                t!(
+                    lang,
+                    "records.conflict",
+                    member_no = c.member_no,
+                    at = at(&c.registered_at),
+                    laptop = display_safe(&c.laptop),
+                    other = c.other_member_no,
+                    other_at = at(&c.other_at)
+                ),
+                theme::warn(),
+            ));
+        }
+        if shown < self.conflicts.len()
+            && let Some(last) = lines.last_mut()
+        {
+            last.0 = t!(
+                lang,
+                "records.conflicts_more",
+                n = self.conflicts.len() - shown + 1
+            );
+        }
+        lines
+    }
+
     fn render_detail(&self, frame: &mut Frame, area: Rect, lang: Lang, d: &StoredMember) {
         let buf = frame.buffer_mut();
         let mut lines: Vec<(String, String)> = vec![
@@ -549,6 +616,22 @@ impl RecordsState {
                 s
             }),
         ];
+        // a person this laptop and a paired one both registered: void one of the two
+        if let Some(c) = self
+            .conflicts
+            .iter()
+            .find(|c| c.member_no == d.member_no.grouped())
+        {
+            lines.push((
+                t!(lang, "records.conflict_label").into(),
+                t!(
+                    lang,
+                    "records.conflict_detail",
+                    laptop = display_safe(&c.laptop),
+                    other = c.other_member_no
+                ),
+            ));
+        }
         // after when and where, so a short screen cuts only the optional ones
         let mut optional = Vec::new();
         match &d.member {

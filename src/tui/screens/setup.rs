@@ -463,6 +463,7 @@ mod tests {
                 .fingerprint(),
             device: None,
             seal_key: None,
+            verify_url: None,
         }
         .encode();
         let mut s = filled(Lang::Zh);

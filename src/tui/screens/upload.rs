@@ -23,6 +23,7 @@ use crate::tui::action::Action;
 use crate::tui::app::Screen;
 use crate::tui::keys::{self, Binding, ENTER, ESC, Key};
 use crate::tui::theme;
+use crate::tui::widgets::input::{Edit, TextInput};
 use crate::tui::widgets::{fit, wrapped};
 
 /// What the last upload said, in words at drawing time (the language may change meanwhile).
@@ -109,12 +110,26 @@ pub struct UploadState {
     /// Set to stop the running upload between batches.
     cancel: Arc<AtomicBool>,
     started: Option<Instant>,
+    /// Records this laptop holds for its paired laptops (sent after its own).
+    pub held: u64,
+    /// What sending the held records came to, and whether all went.
+    pub relay: Option<(String, bool)>,
+    /// "导出到U盘": the file's path being typed.
+    pub backup: Option<TextInput>,
+    /// Where the path starts (a USB stick under /media if one is there, else the home
+    /// folder), set by the app.
+    pub backup_default: String,
+    /// The backup file being written.
+    pub backing_up: bool,
+    /// What the backup came to.
+    pub backup_result: Option<(String, bool)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cmd {
     Start,
     Enrol,
+    Backup,
     Cancel,
     Back,
 }
@@ -127,6 +142,9 @@ const KEYS: &[Binding<Cmd>] = &[
     Binding::new(Cmd::Enrol, &[Key::char('e')])
         .hint("keys.upload.enrol")
         .help("help.upload.enrol"),
+    Binding::new(Cmd::Backup, &[Key::char('b')])
+        .hint("keys.upload.backup")
+        .help("help.upload.backup"),
     Binding::new(Cmd::Cancel, &[Key::char('c')])
         .also(&[ESC])
         .hint("keys.upload.cancel")
@@ -149,6 +167,7 @@ impl UploadState {
         match cmd {
             Cmd::Start => self.configured && !self.running,
             Cmd::Enrol => !self.running,
+            Cmd::Backup => !self.running && !self.backing_up,
             Cmd::Cancel => self.running,
             Cmd::Back => !self.running,
         }
@@ -174,8 +193,12 @@ impl UploadState {
         }
     }
 
-    /// A paste: into the entry; a pasted code opens it.
+    /// A paste: into the backup's path, or the entry; a pasted code opens it.
     pub fn paste(&mut self, s: &str) {
+        if let Some(p) = &mut self.backup {
+            p.insert_str(s.trim());
+            return;
+        }
         if self.entry.is_none() && s.trim_start().starts_with(crate::card::enrol::PREFIX) {
             self.open_entry();
         }
@@ -184,7 +207,50 @@ impl UploadState {
         }
     }
 
+    /// The held records went (or not) after the upload.
+    pub fn relayed(&mut self, text: String, ok: bool) {
+        self.relay = Some((text, ok));
+    }
+
+    /// The backup file is being written.
+    pub fn backing_up(&mut self) {
+        self.backup = None;
+        self.backing_up = true;
+        self.backup_result = None;
+    }
+
+    /// The backup file was written, or why not.
+    pub fn backup_finished(&mut self, text: String, ok: bool) {
+        self.backing_up = false;
+        self.backup_result = Some((text, ok));
+    }
+
+    /// The path of the backup file being typed: Enter writes it, Esc gives up.
+    fn backup_key(&mut self, key: KeyEvent) -> Outcome {
+        let Some(path) = &mut self.backup else {
+            return Outcome::Pass;
+        };
+        if ENTER.matches(&key) {
+            let text = path.value();
+            if text.trim().is_empty() {
+                return Outcome::Taken;
+            }
+            return Outcome::Do(Action::Backup(std::path::PathBuf::from(text.trim())));
+        }
+        if ESC.matches(&key) {
+            self.backup = None;
+            return Outcome::Taken;
+        }
+        match path.handle_key(&key) {
+            Edit::Pass => Outcome::Pass,
+            Edit::Taken | Edit::Changed => Outcome::Taken,
+        }
+    }
+
     pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        if self.backup.is_some() {
+            return self.backup_key(key);
+        }
         if let Some(entry) = &mut self.entry {
             return match entry.handle_key(key) {
                 // Esc leaves the entry; with nothing set up there is nothing else here
@@ -202,6 +268,13 @@ impl UploadState {
             }),
             Some(Cmd::Enrol) => {
                 self.open_entry();
+                Outcome::Taken
+            }
+            Some(Cmd::Backup) => {
+                let mut path = TextInput::new(400);
+                path.set(&self.backup_default);
+                self.backup = Some(path);
+                self.backup_result = None;
                 Outcome::Taken
             }
             Some(Cmd::Cancel) => {
@@ -227,6 +300,7 @@ impl UploadState {
         self.total = total;
         self.rate = 0.0;
         self.log.clear();
+        self.relay = None;
         self.status = Status::Starting;
         self.started = Some(Instant::now());
         Arc::clone(&self.cancel)
@@ -310,6 +384,15 @@ impl UploadState {
             theme::label(),
         );
         y += 1;
+        if self.held > 0 {
+            let text = t!(lang, "upload.held", n = self.held);
+            y += wrapped(
+                buf,
+                Rect::new(area.x, y, area.width, 2),
+                &text,
+                theme::label(),
+            );
+        }
         let server = match &self.server {
             Some(s) => t!(lang, "upload.server", server = s),
             None => t!(lang, "upload.not_configured").into(),
@@ -364,6 +447,44 @@ impl UploadState {
             // a refusal says what to do: room for all of it
             y += wrapped(buf, Rect::new(area.x, y, area.width, 5), &m, style) + 1;
         }
+        if let Some((m, ok)) = &self.relay {
+            let style = if *ok { theme::ok() } else { theme::error() };
+            y += wrapped(buf, Rect::new(area.x, y, area.width, 3), m, style) + 1;
+        }
+        let mut cursor = None;
+        if let Some(path) = &self.backup {
+            let intro = t!(lang, "upload.backup_intro");
+            y += wrapped(
+                buf,
+                Rect::new(area.x, y, area.width, 3),
+                intro,
+                theme::label(),
+            );
+            let label = t!(lang, "upload.backup_path");
+            let w = unicode_width::UnicodeWidthStr::width(label) as u16 + 1;
+            buf.set_stringn(
+                area.x,
+                y,
+                label,
+                area.width as usize,
+                theme::focused_label(),
+            );
+            let field = Rect::new(area.x + w, y, area.width.saturating_sub(w), 1);
+            cursor = Some(path.render(field, buf, theme::focused_input(), false));
+            y += 2;
+        } else if self.backing_up {
+            let text = t!(lang, "upload.backup_writing");
+            y += wrapped(
+                buf,
+                Rect::new(area.x, y, area.width, 2),
+                text,
+                theme::label(),
+            ) + 1;
+        }
+        if let Some((m, ok)) = &self.backup_result {
+            let style = if *ok { theme::ok() } else { theme::error() };
+            y += wrapped(buf, Rect::new(area.x, y, area.width, 3), m, style) + 1;
+        }
         let room = bottom.saturating_sub(y) as usize;
         for (line, ok) in self.log.iter().rev().take(room).rev() {
             let style: Style = if *ok { theme::label() } else { theme::warn() };
@@ -371,11 +492,36 @@ impl UploadState {
             buf.set_stringn(area.x, y, fit(line, width), width, style);
             y += 1;
         }
-        // what each key does when it can: all of them once configured
-        let keys = keys::hint_line(KEYS, lang, "   ", |c| {
-            self.configured || matches!(c, Cmd::Back | Cmd::Enrol)
-        });
-        buf.set_stringn(area.x, bottom, keys, area.width as usize, theme::hint());
+        // what each key does when it can: all of them once configured (the file needs no
+        // office; not while the upload runs)
+        let keys = if self.backup.is_some() {
+            t!(lang, "upload.backup_keys").to_string()
+        } else {
+            let line = |cancel: bool| {
+                keys::hint_line(KEYS, lang, "   ", |c| match c {
+                    Cmd::Backup => self.enabled(*c),
+                    Cmd::Cancel => self.configured && cancel,
+                    _ => self.configured || matches!(c, Cmd::Back | Cmd::Enrol),
+                })
+            };
+            // where all do not fit, the cancel is said while it can be used only
+            let all = line(true);
+            if crate::tui::widgets::fits(&all, area.width as usize) || self.running {
+                all
+            } else {
+                line(false)
+            }
+        };
+        buf.set_stringn(
+            area.x,
+            bottom,
+            fit(&keys, area.width as usize),
+            area.width as usize,
+            theme::hint(),
+        );
+        if let Some(c) = cursor {
+            frame.set_cursor_position(c);
+        }
     }
 }
 

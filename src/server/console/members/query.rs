@@ -85,7 +85,10 @@ pub fn describe(f: &MemberFilter) -> BTreeMap<String, String> {
     };
     match &f.needle {
         None | Some(Needle::All) => {}
-        Some(Needle::MemberNo(p)) if p.parse::<MemberNo>().is_ok() => {
+        // (a mobile number can pass a member number's check: 1 in 32 do)
+        Some(Needle::MemberNo(p))
+            if p.parse::<MemberNo>().is_ok() && FullNumber::of(p).is_none() =>
+        {
             put("q", "member_no".into());
             put("member_no", p.clone());
         }
@@ -121,4 +124,40 @@ pub fn describe(f: &MemberFilter) -> BTreeMap<String, String> {
         put("review", r.code().into());
     }
     fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No typed phone or ID number is kept: not as a member number (a mobile number that
+    /// passes a member number's check), nor as a member number's beginning, nor in a filter.
+    #[test]
+    fn a_search_is_described_without_the_numbers_typed() {
+        let phone = (0..10_000u32)
+            .map(|n| format!("1390000{n:04}"))
+            .find(|p| p.parse::<MemberNo>().is_ok())
+            .expect("one in 32 passes");
+        let id = "11010519491231002X";
+        for q in [phone.as_str(), id, &id[..12]] {
+            let list = ListQuery {
+                q: q.into(),
+                place: id.into(),
+                union: phone.clone(),
+                ..Default::default()
+            };
+            let fields = describe(&list.filter().unwrap());
+            let text = format!("{fields:?}");
+            assert!(
+                !text.contains(&phone) && !text.contains(&id[..12]),
+                "{q}: {text}"
+            );
+        }
+        let whole = MemberNo::new("K7M2QX", 42).unwrap().as_str().to_string();
+        let list = ListQuery {
+            q: whole.clone(),
+            ..Default::default()
+        };
+        assert_eq!(describe(&list.filter().unwrap())["member_no"], whole);
+    }
 }

@@ -24,6 +24,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 pub use fields::{Consent, Kind, MultiPick, Pick, YesNo, consent_key, consent_submits};
 pub use plausible::Doubt;
+pub use view::peer_duplicate;
 
 use super::Outcome;
 use crate::card::MemberNo;
@@ -222,6 +223,9 @@ pub struct FormState {
     pub warnings: Vec<Warning>,
     /// The person with this ID, if already registered here (set by the app after a lookup).
     pub existing: Option<Existing>,
+    /// The person with this ID, if a paired laptop registered them (SPEC §12: where, when,
+    /// which number — never the other worker's name).
+    pub peer: Option<crate::store::peers::PeerHit>,
     /// Today's employers, most frequent first (suggestions for a depot signing many).
     pub employers: Vec<String>,
     pub suggestion: Option<usize>,
@@ -253,6 +257,7 @@ impl FormState {
             facts: None,
             warnings: Vec::new(),
             existing: None,
+            peer: None,
             employers: Vec::new(),
             suggestion: None,
             auto_advanced: false,
@@ -435,7 +440,8 @@ impl FormState {
         // fix it, the operator still sees what is wrong. All of them after a refused submit.
         let visible = self.show_all_errors || self.touched.contains(&field);
         // a person registered already is not asked for consent again: F8 reprints instead
-        let duplicate = field == Field::Consent && self.is_duplicate();
+        let duplicate =
+            field == Field::Consent && (self.is_duplicate() || self.is_peer_duplicate());
         if !visible || duplicate {
             return None;
         }
@@ -448,6 +454,12 @@ impl FormState {
         self.existing
             .as_ref()
             .is_some_and(|e| self.editing.as_ref() != Some(&e.member_no))
+    }
+
+    /// The person typed in was registered on a paired laptop (a new registration only: an
+    /// edit of a record of this laptop is its own business).
+    pub fn is_peer_duplicate(&self) -> bool {
+        self.peer.is_some() && self.editing.is_none()
     }
 
     /// What looks wrong with a field's value once it has been left (see [`plausible`]).

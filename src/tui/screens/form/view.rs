@@ -14,6 +14,7 @@ use ratatui::widgets::{Clear, Paragraph, Widget};
 use super::{Cmd, FormState, KEYS, Kind, is_required, label, reprint_key};
 use crate::i18n::{self, Lang};
 use crate::member::options::ListKind;
+use crate::member::text::display_safe;
 use crate::member::{Field, Warning};
 use crate::t;
 use crate::tui::action::Action;
@@ -70,7 +71,7 @@ impl FormState {
     /// The line under the ID number is a message (its error, or who has the number), not the
     /// facts read from it.
     fn derived_is_message(&self) -> bool {
-        self.error_for(Field::IdNumber).is_some() || self.is_duplicate()
+        self.error_for(Field::IdNumber).is_some() || self.is_duplicate() || self.is_peer_duplicate()
     }
 
     /// The hint line for the focused field: its kind's keys, or what to type, or the form's
@@ -311,6 +312,9 @@ impl FormState {
                 theme::warn(),
             ));
         }
+        if let Some(hit) = self.peer.as_ref().filter(|_| self.editing.is_none()) {
+            return Some((peer_duplicate(hit, self.today, lang), theme::warn()));
+        }
         let f = self.facts.as_ref()?;
         let mut s = t!(
             lang,
@@ -329,4 +333,28 @@ impl FormState {
         }
         Some((s, theme::ok()))
     }
+}
+
+/// "此人已于 10:42 在 2号电脑 登记：K7M2QX-0042-7": the time alone when it was `today`.
+pub fn peer_duplicate(
+    hit: &crate::store::peers::PeerHit,
+    today: chrono::NaiveDate,
+    lang: Lang,
+) -> String {
+    let time = crate::store::parse_timestamp(&hit.at)
+        .map(|at| {
+            if at.date_naive() == today {
+                at.format("%H:%M").to_string()
+            } else {
+                at.format("%Y-%m-%d %H:%M").to_string()
+            }
+        })
+        .unwrap_or_else(|| display_safe(&hit.at).into_owned());
+    t!(
+        lang,
+        "peers.duplicate",
+        time = time,
+        laptop = display_safe(&hit.laptop),
+        member_no = hit.member_no
+    )
 }
