@@ -115,17 +115,7 @@ pub async fn read_body_paced(
                     }
                     continue;
                 }
-                let need = (buf.len() + data.len()).div_ceil(1024) - held.num_permits();
-                if need > 0 {
-                    let more = tokio::time::timeout(
-                        BODY_BUDGET_WAIT,
-                        budget.clone().acquire_many_owned(need as u32),
-                    )
-                    .await
-                    .map_err(|_| Refusal::Busy)?
-                    .map_err(|_| Refusal::Busy)?;
-                    held.merge(more);
-                }
+                reserve(&budget, &mut held, buf.len() + data.len()).await?;
                 buf.extend_from_slice(&data);
             }
         }
@@ -213,17 +203,7 @@ pub async fn read_body_decoded(
         if out.len() + n > limit {
             return Err(Refusal::InflatedTooLarge { max: limit });
         }
-        let need = (out.len() + n).div_ceil(1024) - permit.num_permits();
-        if need > 0 {
-            let more = tokio::time::timeout(
-                BODY_BUDGET_WAIT,
-                budget.clone().acquire_many_owned(need as u32),
-            )
-            .await
-            .map_err(|_| Refusal::Busy)?
-            .map_err(|_| Refusal::Busy)?;
-            permit.merge(more);
-        }
+        reserve(&budget, &mut permit, out.len() + n).await?;
         out.extend_from_slice(&piece[..n]);
     }
     // one gzip member and nothing after it
@@ -243,6 +223,27 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let _ = enc.write_all(bytes);
     enc.finish().unwrap_or_default()
+}
+
+/// Grows `held` to cover `bytes` from the shared body budget, waiting at most
+/// [`BODY_BUDGET_WAIT`] for the rest (then the server is busy).
+async fn reserve(
+    budget: &Arc<tokio::sync::Semaphore>,
+    held: &mut tokio::sync::OwnedSemaphorePermit,
+    bytes: usize,
+) -> Result<(), Refusal> {
+    let need = bytes.div_ceil(1024).saturating_sub(held.num_permits());
+    if need > 0 {
+        let more = tokio::time::timeout(
+            BODY_BUDGET_WAIT,
+            budget.clone().acquire_many_owned(need as u32),
+        )
+        .await
+        .map_err(|_| Refusal::Busy)?
+        .map_err(|_| Refusal::Busy)?;
+        held.merge(more);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
