@@ -20,32 +20,15 @@ use common::net::*;
 use common::*;
 use fantoccini::{Client, Locator};
 
+/// Logs in from the console's home page, which sends a browser without a session to the
+/// login form.
 async fn login(c: &Client, url: &str, user: &str, password: &str) {
     c.goto(&format!("{url}/")).await.unwrap();
     // no session: the console sends us to the login form
     assert!(c.current_url().await.unwrap().path().starts_with("/login"));
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    let p = c.find(Locator::Css("input[name=password]")).await.unwrap();
-    p.send_keys(password).await.unwrap();
-    c.find(Locator::Css("form[action='/login'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#logout"))
-        .await
-        .expect("logged in");
+    submit_login(c, user, password).await;
 }
 
-/// Clicks the element `click` and waits (up to 20 s) for `then` on the page that follows.
 async fn click_then(c: &Client, click: &str, then: &str) {
     c.find(Locator::Css(click))
         .await
@@ -68,17 +51,6 @@ async fn wait_gone(c: &Client, gone: &str) {
         assert!(std::time::Instant::now() < deadline, "{gone} still there");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn logout(c: &Client) {
-    click_then(c, "#logout", "input[name=username]").await;
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]

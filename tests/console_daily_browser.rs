@@ -19,50 +19,6 @@ use fantoccini::{Client, Locator};
 
 const AXE: &str = include_str!("fixtures/axe-core/axe.min.js");
 
-async fn login(c: &Client, url: &str, user: &str, password: &str) {
-    c.goto(&format!("{url}/login")).await.unwrap();
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    let p = c.find(Locator::Css("input[name=password]")).await.unwrap();
-    p.send_keys(password).await.unwrap();
-    c.find(Locator::Css("form[action='/login'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#logout"))
-        .await
-        .expect("logged in");
-}
-
-async fn logout(c: &Client) {
-    c.find(Locator::Css("#logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("input[name=username]"))
-        .await
-        .unwrap();
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// The text of `#results` once it holds `want` (htmx swaps it in place), within 20 s.
 async fn results_holding(c: &Client, want: &str) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -6,7 +6,7 @@
 use std::any::TypeId;
 use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Read, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -230,20 +230,8 @@ pub fn pair_message(p: &crate::peers::pairing::PairError, lang: Lang) -> String 
 }
 
 fn address(text: &str, ctx: &Ctx) -> Result<SocketAddr, CliError> {
-    let bad = || CliError::new("usage", t!(ctx.lang, "peers.bad_address", address = text));
-    if let Some(a) = service::parse_address(text) {
-        return Ok(a);
-    }
-    let with_port = if text.contains(':') {
-        text.to_string()
-    } else {
-        format!("{text}:{}", service::DEFAULT_PORT)
-    };
-    with_port
-        .to_socket_addrs()
-        .map_err(|_| bad())?
-        .find(SocketAddr::is_ipv4)
-        .ok_or_else(bad)
+    service::resolve_address(text)
+        .ok_or_else(|| CliError::new("usage", t!(ctx.lang, "peers.bad_address", address = text)))
 }
 
 pub fn peers(ctx: &Ctx, action: &PeersAction) -> Result<Output, CliError> {

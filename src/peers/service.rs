@@ -636,6 +636,21 @@ pub fn parse_address(a: &str) -> Option<SocketAddr> {
     })
 }
 
+/// A laptop's address as typed by its operator: `HOST:PORT`, `HOST` (the usual port), or a
+/// name to look up (its first IPv4 address).
+pub fn resolve_address(text: &str) -> Option<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    if let Some(a) = parse_address(text) {
+        return Some(a);
+    }
+    let with_port = if text.contains(':') {
+        text.to_string()
+    } else {
+        format!("{text}:{DEFAULT_PORT}")
+    };
+    with_port.to_socket_addrs().ok()?.find(SocketAddr::is_ipv4)
+}
+
 fn watch_loop(weak: Weak<Inner>) {
     let mut last_version: Option<i64> = None;
     let mut last_forced = Instant::now();

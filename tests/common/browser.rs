@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 
 /// Where Chromium and its driver are on this machine.
 pub struct Chromium {
@@ -78,4 +78,56 @@ impl Chromium {
             .await
             .expect("WebDriver session")
     }
+}
+
+/// Logs `user` in on the console's login page and waits for the logged-in page.
+pub async fn login(c: &Client, url: &str, user: &str, password: &str) {
+    c.goto(&format!("{url}/login")).await.unwrap();
+    submit_login(c, user, password).await;
+}
+
+/// Fills the login form on the page shown and waits for the logged-in page.
+pub async fn submit_login(c: &Client, user: &str, password: &str) {
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    let p = c.find(Locator::Css("input[name=password]")).await.unwrap();
+    p.send_keys(password).await.unwrap();
+    c.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#logout"))
+        .await
+        .expect("logged in");
+}
+
+/// Logs out and waits for the login form.
+pub async fn logout(c: &Client) {
+    c.find(Locator::Css("#logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .unwrap();
+}
+
+/// A runtime for one browser test (WebDriver calls are async).
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }

@@ -2,7 +2,7 @@
 //! pairing (on a thread of its own: the other laptop may take seconds to answer), forgetting
 //! a laptop; and the screen filled from the service every second while it is open.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::{App, Screen, Tone};
@@ -134,20 +134,7 @@ impl App {
 
 /// `HOST:PORT`, `HOST` (the usual port), or a name to look up.
 fn address(text: &str, lang: Lang) -> Result<SocketAddr, String> {
-    let bad = || t!(lang, "peers.bad_address", address = text);
-    if let Some(a) = service::parse_address(text) {
-        return Ok(a);
-    }
-    let with_port = if text.contains(':') {
-        text.to_string()
-    } else {
-        format!("{text}:{}", service::DEFAULT_PORT)
-    };
-    with_port
-        .to_socket_addrs()
-        .map_err(|_| bad())?
-        .find(SocketAddr::is_ipv4)
-        .ok_or_else(bad)
+    service::resolve_address(text).ok_or_else(|| t!(lang, "peers.bad_address", address = text))
 }
 
 /// Pairs at the address typed, or with the laptops discovery found until one shows the code.
