@@ -430,6 +430,10 @@ pub enum ServerAction {
         /// leaked): the old token is refused, and only the laptop's own key can use the new one.
         #[arg(long)]
         reissue: bool,
+        /// The node of the union tree the laptop belongs to (its records and day summaries
+        /// count there; default: the office itself, `root`).
+        #[arg(long = "union", value_name = "CODE")]
+        union: Option<String>,
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
@@ -514,6 +518,10 @@ pub enum ServerAction {
         /// or viewer (figures and masked member lists).
         #[arg(long, value_name = "admin|viewer")]
         role: String,
+        /// The node of the union tree the user sees, with everything below it (default: the
+        /// whole tree, `root`).
+        #[arg(long = "union", value_name = "CODE", default_value = "root")]
+        union: String,
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
@@ -586,13 +594,62 @@ pub enum ServerAction {
         #[command(flatten)]
         key: OfficeKeyArg,
     },
+    /// The union tree: a city's federation, districts, streets and grassroots unions
+    /// (SPEC §11).
+    Unions {
+        #[command(subcommand)]
+        action: UnionsAction,
+    },
     /// Counts: members (one per person), by device, by day.
     Stats {
+        /// The figures of this node of the union tree and below, with its children's
+        /// (`children`).
+        #[arg(long = "union", value_name = "CODE")]
+        union: Option<String>,
         /// sqlite:FILE or postgres://USER:PASS@HOST/DB
         #[arg(long, env = "BOOTH_SERVER_DB")]
         db: String,
         #[command(flatten)]
         key: OfficeKeyArg,
+    },
+}
+
+/// `booth server unions …`.
+#[derive(Debug, Subcommand)]
+pub enum UnionsAction {
+    /// Read the federation's list (csv or xlsx; header code,name,short,parent or
+    /// 代码,名称,简称,上级代码): all or nothing; a re-import renames and moves nodes, never
+    /// deletes one.
+    Import {
+        /// The list file.
+        file: PathBuf,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+    /// Every node of the tree (code, name, short name, parent).
+    List {
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+    /// Remove a node that holds no union, laptop or user.
+    Remove {
+        /// The node's code.
+        code: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
+    },
+    /// Move a laptop under a node, with every record and day summary it sent.
+    AssignDevice {
+        /// The laptop's name.
+        name: String,
+        /// The node's code.
+        code: String,
+        /// sqlite:FILE or postgres://USER:PASS@HOST/DB
+        #[arg(long, env = "BOOTH_SERVER_DB")]
+        db: String,
     },
 }
 

@@ -31,6 +31,24 @@ pub struct Enrolment {
     /// so that the laptop's QR codes open it without a `config set` (issue 23 item 10).
     #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
     pub verify_url: Option<String>,
+    /// The node of the office's union tree the laptop belongs to (SPEC §11); a laptop whose
+    /// `union` is not set takes its name and short name. Absent for the office's own node.
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub union: Option<EnrolUnion>,
+}
+
+/// The longest code or name of a node a code may carry (the office's own limit).
+const MAX_UNION_CHARS: usize = 200;
+
+/// A union node as an enrolment code carries it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolUnion {
+    #[serde(rename = "c")]
+    pub code: String,
+    #[serde(rename = "n")]
+    pub name: String,
+    #[serde(rename = "s", default)]
+    pub short: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -101,6 +119,14 @@ impl Enrolment {
         {
             return Err(EnrolError::Field("verification page address"));
         }
+        if let Some(u) = &e.union
+            && [&u.code, &u.name, &u.short].iter().any(|t| {
+                t.chars().count() > MAX_UNION_CHARS
+                    || crate::member::text::first_hazard(t).is_some()
+            })
+        {
+            return Err(EnrolError::Field("union"));
+        }
         Ok(e)
     }
 }
@@ -118,6 +144,7 @@ mod tests {
             device: Some("laptop-01".into()),
             seal_key: None,
             verify_url: None,
+            union: None,
         };
         let code = e.encode();
         assert!(code.starts_with("BOOTH1-eyJ"));

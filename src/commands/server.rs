@@ -10,6 +10,7 @@ use serde_json::json;
 mod backup;
 mod check_config;
 mod import_backup;
+mod unions;
 
 use super::{CliError, Ctx, Output};
 use crate::card::MemberNo;
@@ -26,6 +27,7 @@ use crate::server::db::devices::NewToken;
 use crate::server::db::users::Role;
 use crate::server::export::ServerSource;
 use crate::server::settings::SettingsError;
+use crate::server::unions::ROOT;
 use crate::server::zone::Zone;
 use crate::server::{self, Db, DbError, OfficeState, RunOptions, auth, office};
 use crate::t;
@@ -54,10 +56,21 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         ServerAction::AddDevice {
             name,
             reissue,
+            union,
             db,
             server_url,
             key,
-        } => add_device(ctx, name, *reissue, db, server_url.as_deref(), key),
+        } => add_device(
+            ctx,
+            NewDevice {
+                name,
+                reissue: *reissue,
+                union: union.as_deref(),
+                server_url: server_url.as_deref(),
+            },
+            db,
+            key,
+        ),
         ServerAction::RevokeDevice { name, db, .. } => {
             let (rt, db) = open(ctx, db)?;
             rt.block_on(async {
@@ -91,7 +104,13 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
         ServerAction::Export {
             format, out, db, ..
         } => export(ctx, format, out, db),
-        ServerAction::AddUser { name, role, db } => add_user(ctx, name, role, db),
+        ServerAction::AddUser {
+            name,
+            role,
+            union,
+            db,
+        } => add_user(ctx, name, role, union, db),
+        ServerAction::Unions { action } => unions::run(ctx, action),
         ServerAction::ImportBackup { file, db, key } => import_backup::run(ctx, file, db, key),
         ServerAction::Backup { out, db, key } => backup::backup(ctx, out, db, key),
         ServerAction::Restore { file, db, key } => backup::restore(ctx, file.as_deref(), db, key),
@@ -132,6 +151,7 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
             let filter = AuditFilter {
                 actor: actor.clone(),
                 action: action.clone(),
+                ..Default::default()
             };
             let mut rows = rt
                 .block_on(db.audit_page(&filter, None, (*limit).clamp(1, 1_000_000)))
@@ -152,10 +172,10 @@ pub fn server(ctx: &Ctx, action: &ServerAction) -> Result<Output, CliError> {
                 json: json!({ "entries": rows }),
             })
         }
-        ServerAction::Stats { db, .. } => {
+        ServerAction::Stats { db, union, .. } => {
             let (rt, db) = open(ctx, db)?;
             let s = rt
-                .block_on(db.stats(ctx.lang))
+                .block_on(db.stats(ctx.lang, union.as_deref().unwrap_or(ROOT)))
                 .map_err(|e| db_error(e, ctx))?;
             let human = stats_text(&s, ctx.lang);
             Ok(Output {
@@ -289,7 +309,7 @@ fn cli_actor() -> String {
 
 /// `server add-user NAME --role admin|viewer`: the password from `BOOTH_USER_PASSWORD`, else
 /// asked twice on the terminal; stored as an Argon2id hash.
-fn add_user(ctx: &Ctx, name: &str, role: &str, url: &str) -> Result<Output, CliError> {
+fn add_user(ctx: &Ctx, name: &str, role: &str, union: &str, url: &str) -> Result<Output, CliError> {
     if !session::valid_user_name(name) {
         return Err(CliError::new("usage", t!(ctx.lang, "server.bad_user_name")));
     }
@@ -324,8 +344,9 @@ fn add_user(ctx: &Ctx, name: &str, role: &str, url: &str) -> Result<Output, CliE
     let hash = session::hash_password(&password).map_err(|e| CliError::new("password", e))?;
     let (rt, db) = open(ctx, url)?;
     rt.block_on(async {
-        db.add_user(name.to_string(), role, hash).await?;
-        db.audit(cli_entry("user.add", &format!("{name} ({})", role.code())))
+        db.add_user(name.to_string(), role, hash, union.to_string())
+            .await?;
+        db.audit(cli_entry("user.add", &format!("{name} ({})", role.code())).with("union", union))
             .await
     })
     .map_err(|e| db_error(e, ctx))?;
@@ -347,6 +368,7 @@ fn db_error(e: DbError, ctx: &Ctx) -> CliError {
         DbError::DeviceRevoked => "device_revoked",
         DbError::UserExists => "user_exists",
         DbError::NoSuchUser => "no_such_user",
+        DbError::NoSuchUnion => "no_such_union",
         DbError::BadUrl => "usage",
         DbError::Office(code, _) => code,
         _ => "db",
@@ -509,14 +531,26 @@ fn keys(ctx: &Ctx, db: &str, arg: &OfficeKeyArg) -> Result<Output, CliError> {
     })
 }
 
+/// What `server add-device` was asked for.
+struct NewDevice<'a> {
+    name: &'a str,
+    reissue: bool,
+    union: Option<&'a str>,
+    server_url: Option<&'a str>,
+}
+
 fn add_device(
     ctx: &Ctx,
-    name: &str,
-    reissue: bool,
+    asked: NewDevice<'_>,
     url: &str,
-    server_url: Option<&str>,
     arg: &OfficeKeyArg,
 ) -> Result<Output, CliError> {
+    let NewDevice {
+        name,
+        reissue,
+        union,
+        server_url,
+    } = asked;
     if !auth::valid_device_name(name) {
         return Err(CliError::new(
             "usage",
@@ -534,12 +568,17 @@ fn add_device(
         })
     } else {
         rt.block_on(async {
-            db.add_device(name.to_string(), new_token).await?;
-            db.audit(cli_entry("device.add", name)).await
+            db.add_device(name.to_string(), new_token, union.map(str::to_string))
+                .await?;
+            db.audit(cli_entry("device.add", name).with("union", union.unwrap_or(ROOT)))
+                .await
         })
     }
     .map_err(|e| db_error(e, ctx))?;
     let verify_url = rt.block_on(db.verify_url()).map_err(|e| db_error(e, ctx))?;
+    let node = rt
+        .block_on(db.device_union(name.to_string()))
+        .map_err(|e| db_error(e, ctx))?;
     let code = Enrolment {
         server: given_url.or(state.server_url),
         token: token.clone(),
@@ -547,6 +586,7 @@ fn add_device(
         device: Some(name.to_string()),
         seal_key: Some(key.seal_key().public().to_text()),
         verify_url,
+        union: crate::server::unions::enrol_union(&node),
     }
     .encode();
     // The token stays the last word: scripts read it from there.
@@ -575,6 +615,7 @@ fn add_device(
             "token": token,
             "enrolment_code": code,
             "office_fingerprint": key.fingerprint(),
+            "union": node.code,
         }),
     })
 }

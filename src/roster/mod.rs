@@ -28,6 +28,7 @@ use crate::member::document::StatedType;
 use crate::member::{DocKind, Field, FieldError, MemberInput, Reason};
 use crate::t;
 pub use columns::{HeaderMap, REQUIRED};
+pub use decode::csv_rows;
 use limits::Budget;
 pub use limits::Limit;
 
@@ -55,6 +56,11 @@ impl Cell {
         } else {
             Cell::Text(limits::cap_cell(s).to_string())
         }
+    }
+
+    /// The cell as text (a whole number without its `.0`).
+    pub fn plain_text(&self) -> String {
+        self.as_text()
     }
 
     fn as_text(&self) -> String {

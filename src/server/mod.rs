@@ -46,6 +46,7 @@ pub mod relay_api;
 pub mod routes;
 pub mod settings;
 pub mod state;
+pub mod unions;
 pub mod verifier;
 pub mod zone;
 

@@ -309,6 +309,17 @@ impl Store {
         if let Some(v) = &e.verify_url {
             self.set_config("office_verify_url", v, lang)?;
         }
+        // The office's node for a laptop that was never told its union (SPEC §11); a union
+        // set on the laptop stays what its cards print. A short name is taken first: the
+        // full name may be too long for the QR payload without it.
+        if let Some(u) = &e.union
+            && self.setting("union")?.is_none()
+        {
+            if !u.short.is_empty() && self.setting("union_short")?.is_none() {
+                self.set_config("union_short", &u.short, lang)?;
+            }
+            self.set_config("union", &u.name, lang)?;
+        }
         super::peers::remember_enrolment(&self.conn, e).map_err(super::SetError::Store)?;
         if previous.as_deref() != Some(e.office_key.as_str()) {
             self.conn

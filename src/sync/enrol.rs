@@ -79,6 +79,7 @@ mod tests {
             device: Some("laptop-01".into()),
             seal_key: None,
             verify_url: None,
+            union: None,
         }
         .encode()
     }

@@ -97,6 +97,7 @@ pub async fn page(
     let filter = AuditFilter {
         actor: some(&q.actor),
         action: some(&q.action),
+        scope: v.scope.clone(),
     };
     let mut rows = state.db.audit_page(&filter, q.before, PAGE + 1).await?;
     let next = if rows.len() > PAGE as usize {

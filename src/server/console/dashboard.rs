@@ -15,6 +15,7 @@ use crate::member::options::ListKind;
 use crate::server::db::{Breakdown, FigureFilter};
 use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
+use crate::server::unions::Scope;
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
@@ -35,6 +36,7 @@ impl FilterQuery {
             union: some(&self.union),
             place: some(&self.place),
             device: some(&self.device),
+            scope: Scope::All,
         })
     }
 }
@@ -93,9 +95,13 @@ pub async fn page(
         Ok(f) => (f, None),
         Err(bad) => (FigureFilter::default(), Some(bad.key())),
     };
+    let filter = FigureFilter {
+        scope: v.scope.clone(),
+        ..filter
+    };
     let (figs, dims, devices) = tokio::join!(
         state.db.figures(&filter, Breakdown::Dashboard),
-        state.db.figure_dimensions(),
+        state.db.figure_dimensions(&v.scope),
         state.db.device_list()
     );
     let (figs, dims) = (figs?, dims?);

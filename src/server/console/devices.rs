@@ -171,7 +171,7 @@ pub async fn add(
     };
     match state
         .db
-        .add_device(name.clone(), NewToken::of(&token))
+        .add_device(name.clone(), NewToken::of(&token), None)
         .await
     {
         Ok(()) => {}
@@ -195,6 +195,7 @@ pub async fn add(
         device: Some(name.clone()),
         seal_key: Some(state.office.seal_key().public().to_text()),
         verify_url,
+        union: crate::server::unions::enrol_union(&state.db.device_union(name.clone()).await?),
     }
     .encode();
     render(&state, &v, Some((name, token, code)), None).await

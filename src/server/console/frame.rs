@@ -177,6 +177,7 @@ mod tests {
                 id_hash: String::new(),
                 tls: false,
                 zone: Default::default(),
+                scope: Default::default(),
             };
             let _ = seen.0.set(Chrome::new(&v, "", "/"));
             Refusal::AdminOnly

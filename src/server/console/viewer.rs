@@ -23,6 +23,7 @@ use crate::server::db::users::Role;
 use crate::server::listener::ConnInfo;
 use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
+use crate::server::unions::Scope;
 use crate::server::zone::Zone;
 
 /// The logged-in office user of a request. Without a valid session, a page request is
@@ -37,6 +38,9 @@ pub struct Viewer {
     pub tls: bool,
     /// The office's time zone: every time a page shows is in it (SPEC §14).
     pub zone: Zone,
+    /// The part of the union tree this user sees (SPEC §11): every query of the console
+    /// carries it.
+    pub scope: Scope,
 }
 
 impl Viewer {
@@ -68,7 +72,9 @@ impl Viewer {
     }
 
     pub fn entry(&self, action: &'static str, target: impl Into<String>, count: i64) -> AuditEntry {
-        AuditEntry::new(self.user.clone(), action, target).count(count)
+        AuditEntry::new(self.user.clone(), action, target)
+            .count(count)
+            .scope(&self.scope)
     }
 }
 
@@ -251,6 +257,7 @@ impl FromRequestParts<Arc<ServerState>> for Viewer {
         let viewer = Viewer {
             user: row.user,
             role: row.role,
+            scope: row.scope,
             csrf: row.csrf,
             lang,
             id_hash: hash,

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::conn::{Value, args, only};
 use super::sql::sql;
 use super::{Db, DbError};
+use crate::server::unions::Scope;
 
 /// The migration (both databases) that gave entries their fields (older entries have none),
 /// and the index a user's rate of one action is counted by ([`Db::audit_count_since`]).
@@ -32,6 +33,8 @@ pub struct AuditEntry {
     pub target: String,
     pub count: i64,
     pub fields: BTreeMap<String, String>,
+    /// The actor's node (SPEC §11): an entry is seen by users of that node and above.
+    pub scope: Scope,
 }
 
 impl AuditEntry {
@@ -42,7 +45,14 @@ impl AuditEntry {
             target: target.into(),
             count: 0,
             fields: BTreeMap::new(),
+            scope: Scope::All,
         }
+    }
+
+    /// The actor's node (the root's unless said).
+    pub fn scope(mut self, scope: &Scope) -> Self {
+        self.scope = scope.clone();
+        self
     }
 
     pub fn count(mut self, n: i64) -> Self {
@@ -119,6 +129,8 @@ pub fn shown(v: &str) -> String {
 pub struct AuditFilter {
     pub actor: Option<String>,
     pub action: Option<String>,
+    /// Only entries whose actor's node is in this part of the tree.
+    pub scope: Scope,
 }
 
 impl Db {
@@ -127,10 +139,10 @@ impl Db {
             serde_json::to_string(&e.fields).map_err(|e| DbError::Internal(e.to_string()))?;
         self.execute(
             sql!(
-                "INSERT INTO audit_log (at, actor, action, target, count, fields)
-                 VALUES (now(), $1, $2, $3, $4, $5)"
+                "INSERT INTO audit_log (at, actor, action, target, count, fields, scope)
+                 VALUES (now(), $1, $2, $3, $4, $5, $6)"
             ),
-            args![e.actor, e.action, e.target, e.count, fields],
+            args![e.actor, e.action, e.target, e.count, fields, e.scope.code()],
         )
         .await?;
         Ok(())
@@ -174,6 +186,13 @@ impl Db {
                 params.push(Value::from(v));
                 sql.push_str(&format!(" AND {column} = ${}", params.len()));
             }
+        }
+        if let Scope::Under(code) = &f.scope {
+            params.push(Value::from(code.as_str()));
+            sql.push_str(&format!(
+                " AND {}",
+                super::unions::nodes_under("scope", params.len())
+            ));
         }
         sql.push_str(" ORDER BY id DESC LIMIT $2");
         self.query(sql, params, |r| {

@@ -6,7 +6,9 @@ use serde::Serialize;
 use super::conn::{Conn, args, first};
 use super::office::bump;
 use super::sql::sql;
+use super::unions::scope_condition;
 use super::{Db, DbError, DeviceCount, max_seq_of};
+use crate::server::unions::{ROOT, Scope};
 
 /// What the office keeps of a new device token: its SHA-256 (to know the token) and its
 /// binding key (to check the binding proof of a laptop lost before its first upload,
@@ -92,8 +94,15 @@ impl Db {
         .map(first)
     }
 
-    pub async fn add_device(&self, name: String, token: NewToken) -> Result<(), DbError> {
-        self.transaction(move |c| Box::pin(add_device(c, name, token)))
+    /// A new device (or a new laptop under a revoked one's name), under the node `union`
+    /// (the root for a new one when `None`; a revoked name keeps its node).
+    pub async fn add_device(
+        &self,
+        name: String,
+        token: NewToken,
+        union: Option<String>,
+    ) -> Result<(), DbError> {
+        self.transaction(move |c| Box::pin(add_device(c, name, token, union)))
             .await
     }
 
@@ -113,11 +122,15 @@ impl Db {
             .await
     }
 
-    /// Every device the office issued a token to, and whether it is revoked.
-    pub(crate) async fn devices(&self) -> Result<Vec<DeviceCount>, DbError> {
+    /// Every device the office issued a token to within `scope`, and whether it is revoked.
+    pub(crate) async fn devices(&self, scope: &Scope) -> Result<Vec<DeviceCount>, DbError> {
+        let mut params = Vec::new();
+        let cond = scope_condition(scope, "name", &mut params)
+            .map(|c| format!(" WHERE {c}"))
+            .unwrap_or_default();
         self.query(
-            sql!("SELECT name, revoked_at IS NOT NULL FROM devices ORDER BY name"),
-            vec![],
+            format!("SELECT name, revoked_at IS NOT NULL FROM devices{cond} ORDER BY name"),
+            params,
             |r| {
                 Ok(DeviceCount {
                     device: r.text(0)?,
@@ -178,9 +191,23 @@ async fn revoked(c: &Conn<'_>, name: &str) -> Result<Option<bool>, DbError> {
     .map(first)
 }
 
-async fn add_device(c: &Conn<'_>, name: String, token: NewToken) -> Result<(), DbError> {
+async fn add_device(
+    c: &Conn<'_>,
+    name: String,
+    token: NewToken,
+    union: Option<String>,
+) -> Result<(), DbError> {
+    if let Some(code) = &union {
+        let known = sql!("SELECT code FROM unions WHERE code = $1");
+        if c.query(known, &args![code], |r| r.text(0))
+            .await?
+            .is_empty()
+        {
+            return Err(DbError::NoSuchUnion);
+        }
+    }
     let revoked = revoked(c, &name).await?;
-    let name_and_hash = args![name, token.hash, token.binding_key];
+    let name_and_hash = args![&name, &token.hash, &token.binding_key];
     match revoked {
         Some(false) => return Err(DbError::DeviceExists),
         // A revoked name gets a fresh token for a new laptop: its first upload binds the token
@@ -191,14 +218,20 @@ async fn add_device(c: &Conn<'_>, name: String, token: NewToken) -> Result<(), D
                     key_id = NULL, binding_key = $3
                  WHERE name = $1"
             );
-            c.execute(fresh, &name_and_hash).await?
+            c.execute(fresh, &name_and_hash).await?;
+            if let Some(code) = union {
+                let moved = sql!("UPDATE devices SET union_code = $2 WHERE name = $1");
+                c.execute(moved, &args![name, code]).await?;
+            }
         }
         None => {
             let add = sql!(
-                "INSERT INTO devices (name, token_hash, created_at, binding_key)
-                 VALUES ($1, $2, now(), $3)"
+                "INSERT INTO devices (name, token_hash, created_at, binding_key, union_code)
+                 VALUES ($1, $2, now(), $3, $4)"
             );
-            c.execute(add, &name_and_hash).await?
+            let code = union.unwrap_or_else(|| ROOT.to_string());
+            c.execute(add, &args![name, token.hash, token.binding_key, code])
+                .await?;
         }
     };
     Ok(())

@@ -38,6 +38,7 @@ pub mod segments;
 pub(crate) mod sql;
 pub mod sqlite;
 mod sqlite_schema;
+pub mod unions;
 #[cfg(test)]
 mod upgrade_tests;
 pub mod users;
@@ -176,6 +177,8 @@ pub enum DbError {
     UserExists,
     #[error("no such office user")]
     NoSuchUser,
+    #[error("no such union in the office's tree")]
+    NoSuchUnion,
     #[error("no such member")]
     NoSuchMember,
     #[error("another member holds this document number")]
@@ -240,6 +243,7 @@ impl DbError {
             DbError::UserExists => t!(lang, "console.user_exists").into(),
             DbError::NoSuchUser => t!(lang, "console.no_such_user").into(),
             DbError::NoSuchMember => t!(lang, "console.no_such_member").into(),
+            DbError::NoSuchUnion => t!(lang, "unions.no_such_union").into(),
             DbError::PersonTaken => t!(lang, "console.person_taken").into(),
             DbError::Office(_, message) => message.clone(),
             other => t!(lang, "server.db_error", why = other),
@@ -295,7 +299,7 @@ pub struct DayCount {
 
 /// `booth server stats`: the campaign's figures (SPEC §8), with the devices the office
 /// issued tokens to.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ServerStats {
     /// One per person, imports included.
     pub members: u64,
@@ -314,11 +318,38 @@ pub struct ServerStats {
     pub employment_forms: Vec<CodeCount>,
     /// The new forms of employment (couriers, riders, drivers…), reported apart.
     pub new_employment_forms: NewForms,
+    /// The node of the union tree these figures are of (SPEC §11).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub union: Option<UnionRef>,
+    /// The node's own laptops' part (the rest is its children's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own: Option<figures::NodeFigures>,
+    /// Each child of the node, with the same figures as the node.
+    pub children: Vec<figures::ChildFigures>,
+}
+
+/// A node as the figures name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UnionRef {
+    pub code: String,
+    pub name: String,
+}
+
+/// A node's name for people: the root's is the office's own word.
+pub fn node_name(n: &crate::server::unions::UnionNode, lang: Lang) -> String {
+    if n.code == crate::server::unions::ROOT && n.name.is_empty() {
+        t!(lang, "unions.root_name").into()
+    } else {
+        n.name.clone()
+    }
 }
 
 /// The counts of one place or union.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct NamedCounts {
+    /// A union's node code (`by_union`); none for places.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     pub name: String,
     #[serde(flatten)]
     pub counts: Counts,
@@ -375,7 +406,11 @@ impl ServerStats {
         by_device.sort_by(|a, b| a.device.cmp(&b.device));
         let named = |v: Vec<(String, Counts)>| -> Vec<NamedCounts> {
             v.into_iter()
-                .map(|(name, counts)| NamedCounts { name, counts })
+                .map(|(name, counts)| NamedCounts {
+                    code: None,
+                    name,
+                    counts,
+                })
                 .collect()
         };
         let forms = codes(ListKind::EmploymentForm, &figures.employment_forms);
@@ -407,6 +442,9 @@ impl ServerStats {
                 members: new_forms.iter().map(|f| f.count).sum(),
                 by_form: new_forms,
             },
+            union: None,
+            own: None,
+            children: Vec::new(),
         }
     }
 }
@@ -552,13 +590,44 @@ impl Db {
         Ok(())
     }
 
-    /// `booth server stats`: the figures of the whole campaign, names in `lang`.
-    pub async fn stats(&self, lang: Lang) -> Result<ServerStats, DbError> {
-        let devices = self.devices().await?;
-        let figures = self
-            .figures(&FigureFilter::default(), Breakdown::All)
-            .await?;
-        Ok(ServerStats::of(figures, devices, lang))
+    /// `booth server stats`: the figures of the node `union` and below (the whole campaign
+    /// for the root), with its children's, names in `lang`.
+    pub async fn stats(&self, lang: Lang, union: &str) -> Result<ServerStats, DbError> {
+        let node = self
+            .union_node(union.to_string())
+            .await?
+            .ok_or(DbError::NoSuchUnion)?;
+        let scope = crate::server::unions::Scope::of_code(&node.code);
+        let devices = self.devices(&scope).await?;
+        let filter = FigureFilter {
+            scope: scope.clone(),
+            ..Default::default()
+        };
+        let figures = self.figures(&filter, Breakdown::All).await?;
+        let tree = self.union_tree().await?;
+        let children: Vec<_> = tree
+            .iter()
+            .filter(|n| n.parent.as_deref() == Some(node.code.as_str()))
+            .cloned()
+            .collect();
+        let (children, own) = self.child_figures(&node, &children, &filter).await?;
+        let mut stats = ServerStats::of(figures, devices, lang);
+        let names: std::collections::HashMap<&str, &crate::server::unions::UnionNode> =
+            tree.iter().map(|n| (n.code.as_str(), n)).collect();
+        for u in &mut stats.by_union {
+            u.code = Some(u.name.clone());
+            u.name = names
+                .get(u.name.as_str())
+                .map(|n| node_name(n, lang))
+                .unwrap_or_else(|| u.name.clone());
+        }
+        stats.union = Some(UnionRef {
+            name: node_name(&node, lang),
+            code: node.code,
+        });
+        stats.own = Some(own);
+        stats.children = children;
+        Ok(stats)
     }
 
     /// Up to `limit` records after row `after` (keyset paging), for export.

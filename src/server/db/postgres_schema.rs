@@ -222,6 +222,8 @@ fn migrations() -> Vec<&'static str> {
         REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
         FOR EACH STATEMENT EXECUTE FUNCTION search_names_changed();
     "#,
+        // 11: the union tree (SPEC §11, db::unions; the same statements as SQLite's).
+        super::unions::TREE_MIGRATION,
     ]
 }
 

@@ -142,6 +142,9 @@ pub(super) fn migrations() -> Vec<&'static str> {
         // 9: the office's daily work (docs/console.md): its time zone, who revoked a card, and
         // the distinct employer and union names an infix search reads.
         OFFICE_DAILY_MIGRATION,
+        // 10: the union tree (SPEC §11, db::unions): nodes, their closure, the node of each
+        // laptop, user and audit entry.
+        super::unions::TREE_MIGRATION,
     ]
 }
 

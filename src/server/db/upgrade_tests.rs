@@ -145,7 +145,7 @@ async fn every_earlier_office_database_opens_with_its_records_figures_and_bundle
         assert_eq!(now, supported, "version {version} upgraded");
 
         // the records as stored, and the figures counted from them
-        let stats = db.stats(Lang::En).await.unwrap();
+        let stats = db.stats(Lang::En, "root").await.unwrap();
         assert_eq!(stats.members, 3, "version {version}");
         // the figures: members by day and employers (booth sign-ups come from day summaries,
         // which no booth before the figures sent)
@@ -195,7 +195,7 @@ async fn every_earlier_office_database_opens_with_its_records_figures_and_bundle
 }
 
 /// A new database on the test cluster (`BOOTH_TEST_PG_URL`), its URL.
-async fn fresh_pg(base: &str) -> String {
+pub(super) async fn fresh_pg(base: &str) -> String {
     let mut r = [0u8; 8];
     getrandom::fill(&mut r).unwrap();
     let name = format!("booth_up_{}", data_encoding::HEXLOWER.encode(&r));
@@ -297,7 +297,7 @@ async fn every_earlier_postgres_office_database_opens_with_its_records_figures_a
         let db = Db::open(&url)
             .await
             .unwrap_or_else(|e| panic!("version {version}: {e}"));
-        let stats = db.stats(Lang::En).await.unwrap();
+        let stats = db.stats(Lang::En, "root").await.unwrap();
         assert_eq!(stats.members, 3, "version {version}");
         assert_eq!(stats.by_day.len(), 1, "version {version}");
         assert_eq!(stats.by_day[0].counts.members, 3, "version {version}");

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::conn::{Conn, args, first, only};
 use super::sql::sql;
 use super::{Db, DbError, changed_a_row};
+use crate::server::unions::Scope;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,6 +46,8 @@ pub struct UserRow {
 pub struct SessionRow {
     pub user: String,
     pub role: Role,
+    /// The part of the union tree the user sees (SPEC §11).
+    pub scope: Scope,
     pub csrf: String,
     pub created_at: i64,
     pub seen_at: i64,
@@ -134,17 +137,37 @@ impl LoginKeys {
 }
 
 impl Db {
-    pub async fn add_user(&self, name: String, role: Role, hash: String) -> Result<(), DbError> {
-        let n = self
-            .execute(
-                sql!(
-                    "INSERT INTO office_users (name, role, password_hash, created_at)
-                     VALUES ($1, $2, $3, now()) ON CONFLICT DO NOTHING"
-                ),
-                args![name, role.code(), hash],
-            )
-            .await?;
-        changed_a_row(n, DbError::UserExists)
+    /// A new office user, seeing the node `union` and everything below it (SPEC §11).
+    pub async fn add_user(
+        &self,
+        name: String,
+        role: Role,
+        hash: String,
+        union: String,
+    ) -> Result<(), DbError> {
+        self.transaction(move |c| {
+            Box::pin(async move {
+                let known = sql!("SELECT code FROM unions WHERE code = $1");
+                if c.query(known, &args![&union], |r| r.text(0))
+                    .await?
+                    .is_empty()
+                {
+                    return Err(DbError::NoSuchUnion);
+                }
+                let n = c
+                    .execute(
+                        sql!(
+                            "INSERT INTO office_users (name, role, password_hash, created_at,
+                                union_code)
+                             VALUES ($1, $2, $3, now(), $4) ON CONFLICT DO NOTHING"
+                        ),
+                        &args![name, role.code(), hash, union],
+                    )
+                    .await?;
+                changed_a_row(n, DbError::UserExists)
+            })
+        })
+        .await
     }
 
     /// Removes the user and ends every session of theirs at once.
@@ -194,24 +217,32 @@ impl Db {
         let raw = self
             .query(
                 sql!(
-                    "SELECT s.user_name, u.role, s.csrf, s.created_at, s.seen_at
+                    "SELECT s.user_name, u.role, s.csrf, s.created_at, s.seen_at, u.union_code
                      FROM console_sessions s JOIN office_users u ON u.name = s.user_name
                      WHERE s.id_hash = $1"
                 ),
                 args![id_hash],
-                |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?, r.int(3)?, r.int(4)?)),
+                |r| {
+                    Ok((
+                        (r.text(0)?, r.text(1)?, r.text(2)?),
+                        (r.int(3)?, r.int(4)?, r.text(5)?),
+                    ))
+                },
             )
             .await
             .map(first)?;
-        Ok(raw.and_then(|(user, role, csrf, created_at, seen_at)| {
-            Some(SessionRow {
-                user,
-                role: Role::parse(&role)?,
-                csrf,
-                created_at,
-                seen_at,
-            })
-        }))
+        Ok(
+            raw.and_then(|((user, role, csrf), (created_at, seen_at, union))| {
+                Some(SessionRow {
+                    user,
+                    role: Role::parse(&role)?,
+                    scope: Scope::of_code(&union),
+                    csrf,
+                    created_at,
+                    seen_at,
+                })
+            }),
+        )
     }
 
     pub async fn touch_session(&self, id_hash: String, now: i64) -> Result<(), DbError> {

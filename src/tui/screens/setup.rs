@@ -464,6 +464,7 @@ mod tests {
             device: None,
             seal_key: None,
             verify_url: None,
+            union: None,
         }
         .encode();
         let mut s = filled(Lang::Zh);

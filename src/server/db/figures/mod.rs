@@ -16,6 +16,7 @@
 
 mod ingest;
 mod query;
+mod rollup;
 mod schema;
 
 use chrono::NaiveDate;
@@ -23,10 +24,12 @@ use serde::{Deserialize, Serialize};
 
 use super::sql::sql;
 use super::{Db, DbError};
+use crate::server::unions::Scope;
 pub(crate) use ingest::{
     Increments, STORED_RECORDS, increments_of_stored, names_of_days, needs_json,
 };
 pub(crate) use query::{FigureRow, dimensions, figure_query};
+pub use rollup::{ChildFigures, NodeFigures};
 pub(crate) use schema::{
     MEETING_SHARE_UPDATE, PG_MIGRATION, PG_MIGRATION_5, SQLITE_MIGRATION, SQLITE_MIGRATION_5,
     booth_day_totals,
@@ -42,6 +45,10 @@ pub struct FigureFilter {
     pub union: Option<String>,
     pub place: Option<String>,
     pub device: Option<String>,
+    /// The part of the union tree counted (a user's scope, or `stats --union`): the devices
+    /// of that node and below (SPEC §11).
+    #[serde(skip)]
+    pub scope: Scope,
 }
 
 impl FigureFilter {
@@ -105,13 +112,35 @@ impl Db {
         Ok(assembly.into_figures(filter.union.is_some()))
     }
 
-    /// Distinct values for the dashboard's filter pick lists.
-    pub async fn figure_dimensions(&self) -> Result<Dimensions, DbError> {
-        let rows = self
-            .query(sql!("SELECT kind, name FROM figure_names"), vec![], |r| {
-                Ok((r.text(0)?, r.text(1)?))
-            })
-            .await?;
+    /// Distinct values for the dashboard's filter pick lists, within `scope` (a scoped user's
+    /// lists name only what their part of the tree holds).
+    pub async fn figure_dimensions(&self, scope: &Scope) -> Result<Dimensions, DbError> {
+        let map = |r: &dyn super::conn::Row| Ok((r.text(0)?, r.text(1)?));
+        let rows = match scope {
+            Scope::All => {
+                self.query(sql!("SELECT kind, name FROM figure_names"), vec![], map)
+                    .await?
+            }
+            Scope::Under(code) => {
+                let under = super::unions::devices_under("device", 1);
+                let sql = ["booth_days", "member_days"]
+                    .iter()
+                    .flat_map(|table| {
+                        [
+                            ("union", "union_name"),
+                            ("place", "place"),
+                            ("device", "device"),
+                        ]
+                        .map(|(kind, column)| {
+                            format!("SELECT '{kind}', {column} FROM {table} WHERE {under}")
+                        })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" UNION ");
+                self.query(sql, super::conn::args![code.as_str()], map)
+                    .await?
+            }
+        };
         Ok(dimensions(rows))
     }
 }

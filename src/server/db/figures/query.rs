@@ -17,6 +17,8 @@ use chrono::NaiveDate;
 use super::{Breakdown, Counts, Dimensions, FigureFilter, Figures};
 use crate::server::db::DbError;
 use crate::server::db::conn::{Row, Value};
+use crate::server::db::unions::devices_under;
+use crate::server::unions::Scope;
 
 /// A breakdown of the figures, and the column it groups by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +58,9 @@ impl Group {
         match self {
             Group::Day => (DATE_TEXT, " GROUP BY event_date"),
             Group::Place => ("place", " GROUP BY place"),
-            Group::Union => ("union_name", " GROUP BY union_name"),
+            // by node of the union tree (SPEC §11): the device's, the root's for a device the
+            // office does not know
+            Group::Union => (UNION_NODE, " GROUP BY 2"),
             Group::Device => ("device", " GROUP BY device"),
             Group::Total => ("''", ""),
         }
@@ -70,13 +74,18 @@ const ENTERPRISES: &str = "enterprises";
 /// `r:ITEM`: one `figure_days` row, keyed by its date.
 const DAY_ITEM: &str = "r:";
 
+/// The node a row's device belongs to.
+const UNION_NODE: &str =
+    "coalesce((SELECT ud.union_code FROM devices ud WHERE ud.name = device), 'root')";
+
 /// `event_date` as `YYYY-MM-DD` text (SQLite keeps it so).
 const DATE_TEXT: &str = "event_date::text";
 
 /// The figures' query for one filter, and its parameters.
 pub(crate) fn figure_query(f: &FigureFilter, breakdown: Breakdown) -> (String, Vec<Value>) {
     let (cond, params) = where_clause(f);
-    let dates_only = f.union.is_none() && f.place.is_none() && f.device.is_none();
+    let dates_only =
+        f.union.is_none() && f.place.is_none() && f.device.is_none() && f.scope.is_all();
     let wanted: Vec<Group> = Group::ALL
         .into_iter()
         .filter(|g| {
@@ -159,6 +168,10 @@ pub(crate) fn where_clause(f: &FigureFilter) -> (String, Vec<String>) {
     }
     if let Some(d) = &f.device {
         push("device", "=", d.clone(), false);
+    }
+    if let Scope::Under(code) = &f.scope {
+        params.push(code.clone());
+        terms.push(devices_under("device", params.len()));
     }
     if terms.is_empty() {
         (String::new(), params)
@@ -270,7 +283,7 @@ impl Assembly {
     pub fn into_figures(self, one_union: bool) -> Figures {
         let mut groups: HashMap<&'static str, HashMap<String, Counts>> = HashMap::new();
         for ((group, key), b) in self.booth {
-            let by_rows = one_union || group == Group::Union.tag();
+            let by_rows = one_union;
             let c = groups.entry(group).or_default().entry(key).or_default();
             c.consultations += b.consultations;
             c.registered += b.registered;
@@ -366,14 +379,14 @@ mod tests {
             row("b:day", "2026-11-25", [0, 0, 0, 0]),
             row("b:place", "望京", [5, 3, 1, 2]),
             row("b:place", "亦庄", [4, 1, 1, 1]),
-            row("b:union", "朝阳区总工会", [7, 3, 2, 2]),
-            row("b:union", "望京街道工会", [2, 1, 0, 1]),
+            row("b:union", "D1", [7, 3, 2, 2]),
+            row("b:union", "S11", [2, 1, 0, 1]),
             row("b:device", "a", [5, 3, 1, 2]),
             row("b:device", "b", [4, 1, 1, 1]),
             row("m:total", "", [2, 0, 0, 0]),
             row("m:day", "2026-11-24", [2, 0, 0, 0]),
             row("m:place", "望京", [2, 0, 0, 0]),
-            row("m:union", "朝阳区总工会", [2, 0, 0, 0]),
+            row("m:union", "D1", [2, 0, 0, 0]),
             row("m:device", "a", [2, 0, 0, 0]),
             row(FORM, "courier", [1, 0, 0, 0]),
             row(FORM, "other", [0, 0, 0, 0]),
@@ -393,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn a_meeting_counts_once_across_unions_but_in_each_unions_own_figures() {
+    fn a_meeting_counts_once_across_unions_and_nodes_sum_their_shares() {
         let f = assemble(aggregate_rows(), false);
         assert_eq!(
             (
@@ -411,13 +424,13 @@ mod tests {
         assert_eq!(f.by_place[0].0, "望京");
         assert_eq!(f.by_place[0].1.meetings, 1);
         assert_eq!(f.by_place[0].1.members, 2);
-        // within a union, every active row is one of its meetings
+        // by node: a laptop's meetings are its node's, each once
         let unions: Vec<(&str, u64)> = f
             .by_union
             .iter()
             .map(|(u, c)| (u.as_str(), c.meetings))
             .collect();
-        assert_eq!(unions, [("朝阳区总工会", 2), ("望京街道工会", 1)]);
+        assert_eq!(unions, [("D1", 2), ("S11", 0)]);
         assert_eq!(f.needs, vec![("legal_aid".into(), 3), ("skills".into(), 2)]);
         assert_eq!(f.employment_forms, vec![("courier".into(), 1)]);
     }

@@ -1,0 +1,435 @@
+//! The union tree at the office (SPEC §11): the nodes, their closure (every ancestor of
+//! every node, a node its own at depth 0), which node each laptop and each office user
+//! belongs to, and the condition that keeps a query inside a user's part of the tree.
+//!
+//! Everything the office holds is counted under a laptop (`device` in `members` and in every
+//! figures table), so a node's part is "the devices of the node and below": a user's scope is
+//! one `IN (SELECT …)` over `devices` joined with `union_closure`, written into each query
+//! ([`scope_condition`]). Moving a laptop (`assign-device`) moves its history: nothing is
+//! copied, only its `union_code` changes. The root's scope adds no condition at all, so the
+//! office's own view (and a device the office never knew) stays as it was.
+
+use super::conn::{Conn, Value, args, first};
+use super::sql::sql;
+use super::{Db, DbError};
+use crate::server::unions::plan::{self, ImportRow, Plan, Problem};
+use crate::server::unions::{ROOT, Scope, UnionNode};
+
+/// Migration (both databases): the tree with its root, the closure, and the node of each
+/// laptop, user and audit entry (everything held so far is the root's).
+pub(crate) const TREE_MIGRATION: &str = r#"
+    CREATE TABLE unions (
+        code   TEXT PRIMARY KEY,
+        name   TEXT NOT NULL,
+        short  TEXT NOT NULL,
+        -- NULL for the root only
+        parent TEXT
+    );
+    CREATE INDEX unions_parent ON unions (parent, code);
+    INSERT INTO unions (code, name, short, parent) VALUES ('root', '', '', NULL);
+    CREATE TABLE union_closure (
+        ancestor   TEXT NOT NULL,
+        descendant TEXT NOT NULL,
+        depth      INTEGER NOT NULL,
+        PRIMARY KEY (ancestor, descendant)
+    );
+    CREATE INDEX union_closure_descendant ON union_closure (descendant, ancestor);
+    INSERT INTO union_closure (ancestor, descendant, depth) VALUES ('root', 'root', 0);
+    ALTER TABLE devices ADD COLUMN union_code TEXT NOT NULL DEFAULT 'root';
+    CREATE INDEX devices_union ON devices (union_code, name);
+    ALTER TABLE office_users ADD COLUMN union_code TEXT NOT NULL DEFAULT 'root';
+    ALTER TABLE audit_log ADD COLUMN scope TEXT NOT NULL DEFAULT 'root';
+    CREATE INDEX audit_log_scope ON audit_log (scope, id);
+"#;
+
+/// `column IN (the devices of node $n and below)`: the one condition every scoped query
+/// carries (a device's records, summaries and figures are its node's).
+pub(crate) fn devices_under(column: &str, n: usize) -> String {
+    format!(
+        "{column} IN (SELECT sd.name FROM devices sd JOIN union_closure sc
+            ON sc.descendant = sd.union_code WHERE sc.ancestor = ${n})"
+    )
+}
+
+/// The scope's condition on `column` (a device name), its parameter pushed onto `params`;
+/// `None` for the root's scope (everything: no condition).
+pub(crate) fn scope_condition(
+    scope: &Scope,
+    column: &str,
+    params: &mut Vec<Value>,
+) -> Option<String> {
+    match scope {
+        Scope::All => None,
+        Scope::Under(code) => {
+            params.push(Value::from(code.as_str()));
+            Some(devices_under(column, params.len()))
+        }
+    }
+}
+
+/// `code_column IN (the nodes at $n and below)`: for what is kept by node, not by device
+/// (users, audit entries).
+pub(crate) fn nodes_under(code_column: &str, n: usize) -> String {
+    format!("{code_column} IN (SELECT descendant FROM union_closure WHERE ancestor = ${n})")
+}
+
+/// What an import did, or why it took nothing.
+#[derive(Debug)]
+pub enum ImportOutcome {
+    Taken(Plan),
+    Refused(Vec<Problem>),
+}
+
+/// Why a node cannot be removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holds {
+    Root,
+    Children,
+    Devices,
+    Users,
+}
+
+fn node_of(r: &dyn super::conn::Row) -> Result<UnionNode, DbError> {
+    Ok(UnionNode {
+        code: r.text(0)?,
+        name: r.text(1)?,
+        short: r.text(2)?,
+        parent: r.opt_text(3)?,
+    })
+}
+
+async fn tree(c: &Conn<'_>) -> Result<Vec<UnionNode>, DbError> {
+    c.query(
+        sql!("SELECT code, name, short, parent FROM unions ORDER BY code"),
+        &[],
+        node_of,
+    )
+    .await
+}
+
+impl Db {
+    /// Every node, the root included, by code.
+    pub async fn union_tree(&self) -> Result<Vec<UnionNode>, DbError> {
+        self.with(|c| Box::pin(tree(c))).await
+    }
+
+    /// One node, if the office has it.
+    pub async fn union_node(&self, code: String) -> Result<Option<UnionNode>, DbError> {
+        self.query(
+            sql!("SELECT code, name, short, parent FROM unions WHERE code = $1"),
+            args![code],
+            node_of,
+        )
+        .await
+        .map(first)
+    }
+
+    /// A node inside `scope` (itself or below its node), `None` otherwise: what a scoped
+    /// user may open.
+    pub async fn union_in_scope(
+        &self,
+        scope: &Scope,
+        code: String,
+    ) -> Result<Option<UnionNode>, DbError> {
+        self.query(
+            sql!(
+                "SELECT u.code, u.name, u.short, u.parent FROM unions u
+                 JOIN union_closure c ON c.descendant = u.code
+                 WHERE u.code = $1 AND c.ancestor = $2"
+            ),
+            args![code, scope.code()],
+            node_of,
+        )
+        .await
+        .map(first)
+    }
+
+    /// The node's children, by code.
+    pub async fn union_children(&self, code: String) -> Result<Vec<UnionNode>, DbError> {
+        self.query(
+            sql!("SELECT code, name, short, parent FROM unions WHERE parent = $1 ORDER BY code"),
+            args![code],
+            node_of,
+        )
+        .await
+    }
+
+    /// The node's ancestors from the root down to the node itself (breadcrumbs).
+    pub async fn union_path(&self, code: String) -> Result<Vec<UnionNode>, DbError> {
+        self.query(
+            sql!(
+                "SELECT u.code, u.name, u.short, u.parent FROM union_closure c
+                 JOIN unions u ON u.code = c.ancestor
+                 WHERE c.descendant = $1 ORDER BY c.depth DESC"
+            ),
+            args![code],
+            node_of,
+        )
+        .await
+    }
+
+    /// Takes a federation's list, all or nothing: checked against the tree held inside the
+    /// transaction that writes it (the office row locked, so two imports do not interleave),
+    /// then the closure made again from the whole tree.
+    pub async fn import_unions(&self, rows: Vec<ImportRow>) -> Result<ImportOutcome, DbError> {
+        self.transaction(move |c| {
+            Box::pin(async move {
+                c.query(
+                    sql!("SELECT bundle_version FROM office WHERE id = 1 FOR UPDATE"),
+                    &[],
+                    |r| r.int(0),
+                )
+                .await?;
+                let held = tree(c).await?;
+                let plan = match plan::plan(&held, &rows) {
+                    Ok(plan) => plan,
+                    Err(problems) => return Ok(ImportOutcome::Refused(problems)),
+                };
+                let upsert = sql!(
+                    "INSERT INTO unions (code, name, short, parent) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name,
+                        short = excluded.short, parent = excluded.parent"
+                );
+                for n in &plan.write {
+                    c.execute(
+                        upsert,
+                        &args![
+                            &n.code,
+                            &n.name,
+                            &n.short,
+                            n.parent.as_deref().unwrap_or(ROOT)
+                        ],
+                    )
+                    .await?;
+                }
+                if !plan.write.is_empty() {
+                    rebuild_closure(c).await?;
+                }
+                Ok(ImportOutcome::Taken(plan))
+            })
+        })
+        .await
+    }
+
+    /// Removes a node that holds nothing: no child, no laptop, no user (a laptop's members
+    /// and summaries are under it, so a node without laptops holds none of those either).
+    pub async fn remove_union(&self, code: String) -> Result<Result<(), Holds>, DbError> {
+        self.transaction(move |c| {
+            Box::pin(async move {
+                if code == ROOT {
+                    return Ok(Err(Holds::Root));
+                }
+                let exists = sql!("SELECT code FROM unions WHERE code = $1 FOR UPDATE");
+                if c.query(exists, &args![&code], |r| r.text(0))
+                    .await?
+                    .is_empty()
+                {
+                    return Err(DbError::NoSuchUnion);
+                }
+                let checks = [
+                    (
+                        sql!("SELECT count(*) FROM unions WHERE parent = $1"),
+                        Holds::Children,
+                    ),
+                    (
+                        sql!("SELECT count(*) FROM devices WHERE union_code = $1"),
+                        Holds::Devices,
+                    ),
+                    (
+                        sql!("SELECT count(*) FROM office_users WHERE union_code = $1"),
+                        Holds::Users,
+                    ),
+                ];
+                for (count, holds) in checks {
+                    if first(c.query(count, &args![&code], |r| r.int(0)).await?) != Some(0) {
+                        return Ok(Err(holds));
+                    }
+                }
+                c.execute(sql!("DELETE FROM unions WHERE code = $1"), &args![&code])
+                    .await?;
+                c.execute(
+                    sql!("DELETE FROM union_closure WHERE descendant = $1"),
+                    &args![&code],
+                )
+                .await?;
+                Ok(Ok(()))
+            })
+        })
+        .await
+    }
+
+    /// Moves a laptop, and with it everything it ever sent, under `code`.
+    pub async fn assign_device(&self, name: String, code: String) -> Result<(), DbError> {
+        self.transaction(move |c| {
+            Box::pin(async move {
+                let known = sql!("SELECT code FROM unions WHERE code = $1");
+                if c.query(known, &args![&code], |r| r.text(0))
+                    .await?
+                    .is_empty()
+                {
+                    return Err(DbError::NoSuchUnion);
+                }
+                let moved = c
+                    .execute(
+                        sql!("UPDATE devices SET union_code = $2 WHERE name = $1"),
+                        &args![name, code],
+                    )
+                    .await?;
+                if moved == 0 {
+                    return Err(DbError::NoSuchDevice);
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// The node a laptop belongs to (the root for one never assigned or unknown).
+    pub async fn device_union(&self, name: String) -> Result<UnionNode, DbError> {
+        let node = self
+            .query(
+                sql!(
+                    "SELECT u.code, u.name, u.short, u.parent FROM devices d
+                     JOIN unions u ON u.code = d.union_code WHERE d.name = $1"
+                ),
+                args![name],
+                node_of,
+            )
+            .await
+            .map(first)?;
+        match node {
+            Some(n) => Ok(n),
+            None => self
+                .union_node(ROOT.to_string())
+                .await?
+                .ok_or(DbError::NoSuchUnion),
+        }
+    }
+}
+
+/// The closure made again from the parents: each node with itself and every node below it.
+async fn rebuild_closure(c: &Conn<'_>) -> Result<(), DbError> {
+    c.execute(sql!("DELETE FROM union_closure"), &[]).await?;
+    c.execute(
+        sql!(
+            "INSERT INTO union_closure (ancestor, descendant, depth)
+             WITH RECURSIVE walk (ancestor, descendant, depth) AS (
+                SELECT code, code, 0 FROM unions
+                UNION ALL
+                SELECT w.ancestor, u.code, w.depth + 1 FROM walk w
+                JOIN unions u ON u.parent = w.descendant
+             )
+             SELECT ancestor, descendant, depth FROM walk"
+        ),
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::db::devices::NewToken;
+
+    fn row(line: usize, code: &str, parent: &str) -> ImportRow {
+        ImportRow {
+            line,
+            code: code.into(),
+            name: format!("{code}总工会"),
+            short: code.into(),
+            parent: parent.into(),
+        }
+    }
+
+    async fn the_tree_is_kept_and_its_closure_follows(db: &Db) {
+        let rows = vec![
+            row(2, "C0", ""),
+            row(3, "D1", "C0"),
+            row(4, "D2", "C0"),
+            row(5, "S11", "D1"),
+        ];
+        assert!(matches!(
+            db.import_unions(rows).await.unwrap(),
+            ImportOutcome::Taken(p) if p.added == 4
+        ));
+        let path: Vec<String> = db
+            .union_path("S11".into())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.code)
+            .collect();
+        assert_eq!(path, ["root", "C0", "D1", "S11"]);
+        // a cycle takes nothing
+        assert!(matches!(
+            db.import_unions(vec![row(2, "C0", "S11"), row(3, "X", "")])
+                .await
+                .unwrap(),
+            ImportOutcome::Refused(_)
+        ));
+        assert!(db.union_node("X".into()).await.unwrap().is_none());
+        // S11 moves under D2: its path follows
+        db.import_unions(vec![row(2, "S11", "D2")]).await.unwrap();
+        let path = db.union_path("S11".into()).await.unwrap();
+        assert_eq!(path[2].code, "D2");
+        let d1 = Scope::Under("D1".into());
+        assert!(
+            db.union_in_scope(&d1, "S11".into())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            db.union_in_scope(&Scope::All, "S11".into())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // a laptop under S11: the node holds it
+        db.add_device("lap".into(), NewToken::of("t0ken-lap"), None)
+            .await
+            .unwrap();
+        db.assign_device("lap".into(), "S11".into()).await.unwrap();
+        assert_eq!(db.device_union("lap".into()).await.unwrap().code, "S11");
+        assert_eq!(
+            db.remove_union("S11".into()).await.unwrap(),
+            Err(Holds::Devices)
+        );
+        assert_eq!(
+            db.remove_union("C0".into()).await.unwrap(),
+            Err(Holds::Children)
+        );
+        assert_eq!(
+            db.remove_union("root".into()).await.unwrap(),
+            Err(Holds::Root)
+        );
+        assert!(matches!(
+            db.assign_device("lap".into(), "nope".into()).await,
+            Err(DbError::NoSuchUnion)
+        ));
+        db.assign_device("lap".into(), "D1".into()).await.unwrap();
+        db.remove_union("S11".into()).await.unwrap().unwrap();
+        assert!(db.union_path("S11".into()).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_tree_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite:{}", dir.path().join("s.db").display()))
+            .await
+            .unwrap();
+        the_tree_is_kept_and_its_closure_follows(&db).await;
+    }
+
+    #[tokio::test]
+    async fn the_tree_on_postgres() {
+        let Ok(base) = std::env::var("BOOTH_TEST_PG_URL") else {
+            eprintln!("BOOTH_TEST_PG_URL not set: skipping");
+            return;
+        };
+        let url = crate::server::db::upgrade_tests::fresh_pg(&base).await;
+        let db = Db::open(&url).await.unwrap();
+        the_tree_is_kept_and_its_closure_follows(&db).await;
+    }
+}
