@@ -13,6 +13,8 @@ building the bench profile.
   benches/console_bench.py postgres://postgres@127.0.0.1:PORT/postgres 1000000 1000000
 """
 import http.client, json, os, random, subprocess, sys, tempfile, time, urllib.parse
+sys.path.insert(0, os.path.dirname(__file__))
+import tree
 
 base, members, audit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 BIN = os.path.join(os.path.dirname(__file__), "..", "target", "release", "booth")
@@ -67,6 +69,11 @@ if reuse:
 else:
     psql(url, load)
     print(f"loaded {members} members and {audit} audit entries in {time.time() - t0:.0f} s", flush=True)
+    # the city's tree (issue 24): a street's and a district's users
+    took = tree.load(BIN, url, env, psql)
+    print(f"server unions import of {tree.NODES} nodes: {took:.1f} s", flush=True)
+    tree.add_user(BIN, url, env, "street", tree.street(7))
+    tree.add_user(BIN, url, env, "district", tree.district(5))
 print("database size:", psql(url, f"SELECT pg_size_pretty(pg_database_size('{db}'))").strip(), flush=True)
 
 # kept with the database, for BOOTH_BENCH_REUSE
@@ -75,10 +82,12 @@ srv = subprocess.Popen([BIN, "server", "run", "--listen", "127.0.0.1:0", "--db",
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 host, port = json.loads(srv.stdout.readline())["listening"].rsplit(":", 1)
 conn = http.client.HTTPConnection(host, int(port), timeout=3600)
-conn.request("POST", "/login", "username=admin&password=Bench-Pass-2026",
-             {"content-type": "application/x-www-form-urlencoded"})
-r = conn.getresponse(); r.read()
-cookie = r.getheader("set-cookie").split(";")[0]
+def login(user):
+    conn.request("POST", "/login", f"username={user}&password=Bench-Pass-2026",
+                 {"content-type": "application/x-www-form-urlencoded"})
+    r = conn.getresponse(); r.read()
+    return r.getheader("set-cookie").split(";")[0]
+cookie = login("admin")
 
 def rss():
     s = open(f"/proc/{srv.pid}/status").read()
@@ -181,6 +190,25 @@ if members > 1_048_575:
         sheets = sorted(n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
         rows = [z.open(n).read().count(b"<row") - 1 for n in sheets]
         print(f"  {len(sheets)} sheets (expected {math.ceil(members / 1_048_575)}) holding {rows} members", flush=True)
+
+# a street's user (issue 24: member search p95 ≤ 100 ms) and a district's export
+cookie = login("street")
+street_rows = [r.split("|") for r in psql(url, f"""SELECT s_name, s_phone_tail, s_employer, member_no FROM members
+    WHERE device IN (SELECT name FROM devices WHERE union_code = '{tree.street(7)}') LIMIT {R}""").splitlines()]
+print(f"a street's user ({tree.street(7)}): {len(street_rows)} sample members", flush=True)
+timed("street: members, no query", ["/members"] * R)
+timed("street: members, q=surname", [f"/members?q={enc(r[0][0])}" for r in street_rows])
+timed("street: members, q=whole name", [f"/members?q={enc(r[0])}" for r in street_rows])
+timed("street: members, q=employer", [f"/members?q={enc(r[2])}" for r in street_rows])
+timed("street: members, infix (物流)", ["/members?q=" + enc("物流")] * R)
+timed("street: members, q=member number", [f"/members?q={r[3]}" for r in street_rows])
+timed("street: dashboard", ["/"] * R)
+cookie = login("district")
+in_district = int(psql(url, f"""SELECT count(*) FROM members WHERE device IN (SELECT d.name FROM devices d
+    JOIN union_closure c ON c.descendant = d.union_code WHERE c.ancestor = '{tree.district(5)}')"""))
+print(f"a district's user ({tree.district(5)}): {in_district} members in scope", flush=True)
+timed("district: members, q=surname", [f"/members?q={enc(r[0][0])}" for r in rows])
+export("district: csv, every member in scope", "format=csv")
 srv.terminate(); srv.wait()
 if not os.environ.get("BOOTH_BENCH_KEEP") and not reuse:
     psql(base, f"DROP DATABASE {db}")

@@ -11,6 +11,8 @@ the dashboard over HTTP, unfiltered and filtered (p50/p95/p99, one client, seque
   benches/figures_bench.py BOOTH_BINARY postgres://postgres@127.0.0.1:PORT/postgres 50000
 """
 import http.client, json, os, subprocess, sys, tempfile, time, urllib.parse
+sys.path.insert(0, os.path.dirname(__file__))
+import tree
 
 BIN, base, meetings = sys.argv[1], sys.argv[2], int(sys.argv[3])
 db = f"booth_figbench_{os.getpid()}"
@@ -58,20 +60,32 @@ psql(url, "VACUUM ANALYZE")
 print(f"filled the figures of {meetings} meetings in {time.time() - t0:.0f} s; enterprise_days rows:",
       psql(url, "SELECT count(*) FROM enterprise_days").strip(), flush=True)
 
-def stats():
+# the city's union tree (issue 24): 20,000 nodes, the laptops under the streets
+took = tree.load(BIN, url, env, psql)
+print(f"server unions import of {tree.NODES} nodes: {took:.1f} s (a whole process)", flush=True)
+tree.add_user(BIN, url, env, "district", tree.district(5))
+def stats(union="root"):
     t = time.perf_counter()
-    r = subprocess.run([BIN, "server", "stats", "--json", "--db", url], env=env, capture_output=True, text=True, check=True)
+    r = subprocess.run([BIN, "server", "stats", "--json", "--union", union, "--db", url], env=env, capture_output=True, text=True, check=True)
     return (time.perf_counter() - t) * 1000, json.loads(r.stdout)
 ms, s = stats()
 print(f"server stats --json: {ms:.0f} ms (a whole process): meetings {s['meetings']}, consultations {s['consultations']}, "
       f"registered {s['registered']}, members {s['members']}, enterprises {s['enterprises']}", flush=True)
+ms, c0 = stats("C0")
+kids = sum(c["registered"] for c in c0["children"])
+print(f"server stats --json --union C0: {ms:.0f} ms, {len(c0['children'])} districts summing to {kids} registered (the city: {c0['registered']})", flush=True)
+assert kids == c0["registered"], (kids, c0["registered"])
+ms, d5 = stats(tree.district(5))
+print(f"server stats --json --union {tree.district(5)}: {ms:.0f} ms, {len(d5['children'])} streets, registered {d5['registered']}", flush=True)
 
 srv = subprocess.Popen([BIN, "server", "run", "--listen", "127.0.0.1:0", "--db", url], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 host, port = json.loads(srv.stdout.readline())["listening"].rsplit(":", 1)
 conn = http.client.HTTPConnection(host, int(port), timeout=600)
-conn.request("POST", "/login", "username=admin&password=Bench-Pass-2026", {"content-type": "application/x-www-form-urlencoded"})
-r = conn.getresponse(); r.read(); cookie = r.getheader("set-cookie").split(";")[0]
+def login(user):
+    conn.request("POST", "/login", f"username={user}&password=Bench-Pass-2026", {"content-type": "application/x-www-form-urlencoded"})
+    r = conn.getresponse(); r.read(); return r.getheader("set-cookie").split(";")[0]
+cookie = login("admin")
 def get(p):
     conn.request("GET", p, headers={"cookie": cookie}); r = conn.getresponse(); b = r.read()
     assert r.status == 200, (p, r.status, b[:200]); return b
@@ -90,6 +104,12 @@ timed("dashboard, one month", [f"/?from=2026-0{1 + i % 9}-01&to=2026-0{1 + i % 9
 timed("dashboard, one union", [f"/?union={enc(D[i % 16] + '总工会')}" for i in range(R)])
 timed("dashboard, union + a month", [f"/?union={enc(D[i % 16] + '总工会')}&from=2026-0{1 + i % 9}-01&to=2026-0{1 + i % 9}-28" for i in range(R)])
 timed("dashboard, one laptop", [f"/?device=lap-{i * 7 % 500:03}" for i in range(R)])
+# the tree: the city's node with its 16 districts, a district with its streets (the root's
+# user drilling down), and the district's own user on her dashboard
+timed("dashboard, the city and its districts", ["/?node=C0"] * R)
+timed("dashboard, a district and its streets", [f"/?node={tree.district(i % 16)}" for i in range(R)])
+cookie = login("district")
+timed("dashboard, a district's own user", ["/"] * R)
 srv.terminate(); srv.wait()
 if not os.environ.get("BOOTH_BENCH_KEEP"):
     psql(base, f"DROP DATABASE {db}")

@@ -176,10 +176,8 @@ fn two_laptops_at_two_places_give_the_office_the_sums() {
             (&dev_b["registered"], &dev_b["members"]),
             (&json!(1), &json!(3))
         );
-        assert_eq!(
-            by_name(&s["by_union"], "name", "朝阳区总工会")["meetings"],
-            1
-        );
+        // by node of the union tree (SPEC §11): both laptops are the office's own
+        assert_eq!(by_name(&s["by_union"], "code", "root")["meetings"], 2);
         assert_eq!(s["by_day"].as_array().unwrap().len(), 1, "{s}");
         assert_eq!(s["by_day"][0]["meetings"], 2);
         assert_eq!(s["by_day"][0]["members"], 5);
@@ -257,7 +255,7 @@ fn two_laptops_at_two_places_give_the_office_the_sums() {
             .unwrap();
         let (unions, places, devices) = rt.block_on(async {
             let db = Db::open(&db.url).await.unwrap();
-            db.figure_dimensions().await.unwrap()
+            db.figure_dimensions(&Default::default()).await.unwrap()
         });
         assert!(unions.contains(&"朝阳区总工会".to_string()), "{unions:?}");
         let mut want = vec![WANGJING.to_string(), YIZHUANG.to_string()];
@@ -409,8 +407,8 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
             .iter()
             .map(|(u, c)| (u.clone(), c.meetings))
             .collect();
-        assert_eq!(unions.len(), 2);
-        assert!(unions.iter().all(|(_, m)| *m == 1), "{unions:?}");
+        // by node: the laptop's one node holds the one meeting
+        assert_eq!(unions, [("root".to_string(), 1)]);
         let chaoyang = FigureFilter {
             union: Some("朝阳区总工会".into()),
             ..Default::default()
@@ -439,6 +437,14 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
 
         // The same office database as schema 4 left it: migration 5 derives the rest.
         server.kill();
+        // the union tree and the office's voids (the latest migrations first)
+        exec_sql(
+            &db.url,
+            "DROP TABLE office_voids; DROP TABLE unions; DROP TABLE union_closure;
+             DROP INDEX devices_union; ALTER TABLE devices DROP COLUMN union_code;
+             ALTER TABLE office_users DROP COLUMN union_code;
+             DROP INDEX audit_log_scope; ALTER TABLE audit_log DROP COLUMN scope;",
+        );
         exec_sql(
             &db.url,
             "DROP TABLE booth_day_needs; DROP TABLE figure_names; DROP TABLE figure_days;

@@ -214,3 +214,61 @@ fn a_federation_loads_its_tree_and_the_figures_roll_up() {
         drop(server);
     }
 }
+
+/// A card the office voids is no longer a booth sign-up (现场入会, issue 23 item 6), in the
+/// totals, by day and in its node's roll-up; voiding an imported record changes nothing, and
+/// voiding twice counts once.
+#[test]
+fn an_office_void_lowers_the_booth_sign_ups() {
+    let dir = tempfile::tempdir().unwrap();
+    for tdb in test_dbs() {
+        let db = tdb.url.as_str();
+        let label = &tdb.label;
+        let list = write(dir.path(), "unions.csv", LIST);
+        ok(&server_cmd(&["unions", "import", &list, "--db", db]).0);
+        let (out, a) = server_cmd(&["add-device", "lap-v", "--union", "S11", "--db", db]);
+        ok(&out);
+        let server = Server::start(db);
+        let b = Booth::new();
+        ok(&b
+            .json(&[
+                "enroll",
+                a["enrolment_code"].as_str().unwrap(),
+                "--server",
+                &server.url(),
+            ])
+            .0);
+        let mut numbers = Vec::new();
+        for n in 40..43 {
+            let (out, v) = b.register(&person_name(n), &valid_id(n), &phone(n));
+            ok(&out);
+            numbers.push(v["member_no"].as_str().unwrap().to_string());
+        }
+        let roster = dir.path().join("roster.csv");
+        write_roster(&roster, 1, 90);
+        let (out, report) = b.json(&["import", roster.to_str().unwrap(), "--consent"]);
+        ok(&out);
+        let imported_no = report["rows"][0]["member_no"].as_str().unwrap().to_string();
+        ok(&b.json(&["upload"]).0);
+        let figures = |union: &str| {
+            let (out, v) = server_cmd(&["stats", "--union", union, "--db", db]);
+            ok(&out);
+            v
+        };
+        assert_eq!(registered(&figures("root")), 3, "{label}");
+        assert_eq!(figures("root")["members"], 4, "{label}");
+        let void = |no: &str| {
+            let (out, _) = server_cmd(&["void", no, "--reason", "错登", "--db", db]);
+            ok(&out);
+        };
+        void(&numbers[0]);
+        void(&numbers[0]);
+        void(&imported_no);
+        let root = figures("root");
+        assert_eq!(registered(&root), 2, "{label}: {root}");
+        assert_eq!(root["by_day"][0]["registered"], 2, "{label}");
+        assert_eq!(registered(child(&figures("C0"), "D1")), 2, "{label}");
+        assert_eq!(registered(&figures("S11")), 2, "{label}");
+        drop(server);
+    }
+}

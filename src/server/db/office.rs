@@ -248,8 +248,50 @@ pub(crate) async fn revoke(
         .await?;
     if n > 0 {
         bump(c).await?;
+        if source == super::REVOKED_BY_OFFICE {
+            count_office_void(c, member_no).await?;
+        }
     }
     Ok(n > 0)
+}
+
+/// A card the office voids no longer counts as a booth sign-up (现场入会, issue 23 item 6):
+/// the laptop's day summaries count its own voids only, so the office keeps its own, one row
+/// per member, which the figures subtract. An imported record was never a sign-up. When the
+/// laptop later voids the card too, its next summary leaves it out and the row goes
+/// (`batch::*::revoke`).
+async fn count_office_void(c: &Conn<'_>, member_no: &str) -> Result<(), DbError> {
+    let stored = c
+        .query(
+            sql!("SELECT device, record FROM members WHERE member_no = $1"),
+            &args![member_no],
+            |r| Ok((r.text(0)?, r.text(1)?)),
+        )
+        .await?;
+    let Some((device, record)) = stored.into_iter().next() else {
+        return Ok(());
+    };
+    let Ok(w) = serde_json::from_str::<crate::protocol::WireRecord>(&record) else {
+        return Ok(());
+    };
+    if w.imported {
+        return Ok(());
+    }
+    c.execute(
+        sql!(
+            "INSERT INTO office_voids (member_no, device, event_date, union_name, place)
+             VALUES ($1, $2, $3::text::date, $4, $5) ON CONFLICT DO NOTHING"
+        ),
+        &args![
+            member_no,
+            device,
+            w.event_date.to_string(),
+            w.union,
+            w.place
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The bundle changed: its version goes up, dated now.

@@ -224,6 +224,8 @@ fn migrations() -> Vec<&'static str> {
     "#,
         // 11: the union tree (SPEC §11, db::unions; the same statements as SQLite's).
         super::unions::TREE_MIGRATION,
+        // 12: the cards the office voided that were booth sign-ups (db::figures::schema).
+        &figures::PG_OFFICE_VOIDS,
     ]
 }
 

@@ -145,6 +145,8 @@ pub(super) fn migrations() -> Vec<&'static str> {
         // 10: the union tree (SPEC §11, db::unions): nodes, their closure, the node of each
         // laptop, user and audit entry.
         super::unions::TREE_MIGRATION,
+        // 11: the cards the office voided that were booth sign-ups (db::figures::schema).
+        &figures::SQLITE_OFFICE_VOIDS,
     ]
 }
 

@@ -108,6 +108,14 @@ pub(crate) async fn revoke(
         }
     }
     let mut changed = false;
+    if !b.voids.is_empty() {
+        // the laptop's summary now leaves these out of its sign-ups itself
+        tx.execute(
+            "DELETE FROM office_voids WHERE member_no = ANY($1)",
+            &[&b.voids],
+        )
+        .await?;
+    }
     if !revoke.is_empty() {
         changed |= tx
             .execute(

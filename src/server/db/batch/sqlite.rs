@@ -99,8 +99,11 @@ pub(crate) fn revoke(
             _ => 0,
         } > 0;
     }
+    // the laptop's summary now leaves these out of its sign-ups itself
+    let mut handed_back = tx.prepare_cached("DELETE FROM office_voids WHERE member_no = ?1")?;
     for no in &b.voids {
         changed |= revoke.execute(params![no, REVOKED_BY_LAPTOP, b.device, now])? > 0;
+        handed_back.execute([no])?;
     }
     Ok(changed)
 }

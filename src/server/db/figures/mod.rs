@@ -31,8 +31,8 @@ pub(crate) use ingest::{
 pub(crate) use query::{FigureRow, dimensions, figure_query};
 pub use rollup::{ChildFigures, NodeFigures};
 pub(crate) use schema::{
-    MEETING_SHARE_UPDATE, PG_MIGRATION, PG_MIGRATION_5, SQLITE_MIGRATION, SQLITE_MIGRATION_5,
-    booth_day_totals,
+    MEETING_SHARE_UPDATE, PG_MIGRATION, PG_MIGRATION_5, PG_OFFICE_VOIDS, SQLITE_MIGRATION,
+    SQLITE_MIGRATION_5, SQLITE_OFFICE_VOIDS, booth_day_totals,
 };
 
 /// Which part of the campaign a figure covers; `None` = everything.

@@ -114,6 +114,16 @@ pub(crate) fn figure_query(f: &FigureFilter, breakdown: Breakdown) -> (String, V
             "SELECT 'm:{tag}', {key}, {member_sums} FROM member_days{cond}{group_by}"
         ));
     }
+    // the office's voids of booth sign-ups, for every group shown (the day totals have none)
+    for g in Group::ALL {
+        if wanted.contains(&g) || (dates_only && matches!(g, Group::Day | Group::Total)) {
+            let (key, group_by) = g.sql();
+            let tag = g.tag();
+            branches.push(format!(
+                "SELECT 'v:{tag}', {key}, count(*), 0, 0, 0 FROM office_voids{cond}{group_by}"
+            ));
+        }
+    }
     if dates_only {
         branches.push(format!(
             "SELECT '{DAY_ITEM}' || item, {DATE_TEXT}, n, 0, 0, 0 FROM figure_days{cond}"
@@ -214,6 +224,8 @@ struct Booth {
 pub(crate) struct Assembly {
     booth: HashMap<(&'static str, String), Booth>,
     members: HashMap<(&'static str, String), u64>,
+    /// Booth sign-ups whose cards the office voided (taken off `registered`).
+    office_voids: HashMap<(&'static str, String), u64>,
     forms: HashMap<String, u64>,
     needs: HashMap<String, u64>,
     enterprises: u64,
@@ -234,6 +246,8 @@ impl Assembly {
                 b.registered += n[1];
                 b.meeting_shares += n[2];
                 b.active_rows += n[3];
+            } else if side == "v" {
+                *self.office_voids.entry((group.tag(), key)).or_default() += n[0];
             } else {
                 *self.members.entry((group.tag(), key)).or_default() += n[0];
             }
@@ -292,6 +306,10 @@ impl Assembly {
             } else {
                 b.meeting_shares
             };
+        }
+        for ((group, key), n) in self.office_voids {
+            let c = groups.entry(group).or_default().entry(key).or_default();
+            c.registered = c.registered.saturating_sub(n);
         }
         for ((group, key), n) in self.members {
             groups

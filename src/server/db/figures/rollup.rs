@@ -72,6 +72,8 @@ fn rollup_query(f: &FigureFilter, node: &str) -> (String, Vec<Value>) {
             WHERE 1 = 1{} GROUP BY k.child
          UNION ALL SELECT 'm', k.child, {}, 0, 0 FROM member_days m
             JOIN {kids} k ON k.device = m.device WHERE 1 = 1{} GROUP BY k.child
+         UNION ALL SELECT 'v', k.child, count(*), 0, 0 FROM office_voids v
+            JOIN {kids} k ON k.device = v.device WHERE 1 = 1{} GROUP BY k.child
          UNION ALL SELECT 'e', t.child, count(*), 0, 0 FROM
             (SELECT k.child, e.enterprise FROM enterprise_days e
              JOIN {kids} k ON k.device = e.device WHERE 1 = 1{} GROUP BY k.child, e.enterprise) t
@@ -81,6 +83,7 @@ fn rollup_query(f: &FigureFilter, node: &str) -> (String, Vec<Value>) {
         sum("b.meeting_share"),
         dates,
         sum("m.n"),
+        dates,
         dates,
         dates,
     );
@@ -107,8 +110,9 @@ impl Db {
             })
             .await?;
         let mut by_key: HashMap<String, NodeFigures> = HashMap::new();
+        let mut voided = Vec::new();
         for (tag, key, n) in rows {
-            let f = by_key.entry(key).or_default();
+            let f = by_key.entry(key.clone()).or_default();
             match tag.as_str() {
                 "b" => {
                     f.consultations += n[0];
@@ -116,8 +120,14 @@ impl Db {
                     f.meetings += n[2];
                 }
                 "m" => f.members += n[0],
+                // the office's voids of booth sign-ups: taken off once every sum is in
+                "v" => voided.push((key, n[0])),
                 _ => f.enterprises += n[0],
             }
+        }
+        for (key, n) in voided {
+            let f = by_key.entry(key).or_default();
+            f.registered = f.registered.saturating_sub(n);
         }
         let own = by_key.remove(&node.code).unwrap_or_default();
         let children = children

@@ -38,6 +38,29 @@ const POSTGRES: Types = Types {
         WHERE jsonb_typeof(j.value) = 'number' AND j.value::bigint > 0",
 };
 
+/// Migration 11 (SQLite) / 12 (PostgreSQL): the cards the office voided that were booth
+/// sign-ups, one row per member, where they were counted (subtracted from 现场入会).
+pub(crate) static SQLITE_OFFICE_VOIDS: LazyLock<String> =
+    LazyLock::new(|| office_voids_migration(&SQLITE));
+pub(crate) static PG_OFFICE_VOIDS: LazyLock<String> =
+    LazyLock::new(|| office_voids_migration(&POSTGRES));
+
+fn office_voids_migration(t: &Types) -> String {
+    let date = t.date;
+    format!(
+        r#"
+    CREATE TABLE office_voids (
+        member_no  TEXT PRIMARY KEY,
+        device     TEXT NOT NULL,
+        event_date {date} NOT NULL,
+        union_name TEXT NOT NULL,
+        place      TEXT NOT NULL
+    );
+    CREATE INDEX office_voids_date ON office_voids (event_date);
+"#
+    )
+}
+
 /// Migration 3 on SQLite (see [`migration_3`]).
 pub(crate) static SQLITE_MIGRATION: LazyLock<String> = LazyLock::new(|| migration_3(&SQLITE));
 /// Migration 3 on PostgreSQL.
