@@ -191,7 +191,7 @@ pub async fn submit(
         .await?;
     db.create_session(session::id_hash(&id), user.name.clone(), csrf, now)
         .await?;
-    db.audit(AuditEntry::new(user.name.clone(), "login", ""))
+    db.audit(AuditEntry::new(user.name.clone(), "login", "").scope(&user.scope))
         .await?;
     state.metrics.login("ok");
     let mut r = redirect(&next);

@@ -39,6 +39,8 @@ pub struct UserRow {
     pub role: Role,
     /// Argon2id, PHC string.
     pub password_hash: String,
+    /// The part of the union tree the user sees (SPEC §11).
+    pub scope: Scope,
 }
 
 /// A live session: whose, and the token its forms must carry.
@@ -179,17 +181,21 @@ impl Db {
     pub async fn user(&self, name: String) -> Result<Option<UserRow>, DbError> {
         let row = self
             .query(
-                sql!("SELECT name, role, password_hash FROM office_users WHERE name = $1"),
+                sql!(
+                    "SELECT name, role, password_hash, union_code FROM office_users
+                     WHERE name = $1"
+                ),
                 args![name],
-                |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)),
+                |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?, r.text(3)?)),
             )
             .await
             .map(first)?;
-        Ok(row.and_then(|(name, role, password_hash)| {
+        Ok(row.and_then(|(name, role, password_hash, union)| {
             Some(UserRow {
                 name,
                 role: Role::parse(&role)?,
                 password_hash,
+                scope: Scope::of_code(&union),
             })
         }))
     }
