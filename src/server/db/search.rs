@@ -21,9 +21,11 @@ use rusqlite::{Connection, params};
 
 use super::conn::{Conn, PgConn, Row, Value, args, from_row};
 use super::sql::{Backend, sql};
+use super::unions::scope_condition;
 use super::{Db, DbError, REVOKED_BY_LAPTOP};
 pub use crate::member::state::CardStatus;
 pub use crate::server::batch::{SearchKeys, fold};
+use crate::server::unions::Scope;
 
 /// What the search box's text is taken to mean.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,6 +205,9 @@ pub struct MemberFilter {
     pub form: Option<String>,
     /// 有效 / 已作废 / 已撤销: a card's state at the office.
     pub status: Option<CardStatus>,
+    /// The user's part of the union tree (SPEC §11): the members of its laptops only,
+    /// written into the query itself.
+    pub scope: Scope,
 }
 
 /// How a list is ordered: the newest received first (keyset-paged by id), or by the
@@ -335,6 +340,10 @@ pub(crate) fn where_clause(
         params.push(Value::Text(p));
         params.len()
     };
+    // first, so that no other part of a search is ever read outside the user's part
+    if let Some(c) = scope_condition(&f.scope, "m.device", &mut params) {
+        parts.push(c);
+    }
     let member_no = |p: &str, params: &mut Vec<Value>| {
         let a = push(p.to_string(), params);
         let b = push(prefix_end(p), params);

@@ -144,6 +144,21 @@ impl Db {
         .map(first)
     }
 
+    /// The nodes within `scope` (its node and every node below it), by code: what a scoped
+    /// user may pick.
+    pub async fn unions_within(&self, scope: &Scope) -> Result<Vec<UnionNode>, DbError> {
+        self.query(
+            sql!(
+                "SELECT u.code, u.name, u.short, u.parent FROM unions u
+                 JOIN union_closure c ON c.descendant = u.code
+                 WHERE c.ancestor = $1 ORDER BY u.code"
+            ),
+            args![scope.code()],
+            node_of,
+        )
+        .await
+    }
+
     /// The node's children, by code.
     pub async fn union_children(&self, code: String) -> Result<Vec<UnionNode>, DbError> {
         self.query(
