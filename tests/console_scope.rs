@@ -191,7 +191,10 @@ fn a_node_s_users_see_nothing_outside_their_part_of_the_tree() {
         let d1_no = |n: u32| MemberNo::new(k1.key_id(), n).unwrap();
         let d2_nos = d2.numbers.clone();
 
-        for (user, pass, admin) in [(D1_ADMIN, ADMIN_PASS, true), (D1_VIEWER, VIEWER_PASS, false)] {
+        for (user, pass, admin) in [
+            (D1_ADMIN, ADMIN_PASS, true),
+            (D1_VIEWER, VIEWER_PASS, false),
+        ] {
             let mut web = Web::new(&server.url());
             assert_eq!(web.login(user, pass).status, 303, "{label} {user}");
             let what = |w: &str| format!("{user} {w}");
@@ -220,9 +223,15 @@ fn a_node_s_users_see_nothing_outside_their_part_of_the_tree() {
             }
             let a = web.get("/members");
             for n in D1_PEOPLE {
-                assert!(a.body.contains(&person_name(n)), "{label}: D1's members listed");
+                assert!(
+                    a.body.contains(&person_name(n)),
+                    "{label}: D1's members listed"
+                );
             }
-            assert!(a.body.contains("共 3 人"), "{label} {user}: counted in scope");
+            assert!(
+                a.body.contains("共 3 人"),
+                "{label} {user}: counted in scope"
+            );
             // a surname both nodes share: D1's one only
             let a = web.get(&format!("/members?q={}", urlencode("李")));
             assert!(a.body.contains(&person_name(1)), "{label}");
@@ -337,7 +346,6 @@ fn a_node_s_users_see_nothing_outside_their_part_of_the_tree() {
                 assert!(!a.body.contains("/devices/silent-days"));
                 assert!(!a.body.contains("/devices/backup"));
             }
-
         }
 
         // the device attacks of D1's admin
@@ -409,12 +417,18 @@ fn a_node_s_users_see_nothing_outside_their_part_of_the_tree() {
             assert!(a.body.contains(&person_name(n)), "{label}: nothing erased");
         }
         let a = root.get(&format!("/members/{}", d2_nos[1]));
-        assert!(a.body.contains(&person_name(D2_PEOPLE[1])), "{label}: not corrected");
+        assert!(
+            a.body.contains(&person_name(D2_PEOPLE[1])),
+            "{label}: not corrected"
+        );
         assert!(!a.body.contains("改名"));
         assert!(a.body.contains("status valid"), "{label}: not revoked");
         // the D1 admin's export is on the record under D1, where D1 sees it
         let a = web.get("/audit?action=export");
-        assert!(a.body.contains(D1_ADMIN), "{label}: D1's export in D1's log");
+        assert!(
+            a.body.contains(D1_ADMIN),
+            "{label}: D1's export in D1's log"
+        );
     }
 }
 
