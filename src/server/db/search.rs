@@ -729,6 +729,35 @@ mod tests {
         assert!(sql.contains("m.s_name >= $1 AND m.s_name < $2"), "{sql}");
     }
 
+    /// A node's user's search carries the node in the statement itself, before any other
+    /// part (its parameter first); the root's carries nothing.
+    #[test]
+    fn a_scoped_search_is_of_the_node_s_laptops_in_the_query() {
+        let mut f = MemberFilter {
+            needle: Some(Needle::parse("王")),
+            scope: Scope::Under("D1".into()),
+            ..Default::default()
+        };
+        let (sql, params) = where_clause(&f, Some(9), Backend::Postgres, None);
+        assert!(
+            sql.contains("m.device IN (SELECT sd.name FROM devices sd JOIN union_closure sc"),
+            "{sql}"
+        );
+        assert!(sql.contains("sc.ancestor = $1") && sql.contains("m.s_name LIKE $2"));
+        assert_eq!(
+            params,
+            [
+                Value::Text("D1".into()),
+                Value::Text("王%".into()),
+                Value::Int(9)
+            ]
+        );
+        f.scope = Scope::All;
+        let (sql, params) = where_clause(&f, None, Backend::Sqlite, None);
+        assert!(!sql.contains("union_closure"), "{sql}");
+        assert_eq!(params.len(), 2);
+    }
+
     #[test]
     fn queries_mean_what_an_office_types() {
         assert_eq!(Needle::parse("  "), Needle::All);
