@@ -232,6 +232,18 @@ fn a_node_s_users_see_nothing_outside_their_part_of_the_tree() {
                 a.body.contains("共 3 人"),
                 "{label} {user}: counted in scope"
             );
+            // D2's laptop named as a filter: nothing (the name typed stands in its box)
+            for path in [
+                "/members?device=lap-s21",
+                "/members?device=lap-s21&sort=name",
+                "/?device=lap-s21",
+            ] {
+                let a = web.get(path);
+                d2.absent(label, &what(path), &a.body.replace("lap-s21", ""));
+                if path.starts_with("/members") {
+                    assert!(a.body.contains("共 0 人"), "{label} {path}");
+                }
+            }
             // a surname both nodes share: D1's one only
             let a = web.get(&format!("/members?q={}", urlencode("李")));
             assert!(a.body.contains(&person_name(1)), "{label}");
@@ -317,6 +329,7 @@ fn a_node_s_users_see_nothing_outside_their_part_of_the_tree() {
                 "/members/export?format=csv&x=",
                 "/members/export?format=csv&q=%E5%BF%AB%E9%80%92",
                 "/members/export?format=xlsx&x=",
+                "/members/export?format=csv&device=lap-s21",
             ] {
                 let (status, bytes) = get_bytes(&web, path);
                 if !admin {
@@ -330,7 +343,9 @@ fn a_node_s_users_see_nothing_outside_their_part_of_the_tree() {
                     String::from_utf8(bytes).unwrap()
                 };
                 d2.absent(label, &what(path), &text);
-                assert!(text.contains(&person_name(D1_PEOPLE[2])), "{label} {path}");
+                if !path.contains("device=") {
+                    assert!(text.contains(&person_name(D1_PEOPLE[2])), "{label} {path}");
+                }
             }
 
             // the devices page: D1's laptop with its node, none of D2's
