@@ -51,6 +51,11 @@ pub async fn import(
 ) -> Result<Response, Refusal> {
     // the role first: a viewer's upload is not read at all
     v.require_admin()?;
+    // a backup holds any laptop's records: the office's own users only (SPEC §11), the page
+    // not there for a node's
+    if !v.scope.is_all() {
+        return Err(Refusal::NotFound);
+    }
     let held = read_body(body, state.max_body, state.body_budget.clone()).await?;
     let boundary = headers
         .get(CONTENT_TYPE)

@@ -102,7 +102,7 @@ pub async fn page(
     let (figs, dims, devices) = tokio::join!(
         state.db.figures(&filter, Breakdown::Dashboard),
         state.db.figure_dimensions(&v.scope),
-        state.db.device_list()
+        state.db.device_list(&v.scope)
     );
     let (figs, dims) = (figs?, dims?);
     // laptops in service the office has never heard from

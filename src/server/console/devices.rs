@@ -9,6 +9,7 @@ use std::sync::Arc;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -19,6 +20,7 @@ use crate::server::db::DbError;
 use crate::server::db::devices::{DeviceRow, NewToken};
 use crate::server::refusal::Refusal;
 use crate::server::state::ServerState;
+use crate::server::unions::ROOT;
 use crate::t;
 
 #[derive(Template, WebTemplate)]
@@ -35,6 +37,11 @@ pub struct DevicesPage {
     pub silent: Vec<String>,
     /// A published copy of the check page older than the bundle (issue 23 item 10): said.
     pub stale_copy: Option<String>,
+    /// The nodes a new laptop may be put under: the user's own and those below (code, label).
+    pub nodes: Vec<(String, String)>,
+    /// The office's own settings and files (silent days, a laptop's backup): the root's
+    /// users only.
+    pub office_wide: bool,
 }
 
 /// The warning when the newest published copy of the page is older than the bundle: a card
@@ -71,6 +78,8 @@ pub struct Shown {
     pub records: String,
     pub day_summaries: String,
     pub silent: bool,
+    /// The node it belongs to, as the page names it.
+    pub node: String,
 }
 
 /// "今天", "昨天", "3 天前" (in the office's days).
@@ -103,8 +112,20 @@ fn shown(v: &Viewer, tr: Tr, d: DeviceRow, silent_days: i64) -> Shown {
         silent: d.revoked_at.is_none() && quiet > silent_days,
         records: thousands(d.records.max(0) as u64),
         day_summaries: thousands(d.day_summaries.max(0) as u64),
+        node: node_label(tr, &d.union_code, &d.union_name),
         name: d.name,
         key_id: d.key_id,
+    }
+}
+
+/// A node as the page names it: its name and code (the root: the office itself).
+fn node_label(tr: Tr, code: &str, name: &str) -> String {
+    if code == ROOT {
+        tr.t("console.node_root").to_string()
+    } else if name.is_empty() {
+        code.to_string()
+    } else {
+        format!("{name} ({code})")
     }
 }
 
@@ -118,10 +139,17 @@ async fn render(
     let silent_days = state.db.silent_days().await?;
     let devices: Vec<Shown> = state
         .db
-        .device_list()
+        .device_list(&v.scope)
         .await?
         .into_iter()
         .map(|d| shown(v, c.tr, d, silent_days))
+        .collect();
+    let nodes = state
+        .db
+        .unions_within(&v.scope)
+        .await?
+        .into_iter()
+        .map(|n| (n.code.clone(), node_label(c.tr, &n.code, &n.name)))
         .collect();
     let silent = devices
         .iter()
@@ -136,6 +164,8 @@ async fn render(
         silent_days,
         silent,
         stale_copy: stale_copy(state, v.lang, v.zone).await?,
+        nodes,
+        office_wide: v.scope.is_all(),
     }
     .into_response())
 }
@@ -148,6 +178,8 @@ pub async fn page(State(state): State<Arc<ServerState>>, v: Viewer) -> Result<Re
 #[serde(default)]
 pub struct AddForm {
     pub name: String,
+    /// The node's code (empty: the user's own node).
+    pub union: String,
 }
 
 pub async fn add(
@@ -169,12 +201,33 @@ pub async fn add(
     let Ok(token) = auth::new_token() else {
         return render(&state, &v, None, Some(tr.t("console.db_failed").into())).await;
     };
-    match state
-        .db
-        .add_device(name.clone(), NewToken::of(&token), None)
-        .await
-    {
+    // under the user's own node unless another within it is picked; one outside is refused
+    // as one that does not exist (SPEC §11)
+    let code = match f.union.trim() {
+        "" => v.scope.code().to_string(),
+        code => code.to_string(),
+    };
+    let added = if v.scope.is_all() {
+        let union = (code != ROOT).then(|| code.clone());
+        state
+            .db
+            .add_device(name.clone(), NewToken::of(&token), union)
+            .await
+    } else {
+        state
+            .db
+            .add_device_within(&v.scope, name.clone(), NewToken::of(&token), code.clone())
+            .await
+    };
+    match added {
         Ok(()) => {}
+        Err(DbError::NoSuchUnion) => {
+            refused(&state, &v, "device.add.refused", &name, "no_such_union").await?;
+            let error = tr.t("console.no_such_union").into();
+            let mut page = render(&state, &v, None, Some(error)).await?;
+            *page.status_mut() = StatusCode::NOT_FOUND;
+            return Ok(page);
+        }
         Err(DbError::DeviceExists) => {
             refused(&state, &v, "device.add.refused", &name, "exists").await?;
             let error = tr.t("server.device_exists").into();
@@ -214,20 +267,20 @@ pub async fn revoke(
     Path(name): Path<String>,
     AdminChange { v, form: f, .. }: AdminChange<RevokeForm>,
 ) -> Result<Response, Refusal> {
-    // an unknown laptop is said as such, confirmed or not
-    let known = state.db.device_list().await?.iter().any(|d| d.name == name);
-    if f.confirm != "yes" && known {
+    // an unknown laptop is said as such, confirmed or not; one outside the user's part of the
+    // tree is unknown to them (SPEC §11: 404, as if it did not exist)
+    let known = state.db.device_in_scope(&v.scope, name.clone()).await?;
+    if !known {
+        return unknown_device(&state, &v, &name).await;
+    }
+    if f.confirm != "yes" {
         refused(&state, &v, "device.revoke.refused", &name, "not_confirmed").await?;
         let error = Tr(v.lang).t("console.device_revoke_confirm_needed").into();
         return render(&state, &v, None, Some(error)).await;
     }
     match state.db.revoke_device(name.clone()).await {
         Ok(()) => {}
-        Err(DbError::NoSuchDevice) => {
-            refused(&state, &v, "device.revoke.refused", &name, "no_such_device").await?;
-            let error = Tr(v.lang).t("server.no_such_device").into();
-            return render(&state, &v, None, Some(error)).await;
-        }
+        Err(DbError::NoSuchDevice) => return unknown_device(&state, &v, &name).await,
         Err(e) => return Err(e.into()),
     }
     state
@@ -235,6 +288,16 @@ pub async fn revoke(
         .audit(v.entry("device.revoke", name.clone(), 1))
         .await?;
     Ok(redirect("/devices"))
+}
+
+/// A revocation of a laptop the office does not know, or not within the user's part of the
+/// tree: the page with the error, answered 404, on the record.
+async fn unknown_device(state: &ServerState, v: &Viewer, name: &str) -> Result<Response, Refusal> {
+    refused(state, v, "device.revoke.refused", name, "no_such_device").await?;
+    let error = Tr(v.lang).t("server.no_such_device").into();
+    let mut page = render(state, v, None, Some(error)).await?;
+    *page.status_mut() = StatusCode::NOT_FOUND;
+    Ok(page)
 }
 
 /// An admin's device change refused for what it asked, on the record with why (the name as
@@ -261,6 +324,10 @@ pub async fn set_silent_days(
     State(state): State<Arc<ServerState>>,
     AdminChange { v, form: f, .. }: AdminChange<SilentForm>,
 ) -> Result<Response, Refusal> {
+    // an office-wide setting: a node's user does not have it (SPEC §11)
+    if !v.scope.is_all() {
+        return Err(Refusal::NotFound);
+    }
     match f.days.trim().parse::<i64>() {
         Ok(days @ 1..=365) => {
             state.db.set_silent_days(days).await?;

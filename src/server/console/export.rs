@@ -60,7 +60,7 @@ pub async fn download(
         "xlsx" | "" => Format::Xlsx,
         _ => return Err(Refusal::BadFormat),
     };
-    let filter = q.list.filter()?;
+    let filter = q.list.filter(&v.scope)?;
     // the list's rule for a whole phone or document number holds for its export too
     super::members::full_number::rule(&state, &v, &q.list.q).await?;
     let (tx, rx) = mpsc::channel::<Piece>(4);
@@ -70,6 +70,7 @@ pub async fn download(
         state: Arc::clone(&state),
         rt: rt.clone(),
         actor: v.user.clone(),
+        scope: v.scope.clone(),
         fields: {
             let mut f = describe(&filter);
             let name = if format == Format::Csv { "csv" } else { "xlsx" };
@@ -153,6 +154,8 @@ struct ExportAudit {
     state: Arc<ServerState>,
     rt: tokio::runtime::Handle,
     actor: String,
+    /// The actor's node: the entry is on the record where its part of the tree sees it.
+    scope: crate::server::unions::Scope,
     /// The view and the format.
     fields: BTreeMap<String, String>,
     sent: u64,
@@ -165,8 +168,9 @@ impl ExportAudit {
         if std::mem::replace(&mut self.written, true) {
             return None;
         }
-        let mut entry =
-            AuditEntry::new(std::mem::take(&mut self.actor), "export", "").count(self.sent as i64);
+        let mut entry = AuditEntry::new(std::mem::take(&mut self.actor), "export", "")
+            .count(self.sent as i64)
+            .scope(&self.scope);
         entry.fields = std::mem::take(&mut self.fields);
         if !complete {
             entry.fields.insert("incomplete".into(), "true".into());

@@ -93,16 +93,18 @@ pub trait ChangeTarget: Sized {
     /// What the path names, read before the body.
     type Key: FromRequestParts<Arc<ServerState>, Rejection: IntoResponse> + Send;
 
+    /// Found within `v`'s part of the tree: outside it, not found (as if it did not exist).
     fn find(
         key: Self::Key,
         state: &ServerState,
+        v: &Viewer,
     ) -> impl Future<Output = Result<Self, Refusal>> + Send;
 }
 
 impl ChangeTarget for () {
     type Key = ();
 
-    async fn find(_: (), _: &ServerState) -> Result<(), Refusal> {
+    async fn find(_: (), _: &ServerState, _: &Viewer) -> Result<(), Refusal> {
         Ok(())
     }
 }
@@ -147,7 +149,7 @@ where
             }
             return Err(refusal.into_response());
         }
-        let on = T::find(key, state)
+        let on = T::find(key, state, &v)
             .await
             .map_err(IntoResponse::into_response)?;
         Ok(AdminChange {

@@ -51,6 +51,9 @@ pub struct DeviceRow {
     /// Records and day summaries received from it (imported rosters among the records).
     pub records: i64,
     pub day_summaries: i64,
+    /// The node it belongs to (SPEC §11): its code and name (empty for the root's).
+    pub union_code: String,
+    pub union_name: String,
 }
 
 /// A laptop silent for more days than this is named on the devices page, until the office
@@ -142,24 +145,30 @@ impl Db {
         .await
     }
 
-    /// Every device, by name. The last record is one index seek per device
+    /// Every device within `scope`, by name. The last record is one index seek per device
     /// (`members (device, received_at)`), not a scan of the members; the counts come from the
     /// figures' tables (a row per day and place), summed once for all devices.
-    pub async fn device_list(&self) -> Result<Vec<DeviceRow>, DbError> {
+    pub async fn device_list(&self, scope: &Scope) -> Result<Vec<DeviceRow>, DbError> {
+        let mut params = Vec::new();
+        let within = scope_condition(scope, "d.name", &mut params)
+            .map(|c| format!(" WHERE {c}"))
+            .unwrap_or_default();
         self.query(
-            sql!(
+            format!(
                 "SELECT d.name, d.key_id, utc_text(d.created_at), utc_text(d.revoked_at),
                     (SELECT utc_text(max(m.received_at)) FROM members m WHERE m.device = d.name),
-                    utc_text(b.last_at), coalesce(md.n, 0), coalesce(b.n, 0)
+                    utc_text(b.last_at), coalesce(md.n, 0), coalesce(b.n, 0),
+                    d.union_code, coalesce(u.name, '')
                  FROM devices d
+                 LEFT JOIN unions u ON u.code = d.union_code
                  LEFT JOIN (SELECT device, sum(n)::bigint AS n FROM member_days GROUP BY device) md
                     ON md.device = d.name
                  LEFT JOIN (SELECT device, count(*) AS n, max(received_at) AS last_at
                             FROM booth_days GROUP BY device) b
-                    ON b.device = d.name
+                    ON b.device = d.name{within}
                  ORDER BY d.name"
             ),
-            vec![],
+            params,
             |r| {
                 let records = r.opt_text(4)?;
                 let days = r.opt_text(5)?;
@@ -172,9 +181,67 @@ impl Db {
                     last_upload: records.into_iter().chain(days).max(),
                     records: r.int(6)?,
                     day_summaries: r.int(7)?,
+                    union_code: r.text(8)?,
+                    union_name: r.text(9)?,
                 })
             },
         )
+        .await
+    }
+
+    /// Whether the office knows a device of this name within `scope` (revoked or not).
+    pub async fn device_in_scope(&self, scope: &Scope, name: String) -> Result<bool, DbError> {
+        let mut params = args![name].to_vec();
+        let within = scope_condition(scope, "name", &mut params)
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let found = self
+            .query(
+                format!("SELECT name FROM devices WHERE name = $1{within}"),
+                params,
+                |r| r.text(0),
+            )
+            .await?;
+        Ok(!found.is_empty())
+    }
+
+    /// A console user's new device (SPEC §11): under `code`, a node within `scope`
+    /// ([`DbError::NoSuchUnion`] otherwise). A name the office holds outside the scope is
+    /// [`DbError::DeviceExists`] even when revoked: re-adding a revoked name would move its
+    /// laptop, and its history with it, into the user's part.
+    pub async fn add_device_within(
+        &self,
+        scope: &Scope,
+        name: String,
+        token: NewToken,
+        code: String,
+    ) -> Result<(), DbError> {
+        let scope = scope.code().to_string();
+        self.transaction(move |c| {
+            Box::pin(async move {
+                let node = sql!(
+                    "SELECT descendant FROM union_closure WHERE ancestor = $1 AND descendant = $2"
+                );
+                if c.query(node, &args![&scope, &code], |r| r.text(0))
+                    .await?
+                    .is_empty()
+                {
+                    return Err(DbError::NoSuchUnion);
+                }
+                let held = sql!(
+                    "SELECT d.name FROM devices d WHERE d.name = $1 AND d.union_code NOT IN
+                        (SELECT descendant FROM union_closure WHERE ancestor = $2)"
+                );
+                if !c
+                    .query(held, &args![&name, &scope], |r| r.text(0))
+                    .await?
+                    .is_empty()
+                {
+                    return Err(DbError::DeviceExists);
+                }
+                add_device(c, name, token, Some(code)).await
+            })
+        })
         .await
     }
 }

@@ -6,7 +6,9 @@ use super::conn::{Conn, args, first, only};
 use super::office::revoke;
 use super::search::{LIST_WIDTH, ListRow, Review, SearchKeys, list_columns, list_row};
 use super::sql::sql;
+use super::unions::scope_condition;
 use super::{Db, DbError, REVOKED_BY_OFFICE};
+use crate::server::unions::Scope;
 
 /// Why a member's number was revoked at the office when it was erased (office records only).
 pub const ERASED_REASON: &str = "erased on request (PIPL)";
@@ -38,19 +40,31 @@ impl std::ops::Deref for MemberDetail {
 }
 
 impl Db {
-    pub async fn member_detail(&self, member_no: String) -> Result<Option<MemberDetail>, DbError> {
+    /// The member numbered `member_no` if it is within `scope` (SPEC §11: a member outside
+    /// the user's part of the tree is not found, as one that does not exist).
+    pub async fn member_detail(
+        &self,
+        member_no: String,
+        scope: &Scope,
+    ) -> Result<Option<MemberDetail>, DbError> {
+        let mut params = args![member_no].to_vec();
+        let within = scope_condition(scope, "m.device", &mut params)
+            .map_or_else(String::new, |c| format!(" AND {c}"));
         self.query(
-            sql!(concat!(
-                "SELECT ",
-                list_columns!(),
-                ", r.comment, r.by_user, utc_text(m.corrected_at), utc_text(m.erased_at), v.source,
-                   v.reason, coalesce(v.by_user, v.device), utc_text(v.revoked_at)
-                 FROM members m
-                 LEFT JOIN member_reviews r ON r.member_id = m.id
-                 LEFT JOIN revoked v ON v.member_no = m.member_no
-                 WHERE m.member_no = $1"
-            )),
-            args![member_no],
+            format!(
+                concat!(
+                    "SELECT ",
+                    list_columns!(),
+                    ", r.comment, r.by_user, utc_text(m.corrected_at), utc_text(m.erased_at),
+                       v.source, v.reason, coalesce(v.by_user, v.device), utc_text(v.revoked_at)
+                     FROM members m
+                     LEFT JOIN member_reviews r ON r.member_id = m.id
+                     LEFT JOIN revoked v ON v.member_no = m.member_no
+                     WHERE m.member_no = $1{}"
+                ),
+                within
+            ),
+            params,
             |r| {
                 // the list's columns, then these
                 Ok(MemberDetail {

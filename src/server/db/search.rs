@@ -21,9 +21,11 @@ use rusqlite::{Connection, params};
 
 use super::conn::{Conn, PgConn, Row, Value, args, from_row};
 use super::sql::{Backend, sql};
+use super::unions::scope_condition;
 use super::{Db, DbError, REVOKED_BY_LAPTOP};
 pub use crate::member::state::CardStatus;
 pub use crate::server::batch::{SearchKeys, fold};
+use crate::server::unions::Scope;
 
 /// What the search box's text is taken to mean.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,6 +205,9 @@ pub struct MemberFilter {
     pub form: Option<String>,
     /// 有效 / 已作废 / 已撤销: a card's state at the office.
     pub status: Option<CardStatus>,
+    /// The user's part of the union tree (SPEC §11): the members of its laptops only,
+    /// written into the query itself.
+    pub scope: Scope,
 }
 
 /// How a list is ordered: the newest received first (keyset-paged by id), or by the
@@ -335,6 +340,10 @@ pub(crate) fn where_clause(
         params.push(Value::Text(p));
         params.len()
     };
+    // first, so that no other part of a search is ever read outside the user's part
+    if let Some(c) = scope_condition(&f.scope, "m.device", &mut params) {
+        parts.push(c);
+    }
     let member_no = |p: &str, params: &mut Vec<Value>| {
         let a = push(p.to_string(), params);
         let b = push(prefix_end(p), params);
@@ -718,6 +727,35 @@ mod tests {
         assert_eq!(params, [Value::Text("王%".into())]);
         let (sql, _) = where_clause(&f, None, Backend::Sqlite, None);
         assert!(sql.contains("m.s_name >= $1 AND m.s_name < $2"), "{sql}");
+    }
+
+    /// A node's user's search carries the node in the statement itself, before any other
+    /// part (its parameter first); the root's carries nothing.
+    #[test]
+    fn a_scoped_search_is_of_the_node_s_laptops_in_the_query() {
+        let mut f = MemberFilter {
+            needle: Some(Needle::parse("王")),
+            scope: Scope::Under("D1".into()),
+            ..Default::default()
+        };
+        let (sql, params) = where_clause(&f, Some(9), Backend::Postgres, None);
+        assert!(
+            sql.contains("m.device IN (SELECT sd.name FROM devices sd JOIN union_closure sc"),
+            "{sql}"
+        );
+        assert!(sql.contains("sc.ancestor = $1") && sql.contains("m.s_name LIKE $2"));
+        assert_eq!(
+            params,
+            [
+                Value::Text("D1".into()),
+                Value::Text("王%".into()),
+                Value::Int(9)
+            ]
+        );
+        f.scope = Scope::All;
+        let (sql, params) = where_clause(&f, None, Backend::Sqlite, None);
+        assert!(!sql.contains("union_closure"), "{sql}");
+        assert_eq!(params.len(), 2);
     }
 
     #[test]

@@ -144,6 +144,21 @@ impl Db {
         .map(first)
     }
 
+    /// The nodes within `scope` (its node and every node below it), by code: what a scoped
+    /// user may pick.
+    pub async fn unions_within(&self, scope: &Scope) -> Result<Vec<UnionNode>, DbError> {
+        self.query(
+            sql!(
+                "SELECT u.code, u.name, u.short, u.parent FROM unions u
+                 JOIN union_closure c ON c.descendant = u.code
+                 WHERE c.ancestor = $1 ORDER BY u.code"
+            ),
+            args![scope.code()],
+            node_of,
+        )
+        .await
+    }
+
     /// The node's children, by code.
     pub async fn union_children(&self, code: String) -> Result<Vec<UnionNode>, DbError> {
         self.query(
@@ -411,6 +426,94 @@ mod tests {
         db.assign_device("lap".into(), "D1".into()).await.unwrap();
         db.remove_union("S11".into()).await.unwrap().unwrap();
         assert!(db.union_path("S11".into()).await.unwrap().is_empty());
+    }
+
+    /// What a node's user reads of the laptops and the nodes: their own part only, and a
+    /// laptop added from the console goes under a node of it, never taking a name held
+    /// outside (a revoked one included: its history would move with it).
+    async fn laptops_and_nodes_are_read_within_a_scope(db: &Db) {
+        let rows = vec![
+            row(2, "C0", ""),
+            row(3, "D1", "C0"),
+            row(4, "D2", "C0"),
+            row(5, "S11", "D1"),
+            row(6, "S21", "D2"),
+        ];
+        db.import_unions(rows).await.unwrap();
+        for (name, code) in [("lap1", "S11"), ("lap2", "S21"), ("old2", "S21")] {
+            db.add_device(name.into(), NewToken::of(name), Some(code.into()))
+                .await
+                .unwrap();
+        }
+        db.revoke_device("old2".into()).await.unwrap();
+        let d1 = Scope::Under("D1".into());
+        let names = |l: Vec<super::super::devices::DeviceRow>| -> Vec<String> {
+            l.into_iter().map(|d| d.name).collect()
+        };
+        assert_eq!(names(db.device_list(&d1).await.unwrap()), ["lap1"]);
+        assert_eq!(
+            names(db.device_list(&Scope::All).await.unwrap()),
+            ["lap1", "lap2", "old2"]
+        );
+        let listed = db.device_list(&d1).await.unwrap();
+        assert_eq!(
+            (listed[0].union_code.as_str(), listed[0].union_name.as_str()),
+            ("S11", "S11总工会")
+        );
+        assert!(db.device_in_scope(&d1, "lap1".into()).await.unwrap());
+        assert!(!db.device_in_scope(&d1, "lap2".into()).await.unwrap());
+        assert!(
+            db.device_in_scope(&Scope::All, "lap2".into())
+                .await
+                .unwrap()
+        );
+        let codes: Vec<String> = db
+            .unions_within(&d1)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.code)
+            .collect();
+        assert_eq!(codes, ["D1", "S11"]);
+        for (name, code, refused) in [
+            ("new", "S21", "union"),
+            ("new", "root", "union"),
+            ("lap2", "S11", "exists"),
+            ("old2", "S11", "exists"),
+        ] {
+            let r = db
+                .add_device_within(&d1, name.into(), NewToken::of("t"), code.into())
+                .await;
+            match (refused, r) {
+                ("union", Err(DbError::NoSuchUnion)) | ("exists", Err(DbError::DeviceExists)) => {}
+                (_, r) => panic!("{name} under {code}: {r:?}"),
+            }
+        }
+        assert_eq!(db.device_union("old2".into()).await.unwrap().code, "S21");
+        db.add_device_within(&d1, "new".into(), NewToken::of("t"), "S11".into())
+            .await
+            .unwrap();
+        assert_eq!(names(db.device_list(&d1).await.unwrap()), ["lap1", "new"]);
+    }
+
+    #[tokio::test]
+    async fn scoped_laptops_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite:{}", dir.path().join("s.db").display()))
+            .await
+            .unwrap();
+        laptops_and_nodes_are_read_within_a_scope(&db).await;
+    }
+
+    #[tokio::test]
+    async fn scoped_laptops_on_postgres() {
+        let Ok(base) = std::env::var("BOOTH_TEST_PG_URL") else {
+            eprintln!("BOOTH_TEST_PG_URL not set: skipping");
+            return;
+        };
+        let url = crate::server::db::upgrade_tests::fresh_pg(&base).await;
+        let db = Db::open(&url).await.unwrap();
+        laptops_and_nodes_are_read_within_a_scope(&db).await;
     }
 
     #[tokio::test]

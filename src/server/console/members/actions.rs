@@ -25,8 +25,12 @@ use crate::server::state::ServerState;
 impl ChangeTarget for MemberDetail {
     type Key = Path<String>;
 
-    async fn find(Path(no): Path<String>, state: &ServerState) -> Result<MemberDetail, Refusal> {
-        find(state, &no).await
+    async fn find(
+        Path(no): Path<String>,
+        state: &ServerState,
+        v: &Viewer,
+    ) -> Result<MemberDetail, Refusal> {
+        find(state, v, &no).await
     }
 }
 
@@ -130,7 +134,7 @@ pub async fn correct(
         Err(e) => return Err(e.into()),
     }
     audited(&state, v.entry("member.correct", d.member_no.clone(), 1)).await?;
-    let d = find(&state, &d.member_no).await?;
+    let d = find(&state, &v, &d.member_no).await?;
     Ok(member_page(
         &v,
         &d,
@@ -187,7 +191,7 @@ pub async fn revoke(
         // the same action as `server void`'s
         audited(&state, v.entry("member.void", d.member_no.clone(), 1)).await?;
     }
-    let d = find(&state, &d.member_no).await?;
+    let d = find(&state, &v, &d.member_no).await?;
     let notice = if new {
         "console.revoked_now"
     } else {
@@ -231,7 +235,7 @@ pub async fn erase(
         Err(DbError::NoSuchMember) => {}
         Err(e) => return Err(e.into()),
     }
-    let d = find(&state, &d.member_no).await?;
+    let d = find(&state, &v, &d.member_no).await?;
     Ok(member_page(
         &v,
         &d,

@@ -150,12 +150,13 @@ pub fn member_page(
     .into_response()
 }
 
-/// The member behind a path's number (any spelling).
-pub async fn find(state: &ServerState, no: &str) -> Result<MemberDetail, Refusal> {
+/// The member behind a path's number (any spelling), within the viewer's part of the tree:
+/// one outside it answers as one that does not exist (SPEC §11).
+pub async fn find(state: &ServerState, v: &Viewer, no: &str) -> Result<MemberDetail, Refusal> {
     let no = no.parse::<MemberNo>().map_err(|_| Refusal::NoSuchMember)?;
     state
         .db
-        .member_detail(no.as_str().to_string())
+        .member_detail(no.as_str().to_string(), &v.scope)
         .await?
         .ok_or(Refusal::NoSuchMember)
 }
@@ -165,7 +166,7 @@ pub async fn page(
     v: Viewer,
     Path(no): Path<String>,
 ) -> Result<Response, Refusal> {
-    let d = find(&state, &no).await?;
+    let d = find(&state, &v, &no).await?;
     audited(&state, v.entry("member.view", d.member_no.clone(), 1)).await?;
     Ok(member_page(&v, &d, false, Vec::new(), None))
 }

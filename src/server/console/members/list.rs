@@ -211,7 +211,7 @@ async fn answer(
             (None, Some(r.key()))
         }
         (None, Err(other)) => return Err(other),
-        (None, Ok(())) => match q.filter() {
+        (None, Ok(())) => match q.filter(&v.scope) {
             Ok(f) => (Some(f), None),
             Err(bad) => (None, Some(bad.key())),
         },

@@ -12,6 +12,7 @@ use crate::server::console::mask;
 use crate::server::console::filters::{date, some, url_pairs};
 use crate::server::db::search::{CardStatus, MemberFilter, Needle, Review, Sort, Start};
 use crate::server::refusal::Refusal;
+use crate::server::unions::Scope;
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
@@ -32,8 +33,11 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub fn filter(&self) -> Result<MemberFilter, Refusal> {
+    /// The filter of this view within `scope` (the viewer's part of the tree: every list
+    /// and export is of it, never of the whole office's).
+    pub fn filter(&self, scope: &Scope) -> Result<MemberFilter, Refusal> {
         Ok(MemberFilter {
+            scope: scope.clone(),
             needle: Some(Needle::parse(&self.q.chars().take(100).collect::<String>())),
             union: some(&self.union),
             place: some(&self.place),
@@ -177,7 +181,7 @@ mod tests {
                 union: phone.clone(),
                 ..Default::default()
             };
-            let fields = describe(&list.filter().unwrap());
+            let fields = describe(&list.filter(&Scope::All).unwrap());
             let text = format!("{fields:?}");
             assert!(
                 !text.contains(&phone) && !text.contains(&id[..12]),
@@ -189,6 +193,9 @@ mod tests {
             q: whole.clone(),
             ..Default::default()
         };
-        assert_eq!(describe(&list.filter().unwrap())["member_no"], whole);
+        assert_eq!(
+            describe(&list.filter(&Scope::All).unwrap())["member_no"],
+            whole
+        );
     }
 }
