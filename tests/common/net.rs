@@ -273,6 +273,16 @@ pub fn batch_item_by(
     batch_item_full(key, n, id, day, "某某快递有限公司")
 }
 
+/// Person `n` working for `employer`, numbered by `key`'s laptop.
+pub fn batch_item_of(
+    key: &booth::card::DeviceKey,
+    n: u32,
+    day: chrono::NaiveDate,
+    employer: &str,
+) -> Value {
+    batch_item_full(key, n, &valid_id(n), day, employer)
+}
+
 fn batch_item_full(
     key: &booth::card::DeviceKey,
     n: u32,
