@@ -600,3 +600,104 @@ fn a_districts_dashboard_rolls_up_and_drills_down() {
         );
     }
 }
+
+/// The district's dashboard in headless Chromium at 1280 and 390 pixels, zh and en: the
+/// table is there, a child's link drills down, a header sorts, and on a phone the page does
+/// not overflow (the table scrolls inside its wrapper). Screenshots go to
+/// `$TMPDIR/booth-union-tree/` for a person to look at.
+#[test]
+fn a_districts_dashboard_in_a_browser() {
+    use common::browser::Chromium;
+    use fantoccini::Locator;
+    let Some(chromium) = Chromium::find() else {
+        return;
+    };
+    let db = sqlite_db();
+    let server = city(&db.url);
+    let url = server.url();
+    let out = std::env::temp_dir().join("booth-union-tree");
+    std::fs::create_dir_all(&out).unwrap();
+    let (_driver, wd) = chromium.start_driver();
+    common::browser::rt().block_on(async {
+        for (w, h) in [(1280, 800), (390, 844)] {
+            let c = chromium.session(&wd, w, h).await;
+            for lang in ["zh", "en"] {
+                c.goto(&format!("{url}/lang/{lang}?next=/login"))
+                    .await
+                    .unwrap();
+                common::browser::submit_login(&c, "d1", VIEWER_PASS).await;
+                c.goto(&format!("{url}/")).await.unwrap();
+                let rows = c
+                    .find_all(Locator::Css("#children tbody tr"))
+                    .await
+                    .unwrap();
+                assert_eq!(rows.len(), 3, "own laptops, S11, S12");
+                let registered = c
+                    .find(Locator::Css("[data-figure=registered]"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                assert_eq!(registered.trim(), "6");
+                // the page is no wider than the screen; the table scrolls in its wrapper
+                let wide: Value = c
+                    .execute(
+                        "return document.documentElement.scrollWidth - window.innerWidth",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert!(wide.as_i64().unwrap() <= 0, "{w}px: {wide} px too wide");
+                let png = c.screenshot().await.unwrap();
+                std::fs::write(out.join(format!("dashboard-{lang}-{w}.png")), png).unwrap();
+                // the whole table, scrolled into view
+                c.execute(
+                    "document.getElementById('children').scrollIntoView()",
+                    vec![],
+                )
+                .await
+                .unwrap();
+                let png = c.screenshot().await.unwrap();
+                std::fs::write(out.join(format!("table-{lang}-{w}.png")), png).unwrap();
+                // sort by sign-ups: the header says so
+                c.find(Locator::Css("th a[data-sort=registered]"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+                c.wait()
+                    .for_element(Locator::Css("th[aria-sort=descending] a[data-sort=registered]"))
+                    .await
+                    .unwrap();
+                // drill down into S11
+                c.find(Locator::Css("tr[data-node=S11] a"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+                c.wait()
+                    .for_element(Locator::Css("nav.crumbs [aria-current=page]"))
+                    .await
+                    .unwrap();
+                let u = c.current_url().await.unwrap();
+                assert!(u.query().unwrap_or("").contains("node=S11"), "{u}");
+                let registered = c
+                    .find(Locator::Css("[data-figure=registered]"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                assert_eq!(registered.trim(), "5");
+                let png = c.screenshot().await.unwrap();
+                std::fs::write(out.join(format!("drilled-{lang}-{w}.png")), png).unwrap();
+                common::browser::logout(&c).await;
+            }
+            c.close().await.unwrap();
+        }
+    });
+    eprintln!("screenshots in {}", out.display());
+}
