@@ -668,7 +668,9 @@ fn a_districts_dashboard_in_a_browser() {
                     .await
                     .unwrap();
                 c.wait()
-                    .for_element(Locator::Css("th[aria-sort=descending] a[data-sort=registered]"))
+                    .for_element(Locator::Css(
+                        "th[aria-sort=descending] a[data-sort=registered]",
+                    ))
                     .await
                     .unwrap();
                 // drill down into S11
