@@ -257,7 +257,9 @@ fn two_laptops_at_two_places_give_the_office_the_sums() {
             .unwrap();
         let (unions, places, devices) = rt.block_on(async {
             let db = Db::open(&db.url).await.unwrap();
-            db.figure_dimensions().await.unwrap()
+            db.figure_dimensions(&booth::server::unions::Scope::All)
+                .await
+                .unwrap()
         });
         assert!(unions.contains(&"朝阳区总工会".to_string()), "{unions:?}");
         let mut want = vec![WANGJING.to_string(), YIZHUANG.to_string()];

@@ -501,6 +501,7 @@ fn enrolment_codes_and_the_office_key_check() {
             device: None,
             seal_key: None,
             verify_url: None,
+            union: None,
         }
         .encode();
         let x = Booth::new();

@@ -962,6 +962,7 @@ fn plain_http_to_another_machine_asks_first() {
         device: Some("lap".into()),
         seal_key: None,
         verify_url: None,
+        union: None,
     }
     .encode();
     let mut h = Harness::new();
