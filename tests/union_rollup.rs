@@ -527,7 +527,11 @@ fn a_districts_dashboard_rolls_up_and_drills_down() {
         assert!(a.body.contains("id=\"children\""));
         assert_eq!(table_nodes(&a.body), ["D1", "S11", "S12"]);
         assert!(a.body.contains("class=\"own\""));
-        assert!(a.body.contains("<caption"));
+        assert!(
+            a.body.contains(
+                "<table class=\"tree\" id=\"children\" aria-labelledby=\"rollup-caption\""
+            )
+        );
         assert!(a.body.contains("scope=\"col\""));
         // S12: 2 consultations, no sign-up: 0.0%; S11: 5 ÷ 15
         assert!(a.body.contains("33.3%"), "S11's rate");
@@ -660,6 +664,29 @@ fn a_districts_dashboard_in_a_browser() {
                 .unwrap();
                 let png = c.screenshot().await.unwrap();
                 std::fs::write(out.join(format!("table-{lang}-{w}.png")), png).unwrap();
+                // on a phone the table is wider than its frame, which scrolls to the rest
+                let scrolls: Value = c
+                    .execute(
+                        "const s = document.querySelector('.rollup .scroll');
+                         const wider = s.scrollWidth > s.clientWidth;
+                         s.scrollLeft = s.scrollWidth;
+                         return wider;",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                if w < 600 {
+                    assert_eq!(scrolls, Value::Bool(true), "the table scrolls in its frame");
+                    let png = c.screenshot().await.unwrap();
+                    std::fs::write(out.join(format!("table-scrolled-{lang}-{w}.png")), png)
+                        .unwrap();
+                }
+                c.execute(
+                    "document.querySelector('.rollup .scroll').scrollLeft = 0",
+                    vec![],
+                )
+                .await
+                .unwrap();
                 // sort by sign-ups: the header says so
                 c.find(Locator::Css("th a[data-sort=registered]"))
                     .await
