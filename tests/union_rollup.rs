@@ -514,10 +514,18 @@ fn a_districts_dashboard_rolls_up_and_drills_down() {
     for db in test_dbs() {
         eprintln!("backend: {}", db.label);
         let server = city(&db.url);
+        // two laptops never heard from: one of D1's streets', one of the other district's
+        cli(&db.url, &["add-device", "quiet-s11", "--union", "S11"]);
+        cli(&db.url, &["add-device", "quiet-d2", "--union", "D2"]);
         let mut web = Web::new(&server.url());
         assert_eq!(web.login("d1", VIEWER_PASS).status, 303);
         let a = web.get("/");
         assert_eq!(a.status, 200);
+        assert!(a.body.contains("quiet-s11"), "D1's silent laptop is named");
+        assert!(
+            !a.body.contains("quiet-d2"),
+            "another district's laptop is not"
+        );
         let f = page_figures(&a.body);
         assert_eq!(f["consultations"], 16, "{f:?}");
         assert_eq!(f["registered"], 6, "{f:?}");
@@ -594,9 +602,11 @@ fn a_districts_dashboard_rolls_up_and_drills_down() {
         assert_eq!(admin.login("admin", ADMIN_PASS).status, 303);
         let a = admin.get("/");
         assert_eq!(table_nodes(&a.body), ["root", "C0"]);
+        assert!(a.body.contains("quiet-s11") && a.body.contains("quiet-d2"));
         assert_eq!(page_figures(&a.body)["consultations"], 24);
         let a = admin.get("/?node=D2");
-        assert_eq!(table_nodes(&a.body), ["S21"], "D2 has no laptop of its own");
+        // quiet-d2 is D2's own: a row for it, all zeros, before the street
+        assert_eq!(table_nodes(&a.body), ["D2", "S21"]);
         let c = crumbs(&a.body);
         assert!(
             c.contains("北京市总工会") && c.contains("海淀区总工会"),

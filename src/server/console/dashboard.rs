@@ -127,13 +127,14 @@ pub async fn page(
         scope: scope.clone(),
         ..filter
     };
-    let (figs, dims, devices, children, path, own_devices) = tokio::join!(
+    let (figs, dims, devices, children, path, own_devices, here_devices) = tokio::join!(
         state.db.figures(&filter, Breakdown::Dashboard),
         state.db.figure_dimensions(&scope),
         state.db.device_list(),
         state.db.union_children(node.code.clone()),
         state.db.union_path(node.code.clone()),
-        state.db.own_device_count(node.code.clone())
+        state.db.own_device_count(node.code.clone()),
+        state.db.devices(&scope)
     );
     let (figs, dims, children, path) = (figs?, dims?, children?, path?);
     let sort = Sort::parse(&nq.sort, &nq.dir);
@@ -168,10 +169,13 @@ pub async fn page(
     let node_label = crate::server::db::node_name(&node, v.lang);
     let table_caption = format!("{} — {node_label}", tr.t("console.tree.children"));
     let reset = Keep::default().href(&node.code, &user_node, &Sort::default());
-    // laptops in service the office has never heard from
+    // laptops in service the office has never heard from, of the node viewed and below
+    let here: std::collections::HashSet<String> =
+        here_devices?.into_iter().map(|d| d.device).collect();
     let silent: Vec<String> = devices?
         .into_iter()
         .filter(|d| d.revoked_at.is_none() && d.last_upload.is_none())
+        .filter(|d| here.contains(&d.name))
         .map(|d| d.name)
         .collect();
     let figures = [
