@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use booth::server::db::Db;
 use booth::server::db::devices::NewToken;
 use booth::server::db::unions::ImportOutcome;
+use booth::server::db::{Breakdown, Db, FigureFilter};
+use booth::server::unions::Scope;
 use booth::server::unions::plan::ImportRow;
 use common::console::*;
 use common::net::*;
@@ -159,6 +160,27 @@ impl Case {
         e
     }
 
+    /// (meetings, consultations, registered) of today's summaries on the nodes `nodes`.
+    fn today(&self, nodes: &BTreeSet<usize>) -> (u64, u64, u64) {
+        let days = self
+            .laptops
+            .iter()
+            .filter(|l| nodes.contains(&l.node))
+            .map(|l| l.days.iter().filter(|d| d.ago == 0).collect::<Vec<_>>());
+        days.fold((0, 0, 0), |t, days| {
+            let places: BTreeSet<_> = days
+                .iter()
+                .filter(|d| d.consultations + d.registrations > 0)
+                .map(|d| d.place)
+                .collect();
+            (
+                t.0 + places.len() as u64,
+                t.1 + days.iter().map(|d| d.consultations).sum::<u64>(),
+                t.2 + days.iter().map(|d| d.registrations).sum::<u64>(),
+            )
+        })
+    }
+
     fn children(&self, i: usize) -> Vec<usize> {
         (1..=self.parents.len())
             .filter(|&k| self.parents[k - 1] == i)
@@ -301,6 +323,33 @@ fn check_case(db_url: &str, case: &Case) {
                 "node {} = own + children",
                 code(i)
             );
+            // under a date filter, as the dashboard asks: the node's figures and its table's
+            let node = db.union_node(code(i)).await.unwrap().unwrap();
+            let children = db.union_children(code(i)).await.unwrap();
+            let filter = FigureFilter {
+                from: Some(today()),
+                scope: Scope::of_code(&code(i)),
+                ..Default::default()
+            };
+            let figs = db.figures(&filter, Breakdown::Dashboard).await.unwrap();
+            let (kids, own) = db.child_figures(&node, &children, &filter).await.unwrap();
+            let mut rows = vec![(own, BTreeSet::from([i]))];
+            rows.extend(
+                kids.into_iter()
+                    .zip(&case.children(i))
+                    .map(|(c, &k)| (c.figures, case.subtree(k))),
+            );
+            let (mut m, mut c, mut r) = (0, 0, 0);
+            for (f, nodes) in &rows {
+                let t = (f.meetings, f.consultations, f.registered);
+                assert_eq!(t, case.today(nodes), "today, under {}", code(i));
+                (m, c, r) = (m + t.0, c + t.1, r + t.2);
+            }
+            assert_eq!(
+                (figs.meetings, figs.consultations, figs.registered),
+                (m, c, r)
+            );
+            assert_eq!((m, c, r), case.today(&case.subtree(i)));
         }
     });
     drop(server);
