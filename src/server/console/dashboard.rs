@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::filters::{date, some};
+use super::rollup::{self, Crumb, Head, Keep, NodeQuery, Row, Sort};
 use super::{Chrome, Viewer, svg};
 use crate::member::options::ListKind;
 use crate::server::db::{Breakdown, FigureFilter};
@@ -65,6 +66,20 @@ pub struct DashboardPage {
     pub conversion: String,
     /// Laptops that have never uploaded.
     pub silent: Vec<String>,
+    /// The node viewed (the user's own unless `?node=` goes below it): its code, and the
+    /// user's own node's code.
+    pub node: String,
+    pub user_node: String,
+    /// From the user's node down to the viewed one (empty when there is nothing to show:
+    /// the user's own node without children).
+    pub crumbs: Vec<Crumb>,
+    /// The children's table: headers and rows (no table for a node without children).
+    pub heads: Vec<Head>,
+    pub rows: Vec<Row>,
+    /// The table's name (caption): "下级组织 — 某某总工会".
+    pub table_caption: String,
+    /// The reset link: the viewed node without filters.
+    pub reset: String,
 }
 
 /// A campaign may hold thousands of places: the place field is typed, and the browser
@@ -84,6 +99,7 @@ pub async fn page(
     v: Viewer,
     RawQuery(raw): RawQuery,
     Query(q): Query<FilterQuery>,
+    Query(nq): Query<NodeQuery>,
 ) -> Result<Response, Refusal> {
     let here = match &raw {
         Some(r) => format!("/?{r}"),
@@ -95,17 +111,64 @@ pub async fn page(
         Ok(f) => (f, None),
         Err(bad) => (FigureFilter::default(), Some(bad.key())),
     };
+    // the node viewed: the user's own, or one below it (anything else does not exist here)
+    let user_node = v.scope.code().to_string();
+    let wanted = match nq.node.trim() {
+        "" => user_node.clone(),
+        n => n.to_string(),
+    };
+    let node = state
+        .db
+        .union_in_scope(&v.scope, wanted)
+        .await?
+        .ok_or(Refusal::NotFound)?;
+    let scope = Scope::of_code(&node.code);
     let filter = FigureFilter {
-        scope: v.scope.clone(),
+        scope: scope.clone(),
         ..filter
     };
-    let (figs, dims, devices) = tokio::join!(
+    let (figs, dims, devices, children, path, own_devices) = tokio::join!(
         state.db.figures(&filter, Breakdown::Dashboard),
-        state.db.figure_dimensions(&v.scope),
-        state.db.device_list(&v.scope)
+        state.db.figure_dimensions(&scope),
+        state.db.device_list(&scope),
+        state.db.union_children(node.code.clone()),
+        state.db.union_path(node.code.clone()),
+        state.db.own_device_count(node.code.clone()),
     );
-    let (figs, dims) = (figs?, dims?);
-    // laptops in service the office has never heard from
+    let (figs, dims, children, path) = (figs?, dims?, children?, path?);
+    let sort = Sort::parse(&nq.sort, &nq.dir);
+    let keep = Keep {
+        from: q.from.clone(),
+        to: q.to.clone(),
+        sort,
+    };
+    let (heads, rows) = if children.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        let (kids, own) = state.db.child_figures(&node, &children, &filter).await?;
+        let own = (own_devices? > 0).then_some((&node, &own));
+        (
+            rollup::heads(&tr, &keep, &node.code, &user_node, &sort),
+            rollup::rows(
+                kids,
+                own,
+                tr.t("console.tree.own"),
+                &keep,
+                &user_node,
+                &sort,
+                v.lang,
+            ),
+        )
+    };
+    let crumbs = if node.code != user_node || !children.is_empty() {
+        rollup::crumbs(&path, &user_node, &keep, v.lang)
+    } else {
+        Vec::new()
+    };
+    let node_label = crate::server::db::node_name(&node, v.lang);
+    let table_caption = format!("{} — {node_label}", tr.t("console.tree.children"));
+    let reset = Keep::default().href(&node.code, &user_node, &Sort::default());
+    // laptops in service the office has never heard from, of the node viewed and below
     let silent: Vec<String> = devices?
         .into_iter()
         .filter(|d| d.revoked_at.is_none() && d.last_upload.is_none())
@@ -165,6 +228,17 @@ pub async fn page(
         devices: dims.2,
         conversion,
         silent,
+        node: if node.code == user_node {
+            String::new()
+        } else {
+            node.code
+        },
+        user_node,
+        crumbs,
+        heads,
+        rows,
+        table_caption,
+        reset,
     }
     .into_response())
 }

@@ -27,6 +27,7 @@ pub mod frame;
 pub mod login;
 pub mod mask;
 pub mod members;
+pub mod rollup;
 pub mod session;
 pub mod svg;
 pub mod viewer;
