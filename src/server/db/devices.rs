@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::conn::{Conn, args, first};
 use super::office::bump;
 use super::sql::sql;
-use super::unions::scope_condition;
+use super::unions::{known_union, move_device, scope_condition};
 use super::{Db, DbError, DeviceCount, max_seq_of};
 use crate::server::unions::{ROOT, Scope};
 
@@ -265,13 +265,7 @@ async fn add_device(
     union: Option<String>,
 ) -> Result<(), DbError> {
     if let Some(code) = &union {
-        let known = sql!("SELECT code FROM unions WHERE code = $1");
-        if c.query(known, &args![code], |r| r.text(0))
-            .await?
-            .is_empty()
-        {
-            return Err(DbError::NoSuchUnion);
-        }
+        known_union(c, code).await?;
     }
     let revoked = revoked(c, &name).await?;
     let name_and_hash = args![&name, &token.hash, &token.binding_key];
@@ -287,8 +281,7 @@ async fn add_device(
             );
             c.execute(fresh, &name_and_hash).await?;
             if let Some(code) = union {
-                let moved = sql!("UPDATE devices SET union_code = $2 WHERE name = $1");
-                c.execute(moved, &args![name, code]).await?;
+                move_device(c, &name, &code).await?;
             }
         }
         None => {

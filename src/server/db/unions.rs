@@ -98,6 +98,34 @@ fn node_of(r: &dyn super::conn::Row) -> Result<UnionNode, DbError> {
     })
 }
 
+/// `Ok` when the office's tree has the node, `NoSuchUnion` otherwise (checked before a
+/// laptop or user is put under it).
+pub(crate) async fn known_union(c: &Conn<'_>, code: &str) -> Result<(), DbError> {
+    let known = sql!("SELECT code FROM unions WHERE code = $1");
+    if c.query(known, &args![code], |r| r.text(0))
+        .await?
+        .is_empty()
+    {
+        return Err(DbError::NoSuchUnion);
+    }
+    Ok(())
+}
+
+/// Puts a laptop, and so everything it ever sent, under `code`; the rows changed.
+pub(crate) async fn move_device(c: &Conn<'_>, name: &str, code: &str) -> Result<u64, DbError> {
+    c.execute(
+        sql!("UPDATE devices SET union_code = $2 WHERE name = $1"),
+        &args![name, code],
+    )
+    .await
+}
+
+/// The laptops (revoked ones included) that belong to the node itself, not to one below.
+pub(crate) async fn own_devices(c: &Conn<'_>, code: &str) -> Result<u64, DbError> {
+    let n = sql!("SELECT count(*) FROM devices WHERE union_code = $1");
+    Ok(first(c.query(n, &args![code], |r| r.count(0)).await?).unwrap_or(0))
+}
+
 async fn tree(c: &Conn<'_>) -> Result<Vec<UnionNode>, DbError> {
     c.query(
         sql!("SELECT code, name, short, parent FROM unions ORDER BY code"),
@@ -241,14 +269,13 @@ impl Db {
                 {
                     return Err(DbError::NoSuchUnion);
                 }
+                if own_devices(c, &code).await? > 0 {
+                    return Ok(Err(Holds::Devices));
+                }
                 let checks = [
                     (
                         sql!("SELECT count(*) FROM unions WHERE parent = $1"),
                         Holds::Children,
-                    ),
-                    (
-                        sql!("SELECT count(*) FROM devices WHERE union_code = $1"),
-                        Holds::Devices,
                     ),
                     (
                         sql!("SELECT count(*) FROM office_users WHERE union_code = $1"),
@@ -277,20 +304,8 @@ impl Db {
     pub async fn assign_device(&self, name: String, code: String) -> Result<(), DbError> {
         self.transaction(move |c| {
             Box::pin(async move {
-                let known = sql!("SELECT code FROM unions WHERE code = $1");
-                if c.query(known, &args![&code], |r| r.text(0))
-                    .await?
-                    .is_empty()
-                {
-                    return Err(DbError::NoSuchUnion);
-                }
-                let moved = c
-                    .execute(
-                        sql!("UPDATE devices SET union_code = $2 WHERE name = $1"),
-                        &args![name, code],
-                    )
-                    .await?;
-                if moved == 0 {
+                known_union(c, &code).await?;
+                if move_device(c, &name, &code).await? == 0 {
                     return Err(DbError::NoSuchDevice);
                 }
                 Ok(())

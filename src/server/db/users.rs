@@ -149,13 +149,7 @@ impl Db {
     ) -> Result<(), DbError> {
         self.transaction(move |c| {
             Box::pin(async move {
-                let known = sql!("SELECT code FROM unions WHERE code = $1");
-                if c.query(known, &args![&union], |r| r.text(0))
-                    .await?
-                    .is_empty()
-                {
-                    return Err(DbError::NoSuchUnion);
-                }
+                super::unions::known_union(c, &union).await?;
                 let n = c
                     .execute(
                         sql!(

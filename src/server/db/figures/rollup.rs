@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::FigureFilter;
 use super::query::where_clause;
-use crate::server::db::conn::{Value, args};
-use crate::server::db::sql::sql;
+use crate::server::db::conn::Value;
+use crate::server::db::unions::own_devices;
 use crate::server::db::{Db, DbError};
 use crate::server::unions::UnionNode;
 
@@ -150,13 +150,7 @@ impl Db {
     /// How many laptops (revoked ones included: their history counts) belong to the node
     /// itself, not to a node below it: whether a table of its children needs a row for them.
     pub async fn own_device_count(&self, code: String) -> Result<u64, DbError> {
-        let n = self
-            .query(
-                sql!("SELECT count(*) FROM devices WHERE union_code = $1"),
-                args![code],
-                |r| r.count(0),
-            )
-            .await?;
-        Ok(n.into_iter().next().unwrap_or(0))
+        self.with(move |c| Box::pin(async move { own_devices(c, &code).await }))
+            .await
     }
 }
