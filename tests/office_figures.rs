@@ -440,7 +440,17 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
         // the union tree and the office's voids (the latest migrations first)
         exec_sql(
             &db.url,
-            "DROP TABLE office_voids; DROP TABLE unions; DROP TABLE union_closure;
+            if db.url.starts_with("sqlite:") {
+                "DROP TRIGGER enterprise_days_by_node;"
+            } else {
+                "DROP TRIGGER enterprise_days_by_node ON enterprise_days;
+                 DROP FUNCTION union_enterprises_added();"
+            },
+        );
+        exec_sql(
+            &db.url,
+            "DROP TABLE union_enterprises; DROP TABLE office_voids; DROP TABLE unions;
+             DROP TABLE union_closure;
              DROP INDEX devices_union; ALTER TABLE devices DROP COLUMN union_code;
              ALTER TABLE office_users DROP COLUMN union_code;
              DROP INDEX audit_log_scope; ALTER TABLE audit_log DROP COLUMN scope;",

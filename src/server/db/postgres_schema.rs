@@ -226,6 +226,8 @@ fn migrations() -> Vec<&'static str> {
         super::unions::TREE_MIGRATION,
         // 12: the cards the office voided that were booth sign-ups (db::figures::schema).
         &figures::PG_OFFICE_VOIDS,
+        // 13: the distinct employers under each node (db::unions::UNION_ENTERPRISES_*).
+        super::unions::UNION_ENTERPRISES_PG,
     ]
 }
 

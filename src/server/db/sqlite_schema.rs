@@ -147,6 +147,8 @@ pub(super) fn migrations() -> Vec<&'static str> {
         super::unions::TREE_MIGRATION,
         // 11: the cards the office voided that were booth sign-ups (db::figures::schema).
         &figures::SQLITE_OFFICE_VOIDS,
+        // 12: the distinct employers under each node (db::unions::UNION_ENTERPRISES_*).
+        super::unions::UNION_ENTERPRISES_SQLITE,
     ]
 }
 

@@ -42,6 +42,101 @@ pub(crate) const TREE_MIGRATION: &str = r#"
     CREATE INDEX audit_log_scope ON audit_log (scope, id);
 "#;
 
+/// Migration: the distinct employers under each node, for every node above the laptop's
+/// (the rows `enterprise_days` holds, by node), so that a node's and its children's 覆盖企业
+/// are counts of an index, not a distinct count over every employer-day of a city. Kept by a
+/// trigger on `enterprise_days` (the same invariant whichever code inserts there), made again
+/// for the nodes a move touches ([`renumber_enterprises`]). SQLite's trigger, row by row.
+pub(crate) const UNION_ENTERPRISES_SQLITE: &str = r#"
+    CREATE TABLE union_enterprises (
+        code       TEXT NOT NULL,
+        enterprise TEXT NOT NULL,
+        PRIMARY KEY (code, enterprise)
+    );
+    INSERT INTO union_enterprises (code, enterprise)
+        SELECT DISTINCT c.ancestor, e.enterprise FROM enterprise_days e
+        JOIN devices d ON d.name = e.device
+        JOIN union_closure c ON c.descendant = d.union_code;
+    CREATE TRIGGER enterprise_days_by_node AFTER INSERT ON enterprise_days BEGIN
+        INSERT INTO union_enterprises (code, enterprise)
+            SELECT c.ancestor, NEW.enterprise FROM devices d
+            JOIN union_closure c ON c.descendant = d.union_code
+            WHERE d.name = NEW.device
+            ON CONFLICT DO NOTHING;
+    END;
+"#;
+
+/// PostgreSQL's: a statement-level trigger over the rows a batch inserted, in key order (two
+/// batches lock the same keys in one order).
+pub(crate) const UNION_ENTERPRISES_PG: &str = r#"
+    CREATE TABLE union_enterprises (
+        code       TEXT NOT NULL,
+        enterprise TEXT NOT NULL,
+        PRIMARY KEY (code, enterprise)
+    );
+    INSERT INTO union_enterprises (code, enterprise)
+        SELECT DISTINCT c.ancestor, e.enterprise FROM enterprise_days e
+        JOIN devices d ON d.name = e.device
+        JOIN union_closure c ON c.descendant = d.union_code;
+    CREATE FUNCTION union_enterprises_added() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO union_enterprises (code, enterprise)
+            SELECT DISTINCT c.ancestor, n.enterprise FROM new_rows n
+            JOIN devices d ON d.name = n.device
+            JOIN union_closure c ON c.descendant = d.union_code
+            ORDER BY 1, 2
+            ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER enterprise_days_by_node AFTER INSERT ON enterprise_days
+        REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION union_enterprises_added();
+"#;
+
+/// The employers of the nodes `codes` counted again from `enterprise_days`, after laptops or
+/// nodes moved (`codes`: every node that gained or lost something below it).
+pub(crate) async fn renumber_enterprises(c: &Conn<'_>, codes: &[String]) -> Result<(), DbError> {
+    for code in codes {
+        c.execute(
+            sql!("DELETE FROM union_enterprises WHERE code = $1"),
+            &args![code],
+        )
+        .await?;
+        c.execute(
+            sql!(
+                "INSERT INTO union_enterprises (code, enterprise)
+                 SELECT DISTINCT $1, e.enterprise FROM enterprise_days e
+                 WHERE e.device IN (SELECT d.name FROM devices d JOIN union_closure c
+                    ON c.descendant = d.union_code WHERE c.ancestor = $1)"
+            ),
+            &args![code],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The codes of a node and every node above it.
+async fn ancestors(c: &Conn<'_>, code: &str) -> Result<Vec<String>, DbError> {
+    c.query(
+        sql!("SELECT ancestor FROM union_closure WHERE descendant = $1"),
+        &args![code],
+        |r| r.text(0),
+    )
+    .await
+}
+
+/// The node of a laptop the office knows.
+async fn node_of_device(c: &Conn<'_>, name: &str) -> Result<Option<String>, DbError> {
+    c.query(
+        sql!("SELECT union_code FROM devices WHERE name = $1"),
+        &args![name],
+        |r| r.text(0),
+    )
+    .await
+    .map(first)
+}
+
 /// `column IN (the devices of node $n and below)`: the one condition every scoped query
 /// carries (a device's records, summaries and figures are its node's).
 pub(crate) fn devices_under(column: &str, n: usize) -> String {
@@ -111,13 +206,26 @@ pub(crate) async fn known_union(c: &Conn<'_>, code: &str) -> Result<(), DbError>
     Ok(())
 }
 
-/// Puts a laptop, and so everything it ever sent, under `code`; the rows changed.
+/// Puts a laptop, and so everything it ever sent, under `code`; the rows changed. The
+/// employers of the nodes above its old and its new place are counted again.
 pub(crate) async fn move_device(c: &Conn<'_>, name: &str, code: &str) -> Result<u64, DbError> {
-    c.execute(
-        sql!("UPDATE devices SET union_code = $2 WHERE name = $1"),
-        &args![name, code],
-    )
-    .await
+    let Some(old) = node_of_device(c, name).await? else {
+        return Ok(0);
+    };
+    let moved = c
+        .execute(
+            sql!("UPDATE devices SET union_code = $2 WHERE name = $1"),
+            &args![name, code],
+        )
+        .await?;
+    if old != code {
+        // the nodes above both places keep what they had
+        let (was, now) = (ancestors(c, &old).await?, ancestors(c, code).await?);
+        let mut touched: Vec<String> = was.iter().filter(|a| !now.contains(a)).cloned().collect();
+        touched.extend(now.iter().filter(|a| !was.contains(a)).cloned());
+        renumber_enterprises(c, &touched).await?;
+    }
+    Ok(moved)
 }
 
 /// The laptops (revoked ones included) that belong to the node itself, not to one below.
@@ -246,7 +354,30 @@ impl Db {
                     .await?;
                 }
                 if !plan.write.is_empty() {
+                    // the nodes above a moved node before the move and not after it, or
+                    // after and not before: their employers change
+                    let moved: Vec<&UnionNode> = plan
+                        .write
+                        .iter()
+                        .filter(|n| {
+                            held.iter()
+                                .any(|h| h.code == n.code && h.parent != n.parent)
+                        })
+                        .collect();
+                    let mut before = Vec::new();
+                    for n in &moved {
+                        before.push(ancestors(c, &n.code).await?);
+                    }
                     rebuild_closure(c).await?;
+                    let mut touched = Vec::new();
+                    for (n, was) in moved.iter().zip(before) {
+                        let now = ancestors(c, &n.code).await?;
+                        touched.extend(was.iter().filter(|a| !now.contains(a)).cloned());
+                        touched.extend(now.iter().filter(|a| !was.contains(a)).cloned());
+                    }
+                    touched.sort();
+                    touched.dedup();
+                    renumber_enterprises(c, &touched).await?;
                 }
                 Ok(ImportOutcome::Taken(plan))
             })
@@ -529,6 +660,103 @@ mod tests {
         let url = crate::server::db::upgrade_tests::fresh_pg(&base).await;
         let db = Db::open(&url).await.unwrap();
         laptops_and_nodes_are_read_within_a_scope(&db).await;
+    }
+
+    /// `union_enterprises` as the migration would make it from scratch, and as held.
+    async fn employers_by_node(db: &Db) -> (Vec<(String, String)>, Vec<(String, String)>) {
+        let pair = |r: &dyn crate::server::db::conn::Row| Ok((r.text(0)?, r.text(1)?));
+        let truth = db
+            .query(
+                "SELECT DISTINCT c.ancestor, e.enterprise FROM enterprise_days e
+                 JOIN devices d ON d.name = e.device
+                 JOIN union_closure c ON c.descendant = d.union_code ORDER BY 1, 2",
+                vec![],
+                pair,
+            )
+            .await
+            .unwrap();
+        let held = db
+            .query(
+                "SELECT code, enterprise FROM union_enterprises ORDER BY 1, 2",
+                vec![],
+                pair,
+            )
+            .await
+            .unwrap();
+        (truth, held)
+    }
+
+    /// The employers kept by node follow ingest, a laptop's move and a node's move.
+    async fn employers_follow_every_move(db: &Db) {
+        let rows = vec![
+            row(2, "C0", ""),
+            row(3, "D1", "C0"),
+            row(4, "D2", "C0"),
+            row(5, "S11", "D1"),
+            row(6, "S21", "D2"),
+        ];
+        db.import_unions(rows).await.unwrap();
+        for (name, node) in [("la", "S11"), ("lb", "S21"), ("lc", "D1")] {
+            db.add_device(
+                name.into(),
+                NewToken::of(&format!("t0ken-{name}")),
+                Some(node.into()),
+            )
+            .await
+            .unwrap();
+        }
+        // as ingest writes them (the trigger keeps the nodes' rows)
+        for (e, d) in [
+            ("E1", "la"),
+            ("E2", "la"),
+            ("E2", "lb"),
+            ("E3", "lb"),
+            ("E4", "lc"),
+        ] {
+            db.execute(
+                "INSERT INTO enterprise_days (enterprise, event_date, union_name, place, device)
+                 VALUES ($1, $2::text::date, 'u', 'p', $3)",
+                crate::server::db::conn::args![e, "2026-12-01", d],
+            )
+            .await
+            .unwrap();
+        }
+        let check = |(truth, held): (Vec<(String, String)>, Vec<(String, String)>), when: &str| {
+            assert!(!truth.is_empty());
+            assert_eq!(held, truth, "{when}");
+        };
+        check(employers_by_node(db).await, "after ingest");
+        db.assign_device("lb".into(), "D1".into()).await.unwrap();
+        check(employers_by_node(db).await, "after a laptop's move");
+        db.import_unions(vec![row(2, "S11", "D2")]).await.unwrap();
+        check(employers_by_node(db).await, "after a node's move");
+        db.import_unions(vec![row(2, "D1", ""), row(3, "S11", "D1")])
+            .await
+            .unwrap();
+        check(
+            employers_by_node(db).await,
+            "after a district left the city",
+        );
+    }
+
+    #[tokio::test]
+    async fn employers_by_node_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite:{}", dir.path().join("s.db").display()))
+            .await
+            .unwrap();
+        employers_follow_every_move(&db).await;
+    }
+
+    #[tokio::test]
+    async fn employers_by_node_on_postgres() {
+        let Ok(base) = std::env::var("BOOTH_TEST_PG_URL") else {
+            eprintln!("BOOTH_TEST_PG_URL not set: skipping");
+            return;
+        };
+        let url = crate::server::db::upgrade_tests::fresh_pg(&base).await;
+        let db = Db::open(&url).await.unwrap();
+        employers_follow_every_move(&db).await;
     }
 
     #[tokio::test]

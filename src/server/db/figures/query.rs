@@ -49,6 +49,15 @@ impl Group {
         }
     }
 
+    /// What the group's rows are joined with: the devices, for their node (the aggregate
+    /// tables' own columns have names `devices` lacks, so the filter needs no alias).
+    fn join(self) -> &'static str {
+        match self {
+            Group::Union => " LEFT JOIN devices ud ON ud.name = device",
+            _ => "",
+        }
+    }
+
     fn of_tag(tag: &str) -> Option<Group> {
         Group::ALL.into_iter().find(|g| g.tag() == tag)
     }
@@ -58,9 +67,9 @@ impl Group {
         match self {
             Group::Day => (DATE_TEXT, " GROUP BY event_date"),
             Group::Place => ("place", " GROUP BY place"),
-            // by node of the union tree (SPEC §11): the device's, the root's for a device the
-            // office does not know
-            Group::Union => (UNION_NODE, " GROUP BY 2"),
+            // by node of the union tree (SPEC §11): the device's (joined in: see `join`), the
+            // root's for a device the office does not know
+            Group::Union => ("coalesce(ud.union_code, 'root')", " GROUP BY 2"),
             Group::Device => ("device", " GROUP BY device"),
             Group::Total => ("''", ""),
         }
@@ -73,10 +82,6 @@ const NEED: &str = "need";
 const ENTERPRISES: &str = "enterprises";
 /// `r:ITEM`: one `figure_days` row, keyed by its date.
 const DAY_ITEM: &str = "r:";
-
-/// The node a row's device belongs to.
-const UNION_NODE: &str =
-    "coalesce((SELECT ud.union_code FROM devices ud WHERE ud.name = device), 'root')";
 
 /// `event_date` as `YYYY-MM-DD` text (SQLite keeps it so).
 const DATE_TEXT: &str = "event_date::text";
@@ -106,21 +111,21 @@ pub(crate) fn figure_query(f: &FigureFilter, breakdown: Breakdown) -> (String, V
     let mut branches = Vec::new();
     for g in &wanted {
         let (key, group_by) = g.sql();
-        let tag = g.tag();
+        let (tag, join) = (g.tag(), g.join());
         branches.push(format!(
-            "SELECT 'b:{tag}', {key}, {booth_sums} FROM booth_days{cond}{group_by}"
+            "SELECT 'b:{tag}', {key}, {booth_sums} FROM booth_days{join}{cond}{group_by}"
         ));
         branches.push(format!(
-            "SELECT 'm:{tag}', {key}, {member_sums} FROM member_days{cond}{group_by}"
+            "SELECT 'm:{tag}', {key}, {member_sums} FROM member_days{join}{cond}{group_by}"
         ));
     }
     // the office's voids of booth sign-ups, for every group shown (the day totals have none)
     for g in Group::ALL {
         if wanted.contains(&g) || (dates_only && matches!(g, Group::Day | Group::Total)) {
             let (key, group_by) = g.sql();
-            let tag = g.tag();
+            let (tag, join) = (g.tag(), g.join());
             branches.push(format!(
-                "SELECT 'v:{tag}', {key}, count(*), 0, 0, 0 FROM office_voids{cond}{group_by}"
+                "SELECT 'v:{tag}', {key}, count(*), 0, 0, 0 FROM office_voids{join}{cond}{group_by}"
             ));
         }
     }
@@ -137,8 +142,19 @@ pub(crate) fn figure_query(f: &FigureFilter, breakdown: Breakdown) -> (String, V
                 UNION ALL SELECT need, n FROM booth_day_needs{cond}) t GROUP BY need"
         ));
     }
+    let only_scope = FigureFilter {
+        scope: Scope::All,
+        ..f.clone()
+    }
+    .is_everything();
     branches.push(if f.is_everything() {
         format!("SELECT '{ENTERPRISES}', '', count(*), 0, 0, 0 FROM enterprises")
+    } else if only_scope {
+        // a node's whole part: its employers are kept by node (db::unions), and the node's
+        // code is the filter's one parameter
+        format!(
+            "SELECT '{ENTERPRISES}', '', count(*), 0, 0, 0 FROM union_enterprises WHERE code = $1"
+        )
     } else {
         // GROUP BY hashes; count(DISTINCT) sorts
         format!(

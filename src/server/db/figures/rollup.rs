@@ -68,6 +68,24 @@ fn rollup_query(f: &FigureFilter, node: &str) -> (String, Vec<Value>) {
           UNION ALL SELECT d.union_code, d.name FROM devices d WHERE d.union_code = ${k})"
     );
     let sum = |e: &str| format!("CAST(coalesce(sum({e}), 0) AS BIGINT)");
+    let enterprises = if dates.is_empty() {
+        // the children's from the employers kept by node (db::unions), the node's own
+        // laptops' counted
+        format!(
+            "SELECT 'e', ue.code, count(*), 0, 0 FROM union_enterprises ue
+                JOIN unions u ON u.code = ue.code WHERE u.parent = ${k} GROUP BY ue.code
+             UNION ALL SELECT 'e', ${k}::text, count(*), 0, 0 FROM
+                (SELECT DISTINCT e.enterprise FROM enterprise_days e
+                 JOIN devices d ON d.name = e.device WHERE d.union_code = ${k}) t"
+        )
+    } else {
+        format!(
+            "SELECT 'e', t.child, count(*), 0, 0 FROM
+                (SELECT k.child, e.enterprise FROM enterprise_days e
+                 JOIN {kids} k ON k.device = e.device WHERE 1 = 1{dates} GROUP BY k.child, e.enterprise) t
+                GROUP BY t.child"
+        )
+    };
     let sql = format!(
         "SELECT 'b', k.child, {}, {}, {} FROM booth_days b JOIN {kids} k ON k.device = b.device
             WHERE 1 = 1{} GROUP BY k.child
@@ -75,16 +93,12 @@ fn rollup_query(f: &FigureFilter, node: &str) -> (String, Vec<Value>) {
             JOIN {kids} k ON k.device = m.device WHERE 1 = 1{} GROUP BY k.child
          UNION ALL SELECT 'v', k.child, count(*), 0, 0 FROM office_voids v
             JOIN {kids} k ON k.device = v.device WHERE 1 = 1{} GROUP BY k.child
-         UNION ALL SELECT 'e', t.child, count(*), 0, 0 FROM
-            (SELECT k.child, e.enterprise FROM enterprise_days e
-             JOIN {kids} k ON k.device = e.device WHERE 1 = 1{} GROUP BY k.child, e.enterprise) t
-            GROUP BY t.child",
+         UNION ALL {enterprises}",
         sum("b.consultations"),
         sum("b.registrations"),
         sum("b.meeting_share"),
         dates,
         sum("m.n"),
-        dates,
         dates,
         dates,
     );
