@@ -662,8 +662,11 @@ mod tests {
         laptops_and_nodes_are_read_within_a_scope(&db).await;
     }
 
+    /// (node, employer) rows.
+    type Pairs = Vec<(String, String)>;
+
     /// `union_enterprises` as the migration would make it from scratch, and as held.
-    async fn employers_by_node(db: &Db) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    async fn employers_by_node(db: &Db) -> (Pairs, Pairs) {
         let pair = |r: &dyn crate::server::db::conn::Row| Ok((r.text(0)?, r.text(1)?));
         let truth = db
             .query(
@@ -721,7 +724,7 @@ mod tests {
             .await
             .unwrap();
         }
-        let check = |(truth, held): (Vec<(String, String)>, Vec<(String, String)>), when: &str| {
+        let check = |(truth, held): (Pairs, Pairs), when: &str| {
             assert!(!truth.is_empty());
             assert_eq!(held, truth, "{when}");
         };
