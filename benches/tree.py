@@ -39,8 +39,9 @@ def load(bin_path, url, env, psql):
     psql(url, f"UPDATE devices SET union_code = 'S' || lpad((substr(name, 5)::int % {STREETS})::text, 3, '0') "
               "WHERE name LIKE 'lap-%'; DELETE FROM union_enterprises; "
               "INSERT INTO union_enterprises SELECT DISTINCT c.ancestor, e.enterprise FROM enterprise_days e "
-              "JOIN devices d ON d.name = e.device JOIN union_closure c ON c.descendant = d.union_code; "
-              "VACUUM ANALYZE devices; VACUUM ANALYZE union_closure; VACUUM ANALYZE unions; VACUUM ANALYZE union_enterprises")
+              "JOIN devices d ON d.name = e.device JOIN union_closure c ON c.descendant = d.union_code")
+    for table in ("devices", "union_closure", "unions", "union_enterprises"):
+        psql(url, f"VACUUM ANALYZE {table}")
     return took
 
 def add_user(bin_path, url, env, name, union):
