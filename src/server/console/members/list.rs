@@ -107,7 +107,7 @@ pub struct MembersTable {
     pub rows: Vec<Row>,
     pub next: Option<String>,
     pub first: Option<String>,
-    /// "共 1,234 人" (or "超过 10,000 人"), when a search ran.
+    /// "共 1,234 人" (or "超过 1,000 人"), when a search ran.
     pub count: Option<String>,
 }
 
@@ -291,7 +291,7 @@ async fn answer(
     .into_response())
 }
 
-/// "共 1,234 人", or "超过 10,000 人" past the count's cap.
+/// "共 1,234 人", or "超过 1,000 人" past the count's cap.
 fn count_text(tr: Tr, n: i64) -> String {
     let lang = tr.0;
     if n > COUNT_CAP {
