@@ -449,7 +449,8 @@ fn a_place_day_under_two_unions_is_one_meeting_and_resent_summaries_replace_thei
         );
         exec_sql(
             &db.url,
-            "DROP TABLE union_enterprises; DROP TABLE office_voids; DROP TABLE unions;
+            "DROP INDEX members_union_date; DROP INDEX members_place_date;
+             DROP TABLE union_enterprises; DROP TABLE office_voids; DROP TABLE unions;
              DROP TABLE union_closure;
              DROP INDEX devices_union; ALTER TABLE devices DROP COLUMN union_code;
              ALTER TABLE office_users DROP COLUMN union_code;

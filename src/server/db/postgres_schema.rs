@@ -228,6 +228,8 @@ fn migrations() -> Vec<&'static str> {
         &figures::PG_OFFICE_VOIDS,
         // 13: the distinct employers under each node (db::unions::UNION_ENTERPRISES_*).
         super::unions::UNION_ENTERPRISES_PG,
+        // 14: a union's or a place's members over a few days (db::search)
+        super::search::UNION_PLACE_DATE_MIGRATION,
     ]
 }
 

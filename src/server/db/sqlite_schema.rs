@@ -149,6 +149,8 @@ pub(super) fn migrations() -> Vec<&'static str> {
         &figures::SQLITE_OFFICE_VOIDS,
         // 12: the distinct employers under each node (db::unions::UNION_ENTERPRISES_*).
         super::unions::UNION_ENTERPRISES_SQLITE,
+        // 13: a union's or a place's members over a few days, read by one index range
+        super::search::UNION_PLACE_DATE_MIGRATION,
     ]
 }
 
