@@ -273,6 +273,15 @@ pub(crate) const UNION_PLACE_DATE_MIGRATION: &str = "
     CREATE INDEX members_place_date ON members (s_place, event_date);
 ";
 
+/// What a search looks up before its statement is written.
+#[derive(Debug, Default)]
+pub(crate) struct Lookups {
+    /// The employer and union names an infix matches (when few do).
+    pub names: Option<Names>,
+    /// A scoped user's laptops (`None`: everything, or not looked up).
+    pub devices: Option<Vec<String>>,
+}
+
 /// A result count is exact up to here ("超过 1,000 人" past it): counting further reads a heap
 /// row per match (a surname held by 1 % of 5 M members: 10,000 rows, 60–70 ms, the list
 /// itself 6 ms), and a clerk looking for one person narrows a search long before.
@@ -342,17 +351,33 @@ pub(crate) fn where_clause(
     f: &MemberFilter,
     before: Option<i64>,
     backend: Backend,
-    names: Option<&Names>,
+    looked: &Lookups,
 ) -> (String, Vec<Value>) {
+    let names = looked.names.as_ref();
     let mut parts = vec!["m.erased_at IS NULL".to_string()];
     let mut params: Vec<Value> = Vec::new();
     let push = |p: String, params: &mut Vec<Value>| {
         params.push(Value::Text(p));
         params.len()
     };
-    // first, so that no other part of a search is ever read outside the user's part
-    if let Some(c) = scope_condition(&f.scope, "m.device", &mut params) {
-        parts.push(c);
+    // first, so that no other part of a search is ever read outside the user's part: the
+    // node's laptops as a list when they were looked up (the planner then knows a street
+    // reads 2 laptops of 500 and takes their index), else as a subquery
+    match (&f.scope, &looked.devices) {
+        (Scope::All, _) => {}
+        (Scope::Under(_), Some(list)) if list.is_empty() => parts.push("1 = 0".into()),
+        (Scope::Under(_), Some(list)) => {
+            let list: Vec<String> = list
+                .iter()
+                .map(|d| format!("${}", push(d.clone(), &mut params)))
+                .collect();
+            parts.push(format!("m.device IN ({})", list.join(", ")));
+        }
+        (Scope::Under(_), None) => {
+            if let Some(c) = scope_condition(&f.scope, "m.device", &mut params) {
+                parts.push(c);
+            }
+        }
     }
     let member_no = |p: &str, params: &mut Vec<Value>| {
         let a = push(p.to_string(), params);
@@ -497,7 +522,7 @@ impl Db {
         from: Option<Start>,
         limit: i64,
     ) -> Result<Vec<ListRow>, DbError> {
-        let names = self.names_of(filter).await?;
+        let looked = self.lookups(filter).await?;
         let before = match from {
             Some(Start::Before(id)) if sort == Sort::Newest => Some(id),
             _ => None,
@@ -506,7 +531,7 @@ impl Db {
             Some(Start::Offset(n)) if sort != Sort::Newest => n.max(0),
             _ => 0,
         };
-        let (w, params) = where_clause(filter, before, self.backend(), names.as_ref());
+        let (w, params) = where_clause(filter, before, self.backend(), &looked);
         let sql = format!(
             "SELECT {} FROM members m WHERE {w} ORDER BY {} LIMIT {limit} OFFSET {offset}",
             list_columns!(),
@@ -517,8 +542,8 @@ impl Db {
 
     /// How many members match `filter`, counted up to [`COUNT_CAP`] + 1 (a list says "约" past it).
     pub async fn count_members(&self, filter: &MemberFilter) -> Result<i64, DbError> {
-        let names = self.names_of(filter).await?;
-        let (w, params) = where_clause(filter, None, self.backend(), names.as_ref());
+        let looked = self.lookups(filter).await?;
+        let (w, params) = where_clause(filter, None, self.backend(), &looked);
         let sql = format!(
             "SELECT count(*) FROM (SELECT 1 FROM members m WHERE {w} LIMIT {}) t",
             COUNT_CAP + 1
@@ -529,6 +554,14 @@ impl Db {
             .into_iter()
             .next()
             .unwrap_or(0))
+    }
+
+    /// What a search's statement names: the names its infix matches, a scoped user's laptops.
+    async fn lookups(&self, filter: &MemberFilter) -> Result<Lookups, DbError> {
+        Ok(Lookups {
+            names: self.names_of(filter).await?,
+            devices: self.scope_devices(&filter.scope).await?,
+        })
     }
 
     /// The employer and union names holding a typed part (two characters or more), when at
@@ -729,13 +762,13 @@ mod tests {
             needle: Some(Needle::parse("王")),
             ..Default::default()
         };
-        let (sql, params) = where_clause(&f, None, Backend::Postgres, None);
+        let (sql, params) = where_clause(&f, None, Backend::Postgres, &Lookups::default());
         assert!(
             sql.contains("m.s_name LIKE $1 OR m.s_employer LIKE $1"),
             "{sql}"
         );
         assert_eq!(params, [Value::Text("王%".into())]);
-        let (sql, _) = where_clause(&f, None, Backend::Sqlite, None);
+        let (sql, _) = where_clause(&f, None, Backend::Sqlite, &Lookups::default());
         assert!(sql.contains("m.s_name >= $1 AND m.s_name < $2"), "{sql}");
     }
 
@@ -748,7 +781,7 @@ mod tests {
             scope: Scope::Under("D1".into()),
             ..Default::default()
         };
-        let (sql, params) = where_clause(&f, Some(9), Backend::Postgres, None);
+        let (sql, params) = where_clause(&f, Some(9), Backend::Postgres, &Lookups::default());
         assert!(
             sql.contains("m.device IN (SELECT sd.name FROM devices sd JOIN union_closure sc"),
             "{sql}"
@@ -763,9 +796,36 @@ mod tests {
             ]
         );
         f.scope = Scope::All;
-        let (sql, params) = where_clause(&f, None, Backend::Sqlite, None);
+        let (sql, params) = where_clause(&f, None, Backend::Sqlite, &Lookups::default());
         assert!(!sql.contains("union_closure"), "{sql}");
         assert_eq!(params.len(), 2);
+    }
+
+    /// Looked up first, a node's laptops are the statement's first list; a node without any
+    /// reads nothing.
+    #[test]
+    fn a_scoped_search_lists_the_node_s_laptops_when_looked_up() {
+        let f = MemberFilter {
+            needle: Some(Needle::parse("王")),
+            scope: Scope::Under("S11".into()),
+            ..Default::default()
+        };
+        let looked = Lookups {
+            devices: Some(vec!["lap-a".into(), "lap-b".into()]),
+            ..Default::default()
+        };
+        let (sql, params) = where_clause(&f, None, Backend::Postgres, &looked);
+        assert!(sql.contains("m.device IN ($1, $2) AND"), "{sql}");
+        assert_eq!(
+            params[..2],
+            [Value::Text("lap-a".into()), Value::Text("lap-b".into())]
+        );
+        let none = Lookups {
+            devices: Some(Vec::new()),
+            ..Default::default()
+        };
+        let (sql, _) = where_clause(&f, None, Backend::Sqlite, &none);
+        assert!(sql.contains("1 = 0"), "{sql}");
     }
 
     #[test]

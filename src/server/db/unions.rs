@@ -295,6 +295,24 @@ impl Db {
         .await
     }
 
+    /// The laptops of a scope (`None` for everything), for a statement that lists them.
+    pub async fn scope_devices(&self, scope: &Scope) -> Result<Option<Vec<String>>, DbError> {
+        match scope {
+            Scope::All => Ok(None),
+            Scope::Under(code) => self
+                .query(
+                    sql!(
+                        "SELECT d.name FROM devices d JOIN union_closure c
+                         ON c.descendant = d.union_code WHERE c.ancestor = $1 ORDER BY d.name"
+                    ),
+                    args![code.as_str()],
+                    |r| r.text(0),
+                )
+                .await
+                .map(Some),
+        }
+    }
+
     /// The node's children, by code.
     pub async fn union_children(&self, code: String) -> Result<Vec<UnionNode>, DbError> {
         self.query(
