@@ -684,6 +684,25 @@ pub(crate) fn now_utc() -> String {
 mod tests {
     use super::*;
 
+    /// The server's sessions sort and build bitmaps in 32 MB; an office's own `options` in the
+    /// URL win.
+    #[tokio::test]
+    async fn the_server_s_postgres_sessions_get_32_mb_of_work_memory() {
+        let Ok(url) = std::env::var("BOOTH_TEST_PG_URL") else {
+            eprintln!("BOOTH_TEST_PG_URL not set: skipping");
+            return;
+        };
+        for (url, want) in [
+            (url.clone(), "32MB"),
+            (format!("{url}?options=-c%20work_mem%3D8MB"), "8MB"),
+        ] {
+            let pg = postgres::PgDb::connect(&url).unwrap();
+            let client = pg.client().await.unwrap();
+            let row = client.query_one("SHOW work_mem", &[]).await.unwrap();
+            assert_eq!(row.get::<_, String>(0), want, "{url}");
+        }
+    }
+
     /// A unique violation's DETAIL quotes the key: the error as logged names the constraint
     /// and the SQLSTATE, never the value.
     #[tokio::test]

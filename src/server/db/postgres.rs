@@ -35,10 +35,15 @@ impl PgDb {
     pub(crate) fn connect(url: &str) -> Result<PgDb, DbError> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|_| DbError::BadUrl)?;
         // The server's NOTICEs ("relation … already exists, skipping" at every start) are not
-        // the office's concern: ask for warnings and errors only (the URL's own options kept).
+        // the office's concern: ask for warnings and errors only (the URL's own options kept,
+        // and over ours). `work_mem` 32 MB per sort or bitmap (PostgreSQL's default is 4 MB):
+        // a district's user searching a surname ANDs a name bitmap with one of 320,000 laptop
+        // rows, which at 4 MB turns lossy — 0.45–2 s at 5 M members, 85 ms at 32 MB.
         let options = match config.get_options() {
-            Some(o) if !o.trim().is_empty() => format!("{o} -c client_min_messages=warning"),
-            _ => "-c client_min_messages=warning".to_string(),
+            Some(o) if !o.trim().is_empty() => {
+                format!("-c work_mem=32MB {o} -c client_min_messages=warning")
+            }
+            _ => "-c work_mem=32MB -c client_min_messages=warning".to_string(),
         };
         config.options(&options);
         let mgr = Manager::from_config(
