@@ -102,6 +102,8 @@ print("database size:", psql(url, f"SELECT pg_size_pretty(pg_database_size('{db}
 key = os.path.join(tempfile.gettempdir(), f"{db}-office-key.pem")
 srv = subprocess.Popen([BIN, "server", "run", "--listen", "127.0.0.1:0", "--db", url, "--office-key", key],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+# a bench that stops half-way leaves no server behind
+import atexit; atexit.register(lambda: srv.poll() is None and srv.terminate())
 host, port = json.loads(srv.stdout.readline())["listening"].rsplit(":", 1)
 conn = http.client.HTTPConnection(host, int(port), timeout=3600)
 def login(user):

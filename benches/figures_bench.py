@@ -80,6 +80,8 @@ print(f"server stats --json --union {tree.district(5)}: {ms:.0f} ms, {len(d5['ch
 
 srv = subprocess.Popen([BIN, "server", "run", "--listen", "127.0.0.1:0", "--db", url], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+# a bench that stops half-way leaves no server behind
+import atexit; atexit.register(lambda: srv.poll() is None and srv.terminate())
 host, port = json.loads(srv.stdout.readline())["listening"].rsplit(":", 1)
 conn = http.client.HTTPConnection(host, int(port), timeout=600)
 def login(user):
