@@ -31,6 +31,7 @@ pub use columns::{HeaderMap, REQUIRED};
 pub use decode::csv_rows;
 use limits::Budget;
 pub use limits::Limit;
+pub use sheets::data_cell;
 
 /// How many rows from the top are searched for the header.
 pub const HEADER_SEARCH_ROWS: usize = 30;

@@ -124,7 +124,8 @@ fn choose_sheet(
     Ok(None)
 }
 
-fn data_cell(d: Data) -> Cell {
+/// A calamine cell as the roster reads it (also the union list's reader).
+pub fn data_cell(d: Data) -> Cell {
     match d {
         Data::Empty => Cell::Empty,
         Data::String(s) => Cell::text(&s),

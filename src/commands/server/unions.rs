@@ -41,7 +41,7 @@ fn import(ctx: &Ctx, path: &Path, db: &str) -> Result<Output, CliError> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let written = (plan.added + plan.renamed + plan.moved) as i64;
+            let written = (plan.added + plan.renamed + plan.moved.len()) as i64;
             rt.block_on(db.audit(cli_entry("unions.import", &target).count(written)))
                 .map_err(|e| db_error(e, ctx))?;
             Ok(Output {
@@ -50,7 +50,7 @@ fn import(ctx: &Ctx, path: &Path, db: &str) -> Result<Output, CliError> {
                     "unions.imported",
                     added = plan.added,
                     renamed = plan.renamed,
-                    moved = plan.moved,
+                    moved = plan.moved.len(),
                     unchanged = plan.unchanged
                 ),
                 json: serde_json::to_value(&plan).unwrap_or_default(),

@@ -374,22 +374,14 @@ impl Db {
                 if !plan.write.is_empty() {
                     // the nodes above a moved node before the move and not after it, or
                     // after and not before: their employers change
-                    let moved: Vec<&UnionNode> = plan
-                        .write
-                        .iter()
-                        .filter(|n| {
-                            held.iter()
-                                .any(|h| h.code == n.code && h.parent != n.parent)
-                        })
-                        .collect();
                     let mut before = Vec::new();
-                    for n in &moved {
-                        before.push(ancestors(c, &n.code).await?);
+                    for code in &plan.moved {
+                        before.push(ancestors(c, code).await?);
                     }
                     rebuild_closure(c).await?;
                     let mut touched = Vec::new();
-                    for (n, was) in moved.iter().zip(before) {
-                        let now = ancestors(c, &n.code).await?;
+                    for (code, was) in plan.moved.iter().zip(before) {
+                        let now = ancestors(c, code).await?;
                         touched.extend(was.iter().filter(|a| !now.contains(a)).cloned());
                         touched.extend(now.iter().filter(|a| !was.contains(a)).cloned());
                     }
@@ -510,6 +502,22 @@ async fn rebuild_closure(c: &Conn<'_>) -> Result<(), DbError> {
 mod tests {
     use super::*;
     use crate::server::db::devices::NewToken;
+    use crate::server::db::upgrade_tests::{fresh_pg, test_pg_base};
+
+    /// A new office database in a folder of its own (kept while the folder is).
+    async fn sqlite() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite:{}", dir.path().join("s.db").display()))
+            .await
+            .unwrap();
+        (dir, db)
+    }
+
+    /// A new database on the test cluster, `None` when there is none (outside CI).
+    async fn postgres() -> Option<Db> {
+        let url = fresh_pg(&test_pg_base()?).await;
+        Some(Db::open(&url).await.unwrap())
+    }
 
     fn row(line: usize, code: &str, parent: &str) -> ImportRow {
         ImportRow {
@@ -662,22 +670,15 @@ mod tests {
 
     #[tokio::test]
     async fn scoped_laptops_on_sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&format!("sqlite:{}", dir.path().join("s.db").display()))
-            .await
-            .unwrap();
+        let (_dir, db) = sqlite().await;
         laptops_and_nodes_are_read_within_a_scope(&db).await;
     }
 
     #[tokio::test]
     async fn scoped_laptops_on_postgres() {
-        let Ok(base) = std::env::var("BOOTH_TEST_PG_URL") else {
-            eprintln!("BOOTH_TEST_PG_URL not set: skipping");
-            return;
-        };
-        let url = crate::server::db::upgrade_tests::fresh_pg(&base).await;
-        let db = Db::open(&url).await.unwrap();
-        laptops_and_nodes_are_read_within_a_scope(&db).await;
+        if let Some(db) = postgres().await {
+            laptops_and_nodes_are_read_within_a_scope(&db).await;
+        }
     }
 
     /// (node, employer) rows.
@@ -762,41 +763,27 @@ mod tests {
 
     #[tokio::test]
     async fn employers_by_node_on_sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&format!("sqlite:{}", dir.path().join("s.db").display()))
-            .await
-            .unwrap();
+        let (_dir, db) = sqlite().await;
         employers_follow_every_move(&db).await;
     }
 
     #[tokio::test]
     async fn employers_by_node_on_postgres() {
-        let Ok(base) = std::env::var("BOOTH_TEST_PG_URL") else {
-            eprintln!("BOOTH_TEST_PG_URL not set: skipping");
-            return;
-        };
-        let url = crate::server::db::upgrade_tests::fresh_pg(&base).await;
-        let db = Db::open(&url).await.unwrap();
-        employers_follow_every_move(&db).await;
+        if let Some(db) = postgres().await {
+            employers_follow_every_move(&db).await;
+        }
     }
 
     #[tokio::test]
     async fn the_tree_on_sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&format!("sqlite:{}", dir.path().join("s.db").display()))
-            .await
-            .unwrap();
+        let (_dir, db) = sqlite().await;
         the_tree_is_kept_and_its_closure_follows(&db).await;
     }
 
     #[tokio::test]
     async fn the_tree_on_postgres() {
-        let Ok(base) = std::env::var("BOOTH_TEST_PG_URL") else {
-            eprintln!("BOOTH_TEST_PG_URL not set: skipping");
-            return;
-        };
-        let url = crate::server::db::upgrade_tests::fresh_pg(&base).await;
-        let db = Db::open(&url).await.unwrap();
-        the_tree_is_kept_and_its_closure_follows(&db).await;
+        if let Some(db) = postgres().await {
+            the_tree_is_kept_and_its_closure_follows(&db).await;
+        }
     }
 }

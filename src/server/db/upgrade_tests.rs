@@ -194,6 +194,20 @@ async fn every_earlier_office_database_opens_with_its_records_figures_and_bundle
     }
 }
 
+/// The test cluster's URL (`BOOTH_TEST_PG_URL`); `None` skips a PostgreSQL test, except under
+/// CI, which sets it.
+pub(super) fn test_pg_base() -> Option<String> {
+    let Ok(base) = std::env::var("BOOTH_TEST_PG_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "BOOTH_TEST_PG_URL is required under CI"
+        );
+        eprintln!("SKIPPED: BOOTH_TEST_PG_URL is unset");
+        return None;
+    };
+    Some(base)
+}
+
 /// A new database on the test cluster (`BOOTH_TEST_PG_URL`), its URL.
 pub(super) async fn fresh_pg(base: &str) -> String {
     let mut r = [0u8; 8];
@@ -282,12 +296,7 @@ async fn old_pg_office(url: &str, version: i64) {
 /// The same for PostgreSQL (when `BOOTH_TEST_PG_URL` names a test cluster; CI sets it).
 #[tokio::test(flavor = "multi_thread")]
 async fn every_earlier_postgres_office_database_opens_with_its_records_figures_and_bundle() {
-    let Ok(base) = std::env::var("BOOTH_TEST_PG_URL") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "BOOTH_TEST_PG_URL is required under CI"
-        );
-        eprintln!("SKIPPED: BOOTH_TEST_PG_URL is unset");
+    let Some(base) = test_pg_base() else {
         return;
     };
     let supported = super::postgres_schema::supported();

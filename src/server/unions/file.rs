@@ -6,12 +6,12 @@
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{Reader, Xlsx};
 
 use super::plan::ImportRow;
 use crate::i18n::Lang;
 use crate::roster::limits;
-use crate::roster::{Cell, RosterError};
+use crate::roster::{Cell, RosterError, data_cell};
 use crate::t;
 
 /// The columns, in the header's words (English, then Chinese).
@@ -82,13 +82,7 @@ fn xlsx_grid(bytes: Vec<u8>) -> Result<Vec<Vec<String>>, FileError> {
         .rows()
         .map(|row| {
             row.iter()
-                .map(|c| match c {
-                    Data::Empty => String::new(),
-                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
-                        format!("{}", *f as i64)
-                    }
-                    other => other.to_string(),
-                })
+                .map(|c| data_cell(c.clone()).plain_text())
                 .collect()
         })
         .collect())

@@ -107,8 +107,14 @@ pub struct Plan {
     pub write: Vec<UnionNode>,
     pub added: usize,
     pub renamed: usize,
-    pub moved: usize,
+    /// The nodes put under another parent (their count in JSON).
+    #[serde(serialize_with = "count")]
+    pub moved: Vec<String>,
     pub unchanged: usize,
+}
+
+fn count<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(v.len() as u64)
 }
 
 /// Checks `rows` against the tree `held` (the root included) and says what to write, or
@@ -192,7 +198,7 @@ pub fn plan(held: &[UnionNode], rows: &[ImportRow]) -> Result<Plan, Vec<Problem>
             }
             Some(old) => {
                 if old.parent != node.parent {
-                    out.moved += 1;
+                    out.moved.push(node.code.clone());
                 } else {
                     out.renamed += 1;
                 }
@@ -288,7 +294,7 @@ mod tests {
     fn a_list_in_any_order_is_taken_with_unparented_nodes_under_the_root() {
         let rows = [row(2, "S11", "D1"), row(3, "D1", "C0"), row(4, "C0", "")];
         let p = plan(&root(), &rows).unwrap();
-        assert_eq!((p.added, p.moved, p.renamed), (3, 0, 0));
+        assert_eq!((p.added, p.moved.len(), p.renamed), (3, 0, 0));
         let c0 = p.write.iter().find(|n| n.code == "C0").unwrap();
         assert_eq!(c0.parent.as_deref(), Some(ROOT));
     }
@@ -333,7 +339,10 @@ mod tests {
         let mut renamed = row(2, "D1", "C0");
         renamed.name = "朝阳区总工会".into();
         let p = plan(&held, &[renamed, row(3, "D2", "D1"), row(4, "C0", "")]).unwrap();
-        assert_eq!((p.added, p.renamed, p.moved, p.unchanged), (0, 1, 1, 1));
+        assert_eq!(
+            (p.added, p.renamed, p.moved.len(), p.unchanged),
+            (0, 1, 1, 1)
+        );
         // C0 under D1, which is under C0
         let problems = plan(&held, &[row(2, "C0", "D1")]).unwrap_err();
         assert!(matches!(&problems[..], [Problem::Cycle { codes }] if codes.len() == 2));
